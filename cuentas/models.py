@@ -1,0 +1,62 @@
+import pghistory
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import models
+
+from nucleo.models import ConFechas
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["password", "last_login"],
+    model_name="UserEvent",
+)
+class UsuarioAuditado(get_user_model()):
+    """Audits Django's login table (never the password hash).
+
+    A proxy, so that the triggers live in our migrations, not in django.contrib.auth's.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "usuario"
+
+
+class Canal(models.TextChoices):
+    WHATSAPP = "whatsapp", "WhatsApp"
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Correo electrónico"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class PerfilCliente(ConFechas):
+    """What belongs to a patient's portal account (table ``cuentas_perfilcliente``).
+
+    Contact data is not here: it lives on ``pacientes.Cliente``.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name="usuario", on_delete=models.CASCADE, related_name="perfil_cliente"
+    )
+    canal_preferido = models.CharField("canal preferido", max_length=10, choices=Canal.choices, default=Canal.EMAIL)
+    # Consent is a date, not a flag: the law asks when it was given.
+    whatsapp_aceptado_en = models.DateTimeField("WhatsApp aceptado el", null=True, blank=True)
+    sms_aceptado_en = models.DateTimeField("SMS aceptado el", null=True, blank=True)
+    privacidad_aceptada_en = models.DateTimeField("aviso de privacidad aceptado el", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "perfil de cliente"
+        verbose_name_plural = "perfiles de cliente"
+
+    def __str__(self):
+        return f"Perfil de {self.user}"
+
+    def acepta(self, canal: str) -> bool:
+        """Whether the patient opted in to ``canal`` (e-mail needs no opt-in: it is the record)."""
+        if canal == Canal.WHATSAPP:
+            return self.whatsapp_aceptado_en is not None
+        if canal == Canal.SMS:
+            return self.sms_aceptado_en is not None
+        return True

@@ -1,0 +1,58 @@
+from django.db import models
+from django.db.models import Q
+
+from cuentas.models import Canal
+from nucleo.models import ConFechas
+
+
+class EstadoNotificacion(models.TextChoices):
+    PENDIENTE = "pendiente", "Pendiente"
+    ENVIADA = "enviada", "Enviada"
+    FALLIDA = "fallida", "Fallida tras reintentos"
+
+
+class Notificacion(ConFechas):
+    """A message that a committed change asked for (invariant 6).
+
+    Written in the same transaction as the change; delivered after commit by a job, with
+    retries. Its text is rendered when it is recorded, so delivery only sends.
+    """
+
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="notificaciones",
+    )
+    cita = models.ForeignKey(
+        "citas.Cita", verbose_name="cita", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="notificaciones",
+    )
+    canal = models.CharField("canal", max_length=10, choices=Canal.choices)
+    plantilla = models.CharField("plantilla", max_length=60)
+    destinatario = models.CharField("destinatario", max_length=254)
+    asunto = models.CharField("asunto", max_length=200, blank=True)
+    cuerpo = models.TextField("cuerpo")
+    estado = models.CharField(
+        "estado", max_length=10, choices=EstadoNotificacion.choices, default=EstadoNotificacion.PENDIENTE
+    )
+    intentos = models.PositiveSmallIntegerField("intentos", default=0)
+    ultimo_error = models.TextField("último error", blank=True)
+    proveedor_id = models.CharField("id en el proveedor", max_length=200, blank=True)
+    # At most one message per key: a retried job or a repeated request cannot send twice.
+    clave_idempotencia = models.CharField("clave de idempotencia", max_length=200, unique=True)
+    enviada_en = models.DateTimeField("enviada el", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "notificación"
+        verbose_name_plural = "notificaciones"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(estado=EstadoNotificacion.ENVIADA) | Q(enviada_en__isnull=False),
+                name="notificacion_enviada_con_fecha",
+                violation_error_code="enviada_sin_fecha",
+                violation_error_message="Una notificación enviada debe tener su fecha de envío.",
+            ),
+        ]
+        indexes = [models.Index(fields=["estado", "creado"], name="notificacion_estado_idx")]
+
+    def __str__(self):
+        return f"{self.plantilla} por {self.get_canal_display()} ({self.get_estado_display()})"

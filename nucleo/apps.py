@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NucleoConfig(AppConfig):
+    name = "nucleo"
+    verbose_name = "Núcleo"

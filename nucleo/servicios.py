@@ -1,0 +1,53 @@
+"""The one way a service opens its transaction.
+
+``operacion`` = ``atomic(durable=True)`` + the audit context (who, which service) +
+translation of constraint violations into ``ValidationError`` with a stable code.
+"""
+
+from contextlib import contextmanager
+
+import pghistory
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+MENSAJE_INTEGRIDAD_GENERICO = "No se pudo guardar: los datos chocan con otro registro. Revise e intente de nuevo."
+
+
+def _restricciones_por_nombre():
+    restricciones = {}
+    for modelo in apps.get_models():
+        for restriccion in modelo._meta.constraints:
+            restricciones[restriccion.name] = restriccion
+    return restricciones
+
+
+def error_de_integridad(exc: IntegrityError) -> ValidationError:
+    """The ValidationError (message and code of the violated constraint) for an IntegrityError."""
+    nombre = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    restriccion = _restricciones_por_nombre().get(nombre)
+    if restriccion is None:
+        return ValidationError(MENSAJE_INTEGRIDAD_GENERICO, code="integridad")
+    return ValidationError(restriccion.violation_error_message, code=restriccion.violation_error_code)
+
+
+@contextmanager
+def operacion(nombre: str, *, actor=None):
+    """Run a service's writes in one durable transaction with its audit context.
+
+    Raises ValidationError (with the constraint's code) if the database refuses the writes;
+    nothing is kept in that case.
+    """
+    try:
+        with transaction.atomic(durable=True), pghistory.context(
+            servicio=nombre, user=getattr(actor, "pk", None)
+        ):
+            yield
+    except IntegrityError as exc:
+        raise error_de_integridad(exc) from exc
+
+
+def exigir_transaccion():
+    """Guard for helpers that are only correct inside a service's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Esta función debe llamarse dentro de la transacción de un servicio.")
