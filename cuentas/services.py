@@ -1,0 +1,213 @@
+"""Portal accounts: the ``User`` + ``PerfilCliente`` of a patient, always created with, and
+linked to, their ``Cliente`` (seed flows A and B)."""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cuentas.models import Canal, PerfilCliente
+from cuentas.tokens import enlace_activacion
+from notificaciones.services import notificar
+from nucleo.registro import registrar_evento
+from nucleo.servicios import exigir_transaccion, operacion
+from pacientes.models import Cliente
+from pacientes.validaciones import (
+    normalizar_email,
+    normalizar_rut,
+    validar_datos_cliente_completos,
+    validar_username_disponible,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def dividir_nombre(nombre_completo: str) -> tuple[str, str]:
+    """'Ana María Pérez Soto' → ('Ana María', 'Pérez Soto'): Chileans carry two surnames."""
+    partes = nombre_completo.split()
+    if len(partes) >= 4:
+        return " ".join(partes[:-2])[:150], " ".join(partes[-2:])[:150]
+    return partes[0][:150], " ".join(partes[1:])[:150]
+
+
+def crear_cuenta_portal(*, cliente, password=None, perfil_datos=None):
+    """``User`` (username = e-mail) + ``PerfilCliente``, linked through ``Cliente.user``.
+
+    Without ``password`` the account has no usable one: the patient sets it from an invitation.
+    Runs inside the caller's transaction.
+    """
+    exigir_transaccion()
+    nombre, apellido = dividir_nombre(cliente.nombre_completo)
+    user = get_user_model().objects.create_user(
+        username=cliente.email, email=cliente.email, first_name=nombre, last_name=apellido, password=password
+    )
+    perfil = PerfilCliente.objects.create(user=user, **(perfil_datos or {}))
+    cliente.user = user
+    cliente.save(update_fields=["user", "actualizado"])
+    return user, perfil
+
+
+def encolar_invitacion(*, cliente, user, referencia):
+    """Record the invitation (a one-time set-password link, never a password)."""
+    dias = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    notificar(
+        evento="invitacion",
+        referencia=referencia,
+        email=user.email,
+        cliente=cliente,
+        contexto={"nombre": cliente.nombre_completo, "enlace": enlace_activacion(user), "dias_validez": dias},
+    )
+
+
+def reenviar_invitacion(*, actor, cliente_id):
+    """Send a fresh invitation to a patient whose account has no password yet."""
+    with operacion("reenviar_invitacion", actor=actor):
+        cliente = Cliente.objects.select_related("user").get(pk=cliente_id)
+        user = cliente.user
+        if user is None:
+            raise ValidationError("Este paciente no tiene cuenta en el portal.", code="sin_cuenta")
+        if user.has_usable_password():
+            raise ValidationError(
+                "El paciente ya activó su cuenta; puede recuperar su contraseña desde el portal.",
+                code="cuenta_activa",
+            )
+        encolar_invitacion(cliente=cliente, user=user, referencia=f"{user.pk}:{timezone.now().isoformat()}")
+    registrar_evento(logger, "invitacion_reenviada", cliente_id=cliente.pk, user_id=user.pk,
+                     actor_id=getattr(actor, "pk", None))
+
+
+def registrar_cliente_web(
+    *,
+    nombre_completo,
+    rut,
+    email,
+    telefono,
+    password,
+    fecha_nacimiento=None,
+    canal_preferido=Canal.EMAIL,
+    acepta_whatsapp=False,
+    acepta_sms=False,
+    acepta_privacidad=False,
+):
+    """A patient registers on the portal (seed flow B): ``User`` + ``PerfilCliente`` +
+    ``Cliente`` in one transaction.
+
+    An active patient who already has this RUT but no account is linked only when the e-mail
+    matches too; otherwise the person is sent to the clinic. Never a silent duplicate.
+    Raises ValidationError (per field where it can) and leaves nothing behind.
+    """
+    errores = {}
+    if not acepta_privacidad:
+        errores["acepta_privacidad"] = ValidationError(
+            "Debe aceptar el aviso de privacidad para crear su cuenta.", code="privacidad_obligatoria"
+        )
+    if canal_preferido not in Canal.values:
+        errores["canal_preferido"] = ValidationError("Canal de aviso desconocido.", code="canal_invalido")
+    elif canal_preferido == Canal.WHATSAPP and not acepta_whatsapp:
+        errores["acepta_whatsapp"] = ValidationError(
+            "Para recibir avisos por WhatsApp debe aceptarlo expresamente.", code="whatsapp_sin_consentimiento"
+        )
+    elif canal_preferido == Canal.SMS and not acepta_sms:
+        errores["acepta_sms"] = ValidationError(
+            "Para recibir avisos por SMS debe aceptarlo expresamente.", code="sms_sin_consentimiento"
+        )
+
+    existente = _paciente_existente_por_rut(rut)
+    if existente is not None:
+        impedimento = _impedimento_para_vincular(existente, email)
+        if impedimento is not None:
+            # Nothing else to check: the person's next step is the login page or the clinic.
+            raise ValidationError({"rut": impedimento})
+    try:
+        datos = validar_datos_cliente_completos(
+            nombre_completo=nombre_completo, email=email, telefono=telefono, rut=rut,
+            fecha_nacimiento=fecha_nacimiento, exigir_email=True, exigir_rut=True, exigir_telefono=True,
+            excluir_cliente_id=existente.pk if existente else None,
+        )
+    except ValidationError as error:
+        errores.update(error.error_dict)
+        datos = None
+    if datos is not None:
+        try:
+            validar_username_disponible(datos.email)
+        except ValidationError as error:
+            errores["email"] = error
+    try:
+        validate_password(password, user=get_user_model()(username=email, email=email))
+    except ValidationError as error:
+        errores["password"] = error
+    if errores:
+        raise ValidationError(errores)
+
+    ahora = timezone.now()
+    perfil_datos = {
+        "canal_preferido": canal_preferido,
+        "whatsapp_aceptado_en": ahora if acepta_whatsapp else None,
+        "sms_aceptado_en": ahora if acepta_sms else None,
+        "privacidad_aceptada_en": ahora,
+    }
+    with operacion("registrar_cliente_web"):
+        if existente is not None:
+            cliente = _vincular_paciente_existente(existente.pk, datos)
+        else:
+            cliente = Cliente.objects.create(**datos.__dict__)
+        user, perfil = crear_cuenta_portal(cliente=cliente, password=password, perfil_datos=perfil_datos)
+        notificar(
+            evento="bienvenida", referencia=str(user.pk), email=user.email, telefono=str(cliente.telefono),
+            perfil=perfil, cliente=cliente, contexto={"nombre": cliente.nombre_completo},
+        )
+    registrar_evento(logger, "cliente_registrado_web", cliente_id=cliente.pk, user_id=user.pk,
+                     vinculado=existente is not None)
+    return user
+
+
+def _paciente_existente_por_rut(rut):
+    try:
+        rut = normalizar_rut(rut)
+    except ValidationError:
+        return None  # the full validation reports it next to its field
+    return Cliente.objects.filter(activo=True, rut=rut).first()
+
+
+def _impedimento_para_vincular(cliente, email):
+    """Why a registration cannot take over the clinic's existing record, or None.
+
+    Linking needs proof that it is the same person: same RUT (how it was found) and same e-mail.
+    """
+    if cliente.user_id is not None:
+        return ValidationError(
+            "Ya existe una cuenta del portal con ese RUT. Inicie sesión o recupere su contraseña.",
+            code="rut_con_cuenta",
+        )
+    try:
+        mismo_correo = bool(cliente.email) and normalizar_email(cliente.email) == normalizar_email(email)
+    except ValidationError:
+        mismo_correo = False
+    if not mismo_correo:
+        return ValidationError(
+            "Usted ya es paciente de la clínica, pero sus datos no coinciden con los registrados. "
+            "Comuníquese con la clínica para activar su cuenta.",
+            code="paciente_existente_contactar_clinica",
+        )
+    return None
+
+
+def _vincular_paciente_existente(cliente_id, datos):
+    """Link the account to the clinic's record, re-checked under a row lock so two
+    registrations cannot both claim it."""
+    cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
+    impedimento = _impedimento_para_vincular(cliente, datos.email)
+    if impedimento is not None:
+        raise ValidationError({"rut": impedimento})
+    # The clinic's record wins; the registration only fills what the clinic did not have.
+    campos = []
+    for campo in ("telefono", "fecha_nacimiento"):
+        if not getattr(cliente, campo) and getattr(datos, campo):
+            setattr(cliente, campo, getattr(datos, campo))
+            campos.append(campo)
+    if campos:
+        cliente.save(update_fields=[*campos, "actualizado"])
+    return cliente

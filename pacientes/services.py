@@ -1,0 +1,163 @@
+"""Patients: create (seed flow A), update, deactivate and delete, each one transaction."""
+
+import logging
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from citas.models import Cita, EstadoCita
+from cuentas.services import crear_cuenta_portal, dividir_nombre, encolar_invitacion
+from nucleo.registro import registrar_evento
+from nucleo.servicios import operacion
+from pacientes.models import Cliente
+from pacientes.validaciones import validar_datos_cliente_completos, validar_username_disponible
+
+logger = logging.getLogger(__name__)
+
+
+def crear_cliente_presencial(
+    *, actor, nombre_completo, email="", telefono="", rut="", fecha_nacimiento=None, alergias="",
+    enviar_invitacion=False,
+) -> Cliente:
+    """Staff register a walk-in patient (seed flow A).
+
+    With ``enviar_invitacion`` the patient also gets a portal account (``User`` without a usable
+    password + ``PerfilCliente``) and an e-mail with a one-time set-password link; that needs an
+    e-mail. All or nothing. Raises ValidationError (``error_dict`` per field).
+    """
+    datos = validar_datos_cliente_completos(
+        nombre_completo=nombre_completo, email=email, telefono=telefono, rut=rut,
+        fecha_nacimiento=fecha_nacimiento, alergias=alergias, exigir_email=enviar_invitacion,
+    )
+    if enviar_invitacion:
+        try:
+            validar_username_disponible(datos.email)
+        except ValidationError as error:
+            raise ValidationError({"email": error}) from None
+    with operacion("crear_cliente_presencial", actor=actor):
+        cliente = Cliente.objects.create(**datos.__dict__)
+        if enviar_invitacion:
+            user, _ = crear_cuenta_portal(cliente=cliente)
+            encolar_invitacion(cliente=cliente, user=user, referencia=str(user.pk))
+    registrar_evento(logger, "cliente_creado_presencial", cliente_id=cliente.pk, user_id=cliente.user_id,
+                     actor_id=getattr(actor, "pk", None))
+    return cliente
+
+
+def actualizar_cliente(
+    *, actor, cliente_id, nombre_completo, email="", telefono="", rut="", fecha_nacimiento=None, alergias=""
+) -> Cliente:
+    """Change a patient's data; their login (``User.email``, username, names) follows in the
+    same transaction, so the two never drift apart."""
+    cliente = Cliente.objects.get(pk=cliente_id)
+    datos = validar_datos_cliente_completos(
+        nombre_completo=nombre_completo, email=email, telefono=telefono, rut=rut,
+        fecha_nacimiento=fecha_nacimiento, alergias=alergias, exigir_email=cliente.user_id is not None,
+        excluir_cliente_id=cliente.pk, excluir_user_id=cliente.user_id,
+    )
+    if cliente.user_id is not None:
+        try:
+            validar_username_disponible(datos.email, excluir_user_id=cliente.user_id)
+        except ValidationError as error:
+            raise ValidationError({"email": error}) from None
+    with operacion("actualizar_cliente", actor=actor):
+        cliente = Cliente.objects.select_for_update(of=("self",)).select_related("user").get(pk=cliente_id)
+        for campo, valor in datos.__dict__.items():
+            setattr(cliente, campo, valor)
+        cliente.save()
+        if cliente.user is not None:
+            user = cliente.user
+            user.username = user.email = cliente.email
+            user.first_name, user.last_name = dividir_nombre(cliente.nombre_completo)
+            user.save(update_fields=["username", "email", "first_name", "last_name"])
+    registrar_evento(logger, "cliente_actualizado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
+    return cliente
+
+
+def desactivar_cliente(*, actor, cliente_id) -> Cliente:
+    """The gentle alternative to deleting: the record stays, portal login is blocked, and the
+    RUT/e-mail/phone are free for a new active record. Appointments are left as they are."""
+    with operacion("desactivar_cliente", actor=actor):
+        cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
+        cliente.activo = False
+        cliente.save(update_fields=["activo", "actualizado"])
+        if cliente.user_id is not None:
+            get_user_model().objects.filter(pk=cliente.user_id).update(is_active=False)
+    registrar_evento(logger, "cliente_desactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
+    return cliente
+
+
+@dataclass(frozen=True)
+class ResumenEliminacion:
+    """What deleting a patient does (shown before, returned after)."""
+
+    cliente_id: int
+    cuenta_eliminada: bool
+    citas_futuras_liberadas: int
+    citas_pasadas_conservadas: int
+
+
+def _cuentas_del_cliente(cliente):
+    """The patient's login: ``Cliente.user``, or for old data without the link, the seed's
+    fallback by e-mail and username. Never staff, superusers or another patient's account."""
+    User = get_user_model()
+    if cliente.user_id is not None:
+        return User.objects.filter(pk=cliente.user_id)
+    if not cliente.email:
+        return User.objects.none()
+    return (
+        User.objects.filter(Q(email__iexact=cliente.email) | Q(username__iexact=cliente.email))
+        .filter(is_staff=False, is_superuser=False, perfil_personal__isnull=True, cliente__isnull=True)
+    )
+
+
+def resumen_eliminacion(*, cliente_id) -> ResumenEliminacion:
+    """What ``eliminar_cliente`` would do, for the confirmation page."""
+    cliente = Cliente.objects.get(pk=cliente_id)
+    ahora = timezone.now()
+    citas = Cita.objects.filter(cliente=cliente)
+    return ResumenEliminacion(
+        cliente_id=cliente.pk,
+        cuenta_eliminada=_cuentas_del_cliente(cliente).exists(),
+        citas_futuras_liberadas=citas.filter(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).count(),
+        citas_pasadas_conservadas=citas.exclude(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).count(),
+    )
+
+
+_ESTADOS_LIBERABLES = [EstadoCita.RESERVADA, EstadoCita.CONFIRMADA]
+
+
+def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
+    """Delete a patient (the seed's improved deletion flow), all in one transaction:
+
+    their ``User`` and ``PerfilCliente`` go; future bookings are released to ``disponible``;
+    every other appointment stays as history with its snapshot and ``cliente = NULL``; the
+    audit trail records each change with the acting user; the ``Cliente`` goes last.
+    """
+    ahora = timezone.now()
+    with operacion("eliminar_cliente", actor=actor):
+        cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
+        citas = Cita.objects.filter(cliente=cliente)
+        liberadas = citas.filter(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).update(
+            estado=EstadoCita.DISPONIBLE, cliente=None, paciente_nombre="", paciente_email="",
+            paciente_telefono="", motivo="", actualizado=ahora,
+        )
+        # History keeps who it was: fill any snapshot left empty by old data before unlinking.
+        citas.filter(paciente_nombre="").update(paciente_nombre=cliente.nombre_completo)
+        conservadas = citas.update(cliente=None, actualizado=ahora)
+        # PerfilCliente goes with its User (on_delete=CASCADE).
+        cuentas = list(_cuentas_del_cliente(cliente).values_list("pk", flat=True))
+        get_user_model().objects.filter(pk__in=cuentas).delete()
+        cliente.delete()
+    resumen = ResumenEliminacion(
+        cliente_id=cliente_id, cuenta_eliminada=bool(cuentas), citas_futuras_liberadas=liberadas,
+        citas_pasadas_conservadas=conservadas,
+    )
+    registrar_evento(
+        logger, "cliente_eliminado", cliente_id=cliente_id, cuentas_eliminadas=len(cuentas),
+        citas_liberadas=liberadas, citas_conservadas=conservadas, actor_id=getattr(actor, "pk", None),
+    )
+    return resumen
