@@ -9,6 +9,16 @@ from django.utils import timezone
 from personal.models import Perfil, Rol
 
 
+@pytest.fixture(autouse=True)
+def _estaticos_sin_manifiesto(settings):
+    """Production serves hashed static files from `collectstatic`'s manifest; tests render
+    pages without running collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def crear_personal(db):
     """Factory for staff members: ``crear_personal(rol="dentista", username="dra.soto")``."""

@@ -14,6 +14,21 @@ from django.db import IntegrityError, transaction
 MENSAJE_INTEGRIDAD_GENERICO = "No se pudo guardar: los datos chocan con otro registro. Revise e intente de nuevo."
 
 
+# Unique constraints that Django names implicitly (unique=True, OneToOneField): same treatment
+# as the named ones in each model's Meta.constraints.
+RESTRICCIONES_IMPLICITAS = {
+    "auth_user_username_key": (
+        "cuenta_duplicada", "Ya existe una cuenta con ese correo. Inicie sesión o recupere su contraseña."
+    ),
+    "pacientes_cliente_user_id_key": ("cuenta_ya_vinculada", "Esa cuenta ya pertenece a otro paciente."),
+    "cuentas_perfilcliente_user_id_key": ("perfil_duplicado", "Esa cuenta ya tiene su perfil del portal."),
+    "personal_perfil_user_id_key": ("perfil_duplicado", "Esa cuenta ya pertenece a un miembro del personal."),
+    "notificaciones_notificacion_clave_idempotencia_key": (
+        "notificacion_duplicada", "Ese aviso ya fue registrado."
+    ),
+}
+
+
 def _restricciones_por_nombre():
     restricciones = {}
     for modelo in apps.get_models():
@@ -25,6 +40,9 @@ def _restricciones_por_nombre():
 def error_de_integridad(exc: IntegrityError) -> ValidationError:
     """The ValidationError (message and code of the violated constraint) for an IntegrityError."""
     nombre = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if nombre in RESTRICCIONES_IMPLICITAS:
+        codigo, mensaje = RESTRICCIONES_IMPLICITAS[nombre]
+        return ValidationError(mensaje, code=codigo)
     restriccion = _restricciones_por_nombre().get(nombre)
     if restriccion is None:
         return ValidationError(MENSAJE_INTEGRIDAD_GENERICO, code="integridad")

@@ -1,0 +1,31 @@
+"""Django's admin is the superuser's safety net: every model is there and its pages open."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from citas.services import asignar_cita, crear_cita_disponible
+from pacientes.services import crear_cliente_presencial
+
+MODELOS = ["pacientes.Cliente", "cuentas.PerfilCliente", "personal.Perfil", "citas.Cita", "notificaciones.Notificacion"]
+
+
+@pytest.mark.parametrize("etiqueta", MODELOS)
+def test_cada_modelo_esta_en_el_admin(etiqueta):
+    from django.apps import apps
+
+    assert apps.get_model(etiqueta) in admin.site._registry
+
+
+def test_paginas_del_admin_abren(admin_client, dentista, recepcionista, manana_10):
+    cliente = crear_cliente_presencial(
+        actor=recepcionista.user, nombre_completo="Ana Rivas", email="ana@correo.example", enviar_invitacion=True
+    )
+    cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+    asignar_cita(actor=recepcionista.user, cita_id=cita.pk, cliente_id=cliente.pk)
+    for etiqueta in MODELOS:
+        app, modelo = etiqueta.lower().split(".")
+        assert admin_client.get(reverse(f"admin:{app}_{modelo}_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:pacientes_cliente_change", args=[cliente.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:citas_cita_change", args=[cita.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:pacientes_cliente_change", args=[999_999])).status_code == 302
