@@ -83,6 +83,13 @@ def _cliente_del_usuario(user):
     )
 
 
+def _perfil_de(cliente):
+    """The patient's portal profile (channel preferences), from the select_related cache."""
+    if cliente is None or cliente.user is None:
+        return None
+    return getattr(cliente.user, "perfil_cliente", None)
+
+
 def reservar_cita(*, user, cita_id, motivo="") -> Cita:
     """A patient books a free slot on the portal (seed flow C).
 
@@ -100,7 +107,7 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
         )
         notificar(
             evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=cliente.email,
-            telefono=str(cliente.telefono or ""), perfil=getattr(user, "perfil_cliente", None), cliente=cliente,
+            telefono=str(cliente.telefono or ""), perfil=_perfil_de(cliente), cliente=cliente,
             cita=cita, contexto=contexto_cita(cita, nombre=cliente.nombre_completo),
         )
     registrar_evento(logger, "cita_reservada", cita_id=cita.pk, cliente_id=cliente.pk, origen="portal")
@@ -119,7 +126,7 @@ def asignar_cita(
         if cliente is None:
             raise ValidationError({"cliente": ValidationError("Paciente no encontrado o inactivo.", code="cliente_invalido")})
         nombre, email, telefono = cliente.nombre_completo, cliente.email, str(cliente.telefono or "")
-        perfil = getattr(cliente.user, "perfil_cliente", None) if cliente.user else None
+        perfil = _perfil_de(cliente)
     else:
         nombre, email, telefono = _snapshot_sin_ficha(paciente_nombre, paciente_email, paciente_telefono)
     with operacion("asignar_cita", actor=actor):
@@ -195,7 +202,7 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
             cita.paciente_nombre = cita.paciente_email = cita.paciente_telefono = cita.motivo = ""
             cita.save()
             evento = "cita_cancelada_paciente"
-        perfil = getattr(cliente.user, "perfil_cliente", None) if cliente and cliente.user else None
+        perfil = _perfil_de(cliente)
         notificar(
             evento=evento, referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
             perfil=perfil, cliente=cliente, cita=cita, contexto=contexto,

@@ -297,3 +297,12 @@ def test_fallas_en_asignar_y_cancelar(probar_fallas, dentista, recepcionista, ma
     assert probar_fallas(lambda: asignar_cita(actor=recepcionista.user, cita_id=hora.pk, cliente_id=user.cliente.pk)) >= 3
     assert probar_fallas(lambda: cancelar_cita(actor=user, cita_id=hora.pk)) >= 3
     assert Cita.objects.get().estado == EstadoCita.DISPONIBLE
+
+
+def test_reservar_cita_hace_un_numero_fijo_de_consultas(hora_libre, django_assert_num_queries):
+    """Pinned: the patient lookup, the compare-and-set, the booked row, the notifications, the
+    job, and the savepoint pair of the durable block inside the test's transaction."""
+    user = registrar_paciente(5, canal_preferido="whatsapp", acepta_whatsapp=True)
+    with django_assert_num_queries(7) as consultas:
+        reservar_cita(user=user, cita_id=hora_libre.pk)
+    assert sum("procrastinate_defer" in c["sql"] for c in consultas.captured_queries) == 1

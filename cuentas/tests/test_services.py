@@ -129,3 +129,12 @@ def test_dos_registros_simultaneos_con_el_mismo_rut(db):
         hilo.join()
     assert sorted(resultados) == ["ok", "rut_duplicado"]
     assert Cliente.objects.count() == 1 and User.objects.count() == 1 and PerfilCliente.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fallas_en_reenviar_invitacion(probar_fallas, recepcionista):
+    cliente = crear_cliente_presencial(
+        actor=recepcionista.user, nombre_completo="Ana Gómez", email="ana@correo.example", enviar_invitacion=True
+    )
+    # The resend key carries the time, so each retry of the closure is a new, repeatable resend.
+    assert probar_fallas(lambda: reenviar_invitacion(actor=recepcionista.user, cliente_id=cliente.pk)) >= 2
