@@ -19,6 +19,12 @@ def _estaticos_sin_manifiesto(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _hash_rapido(settings):
+    """Password hashing is deliberately slow; tests create hundreds of accounts."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def crear_personal(db):
     """Factory for staff members: ``crear_personal(rol="dentista", username="dra.soto")``."""

@@ -9,6 +9,7 @@ duplicate errors carry ``params["cliente_id"]`` so a screen can link to the exis
 
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
@@ -80,9 +81,14 @@ def normalizar_email(valor: str) -> str:
     return texto
 
 
+def _sin_invisibles(texto: str) -> str:
+    """Drop control, format (zero-width) and unassigned characters: a name must be visible."""
+    return "".join(c for c in texto if not unicodedata.category(c).startswith("C") or c in "\n\t")
+
+
 def normalizar_nombre(valor: str) -> str:
-    """Collapsed spaces, no control characters, 2 to 200 characters."""
-    texto = " ".join(_CONTROL.sub("", valor or "").split())
+    """Collapsed spaces, no invisible characters, 2 to 200 characters."""
+    texto = " ".join(_sin_invisibles(valor or "").split())
     if not texto:
         raise ValidationError("Ingrese el nombre completo.", code="nombre_obligatorio")
     if len(texto) > LARGO_NOMBRE:
@@ -221,7 +227,7 @@ def validar_datos_cliente_completos(
 
 
 def _validar_fecha_nacimiento(valor):
-    if valor in (None, ""):
+    if valor is None or (isinstance(valor, str) and not valor.strip()):
         return None
     if isinstance(valor, datetime.datetime):
         valor = valor.date()

@@ -104,9 +104,7 @@ TRASLAPES = [
 def test_traslape_rechazado_con_create(dentista, manana_10, desde, hasta):
     cita(dentista, manana_10)
     with rechazado_por("cita_sin_traslape_por_dentista", "traslape"):
-        Cita.objects.create(
-            dentista=dentista, inicio=manana_10 + desde * MIN, fin=manana_10 + hasta * MIN
-        )
+        Cita.objects.create(dentista=dentista, inicio=manana_10 + desde * MIN, fin=manana_10 + hasta * MIN)
     assert Cita.objects.count() == 1
 
 
@@ -276,8 +274,8 @@ def test_estado_con_paciente_sin_cliente_ni_nombre_rechazado(dentista, manana_10
 def test_estado_con_paciente_con_cliente_o_solo_nombre_permitido(dentista, manana_10, cliente, estado):
     cita(dentista, manana_10, estado=estado, cliente=cliente, paciente_nombre="")
     cita(dentista, manana_10 + 30 * MIN, estado=estado, paciente_nombre="Paciente sin ficha")
-    insertar_sql(dentista, manana_10 + 60 * MIN, manana_10 + 90 * MIN, estado=estado, cliente_id=cliente.pk,
-                 paciente_nombre="")
+    desde, hasta = manana_10 + 60 * MIN, manana_10 + 90 * MIN
+    insertar_sql(dentista, desde, hasta, estado=estado, cliente_id=cliente.pk, paciente_nombre="")
     assert Cita.objects.filter(estado=estado).count() == 3
 
 

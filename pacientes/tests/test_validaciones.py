@@ -195,6 +195,7 @@ def test_normalizar_email_rechaza(entrada, code, fragmento):
         ("Ana María Pérez", "Ana María Pérez"),
         ("  Ana   María\tPérez \n", "Ana María Pérez"),
         ("Jos\x00é Nuñez", "José Nuñez"),  # control characters dropped
+        ("Ana\u200b Pérez\x85", "Ana Pérez"),  # zero-width space and C1 control dropped
         ("Ñu", "Ñu"),
         ("x" * 200, "x" * 200),
     ],
@@ -209,6 +210,7 @@ def test_normalizar_nombre(entrada, esperado):
         ("", "nombre_obligatorio", "Ingrese el nombre"),
         (" \t\n ", "nombre_obligatorio", "Ingrese el nombre"),
         ("\x00\x07", "nombre_obligatorio", "Ingrese el nombre"),
+        ("\u200b\u200b", "nombre_obligatorio", "Ingrese el nombre"),  # invisible only
         (None, "nombre_obligatorio", "Ingrese el nombre"),
         ("A", "nombre_corto", "demasiado corto"),
         ("x" * 201, "nombre_largo", "no puede superar 200"),
@@ -566,6 +568,7 @@ def test_datos_completos_fecha_nacimiento_rechazada(fecha, code, fragmento):
         (lambda: datetime.datetime(1985, 3, 14, 8, 30), lambda: datetime.date(1985, 3, 14)),
         (lambda: None, lambda: None),
         (lambda: "", lambda: None),
+        (lambda: "   ", lambda: None),  # a blank form field means no date
     ],
 )
 def test_datos_completos_fecha_nacimiento_aceptada(fecha, esperada):
