@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from personal.models import Perfil, Rol
 
+# The real SMTP server and worker fixtures (servidor_smtp, cola_vacia) for every app's tests.
+pytest_plugins = ["nucleo.pruebas"]
+
 
 @pytest.fixture(autouse=True)
 def _estaticos_sin_manifiesto(settings):

@@ -199,9 +199,10 @@ CLINICA_URL_PORTAL = os.environ.get("CLINICA_URL_PORTAL", "http://127.0.0.1:8000
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("CLINICA_INVITACION_VALIDEZ_S", str(7 * 24 * 3600)))
 
 # Background jobs -----------------------------------------------------------------------------
-# Delivery retries: attempt n waits NOTIFICACIONES_ESPERA_BASE_S ** n seconds (2, 4, 8, ... by default).
-NOTIFICACIONES_MAX_INTENTOS = int(os.environ.get("NOTIFICACIONES_MAX_INTENTOS", "8"))
-NOTIFICACIONES_ESPERA_BASE_S = int(os.environ.get("NOTIFICACIONES_ESPERA_BASE_S", "2"))
+# Delivery retries: attempt n waits NOTIFICACIONES_ESPERA_BASE_S ** n seconds. The defaults
+# (3 s, 9 s, 27 s ... about 1 day in all) ride out a provider outage of hours without losing mail.
+NOTIFICACIONES_MAX_INTENTOS = int(os.environ.get("NOTIFICACIONES_MAX_INTENTOS", "10"))
+NOTIFICACIONES_ESPERA_BASE_S = int(os.environ.get("NOTIFICACIONES_ESPERA_BASE_S", "3"))
 
 # Logging: one structured line per event, ids only (never e-mails or RUTs) -----------------
 LOGGING = {

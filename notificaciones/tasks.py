@@ -1,15 +1,28 @@
-"""Delivery of recorded notifications, after commit, by ``procrastinate`` workers."""
+"""Delivery of recorded notifications, after commit, by ``procrastinate`` workers.
+
+The job carries the notification id only; everything it sends was rendered into the row when
+it was recorded. The row is locked while it is sent, so however many jobs exist for one
+notification (a retry, a duplicate, a manual re-run), it is sent at most once: a row that is
+no longer ``pendiente`` is left alone. Every failed attempt is recorded on the row; after the
+last one the row is ``fallida`` (visible to staff) and the job fails without retry.
+
+Logs carry ids only: the error text of a provider may quote the address, so it is scrubbed
+before it is stored or raised (procrastinate logs the raised exception next to the job's
+arguments).
+"""
 
 import logging
+import re
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from notificaciones import entrega
 from notificaciones.models import EstadoNotificacion, Notificacion
+from notificaciones.services import CANALES_CON_ENTREGA
 from nucleo.registro import registrar_evento
 
 logger = logging.getLogger(__name__)
@@ -19,51 +32,85 @@ class EntregaFallida(Exception):
     """The provider refused or could not be reached; the job is retried."""
 
 
-@app.task(
-    name="notificaciones.enviar",
-    queue="notificaciones",
-    pass_context=True,
-    retry=RetryStrategy(
-        max_attempts=settings.NOTIFICACIONES_MAX_INTENTOS,
-        exponential_wait=settings.NOTIFICACIONES_ESPERA_BASE_S,
-        retry_exceptions=[EntregaFallida],
-    ),
+class EntregaAbandonada(Exception):
+    """The last attempt failed: the row is ``fallida`` and the job ends failed, not retried."""
+
+
+# Built once, at import time. procrastinate's ``max_attempts`` counts retries (the job may run
+# max_attempts + 1 times); the task itself decides when the row has had its last attempt, from
+# NOTIFICACIONES_MAX_INTENTOS read at call time, or when this strategy would not retry again.
+# Database errors are retried too (the attempt was not recorded, nothing was sent).
+REINTENTOS = RetryStrategy(
+    max_attempts=settings.NOTIFICACIONES_MAX_INTENTOS,
+    exponential_wait=settings.NOTIFICACIONES_ESPERA_BASE_S,
+    retry_exceptions=[EntregaFallida, OperationalError, InterfaceError],
 )
+
+_CORREO = re.compile(r"[^\s<>()\[\]{}'\",;:@]+@[^\s<>()\[\]{}'\",;:]+")
+
+
+def describir_error(exc: BaseException) -> str:
+    """The error as stored in ``ultimo_error`` and raised to procrastinate: no e-mail addresses."""
+    return _CORREO.sub("<correo>", f"{type(exc).__name__}: {exc}")[:2000]
+
+
+def _es_ultimo_intento(intento: int, context) -> bool:
+    if intento >= settings.NOTIFICACIONES_MAX_INTENTOS:
+        return True
+    # The job will not run again (its retries were spent, e.g. on database errors): fail the
+    # row now rather than leave it pending with no job behind it.
+    maximo = REINTENTOS.max_attempts
+    return maximo is not None and context.job.attempts >= maximo
+
+
+@app.task(name="notificaciones.enviar", queue="notificaciones", pass_context=True, retry=REINTENTOS)
 def enviar_notificacion(context, *, notificacion_id: int) -> None:
-    """Send one notification at most once: the row is locked while it is sent, and a row
-    already sent (or failed for good) is left alone."""
+    """Send one notification at most once."""
     with transaction.atomic():
-        notificacion = (
-            Notificacion.objects.select_for_update(skip_locked=True)
-            .filter(pk=notificacion_id, estado=EstadoNotificacion.PENDIENTE)
-            .first()
-        )
+        # Waits for another worker holding the row, then sees what it left (sent or pending).
+        notificacion = Notificacion.objects.select_for_update().filter(pk=notificacion_id).first()
         if notificacion is None:
-            return  # sent already, failed for good, or another worker holds it
+            registrar_evento(logger, "notificacion_inexistente", logging.WARNING, notificacion_id=notificacion_id)
+            return
+        if notificacion.estado != EstadoNotificacion.PENDIENTE:
+            registrar_evento(
+                logger, "notificacion_ya_resuelta", notificacion_id=notificacion.pk, estado=notificacion.estado
+            )
+            return
+        if notificacion.canal not in CANALES_CON_ENTREGA:
+            # No provider for this channel yet: it stays visibly pending, never marked sent.
+            registrar_evento(
+                logger, "notificacion_sin_proveedor", logging.WARNING,
+                notificacion_id=notificacion.pk, canal=notificacion.canal,
+            )
+            return
         intento = notificacion.intentos + 1
         try:
             proveedor_id = entrega.entregar(notificacion)
         except Exception as exc:  # any provider error is recorded and retried
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-            ultimo = intento >= settings.NOTIFICACIONES_MAX_INTENTOS
+            error = describir_error(exc)
+            ultimo = _es_ultimo_intento(intento, context)
             notificacion.intentos = intento
             notificacion.ultimo_error = error
             if ultimo:
                 notificacion.estado = EstadoNotificacion.FALLIDA
             notificacion.save(update_fields=["intentos", "ultimo_error", "estado", "actualizado"])
             registrar_evento(
-                logger, "notificacion_error", logging.WARNING,
-                notificacion_id=notificacion.pk, canal=notificacion.canal, intento=intento, definitivo=ultimo,
+                logger, "notificacion_fallida" if ultimo else "notificacion_error",
+                logging.ERROR if ultimo else logging.WARNING,
+                notificacion_id=notificacion.pk, canal=notificacion.canal, intento=intento,
+                error=type(exc).__name__,
             )
+            # Raised below, after the attempt is committed.
             if ultimo:
-                return
-            # Raised after the transaction above commits the attempt count: procrastinate retries.
-            error_entrega = EntregaFallida(error)
+                fallo = EntregaAbandonada(f"notificacion_id={notificacion.pk} intentos={intento} {error}")
+            else:
+                fallo = EntregaFallida(f"notificacion_id={notificacion.pk} intento={intento} {error}")
         else:
             notificacion.intentos = intento
             notificacion.estado = EstadoNotificacion.ENVIADA
             notificacion.enviada_en = timezone.now()
-            notificacion.proveedor_id = proveedor_id or ""
+            notificacion.proveedor_id = (proveedor_id or "")[:200]
             notificacion.ultimo_error = ""
             notificacion.save(
                 update_fields=["intentos", "estado", "enviada_en", "proveedor_id", "ultimo_error", "actualizado"]
@@ -73,4 +120,49 @@ def enviar_notificacion(context, *, notificacion_id: int) -> None:
                 intento=intento,
             )
             return
-    raise error_entrega
+    raise fallo
+
+
+# Sweeps: invariant 6 must hold even when a worker dies mid-job ------------------------------
+
+BARRIDO_PENDIENTES_SQL = """
+    SELECT n.id FROM notificaciones_notificacion n
+     WHERE n.estado = 'pendiente' AND n.canal = ANY(%s) AND n.creado < now() - interval '5 minutes'
+       AND NOT EXISTS (
+           SELECT 1 FROM procrastinate_jobs j
+            WHERE j.task_name = 'notificaciones.enviar' AND j.status IN ('todo', 'doing')
+              AND (j.args ->> 'notificacion_id')::bigint = n.id)
+     ORDER BY n.id
+     LIMIT 1000
+"""
+
+
+def reprogramar_pendientes_sin_trabajo() -> int:
+    """Defer a job for each deliverable pending row that has none (its job failed for a
+    reason other than the provider, or was deleted by hand). Returns how many."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(BARRIDO_PENDIENTES_SQL, [sorted(CANALES_CON_ENTREGA)])
+        ids = [fila[0] for fila in cursor.fetchall()]
+    for notificacion_id in ids:
+        enviar_notificacion.defer(notificacion_id=notificacion_id)
+    if ids:
+        registrar_evento(logger, "notificaciones_reprogramadas", logging.WARNING, cantidad=len(ids))
+    return len(ids)
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="barrido_pendientes")
+@app.task(name="notificaciones.barrer_pendientes", queue="mantenimiento", queueing_lock="barrer_pendientes")
+def barrer_pendientes(timestamp: int) -> None:
+    reprogramar_pendientes_sin_trabajo()
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="reintentar_estancados")
+@app.task(name="notificaciones.reintentar_estancados", queue="mantenimiento", queueing_lock="reintentar_estancados")
+async def reintentar_trabajos_estancados(timestamp: int) -> None:
+    """Jobs left in ``doing`` by a worker that stopped sending heartbeats (killed, host lost)
+    go back to the queue; the row lock in ``enviar_notificacion`` keeps them at-most-once."""
+    for trabajo in await app.job_manager.get_stalled_jobs():
+        await app.job_manager.retry_job(trabajo)
+        registrar_evento(logger, "trabajo_estancado_reintentado", logging.WARNING, job_id=trabajo.id)

@@ -1,24 +1,38 @@
 """Test helpers shared by every app: a real SMTP server and a procrastinate worker.
 
-Use from any app's tests by importing the fixtures into that app's ``conftest.py``::
+Fixtures (pytest): ``servidor_smtp`` (a running ``ServidorSMTP``, Django's default mailer
+pointed at it) and ``cola_vacia`` (empties procrastinate's tables before and after the test).
+Use them from an app's tests by importing them into that app's ``conftest.py``::
 
-    from nucleo.pruebas import servidor_smtp  # noqa: F401  (pytest fixture)
+    from nucleo.pruebas import cola_vacia, servidor_smtp  # noqa: F401  (pytest fixtures)
 
 or once for the whole project with ``pytest_plugins = ["nucleo.pruebas"]`` in the root
 ``conftest.py``. The worker helpers are plain functions::
 
-    from nucleo.pruebas import ejecutar_worker, adelantar_reintentos, trabajos
+    from nucleo.pruebas import adelantar_reintentos, ejecutar_worker, trabajos
+
+    @pytest.mark.django_db(transaction=True)
+    def test_algo(servidor_smtp, cola_vacia):
+        ...                        # a service commits a change and its notification
+        ejecutar_worker()          # runs every due job of the "notificaciones" queue
+        assert servidor_smtp.mensajes[0].asunto == "..."
+        servidor_smtp.detener()    # outage: connection refused
+        servidor_smtp.iniciar()    # back, same port
+        adelantar_reintentos()     # retries waiting for their backoff become due now
 
 Tests that run jobs through the worker need ``@pytest.mark.django_db(transaction=True)``:
 the worker reads the jobs and runs the tasks in other threads, on other connections, so it
-only sees what the test has committed.
+only sees what the test has committed. procrastinate's tables are not emptied by the flush
+that ends such a test (they are unmanaged models): use ``cola_vacia`` when counting jobs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import email
 import email.policy
+import json
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -60,7 +74,15 @@ class _Manejador:
     def __init__(self, servidor: ServidorSMTP):
         self._servidor = servidor
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self._servidor.rechazados:
+            return f"550 5.1.1 <{address}>: Recipient address rejected"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        if self._servidor.demora_s:
+            await asyncio.sleep(self._servidor.demora_s)
         crudo = bytes(envelope.original_content or envelope.content)
         mensaje = email.message_from_bytes(crudo, policy=email.policy.default)
         self._servidor._recibir(
@@ -87,11 +109,15 @@ class ServidorSMTP:
     ``mensajes`` lists what it accepted, in order. ``detener()`` closes the port (clients
     get "connection refused", like a provider outage); ``iniciar()`` listens again on the
     same port. Messages received before a stop are kept; ``limpiar()`` forgets them.
+    Addresses in ``rechazados`` (lower case) are refused with a 550 at RCPT TO; ``demora_s``
+    makes the server wait that long before accepting each message (a slow provider).
     """
 
     host: str = "127.0.0.1"
     puerto: int = 0
     mensajes: list[MensajeRecibido] = field(default_factory=list)
+    rechazados: set[str] = field(default_factory=set)
+    demora_s: float = 0
 
     def __post_init__(self):
         self._controlador = None
@@ -134,20 +160,37 @@ class ServidorSMTP:
             return [m for m in self.mensajes if direccion in (d.lower() for d in m.destinatarios)]
 
 
+def apuntar_correo_a(settings, servidor: ServidorSMTP, *, timeout: float = 5) -> None:
+    """Point Django's default mailer at ``servidor`` through pytest-django's ``settings``
+    fixture (a global override, so the worker's threads see it too). Works with Django 6.1's
+    ``MAILERS`` and with the deprecated ``EMAIL_*`` settings."""
+    smtp = "django.core.mail.backends.smtp.EmailBackend"
+    if hasattr(settings, "MAILERS"):
+        settings.MAILERS = {
+            **settings.MAILERS,
+            "default": {
+                "BACKEND": smtp,
+                "OPTIONS": {"host": servidor.host, "port": servidor.puerto, "timeout": timeout},
+            },
+        }
+    else:  # RemovedInDjango2028Warning: only MAILERS then.
+        settings.EMAIL_BACKEND = smtp
+        settings.EMAIL_HOST = servidor.host
+        settings.EMAIL_PORT = servidor.puerto
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = timeout
+
+
 @pytest.fixture
 def servidor_smtp(settings):
-    """A running ``ServidorSMTP`` with Django's SMTP backend pointed at it (via the
-    ``settings`` fixture, so the worker's threads see it too). Stopped after the test."""
+    """A running ``ServidorSMTP`` with Django's default mailer pointed at it (SMTP backend).
+    Stopped after the test."""
     servidor = ServidorSMTP()
     servidor.iniciar()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = servidor.host
-    settings.EMAIL_PORT = servidor.puerto
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
+    apuntar_correo_a(settings, servidor)
     try:
         yield servidor
     finally:
@@ -157,18 +200,56 @@ def servidor_smtp(settings):
 # procrastinate -------------------------------------------------------------------------------
 
 
+def _cerrar_conexiones(call_next, context, worker):
+    """Task middleware (tests only): close the job thread's Django connections after each job,
+    so none outlives the test and the test database can be dropped at the end."""
+    from django.db import connections
+
+    try:
+        return call_next()
+    finally:
+        connections.close_all()
+
+
+def app_de_worker():
+    """A procrastinate ``App`` with the project's tasks and the worker connector.
+
+    The Django connector of ``procrastinate.contrib.django.app`` is for deferring inside
+    Django's transactions only: a worker on it gets each job's arguments as a JSON string
+    (Django's own jsonb loader) and fails every job with ``AttributeError``. That is why
+    ``manage.py procrastinate worker`` swaps in ``get_worker_connector()`` (a psycopg pool on
+    the same database). This builds a separate app instead of swapping the global one, so
+    code that defers while the test worker runs still writes through Django's connection.
+    """
+    from procrastinate import App
+    from procrastinate.contrib.django import app
+
+    opciones = dict(app.worker_defaults)
+    opciones["task_middleware"] = [*opciones.get("task_middleware", []), _cerrar_conexiones]
+    worker_app = App(
+        connector=app.connector.get_worker_connector(),
+        import_paths=app.import_paths,
+        worker_defaults=opciones,
+        periodic_defaults=app.periodic_defaults,
+    )
+    worker_app.tasks = app.tasks
+    worker_app.periodic_registry = app.periodic_registry
+    return worker_app
+
+
 def ejecutar_worker(*, colas=COLAS_POR_DEFECTO, tiempo_max_s: float = 60) -> None:
     """Run a procrastinate worker until no job of ``colas`` is due, then return.
 
-    Jobs scheduled in the future (retries waiting for their backoff) are not run: move them
-    with ``adelantar_reintentos()`` first. The worker runs in its own thread with its own
-    event loop, so this works from sync tests, live-server tests and tests that already
-    have an event loop. Needs ``django_db(transaction=True)``.
+    Polls (no LISTEN/NOTIFY), runs one job at a time and stops when the queues have nothing
+    due (``wait=False``). Jobs scheduled in the future (retries waiting for their backoff)
+    are not run: move them with ``adelantar_reintentos()`` first. Runs in its own thread with
+    its own event loop, so it also works from live-server tests and from code that already
+    runs an event loop. Needs ``django_db(transaction=True)``: the worker uses its own
+    connections and only sees what the test committed.
     """
-    from procrastinate.contrib.django import app
 
-    def correr():
-        app.run_worker(
+    def trabajar():
+        app_de_worker().run_worker(
             wait=False,
             install_signal_handlers=False,
             listen_notify=False,
@@ -176,40 +257,81 @@ def ejecutar_worker(*, colas=COLAS_POR_DEFECTO, tiempo_max_s: float = 60) -> Non
             delete_jobs="never",
         )
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-pruebas") as ejecutor:
-        ejecutor.submit(correr).result(timeout=tiempo_max_s)
+    hilo = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-pruebas")
+    try:
+        hilo.submit(trabajar).result(timeout=tiempo_max_s)
+    except concurrent.futures.TimeoutError:
+        # Do not wait for a stuck worker (a job blocked on a lock, a hung server): fail now.
+        hilo.shutdown(wait=False)
+        raise AssertionError(f"el worker no vació la cola en {tiempo_max_s} s") from None
+    hilo.shutdown()
 
 
-def adelantar_reintentos(*, colas=COLAS_POR_DEFECTO) -> int:
-    """Simulate the passing of time: make every waiting job of ``colas`` due now.
+def vaciar_cola() -> None:
+    """Delete every procrastinate job, event, periodic-defer record and worker row.
 
-    Returns how many jobs were moved.
+    procrastinate's tables are unmanaged models, so the flush that ends a
+    ``transaction=True`` test leaves their rows behind for the next test.
     """
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
+            "TRUNCATE procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, "
+            "procrastinate_workers RESTART IDENTITY CASCADE"
+        )
+
+
+@pytest.fixture
+def cola_vacia(db):
+    """An empty job queue before the test (whatever earlier transactional tests committed)
+    and after it (so this test leaves nothing either)."""
+    vaciar_cola()
+    yield
+    vaciar_cola()
+
+
+def _filtro_colas(colas):
+    if colas is None:
+        return "TRUE", []
+    return "queue_name = ANY(%s)", [list(colas)]
+
+
+def adelantar_reintentos(*, colas=COLAS_POR_DEFECTO) -> int:
+    """Simulate the passing of time: make every waiting job of ``colas`` (None: all queues)
+    due now. Returns how many jobs were moved."""
+    from django.db import connection
+
+    filtro, parametros = _filtro_colas(colas)
+    with connection.cursor() as cursor:
+        cursor.execute(
             "UPDATE procrastinate_jobs SET scheduled_at = now() "
-            "WHERE status = 'todo' AND scheduled_at > now() AND queue_name = ANY(%s)",
-            [list(colas)],
+            f"WHERE status = 'todo' AND scheduled_at > now() AND {filtro}",
+            parametros,
         )
         return cursor.rowcount
 
 
 def trabajos(*, colas=COLAS_POR_DEFECTO, tarea: str | None = None) -> list[dict]:
-    """The rows of ``procrastinate_jobs`` in ``colas`` (optionally of one task), oldest first,
-    as dicts with ``id``, ``task_name``, ``args``, ``status``, ``attempts``, ``scheduled_at``."""
+    """The rows of ``procrastinate_jobs`` in ``colas`` (None: all queues; optionally of one
+    task), oldest first, as dicts with ``id``, ``queue_name``, ``task_name``, ``args`` (a dict),
+    ``status``, ``attempts``, ``scheduled_at``."""
     from django.db import connection
 
+    filtro, parametros = _filtro_colas(colas)
     sql = (
         "SELECT id, queue_name, task_name, args, status, attempts, scheduled_at "
-        "FROM procrastinate_jobs WHERE queue_name = ANY(%s)"
+        f"FROM procrastinate_jobs WHERE {filtro}"
     )
-    parametros = [list(colas)]
     if tarea is not None:
         sql += " AND task_name = %s"
         parametros.append(tarea)
     with connection.cursor() as cursor:
         cursor.execute(sql + " ORDER BY id", parametros)
         columnas = [c[0] for c in cursor.description]
-        return [dict(zip(columnas, fila)) for fila in cursor.fetchall()]
+        filas = [dict(zip(columnas, fila)) for fila in cursor.fetchall()]
+    for fila in filas:
+        # Django's connection hands jsonb over as text.
+        if isinstance(fila["args"], str):
+            fila["args"] = json.loads(fila["args"])
+    return filas

@@ -1,0 +1,45 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from cuentas.models import Canal, PerfilCliente
+from notificaciones.services import notificar
+from nucleo.servicios import operacion
+
+EMAIL = "ana.perez@correo.example"
+TELEFONO = "+56961234567"
+
+
+@pytest.fixture(autouse=True)
+def _cola_vacia(cola_vacia):
+    """Every test here counts jobs: start and end with an empty queue."""
+
+
+@pytest.fixture
+def crear_perfil(db):
+    """Factory for a portal account's profile: ``crear_perfil(canal="whatsapp", whatsapp=True)``."""
+    contador = {"n": 0}
+
+    def crear(*, canal=Canal.EMAIL, whatsapp=False, sms=False):
+        contador["n"] += 1
+        user = get_user_model().objects.create_user(username=f"paciente{contador['n']}", password=None)
+        ahora = timezone.now()
+        return PerfilCliente.objects.create(
+            user=user,
+            canal_preferido=canal,
+            whatsapp_aceptado_en=ahora if whatsapp else None,
+            sms_aceptado_en=ahora if sms else None,
+        )
+
+    return crear
+
+
+def notificar_en_servicio(*, evento="reserva_confirmada", referencia="cita-1", email=EMAIL, telefono="", perfil=None,
+                          contexto=None):
+    """``notificar`` as a service calls it: inside ``operacion`` (a durable transaction)."""
+    contexto = {"nombre": "Ana", "fecha": "lunes 3 de marzo", "hora": "10:00", "dentista": "Dra. Soto",
+                **(contexto or {})}
+    with operacion("prueba_notificar"):
+        return notificar(
+            evento=evento, referencia=referencia, email=email, telefono=telefono, perfil=perfil, contexto=contexto
+        )
