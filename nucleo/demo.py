@@ -1,0 +1,312 @@
+"""The demo clinic that ``bin/run`` loads (``manage.py cargar_demo``).
+
+Everything is written through the services, exactly as the clinic's people would, and looked
+up first so that loading twice creates nothing new: staff by username, patients by RUT, slots
+by dentist and start time, bookings by patient (or by name for the person without a record).
+"""
+
+import datetime
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from stdnum.cl.rut import calc_check_digit
+
+from citas.models import Cita, EstadoCita
+from citas.services import asignar_cita, crear_cita_disponible, reservar_cita
+from cuentas.models import Canal
+from cuentas.services import registrar_cliente_web
+from nucleo.registro import registrar_evento
+from pacientes.models import Cliente
+from pacientes.services import crear_cliente_presencial
+from personal.models import Rol
+from personal.services import crear_personal
+
+logger = logging.getLogger(__name__)
+
+# Documented in the README: every demo account (staff and portal patients) uses it.
+PASSWORD_DEMO = "clinica-demo-2026"
+ZONA = ZoneInfo("America/Santiago")
+DIAS_CORRIDOS = 14  # two weeks from the first working day
+DURACION_MINUTOS = 30
+# Clinic hours, local wall time: [start, end) blocks of 30-minute slots.
+BLOQUES = ((datetime.time(9, 0), datetime.time(13, 0)), (datetime.time(14, 30), datetime.time(18, 30)))
+
+# username, nombre, apellido, rol, especialidad, superuser
+PERSONAL = (
+    ("admin", "Carolina", "Fuentealba Ríos", Rol.ADMINISTRADOR, "", True),
+    ("recepcion", "Pedro", "Rojas Lillo", Rol.RECEPCION, "", False),
+    ("dra.soto", "Camila", "Soto Vergara", Rol.DENTISTA, "Odontología general", False),
+    ("dr.munoz", "Matías", "Muñoz Araya", Rol.DENTISTA, "Endodoncia", False),
+    ("dra.reyes", "Valentina", "Reyes Pizarro", Rol.DENTISTA, "Ortodoncia", False),
+)
+
+# nombre_completo, RUT body, birth date, allergies, kind, preferred channel.
+# kind: "portal" registers on the portal (account with PASSWORD_DEMO), "invitacion" is a walk-in
+# with a portal account invitation, "presencial" is a walk-in without account.
+PACIENTES = (
+    ("Ana María Pérez Soto", 15234871, "1985-03-14", "", "portal", Canal.EMAIL),
+    ("Benjamín Rojas Fuentes", 18456123, "1992-07-02", "", "portal", Canal.WHATSAPP),
+    ("Catalina Muñoz Díaz", 10987654, "1978-11-23", "", "portal", Canal.EMAIL),
+    ("Diego Contreras Silva", 20345678, "2001-01-30", "", "portal", Canal.SMS),
+    ("Fernanda González Lagos", 19012345, "1995-05-09", "", "portal", Canal.WHATSAPP),
+    ("Gabriel Sepúlveda Castro", 8765432, "1969-09-17", "", "portal", Canal.EMAIL),
+    ("Isidora Morales Vega", 16543210, "1988-12-04", "", "invitacion", Canal.EMAIL),
+    ("Joaquín Araya Navarro", 23456789, "2010-06-21", "", "invitacion", Canal.EMAIL),
+    ("Josefa Espinoza Torres", 12678901, "1980-02-11", "Penicilina", "presencial", Canal.EMAIL),
+    ("Martín Valenzuela Reyes", 17890123, "1990-10-05", "", "presencial", Canal.EMAIL),
+    ("Antonia Castillo Herrera", 21234567, "2003-04-18", "", "presencial", Canal.EMAIL),
+    ("Vicente Fuentes Jara", 9345678, "1972-08-29", "Látex", "presencial", Canal.EMAIL),
+    ("Sofía Tapia Olivares", 14567890, "1983-01-07", "", "presencial", Canal.EMAIL),
+    ("Tomás Carrasco Pinto", 22345678, "2006-03-25", "", "presencial", Canal.EMAIL),
+    ("Emilia Núñez Bravo", 13456789, "1981-12-15", "", "presencial", Canal.EMAIL),
+    ("Lucas Gutiérrez Campos", 19876543, "1997-09-02", "", "presencial", Canal.EMAIL),
+    ("Florencia Vargas Ortiz", 11234567, "1976-06-30", "", "presencial", Canal.EMAIL),
+    ("Agustín Cortés Sandoval", 24567890, "2012-11-11", "", "presencial", Canal.EMAIL),
+    ("Javiera Riquelme Aguilera", 16012345, "1986-05-22", "", "presencial", Canal.EMAIL),
+    ("Maximiliano Salazar Ibáñez", 7654321, "1958-07-14", "Ibuprofeno (AINES)", "presencial", Canal.EMAIL),
+)
+SIN_CORREO = {"Florencia Vargas Ortiz", "Agustín Cortés Sandoval"}
+
+# Bookings: (patient index or None, dentist index, working-day index, local time, reason).
+RESERVAS_PORTAL = (
+    (0, 0, 0, "09:00", "Control anual"),
+    (1, 1, 1, "10:30", "Dolor en una muela"),
+    (2, 2, 2, "15:00", "Revisión de frenillos"),
+)
+ASIGNACIONES_RECEPCION = (
+    (8, 0, 1, "11:00", "Limpieza"),
+    (9, 1, 0, "14:30", "Tratamiento de conducto"),
+    (10, 2, 3, "09:30", "Evaluación de ortodoncia"),
+)
+SIN_FICHA = ("Jorge Tapia Fuentes", "+56961234599", 0, 2, "16:00", "Urgencia: diente roto")
+
+
+@dataclass
+class ResumenDemo:
+    """What ``cargar_demo`` did: ``creados`` are new rows, ``existentes`` were already there."""
+
+    personal_creado: int = 0
+    personal_existente: int = 0
+    pacientes_creados: int = 0
+    pacientes_existentes: int = 0
+    horas_creadas: int = 0
+    horas_existentes: int = 0
+    reservas_creadas: int = 0
+    reservas_existentes: int = 0
+    reservas_omitidas: int = 0
+    dias: list[datetime.date] = field(default_factory=list)
+    feriados: list[tuple[datetime.date, str]] = field(default_factory=list)
+
+
+def rut_demo(cuerpo: int) -> str:
+    """A valid RUT in normal form (``12345678-5``) for ``cuerpo``."""
+    return f"{cuerpo}-{calc_check_digit(str(cuerpo))}"
+
+
+def telefono_demo(indice: int) -> str:
+    """A valid (allocated) Chilean mobile: +569612345xx."""
+    return f"+569612345{indice:02d}"
+
+
+def email_demo(nombre_completo: str) -> str:
+    """'Ana María Pérez Soto' → 'ana.perez@correo.example'."""
+    partes = unicodedata.normalize("NFKD", nombre_completo).encode("ascii", "ignore").decode().lower().split()
+    return f"{partes[0]}.{partes[-2]}@correo.example"
+
+
+def dias_habiles(desde: datetime.date, dias_corridos: int = DIAS_CORRIDOS):
+    """Working days (Mon–Fri, not a Chilean public holiday) in ``[first working day ≥ desde,
+    + dias_corridos)``, and the holidays skipped there."""
+    feriados = holidays.Chile(years=range(desde.year, desde.year + 2))
+
+    def habil(dia):
+        return dia.weekday() < 5 and dia not in feriados
+
+    primero = desde
+    while not habil(primero):
+        primero += datetime.timedelta(days=1)
+    corridos = [primero + datetime.timedelta(days=n) for n in range(dias_corridos)]
+    omitidos = [(dia, feriados.get(dia)) for dia in corridos if dia.weekday() < 5 and dia in feriados]
+    return [dia for dia in corridos if habil(dia)], omitidos
+
+
+def inicios_del_dia(dia: datetime.date) -> list[datetime.datetime]:
+    """Slot starts of one day: 30-minute steps in local wall time, so 09:00 stays 09:00 in
+    Santiago whatever the UTC offset of that day."""
+    inicios = []
+    for desde, hasta in BLOQUES:
+        actual = datetime.datetime.combine(dia, desde)
+        fin = datetime.datetime.combine(dia, hasta)
+        while actual + datetime.timedelta(minutes=DURACION_MINUTOS) <= fin:
+            inicios.append(timezone.make_aware(actual, ZONA))
+            actual += datetime.timedelta(minutes=DURACION_MINUTOS)
+    return inicios
+
+
+def cargar_demo(*, desde: datetime.date | None = None) -> ResumenDemo:
+    """Load the demo clinic (idempotent): staff, patients, two weeks of free slots from the
+    first working day after today (or from ``desde``), and a few bookings.
+
+    Each write goes through its service in its own transaction; rows that already exist are
+    left as they are. Raises ValidationError if existing data clashes with the demo's.
+    """
+    resumen = ResumenDemo()
+    if desde is None:
+        desde = timezone.localdate() + datetime.timedelta(days=1)
+    resumen.dias, resumen.feriados = dias_habiles(desde)
+
+    admin, recepcion, dentistas = _cargar_personal(resumen)
+    pacientes = _cargar_pacientes(resumen, actor=admin)
+    _cargar_horas(resumen, actor=recepcion, dentistas=dentistas)
+    _cargar_reservas(resumen, recepcion=recepcion, dentistas=dentistas, pacientes=pacientes)
+
+    registrar_evento(
+        logger, "demo_cargada", personal_creado=resumen.personal_creado, pacientes_creados=resumen.pacientes_creados,
+        horas_creadas=resumen.horas_creadas, reservas_creadas=resumen.reservas_creadas,
+    )
+    return resumen
+
+
+def _cargar_personal(resumen):
+    User = get_user_model()
+    usuarios = {}
+    actor = None
+    for username, nombre, apellido, rol, especialidad, superusuario in PERSONAL:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            perfil = crear_personal(
+                actor=actor, username=username, nombre=nombre, apellido=apellido,
+                email=f"{username}@clinica.example", rol=rol, especialidad=especialidad,
+                password=PASSWORD_DEMO, es_superusuario=superusuario,
+            )
+            user = perfil.user
+            resumen.personal_creado += 1
+        else:
+            resumen.personal_existente += 1
+        usuarios[username] = user
+        actor = actor or user  # the administrator creates everyone after themself
+    # In the order of PERSONAL, which the booking plan refers to.
+    dentistas = [usuarios[p[0]].perfil_personal for p in PERSONAL if p[3] == Rol.DENTISTA]
+    return usuarios["admin"], usuarios["recepcion"], dentistas
+
+
+def _cargar_pacientes(resumen, *, actor):
+    """Patients by index of PACIENTES (looked up by RUT)."""
+    pacientes = []
+    for indice, (nombre, cuerpo, nacimiento, alergias, tipo, canal) in enumerate(PACIENTES):
+        rut = rut_demo(cuerpo)
+        cliente = Cliente.objects.filter(rut=rut, activo=True).select_related("user").first()
+        if cliente is not None:
+            resumen.pacientes_existentes += 1
+            pacientes.append(cliente)
+            continue
+        email = "" if nombre in SIN_CORREO else email_demo(nombre)
+        fecha = datetime.date.fromisoformat(nacimiento)
+        if tipo == "portal":
+            registrar_cliente_web(
+                nombre_completo=nombre, rut=rut, email=email, telefono=telefono_demo(indice), password=PASSWORD_DEMO,
+                fecha_nacimiento=fecha, canal_preferido=canal, acepta_whatsapp=canal == Canal.WHATSAPP,
+                acepta_sms=canal == Canal.SMS, acepta_privacidad=True,
+            )
+            cliente = Cliente.objects.select_related("user").get(rut=rut, activo=True)
+        else:
+            cliente = crear_cliente_presencial(
+                actor=actor, nombre_completo=nombre, email=email, telefono=telefono_demo(indice), rut=rut,
+                fecha_nacimiento=fecha, alergias=alergias, enviar_invitacion=tipo == "invitacion",
+            )
+        resumen.pacientes_creados += 1
+        pacientes.append(cliente)
+    return pacientes
+
+
+def _cargar_horas(resumen, *, actor, dentistas):
+    if not resumen.dias:
+        return
+    ventana_inicio = timezone.make_aware(datetime.datetime.combine(resumen.dias[0], datetime.time.min), ZONA)
+    ventana_fin = timezone.make_aware(datetime.datetime.combine(resumen.dias[-1], datetime.time.max), ZONA)
+    existentes = set(
+        Cita.objects.filter(
+            dentista__in=dentistas, inicio__gte=ventana_inicio, inicio__lte=ventana_fin
+        ).exclude(estado=EstadoCita.CANCELADA).values_list("dentista_id", "inicio")
+    )
+    for dentista in dentistas:
+        for dia in resumen.dias:
+            for inicio in inicios_del_dia(dia):
+                if (dentista.pk, inicio) in existentes:
+                    resumen.horas_existentes += 1
+                    continue
+                try:
+                    crear_cita_disponible(
+                        actor=actor, dentista_id=dentista.pk, inicio=inicio, duracion_minutos=DURACION_MINUTOS
+                    )
+                except ValidationError as error:
+                    if getattr(error, "code", None) != "traslape":
+                        raise
+                    resumen.horas_existentes += 1  # something else already fills that time
+                else:
+                    resumen.horas_creadas += 1
+
+
+def _hora_libre(dentista, dia, hora):
+    """The dentist's free slot at ``dia hora`` local, or the next free one after it."""
+    inicio = timezone.make_aware(datetime.datetime.combine(dia, datetime.time.fromisoformat(hora)), ZONA)
+    return (
+        Cita.objects.filter(dentista=dentista, estado=EstadoCita.DISPONIBLE, inicio__gte=inicio)
+        .order_by("inicio")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _cargar_reservas(resumen, *, recepcion, dentistas, pacientes):
+    if not resumen.dias:
+        return
+    ahora = timezone.now()
+    vigentes = Cita.objects.filter(inicio__gt=ahora).exclude(
+        estado__in=[EstadoCita.DISPONIBLE, EstadoCita.CANCELADA]
+    )
+
+    def plan(dentista_i, dia_i, hora):
+        dia = resumen.dias[min(dia_i, len(resumen.dias) - 1)]
+        return _hora_libre(dentistas[dentista_i], dia, hora)
+
+    for paciente_i, dentista_i, dia_i, hora, motivo in RESERVAS_PORTAL:
+        cliente = pacientes[paciente_i]
+        if vigentes.filter(cliente=cliente).exists():
+            resumen.reservas_existentes += 1
+            continue
+        cita_id = plan(dentista_i, dia_i, hora)
+        if cita_id is None or cliente.user is None:
+            resumen.reservas_omitidas += 1
+            continue
+        reservar_cita(user=cliente.user, cita_id=cita_id, motivo=motivo)
+        resumen.reservas_creadas += 1
+
+    for paciente_i, dentista_i, dia_i, hora, motivo in ASIGNACIONES_RECEPCION:
+        cliente = pacientes[paciente_i]
+        if vigentes.filter(cliente=cliente).exists():
+            resumen.reservas_existentes += 1
+            continue
+        cita_id = plan(dentista_i, dia_i, hora)
+        if cita_id is None:
+            resumen.reservas_omitidas += 1
+            continue
+        asignar_cita(actor=recepcion, cita_id=cita_id, cliente_id=cliente.pk, motivo=motivo)
+        resumen.reservas_creadas += 1
+
+    nombre, telefono, dentista_i, dia_i, hora, motivo = SIN_FICHA
+    if vigentes.filter(cliente__isnull=True, paciente_nombre=nombre).exists():
+        resumen.reservas_existentes += 1
+        return
+    cita_id = plan(dentista_i, dia_i, hora)
+    if cita_id is None:
+        resumen.reservas_omitidas += 1
+        return
+    asignar_cita(actor=recepcion, cita_id=cita_id, paciente_nombre=nombre, paciente_telefono=telefono, motivo=motivo)
+    resumen.reservas_creadas += 1

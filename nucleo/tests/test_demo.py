@@ -1,0 +1,117 @@
+"""The demo clinic of ``bin/run``: complete, valid, inside clinic hours, and idempotent."""
+
+import datetime
+import io
+
+import holidays
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+from stdnum.cl import rut as stdnum_rut
+
+from citas.models import Cita, EstadoCita
+from nucleo.demo import PASSWORD_DEMO, dias_habiles, inicios_del_dia
+from notificaciones.models import Notificacion
+from pacientes.models import Cliente
+from pacientes.validaciones import normalizar_telefono
+from personal.models import Perfil, Rol
+
+
+def _cargar():
+    salida = io.StringIO()
+    call_command("cargar_demo", "--forzar", stdout=salida)
+    return salida.getvalue()
+
+
+def _conteos():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_jobs")
+        trabajos = cursor.fetchone()[0]
+    return {
+        "usuarios": get_user_model().objects.count(),
+        "personal": Perfil.objects.count(),
+        "pacientes": Cliente.objects.count(),
+        "citas": Cita.objects.count(),
+        "reservadas": Cita.objects.exclude(estado=EstadoCita.DISPONIBLE).count(),
+        "notificaciones": Notificacion.objects.count(),
+        "trabajos": trabajos,
+    }
+
+
+@pytest.mark.django_db
+def test_carga_la_clinica_y_la_segunda_vez_no_agrega_nada():
+    primera = _cargar()
+    conteos = _conteos()
+
+    assert Perfil.objects.filter(rol=Rol.DENTISTA, activo=True).count() == 3
+    for rol in Rol.values:
+        assert Perfil.objects.filter(rol=rol).exists()
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff and admin.check_password(PASSWORD_DEMO)
+
+    assert conteos["pacientes"] == 20
+    for cliente in Cliente.objects.all():
+        assert stdnum_rut.is_valid(cliente.rut)
+        assert normalizar_telefono(str(cliente.telefono)) == str(cliente.telefono)
+    assert Cliente.objects.filter(user__isnull=False).count() > 0  # some have portal accounts
+
+    assert conteos["citas"] > 0
+    reservadas = Cita.objects.exclude(estado=EstadoCita.DISPONIBLE)
+    assert reservadas.count() == 7
+    assert reservadas.filter(cliente__user__isnull=False).exists()  # booked on the portal
+    assert reservadas.filter(cliente__isnull=True, paciente_nombre="Jorge Tapia Fuentes").count() == 1
+    assert conteos["notificaciones"] > 0 and conteos["trabajos"] > 0
+
+    feriados = holidays.Chile(years=range(timezone.localdate().year, timezone.localdate().year + 2))
+    manana = timezone.localdate() + datetime.timedelta(days=1)
+    for inicio, fin in Cita.objects.values_list("inicio", "fin"):
+        local = timezone.localtime(inicio)
+        assert local.date() >= manana
+        assert local.weekday() < 5 and local.date() not in feriados
+        assert datetime.time(9) <= local.time() < datetime.time(18, 30)
+        assert timezone.localtime(fin).time() <= datetime.time(18, 30)
+        assert not datetime.time(13) <= local.time() < datetime.time(14, 30)  # lunch
+        assert fin - inicio == datetime.timedelta(minutes=30)
+
+    segunda = _cargar()
+    assert _conteos() == conteos
+    assert "Pacientes: 20 creados" in primera
+    assert "Pacientes: 0 creados, 20 ya existían" in segunda
+    assert "Horas de atención: 0 creadas" in segunda
+    assert "Citas reservadas: 0 nuevas, 7 ya existían" in segunda
+
+
+@pytest.mark.django_db
+def test_sin_debug_no_carga_sin_forzar():
+    with pytest.raises(CommandError, match="DJANGO_DEBUG"):
+        call_command("cargar_demo", stdout=io.StringIO())
+    assert not Cliente.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "desde, feriado",
+    [
+        (datetime.date(2026, 12, 7), datetime.date(2026, 12, 8)),  # La Inmaculada Concepción, a Tuesday
+        (datetime.date(2026, 9, 14), datetime.date(2026, 9, 18)),  # Fiestas Patrias
+        (datetime.date(2027, 1, 1), datetime.date(2027, 1, 1)),  # Año Nuevo: starts on the 4th
+    ],
+)
+def test_dias_habiles_omiten_feriados_y_fines_de_semana(desde, feriado):
+    dias, omitidos = dias_habiles(desde)
+    assert feriado not in dias
+    assert all(dia.weekday() < 5 for dia in dias)
+    assert dias[0] >= desde and dias[-1] < dias[0] + datetime.timedelta(days=14)
+    if feriado.weekday() < 5 and feriado >= dias[0]:
+        assert feriado in [dia for dia, _ in omitidos]
+
+
+@pytest.mark.parametrize(
+    "dia", [datetime.date(2026, 9, 6), datetime.date(2026, 4, 5), datetime.date(2026, 9, 7), datetime.date(2026, 4, 6)]
+)
+def test_horas_en_hora_local_tambien_en_cambio_de_horario(dia):
+    inicios = inicios_del_dia(dia)
+    locales = [timezone.localtime(i).strftime("%H:%M") for i in inicios]
+    assert locales[0] == "09:00" and locales[-1] == "18:00" and len(locales) == 16
+    assert "13:00" not in locales and "14:30" in locales
