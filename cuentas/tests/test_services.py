@@ -118,7 +118,9 @@ def test_dos_registros_simultaneos_con_el_mismo_rut(db):
             registrar_paciente(n, rut=rut_valido(15_000_000))
             resultados.append("ok")
         except ValidationError as error:
-            resultados.append(error.code)
+            # Racing inside the transaction hits the unique index (rut_duplicado); arriving just
+            # after the winner committed finds its account first (rut_con_cuenta, on the field).
+            resultados.append(error.code if hasattr(error, "code") else error.error_dict["rut"][0].code)
         finally:
             connection.close()
 
@@ -127,7 +129,8 @@ def test_dos_registros_simultaneos_con_el_mismo_rut(db):
         hilo.start()
     for hilo in hilos:
         hilo.join()
-    assert sorted(resultados) == ["ok", "rut_duplicado"]
+    assert len(resultados) == 2 and resultados.count("ok") == 1
+    assert set(resultados) - {"ok"} <= {"rut_duplicado", "rut_con_cuenta"}
     assert Cliente.objects.count() == 1 and User.objects.count() == 1 and PerfilCliente.objects.count() == 1
 
 
