@@ -29,6 +29,7 @@ that ends such a test (they are unmanaged models): use ``cola_vacia`` when count
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import concurrent.futures
 import email
 import email.policy
@@ -335,3 +336,27 @@ def trabajos(*, colas=COLAS_POR_DEFECTO, tarea: str | None = None) -> list[dict]
         if isinstance(fila["args"], str):
             fila["args"] = json.loads(fila["args"])
     return filas
+
+
+# Data and assertions shared by the apps' tests ---------------------------------------------
+
+
+def rut_valido(numero: int) -> str:
+    """A RUT in normal form with its correct check digit: ``rut_valido(12345678) == '12345678-5'``."""
+    from stdnum.cl.rut import calc_check_digit
+
+    return f"{numero}-{calc_check_digit(str(numero))}"
+
+
+@contextlib.contextmanager
+def rechazado_por(restriccion: str, code: str):
+    """The block must fail with an IntegrityError from ``restriccion``, translated to ``code``."""
+    from django.db import IntegrityError, transaction
+
+    from nucleo.servicios import error_de_integridad
+
+    with pytest.raises(IntegrityError) as exc:
+        with transaction.atomic():
+            yield
+    assert exc.value.__cause__.diag.constraint_name == restriccion
+    assert error_de_integridad(exc.value).code == code

@@ -6,14 +6,14 @@ raw SQL; each must be refused by its named constraint, whose code ``error_de_int
 """
 
 import datetime
-from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 
 from citas.models import ESTADOS_CON_PACIENTE, Cita, EstadoCita
-from nucleo.servicios import error_de_integridad, operacion
+from nucleo.pruebas import rechazado_por
+from nucleo.servicios import operacion
 from pacientes.models import Cliente
 from personal.models import Rol
 
@@ -21,16 +21,6 @@ pytestmark = pytest.mark.django_db
 
 MIN = datetime.timedelta(minutes=1)
 ESTADOS_VIVOS = [estado for estado in EstadoCita if estado != EstadoCita.CANCELADA]
-
-
-@contextmanager
-def rechazado_por(restriccion: str, code: str):
-    """The block must fail with an IntegrityError from ``restriccion``, translated to ``code``."""
-    with pytest.raises(IntegrityError) as exc:
-        with transaction.atomic():
-            yield
-    assert exc.value.__cause__.diag.constraint_name == restriccion
-    assert error_de_integridad(exc.value).code == code
 
 
 def paciente_de(estado):

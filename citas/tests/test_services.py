@@ -8,18 +8,18 @@ from django.db import connection
 from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
-from citas.services import asignar_cita, cancelar_cita, crear_cita_disponible, reservar_cita
+from citas.services import (
+    asignar_cita,
+    cancelar_cita,
+    crear_cita_disponible,
+    reservar_cita,
+)
 from cuentas.services import registrar_cliente_web
 from notificaciones.models import Notificacion
+from nucleo.pruebas import rut_valido
 from pacientes.services import crear_cliente_presencial
 
 PASSWORD = "Muela-Sana-2026"
-
-
-def rut_valido(numero):
-    from stdnum.cl.rut import calc_check_digit
-
-    return f"{numero}-{calc_check_digit(str(numero))}"
 
 
 def registrar_paciente(n, **extra):

@@ -1,11 +1,10 @@
 """The audit trail (django-pghistory): database triggers record every change with its actor."""
 
 import pghistory.models
-import pytest
 from django.db import connection
 
 from citas.models import Cita
-from citas.services import asignar_cita, crear_cita_disponible, reservar_cita
+from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
 
 

@@ -5,37 +5,23 @@ Every attempt goes around ``pacientes/validaciones.py`` (``objects.create``, ``Q
 ``error_de_integridad`` then reports.
 """
 
-from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from stdnum.cl.rut import calc_check_digit
 
+from nucleo.pruebas import rechazado_por
+from nucleo.pruebas import rut_valido as rut
 from nucleo.servicios import error_de_integridad, operacion
 from pacientes.models import Cliente
 
 pytestmark = pytest.mark.django_db
 
 
-def rut(cuerpo: int) -> str:
-    return f"{cuerpo}-{calc_check_digit(str(cuerpo))}"
-
-
 RUT_ANA = rut(12345678)  # 12345678-5
 RUT_BETO = rut(7654321)  # 7654321-6
 CELULAR_ANA = "+56961234567"
 CELULAR_BETO = "+56961234568"
-
-
-@contextmanager
-def rechazado_por(restriccion: str, code: str):
-    """The block must fail with an IntegrityError from ``restriccion``, translated to ``code``."""
-    with pytest.raises(IntegrityError) as exc:
-        with transaction.atomic():
-            yield
-    assert exc.value.__cause__.diag.constraint_name == restriccion
-    assert error_de_integridad(exc.value).code == code
 
 
 def insertar_sql(**campos):

@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from stdnum.cl.rut import calc_check_digit
 
+from nucleo.pruebas import rut_valido as rut
 from pacientes.models import Cliente
 from pacientes.validaciones import (
     LARGO_ALERGIAS,
@@ -26,12 +26,6 @@ from pacientes.validaciones import (
     validar_telefono_cliente,
     validar_username_disponible,
 )
-
-
-def rut(cuerpo: int) -> str:
-    """A RUT in normal form with its correct check digit: ``rut(12345678) == '12345678-5'``."""
-    return f"{cuerpo}-{calc_check_digit(str(cuerpo))}"
-
 
 RUT_ANA = rut(12345678)  # 12345678-5
 RUT_BETO = rut(7654321)  # 7654321-6
