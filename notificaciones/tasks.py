@@ -159,10 +159,15 @@ def barrer_pendientes(timestamp: int) -> None:
 
 
 @app.periodic(cron="*/5 * * * *", periodic_id="reintentar_estancados")
-@app.task(name="notificaciones.reintentar_estancados", queue="mantenimiento", queueing_lock="reintentar_estancados")
-async def reintentar_trabajos_estancados(timestamp: int) -> None:
+@app.task(
+    name="notificaciones.reintentar_estancados", queue="mantenimiento", queueing_lock="reintentar_estancados",
+    pass_context=True,
+)
+async def reintentar_trabajos_estancados(context, timestamp: int) -> None:
     """Jobs left in ``doing`` by a worker that stopped sending heartbeats (killed, host lost)
     go back to the queue; the row lock in ``enviar_notificacion`` keeps them at-most-once."""
-    for trabajo in await app.job_manager.get_stalled_jobs():
-        await app.job_manager.retry_job(trabajo)
+    # The running worker's own job manager (its connector), not the deferring app's.
+    gestor = context.app.job_manager
+    for trabajo in await gestor.get_stalled_jobs():
+        await gestor.retry_job(trabajo)
         registrar_evento(logger, "trabajo_estancado_reintentado", logging.WARNING, job_id=trabajo.id)

@@ -100,8 +100,6 @@ def test_el_barrido_reprograma_una_fila_pendiente_que_perdio_su_trabajo(servidor
 
 @en_worker
 def test_un_trabajo_de_un_worker_muerto_vuelve_a_la_cola(servidor_smtp, recepcionista):
-    import asyncio
-
     from django.db import connection
 
     from notificaciones.tasks import reintentar_trabajos_estancados
@@ -117,8 +115,9 @@ def test_un_trabajo_de_un_worker_muerto_vuelve_a_la_cola(servidor_smtp, recepcio
         worker_id = cursor.fetchone()[0]
         cursor.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s", [worker_id])
 
-    asyncio.run(reintentar_trabajos_estancados(timestamp=0))
-    ejecutar_worker()
+    # The sweep runs as the periodic job would: deferred, then taken by a worker.
+    reintentar_trabajos_estancados.defer(timestamp=0)
+    ejecutar_worker(colas=["mantenimiento", "notificaciones"])
 
     assert len(servidor_smtp.para("rosa@correo.example")) == 1
     assert Notificacion.objects.get().estado == EstadoNotificacion.ENVIADA
