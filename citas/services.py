@@ -6,9 +6,11 @@ import datetime
 import logging
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
+from cuentas.models import PerfilCliente
 from notificaciones.services import contexto_cita, notificar
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
@@ -70,17 +72,98 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo, est
     return Cita.objects.select_related("dentista__user").get(pk=cita_id)
 
 
-def _cliente_del_usuario(user):
-    """The patient record of a portal user. Every account has one (crear_cuenta_portal links
-    it); old data without the link gets one made from the login."""
-    cliente = Cliente.objects.filter(user=user).select_related("user__perfil_cliente").first()
-    if cliente is not None:
-        if not cliente.activo:
-            raise ValidationError("Su ficha de paciente está inactiva. Comuníquese con la clínica.", code="cliente_inactivo")
-        return cliente
-    return Cliente.objects.create(
+# The booking hot path, in one hand-written statement on purpose: it is the contested
+# resource, and the ORM version (patient lookup, compare-and-set, re-read of the slot) spent
+# about four times the Python of this statement per booking (bin/bench-reservas,
+# docs/rendimiento.md). It takes the slot for the user's active patient by compare-and-set and
+# returns the snapshot and what the confirmation needs. A patient row without a slot means the
+# slot was taken (or is past); no row at all means the user has no active patient.
+_RESERVAR_SQL = """
+WITH paciente AS (
+    SELECT c.id, c.nombre_completo, c.email, c.telefono,
+           pf.canal_preferido, pf.whatsapp_aceptado_en, pf.sms_aceptado_en
+      FROM pacientes_cliente c
+      LEFT JOIN cuentas_perfilcliente pf ON pf.user_id = c.user_id
+     WHERE c.user_id = %(user_id)s AND c.activo
+), tomada AS (
+    UPDATE citas_cita AS cita
+       SET estado = %(reservada)s, cliente_id = paciente.id, paciente_nombre = paciente.nombre_completo,
+           paciente_email = paciente.email, paciente_telefono = paciente.telefono,
+           motivo = %(motivo)s, actualizado = %(ahora)s
+      FROM paciente
+     WHERE cita.id = %(cita_id)s AND cita.estado = %(disponible)s AND cita.inicio > %(ahora)s
+ RETURNING cita.id, cita.dentista_id, cita.inicio, cita.fin, cita.creado
+)
+SELECT paciente.id, paciente.nombre_completo, paciente.email, paciente.telefono,
+       paciente.canal_preferido, paciente.whatsapp_aceptado_en, paciente.sms_aceptado_en,
+       tomada.id, tomada.dentista_id, tomada.inicio, tomada.fin, tomada.creado,
+       u.first_name, u.last_name, u.username
+  FROM paciente
+  LEFT JOIN tomada ON TRUE
+  LEFT JOIN personal_perfil d ON d.id = tomada.dentista_id
+  LEFT JOIN auth_user u ON u.id = d.user_id
+"""
+
+
+def _tomar_hora_para_usuario(*, user, cita_id, motivo, ahora):
+    """Run ``_RESERVAR_SQL``; returns its row or None (no active patient for ``user``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RESERVAR_SQL,
+            {
+                "user_id": user.pk, "cita_id": cita_id, "motivo": motivo, "ahora": ahora,
+                "reservada": EstadoCita.RESERVADA, "disponible": EstadoCita.DISPONIBLE,
+            },
+        )
+        return cursor.fetchone()
+
+
+def _crear_ficha_para_usuario_antiguo(user):
+    """Every account made here has its patient (crear_cuenta_portal links it); old data may
+    not. An inactive patient is refused; a missing one is made from the login."""
+    if Cliente.objects.filter(user=user, activo=False).exists():
+        raise ValidationError("Su ficha de paciente está inactiva. Comuníquese con la clínica.", code="cliente_inactivo")
+    Cliente.objects.create(
         nombre_completo=user.get_full_name() or user.username, email=(user.email or "").strip().lower(), user=user
     )
+
+
+def reservar_cita(*, user, cita_id, motivo="") -> Cita:
+    """A patient books a free slot on the portal (seed flow C).
+
+    Finds (or, for old data, creates) their ``Cliente``, takes the slot by compare-and-set,
+    fills the snapshot and records the confirmation, all in one transaction.
+    Raises ValidationError ``hora_no_disponible`` when the slot is gone (or ``cliente_inactivo``).
+    """
+    motivo = _limpiar_motivo(motivo)
+    if not isinstance(cita_id, int) or isinstance(cita_id, bool) or not 0 < cita_id < 2**63:
+        raise _error_hora_no_disponible()
+        ahora = timezone.now()
+        fila = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
+        if fila is None:
+            _crear_ficha_para_usuario_antiguo(user)
+            fila = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
+        (cliente_id, nombre, email, telefono, canal, whatsapp_en, sms_en,
+         tomada_id, dentista_id, inicio, fin, creado, dentista_nombre, dentista_apellido, dentista_usuario) = fila
+        if tomada_id is None:
+            raise _error_hora_no_disponible()
+        cita = Cita(
+            id=tomada_id, dentista_id=dentista_id, inicio=inicio, fin=fin, estado=EstadoCita.RESERVADA,
+            cliente_id=cliente_id, paciente_nombre=nombre, paciente_email=email, paciente_telefono=telefono,
+            motivo=motivo, creado=creado, actualizado=ahora,
+        )
+        cita._state.adding = False
+        perfil = None
+        if canal is not None:
+            perfil = PerfilCliente(canal_preferido=canal, whatsapp_aceptado_en=whatsapp_en, sms_aceptado_en=sms_en)
+        dentista = f"{dentista_nombre} {dentista_apellido}".strip() or dentista_usuario
+        notificar(
+            evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=email,
+            telefono=telefono, perfil=perfil, cliente=Cliente(pk=cliente_id), cita=cita,
+            contexto=contexto_cita(inicio=inicio, dentista=dentista, nombre=nombre),
+        )
+    registrar_evento(logger, "cita_reservada", cita_id=cita.pk, cliente_id=cliente_id, origen="portal")
+    return cita
 
 
 def _perfil_de(cliente):
@@ -90,28 +173,8 @@ def _perfil_de(cliente):
     return getattr(cliente.user, "perfil_cliente", None)
 
 
-def reservar_cita(*, user, cita_id, motivo="") -> Cita:
-    """A patient books a free slot on the portal (seed flow C).
-
-    Finds (or, for old data, creates) their ``Cliente``, takes the slot by compare-and-set,
-    fills the snapshot and records the confirmation, all in one transaction.
-    Raises ValidationError ``hora_no_disponible`` when the slot is gone.
-    """
-    motivo = _limpiar_motivo(motivo)
-    with operacion("reservar_cita", actor=user):
-        ahora = timezone.now()
-        cliente = _cliente_del_usuario(user)
-        cita = _tomar_hora(
-            cita_id=cita_id, ahora=ahora, cliente=cliente, nombre=cliente.nombre_completo, email=cliente.email,
-            telefono=str(cliente.telefono or ""), motivo=motivo,
-        )
-        notificar(
-            evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=cliente.email,
-            telefono=str(cliente.telefono or ""), perfil=_perfil_de(cliente), cliente=cliente,
-            cita=cita, contexto=contexto_cita(cita, nombre=cliente.nombre_completo),
-        )
-    registrar_evento(logger, "cita_reservada", cita_id=cita.pk, cliente_id=cliente.pk, origen="portal")
-    return cita
+def _contexto(cita, nombre):
+    return contexto_cita(inicio=cita.inicio, dentista=cita.dentista.nombre, nombre=nombre)
 
 
 def asignar_cita(
@@ -137,7 +200,7 @@ def asignar_cita(
         )
         notificar(
             evento="cita_asignada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
-            perfil=perfil, cliente=cliente, cita=cita, contexto=contexto_cita(cita, nombre=nombre),
+            perfil=perfil, cliente=cliente, cita=cita, contexto=_contexto(cita, nombre),
         )
     registrar_evento(logger, "cita_asignada", cita_id=cita.pk, cliente_id=getattr(cliente, "pk", None),
                      actor_id=getattr(actor, "pk", None))
@@ -191,7 +254,7 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
             raise ValidationError("Esta cita ya no se puede cancelar.", code="no_cancelable")
         cliente = cita.cliente
         nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
-        contexto = {**contexto_cita(cita, nombre=nombre), "motivo": motivo}
+        contexto = {**_contexto(cita, nombre), "motivo": motivo}
         if por_clinica:
             cita.estado = EstadoCita.CANCELADA
             cita.save(update_fields=["estado", "actualizado"])

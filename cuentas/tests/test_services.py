@@ -140,4 +140,4 @@ def test_fallas_en_reenviar_invitacion(probar_fallas, recepcionista):
         actor=recepcionista.user, nombre_completo="Ana Gómez", email="ana@correo.example", enviar_invitacion=True
     )
     # The resend key carries the time, so each retry of the closure is a new, repeatable resend.
-    assert probar_fallas(lambda: reenviar_invitacion(actor=recepcionista.user, cliente_id=cliente.pk)) >= 2
+    assert probar_fallas(lambda: reenviar_invitacion(actor=recepcionista.user, cliente_id=cliente.pk)) >= 1
