@@ -138,6 +138,7 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
     motivo = _limpiar_motivo(motivo)
     if not isinstance(cita_id, int) or isinstance(cita_id, bool) or not 0 < cita_id < 2**63:
         raise _error_hora_no_disponible()
+    with operacion("reservar_cita", actor=user):
         ahora = timezone.now()
         fila = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
         if fila is None:
