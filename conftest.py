@@ -10,6 +10,8 @@ from personal.models import Perfil, Rol
 
 # The real SMTP server and worker fixtures (servidor_smtp, cola_vacia) for every app's tests.
 pytest_plugins = ["nucleo.pruebas"]
+pytest.register_assert_rewrite("nucleo.pruebas")
+from nucleo.pruebas import FallaInyectada, falla_tras_escritura, huella_bd  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -66,58 +68,6 @@ def manana_10():
 
 
 # Fault injection ------------------------------------------------------------------------------
-import re  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-
-from django.db import connection  # noqa: E402
-
-# Writes as the database sees them, including procrastinate's job insert (a SELECT of a function).
-_ESCRITURA = re.compile(r"\b(INSERT|UPDATE|DELETE)\b|procrastinate_defer", re.IGNORECASE)
-
-
-class FallaInyectada(Exception):
-    """Raised by ``falla_tras_escritura``: a crash between two writes of a service."""
-
-
-@contextmanager
-def falla_tras_escritura(n):
-    """Raise FallaInyectada right after the n-th write statement on this connection.
-
-    Yields a list whose only item counts the writes seen, so a caller can tell whether the
-    service finished before reaching the n-th write.
-    """
-    vistas = [0]
-
-    def envoltura(execute, sql, params, many, context):
-        resultado = execute(sql, params, many, context)
-        if _ESCRITURA.search(sql):
-            vistas[0] += 1
-            if vistas[0] == n:
-                raise FallaInyectada(f"falla tras la escritura {n}")
-        return resultado
-
-    with connection.execute_wrapper(envoltura):
-        yield vistas
-
-
-def huella_bd():
-    """A digest of every table the clinic writes (domain, auth, audit, jobs): equal digests
-    mean the database holds exactly the same rows."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT table_name FROM information_schema.tables
-            WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
-              AND table_name NOT LIKE 'django_%%' AND table_name NOT LIKE 'axes_%%'
-            ORDER BY table_name
-            """
-        )
-        tablas = [fila[0] for fila in cursor.fetchall()]
-        huella = {}
-        for tabla in tablas:
-            cursor.execute(f'SELECT count(*), md5(coalesce(string_agg(t::text, \',\' ORDER BY t::text), \'\')) FROM "{tabla}" t')
-            huella[tabla] = cursor.fetchone()
-    return huella
 
 
 @pytest.fixture

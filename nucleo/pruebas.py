@@ -34,6 +34,7 @@ import concurrent.futures
 import email
 import email.policy
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -360,3 +361,58 @@ def rechazado_por(restriccion: str, code: str):
             yield
     assert exc.value.__cause__.diag.constraint_name == restriccion
     assert error_de_integridad(exc.value).code == code
+
+
+# Fault injection ------------------------------------------------------------------------------
+
+# Writes as the database sees them, including procrastinate's job insert (a SELECT of a function).
+_ESCRITURA = re.compile(r"\b(INSERT|UPDATE|DELETE)\b|procrastinate_defer", re.IGNORECASE)
+
+
+class FallaInyectada(Exception):
+    """Raised by ``falla_tras_escritura``: a crash between two writes of a service."""
+
+
+@contextlib.contextmanager
+def falla_tras_escritura(n):
+    """Raise FallaInyectada right after the n-th write statement on this connection.
+
+    Yields a list whose only item counts the writes seen, so a caller can tell whether the
+    service finished before reaching the n-th write.
+    """
+    vistas = [0]
+
+    def envoltura(execute, sql, params, many, context):
+        resultado = execute(sql, params, many, context)
+        if _ESCRITURA.search(sql):
+            vistas[0] += 1
+            if vistas[0] == n:
+                raise FallaInyectada(f"falla tras la escritura {n}")
+        return resultado
+
+    from django.db import connection
+
+    with connection.execute_wrapper(envoltura):
+        yield vistas
+
+
+def huella_bd():
+    """A digest of every table the clinic writes (domain, auth, audit, jobs): equal digests
+    mean the database holds exactly the same rows."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT table_name FROM information_schema.tables
+            WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+              AND table_name NOT LIKE 'django_%%' AND table_name NOT LIKE 'axes_%%'
+            ORDER BY table_name
+            """
+        )
+        tablas = [fila[0] for fila in cursor.fetchall()]
+        huella = {}
+        for tabla in tablas:
+            cursor.execute(f'SELECT count(*), md5(coalesce(string_agg(t::text, \',\' ORDER BY t::text), \'\')) FROM "{tabla}" t')
+            huella[tabla] = cursor.fetchone()
+    return huella

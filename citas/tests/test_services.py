@@ -16,7 +16,7 @@ from citas.services import (
 )
 from cuentas.services import registrar_cliente_web
 from notificaciones.models import Notificacion
-from nucleo.pruebas import rut_valido
+from nucleo.pruebas import huella_bd, rut_valido
 from pacientes.services import crear_cliente_presencial
 
 PASSWORD = "Muela-Sana-2026"
@@ -288,6 +288,32 @@ def test_fallas_en_reservar_cita(probar_fallas, dentista, recepcionista, manana_
     escrituras = probar_fallas(lambda: reservar_cita(user=user, cita_id=hora.pk))
     assert escrituras == 2  # the booking; the notifications with their job (one statement)
     assert Cita.objects.get().estado == EstadoCita.RESERVADA
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("tabla", ["citas_citaevent", "notificaciones_notificacion", "procrastinate_jobs"])
+def test_una_falla_dentro_de_la_base_tampoco_deja_nada(dentista, recepcionista, manana_10, tabla):
+    """Faults inside the database (the audit row, the notification, the job: a trigger that
+    raises, injected here) undo the whole booking too."""
+    hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+    user = registrar_paciente(1, canal_preferido="sms", acepta_sms=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION falla_inyectada() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'falla inyectada'; END $$"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER falla_inyectada BEFORE INSERT ON {tabla} FOR EACH ROW EXECUTE FUNCTION falla_inyectada()"
+        )
+    try:
+        antes = huella_bd()
+        with pytest.raises(Exception, match="falla inyectada"):
+            reservar_cita(user=user, cita_id=hora.pk)
+        assert huella_bd() == antes
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER falla_inyectada ON {tabla}; DROP FUNCTION falla_inyectada()")
+    assert reservar_cita(user=user, cita_id=hora.pk).estado == EstadoCita.RESERVADA
 
 
 @pytest.mark.django_db(transaction=True)
