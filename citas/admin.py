@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from citas.models import Cita
+from citas.models import Cita, DiaCerrado, HorarioAtencion
 
 
 @admin.register(Cita)
@@ -11,4 +11,18 @@ class CitaAdmin(admin.ModelAdmin):
     search_fields = ["paciente_nombre", "paciente_email", "paciente_telefono", "cliente__rut"]
     raw_id_fields = ["cliente", "dentista"]
     list_select_related = ["dentista__user", "cliente"]
+    readonly_fields = ["creado", "actualizado"]
+
+
+@admin.register(HorarioAtencion)
+class HorarioAtencionAdmin(admin.ModelAdmin):
+    list_display = ["dentista", "dia_semana", "hora_inicio", "hora_fin", "duracion_minutos"]
+    list_filter = ["dentista", "dia_semana"]
+    readonly_fields = ["creado", "actualizado"]
+
+
+@admin.register(DiaCerrado)
+class DiaCerradoAdmin(admin.ModelAdmin):
+    list_display = ["fecha", "motivo"]
+    date_hierarchy = "fecha"
     readonly_fields = ["creado", "actualizado"]

@@ -35,6 +35,16 @@ class TsTzRangeCerrado(Func):
     template = "%(function)s(%(expressions)s, '[)')"
 
 
+class RangoMinutos(Func):
+    """``int4range`` of two times as minutes since midnight, ``[)``: blocks may touch."""
+
+    function = "INT4RANGE"
+    template = (
+        "%(function)s((EXTRACT(EPOCH FROM %(expressions)s) / 60)::int, '[)')"
+    )
+    arg_joiner = ") / 60)::int, (EXTRACT(EPOCH FROM "
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Cita(ConFechas):
     """An appointment slot of a dentist (table ``citas_cita``), free or booked.
@@ -123,3 +133,85 @@ class Cita(ConFechas):
     @property
     def duracion(self):
         return self.fin - self.inicio
+
+
+class DiaSemana(models.IntegerChoices):
+    LUNES = 0, "Lunes"
+    MARTES = 1, "Martes"
+    MIERCOLES = 2, "Miércoles"
+    JUEVES = 3, "Jueves"
+    VIERNES = 4, "Viernes"
+    SABADO = 5, "Sábado"
+    DOMINGO = 6, "Domingo"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class HorarioAtencion(ConFechas):
+    """One block of a dentist's weekly hours (table ``citas_horarioatencion``).
+
+    A day with a break has two blocks (09:00–13:00 and 14:30–18:30). Times are Santiago wall
+    clock: slots generated from them stay at 09:00 across DST changes.
+    """
+
+    dentista = models.ForeignKey(
+        "personal.Perfil", verbose_name="dentista", on_delete=models.CASCADE, related_name="horarios"
+    )
+    dia_semana = models.PositiveSmallIntegerField("día de la semana", choices=DiaSemana.choices)
+    hora_inicio = models.TimeField("desde")
+    hora_fin = models.TimeField("hasta")
+    duracion_minutos = models.PositiveSmallIntegerField("duración de cada hora (minutos)", default=30)
+
+    class Meta:
+        verbose_name = "horario de atención"
+        verbose_name_plural = "horarios de atención"
+        ordering = ["dentista", "dia_semana", "hora_inicio"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hora_fin__gt=F("hora_inicio")),
+                name="horario_fin_posterior_al_inicio",
+                violation_error_code="horario_invalido",
+                violation_error_message="La hora de término debe ser posterior a la de inicio.",
+            ),
+            models.CheckConstraint(
+                condition=Q(duracion_minutos__gte=5) & Q(duracion_minutos__lte=480),
+                name="horario_duracion_razonable",
+                violation_error_code="duracion_invalida",
+                violation_error_message="La duración debe estar entre 5 y 480 minutos.",
+            ),
+            models.CheckConstraint(
+                condition=Q(dia_semana__gte=0) & Q(dia_semana__lte=6),
+                name="horario_dia_semana_valido",
+                violation_error_code="dia_invalido",
+                violation_error_message="Día de la semana desconocido.",
+            ),
+            # Two blocks of one dentist on one weekday never overlap (minutes since midnight).
+            ExclusionConstraint(
+                name="horario_sin_traslape",
+                expressions=[
+                    ("dentista", RangeOperators.EQUAL),
+                    ("dia_semana", RangeOperators.EQUAL),
+                    (RangoMinutos("hora_inicio", "hora_fin"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_code="horario_traslapado",
+                violation_error_message="Ese bloque se cruza con otro horario del dentista ese día.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_dia_semana_display()} {self.hora_inicio:%H:%M}–{self.hora_fin:%H:%M}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class DiaCerrado(ConFechas):
+    """A day the whole clinic is closed besides Chile's public holidays (table ``citas_diacerrado``)."""
+
+    fecha = models.DateField("fecha", unique=True)
+    motivo = models.CharField("motivo", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "día cerrado"
+        verbose_name_plural = "días cerrados"
+        ordering = ["fecha"]
+
+    def __str__(self):
+        return f"{self.fecha:%d-%m-%Y} {self.motivo}".strip()

@@ -2,6 +2,7 @@
 cancellations. Each service is one transaction; taking a slot is a compare-and-set on
 ``estado = 'disponible'`` (invariant 5), so of many concurrent attempts exactly one wins."""
 
+import dataclasses
 import datetime
 import logging
 
@@ -274,3 +275,247 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
     registrar_evento(logger, "cita_cancelada", cita_id=cita.pk, por_clinica=por_clinica,
                      actor_id=getattr(actor, "pk", None))
     return cita
+
+
+# Back office: reschedule and state changes --------------------------------------------------
+#
+# What may happen to an appointment, in one table: the staff site asks
+# ``transiciones_posibles(cita)`` which buttons to show, and the services below check the same
+# rules in their compare-and-set (the state changes) or under their row lock (reprogramar).
+
+
+class Momento:
+    """When, relative to the appointment's start, an action is allowed."""
+
+    SIEMPRE = "siempre"
+    ANTES_DEL_INICIO = "antes_del_inicio"  # inicio > ahora
+    DESDE_EL_INICIO = "desde_el_inicio"  # inicio <= ahora
+    TRAS_EL_INICIO = "tras_el_inicio"  # inicio < ahora
+
+
+_FILTRO_MOMENTO = {
+    Momento.SIEMPRE: None,
+    Momento.ANTES_DEL_INICIO: "inicio__gt",
+    Momento.DESDE_EL_INICIO: "inicio__lte",
+    Momento.TRAS_EL_INICIO: "inicio__lt",
+}
+
+_CUMPLE_MOMENTO = {
+    Momento.SIEMPRE: lambda inicio, ahora: True,
+    Momento.ANTES_DEL_INICIO: lambda inicio, ahora: inicio > ahora,
+    Momento.DESDE_EL_INICIO: lambda inicio, ahora: inicio <= ahora,
+    Momento.TRAS_EL_INICIO: lambda inicio, ahora: inicio < ahora,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Transicion:
+    """An action on an appointment: from which states, to which one (None: the service
+    decides, e.g. reprogramar frees the slot and books another), when, and whether a patient
+    may do it to their own booking. ``texto`` completes "No se puede …"."""
+
+    origenes: tuple
+    destino: str | None
+    momento: str
+    paciente: bool
+    texto: str
+
+
+_RESERVADA_O_CONFIRMADA = (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA)
+
+TRANSICIONES = {
+    "confirmar": Transicion(
+        origenes=(EstadoCita.RESERVADA,), destino=EstadoCita.CONFIRMADA, momento=Momento.ANTES_DEL_INICIO,
+        paciente=True, texto="confirmar la cita",
+    ),
+    "marcar_llegada": Transicion(
+        origenes=_RESERVADA_O_CONFIRMADA, destino=EstadoCita.EN_ESPERA, momento=Momento.SIEMPRE,
+        paciente=False, texto="marcar la llegada del paciente",
+    ),
+    "marcar_atendida": Transicion(
+        origenes=(EstadoCita.EN_ESPERA, *_RESERVADA_O_CONFIRMADA), destino=EstadoCita.ATENDIDA,
+        momento=Momento.DESDE_EL_INICIO, paciente=False, texto="marcar la cita como atendida",
+    ),
+    "marcar_no_asistio": Transicion(
+        origenes=_RESERVADA_O_CONFIRMADA, destino=EstadoCita.NO_ASISTIO, momento=Momento.TRAS_EL_INICIO,
+        paciente=False, texto="marcar que el paciente no asistió",
+    ),
+    # Checked under the row lock by reprogramar_cita; the same rule cancelar_cita applies.
+    "reprogramar": Transicion(
+        origenes=_RESERVADA_O_CONFIRMADA, destino=None, momento=Momento.ANTES_DEL_INICIO,
+        paciente=True, texto="cambiar la hora de la cita",
+    ),
+    "cancelar": Transicion(
+        origenes=_RESERVADA_O_CONFIRMADA, destino=None, momento=Momento.ANTES_DEL_INICIO,
+        paciente=True, texto="cancelar la cita",
+    ),
+}
+
+
+def _es_personal(actor):
+    return bool(getattr(actor, "is_staff", False))
+
+
+def _id_valido(valor):
+    return isinstance(valor, int) and not isinstance(valor, bool) and 0 < valor < 2**63
+
+
+def _error_cita_no_encontrada():
+    return ValidationError("Cita no encontrada.", code="cita_no_encontrada")
+
+
+def _permitida(regla, cita, ahora):
+    return cita.estado in regla.origenes and _CUMPLE_MOMENTO[regla.momento](cita.inicio, ahora)
+
+
+def transiciones_posibles(cita, *, actor=None, ahora=None) -> list[str]:
+    """The actions of ``TRANSICIONES`` that ``cita`` allows now, in the table's order.
+
+    Without ``actor`` (or with staff) every action; with a patient only theirs
+    (``paciente=True``) and only on their own booking (reads ``cita.cliente``: select it).
+    """
+    ahora = ahora or timezone.now()
+    if actor is not None and not _es_personal(actor):
+        if cita.cliente_id is None or cita.cliente.user_id != actor.pk:
+            return []
+        return [a for a, regla in TRANSICIONES.items() if regla.paciente and _permitida(regla, cita, ahora)]
+    return [a for a, regla in TRANSICIONES.items() if _permitida(regla, cita, ahora)]
+
+
+def _error_de_transicion(regla, cita, ahora):
+    """Why the compare-and-set found no row, read after it (same transaction)."""
+    if cita.estado not in regla.origenes:
+        return ValidationError(
+            f"No se puede {regla.texto}: la cita está en estado «{cita.get_estado_display()}».",
+            code="transicion_invalida",
+        )
+    if regla.momento == Momento.ANTES_DEL_INICIO and cita.inicio <= ahora:
+        return ValidationError(f"No se puede {regla.texto}: la cita ya comenzó.", code="cita_ya_comenzo")
+    if regla.momento in (Momento.DESDE_EL_INICIO, Momento.TRAS_EL_INICIO) and cita.inicio >= ahora:
+        return ValidationError(f"No se puede {regla.texto}: la cita aún no comienza.", code="cita_no_comenzada")
+    # The row changed between the update and this read: report what it is now.
+    return ValidationError(
+        f"No se puede {regla.texto}: la cita está en estado «{cita.get_estado_display()}».",
+        code="transicion_invalida",
+    )
+
+
+def _cambiar_estado(*, accion, actor, cita_id) -> Cita:
+    """Compare-and-set from the action's source states (and time rule) to its destination.
+
+    A patient (not ``is_staff``) may only run actions marked ``paciente`` on their own booking;
+    someone else's looks like a missing one (``cita_no_encontrada``).
+    """
+    regla = TRANSICIONES[accion]
+    es_personal = _es_personal(actor)
+    if not es_personal and not regla.paciente:
+        raise ValidationError(f"Solo el personal de la clínica puede {regla.texto}.", code="no_autorizado")
+    if not _id_valido(cita_id):
+        raise _error_cita_no_encontrada()
+    with operacion(accion, actor=actor):
+        ahora = timezone.now()
+        filtro = {"pk": cita_id, "estado__in": regla.origenes}
+        if _FILTRO_MOMENTO[regla.momento]:
+            filtro[_FILTRO_MOMENTO[regla.momento]] = ahora
+        citas = Cita.objects.filter(**filtro)
+        if not es_personal:
+            # A subquery on cliente_id, not a join: with a join Django updates "WHERE id IN
+            # (SELECT …)", and PostgreSQL would not re-check the state after a concurrent change.
+            citas = citas.filter(cliente_id__in=Cliente.objects.filter(user_id=actor.pk).values("pk"))
+        cambiadas = citas.update(estado=regla.destino, actualizado=ahora)
+        cita = Cita.objects.select_related("cliente").filter(pk=cita_id).first()
+        if cita is None or (not es_personal and (cita.cliente is None or cita.cliente.user_id != actor.pk)):
+            raise _error_cita_no_encontrada()
+        if cambiadas != 1:
+            raise _error_de_transicion(regla, cita, ahora)
+    registrar_evento(logger, f"cita_{regla.destino}", cita_id=cita.pk, accion=accion,
+                     actor_id=getattr(actor, "pk", None))
+    return cita
+
+
+def confirmar_cita(*, actor, cita_id) -> Cita:
+    """reservada → confirmada, before the start. Staff, or the patient on their own booking.
+    Raises ValidationError ``cita_no_encontrada``, ``transicion_invalida``, ``cita_ya_comenzo``."""
+    return _cambiar_estado(accion="confirmar", actor=actor, cita_id=cita_id)
+
+
+def marcar_llegada(*, actor, cita_id) -> Cita:
+    """reservada/confirmada → en_espera (the patient is in the waiting room). Staff only.
+    Raises ValidationError ``no_autorizado``, ``cita_no_encontrada``, ``transicion_invalida``."""
+    return _cambiar_estado(accion="marcar_llegada", actor=actor, cita_id=cita_id)
+
+
+def marcar_atendida(*, actor, cita_id) -> Cita:
+    """en_espera/reservada/confirmada → atendida, not before the start. Staff only.
+    Raises ValidationError ``no_autorizado``, ``cita_no_encontrada``, ``transicion_invalida``,
+    ``cita_no_comenzada``."""
+    return _cambiar_estado(accion="marcar_atendida", actor=actor, cita_id=cita_id)
+
+
+def marcar_no_asistio(*, actor, cita_id) -> Cita:
+    """reservada/confirmada → no_asistio, only after the start. Staff only.
+    Raises ValidationError ``no_autorizado``, ``cita_no_encontrada``, ``transicion_invalida``,
+    ``cita_no_comenzada``."""
+    return _cambiar_estado(accion="marcar_no_asistio", actor=actor, cita_id=cita_id)
+
+
+_CAMPOS_DEL_PACIENTE = ("cliente", "paciente_nombre", "paciente_email", "paciente_telefono", "motivo")
+
+
+def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
+    """Move a booked future appointment to another free future slot, in one transaction.
+
+    Locks both rows in id order (two reschedulings never deadlock), moves the patient, the
+    snapshot and the reason to the new slot (``reservada``: the new time needs confirming
+    again), frees the old one and records the ``cita_reprogramada`` notification.
+    A patient (not ``is_staff``) may only move their own booking. Returns the new Cita.
+    Raises ValidationError ``cita_no_encontrada``, ``no_reprogramable``, ``hora_no_disponible``.
+    """
+    if not _id_valido(cita_id):
+        raise _error_cita_no_encontrada()
+    if not _id_valido(nueva_cita_id):
+        raise _error_hora_no_disponible()
+    if cita_id == nueva_cita_id:
+        raise ValidationError("La nueva hora debe ser distinta de la actual.", code="hora_no_disponible")
+    es_personal = _es_personal(actor)
+    regla = TRANSICIONES["reprogramar"]
+    with operacion("reprogramar_cita", actor=actor):
+        ahora = timezone.now()
+        # ORDER BY before FOR UPDATE: PostgreSQL locks the rows in that order.
+        filas = {
+            c.pk: c
+            for c in Cita.objects.select_for_update(of=("self",))
+            .select_related("dentista__user", "cliente__user__perfil_cliente")
+            .filter(pk__in=(cita_id, nueva_cita_id))
+            .order_by("pk")
+        }
+        origen, destino = filas.get(cita_id), filas.get(nueva_cita_id)
+        if origen is None or not (es_personal or (origen.cliente and origen.cliente.user_id == actor.pk)):
+            raise _error_cita_no_encontrada()
+        if not _permitida(regla, origen, ahora):
+            raise ValidationError("Esta cita ya no se puede cambiar de hora.", code="no_reprogramable")
+        if destino is None or destino.estado != EstadoCita.DISPONIBLE or destino.inicio <= ahora:
+            raise _error_hora_no_disponible()
+        for campo in _CAMPOS_DEL_PACIENTE:
+            setattr(destino, campo, getattr(origen, campo))
+        destino.estado = EstadoCita.RESERVADA
+        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "actualizado"])
+        origen.estado = EstadoCita.DISPONIBLE
+        origen.cliente = None
+        origen.paciente_nombre = origen.paciente_email = origen.paciente_telefono = origen.motivo = ""
+        origen.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "actualizado"])
+        nombre = destino.paciente_nombre
+        anterior = _contexto(origen, nombre)
+        # Neutral text: dates and dentist only, never the reason (it may describe a condition).
+        notificar(
+            evento="cita_reprogramada", referencia=f"{origen.pk}:{destino.pk}:{ahora.isoformat()}",
+            email=destino.paciente_email, telefono=destino.paciente_telefono, perfil=_perfil_de(destino.cliente),
+            cliente=destino.cliente, cita=destino,
+            contexto={
+                **_contexto(destino, nombre), "fecha_anterior": anterior["fecha"],
+                "hora_anterior": anterior["hora"], "dentista_anterior": anterior["dentista"],
+            },
+        )
+    registrar_evento(logger, "cita_reprogramada", cita_id=origen.pk, nueva_cita_id=destino.pk,
+                     cliente_id=destino.cliente_id, actor_id=getattr(actor, "pk", None))
+    return destino

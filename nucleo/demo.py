@@ -11,14 +11,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-import holidays
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from stdnum.cl.rut import calc_check_digit
 
 from citas.models import Cita, EstadoCita
-from citas.services import asignar_cita, crear_cita_disponible, reservar_cita
+from citas.horarios import Bloque, dias_no_habiles, definir_horario, generar_horas
+from citas.services import asignar_cita, reservar_cita
 from cuentas.models import Canal
 from cuentas.services import registrar_cliente_web
 from nucleo.registro import registrar_evento
@@ -123,7 +122,7 @@ def email_demo(nombre_completo: str) -> str:
 def dias_habiles(desde: datetime.date, dias_corridos: int = DIAS_CORRIDOS):
     """Working days (Mon–Fri, not a Chilean public holiday) in ``[first working day ≥ desde,
     + dias_corridos)``, and the holidays skipped there."""
-    feriados = holidays.Chile(years=range(desde.year, desde.year + 2))
+    feriados = dias_no_habiles(desde, desde + datetime.timedelta(days=dias_corridos + 7))
 
     def habil(dia):
         return dia.weekday() < 5 and dia not in feriados
@@ -134,19 +133,6 @@ def dias_habiles(desde: datetime.date, dias_corridos: int = DIAS_CORRIDOS):
     corridos = [primero + datetime.timedelta(days=n) for n in range(dias_corridos)]
     omitidos = [(dia, feriados.get(dia)) for dia in corridos if dia.weekday() < 5 and dia in feriados]
     return [dia for dia in corridos if habil(dia)], omitidos
-
-
-def inicios_del_dia(dia: datetime.date) -> list[datetime.datetime]:
-    """Slot starts of one day: 30-minute steps in local wall time, so 09:00 stays 09:00 in
-    Santiago whatever the UTC offset of that day."""
-    inicios = []
-    for desde, hasta in BLOQUES:
-        actual = datetime.datetime.combine(dia, desde)
-        fin = datetime.datetime.combine(dia, hasta)
-        while actual + datetime.timedelta(minutes=DURACION_MINUTOS) <= fin:
-            inicios.append(timezone.make_aware(actual, ZONA))
-            actual += datetime.timedelta(minutes=DURACION_MINUTOS)
-    return inicios
 
 
 def cargar_demo(*, desde: datetime.date | None = None) -> ResumenDemo:
@@ -226,31 +212,17 @@ def _cargar_pacientes(resumen, *, actor):
 
 
 def _cargar_horas(resumen, *, actor, dentistas):
+    """Each dentist gets the clinic's weekly hours (if they have none yet), then the slots of
+    the demo's days are generated from them (idempotent, holidays skipped)."""
     if not resumen.dias:
         return
-    ventana_inicio = timezone.make_aware(datetime.datetime.combine(resumen.dias[0], datetime.time.min), ZONA)
-    ventana_fin = timezone.make_aware(datetime.datetime.combine(resumen.dias[-1], datetime.time.max), ZONA)
-    existentes = set(
-        Cita.objects.filter(
-            dentista__in=dentistas, inicio__gte=ventana_inicio, inicio__lte=ventana_fin
-        ).exclude(estado=EstadoCita.CANCELADA).values_list("dentista_id", "inicio")
-    )
+    bloques = [Bloque(dia, desde, hasta, DURACION_MINUTOS) for dia in range(5) for desde, hasta in BLOQUES]
     for dentista in dentistas:
-        for dia in resumen.dias:
-            for inicio in inicios_del_dia(dia):
-                if (dentista.pk, inicio) in existentes:
-                    resumen.horas_existentes += 1
-                    continue
-                try:
-                    crear_cita_disponible(
-                        actor=actor, dentista_id=dentista.pk, inicio=inicio, duracion_minutos=DURACION_MINUTOS
-                    )
-                except ValidationError as error:
-                    if getattr(error, "code", None) != "traslape":
-                        raise
-                    resumen.horas_existentes += 1  # something else already fills that time
-                else:
-                    resumen.horas_creadas += 1
+        if not dentista.horarios.exists():
+            definir_horario(actor=actor, dentista_id=dentista.pk, bloques=bloques)
+    generacion = generar_horas(actor=actor, desde=resumen.dias[0], hasta=resumen.dias[-1])
+    resumen.horas_creadas += generacion.creadas
+    resumen.horas_existentes += generacion.existentes
 
 
 def _hora_libre(dentista, dia, hora):

@@ -7,7 +7,10 @@ from django.urls import reverse
 from citas.services import asignar_cita, crear_cita_disponible
 from pacientes.services import crear_cliente_presencial
 
-MODELOS = ["pacientes.Cliente", "cuentas.PerfilCliente", "personal.Perfil", "citas.Cita", "notificaciones.Notificacion"]
+MODELOS = [
+    "pacientes.Cliente", "cuentas.PerfilCliente", "personal.Perfil", "citas.Cita", "citas.HorarioAtencion",
+    "citas.DiaCerrado", "notificaciones.Notificacion",
+]
 
 
 @pytest.mark.parametrize("etiqueta", MODELOS)

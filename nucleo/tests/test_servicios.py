@@ -7,7 +7,7 @@ from nucleo.servicios import RESTRICCIONES_IMPLICITAS, _restricciones_por_nombre
 
 TABLAS_DEL_DOMINIO = [
     "auth_user", "pacientes_cliente", "cuentas_perfilcliente", "personal_perfil", "citas_cita",
-    "notificaciones_notificacion",
+    "notificaciones_notificacion", "citas_horarioatencion", "citas_diacerrado",
 ]
 
 
