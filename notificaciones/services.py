@@ -19,11 +19,13 @@ CANALES_CON_ENTREGA = {Canal.EMAIL}
 
 EVENTOS = {
     "invitacion",
+    "invitacion_personal",
     "bienvenida",
     "reserva_confirmada",
     "cita_asignada",
     "cita_cancelada_paciente",
     "cita_cancelada_clinica",
+    "cita_reprogramada",
 }
 
 

@@ -365,8 +365,9 @@ def rechazado_por(restriccion: str, code: str):
 
 # Fault injection ------------------------------------------------------------------------------
 
-# Writes as the database sees them, including procrastinate's job insert (a SELECT of a function).
-_ESCRITURA = re.compile(r"\b(INSERT|UPDATE|DELETE)\b|procrastinate_defer", re.IGNORECASE)
+# Writes as the database sees them, including procrastinate's job insert (a SELECT of a function);
+# a row lock (SELECT ... FOR UPDATE) is not a write.
+_ESCRITURA = re.compile(r"\b(INSERT|DELETE)\b|(?<!FOR )\bUPDATE\b|procrastinate_defer", re.IGNORECASE)
 
 
 class FallaInyectada(Exception):
