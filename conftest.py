@@ -94,3 +94,45 @@ def probar_fallas():
             n += 1
 
     return probar
+
+
+# Browser tests (Playwright driving Debian's Chromium) ---------------------------------------
+import os  # noqa: E402
+
+# Live-server tests run Django in a thread while Playwright's event loop runs in the test's own:
+# Django would otherwise refuse the test's database calls as "async context".
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# Screenshots that a run leaves behind for people to look at (git-ignored).
+CARPETA_CAPTURAS = Path(__file__).resolve().parent / "var" / "capturas"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.fail("Falta Chromium: bin/test lo instala con apt-get (como root) o instálelo a mano.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium,
+        # Without these Chromium keeps trying to reach Google's hosts, refused on this network.
+        "args": [
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def captura(page):
+    """``captura("agenda-dia")`` saves a full-page PNG under var/capturas/."""
+    CARPETA_CAPTURAS.mkdir(parents=True, exist_ok=True)
+
+    def guardar(nombre):
+        ruta = CARPETA_CAPTURAS / f"{nombre}.png"
+        page.screenshot(path=str(ruta), full_page=True)
+        return ruta
+
+    return guardar

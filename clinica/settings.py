@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "cuentas",
     "citas",
     "notificaciones",
+    "django_htmx",
+    "gestion_clinica",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every write made during a request is attributed to its user and URL in the audit trail.
@@ -165,6 +168,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _env_bool("DJAN
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Spanish lockout page (axes ships no Spanish); each site may add its own <package>/bloqueo.html.
+AXES_LOCKOUT_CALLABLE = "gestion_clinica.bloqueo.respuesta_bloqueo"
+AXES_USERNAME_CALLABLE = "nucleo.axes.usuario_del_intento"
 
 # E-mail --------------------------------------------------------------------------------------
 # Django 6.1 mailers. Development prints messages to the console; production sends by SMTP.
@@ -193,6 +199,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Clínica Dental <no-r
 CLINICA_NOMBRE = os.environ.get("CLINICA_NOMBRE", "Clínica Dental Sonrisa")
 # Absolute base of links sent to patients (invitations, confirmations).
 CLINICA_URL_PORTAL = os.environ.get("CLINICA_URL_PORTAL", "http://127.0.0.1:8000").rstrip("/")
+# Base of links sent to staff (their invitations); the same host unless the sites are split.
+CLINICA_URL_GESTION = os.environ.get("CLINICA_URL_GESTION", CLINICA_URL_PORTAL).rstrip("/")
 # Invitation and set-password links are valid this long (Django's token generator).
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("CLINICA_INVITACION_VALIDEZ_S", str(7 * 24 * 3600)))
 

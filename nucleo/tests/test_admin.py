@@ -32,3 +32,8 @@ def test_paginas_del_admin_abren(admin_client, dentista, recepcionista, manana_1
     assert admin_client.get(reverse("admin:pacientes_cliente_change", args=[cliente.pk])).status_code == 200
     assert admin_client.get(reverse("admin:citas_cita_change", args=[cita.pk])).status_code == 200
     assert admin_client.get(reverse("admin:pacientes_cliente_change", args=[999_999])).status_code == 302
+
+
+def test_un_nombre_de_usuario_enorme_no_rompe_el_login_del_admin(client, db):
+    respuesta = client.post(reverse("admin:login"), {"username": "x" * 5000, "password": "y"})
+    assert respuesta.status_code == 200

@@ -1,0 +1,45 @@
+"""The page django-axes shows after too many failed logins (``AXES_LOCKOUT_CALLABLE``).
+
+Axes replaces the login view's response in its middleware, so the page is chosen here by the
+package of the view that was called: the staff site renders its login page with the notice;
+any other site (the admin, the portal) gets the same notice as plain Spanish text (axes ships
+no Spanish) until it adds its own ``<package>/bloqueo.html``.
+"""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.template import TemplateDoesNotExist
+from django.template.loader import select_template
+
+from axes.helpers import get_cool_off
+
+
+def _espera(request) -> str:
+    espera = get_cool_off(request)
+    if not espera:
+        return "hasta que un administrador lo desbloquee"
+    minutos = max(1, round(espera.total_seconds() / 60))
+    if minutos % 60 == 0:
+        horas = minutos // 60
+        return f"durante {horas} hora{'s' if horas != 1 else ''}"
+    return f"durante {minutos} minuto{'s' if minutos != 1 else ''}"
+
+
+def mensaje_bloqueo(request) -> str:
+    return (
+        "Demasiados intentos fallidos. Por seguridad, el acceso de este usuario desde este equipo "
+        f"quedó bloqueado {_espera(request)}. Si necesita entrar antes, pida ayuda a un administrador."
+    )
+
+
+def respuesta_bloqueo(request, original_response=None, credentials=None):
+    """Axes' lockout response: status ``AXES_HTTP_RESPONSE_CODE`` (429), in Spanish."""
+    estado = settings.AXES_HTTP_RESPONSE_CODE
+    coincidencia = getattr(request, "resolver_match", None)
+    paquete = coincidencia.func.__module__.split(".")[0] if coincidencia else ""
+    mensaje = mensaje_bloqueo(request)
+    try:
+        plantilla = select_template([f"{paquete}/bloqueo.html"] if paquete else [])
+    except TemplateDoesNotExist:
+        return HttpResponse(mensaje, status=estado, content_type="text/plain; charset=utf-8")
+    return HttpResponse(plantilla.render({"mensaje_bloqueo": mensaje}, request), status=estado)
