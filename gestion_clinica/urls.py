@@ -1,19 +1,21 @@
-"""The staff site, mounted at ``/gestion/`` (namespace ``gestion``)."""
+"""The staff site, mounted at ``/gestion/`` (namespace ``gestion``). Each area's view module
+keeps its own ``urlpatterns``; they are joined here."""
 
 from django.urls import path
 
-from gestion_clinica import views
+from gestion_clinica.views import agenda, auditoria, pacientes, personal
+from gestion_clinica.views.inicio import inicio
+from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
 app_name = "gestion"
 
 urlpatterns = [
-    path("", views.inicio, name="inicio"),
-    path("entrar/", views.EntrarView.as_view(), name="entrar"),
-    path("salir/", views.SalirView.as_view(), name="salir"),
-    path("activar/<uidb64>/<token>/", views.ActivarCuentaView.as_view(), name="activar"),
-    # Placeholders until their issues land; the names stay.
-    path("pacientes/", views.pacientes, name="pacientes"),
-    path("agenda/", views.agenda, name="agenda"),
-    path("personal/", views.personal, name="personal"),
-    path("auditoria/", views.auditoria, name="auditoria"),
+    path("", inicio, name="inicio"),
+    path("entrar/", EntrarView.as_view(), name="entrar"),
+    path("salir/", SalirView.as_view(), name="salir"),
+    path("activar/<uidb64>/<token>/", ActivarCuentaView.as_view(), name="activar"),
+    *pacientes.urlpatterns,
+    *agenda.urlpatterns,
+    *personal.urlpatterns,
+    *auditoria.urlpatterns,
 ]

@@ -1,16 +1,13 @@
-"""Staff site views: thin, they parse the request, call a selector or a service, respond."""
+"""Staff sessions: log in, log out, set the password from an invitation."""
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import default_token_generator
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse_lazy
 
-from citas.selectors import resumen_del_dia
-from gestion_clinica.forms import FormularioActivacion, FormularioEntrada
-from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, TODOS, perfil_de, requiere_rol, rol_de
-
-# Sessions ------------------------------------------------------------------------------------
+from gestion_clinica.forms.sesion import FormularioActivacion, FormularioEntrada
+from gestion_clinica.permisos import rol_de
 
 
 class EntrarView(auth_views.LoginView):
@@ -59,30 +56,3 @@ class ActivarCuentaView(auth_views.PasswordResetConfirmView):
         respuesta = super().form_valid(form)
         messages.success(self.request, "Su contraseña quedó guardada. Ya puede entrar.")
         return respuesta
-
-
-# Pages ---------------------------------------------------------------------------------------
-
-
-@requiere_rol(*TODOS)
-def inicio(request):
-    """Today's appointments per dentist and the day's counts; a dentist sees only theirs."""
-    dentista_id = perfil_de(request.user).pk if request.rol_personal == DENTISTA else None
-    resumen = resumen_del_dia(dentista_id=dentista_id)
-    return render(request, "gestion_clinica/inicio.html", {"resumen": resumen})
-
-
-def _proximamente(titulo, *roles):
-    """A page that does not exist yet: 200 for its roles, so the role matrix is testable now."""
-
-    @requiere_rol(*roles)
-    def vista(request):
-        return render(request, "gestion_clinica/proximamente.html", {"titulo": titulo})
-
-    return vista
-
-
-pacientes = _proximamente("Pacientes", *TODOS)
-agenda = _proximamente("Agenda", *TODOS)
-personal = _proximamente("Personal", ADMINISTRADOR)
-auditoria = _proximamente("Auditoría", ADMINISTRADOR)
