@@ -1,10 +1,32 @@
 """Auditoría (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``."""
 
+from django.contrib import messages
+from django.shortcuts import render
 from django.urls import path
 
-from gestion_clinica.permisos import ADMINISTRADOR
-from gestion_clinica.views.comun import proximamente
+from gestion_clinica.forms.auditoria import FiltroAuditoria
+from gestion_clinica.permisos import ADMINISTRADOR, requiere_rol
+from nucleo.selectors import pagina_de_cambios
+
+
+@requiere_rol(ADMINISTRADOR)
+def auditoria(request):
+    """The audit trail, filtered and paginated; bad filter values are ignored and said so."""
+    filtro = FiltroAuditoria(request.GET or None)
+    if filtro.is_bound and not filtro.is_valid():
+        for campo, errores in filtro.errors.items():
+            etiqueta = filtro.fields[campo].label if campo in filtro.fields else "Filtro"
+            for error in errores:
+                messages.warning(request, f"Se ignoró el filtro «{etiqueta}»: {error}")
+    filtros = filtro.filtros() if filtro.is_bound else {}
+    pagina = pagina_de_cambios(**filtros, pagina=request.GET.get("pagina", 1))
+    consulta = request.GET.copy()
+    consulta.pop("pagina", None)
+    return render(request, "gestion_clinica/auditoria/lista.html", {
+        "filtro": filtro, "pagina": pagina, "consulta": consulta.urlencode(),
+    })
+
 
 urlpatterns = [
-    path("auditoria/", proximamente("Auditoría", ADMINISTRADOR), name="auditoria"),
+    path("auditoria/", auditoria, name="auditoria"),
 ]

@@ -1,10 +1,71 @@
 """Personal (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``."""
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import path
+from django.views.decorators.http import require_POST
 
-from gestion_clinica.permisos import ADMINISTRADOR
-from gestion_clinica.views.comun import proximamente
+from gestion_clinica.forms.personal import FormularioPersonal
+from gestion_clinica.permisos import ADMINISTRADOR, requiere_rol
+from personal.models import Perfil
+from personal.services import crear_personal, desactivar_personal, invitar_personal, reactivar_personal
+
+
+@requiere_rol(ADMINISTRADOR)
+def personal(request):
+    """Every staff member, with their state (active, invitation pending)."""
+    miembros = Perfil.objects.select_related("user").order_by("-activo", "user__first_name", "user__last_name", "pk")
+    return render(request, "gestion_clinica/personal/lista.html", {"miembros": miembros})
+
+
+@requiere_rol(ADMINISTRADOR)
+def personal_nuevo(request):
+    """Create a staff member (``crear_personal``), optionally inviting them by e-mail."""
+    formulario = FormularioPersonal(request.POST or None)
+    if request.method == "POST" and formulario.is_valid():
+        datos = formulario.cleaned_data
+        try:
+            perfil = crear_personal(actor=request.user, **datos)
+        except ValidationError as error:
+            formulario.agregar_error_del_servicio(error)
+        else:
+            aviso = f"Se creó la cuenta de {perfil.nombre}."
+            if datos["enviar_invitacion"]:
+                aviso += f" Se envió la invitación a {perfil.user.email}."
+            messages.success(request, aviso)
+            return redirect("gestion:personal")
+    return render(request, "gestion_clinica/personal/nuevo.html", {"formulario": formulario})
+
+
+def _accion(servicio, exito):
+    """A POST action on one member: the service decides; its Spanish error becomes a message."""
+
+    @requiere_rol(ADMINISTRADOR)
+    @require_POST
+    def vista(request, perfil_id):
+        try:
+            perfil = servicio(actor=request.user, perfil_id=perfil_id)
+        except ValidationError as error:
+            if getattr(error, "code", None) == "personal_no_encontrado":
+                raise Http404(error.message) from error
+            for mensaje in error.messages:
+                messages.error(request, mensaje)
+        else:
+            messages.success(request, exito.format(nombre=perfil.nombre, email=perfil.user.email))
+        return redirect("gestion:personal")
+
+    return vista
+
 
 urlpatterns = [
-    path("personal/", proximamente("Personal", ADMINISTRADOR), name="personal"),
+    path("personal/", personal, name="personal"),
+    path("personal/nuevo/", personal_nuevo, name="personal_nuevo"),
+    path("personal/<int:perfil_id>/desactivar/", _accion(desactivar_personal, "Se desactivó a {nombre}."),
+         name="personal_desactivar"),
+    path("personal/<int:perfil_id>/reactivar/", _accion(reactivar_personal, "Se reactivó a {nombre}."),
+         name="personal_reactivar"),
+    path("personal/<int:perfil_id>/invitar/", _accion(invitar_personal, "Se envió la invitación a {email}."),
+         name="personal_invitar"),
 ]

@@ -1,0 +1,73 @@
+"""Forms of the Personal area: they parse; ``personal.services`` decides."""
+
+from django import forms
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+
+from gestion_clinica.forms.sesion import ConClasesBootstrap
+from personal.models import Rol
+
+
+class ConSelectBootstrap(ConClasesBootstrap):
+    """Bootstrap's own class for drop-downs (``form-select``, not ``form-control``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for campo in self.fields.values():
+            if isinstance(campo.widget, forms.Select):
+                campo.widget.attrs["class"] = campo.widget.attrs["class"].replace("form-control", "form-select")
+
+
+# The service's codes that carry no field (plain ValidationError) → the field they are about.
+CAMPO_POR_CODIGO = {
+    "username_obligatorio": "username",
+    "cuenta_duplicada": "username",
+    "email_obligatorio": "email",
+    "email_invalido": "email",
+    "rol_invalido": "rol",
+    "invitacion_con_clave": "enviar_invitacion",
+}
+
+
+class FormularioPersonal(ConSelectBootstrap, forms.Form):
+    """A new staff member. Lengths are the ``auth_user`` columns' (longer would not fit)."""
+
+    username = forms.CharField(
+        label="Nombre de usuario", max_length=150, validators=[UnicodeUsernameValidator(
+            message="Ingrese un nombre de usuario válido: solo letras, números y . @ + - _ (sin espacios)."
+        )],
+        help_text="Con él entrará al sistema. Letras, números y . @ + - _",
+        error_messages={"required": "Falta el nombre de usuario."},
+    )
+    nombre = forms.CharField(label="Nombre", max_length=150, error_messages={"required": "Ingrese el nombre."})
+    apellido = forms.CharField(
+        label="Apellido", max_length=150, error_messages={"required": "Ingrese el apellido."}
+    )
+    email = forms.CharField(
+        label="Correo electrónico", max_length=254,
+        error_messages={"required": "Ingrese el correo electrónico."},
+        widget=forms.EmailInput,
+    )
+    rol = forms.ChoiceField(
+        label="Rol", choices=[("", "Elija un rol")] + Rol.choices,
+        error_messages={"required": "Elija un rol.", "invalid_choice": "Rol desconocido."},
+    )
+    especialidad = forms.CharField(
+        label="Especialidad", max_length=120, required=False, help_text="Solo para dentistas, si corresponde."
+    )
+    enviar_invitacion = forms.BooleanField(
+        label="Enviar invitación", required=False, initial=True,
+        help_text="Le llega un enlace por correo para que elija su contraseña.",
+    )
+
+    def agregar_error_del_servicio(self, error: ValidationError):
+        """Show a service's ValidationError next to its field (by ``error_dict`` or by ``code``)."""
+        if hasattr(error, "error_dict"):
+            for campo, errores in error.error_dict.items():
+                self.add_error(campo if campo in self.fields else None, errores)
+            return
+        for item in error.error_list:
+            campo = CAMPO_POR_CODIGO.get(item.code)
+            if campo is None and item.code and item.code.startswith("nombre_"):
+                campo = "nombre"
+            self.add_error(campo, item)
