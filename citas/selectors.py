@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from citas.models import Cita, EstadoCita
+from citas.models import Cita, DiaCerrado, EstadoCita, HorarioAtencion
 from personal.models import Perfil, Rol
 
 
@@ -102,3 +102,115 @@ def resumen_del_dia(*, fecha: datetime.date | None = None, dentista_id: int | No
         columnas=[ColumnaDentista(dentista=d, citas=por_dentista[d.pk]) for d in dentistas],
         **conteos,
     )
+
+
+# Staff agenda: the day grid (dentists × times) and one dentist's week ----------------------
+
+
+@dataclass(frozen=True)
+class FilaAgenda:
+    """One row of a grid: a local wall-clock time and, per column, the appointments that
+    start then (usually none or one; two on the April DST day, when 23:xx happens twice)."""
+
+    hora: str
+    celdas: list[list[Cita]]
+
+
+@dataclass(frozen=True)
+class AgendaDia:
+    fecha: datetime.date
+    dentistas: list[Perfil]
+    filas: list[FilaAgenda]
+
+
+@dataclass(frozen=True)
+class AgendaSemana:
+    dentista: Perfil
+    dias: list[datetime.date]
+    filas: list[FilaAgenda]
+
+
+def _citas_con_paciente(citas):
+    return citas.annotate(
+        nombre_paciente=Coalesce("cliente__nombre_completo", NullIf("paciente_nombre", Value("")))
+    ).order_by("inicio", "pk")
+
+
+def _grilla(citas, columnas, columna_de):
+    """Rows keyed by local start time ``HH:MM``; ``columna_de(cita)`` gives the column key."""
+    zona = timezone.get_current_timezone()
+    indice = {clave: n for n, clave in enumerate(columnas)}
+    filas = {}
+    for cita in citas:
+        n = indice.get(columna_de(cita))
+        if n is None:
+            continue
+        hora = timezone.localtime(cita.inicio, zona).strftime("%H:%M")
+        fila = filas.setdefault(hora, [[] for _ in columnas])
+        fila[n].append(cita)
+    return [FilaAgenda(hora=hora, celdas=filas[hora]) for hora in sorted(filas)]
+
+
+def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> AgendaDia:
+    """The day grid of the staff agenda: dentists as columns, local start times as rows.
+
+    Two queries whatever the number of slots or dentists. Columns: active dentists plus any
+    inactive one with appointments that day (``dentista_id`` narrows to one). Each Cita
+    carries ``nombre_paciente`` (record name, or the snapshot) and its dentist's user.
+    """
+    desde, hasta = limites_del_dia(fecha)
+    del_dia = Q(inicio__gte=desde, inicio__lt=hasta)
+    dentistas = Perfil.objects.filter(rol=Rol.DENTISTA)
+    citas = Cita.objects.filter(del_dia)
+    if dentista_id is not None:
+        dentistas = dentistas.filter(pk=dentista_id)
+        citas = citas.filter(dentista_id=dentista_id)
+    con_citas = Exists(Cita.objects.filter(del_dia, dentista_id=OuterRef("pk")))
+    dentistas = list(
+        dentistas.filter(Q(activo=True, user__is_active=True) | con_citas)
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "pk")
+    )
+    por_pk = {d.pk: d for d in dentistas}
+    lista = list(_citas_con_paciente(citas))
+    for cita in lista:
+        if cita.dentista_id in por_pk:
+            cita.dentista = por_pk[cita.dentista_id]  # no query per cell for the dentist's name
+    filas = _grilla(lista, [d.pk for d in dentistas], lambda c: c.dentista_id)
+    return AgendaDia(fecha=fecha, dentistas=dentistas, filas=filas)
+
+
+def agenda_semanal(*, dentista: Perfil, lunes: datetime.date) -> AgendaSemana:
+    """One dentist's week (Monday to Sunday): days as columns, local start times as rows.
+    One query."""
+    dias = [lunes + datetime.timedelta(days=n) for n in range(7)]
+    desde, _ = limites_del_dia(dias[0])
+    _, hasta = limites_del_dia(dias[-1])
+    lista = list(_citas_con_paciente(Cita.objects.filter(dentista_id=dentista.pk, inicio__gte=desde, inicio__lt=hasta)))
+    for cita in lista:
+        cita.dentista = dentista
+    filas = _grilla(lista, dias, lambda c: timezone.localdate(c.inicio))
+    return AgendaSemana(dentista=dentista, dias=dias, filas=filas)
+
+
+def horas_libres(*, desde: datetime.datetime, hasta: datetime.datetime, excluir_id: int | None = None,
+                 dentista_id: int | None = None, limite=300):
+    """Free (``disponible``) slots starting in ``(desde, hasta)``, of all dentists or one, in
+    time order, with their dentist's user: the choices for rescheduling. One query, at most
+    ``limite``."""
+    citas = Cita.objects.filter(estado=EstadoCita.DISPONIBLE, inicio__gt=desde, inicio__lt=hasta)
+    if dentista_id is not None:
+        citas = citas.filter(dentista_id=dentista_id)
+    if excluir_id is not None:
+        citas = citas.exclude(pk=excluir_id)
+    return list(citas.select_related("dentista__user").order_by("inicio", "dentista__user__first_name", "pk")[:limite])
+
+
+def horario_de(*, dentista_id: int):
+    """A dentist's weekly hours, by weekday and start (for the hours form)."""
+    return list(HorarioAtencion.objects.filter(dentista_id=dentista_id).order_by("dia_semana", "hora_inicio"))
+
+
+def dias_cerrados_desde(*, fecha: datetime.date, limite=200):
+    """The clinic's closed days from ``fecha`` on, in date order."""
+    return list(DiaCerrado.objects.filter(fecha__gte=fecha).order_by("fecha")[:limite])

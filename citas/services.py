@@ -54,6 +54,8 @@ def crear_cita_disponible(*, actor, dentista_id, inicio, duracion_minutos=30) ->
         )
     with operacion("crear_cita_disponible", actor=actor):
         # Aware arithmetic in UTC: a 30-minute slot lasts 30 minutes even across a DST change.
+        # Python adds timedelta in wall-clock time within one tzinfo; UTC makes it real minutes.
+        inicio = inicio.astimezone(datetime.UTC)
         cita = Cita.objects.create(
             dentista_id=dentista_id, inicio=inicio, fin=inicio + datetime.timedelta(minutes=duracion_minutos)
         )

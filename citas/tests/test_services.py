@@ -333,3 +333,14 @@ def test_reservar_cita_hace_un_numero_fijo_de_consultas(hora_libre, django_asser
     with django_assert_num_queries(4) as consultas:
         reservar_cita(user=user, cita_id=hora_libre.pk)
     assert sum("procrastinate_defer" in c["sql"] for c in consultas.captured_queries) == 1
+
+
+def test_una_hora_que_cruza_el_cambio_de_hora_dura_lo_que_dice(dentista, recepcionista):
+    """Saturday 2027-04-03 23:30 in Santiago, 60 minutes: clocks go back at 24:00, so the slot
+    ends at 23:30 again (second occurrence), one real hour later."""
+    from zoneinfo import ZoneInfo
+
+    inicio = datetime.datetime(2027, 4, 3, 23, 30, tzinfo=ZoneInfo("America/Santiago"))
+    cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio, duracion_minutos=60)
+    cita.refresh_from_db()
+    assert cita.fin - cita.inicio == datetime.timedelta(minutes=60)

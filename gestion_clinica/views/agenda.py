@@ -1,10 +1,375 @@
-"""Agenda (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``."""
+"""Agenda (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``.
 
-from django.urls import path
+Administrador and recepción manage everything; a dentist sees only their own agenda and may
+only mark arrival, attended and no-show on their own appointments (another dentist's
+appointment is a 404 to them, like a missing one).
+"""
 
-from gestion_clinica.permisos import TODOS
-from gestion_clinica.views.comun import proximamente
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from citas import horarios, services
+from citas.models import Cita
+from citas.selectors import agenda_del_dia, agenda_semanal, dias_cerrados_desde, horario_de, horas_libres
+from gestion_clinica.forms.agenda import (
+    FormularioAsignar,
+    FormularioCancelar,
+    FormularioCrearHora,
+    FormularioDiaCerrado,
+    FormularioHorario,
+    FormularioRango,
+    FormularioReprogramar,
+    fecha_valida,
+)
+from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
+from pacientes.selectors import buscar_pacientes
+from personal.models import Perfil, Rol
+
+GESTION = (ADMINISTRADOR, RECEPCION)
+
+ETIQUETAS = {
+    "confirmar": "Confirmar",
+    "marcar_llegada": "Llegó",
+    "marcar_atendida": "Atendida",
+    "marcar_no_asistio": "No asistió",
+    "reprogramar": "Cambiar hora",
+    "cancelar": "Liberar",
+}
+SERVICIOS = {
+    "confirmar": (services.confirmar_cita, "Cita confirmada."),
+    "marcar_llegada": (services.marcar_llegada, "Llegada registrada."),
+    "marcar_atendida": (services.marcar_atendida, "Cita marcada como atendida."),
+    "marcar_no_asistio": (services.marcar_no_asistio, "Cita marcada como «no asistió»."),
+}
+DEL_DENTISTA = {"marcar_llegada", "marcar_atendida", "marcar_no_asistio"}
+DIAS_PARA_REPROGRAMAR = 28
+
+
+def _texto_error(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _url_dia(fecha: datetime.date) -> str:
+    return f"{reverse('gestion:agenda')}?fecha={fecha.isoformat()}"
+
+
+def _dentista_propio(request):
+    """The dentist's own Perfil when the user is a dentist, else None (manages everything)."""
+    return perfil_de(request.user) if request.rol_personal == DENTISTA else None
+
+
+def _cita_o_404(request, cita_id):
+    cita = get_object_or_404(Cita.objects.select_related("dentista__user"), pk=cita_id)
+    propio = _dentista_propio(request)
+    if propio is not None and cita.dentista_id != propio.pk:
+        raise Http404("Cita no encontrada.")
+    return cita
+
+
+def _fecha_pedida(request, parametro):
+    """The date in ``?parametro=``, or today with a Spanish message when it is not a date."""
+    valor = request.GET.get(parametro)
+    hoy = timezone.localdate()
+    if valor is None or valor == "":
+        return hoy
+    fecha = fecha_valida(valor)
+    if fecha is None:
+        messages.warning(request, "La fecha indicada no es válida (use AAAA-MM-DD). Se muestra hoy.")
+        return hoy
+    return fecha
+
+
+def _anotar_acciones(citas, *, dentista_propio, ahora):
+    for cita in citas:
+        posibles = services.transiciones_posibles(cita, ahora=ahora)
+        if dentista_propio is not None:
+            posibles = [a for a in posibles if a in DEL_DENTISTA]
+        cita.acciones = [(a, ETIQUETAS[a]) for a in posibles]
+        cita.asignable = dentista_propio is None and cita.estado == "disponible" and cita.inicio > ahora
+
+
+@requiere_rol(*TODOS)
+def dia(request):
+    """The day grid: dentists as columns, times as rows; a dentist sees only their column."""
+    fecha = _fecha_pedida(request, "fecha")
+    propio = _dentista_propio(request)
+    agenda = agenda_del_dia(fecha=fecha, dentista_id=propio.pk if propio else None)
+    ahora = timezone.now()
+    _anotar_acciones(
+        (cita for fila in agenda.filas for celda in fila.celdas for cita in celda), dentista_propio=propio, ahora=ahora
+    )
+    un_dia = datetime.timedelta(days=1)
+    return render(request, "gestion_clinica/agenda/dia.html", {
+        "agenda": agenda,
+        "anterior": fecha - un_dia,
+        "siguiente": fecha + un_dia,
+        "hoy": timezone.localdate(),
+        "gestiona": propio is None,
+        "crear": FormularioCrearHora(dentistas=agenda.dentistas, initial={"fecha": fecha}) if propio is None else None,
+    })
+
+
+@require_POST
+@requiere_rol(*GESTION)
+def crear_hora(request):
+    """One free slot outside the generated ones; back to its day."""
+    formulario = FormularioCrearHora(request.POST, dentistas=_dentistas_activos())
+    if not formulario.is_valid():
+        errores = [e for lista in formulario.errors.values() for e in lista]
+        messages.error(request, "No se creó la hora: " + " ".join(errores))
+        fecha = fecha_valida(request.POST.get("fecha")) or timezone.localdate()
+        return redirect(_url_dia(fecha))
+    datos = formulario.cleaned_data
+    try:
+        services.crear_cita_disponible(actor=request.user, dentista_id=datos["dentista"], inicio=datos["inicio"],
+                                       duracion_minutos=datos["duracion_minutos"])
+    except ValidationError as error:
+        messages.error(request, "No se creó la hora: " + _texto_error(error))
+    else:
+        messages.success(request, f"Hora libre creada: {datos['fecha']:%d-%m-%Y} {datos['hora']:%H:%M}.")
+    return redirect(_url_dia(datos["fecha"]))
+
+
+@requiere_rol(*TODOS)
+def semana(request, dentista_id):
+    """One dentist's week, Monday to Sunday; a dentist may only open their own."""
+    dentista = get_object_or_404(Perfil.objects.select_related("user"), pk=dentista_id, rol=Rol.DENTISTA)
+    propio = _dentista_propio(request)
+    if propio is not None and propio.pk != dentista.pk:
+        raise Http404("Dentista no encontrado.")
+    fecha = _fecha_pedida(request, "semana")
+    lunes = fecha - datetime.timedelta(days=fecha.weekday())
+    agenda = agenda_semanal(dentista=dentista, lunes=lunes)
+    siete = datetime.timedelta(days=7)
+    return render(request, "gestion_clinica/agenda/semana.html", {
+        "agenda": agenda, "anterior": lunes - siete, "siguiente": lunes + siete, "hoy": timezone.localdate(),
+    })
+
+
+@require_POST
+@requiere_rol(*TODOS)
+def cambiar_estado(request, cita_id, accion):
+    """Confirm, arrived, attended, no-show: one service each, then back to the day."""
+    if accion not in SERVICIOS:
+        raise Http404("Acción desconocida.")
+    cita = _cita_o_404(request, cita_id)
+    if request.rol_personal == DENTISTA and accion not in DEL_DENTISTA:
+        raise Http404("Acción no disponible.")
+    servicio, exito = SERVICIOS[accion]
+    try:
+        servicio(actor=request.user, cita_id=cita.pk)
+    except ValidationError as error:
+        messages.error(request, _texto_error(error))
+    else:
+        messages.success(request, exito)
+    return redirect(_url_dia(timezone.localdate(cita.inicio)))
+
+
+@requiere_rol(*GESTION)
+def cancelar(request, cita_id):
+    """Release the slot, or cancel by the clinic (the patient is told, with the reason).
+    GET shows the form (for the clinic's cancellation, with a reason); POST cancels."""
+    cita = _cita_o_404(request, cita_id)
+    volver = _url_dia(timezone.localdate(cita.inicio))
+    if request.method != "POST":
+        formulario = FormularioCancelar(initial={"por_clinica": request.GET.get("por_clinica") == "1"})
+        return render(request, "gestion_clinica/agenda/cancelar.html",
+                      {"cita": cita, "formulario": formulario, "volver": volver})
+    formulario = FormularioCancelar(request.POST)
+    if not formulario.is_valid():
+        messages.error(request, "No se canceló: " + " ".join(e for lista in formulario.errors.values() for e in lista))
+        return redirect(volver)
+    por_clinica = formulario.cleaned_data["por_clinica"]
+    try:
+        services.cancelar_cita(actor=request.user, cita_id=cita.pk, por_clinica=por_clinica,
+                               motivo=formulario.cleaned_data["motivo"])
+    except ValidationError as error:
+        messages.error(request, _texto_error(error))
+    else:
+        messages.success(request, "Cita cancelada por la clínica; se avisó al paciente." if por_clinica
+                         else "Cita cancelada; la hora quedó libre.")
+    return redirect(volver)
+
+
+@requiere_rol(*GESTION)
+def asignar(request, cita_id):
+    """Give a free slot to a patient from the search, or to a person without a record."""
+    cita = _cita_o_404(request, cita_id)
+    volver = _url_dia(timezone.localdate(cita.inicio))
+    formulario = FormularioAsignar(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and formulario.is_valid():
+        datos = formulario.cleaned_data
+        try:
+            if datos["cliente"]:
+                services.asignar_cita(actor=request.user, cita_id=cita.pk, cliente_id=datos["cliente"],
+                                      motivo=datos["motivo"])
+            else:
+                services.asignar_cita(
+                    actor=request.user, cita_id=cita.pk, paciente_nombre=datos["paciente_nombre"],
+                    paciente_email=datos["paciente_email"], paciente_telefono=datos["paciente_telefono"],
+                    motivo=datos["motivo"],
+                )
+        except ValidationError as error:
+            if getattr(error, "code", None) == "hora_no_disponible":
+                messages.error(request, _texto_error(error))
+                return redirect(volver)
+            if hasattr(error, "error_dict"):
+                for campo, errores in error.error_dict.items():
+                    visible = campo in formulario.fields and campo != "cliente"
+                    formulario.add_error(campo if visible else None, errores)
+            else:
+                formulario.add_error(None, error)
+        else:
+            messages.success(request, "Hora asignada.")
+            return redirect(volver)
+    q = request.GET.get("q", "")
+    pacientes = list(buscar_pacientes(q)[:10]) if q.strip() else []
+    return render(request, "gestion_clinica/agenda/asignar.html", {
+        "cita": cita, "formulario": formulario, "volver": volver, "q": q, "pacientes": pacientes,
+    })
+
+
+@requiere_rol(*GESTION)
+def buscar(request):
+    """htmx: a short list of patients matching ``q`` (radio buttons for the assign form)."""
+    q = request.GET.get("q", "")
+    pacientes = list(buscar_pacientes(q)[:10]) if q.strip() else []
+    return render(request, "gestion_clinica/agenda/_pacientes.html", {"pacientes": pacientes, "q": q})
+
+
+@requiere_rol(*GESTION)
+def reprogramar(request, cita_id):
+    """Move a booking to another free slot (any dentist), in one service call."""
+    cita = _cita_o_404(request, cita_id)
+    volver = _url_dia(timezone.localdate(cita.inicio))
+    formulario = FormularioReprogramar(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if formulario.is_valid():
+            try:
+                nueva = services.reprogramar_cita(actor=request.user, cita_id=cita.pk,
+                                                  nueva_cita_id=formulario.cleaned_data["nueva"])
+            except ValidationError as error:
+                messages.error(request, _texto_error(error))
+                if error.code in ("hora_no_disponible",):
+                    return redirect(request.get_full_path())
+                return redirect(volver)
+            messages.success(request, "Hora cambiada; se avisó al paciente.")
+            return redirect(_url_dia(timezone.localdate(nueva.inicio)))
+    ahora = timezone.now()
+    dentistas = list(_dentistas_activos())
+    elegido = request.GET.get("dentista", "")
+    dentista_id = next((d.pk for d in dentistas if str(d.pk) == elegido), None)
+    libres = horas_libres(desde=ahora, hasta=ahora + datetime.timedelta(days=DIAS_PARA_REPROGRAMAR),
+                          excluir_id=cita.pk, dentista_id=dentista_id)
+    return render(request, "gestion_clinica/agenda/reprogramar.html", {
+        "cita": cita, "formulario": formulario, "volver": volver, "libres": libres, "dias": DIAS_PARA_REPROGRAMAR,
+        "dentistas": dentistas, "dentista_id": dentista_id,
+    })
+
+
+@requiere_rol(*GESTION)
+def horario(request, dentista_id):
+    """A dentist's weekly hours: rows of weekday, start, end, slot length (a break = two rows)."""
+    dentista = get_object_or_404(Perfil.objects.select_related("user"), pk=dentista_id, rol=Rol.DENTISTA)
+    if request.method == "POST":
+        formset = FormularioHorario(request.POST)
+        if formset.is_valid():
+            bloques = [
+                horarios.Bloque(dia_semana=f.cleaned_data["dia_semana"], hora_inicio=f.cleaned_data["hora_inicio"],
+                                hora_fin=f.cleaned_data["hora_fin"],
+                                duracion_minutos=f.cleaned_data.get("duracion_minutos") or 30)
+                for f in formset.forms if f.cleaned_data and not f.vacia
+            ]
+            try:
+                horarios.definir_horario(actor=request.user, dentista_id=dentista.pk, bloques=bloques)
+            except ValidationError as error:
+                messages.error(request, _texto_error(error))
+            else:
+                messages.success(request, f"Horario de {dentista.nombre} guardado ({len(bloques)} bloques).")
+                return redirect("gestion:agenda_horario", dentista_id=dentista.pk)
+        else:
+            messages.error(request, "Revise las filas marcadas.")
+    else:
+        formset = FormularioHorario(initial=[
+            {"dia_semana": h.dia_semana, "hora_inicio": h.hora_inicio, "hora_fin": h.hora_fin,
+             "duracion_minutos": h.duracion_minutos}
+            for h in horario_de(dentista_id=dentista.pk)
+        ])
+    return render(request, "gestion_clinica/agenda/horario.html", {"dentista": dentista, "formset": formset})
+
+
+def _dentistas_activos():
+    return Perfil.objects.filter(rol=Rol.DENTISTA, activo=True).select_related("user").order_by(
+        "user__first_name", "user__last_name", "pk")
+
+
+@requiere_rol(*GESTION)
+def generar(request):
+    """Generate free slots for a date range from the weekly hours; shows what it did."""
+    dentistas = list(_dentistas_activos())
+    formulario = FormularioRango(request.POST if request.method == "POST" else None, dentistas=dentistas)
+    resumen = None
+    if request.method == "POST" and formulario.is_valid():
+        datos = formulario.cleaned_data
+        try:
+            resumen = horarios.generar_horas(actor=request.user, desde=datos["desde"], hasta=datos["hasta"],
+                                             dentista_id=datos["dentista"])
+        except ValidationError as error:
+            formulario.add_error(None, _texto_error(error))
+        else:
+            messages.success(request, f"Horas creadas: {resumen.creadas}. Ya existían: {resumen.existentes}.")
+    return render(request, "gestion_clinica/agenda/generar.html", {
+        "formulario": formulario, "resumen": resumen, "dentistas": dentistas,
+    })
+
+
+@requiere_rol(*GESTION)
+def dias_cerrados(request):
+    """The clinic's closed days from today on, and a form to close one more."""
+    formulario = FormularioDiaCerrado(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and formulario.is_valid():
+        try:
+            dia_cerrado = horarios.cerrar_dia(actor=request.user, fecha=formulario.cleaned_data["fecha"],
+                                              motivo=formulario.cleaned_data["motivo"])
+        except ValidationError as error:
+            formulario.add_error(None, _texto_error(error))
+        else:
+            messages.success(request, f"Día {dia_cerrado.fecha:%d-%m-%Y} cerrado: no se generarán horas.")
+            return redirect("gestion:agenda_dias_cerrados")
+    return render(request, "gestion_clinica/agenda/dias_cerrados.html", {
+        "formulario": formulario, "dias": dias_cerrados_desde(fecha=timezone.localdate()),
+    })
+
+
+@require_POST
+@requiere_rol(*GESTION)
+def reabrir(request, fecha):
+    dia_valido = fecha_valida(fecha)
+    if dia_valido is None:
+        raise Http404("Fecha no válida.")
+    horarios.reabrir_dia(actor=request.user, fecha=dia_valido)
+    messages.success(request, f"Día {dia_valido:%d-%m-%Y} reabierto.")
+    return redirect("gestion:agenda_dias_cerrados")
+
 
 urlpatterns = [
-    path("agenda/", proximamente("Agenda", *TODOS), name="agenda"),
+    path("agenda/", dia, name="agenda"),
+    path("agenda/dentista/<int:dentista_id>/", semana, name="agenda_semana"),
+    path("agenda/dentista/<int:dentista_id>/horario/", horario, name="agenda_horario"),
+    path("agenda/crear-hora/", crear_hora, name="agenda_crear_hora"),
+    path("agenda/generar/", generar, name="agenda_generar"),
+    path("agenda/dias-cerrados/", dias_cerrados, name="agenda_dias_cerrados"),
+    path("agenda/dias-cerrados/<str:fecha>/reabrir/", reabrir, name="agenda_reabrir"),
+    path("agenda/buscar-pacientes/", buscar, name="agenda_buscar_pacientes"),
+    path("agenda/cita/<int:cita_id>/asignar/", asignar, name="agenda_asignar"),
+    path("agenda/cita/<int:cita_id>/reprogramar/", reprogramar, name="agenda_reprogramar"),
+    path("agenda/cita/<int:cita_id>/cancelar/", cancelar, name="agenda_cancelar"),
+    path("agenda/cita/<int:cita_id>/<slug:accion>/", cambiar_estado, name="agenda_accion"),
 ]

@@ -1,0 +1,115 @@
+"""Forms of the agenda area: they only parse; the rules are in ``citas`` services."""
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+
+from citas.models import DiaSemana
+from gestion_clinica.forms.sesion import ConClasesBootstrap
+
+ID_MAXIMO = 2**63 - 1
+
+
+class FormularioAsignar(ConClasesBootstrap, forms.Form):
+    """A patient with a record (``cliente``, chosen from the search) or a person without one."""
+
+    cliente = forms.IntegerField(required=False, min_value=1, max_value=ID_MAXIMO, widget=forms.HiddenInput)
+    paciente_nombre = forms.CharField(label="Nombre (persona sin ficha)", required=False, max_length=200)
+    paciente_telefono = forms.CharField(label="Teléfono", required=False, max_length=40)
+    paciente_email = forms.CharField(label="Correo electrónico", required=False, max_length=254)
+    motivo = forms.CharField(label="Motivo (opcional)", required=False, max_length=200)
+
+    def clean(self):
+        datos = super().clean()
+        if not datos.get("cliente") and not (datos.get("paciente_nombre") or "").strip():
+            raise forms.ValidationError(
+                "Elija un paciente de la búsqueda o escriba el nombre de la persona sin ficha.", code="sin_paciente"
+            )
+        return datos
+
+
+class FormularioCancelar(ConClasesBootstrap, forms.Form):
+    por_clinica = forms.BooleanField(label="Cancelada por la clínica (se avisa al paciente)", required=False)
+    motivo = forms.CharField(label="Motivo (opcional)", required=False, max_length=200)
+
+
+class FormularioReprogramar(forms.Form):
+    nueva = forms.IntegerField(min_value=1, max_value=ID_MAXIMO, error_messages={
+        "required": "Elija la nueva hora.", "invalid": "Elija la nueva hora.",
+        "min_value": "Elija la nueva hora.", "max_value": "Elija la nueva hora.",
+    })
+
+
+class FormularioBloque(ConClasesBootstrap, forms.Form):
+    """One row of weekly hours; an empty row is ignored."""
+
+    dia_semana = forms.TypedChoiceField(label="Día", choices=[("", "—"), *DiaSemana.choices], coerce=int,
+                                        required=False, empty_value=None)
+    hora_inicio = forms.TimeField(label="Desde", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    hora_fin = forms.TimeField(label="Hasta", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    duracion_minutos = forms.IntegerField(label="Minutos por hora", required=False, min_value=5, max_value=480,
+                                          initial=30)
+
+    def clean(self):
+        datos = super().clean()
+        valores = [datos.get(c) for c in ("dia_semana", "hora_inicio", "hora_fin")]
+        if any(v is not None for v in valores) and any(v is None for v in valores):
+            raise forms.ValidationError("Complete día, desde y hasta (o deje la fila vacía).", code="fila_incompleta")
+        return datos
+
+    @property
+    def vacia(self):
+        return self.cleaned_data.get("dia_semana") is None
+
+
+FormularioHorario = forms.formset_factory(FormularioBloque, extra=3, max_num=40, absolute_max=60)
+
+
+class FormularioRango(ConClasesBootstrap, forms.Form):
+    desde = forms.DateField(label="Desde", widget=forms.DateInput(attrs={"type": "date"}))
+    hasta = forms.DateField(label="Hasta", widget=forms.DateInput(attrs={"type": "date"}))
+    dentista = forms.TypedChoiceField(label="Dentista", required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, dentistas=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dentista"].choices = [("", "Todos los dentistas"), *((d.pk, d.nombre) for d in dentistas)]
+
+
+class FormularioDiaCerrado(ConClasesBootstrap, forms.Form):
+    fecha = forms.DateField(label="Fecha", widget=forms.DateInput(attrs={"type": "date"}))
+    motivo = forms.CharField(label="Motivo", required=False, max_length=200)
+
+
+def fecha_valida(valor) -> datetime.date | None:
+    """``AAAA-MM-DD`` within a sane range, or None."""
+    try:
+        fecha = datetime.date.fromisoformat(str(valor))
+    except (TypeError, ValueError):
+        return None
+    return fecha if 2000 <= fecha.year <= 2100 else None
+
+
+class FormularioCrearHora(ConClasesBootstrap, forms.Form):
+    """One free slot: a dentist, a local date and time, a length."""
+
+    dentista = forms.TypedChoiceField(label="Dentista", coerce=int)
+    fecha = forms.DateField(label="Fecha", widget=forms.DateInput(attrs={"type": "date"}))
+    hora = forms.TimeField(label="Hora", widget=forms.TimeInput(attrs={"type": "time"}))
+    duracion_minutos = forms.IntegerField(label="Minutos", initial=30, min_value=1, max_value=10_000)
+
+    def __init__(self, *args, dentistas=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dentista"].choices = [(d.pk, d.nombre) for d in dentistas]
+
+    def clean(self):
+        datos = super().clean()
+        if datos.get("fecha") and datos.get("hora"):
+            zona = timezone.get_current_timezone()
+            local = datetime.datetime.combine(datos["fecha"], datos["hora"])
+            inicio = local.replace(tzinfo=zona, fold=0)
+            # A time in the spring-forward gap does not survive the round trip through UTC.
+            if inicio.astimezone(datetime.UTC).astimezone(zona).replace(tzinfo=None) != local:
+                raise forms.ValidationError("Esa hora no existe ese día (cambio de horario).", code="hora_inexistente")
+            datos["inicio"] = inicio.astimezone(datetime.UTC)  # UTC: the service adds the length in real time
+        return datos

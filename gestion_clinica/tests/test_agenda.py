@@ -1,0 +1,587 @@
+"""The agenda area of the staff site: day grid, week, slot actions, hours, generation,
+closed days; roles, bad input, DST days."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from citas.models import Cita, DiaCerrado, EstadoCita, HorarioAtencion
+from citas.selectors import agenda_del_dia, agenda_semanal
+from citas.services import asignar_cita, crear_cita_disponible
+from citas.tests.test_services import registrar_paciente
+from gestion_clinica.tests.conftest import cliente_de
+from personal.models import Rol
+
+pytestmark = pytest.mark.django_db
+
+AGENDA = reverse("gestion:agenda")
+ZONA = timezone.get_current_timezone
+
+
+def mensajes(respuesta):
+    """The messages this request added (earlier unread ones stay in the storage)."""
+    return [str(m) for m in respuesta.wsgi_request._messages._queued_messages]
+
+
+@pytest.fixture
+def otro_dentista(crear_personal):
+    return crear_personal(rol=Rol.DENTISTA, nombre="Bruno", apellido="Vera")
+
+
+@pytest.fixture
+def futura(recepcionista):
+    """``futura(dentista, hora, dias=30, nombre="")``: a slot in the future, free or booked."""
+
+    def crear(dentista, hora=datetime.time(10), *, dias=30, nombre=""):
+        fecha = timezone.localdate() + datetime.timedelta(days=dias)
+        inicio = datetime.datetime.combine(fecha, hora, tzinfo=ZONA())
+        cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio)
+        if nombre:
+            cita = asignar_cita(actor=recepcionista.user, cita_id=cita.pk, paciente_nombre=nombre)
+        return cita
+
+    return crear
+
+
+def dia_de(cita):
+    return f"{AGENDA}?fecha={timezone.localdate(cita.inicio).isoformat()}"
+
+
+# Day view -----------------------------------------------------------------------------------
+
+
+def test_dia_muestra_dentistas_como_columnas_y_estado_y_paciente(clientes, dentista, otro_dentista, cita_hoy):
+    cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz")
+    cita_hoy(otro_dentista, datetime.time(11))
+    respuesta = clientes["recepcion"].get(AGENDA)
+    assert respuesta.status_code == 200
+    texto = respuesta.text
+    assert "Camila Soto" in texto and "Bruno Vera" in texto
+    assert "Marta Díaz" in texto and "09:00" in texto and "11:00" in texto
+    assert "Reservada" in texto and "Disponible" in texto
+    hoy = timezone.localdate()
+    for fecha in (hoy - datetime.timedelta(days=1), hoy, hoy + datetime.timedelta(days=1)):
+        assert f"?fecha={fecha.isoformat()}" in texto
+
+
+def test_dia_con_fecha_elegida(clientes, dentista, futura):
+    cita = futura(dentista, nombre="Luis Paz")
+    respuesta = clientes["administrador"].get(dia_de(cita))
+    assert "Luis Paz" in respuesta.text
+    assert reverse("gestion:agenda_asignar", args=[cita.pk]) not in respuesta.text  # booked: no "Asignar"
+    assert reverse("gestion:agenda_reprogramar", args=[cita.pk]) in respuesta.text
+
+
+@pytest.mark.parametrize("fecha", ["ayer", "2027-02-30", "99999-01-01", "1800-01-01", "%00", "2027-13-01" * 50])
+def test_fecha_invalida_muestra_hoy_con_mensaje(clientes, fecha):
+    respuesta = clientes["recepcion"].get(AGENDA, {"fecha": fecha})
+    assert respuesta.status_code == 200
+    assert respuesta.context["agenda"].fecha == timezone.localdate()
+    assert "La fecha indicada no es válida" in respuesta.text
+
+
+@pytest.mark.parametrize("fecha, horas", [
+    (datetime.date(2027, 4, 3), [datetime.time(9), datetime.time(23), datetime.time(23, 30)]),
+    (datetime.date(2027, 9, 5), [datetime.time(1, 0), datetime.time(9), datetime.time(23, 30)]),
+])
+def test_dia_de_cambio_de_hora_se_muestra(clientes, dentista, recepcionista, fecha, horas):
+    zona = ZONA()
+    for hora in horas:
+        inicio = datetime.datetime.combine(fecha, hora, tzinfo=zona)
+        Cita.objects.create(dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=30))
+    respuesta = clientes["recepcion"].get(AGENDA, {"fecha": fecha.isoformat()})
+    assert respuesta.status_code == 200
+    agenda = respuesta.context["agenda"]
+    assert sum(len(c) for f in agenda.filas for c in f.celdas) == len(horas)
+    assert "09:00" in respuesta.text
+
+
+def test_dia_abril_dos_citas_a_las_23_locales_en_la_misma_fila(dentista):
+    # 2027-04-03 24:00 → 23:00: 23:15 happens twice; both show in the 23:15 row.
+    zona = ZONA()
+    primera = datetime.datetime(2027, 4, 3, 23, 15, tzinfo=zona)
+    segunda = primera.astimezone(datetime.UTC) + datetime.timedelta(hours=1)
+    for inicio in (primera, segunda):
+        Cita.objects.create(dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=15))
+    agenda = agenda_del_dia(fecha=datetime.date(2027, 4, 3))
+    fila = [f for f in agenda.filas if f.hora == "23:15"]
+    assert len(fila) == 1 and len(fila[0].celdas[0]) == 2
+
+
+def _crear_muchas(dentistas, n, fecha):
+    zona = ZONA()
+    citas = []
+    for d in dentistas:
+        for i in range(n):
+            inicio = datetime.datetime.combine(fecha, datetime.time(8), tzinfo=zona) + datetime.timedelta(minutes=15 * i)
+            citas.append(Cita(dentista=d, inicio=inicio, fin=inicio + datetime.timedelta(minutes=15),
+                              estado=EstadoCita.RESERVADA if i % 2 else EstadoCita.DISPONIBLE,
+                              paciente_nombre="Alguien" if i % 2 else ""))
+    Cita.objects.bulk_create(citas)
+
+
+@pytest.mark.parametrize("cantidad", [1, 40])
+def test_agenda_del_dia_consultas_fijas(django_assert_num_queries, crear_personal, cantidad):
+    fecha = timezone.localdate() + datetime.timedelta(days=3)
+    dentistas = [crear_personal(rol=Rol.DENTISTA, nombre=f"D{n}") for n in range(1 if cantidad == 1 else 5)]
+    _crear_muchas(dentistas, cantidad, fecha)
+    with django_assert_num_queries(2):
+        agenda = agenda_del_dia(fecha=fecha)
+        [c.dentista.nombre for f in agenda.filas for celda in f.celdas for c in celda]
+    with django_assert_num_queries(1):
+        semana = agenda_semanal(dentista=dentistas[0], lunes=fecha - datetime.timedelta(days=fecha.weekday()))
+        [c.dentista.nombre for f in semana.filas for celda in f.celdas for c in celda]
+
+
+@pytest.mark.parametrize("cantidad", [1, 40])
+def test_vista_dia_consultas_fijas(django_assert_num_queries, recepcionista, crear_personal, cantidad):
+    fecha = timezone.localdate() + datetime.timedelta(days=3)
+    dentistas = [crear_personal(rol=Rol.DENTISTA, nombre=f"D{n}") for n in range(1 if cantidad == 1 else 5)]
+    _crear_muchas(dentistas, cantidad, fecha)
+    cliente = cliente_de(recepcionista.user)
+    cliente.get(AGENDA)  # warm-up (session)
+    # session, user, perfil, then the agenda's 2 queries
+    with django_assert_num_queries(5):
+        respuesta = cliente.get(AGENDA, {"fecha": fecha.isoformat()})
+    assert respuesta.status_code == 200
+
+
+def test_dentista_ve_solo_su_columna_y_sin_botones_de_gestion(clientes, dentista, otro_dentista, cita_hoy):
+    propia = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz")
+    ajena = cita_hoy(otro_dentista, datetime.time(10), nombre="Otro Paciente")
+    respuesta = clientes["dentista"].get(AGENDA)
+    assert "Marta Díaz" in respuesta.text and "Otro Paciente" not in respuesta.text
+    assert "Asignar" not in respuesta.text
+    assert reverse("gestion:agenda_cancelar", args=[propia.pk]) not in respuesta.text
+    assert reverse("gestion:agenda_accion", args=[propia.pk, "marcar_llegada"]) in respuesta.text
+    assert str(ajena.pk) not in [str(c.pk) for f in respuesta.context["agenda"].filas for cel in f.celdas for c in cel]
+
+
+@pytest.mark.parametrize("persona, esperado", [("anonimo", 302), ("paciente", 403), ("dentista_inactivo", 403)])
+def test_dia_prohibido(clientes, persona, esperado):
+    assert clientes[persona].get(AGENDA).status_code == esperado
+
+
+# Week view ----------------------------------------------------------------------------------
+
+
+def test_semana_de_un_dentista(clientes, dentista, futura):
+    cita = futura(dentista, nombre="Luis Paz")
+    url = reverse("gestion:agenda_semana", args=[dentista.pk])
+    respuesta = clientes["recepcion"].get(url, {"semana": timezone.localdate(cita.inicio).isoformat()})
+    assert respuesta.status_code == 200
+    assert "Luis Paz" in respuesta.text
+    assert respuesta.context["agenda"].dias[0].weekday() == 0
+
+
+def test_semana_fecha_invalida_y_desconocido(clientes, dentista):
+    url = reverse("gestion:agenda_semana", args=[dentista.pk])
+    respuesta = clientes["recepcion"].get(url, {"semana": "no"})
+    assert respuesta.status_code == 200 and "no es válida" in respuesta.text
+    assert clientes["recepcion"].get(reverse("gestion:agenda_semana", args=[999999])).status_code == 404
+    assert clientes["recepcion"].get("/gestion/agenda/dentista/99999999999999999999/").status_code == 404
+
+
+def test_dentista_solo_su_semana(clientes, dentista, otro_dentista):
+    assert clientes["dentista"].get(reverse("gestion:agenda_semana", args=[dentista.pk])).status_code == 200
+    assert clientes["dentista"].get(reverse("gestion:agenda_semana", args=[otro_dentista.pk])).status_code == 404
+
+
+# Actions ------------------------------------------------------------------------------------
+
+
+def test_asignar_a_paciente_con_ficha(clientes, dentista, futura):
+    cita = futura(dentista)
+    paciente = registrar_paciente(7).cliente
+    url = reverse("gestion:agenda_asignar", args=[cita.pk])
+    assert clientes["recepcion"].get(url).status_code == 200
+    respuesta = clientes["recepcion"].post(url, {"cliente": paciente.pk, "motivo": "control"})
+    assert respuesta.status_code == 302 and respuesta.url == dia_de(cita)
+    assert mensajes(respuesta) == ["Hora asignada."]
+    cita.refresh_from_db()
+    assert cita.estado == EstadoCita.RESERVADA and cita.cliente_id == paciente.pk
+
+
+def test_asignar_a_persona_sin_ficha(clientes, dentista, futura):
+    cita = futura(dentista)
+    url = reverse("gestion:agenda_asignar", args=[cita.pk])
+    respuesta = clientes["administrador"].post(url, {"paciente_nombre": "Rosa Díaz", "paciente_telefono": "+56 9 6123 4567"})
+    assert respuesta.status_code == 302
+    cita.refresh_from_db()
+    assert cita.paciente_nombre == "Rosa Díaz" and cita.cliente_id is None
+
+
+@pytest.mark.parametrize("datos, texto", [
+    ({}, "Elija un paciente de la búsqueda"),
+    ({"cliente": "abc"}, "Elija un paciente de la búsqueda"),
+    ({"cliente": "999999"}, "Paciente no encontrado"),
+    ({"paciente_nombre": "Rosa", "paciente_email": "no-es-correo"}, "orreo"),
+    ({"paciente_nombre": "Rosa", "motivo": "x" * 300}, "200"),
+])
+def test_asignar_errores_en_espanol(clientes, dentista, futura, datos, texto):
+    cita = futura(dentista)
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_asignar", args=[cita.pk]), datos)
+    assert respuesta.status_code == 200
+    assert texto in respuesta.text
+    cita.refresh_from_db()
+    assert cita.estado == EstadoCita.DISPONIBLE
+
+
+def test_asignar_hora_tomada_entretanto(clientes, dentista, futura, recepcionista):
+    cita = futura(dentista)
+    asignar_cita(actor=recepcionista.user, cita_id=cita.pk, paciente_nombre="Llegó Antes")
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_asignar", args=[cita.pk]), {"paciente_nombre": "Rosa"})
+    assert respuesta.status_code == 302
+    assert mensajes(respuesta) == ["Esa hora ya no está disponible. Elija otra, por favor."]
+
+
+def test_asignar_roles_y_desconocida(clientes, dentista, futura):
+    cita = futura(dentista)
+    url = reverse("gestion:agenda_asignar", args=[cita.pk])
+    assert clientes["dentista"].get(url).status_code == 403
+    assert clientes["dentista"].post(url, {"paciente_nombre": "X"}).status_code == 403
+    assert clientes["paciente"].get(url).status_code == 403
+    assert clientes["recepcion"].get(reverse("gestion:agenda_asignar", args=[999999])).status_code == 404
+    assert clientes["recepcion"].get("/gestion/agenda/cita/99999999999999999999/asignar/").status_code == 404
+
+
+def test_buscar_pacientes_htmx(clientes):
+    registrar_paciente(11, nombre_completo="Ana María Núñez")
+    url = reverse("gestion:agenda_buscar_pacientes")
+    respuesta = clientes["recepcion"].get(url, {"q": "nunez"}, headers={"HX-Request": "true"})
+    assert respuesta.status_code == 200
+    assert "Ana María Núñez" in respuesta.text and 'name="cliente"' in respuesta.text
+    assert "<html" not in respuesta.text
+    assert "Ningún paciente coincide" in clientes["recepcion"].get(url, {"q": "zzzz"}).text
+    assert clientes["recepcion"].get(url, {"q": "x" * 10000}).status_code == 200
+    assert clientes["recepcion"].get(url).text.strip() == ""
+    assert clientes["dentista"].get(url, {"q": "ana"}).status_code == 403
+
+
+def test_asignar_sin_js_busca_con_q(clientes, dentista, futura):
+    registrar_paciente(12, nombre_completo="Pedro Paredes")
+    cita = futura(dentista)
+    respuesta = clientes["recepcion"].get(reverse("gestion:agenda_asignar", args=[cita.pk]), {"q": "paredes"})
+    assert "Pedro Paredes" in respuesta.text
+
+
+@pytest.mark.parametrize("por_clinica, estado, texto", [
+    ("", EstadoCita.DISPONIBLE, "Cita cancelada; la hora quedó libre."),
+    ("on", EstadoCita.CANCELADA, "Cita cancelada por la clínica; se avisó al paciente."),
+])
+def test_cancelar(clientes, dentista, futura, por_clinica, estado, texto):
+    cita = futura(dentista, nombre="Luis Paz")
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_cancelar", args=[cita.pk]), {"por_clinica": por_clinica})
+    assert respuesta.status_code == 302 and respuesta.url == dia_de(cita)
+    assert mensajes(respuesta) == [texto]
+    cita.refresh_from_db()
+    assert cita.estado == estado
+
+
+def test_cancelar_errores(clientes, dentista, futura):
+    libre = futura(dentista)
+    url = reverse("gestion:agenda_cancelar", args=[libre.pk])
+    respuesta = clientes["recepcion"].post(url)
+    assert mensajes(respuesta) == ["Esta cita ya no se puede cancelar."]
+    reservada = futura(dentista, datetime.time(11), nombre="Luis Paz")
+    url = reverse("gestion:agenda_cancelar", args=[reservada.pk])
+    assert "200 caracteres" in mensajes(clientes["recepcion"].post(url, {"motivo": "x" * 500}))[0]
+    assert clientes["dentista"].get(url).status_code == 403
+    assert clientes["dentista"].post(url).status_code == 403
+    assert clientes["recepcion"].post(reverse("gestion:agenda_cancelar", args=[999999])).status_code == 404
+    reservada.refresh_from_db()
+    assert reservada.estado == EstadoCita.RESERVADA
+
+
+def test_pagina_cancelar_por_la_clinica(clientes, dentista, futura):
+    cita = futura(dentista, nombre="Luis Paz")
+    url = reverse("gestion:agenda_cancelar", args=[cita.pk])
+    respuesta = clientes["recepcion"].get(url, {"por_clinica": "1"})
+    assert respuesta.status_code == 200
+    assert "Luis Paz" in respuesta.text and "checked" in respuesta.text
+    respuesta = clientes["recepcion"].post(url, {"por_clinica": "on", "motivo": "La dentista está enferma"})
+    assert mensajes(respuesta) == ["Cita cancelada por la clínica; se avisó al paciente."]
+    cita.refresh_from_db()
+    assert cita.estado == EstadoCita.CANCELADA and cita.paciente_nombre == "Luis Paz"
+    assert clientes["recepcion"].get(reverse("gestion:agenda_cancelar", args=[999999])).status_code == 404
+
+
+def test_confirmar(clientes, dentista, futura):
+    cita = futura(dentista, nombre="Luis Paz")
+    url = reverse("gestion:agenda_accion", args=[cita.pk, "confirmar"])
+    respuesta = clientes["recepcion"].post(url)
+    assert respuesta.status_code == 302 and mensajes(respuesta) == ["Cita confirmada."]
+    cita.refresh_from_db()
+    assert cita.estado == EstadoCita.CONFIRMADA
+    # Twice: a stale button gives a Spanish message, not a 500.
+    assert "No se puede confirmar la cita" in mensajes(clientes["recepcion"].post(url))[0]
+
+
+@pytest.mark.parametrize("accion, estado", [
+    ("marcar_llegada", EstadoCita.EN_ESPERA),
+    ("marcar_atendida", EstadoCita.ATENDIDA),
+    ("marcar_no_asistio", EstadoCita.NO_ASISTIO),
+])
+@pytest.mark.parametrize("persona", ["recepcion", "dentista"])
+def test_marcar(clientes, dentista, cita_hoy, accion, estado, persona):
+    ayer = timezone.localdate() - datetime.timedelta(days=1)
+    cita = cita_hoy(dentista, datetime.time(10), nombre="Marta Díaz", fecha=ayer)
+    respuesta = clientes[persona].post(reverse("gestion:agenda_accion", args=[cita.pk, accion]))
+    assert respuesta.status_code == 302 and respuesta.url == dia_de(cita)
+    cita.refresh_from_db()
+    assert cita.estado == estado
+
+
+def test_marcar_no_asistio_antes_de_comenzar_da_mensaje(clientes, dentista, futura):
+    cita = futura(dentista, nombre="Luis Paz")
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_accion", args=[cita.pk, "marcar_no_asistio"]))
+    assert mensajes(respuesta) == ["No se puede marcar que el paciente no asistió: la cita aún no comienza."]
+
+
+def test_dentista_no_actua_sobre_cita_ajena_ni_confirma(clientes, dentista, otro_dentista, cita_hoy):
+    ayer = timezone.localdate() - datetime.timedelta(days=1)
+    ajena = cita_hoy(otro_dentista, datetime.time(10), nombre="Otro", fecha=ayer)
+    propia = cita_hoy(dentista, datetime.time(11), nombre="Mía", fecha=ayer)
+    assert clientes["dentista"].post(reverse("gestion:agenda_accion", args=[ajena.pk, "marcar_llegada"])).status_code == 404
+    assert clientes["dentista"].post(reverse("gestion:agenda_accion", args=[propia.pk, "confirmar"])).status_code == 404
+    assert clientes["dentista"].get(reverse("gestion:agenda_reprogramar", args=[propia.pk])).status_code == 403
+    ajena.refresh_from_db()
+    assert ajena.estado == EstadoCita.RESERVADA
+
+
+def test_accion_desconocida_o_cita_desconocida(clientes, dentista, futura):
+    cita = futura(dentista, nombre="Luis Paz")
+    assert clientes["recepcion"].post(reverse("gestion:agenda_accion", args=[cita.pk, "borrar"])).status_code == 404
+    assert clientes["recepcion"].post(reverse("gestion:agenda_accion", args=[999999, "confirmar"])).status_code == 404
+    assert clientes["recepcion"].get(reverse("gestion:agenda_accion", args=[cita.pk, "confirmar"])).status_code == 405
+
+
+def test_reprogramar(clientes, dentista, otro_dentista, futura):
+    cita = futura(dentista, nombre="Luis Paz", dias=2)
+    libre = futura(otro_dentista, datetime.time(12), dias=3)
+    url = reverse("gestion:agenda_reprogramar", args=[cita.pk])
+    respuesta = clientes["recepcion"].get(url)
+    assert respuesta.status_code == 200
+    assert f'value="{libre.pk}"' in respuesta.text and "Bruno Vera" in respuesta.text
+    respuesta = clientes["recepcion"].post(url, {"nueva": libre.pk})
+    assert respuesta.status_code == 302 and respuesta.url == dia_de(libre)
+    libre.refresh_from_db()
+    cita.refresh_from_db()
+    assert libre.paciente_nombre == "Luis Paz" and cita.estado == EstadoCita.DISPONIBLE
+
+
+def test_reprogramar_filtra_por_dentista(clientes, dentista, otro_dentista, futura):
+    cita = futura(dentista, nombre="Luis Paz", dias=2)
+    mismo = futura(dentista, datetime.time(12), dias=3)
+    otro = futura(otro_dentista, datetime.time(12), dias=3)
+    url = reverse("gestion:agenda_reprogramar", args=[cita.pk])
+    texto = clientes["recepcion"].get(url, {"dentista": dentista.pk}).text
+    assert f'value="{mismo.pk}"' in texto and f'value="{otro.pk}"' not in texto
+    texto = clientes["recepcion"].get(url, {"dentista": "basura"}).text
+    assert f'value="{mismo.pk}"' in texto and f'value="{otro.pk}"' in texto
+
+
+def test_reprogramar_errores(clientes, dentista, futura, recepcionista):
+    cita = futura(dentista, nombre="Luis Paz", dias=2)
+    tomada = futura(dentista, datetime.time(12), dias=3)
+    asignar_cita(actor=recepcionista.user, cita_id=tomada.pk, paciente_nombre="Otra")
+    url = reverse("gestion:agenda_reprogramar", args=[cita.pk])
+    respuesta = clientes["recepcion"].post(url, {"nueva": tomada.pk})
+    assert respuesta.status_code == 302 and respuesta.url == url
+    assert mensajes(respuesta) == ["Esa hora ya no está disponible. Elija otra, por favor."]
+    respuesta = clientes["recepcion"].post(url, {"nueva": "basura"})
+    assert respuesta.status_code == 200 and "Elija la nueva hora." in respuesta.text
+    assert clientes["recepcion"].post(url, {"nueva": "99999999999999999999"}).status_code == 200
+    libre = futura(dentista, datetime.time(8))
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_reprogramar", args=[libre.pk]), {"nueva": cita.pk})
+    assert mensajes(respuesta) == ["Esta cita ya no se puede cambiar de hora."]
+    assert clientes["recepcion"].get(reverse("gestion:agenda_reprogramar", args=[999999])).status_code == 404
+
+
+# Hours, generation, closed days ------------------------------------------------------------
+
+
+def _filas(*filas, extra=0):
+    datos = {"form-TOTAL_FORMS": str(len(filas) + extra), "form-INITIAL_FORMS": "0"}
+    for n, (dia, desde, hasta, minutos) in enumerate(filas):
+        datos.update({f"form-{n}-dia_semana": dia, f"form-{n}-hora_inicio": desde, f"form-{n}-hora_fin": hasta,
+                      f"form-{n}-duracion_minutos": minutos})
+    return datos
+
+
+def test_horario_con_pausa(clientes, dentista):
+    url = reverse("gestion:agenda_horario", args=[dentista.pk])
+    assert clientes["recepcion"].get(url).status_code == 200
+    respuesta = clientes["recepcion"].post(url, _filas(("0", "09:00", "13:00", "30"), ("0", "14:00", "18:00", "30"), extra=2))
+    assert respuesta.status_code == 302
+    assert mensajes(respuesta) == ["Horario de Camila Soto guardado (2 bloques)."]
+    assert HorarioAtencion.objects.filter(dentista=dentista).count() == 2
+    assert 'value="14:00' in clientes["recepcion"].get(url).text
+
+
+@pytest.mark.parametrize("filas, texto", [
+    ([("0", "13:00", "09:00", "30")], "la hora de término debe ser posterior"),
+    ([("0", "09:00", "13:00", "30"), ("0", "12:00", "15:00", "30")], "se cruzan"),
+    ([("0", "09:00", "", "30")], "Complete día, desde y hasta"),
+    ([("9", "09:00", "10:00", "30")], "Escoja una opción válida"),
+    ([("0", "25:00", "10:00", "30")], "Introduzca una hora válida"),
+    ([("0", "09:00", "10:00", "1")], "mayor o igual a 5"),
+])
+def test_horario_errores(clientes, dentista, filas, texto):
+    url = reverse("gestion:agenda_horario", args=[dentista.pk])
+    respuesta = clientes["administrador"].post(url, _filas(*filas))
+    assert respuesta.status_code == 200
+    assert texto in respuesta.text
+    assert not HorarioAtencion.objects.filter(dentista=dentista).exists()
+
+
+def test_horario_formset_basura_y_roles(clientes, dentista, recepcionista):
+    url = reverse("gestion:agenda_horario", args=[dentista.pk])
+    assert clientes["recepcion"].post(url, {"form-TOTAL_FORMS": "x"}).status_code == 200
+    assert clientes["dentista"].get(url).status_code == 403
+    assert clientes["recepcion"].get(reverse("gestion:agenda_horario", args=[999999])).status_code == 404
+    assert clientes["recepcion"].get(reverse("gestion:agenda_horario", args=[recepcionista.pk])).status_code == 404
+
+
+def test_generar_horas(clientes, dentista):
+    HorarioAtencion.objects.create(dentista=dentista, dia_semana=0, hora_inicio=datetime.time(9),
+                                   hora_fin=datetime.time(10), duracion_minutos=30)
+    DiaCerrado.objects.create(fecha=datetime.date(2030, 9, 9), motivo="Aniversario")
+    url = reverse("gestion:agenda_generar")
+    assert clientes["recepcion"].get(url).status_code == 200
+    datos = {"desde": "2030-09-01", "hasta": "2030-09-30", "dentista": str(dentista.pk)}
+    respuesta = clientes["recepcion"].post(url, datos)
+    assert respuesta.status_code == 200
+    resumen = respuesta.context["resumen"]
+    # Mondays of Sept 2030: 2, 9 (closed), 16, 23, 30 → 4 days × 2 slots.
+    assert resumen.creadas == 8 and resumen.existentes == 0
+    assert "Aniversario" in respuesta.text and "Independencia" in respuesta.text
+    again = clientes["recepcion"].post(url, datos).context["resumen"]
+    assert again.creadas == 0 and again.existentes == 8
+
+
+@pytest.mark.parametrize("datos, texto", [
+    ({"desde": "2030-09-30", "hasta": "2030-09-01"}, "La fecha final es anterior a la inicial."),
+    ({"desde": "2030-01-01", "hasta": "2032-01-01"}, "como máximo un año"),
+    ({"desde": "nada", "hasta": ""}, "Introduzca una fecha válida"),
+    ({"desde": "2030-01-01", "hasta": "2030-01-02", "dentista": "999999"}, "Escoja una opción válida"),
+])
+def test_generar_errores(clientes, dentista, datos, texto):
+    respuesta = clientes["administrador"].post(reverse("gestion:agenda_generar"), datos)
+    assert respuesta.status_code == 200 and texto in respuesta.text
+
+
+def test_generar_y_dias_cerrados_prohibidos_al_dentista(clientes):
+    assert clientes["dentista"].get(reverse("gestion:agenda_generar")).status_code == 403
+    assert clientes["dentista"].get(reverse("gestion:agenda_dias_cerrados")).status_code == 403
+    assert clientes["dentista"].post(reverse("gestion:agenda_reabrir", args=["2030-01-01"])).status_code == 403
+
+
+def test_cerrar_y_reabrir_dia(clientes):
+    url = reverse("gestion:agenda_dias_cerrados")
+    assert clientes["recepcion"].get(url).status_code == 200
+    respuesta = clientes["recepcion"].post(url, {"fecha": "2030-12-24", "motivo": "Nochebuena"})
+    assert respuesta.status_code == 302
+    assert DiaCerrado.objects.get(fecha=datetime.date(2030, 12, 24)).motivo == "Nochebuena"
+    assert "Nochebuena" in clientes["recepcion"].get(url).text
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_reabrir", args=["2030-12-24"]))
+    assert respuesta.status_code == 302 and not DiaCerrado.objects.exists()
+    assert clientes["recepcion"].post(reverse("gestion:agenda_reabrir", args=["basura"])).status_code == 404
+
+
+@pytest.mark.parametrize("datos, texto", [
+    ({"fecha": "31-31-2030"}, "Introduzca una fecha válida"),
+    ({"fecha": "2030-01-01", "motivo": "x" * 300}, "200"),
+])
+def test_cerrar_dia_errores(clientes, datos, texto):
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_dias_cerrados"), datos)
+    assert respuesta.status_code == 200 and texto in respuesta.text
+    assert not DiaCerrado.objects.exists()
+
+
+# Single slot, buttons by state --------------------------------------------------------------
+
+
+def test_crear_una_hora(clientes, dentista):
+    url = reverse("gestion:agenda_crear_hora")
+    datos = {"dentista": dentista.pk, "fecha": "2030-03-04", "hora": "15:30", "duracion_minutos": "45"}
+    respuesta = clientes["recepcion"].post(url, datos)
+    assert respuesta.status_code == 302 and respuesta.url == f"{AGENDA}?fecha=2030-03-04"
+    assert mensajes(respuesta) == ["Hora libre creada: 04-03-2030 15:30."]
+    cita = Cita.objects.get()
+    assert timezone.localtime(cita.inicio).time() == datetime.time(15, 30)
+    assert cita.fin - cita.inicio == datetime.timedelta(minutes=45)
+    # The same time again overlaps: a Spanish message, no 500.
+    respuesta = clientes["recepcion"].post(url, datos)
+    assert respuesta.status_code == 302 and mensajes(respuesta)[0].startswith("No se creó la hora:")
+    assert Cita.objects.count() == 1
+
+
+@pytest.mark.parametrize("cambios, texto", [
+    ({"dentista": "999999"}, "Escoja una opción válida"),
+    ({"hora": "99:99"}, "Introduzca una hora válida"),
+    ({"fecha": "2027-09-05", "hora": "00:30"}, "Esa hora no existe ese día"),
+    ({"duracion_minutos": "1"}, "La duración debe estar entre"),
+])
+def test_crear_una_hora_errores(clientes, dentista, cambios, texto):
+    datos = {"dentista": dentista.pk, "fecha": "2030-03-04", "hora": "15:30", "duracion_minutos": "30", **cambios}
+    respuesta = clientes["administrador"].post(reverse("gestion:agenda_crear_hora"), datos)
+    assert respuesta.status_code == 302
+    assert texto in mensajes(respuesta)[0]
+    assert not Cita.objects.exists()
+
+
+def test_crear_una_hora_prohibida_al_dentista(clientes, dentista):
+    datos = {"dentista": dentista.pk, "fecha": "2030-03-04", "hora": "15:30", "duracion_minutos": "30"}
+    assert clientes["dentista"].post(reverse("gestion:agenda_crear_hora"), datos).status_code == 403
+    assert clientes["recepcion"].get(reverse("gestion:agenda_crear_hora")).status_code == 405
+    assert not Cita.objects.exists()
+
+
+def test_botones_segun_transiciones_posibles(clientes, dentista, cita_hoy):
+    ayer = timezone.localdate() - datetime.timedelta(days=1)
+    atendida = cita_hoy(dentista, datetime.time(9), nombre="Ya Atendida", fecha=ayer, estado=EstadoCita.ATENDIDA)
+    reservada = cita_hoy(dentista, datetime.time(10), nombre="Pasada", fecha=ayer)
+    texto = clientes["recepcion"].get(AGENDA, {"fecha": ayer.isoformat()}).text
+    assert f"/gestion/agenda/cita/{atendida.pk}/" not in texto
+    assert reverse("gestion:agenda_accion", args=[reservada.pk, "marcar_no_asistio"]) in texto
+    assert reverse("gestion:agenda_accion", args=[reservada.pk, "confirmar"]) not in texto  # already started
+    assert reverse("gestion:agenda_cancelar", args=[reservada.pk]) not in texto
+    assert reverse("gestion:agenda_reprogramar", args=[reservada.pk]) not in texto
+
+
+def test_crear_hora_en_la_noche_repetida_de_abril_dura_lo_que_dice(clientes, dentista):
+    datos = {"dentista": dentista.pk, "fecha": "2027-04-03", "hora": "23:45", "duracion_minutos": "30"}
+    clientes["recepcion"].post(reverse("gestion:agenda_crear_hora"), datos)
+    cita = Cita.objects.get()
+    assert cita.fin - cita.inicio == datetime.timedelta(minutes=30)
+    assert timezone.localtime(cita.inicio).strftime("%H:%M") == "23:45"
+
+
+@pytest.mark.parametrize("semana", ["2027-09-05", "2027-04-03"])
+def test_semana_con_cambio_de_hora(clientes, dentista, semana):
+    fecha = datetime.date.fromisoformat(semana)
+    inicio = datetime.datetime.combine(fecha, datetime.time(1, 30), tzinfo=ZONA()).astimezone(datetime.UTC)
+    Cita.objects.create(dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=30))
+    respuesta = clientes["recepcion"].get(reverse("gestion:agenda_semana", args=[dentista.pk]), {"semana": semana})
+    assert respuesta.status_code == 200
+    agenda = respuesta.context["agenda"]
+    columna = agenda.dias.index(fecha)
+    assert [len(f.celdas[columna]) for f in agenda.filas] == [1]
+
+
+@pytest.mark.parametrize("q", ["\x00", "ana\x00", "%", "'; drop table", "1" * 300])
+def test_buscar_con_basura_no_falla(clientes, dentista, futura, q):
+    cita = futura(dentista)
+    assert clientes["recepcion"].get(reverse("gestion:agenda_buscar_pacientes"), {"q": q}).status_code == 200
+    assert clientes["recepcion"].get(reverse("gestion:agenda_asignar", args=[cita.pk]), {"q": q}).status_code == 200
+
+
+def test_nul_en_formularios_no_falla(clientes, dentista, futura):
+    cita = futura(dentista)
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_asignar", args=[cita.pk]), {"paciente_nombre": "a\x00b"})
+    assert respuesta.status_code == 200 and "caracteres nulos no están permitidos" in respuesta.text
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_dias_cerrados"), {"fecha": "2030-01-01", "motivo": "\x00"})
+    assert respuesta.status_code == 200

@@ -1,0 +1,56 @@
+"""In a real browser: a receptionist opens the agenda, gives a free slot to a patient found
+with the search-as-you-type (htmx), then releases it. Screenshots go to var/capturas/."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from citas.models import Cita, EstadoCita
+from citas.services import crear_cita_disponible
+from citas.tests.test_services import registrar_paciente
+from gestion_clinica.tests.conftest import CLAVE_PERSONAL
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_recepcion_asigna_y_cancela_una_hora(page, live_server, captura, recepcionista, dentista):
+    manana = timezone.localdate() + datetime.timedelta(days=1)
+    inicio = datetime.datetime.combine(manana, datetime.time(10), tzinfo=timezone.get_current_timezone())
+    cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio)
+    crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio + datetime.timedelta(hours=1))
+    paciente = registrar_paciente(31, nombre_completo="Ana María Núñez").cliente
+    errores = []
+    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    page.goto(f"{live_server.url}/gestion/")
+    page.get_by_label("Usuario").fill(recepcionista.user.username)
+    page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
+    page.get_by_role("button", name="Entrar").click()
+    page.get_by_role("link", name="Agenda", exact=True).click()
+    page.get_by_role("link", name="Día siguiente →").click()
+    expect(page.get_by_role("columnheader", name="Camila Soto")).to_be_visible()
+
+    page.get_by_role("link", name="Asignar").first.click()
+    page.get_by_label("Buscar paciente").press_sequentially("nunez", delay=30)
+    opcion = page.get_by_role("radio", name="Ana María Núñez")
+    expect(opcion).to_be_visible()
+    opcion.check()
+    page.get_by_role("button", name="Asignar hora").click()
+    expect(page.get_by_role("status").filter(has_text="Hora asignada.")).to_be_visible()
+    expect(page.get_by_role("table").get_by_text("Ana María Núñez")).to_be_visible()
+    cita.refresh_from_db()
+    assert cita.cliente_id == paciente.pk and cita.estado == EstadoCita.RESERVADA
+    captura("agenda-dia")
+
+    page.get_by_role("button", name="Cancelar y liberar la hora 10:00").click()
+    expect(page.get_by_role("status").filter(has_text="Cita cancelada; la hora quedó libre.")).to_be_visible()
+    expect(page.get_by_role("table").get_by_text("Ana María Núñez")).to_have_count(0)
+    assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.DISPONIBLE
+
+    page.get_by_role("link", name="Camila Soto").click()
+    expect(page.get_by_role("heading", name="Camila Soto: semana del")).to_be_visible()
+    captura("agenda-semana")
+    assert not errores, f"errores en la consola (¿CSP?): {errores}"
