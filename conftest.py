@@ -125,6 +125,12 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """A browser in Chile: Spanish dates in form fields, Santiago's clock."""
+    return {**browser_context_args, "locale": "es-CL", "timezone_id": "America/Santiago"}
+
+
 @pytest.fixture
 def captura(page):
     """``captura("agenda-dia")`` saves a full-page PNG under var/capturas/."""

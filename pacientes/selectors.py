@@ -9,11 +9,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import pghistory.models
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from citas.models import EstadoCita
+from citas.models import Cita, EstadoCita
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
 
@@ -194,3 +196,85 @@ def resumen_paciente(cliente_id, *, notificaciones=ULTIMAS_NOTIFICACIONES) -> Re
         citas_pasadas=cliente.citas_pasadas,
         ultimas_notificaciones=cliente.ultimas_notificaciones,
     )
+
+
+ULTIMAS_CITAS = 100
+ULTIMOS_CAMBIOS = 100
+# Bookkeeping columns every change touches: noise in a change history.
+_CAMPOS_SIN_INTERES = {"creado", "actualizado", "id"}
+
+
+def citas_de_paciente(cliente_id, *, limite=ULTIMAS_CITAS):
+    """The patient's appointments, newest first (at most ``limite``), with their dentist.
+    One query."""
+    return list(
+        Cita.objects.filter(cliente_id=cliente_id)
+        .select_related("dentista__user")
+        .order_by("-inicio", "-pk")[:limite]
+    )
+
+
+@dataclass(frozen=True)
+class CambioPaciente:
+    """One entry of a patient's change history: who, when, what (field → before, after)."""
+
+    fecha: object
+    accion: str
+    actor: str
+    servicio: str
+    cambios: list[tuple[str, object, object]]
+
+
+def _legible(campo, valor):
+    """An audited value as staff read it: yes/no, and a linked account rather than its id."""
+    if valor is None:
+        return None
+    if campo in ("user", "user_id"):
+        return "vinculada"
+    if isinstance(valor, bool):
+        return "sí" if valor else "no"
+    return valor
+
+
+_ACCIONES = {"insert": "Creación", "update": "Modificación", "delete": "Eliminación"}
+
+
+def historial_cliente(cliente_id, *, limite=ULTIMOS_CAMBIOS) -> list[CambioPaciente]:
+    """The patient record's changes from the audit trail, newest first (at most ``limite``).
+
+    Who is the acting user of the audit context (the service's ``actor``, else the request's
+    user), or "Sistema" when the change came from outside a request. Two queries.
+    """
+    eventos = list(
+        pghistory.models.Events.objects.filter(pgh_obj_model="pacientes.Cliente", pgh_obj_id=str(cliente_id))
+        .order_by("-pgh_created_at")[:limite]
+    )
+    ids = {(e.pgh_context or {}).get("user") for e in eventos} - {None}
+    usuarios = {
+        u.pk: (u.get_full_name() or u.get_username())
+        for u in get_user_model().objects.filter(pk__in=[i for i in ids if isinstance(i, int)])
+    }
+    etiquetas = {f.name: str(f.verbose_name) for f in Cliente._meta.concrete_fields}
+    etiquetas["user"] = etiquetas.pop("user", "cuenta del portal")
+    historial = []
+    for evento in eventos:
+        contexto = evento.pgh_context or {}
+        if evento.pgh_label == "update":
+            origen = {c: v for c, v in (evento.pgh_diff or {}).items()}
+        else:
+            origen = {c: ([None, v] if evento.pgh_label == "insert" else [v, None])
+                      for c, v in (evento.pgh_data or {}).items() if v not in ("", None)}
+        cambios = [
+            (etiquetas.get(campo.removesuffix("_id"), campo), _legible(campo, antes), _legible(campo, despues))
+            for campo, (antes, despues) in origen.items()
+            if campo not in _CAMPOS_SIN_INTERES and not (evento.pgh_label == "insert" and campo == "activo")
+        ]
+        usuario = contexto.get("user")
+        historial.append(CambioPaciente(
+            fecha=evento.pgh_created_at,
+            accion=_ACCIONES.get(evento.pgh_label, evento.pgh_label),
+            actor=usuarios.get(usuario, f"usuario #{usuario}" if usuario else "Sistema"),
+            servicio=contexto.get("servicio", ""),
+            cambios=cambios,
+        ))
+    return historial

@@ -1,10 +1,176 @@
-"""Pacientes (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``."""
+"""Pacientes (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``.
 
+Everyone on the staff reads; only administración and recepción create, edit, deactivate,
+invite and delete. Views parse, call one selector or service, respond.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
 
-from gestion_clinica.permisos import TODOS
-from gestion_clinica.views.comun import proximamente
+from cuentas.services import reenviar_invitacion
+from gestion_clinica.forms.pacientes import FormularioPaciente, FormularioPacienteNuevo
+from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
+from pacientes.models import Cliente
+from pacientes.selectors import buscar_pacientes, citas_de_paciente, historial_cliente, resumen_paciente
+from pacientes.services import (
+    actualizar_cliente,
+    crear_cliente_presencial,
+    desactivar_cliente,
+    eliminar_cliente,
+    resumen_eliminacion,
+)
+
+POR_PAGINA = 25
+EDITORES = (ADMINISTRADOR, RECEPCION)
+YA_NO_EXISTE = "Ese paciente ya no existe (quizás otra persona lo eliminó recién)."
+
+
+def _resumen_o_404(cliente_id):
+    try:
+        return resumen_paciente(cliente_id)
+    except Cliente.DoesNotExist:
+        raise Http404(YA_NO_EXISTE) from None
+
+
+def _puede_editar(request):
+    return request.rol_personal in EDITORES
+
+
+@requiere_rol(*TODOS)
+def lista(request):
+    """Search by name, RUT, e-mail or phone; htmx asks for the results fragment only."""
+    texto = request.GET.get("q", "")
+    incluir_inactivos = request.GET.get("inactivos") == "1"
+    pagina = Paginator(buscar_pacientes(texto, incluir_inactivos=incluir_inactivos), POR_PAGINA).get_page(
+        request.GET.get("pagina")
+    )
+    contexto = {"pagina": pagina, "q": texto, "inactivos": incluir_inactivos, "puede_editar": _puede_editar(request)}
+    # Back button after a live search: htmx asks for the whole page (history restore).
+    solo_resultados = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    plantilla = "_resultados.html" if solo_resultados else "lista.html"
+    respuesta = render(request, f"gestion_clinica/pacientes/{plantilla}", contexto)
+    patch_vary_headers(respuesta, ["HX-Request"])  # never a cached fragment for a full page
+    return respuesta
+
+
+@requiere_rol(*TODOS)
+def detalle(request, cliente_id):
+    """Contact data, allergies, appointments, notifications and the record's change history."""
+    resumen = _resumen_o_404(cliente_id)
+    return render(request, "gestion_clinica/pacientes/detalle.html", {
+        "resumen": resumen,
+        "cliente": resumen.cliente,
+        "citas": citas_de_paciente(cliente_id),
+        "historial": historial_cliente(cliente_id),
+        "puede_editar": _puede_editar(request),
+    })
+
+
+@requiere_rol(*EDITORES)
+def nuevo(request):
+    """A walk-in patient (``crear_cliente_presencial``), optionally invited to the portal."""
+    form = FormularioPacienteNuevo(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cliente = crear_cliente_presencial(actor=request.user, **form.datos())
+        except ValidationError as error:
+            form.agregar_errores_del_servicio(error)
+        else:
+            aviso = " Se le envió la invitación al portal." if form.cleaned_data["enviar_invitacion"] else ""
+            messages.success(request, f"Paciente {cliente.nombre_completo} registrado.{aviso}")
+            return redirect("gestion:paciente", cliente_id=cliente.pk)
+    return render(request, "gestion_clinica/pacientes/formulario.html", {"form": form, "cliente": None})
+
+
+@requiere_rol(*EDITORES)
+def editar(request, cliente_id):
+    """Change a patient's data (``actualizar_cliente``)."""
+    cliente = _resumen_o_404(cliente_id).cliente
+    if request.method == "POST":
+        form = FormularioPaciente(request.POST)
+        if form.is_valid():
+            try:
+                actualizar_cliente(actor=request.user, cliente_id=cliente_id, **form.datos())
+            except Cliente.DoesNotExist:
+                raise Http404(YA_NO_EXISTE) from None
+            except ValidationError as error:
+                form.agregar_errores_del_servicio(error)
+            else:
+                messages.success(request, "Datos del paciente guardados.")
+                return redirect("gestion:paciente", cliente_id=cliente_id)
+    else:
+        form = FormularioPaciente(initial={
+            "nombre_completo": cliente.nombre_completo, "rut": cliente.rut, "email": cliente.email,
+            "telefono": str(cliente.telefono or ""), "fecha_nacimiento": cliente.fecha_nacimiento,
+            "alergias": cliente.alergias,
+        })
+    return render(request, "gestion_clinica/pacientes/formulario.html", {"form": form, "cliente": cliente})
+
+
+@requiere_rol(*EDITORES)
+def desactivar(request, cliente_id):
+    """GET: what deactivating means; POST: ``desactivar_cliente``."""
+    cliente = _resumen_o_404(cliente_id).cliente
+    if request.method == "POST":
+        if not cliente.activo:
+            messages.info(request, "Este paciente ya estaba desactivado.")
+        else:
+            try:
+                desactivar_cliente(actor=request.user, cliente_id=cliente_id)
+            except Cliente.DoesNotExist:
+                raise Http404(YA_NO_EXISTE) from None
+            messages.success(request, f"Paciente {cliente.nombre_completo} desactivado.")
+        return redirect("gestion:paciente", cliente_id=cliente_id)
+    return render(request, "gestion_clinica/pacientes/desactivar.html", {"cliente": cliente})
+
+
+@require_POST
+@requiere_rol(*EDITORES)
+def reenviar(request, cliente_id):
+    """A fresh portal invitation (``reenviar_invitacion``); the reason in Spanish when refused."""
+    try:
+        reenviar_invitacion(actor=request.user, cliente_id=cliente_id)
+    except Cliente.DoesNotExist:
+        raise Http404(YA_NO_EXISTE) from None
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Invitación al portal enviada de nuevo.")
+    return redirect("gestion:paciente", cliente_id=cliente_id)
+
+
+@requiere_rol(*EDITORES)
+def eliminar(request, cliente_id):
+    """GET: exactly what deleting will do (``resumen_eliminacion``); POST: ``eliminar_cliente``."""
+    if request.method == "POST":
+        try:
+            resultado = eliminar_cliente(actor=request.user, cliente_id=cliente_id)
+        except Cliente.DoesNotExist:
+            messages.warning(request, "Ese paciente ya había sido eliminado; no se hizo nada.")
+            return redirect("gestion:pacientes")
+        partes = [f"Paciente eliminado. {resultado.citas_futuras_liberadas} hora(s) futura(s) liberada(s)",
+                  f"{resultado.citas_pasadas_conservadas} cita(s) conservada(s) como historial"]
+        if resultado.cuenta_eliminada:
+            partes.append("cuenta del portal eliminada")
+        messages.success(request, ", ".join(partes) + ".")
+        return redirect("gestion:pacientes")
+    cliente = _resumen_o_404(cliente_id).cliente
+    resumen = resumen_eliminacion(cliente_id=cliente_id)
+    return render(request, "gestion_clinica/pacientes/eliminar.html", {"cliente": cliente, "resumen": resumen})
+
 
 urlpatterns = [
-    path("pacientes/", proximamente("Pacientes", *TODOS), name="pacientes"),
+    path("pacientes/", lista, name="pacientes"),
+    path("pacientes/nuevo/", nuevo, name="paciente_nuevo"),
+    path("pacientes/<int:cliente_id>/", detalle, name="paciente"),
+    path("pacientes/<int:cliente_id>/editar/", editar, name="paciente_editar"),
+    path("pacientes/<int:cliente_id>/desactivar/", desactivar, name="paciente_desactivar"),
+    path("pacientes/<int:cliente_id>/reenviar-invitacion/", reenviar, name="paciente_reenviar"),
+    path("pacientes/<int:cliente_id>/eliminar/", eliminar, name="paciente_eliminar"),
 ]

@@ -1,0 +1,69 @@
+"""Patient forms of the staff site. They only parse: normalising and the duplicate rules are
+the service's (``pacientes.validaciones``); its ``ValidationError`` is put back on the fields."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from gestion_clinica.forms.sesion import ConClasesBootstrap
+
+# Far above any real value, so a pasted novel is refused here with a Spanish message and
+# never reaches the service (which checks the real limits).
+LARGO_ENTRADA = 2000
+
+
+class FormularioPaciente(ConClasesBootstrap, forms.Form):
+    """A patient's data as typed; the service normalises (RUT, phone, e-mail) and checks."""
+
+    # Not required here: the service reports a missing name together with every other error.
+    nombre_completo = forms.CharField(label="Nombre completo", required=False, max_length=LARGO_ENTRADA)
+    rut = forms.CharField(label="RUT", required=False, max_length=LARGO_ENTRADA,
+                          help_text="Con o sin puntos y guion, por ejemplo 12.345.678-5.")
+    email = forms.CharField(label="Correo electrónico", required=False, max_length=LARGO_ENTRADA)
+    telefono = forms.CharField(label="Teléfono celular", required=False, max_length=LARGO_ENTRADA,
+                               help_text="Por ejemplo +56 9 6123 4567.")
+    fecha_nacimiento = forms.DateField(label="Fecha de nacimiento", required=False,
+                                       widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                       error_messages={"invalid": "La fecha de nacimiento no es válida."})
+    alergias = forms.CharField(label="Alergias", required=False, max_length=LARGO_ENTRADA * 2,
+                               widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text="Déjelo vacío si no tiene alergias conocidas.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for campo in self.fields.values():
+            campo.error_messages["max_length"] = "El texto es demasiado largo."
+        self.duplicado_id = None
+
+    def datos(self):
+        """Keyword arguments for the service."""
+        return {campo: self.cleaned_data[campo] for campo in
+                ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "alergias")}
+
+    def agregar_errores_del_servicio(self, error: ValidationError):
+        """The service's errors next to their fields; a duplicate remembers the existing record."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for campo, errores in error.error_dict.items():
+            for item in errores:
+                if item.params and "cliente_id" in item.params and self.duplicado_id is None:
+                    self.duplicado_id = item.params["cliente_id"]
+            if campo in self.fields:
+                self.add_error(campo, errores)
+                widget = self.fields[campo].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                widget.attrs["aria-invalid"] = "true"
+            else:
+                self.add_error(None, errores)
+
+
+class FormularioPacienteNuevo(FormularioPaciente):
+    """A walk-in patient, optionally invited to the portal (which needs an e-mail)."""
+
+    enviar_invitacion = forms.BooleanField(
+        label="Enviar invitación al portal", required=False,
+        help_text="Le llega un correo para crear su contraseña. Requiere correo electrónico.",
+    )
+
+    def datos(self):
+        return {**super().datos(), "enviar_invitacion": self.cleaned_data["enviar_invitacion"]}
