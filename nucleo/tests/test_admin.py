@@ -37,3 +37,11 @@ def test_paginas_del_admin_abren(admin_client, dentista, recepcionista, manana_1
 def test_un_nombre_de_usuario_enorme_no_rompe_el_login_del_admin(client, db):
     respuesta = client.post(reverse("admin:login"), {"username": "x" * 5000, "password": "y"})
     assert respuesta.status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/no-existe/", "/gestion/pacientes/999999999/"])
+def test_las_paginas_de_error_estan_en_espanol(admin_client, settings, url):
+    settings.DEBUG = False
+    respuesta = admin_client.get(url)
+    assert respuesta.status_code == 404
+    assert "No encontramos esa página" in respuesta.content.decode()
