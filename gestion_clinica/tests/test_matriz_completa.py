@@ -1,0 +1,61 @@
+"""Every URL of the staff site × every kind of person, built from the URLconf itself so a new
+page cannot escape the matrix: who may GET it, and nothing answers 500."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from citas.services import asignar_cita, crear_cita_disponible
+from gestion_clinica.tests.test_permisos import ENTRAR, PERSONAS
+from gestion_clinica.urls import urlpatterns
+from pacientes.services import crear_cliente_presencial
+
+PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
+SOLO_ADMINISTRADOR_PREFIJOS = ("personal", "auditoria")
+NOMBRES = [p.name for p in urlpatterns if p.name not in PUBLICAS]
+ESCRITURAS_DE_RECEPCION = {
+    "paciente_nuevo", "paciente_editar", "paciente_desactivar", "paciente_reenviar", "paciente_eliminar",
+    "agenda_horario", "agenda_crear_hora", "agenda_generar", "agenda_dias_cerrados", "agenda_reabrir",
+    "agenda_buscar_pacientes", "agenda_asignar", "agenda_reprogramar", "agenda_cancelar",
+}
+
+
+@pytest.fixture
+def argumentos(recepcionista, dentista):
+    cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Rosa Vera Díaz")
+    manana = datetime.datetime.combine(
+        datetime.date.today() + datetime.timedelta(days=2), datetime.time(10), tzinfo=datetime.UTC
+    )
+    cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana)
+    asignar_cita(actor=recepcionista.user, cita_id=cita.pk, cliente_id=cliente.pk)
+    return {
+        "cliente_id": cliente.pk, "cita_id": cita.pk, "dentista_id": dentista.pk, "perfil_id": dentista.pk,
+        "fecha": "2027-02-10", "accion": "confirmar",
+    }
+
+
+def url_de(nombre, argumentos):
+    patron = next(p for p in urlpatterns if p.name == nombre)
+    kwargs = {clave: argumentos[clave] for clave in patron.pattern.converters}
+    return reverse(f"gestion:{nombre}", kwargs=kwargs)
+
+
+@pytest.mark.parametrize("nombre", NOMBRES)
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_toda_url_por_toda_persona(clientes, argumentos, nombre, persona):
+    url = url_de(nombre, argumentos)
+    # Actions are POST only (a GET answers 405 to everyone): those are tried with a POST.
+    solo_post = clientes["administrador"].get(url).status_code == 405
+    respuesta = (clientes[persona].post if solo_post else clientes[persona].get)(url)
+    assert respuesta.status_code < 500
+    if persona == "anonimo":
+        assert respuesta.status_code == 302 and respuesta.url.startswith(ENTRAR)
+    elif persona in ("paciente", "dentista_inactivo"):
+        assert respuesta.status_code == 403
+    elif persona in ("administrador", "superusuario"):
+        assert respuesta.status_code in (200, 302), "el administrador puede todo"
+    elif nombre.startswith(SOLO_ADMINISTRADOR_PREFIJOS):
+        assert respuesta.status_code == 403
+    elif persona == "dentista" and nombre in ESCRITURAS_DE_RECEPCION:
+        assert respuesta.status_code == 403, "el dentista solo mira fuera de sus propias citas"
