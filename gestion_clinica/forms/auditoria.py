@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 
-from gestion_clinica.forms.personal import ConSelectBootstrap
+from gestion_clinica.forms.comun import ConClasesBootstrap
 from nucleo.selectors import modelos_auditados
 
 
@@ -14,7 +14,7 @@ class NombreDeUsuario(forms.ModelChoiceField):
         return user.get_full_name() or user.get_username()
 
 
-class FiltroAuditoria(ConSelectBootstrap, forms.Form):
+class FiltroAuditoria(ConClasesBootstrap, forms.Form):
     modelo = forms.ChoiceField(label="Tipo de registro", required=False)
     usuario = NombreDeUsuario(
         label="Quién", required=False, queryset=get_user_model().objects.none(), empty_label="Todos",

@@ -2,16 +2,15 @@
 the service's (``pacientes.validaciones``); its ``ValidationError`` is put back on the fields."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from gestion_clinica.forms.sesion import ConClasesBootstrap
+from gestion_clinica.forms.comun import ConErroresDelServicio
 
 # Far above any real value, so a pasted novel is refused here with a Spanish message and
 # never reaches the service (which checks the real limits).
 LARGO_ENTRADA = 2000
 
 
-class FormularioPaciente(ConClasesBootstrap, forms.Form):
+class FormularioPaciente(ConErroresDelServicio, forms.Form):
     """A patient's data as typed; the service normalises (RUT, phone, e-mail) and checks."""
 
     # Not required here: the service reports a missing name together with every other error.
@@ -32,29 +31,11 @@ class FormularioPaciente(ConClasesBootstrap, forms.Form):
         super().__init__(*args, **kwargs)
         for campo in self.fields.values():
             campo.error_messages["max_length"] = "El texto es demasiado largo."
-        self.duplicado_id = None
 
     def datos(self):
         """Keyword arguments for the service."""
         return {campo: self.cleaned_data[campo] for campo in
                 ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "alergias")}
-
-    def agregar_errores_del_servicio(self, error: ValidationError):
-        """The service's errors next to their fields; a duplicate remembers the existing record."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for campo, errores in error.error_dict.items():
-            for item in errores:
-                if item.params and "cliente_id" in item.params and self.duplicado_id is None:
-                    self.duplicado_id = item.params["cliente_id"]
-            if campo in self.fields:
-                self.add_error(campo, errores)
-                widget = self.fields[campo].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
-            else:
-                self.add_error(None, errores)
 
 
 class FormularioPacienteNuevo(FormularioPaciente):

@@ -2,20 +2,9 @@
 
 from django import forms
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ValidationError
 
-from gestion_clinica.forms.sesion import ConClasesBootstrap
+from gestion_clinica.forms.comun import ConErroresDelServicio
 from personal.models import Rol
-
-
-class ConSelectBootstrap(ConClasesBootstrap):
-    """Bootstrap's own class for drop-downs (``form-select``, not ``form-control``)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for campo in self.fields.values():
-            if isinstance(campo.widget, forms.Select):
-                campo.widget.attrs["class"] = campo.widget.attrs["class"].replace("form-control", "form-select")
 
 
 # The service's codes that carry no field (plain ValidationError) → the field they are about.
@@ -26,10 +15,13 @@ CAMPO_POR_CODIGO = {
     "email_invalido": "email",
     "rol_invalido": "rol",
     "invitacion_con_clave": "enviar_invitacion",
+    "nombre_obligatorio": "nombre",
+    "nombre_corto": "nombre",
+    "nombre_largo": "nombre",
 }
 
 
-class FormularioPersonal(ConSelectBootstrap, forms.Form):
+class FormularioPersonal(ConErroresDelServicio, forms.Form):
     """A new staff member. Lengths are the ``auth_user`` columns' (longer would not fit)."""
 
     username = forms.CharField(
@@ -60,14 +52,4 @@ class FormularioPersonal(ConSelectBootstrap, forms.Form):
         help_text="Le llega un enlace por correo para que elija su contraseña.",
     )
 
-    def agregar_error_del_servicio(self, error: ValidationError):
-        """Show a service's ValidationError next to its field (by ``error_dict`` or by ``code``)."""
-        if hasattr(error, "error_dict"):
-            for campo, errores in error.error_dict.items():
-                self.add_error(campo if campo in self.fields else None, errores)
-            return
-        for item in error.error_list:
-            campo = CAMPO_POR_CODIGO.get(item.code)
-            if campo is None and item.code and item.code.startswith("nombre_"):
-                campo = "nombre"
-            self.add_error(campo, item)
+    campo_por_codigo = CAMPO_POR_CODIGO

@@ -3,25 +3,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 
+from gestion_clinica.forms.comun import ConClasesBootstrap
 from gestion_clinica.permisos import perfil_de, rol_de
-
-
-class ConClasesBootstrap:
-    """Bootstrap 5 classes on every widget, and ``is-invalid`` on fields with errors."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for campo in self.fields.values():
-            base = "form-check-input" if isinstance(campo.widget, forms.CheckboxInput) else "form-control"
-            campo.widget.attrs["class"] = f"{campo.widget.attrs.get('class', '')} {base}".strip()
-
-    def full_clean(self):
-        super().full_clean()
-        for nombre in self.errors:
-            if nombre in self.fields:
-                widget = self.fields[nombre].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
 
 
 class FormularioEntrada(ConClasesBootstrap, AuthenticationForm):

@@ -157,13 +157,13 @@ def test_mapeo_de_error_dict_del_servicio():
 
     formulario = FormularioPersonal(datos())
     assert formulario.is_valid()
-    formulario.agregar_error_del_servicio(ValidationError({
+    formulario.agregar_errores_del_servicio(ValidationError({
         "enviar_invitacion": ValidationError("La invitación es para elegir la contraseña.", code="invitacion_con_clave"),
         "otro": ValidationError("Sin campo.", code="x"),
     }))
     assert formulario.errors["enviar_invitacion"] == ["La invitación es para elegir la contraseña."]
     assert formulario.non_field_errors() == ["Sin campo."]
-    formulario.agregar_error_del_servicio(ValidationError("Raro.", code="desconocido"))
+    formulario.agregar_errores_del_servicio(ValidationError("Raro.", code="desconocido"))
     assert "Raro." in formulario.non_field_errors()
 
 

@@ -29,7 +29,7 @@ def personal_nuevo(request):
         try:
             perfil = crear_personal(actor=request.user, **datos)
         except ValidationError as error:
-            formulario.agregar_error_del_servicio(error)
+            formulario.agregar_errores_del_servicio(error)
         else:
             aviso = f"Se creó la cuenta de {perfil.nombre}."
             if datos["enviar_invitacion"]:
