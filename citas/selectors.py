@@ -214,3 +214,16 @@ def horario_de(*, dentista_id: int):
 def dias_cerrados_desde(*, fecha: datetime.date, limite=200):
     """The clinic's closed days from ``fecha`` on, in date order."""
     return list(DiaCerrado.objects.filter(fecha__gte=fecha).order_by("fecha")[:limite])
+
+
+def proxima_cita(*, cliente_id: int, ahora=None):
+    """The patient's next reserved or confirmed appointment (for the portal's home), or None."""
+    ahora = ahora or timezone.now()
+    return (
+        Cita.objects.filter(
+            cliente_id=cliente_id, estado__in=(EstadoCita.RESERVADA, EstadoCita.CONFIRMADA), inicio__gt=ahora
+        )
+        .select_related("dentista__user")
+        .order_by("inicio")
+        .first()
+    )

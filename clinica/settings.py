@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "notificaciones",
     "django_htmx",
     "gestion_clinica",
+    "cliente_web",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +70,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Patients log in with their RUT (any format) or e-mail; staff keep their username.
+    "cuentas.autenticacion.RutOCorreoBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -86,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "nucleo.contexto.clinica",
             ],
         },
     },
@@ -170,7 +174,7 @@ AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Spanish lockout page (axes ships no Spanish); each site may add its own <package>/bloqueo.html.
 AXES_LOCKOUT_CALLABLE = "gestion_clinica.bloqueo.respuesta_bloqueo"
-AXES_USERNAME_CALLABLE = "nucleo.axes.usuario_del_intento"
+AXES_USERNAME_CALLABLE = "cuentas.axes.usuario_del_intento"
 
 # E-mail --------------------------------------------------------------------------------------
 # Django 6.1 mailers. Development prints messages to the console; production sends by SMTP.
@@ -197,12 +201,25 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Clínica Dental <no-r
 
 # The clinic --------------------------------------------------------------------------------
 CLINICA_NOMBRE = os.environ.get("CLINICA_NOMBRE", "Clínica Dental Sonrisa")
+# How patients reach the front desk (shown wherever the portal says "contact the clinic").
+CLINICA_TELEFONO = os.environ.get("CLINICA_TELEFONO", "+56 2 2345 6789")
+CLINICA_CORREO = os.environ.get("CLINICA_CORREO", "contacto@clinica.example")
 # Absolute base of links sent to patients (invitations, confirmations).
 CLINICA_URL_PORTAL = os.environ.get("CLINICA_URL_PORTAL", "http://127.0.0.1:8000").rstrip("/")
 # Base of links sent to staff (their invitations); the same host unless the sites are split.
 CLINICA_URL_GESTION = os.environ.get("CLINICA_URL_GESTION", CLINICA_URL_PORTAL).rstrip("/")
 # Invitation and set-password links are valid this long (Django's token generator).
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("CLINICA_INVITACION_VALIDEZ_S", str(7 * 24 * 3600)))
+
+# The portal's booking policy (shown to the patient before they act) ----------------------
+# Slots starting sooner than this are never offered on the portal.
+CLINICA_ANTICIPACION_MINIMA_MIN = int(os.environ.get("CLINICA_ANTICIPACION_MINIMA_MIN", "120"))
+# How far ahead the portal offers slots.
+CLINICA_SEMANAS_RESERVA = int(os.environ.get("CLINICA_SEMANAS_RESERVA", "4"))
+# Patients may cancel or reschedule on the portal until this many hours before the appointment.
+CLINICA_PLAZO_CAMBIOS_H = int(os.environ.get("CLINICA_PLAZO_CAMBIOS_H", "24"))
+# How many times a patient may move one booking on the portal (the clinic can always move it).
+CLINICA_MAX_REPROGRAMACIONES = int(os.environ.get("CLINICA_MAX_REPROGRAMACIONES", "2"))
 
 # Background jobs -----------------------------------------------------------------------------
 # Delivery retries: attempt n waits NOTIFICACIONES_ESPERA_BASE_S ** n seconds. The defaults

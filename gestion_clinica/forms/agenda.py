@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from citas.models import DiaSemana
-from gestion_clinica.forms.comun import ConClasesBootstrap
+from nucleo.formularios import ConClasesBootstrap
 
 ID_MAXIMO = 2**63 - 1
 

@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 
-from gestion_clinica.forms.comun import ConClasesBootstrap
+from nucleo.formularios import ConClasesBootstrap
 from nucleo.selectors import modelos_auditados
 
 

@@ -3,7 +3,7 @@ the service's (``pacientes.validaciones``); its ``ValidationError`` is put back 
 
 from django import forms
 
-from gestion_clinica.forms.comun import ConErroresDelServicio
+from nucleo.formularios import ConErroresDelServicio
 
 # Far above any real value, so a pasted novel is refused here with a Spanish message and
 # never reaches the service (which checks the real limits).

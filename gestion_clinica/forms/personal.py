@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from gestion_clinica.forms.comun import ConErroresDelServicio
+from nucleo.formularios import ConErroresDelServicio
 from personal.models import Rol
 
 

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 
-from gestion_clinica.forms.comun import ConClasesBootstrap
+from nucleo.formularios import ConClasesBootstrap
 from gestion_clinica.permisos import perfil_de, rol_de
 
 

@@ -1,4 +1,4 @@
-"""What every form of the staff site shares: Bootstrap's classes, and a service's
+"""What every form of both sites shares: Bootstrap's classes, and a service's
 ``ValidationError`` put back on the fields it is about."""
 
 from django import forms

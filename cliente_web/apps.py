@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ClienteWebConfig(AppConfig):
+    name = "cliente_web"
+    verbose_name = "Portal de pacientes"

@@ -1,0 +1,37 @@
+"""Who may use the patient portal: a logged-in user with an active patient record.
+
+``request.paciente`` (their ``Cliente``) is set for the views: every query a portal view makes
+about appointments, documents or data is filtered by it, so another patient's id finds nothing
+(404), never their data.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+from django.urls import reverse
+
+from pacientes.models import Cliente
+
+
+def paciente_de(user) -> Cliente | None:
+    """The active patient record of ``user``, or None (anonymous, staff, deactivated)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return Cliente.objects.filter(user=user, activo=True).first()
+
+
+def requiere_paciente(vista):
+    """View decorator: anonymous → the portal's login (with ``next``); a logged-in user who is
+    not an active patient (staff, deactivated record) → a Spanish 403 that says what to do."""
+
+    @wraps(vista)
+    def envoltura(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("portal:entrar"))
+        request.paciente = paciente_de(request.user)
+        if request.paciente is None:
+            return render(request, "cliente_web/sin_ficha.html", status=403)
+        return vista(request, *args, **kwargs)
+
+    return envoltura

@@ -1,0 +1,16 @@
+"""The patient portal, mounted at ``/portal/`` (namespace ``portal``). Each area's view module
+keeps its own ``urlpatterns``; they are joined here."""
+
+from cliente_web.views import citas, cuenta, documentos, inicio, registro, reservas, sesion
+
+app_name = "portal"
+
+urlpatterns = [
+    *inicio.urlpatterns,
+    *sesion.urlpatterns,
+    *registro.urlpatterns,
+    *reservas.urlpatterns,
+    *citas.urlpatterns,
+    *cuenta.urlpatterns,
+    *documentos.urlpatterns,
+]

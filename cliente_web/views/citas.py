@@ -1,0 +1,3 @@
+"""Portal area: citas (filled in by its issue work)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Portal area: cuenta (filled in by its issue work)."""
+
+urlpatterns = []

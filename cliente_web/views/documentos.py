@@ -1,0 +1,3 @@
+"""Portal area: documentos (filled in by its issue work)."""
+
+urlpatterns = []

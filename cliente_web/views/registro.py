@@ -1,0 +1,3 @@
+"""Portal area: registro (filled in by its issue work)."""
+
+urlpatterns = []

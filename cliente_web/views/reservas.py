@@ -1,0 +1,3 @@
+"""Portal area: reservas (filled in by its issue work)."""
+
+urlpatterns = []
