@@ -1,0 +1,39 @@
+"""Fixtures of the portal's tests: patients with portal accounts and their logged-in clients."""
+
+import pytest
+from django.test import Client
+
+from citas.services import crear_cita_disponible
+from citas.tests.test_services import PASSWORD, registrar_paciente
+
+CLAVE_PACIENTE = PASSWORD  # registrar_paciente's password
+
+
+@pytest.fixture
+def paciente(db):
+    """A patient with a portal account (``User``; their record is ``paciente.cliente``)."""
+    return registrar_paciente(501)
+
+
+@pytest.fixture
+def otro_paciente(db):
+    """Someone else: every id of theirs must be invisible to ``paciente``."""
+    return registrar_paciente(502)
+
+
+def cliente_de(user):
+    cliente = Client()
+    cliente.force_login(user)
+    return cliente
+
+
+@pytest.fixture
+def portal(paciente):
+    """A test client logged in as ``paciente``."""
+    return cliente_de(paciente)
+
+
+@pytest.fixture
+def hora_libre(dentista, recepcionista, manana_10):
+    """A free slot tomorrow at 10:00 (well past the minimum notice)."""
+    return crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
