@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "cuentas",
     "citas",
     "notificaciones",
+    "mantenimiento",
     "django_htmx",
     "gestion_clinica",
     "cliente_web",

@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("gestion/", include("gestion_clinica.urls")),
     path("portal/", include("cliente_web.urls")),
+    path("webhooks/", include("notificaciones.urls")),
 ]

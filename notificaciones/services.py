@@ -26,6 +26,7 @@ EVENTOS = {
     "cita_cancelada_paciente",
     "cita_cancelada_clinica",
     "cita_reprogramada",
+    "restablecer_clave",
 }
 
 
