@@ -121,6 +121,8 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": [
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            # Dates in form fields as in Chile (dd-mm-aaaa), also in the screenshots.
+            "--lang=es-CL",
         ],
     }
 

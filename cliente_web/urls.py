@@ -1,7 +1,7 @@
 """The patient portal, mounted at ``/portal/`` (namespace ``portal``). Each area's view module
 keeps its own ``urlpatterns``; they are joined here."""
 
-from cliente_web.views import citas, cuenta, documentos, inicio, registro, reservas, sesion
+from cliente_web.views import citas, clave, cuenta, documentos, inicio, registro, reservas, sesion
 
 app_name = "portal"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     *inicio.urlpatterns,
     *sesion.urlpatterns,
     *registro.urlpatterns,
+    *clave.urlpatterns,
     *reservas.urlpatterns,
     *citas.urlpatterns,
     *cuenta.urlpatterns,

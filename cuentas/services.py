@@ -1,16 +1,20 @@
 """Portal accounts: the ``User`` + ``PerfilCliente`` of a patient, always created with, and
 linked to, their ``Cliente`` (seed flows A and B)."""
 
+import datetime
 import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
+from cuentas.autenticacion import usuario_del_paciente
 from cuentas.models import Canal, PerfilCliente
 from cuentas.tokens import enlace_activacion
+from notificaciones.models import Notificacion
 from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
@@ -99,6 +103,44 @@ def registrar_cliente_web(
     matches too; otherwise the person is sent to the clinic. Never a silent duplicate.
     Raises ValidationError (per field where it can) and leaves nothing behind.
     """
+    existente, datos = _revisar_registro(
+        nombre_completo=nombre_completo, rut=rut, email=email, telefono=telefono, password=password,
+        fecha_nacimiento=fecha_nacimiento, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
+        acepta_sms=acepta_sms, acepta_privacidad=acepta_privacidad,
+    )
+    ahora = timezone.now()
+    perfil_datos = {
+        "canal_preferido": canal_preferido,
+        "whatsapp_aceptado_en": ahora if acepta_whatsapp else None,
+        "sms_aceptado_en": ahora if acepta_sms else None,
+        "privacidad_aceptada_en": ahora,
+    }
+    with operacion("registrar_cliente_web"):
+        if existente is not None:
+            cliente = _vincular_paciente_existente(existente.pk, datos)
+        else:
+            cliente = Cliente.objects.create(**datos.__dict__)
+        user, perfil = crear_cuenta_portal(cliente=cliente, password=password, perfil_datos=perfil_datos)
+        notificar(
+            evento="bienvenida", referencia=str(user.pk), email=user.email, telefono=str(cliente.telefono),
+            perfil=perfil, cliente=cliente, contexto={"nombre": cliente.nombre_completo},
+        )
+    registrar_evento(logger, "cliente_registrado_web", cliente_id=cliente.pk, user_id=user.pk,
+                     vinculado=existente is not None)
+    return user
+
+
+def validar_registro_cliente_web(**datos) -> None:
+    """Every check of ``registrar_cliente_web`` (same arguments), writing nothing: a page can show
+    all the problems of a form at once. Raises the same ValidationError."""
+    _revisar_registro(**datos)
+
+
+def _revisar_registro(
+    *, nombre_completo="", rut="", email="", telefono="", password="", fecha_nacimiento=None,
+    canal_preferido=Canal.EMAIL, acepta_whatsapp=False, acepta_sms=False, acepta_privacidad=False,
+):
+    """The registration's checks; returns (the clinic's record to link or None, normalised data)."""
     errores = {}
     if not acepta_privacidad:
         errores["acepta_privacidad"] = ValidationError(
@@ -141,27 +183,7 @@ def registrar_cliente_web(
         errores["password"] = error
     if errores:
         raise ValidationError(errores)
-
-    ahora = timezone.now()
-    perfil_datos = {
-        "canal_preferido": canal_preferido,
-        "whatsapp_aceptado_en": ahora if acepta_whatsapp else None,
-        "sms_aceptado_en": ahora if acepta_sms else None,
-        "privacidad_aceptada_en": ahora,
-    }
-    with operacion("registrar_cliente_web"):
-        if existente is not None:
-            cliente = _vincular_paciente_existente(existente.pk, datos)
-        else:
-            cliente = Cliente.objects.create(**datos.__dict__)
-        user, perfil = crear_cuenta_portal(cliente=cliente, password=password, perfil_datos=perfil_datos)
-        notificar(
-            evento="bienvenida", referencia=str(user.pk), email=user.email, telefono=str(cliente.telefono),
-            perfil=perfil, cliente=cliente, contexto={"nombre": cliente.nombre_completo},
-        )
-    registrar_evento(logger, "cliente_registrado_web", cliente_id=cliente.pk, user_id=user.pk,
-                     vinculado=existente is not None)
-    return user
+    return existente, datos
 
 
 def _paciente_existente_por_rut(rut):
@@ -211,3 +233,106 @@ def _vincular_paciente_existente(cliente_id, datos):
     if campos:
         cliente.save(update_fields=[*campos, "actualizado"])
     return cliente
+
+
+# Portal self-service: forgotten password, notification preferences, deleting one's account ---
+
+VENTANA_RESTABLECIMIENTO = datetime.timedelta(minutes=15)
+
+
+def solicitar_restablecimiento(*, identificador) -> bool:
+    """Record a ``restablecer_clave`` e-mail with a one-time set-password link for the active
+    patient whose RUT or e-mail is ``identificador``.
+
+    Unlike Django's ``PasswordResetForm`` this also serves accounts whose password was never
+    set (invited, not yet activated). At most one message per account per 15 minutes: a repeat
+    inside the window records nothing. Returns whether a message was recorded; callers must not
+    show the difference (no account enumeration). Never raises for unknown input.
+    """
+    user = usuario_del_paciente(identificador)
+    if user is None:
+        registrar_evento(logger, "restablecimiento_sin_cuenta")
+        return False
+    with operacion("solicitar_restablecimiento", actor=user):
+        # The row lock serialises concurrent requests, so the window check below is exact.
+        cliente = Cliente.objects.select_for_update().filter(user_id=user.pk, activo=True).first()
+        if cliente is None or not cliente.email:
+            return False
+        ahora = timezone.now()
+        tramo = int(ahora.timestamp() // VENTANA_RESTABLECIMIENTO.total_seconds())
+        referencia = f"{user.pk}:{tramo}"
+        reciente = Notificacion.objects.filter(
+            Q(clave_idempotencia=f"restablecer_clave:{referencia}:{Canal.EMAIL}")
+            | Q(cliente=cliente, plantilla="restablecer_clave", creado__gte=ahora - VENTANA_RESTABLECIMIENTO)
+        ).exists()
+        if not reciente:
+            dias = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+            notificar(
+                evento="restablecer_clave", referencia=referencia, email=cliente.email, cliente=cliente,
+                contexto={"nombre": cliente.nombre_completo, "enlace": enlace_activacion(user), "dias_validez": dias},
+            )
+    registrar_evento(logger, "restablecimiento_solicitado", user_id=user.pk, registrado=not reciente)
+    return not reciente
+
+
+def actualizar_preferencias(*, user, canal_preferido, acepta_whatsapp, acepta_sms) -> PerfilCliente:
+    """Change the patient's notification channel and their WhatsApp/SMS opt-ins.
+
+    An opt-in records its date (an earlier one is kept: that is when consent was given); a
+    withdrawal clears it. WhatsApp or SMS as the preferred channel needs its opt-in and a mobile
+    on record; e-mail is always allowed. Raises ValidationError per field.
+    """
+    errores = {}
+    cliente = Cliente.objects.filter(user_id=user.pk, activo=True).first()
+    if cliente is None:
+        raise ValidationError("Su cuenta no tiene una ficha de paciente activa.", code="sin_ficha")
+    if canal_preferido not in Canal.values:
+        errores["canal_preferido"] = ValidationError("Elija un canal de la lista.", code="canal_invalido")
+    elif canal_preferido == Canal.WHATSAPP and not acepta_whatsapp:
+        errores["acepta_whatsapp"] = ValidationError(
+            "Para recibir avisos por WhatsApp debe aceptarlo expresamente.", code="whatsapp_sin_consentimiento"
+        )
+    elif canal_preferido == Canal.SMS and not acepta_sms:
+        errores["acepta_sms"] = ValidationError(
+            "Para recibir avisos por SMS debe aceptarlo expresamente.", code="sms_sin_consentimiento"
+        )
+    elif canal_preferido != Canal.EMAIL and not cliente.telefono:
+        errores["canal_preferido"] = ValidationError(
+            "Para recibir avisos en el celular, registre primero su número en sus datos de contacto.",
+            code="sin_telefono",
+        )
+    if errores:
+        raise ValidationError(errores)
+    with operacion("actualizar_preferencias", actor=user):
+        # Old accounts may lack the profile: it is created here rather than refusing.
+        perfil, _ = PerfilCliente.objects.select_for_update().get_or_create(user_id=user.pk)
+        ahora = timezone.now()
+        perfil.canal_preferido = canal_preferido
+        perfil.whatsapp_aceptado_en = (perfil.whatsapp_aceptado_en or ahora) if acepta_whatsapp else None
+        perfil.sms_aceptado_en = (perfil.sms_aceptado_en or ahora) if acepta_sms else None
+        perfil.save(update_fields=["canal_preferido", "whatsapp_aceptado_en", "sms_aceptado_en", "actualizado"])
+    registrar_evento(logger, "preferencias_actualizadas", user_id=user.pk, canal=canal_preferido,
+                     whatsapp=bool(acepta_whatsapp), sms=bool(acepta_sms))
+    return perfil
+
+
+def eliminar_mi_cuenta(*, user, password):
+    """A patient deletes their own account and record (right of erasure, Ley 21.719).
+
+    Checks the password (``clave_incorrecta``), then runs the clinic's deletion flow
+    (``pacientes.services.eliminar_cliente``, one transaction): what the clinic must keep
+    (past appointments as history, the audit log) stays. Returns its ``ResumenEliminacion``.
+    """
+    from pacientes.services import eliminar_cliente  # pacientes imports this module
+
+    if not password or not user.check_password(password):
+        raise ValidationError(
+            {"password": ValidationError("La contraseña no es correcta.", code="clave_incorrecta")}
+        )
+    cliente_id = Cliente.objects.filter(user_id=user.pk, activo=True).values_list("pk", flat=True).first()
+    if cliente_id is None:
+        raise ValidationError("Su cuenta no tiene una ficha de paciente activa.", code="sin_ficha")
+    user_id = user.pk
+    resumen = eliminar_cliente(actor=user, cliente_id=cliente_id)
+    registrar_evento(logger, "cuenta_eliminada_por_paciente", user_id=user_id, cliente_id=cliente_id)
+    return resumen

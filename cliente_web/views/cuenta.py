@@ -1,3 +1,127 @@
-"""Portal area: cuenta (filled in by its issue work)."""
+"""Mi cuenta: the patient's record, contact data, notification preferences, password, a copy
+of all their data and deleting the account (rights of access and erasure, Ley 21.719).
 
-urlpatterns = []
+Everything is about ``request.paciente`` (set by ``requiere_paciente``): no view takes an id."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse_lazy
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cliente_web.forms.cuenta import FormularioAvisos, FormularioCambioClave, FormularioContacto, FormularioEliminarCuenta
+from cliente_web.permisos import requiere_paciente
+from cuentas.models import PerfilCliente
+from cuentas.selectors import exportar_datos_paciente
+from cuentas.services import actualizar_preferencias, eliminar_mi_cuenta
+from pacientes.services import actualizar_cliente
+
+
+def _perfil(request):
+    return PerfilCliente.objects.filter(user_id=request.user.pk).first()
+
+
+@require_GET
+@requiere_paciente
+def mi_cuenta(request):
+    return render(request, "cliente_web/cuenta/mi_cuenta.html", {"perfil": _perfil(request)})
+
+
+@require_http_methods(["GET", "POST"])
+@requiere_paciente
+def contacto(request):
+    cliente = request.paciente
+    form = FormularioContacto.de(cliente, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            # Name, RUT and allergies are the clinic's to change: passed back as they are.
+            actualizar_cliente(
+                actor=request.user, cliente_id=cliente.pk, nombre_completo=cliente.nombre_completo,
+                rut=cliente.rut, alergias=cliente.alergias, **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.agregar_errores_del_servicio(error)
+        else:
+            messages.success(request, "Sus datos de contacto quedaron guardados.")
+            return redirect("portal:mi_cuenta")
+    return render(request, "cliente_web/cuenta/contacto.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@requiere_paciente
+def avisos(request):
+    perfil = _perfil(request)
+    form = FormularioAvisos.de(perfil, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actualizar_preferencias(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.agregar_errores_del_servicio(error)
+        else:
+            messages.success(request, "Sus preferencias de aviso quedaron guardadas.")
+            return redirect("portal:mi_cuenta")
+    return render(request, "cliente_web/cuenta/avisos.html", {"form": form, "perfil": perfil})
+
+
+class CambiarClaveView(auth_views.PasswordChangeView):
+    """Django's password change; the session survives it (``update_session_auth_hash``)."""
+
+    form_class = FormularioCambioClave
+    template_name = "cliente_web/cuenta/clave.html"
+    success_url = reverse_lazy("portal:mi_cuenta")
+
+    def form_valid(self, form):
+        respuesta = super().form_valid(form)
+        messages.success(self.request, "Su contraseña quedó cambiada.")
+        return respuesta
+
+
+@require_GET
+@never_cache
+@requiere_paciente
+def datos(request):
+    """All the patient's data as a JSON download."""
+    contenido = json.dumps(exportar_datos_paciente(cliente_id=request.paciente.pk), cls=DjangoJSONEncoder,
+                           ensure_ascii=False, indent=2)
+    respuesta = HttpResponse(contenido, content_type="application/json; charset=utf-8")
+    nombre = f"mis-datos-{timezone.localdate().isoformat()}.json"
+    respuesta["Content-Disposition"] = f'attachment; filename="{nombre}"'
+    return respuesta
+
+
+@require_http_methods(["GET", "POST"])
+@requiere_paciente
+def eliminar(request):
+    form = FormularioEliminarCuenta(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            eliminar_mi_cuenta(user=request.user, password=form.cleaned_data["password"])
+        except ValidationError as error:
+            form.agregar_errores_del_servicio(error)
+        else:
+            logout(request)
+            return redirect("portal:cuenta_eliminada")
+    return render(request, "cliente_web/cuenta/eliminar.html", {"form": form})
+
+
+def eliminada(request):
+    return render(request, "cliente_web/cuenta/eliminada.html")
+
+
+urlpatterns = [
+    path("cuenta/", mi_cuenta, name="mi_cuenta"),
+    path("cuenta/contacto/", contacto, name="cuenta_contacto"),
+    path("cuenta/avisos/", avisos, name="cuenta_avisos"),
+    path("cuenta/clave/", requiere_paciente(CambiarClaveView.as_view()), name="cuenta_clave"),
+    path("cuenta/datos/", datos, name="cuenta_datos"),
+    path("cuenta/eliminar/", eliminar, name="cuenta_eliminar"),
+    path("cuenta/eliminada/", eliminada, name="cuenta_eliminada"),
+]

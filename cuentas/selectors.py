@@ -1,0 +1,98 @@
+"""Reads about a patient's portal account that need thought."""
+
+import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from citas.models import Cita
+from notificaciones.models import Notificacion
+from pacientes.models import Cliente
+
+
+def _fecha(valor):
+    """ISO 8601; instants in Santiago's time with their offset, so they read as the patient lived them."""
+    if valor is None:
+        return None
+    if isinstance(valor, datetime.datetime):
+        return timezone.localtime(valor).isoformat()
+    if isinstance(valor, datetime.date):
+        return valor.isoformat()
+    return valor
+
+
+def _valor(valor):
+    if isinstance(valor, datetime.date):
+        return _fecha(valor)
+    if valor is None or isinstance(valor, bool | int | float):
+        return valor
+    return str(valor)  # phone numbers and other value objects
+
+
+def exportar_datos_paciente(*, cliente_id) -> dict:
+    """Everything the clinic holds about the patient and their account, for the right of access
+    and portability (Ley 21.719), as JSON-ready data.
+
+    Three queries whatever the history's length: the record with its account and profile, the
+    appointments with their dentists, the notifications (without their bodies). Raises
+    ``Cliente.DoesNotExist`` for an unknown id.
+    """
+    cliente = Cliente.objects.select_related("user", "user__perfil_cliente").get(pk=cliente_id)
+    user = cliente.user
+    perfil = getattr(user, "perfil_cliente", None) if user is not None else None
+
+    # Every column of the record, so a field added later is exported without touching this.
+    ficha = {campo.attname: _valor(getattr(cliente, campo.attname)) for campo in Cliente._meta.concrete_fields}
+
+    cuenta = None
+    if user is not None:
+        cuenta = {
+            "usuario": user.username,
+            "correo": user.email,
+            "creada_en": _fecha(user.date_joined),
+            "ultimo_ingreso": _fecha(user.last_login),
+        }
+    preferencias = None
+    if perfil is not None:
+        preferencias = {
+            "canal_preferido": perfil.canal_preferido,
+            "whatsapp_aceptado_en": _fecha(perfil.whatsapp_aceptado_en),
+            "sms_aceptado_en": _fecha(perfil.sms_aceptado_en),
+            "privacidad_aceptada_en": _fecha(perfil.privacidad_aceptada_en),
+        }
+
+    citas = [
+        {
+            "inicio": _fecha(cita.inicio),
+            "fin": _fecha(cita.fin),
+            "dentista": cita.dentista.nombre,
+            "estado": cita.estado,
+            "estado_texto": cita.get_estado_display(),
+            "motivo": cita.motivo,
+        }
+        for cita in Cita.objects.filter(cliente_id=cliente.pk).select_related("dentista__user").order_by("inicio")
+    ]
+    notificaciones = [
+        {
+            "evento": n["plantilla"],
+            "canal": n["canal"],
+            "destinatario": n["destinatario"],
+            "estado": n["estado"],
+            "creada_en": _fecha(n["creado"]),
+            "enviada_en": _fecha(n["enviada_en"]),
+        }
+        for n in Notificacion.objects.filter(cliente_id=cliente.pk)
+        .order_by("creado", "pk")
+        .values("plantilla", "canal", "destinatario", "estado", "creado", "enviada_en")
+    ]
+    return {
+        "generado_en": _fecha(timezone.now()),
+        "responsable": settings.CLINICA_NOMBRE,
+        "paciente": ficha,
+        "cuenta": cuenta,
+        "preferencias": preferencias,
+        "citas": citas,
+        "notificaciones": notificaciones,
+        # TODO documentos: the patient's ClienteDocumento rows (name, type, size, date), same query budget.
+        "documentos": [],
+    }
