@@ -73,6 +73,11 @@ class Cita(ConFechas):
     paciente_email = models.EmailField("correo del paciente", blank=True)
     paciente_telefono = models.CharField("teléfono del paciente", max_length=20, blank=True)
     motivo = models.CharField("motivo", max_length=200, blank=True)
+    # How many times the patient moved this booking on the portal (the policy caps it); carried
+    # to the new slot by reprogramar_cita, back to 0 whenever the slot is free again.
+    reprogramaciones = models.PositiveSmallIntegerField(
+        "cambios de hora hechos por el paciente", default=0, db_default=0
+    )
 
     class Meta:
         verbose_name = "cita"

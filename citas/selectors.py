@@ -8,11 +8,14 @@ and compared with the stored UTC values, so a DST change day (23 or 25 hours) is
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import Case, Count, Exists, OuterRef, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
+from citas import reglas
 from citas.models import Cita, DiaCerrado, EstadoCita, HorarioAtencion
+from citas.services import _id_valido, impedimento_del_paciente
 from personal.models import Perfil, Rol
 
 
@@ -227,3 +230,164 @@ def proxima_cita(*, cliente_id: int, ahora=None):
         .order_by("inicio")
         .first()
     )
+
+
+# Patient portal: free slots to book, and the patient's own appointments ---------------------
+
+
+def _horas_reservables(ahora):
+    """Free slots a patient may book now: past the minimum notice, inside the booking window.
+    The same time rule as ``reservar_cita`` (``citas.reglas``)."""
+    return Cita.objects.filter(
+        estado=EstadoCita.DISPONIBLE,
+        inicio__gt=ahora,
+        inicio__gte=reglas.inicio_minimo_para_reservar(ahora),
+        inicio__lt=reglas.fin_de_la_ventana(ahora),
+    )
+
+
+def semana_de_reserva(*, semana: int, ahora=None) -> tuple[datetime.date, datetime.date]:
+    """First and last local day of the ``semana``-th week (0 = starting today) of the window."""
+    ahora = ahora or timezone.now()
+    primero = timezone.localdate(ahora) + datetime.timedelta(weeks=semana)
+    return primero, primero + datetime.timedelta(days=6)
+
+
+def horas_para_reservar(*, dentista_id: int | None = None, ahora=None, semana: int | None = None,
+                        excluir_id: int | None = None) -> list[Cita]:
+    """Free slots a patient may book, of one dentist or any (active ones), in time order, each
+    with its dentist's user. ``semana`` narrows to the n-th week from today (see
+    ``semana_de_reserva``). One query, whatever the number of slots."""
+    ahora = ahora or timezone.now()
+    citas = _horas_reservables(ahora).filter(dentista__activo=True, dentista__user__is_active=True)
+    if dentista_id is not None:
+        citas = citas.filter(dentista_id=dentista_id)
+    if excluir_id is not None:
+        citas = citas.exclude(pk=excluir_id)
+    if semana is not None:
+        primero, ultimo = semana_de_reserva(semana=semana, ahora=ahora)
+        desde, _ = limites_del_dia(primero)
+        _, hasta = limites_del_dia(ultimo)
+        citas = citas.filter(inicio__gte=desde, inicio__lt=hasta)
+    return list(citas.select_related("dentista__user").order_by("inicio", "dentista__user__first_name", "pk"))
+
+
+@dataclass(frozen=True)
+class DiaConHoras:
+    fecha: datetime.date
+    horas: list[Cita]  # each with ``hora_local`` ("10:30", Santiago)
+
+
+def agrupar_por_dia(horas: list[Cita]) -> list[DiaConHoras]:
+    """Slots (in time order) grouped by their Santiago day. Each gets ``hora_local``: computed
+    once here, not by a template filter per button (hundreds of buttons on the page)."""
+    zona = timezone.get_current_timezone()
+    dias: dict[datetime.date, list[Cita]] = {}
+    for hora in horas:
+        local = hora.inicio.astimezone(zona)
+        hora.hora_local = f"{local:%H:%M}"
+        dias.setdefault(local.date(), []).append(hora)
+    return [DiaConHoras(fecha=fecha, horas=lista) for fecha, lista in dias.items()]
+
+
+def dentistas_con_horas() -> list[Perfil]:
+    """Active dentists, by name: the portal's choice list. One query."""
+    return list(
+        Perfil.objects.filter(rol=Rol.DENTISTA, activo=True, user__is_active=True)
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "pk")
+    )
+
+
+def hora_para_reservar(*, cita_id: int, ahora=None) -> Cita | None:
+    """The slot ``cita_id`` if a patient may book it now (free, in the window), else None."""
+    if not _id_valido(cita_id):
+        return None
+    ahora = ahora or timezone.now()
+    return _horas_reservables(ahora).select_related("dentista__user").filter(pk=cita_id).first()
+
+
+def horas_cercanas(*, cita_id: int | None, ahora=None, limite: int = 6, excluir_id: int | None = None) -> list[Cita]:
+    """Bookable slots nearest in time to slot ``cita_id`` (taken or gone meanwhile), the same
+    dentist's first; from now on when that slot does not exist. Two queries at most."""
+    ahora = ahora or timezone.now()
+    referencia = None
+    if _id_valido(cita_id):
+        referencia = Cita.objects.filter(pk=cita_id).values("inicio", "dentista_id").first()
+    momento = referencia["inicio"] if referencia else ahora
+    citas = _horas_reservables(ahora).filter(dentista__activo=True, dentista__user__is_active=True)
+    if cita_id is not None and _id_valido(cita_id):
+        citas = citas.exclude(pk=cita_id)
+    if excluir_id is not None:
+        citas = citas.exclude(pk=excluir_id)
+    mismo_dentista = Value(1)
+    if referencia:
+        mismo_dentista = Case(When(dentista_id=referencia["dentista_id"], then=Value(0)), default=Value(1))
+    return list(
+        citas.annotate(
+            mismo_dentista=mismo_dentista,
+            distancia=RawSQL("ABS(EXTRACT(EPOCH FROM (citas_cita.inicio - %s)))", (momento,)),
+        )
+        .select_related("dentista__user")
+        .order_by("mismo_dentista", "distancia", "pk")[:limite]
+    )
+
+
+@dataclass(frozen=True)
+class AccionesDelPaciente:
+    """What the patient may do to their appointment now, and why not (the service's message)."""
+
+    confirmar: bool
+    cancelar: bool
+    reprogramar: bool
+    por_que_no_cancelar: str
+    por_que_no_reprogramar: str
+    limite_cambios: datetime.datetime  # until when the portal accepts a cancel or a move
+
+
+def acciones_del_paciente(cita: Cita, *, ahora) -> AccionesDelPaciente:
+    """The flags of the portal's buttons, from the same rules the services enforce."""
+    impedimentos = {a: impedimento_del_paciente(cita, a, ahora=ahora) for a in ("confirmar", "cancelar", "reprogramar")}
+    return AccionesDelPaciente(
+        confirmar=impedimentos["confirmar"] is None,
+        cancelar=impedimentos["cancelar"] is None,
+        reprogramar=impedimentos["reprogramar"] is None,
+        por_que_no_cancelar=impedimentos["cancelar"].messages[0] if impedimentos["cancelar"] else "",
+        por_que_no_reprogramar=impedimentos["reprogramar"].messages[0] if impedimentos["reprogramar"] else "",
+        limite_cambios=reglas.limite_para_cambios(cita.inicio),
+    )
+
+
+_ESTADOS_VIGENTES = (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA, EstadoCita.EN_ESPERA)
+
+
+@dataclass(frozen=True)
+class CitasDelPaciente:
+    proximas: list[Cita]  # in time order, each with ``acciones``
+    anteriores: list[Cita]  # most recent first: attended, no-show, cancelled by the clinic
+
+
+def citas_del_paciente(*, cliente_id: int, ahora=None, limite_anteriores: int = 50) -> CitasDelPaciente:
+    """The patient's upcoming appointments (with what they may do to each) and their history.
+    Two queries whatever the number. A live booking stays "upcoming" until it ends."""
+    ahora = ahora or timezone.now()
+    propias = Cita.objects.filter(cliente_id=cliente_id).select_related("dentista__user")
+    vigentes = Q(estado__in=_ESTADOS_VIGENTES, fin__gt=ahora)
+    proximas = list(propias.filter(vigentes).order_by("inicio", "pk"))
+    for cita in proximas:
+        cita.acciones = acciones_del_paciente(cita, ahora=ahora)
+    anteriores = list(propias.exclude(vigentes).order_by("-inicio", "-pk")[:limite_anteriores])
+    return CitasDelPaciente(proximas=proximas, anteriores=anteriores)
+
+
+def cita_del_paciente(*, cliente_id: int, cita_id: int, ahora=None) -> Cita | None:
+    """The patient's own appointment ``cita_id`` with ``acciones``, or None (someone else's,
+    a free slot, or no such id): the portal answers 404 for all of them alike. One query."""
+    if not _id_valido(cita_id):
+        return None
+    ahora = ahora or timezone.now()
+    cita = Cita.objects.select_related("dentista__user").filter(pk=cita_id, cliente_id=cliente_id).first()
+    if cita is not None:
+        cita.acciones = acciones_del_paciente(cita, ahora=ahora)
+    return cita
+politica_del_portal = reglas.politica_del_portal  # plain data for the portal: re-exported for the views

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from citas import reglas
 from citas.models import Cita, EstadoCita
 from cuentas.models import PerfilCliente
 from notificaciones.services import contexto_cita, notificar
@@ -68,7 +69,7 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo, est
     """Compare-and-set: only a free, future slot can be taken; returns the booked row."""
     tomadas = Cita.objects.filter(pk=cita_id, estado=EstadoCita.DISPONIBLE, inicio__gt=ahora).update(
         estado=estado, cliente=cliente, paciente_nombre=nombre, paciente_email=email,
-        paciente_telefono=telefono, motivo=motivo, actualizado=ahora,
+        paciente_telefono=telefono, motivo=motivo, reprogramaciones=0, actualizado=ahora,
     )
     if tomadas != 1:
         raise _error_hora_no_disponible()
@@ -80,7 +81,8 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo, est
 # about four times the Python of this statement per booking (bin/bench-reservas,
 # docs/rendimiento.md). It takes the slot for the user's active patient by compare-and-set and
 # returns the snapshot and what the confirmation needs. A patient row without a slot means the
-# slot was taken (or is past); no row at all means the user has no active patient.
+# slot was taken (or is past, or starts sooner than the portal's minimum notice); no row at all
+# means the user has no active patient.
 _RESERVAR_SQL = """
 WITH paciente AS (
     SELECT c.id, c.nombre_completo, c.email, c.telefono,
@@ -92,9 +94,10 @@ WITH paciente AS (
     UPDATE citas_cita AS cita
        SET estado = %(reservada)s, cliente_id = paciente.id, paciente_nombre = paciente.nombre_completo,
            paciente_email = paciente.email, paciente_telefono = paciente.telefono,
-           motivo = %(motivo)s, actualizado = %(ahora)s
+           motivo = %(motivo)s, reprogramaciones = 0, actualizado = %(ahora)s
       FROM paciente
      WHERE cita.id = %(cita_id)s AND cita.estado = %(disponible)s AND cita.inicio > %(ahora)s
+       AND cita.inicio >= %(inicio_minimo)s
  RETURNING cita.id, cita.dentista_id, cita.inicio, cita.fin, cita.creado
 )
 SELECT paciente.id, paciente.nombre_completo, paciente.email, paciente.telefono,
@@ -115,6 +118,7 @@ def _tomar_hora_para_usuario(*, user, cita_id, motivo, ahora):
             _RESERVAR_SQL,
             {
                 "user_id": user.pk, "cita_id": cita_id, "motivo": motivo, "ahora": ahora,
+                "inicio_minimo": reglas.inicio_minimo_para_reservar(ahora),
                 "reservada": EstadoCita.RESERVADA, "disponible": EstadoCita.DISPONIBLE,
             },
         )
@@ -136,7 +140,8 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
 
     Finds (or, for old data, creates) their ``Cliente``, takes the slot by compare-and-set,
     fills the snapshot and records the confirmation, all in one transaction.
-    Raises ValidationError ``hora_no_disponible`` when the slot is gone (or ``cliente_inactivo``).
+    Raises ValidationError ``hora_no_disponible`` when the slot is gone, past or sooner than
+    ``CLINICA_ANTICIPACION_MINIMA_MIN`` from now (or ``cliente_inactivo``).
     """
     motivo = _limpiar_motivo(motivo)
     if not isinstance(cita_id, int) or isinstance(cita_id, bool) or not 0 < cita_id < 2**63:
@@ -236,13 +241,17 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
 
     By the patient (or staff on their behalf): the slot goes back to ``disponible`` for someone
     else. By the clinic (``por_clinica``): the appointment becomes ``cancelada``, keeps its
-    patient, and the patient is told. A patient can only cancel their own future bookings.
-    Raises ValidationError ``no_cancelable``.
+    patient, and the patient is told. A patient can only cancel their own future bookings, and
+    only until ``CLINICA_PLAZO_CAMBIOS_H`` hours before (staff any time before the start).
+    Raises ValidationError ``cita_no_encontrada``, ``no_cancelable``, ``fuera_de_plazo``,
+    ``no_autorizado``.
     """
     motivo = _limpiar_motivo(motivo)
-    es_personal = bool(getattr(actor, "is_staff", False))
+    es_personal = _es_personal(actor)
     if por_clinica and not es_personal:
         raise ValidationError("Solo la clínica puede cancelar una cita por la clínica.", code="no_autorizado")
+    if not _id_valido(cita_id):
+        raise _error_cita_no_encontrada()
     with operacion("cancelar_cita", actor=actor):
         ahora = timezone.now()
         cita = (
@@ -256,6 +265,12 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
             raise ValidationError("Cita no encontrada.", code="cita_no_encontrada")
         if cita.estado not in (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA) or cita.inicio <= ahora:
             raise ValidationError("Esta cita ya no se puede cancelar.", code="no_cancelable")
+        if not es_personal:
+            error = reglas.error_de_politica(
+                accion="cancelar", inicio=cita.inicio, reprogramaciones=cita.reprogramaciones, ahora=ahora
+            )
+            if error is not None:
+                raise error
         cliente = cita.cliente
         nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
         contexto = {**_contexto(cita, nombre), "motivo": motivo}
@@ -267,6 +282,7 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
             cita.estado = EstadoCita.DISPONIBLE
             cita.cliente = None
             cita.paciente_nombre = cita.paciente_email = cita.paciente_telefono = cita.motivo = ""
+            cita.reprogramaciones = 0
             cita.save()
             evento = "cita_cancelada_paciente"
         perfil = _perfil_de(cliente)
@@ -374,14 +390,34 @@ def transiciones_posibles(cita, *, actor=None, ahora=None) -> list[str]:
     """The actions of ``TRANSICIONES`` that ``cita`` allows now, in the table's order.
 
     Without ``actor`` (or with staff) every action; with a patient only theirs
-    (``paciente=True``) and only on their own booking (reads ``cita.cliente``: select it).
+    (``paciente=True``), only on their own booking (reads ``cita.cliente``: select it) and
+    only what the portal's policy allows now (``impedimento_del_paciente``).
     """
     ahora = ahora or timezone.now()
     if actor is not None and not _es_personal(actor):
         if cita.cliente_id is None or cita.cliente.user_id != actor.pk:
             return []
-        return [a for a, regla in TRANSICIONES.items() if regla.paciente and _permitida(regla, cita, ahora)]
+        return [a for a in TRANSICIONES if impedimento_del_paciente(cita, a, ahora=ahora) is None]
     return [a for a, regla in TRANSICIONES.items() if _permitida(regla, cita, ahora)]
+
+
+def impedimento_del_paciente(cita, accion, *, ahora) -> ValidationError | None:
+    """Why the patient who owns ``cita`` may not run ``accion`` on it now (the error the
+    service would raise), or None. One rule for the services and the portal's buttons:
+    the state and time rules of ``TRANSICIONES``, then the portal's policy (``citas.reglas``).
+    Ownership is the caller's business (the portal reads only the patient's own rows)."""
+    regla = TRANSICIONES[accion]
+    if not regla.paciente:
+        return ValidationError(f"Solo el personal de la clínica puede {regla.texto}.", code="no_autorizado")
+    if not _permitida(regla, cita, ahora):
+        if accion == "cancelar":
+            return ValidationError("Esta cita ya no se puede cancelar.", code="no_cancelable")
+        if accion == "reprogramar":
+            return ValidationError("Esta cita ya no se puede cambiar de hora.", code="no_reprogramable")
+        return _error_de_transicion(regla, cita, ahora)
+    return reglas.error_de_politica(
+        accion=accion, inicio=cita.inicio, reprogramaciones=cita.reprogramaciones, ahora=ahora
+    )
 
 
 def _error_de_transicion(regla, cita, ahora):
@@ -470,8 +506,11 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
     Locks both rows in id order (two reschedulings never deadlock), moves the patient, the
     snapshot and the reason to the new slot (``reservada``: the new time needs confirming
     again), frees the old one and records the ``cita_reprogramada`` notification.
-    A patient (not ``is_staff``) may only move their own booking. Returns the new Cita.
-    Raises ValidationError ``cita_no_encontrada``, ``no_reprogramable``, ``hora_no_disponible``.
+    A patient (not ``is_staff``) may only move their own booking, within the portal's policy
+    (``citas.reglas``: until the cut-off, at most N times, to a slot past the minimum notice);
+    their move counts in ``reprogramaciones``, a staff move carries the count unchanged.
+    Returns the new Cita. Raises ValidationError ``cita_no_encontrada``, ``no_reprogramable``,
+    ``fuera_de_plazo``, ``max_reprogramaciones``, ``hora_no_disponible``.
     """
     if not _id_valido(cita_id):
         raise _error_cita_no_encontrada()
@@ -496,16 +535,26 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
             raise _error_cita_no_encontrada()
         if not _permitida(regla, origen, ahora):
             raise ValidationError("Esta cita ya no se puede cambiar de hora.", code="no_reprogramable")
+        if not es_personal:
+            error = reglas.error_de_politica(
+                accion="reprogramar", inicio=origen.inicio, reprogramaciones=origen.reprogramaciones, ahora=ahora
+            )
+            if error is not None:
+                raise error
         if destino is None or destino.estado != EstadoCita.DISPONIBLE or destino.inicio <= ahora:
+            raise _error_hora_no_disponible()
+        if not es_personal and not reglas.se_puede_reservar(destino.inicio, ahora):
             raise _error_hora_no_disponible()
         for campo in _CAMPOS_DEL_PACIENTE:
             setattr(destino, campo, getattr(origen, campo))
         destino.estado = EstadoCita.RESERVADA
-        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "actualizado"])
+        destino.reprogramaciones = origen.reprogramaciones + (0 if es_personal else 1)
+        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "actualizado"])
         origen.estado = EstadoCita.DISPONIBLE
         origen.cliente = None
         origen.paciente_nombre = origen.paciente_email = origen.paciente_telefono = origen.motivo = ""
-        origen.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "actualizado"])
+        origen.reprogramaciones = 0
+        origen.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "actualizado"])
         nombre = destino.paciente_nombre
         anterior = _contexto(origen, nombre)
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).

@@ -209,7 +209,8 @@ def test_asignar_a_paciente_inexistente(hora_libre, recepcionista):
 # cancelar_cita ------------------------------------------------------------------------------
 
 
-def test_paciente_cancela_y_la_hora_vuelve_a_estar_disponible(hora_libre, paciente_web):
+def test_paciente_cancela_y_la_hora_vuelve_a_estar_disponible(dentista, recepcionista, en_tres_dias_10, paciente_web):
+    hora_libre = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=en_tres_dias_10)
     reservar_cita(user=paciente_web, cita_id=hora_libre.pk)
     cita = cancelar_cita(actor=paciente_web, cita_id=hora_libre.pk)
     cita.refresh_from_db()
@@ -317,8 +318,8 @@ def test_una_falla_dentro_de_la_base_tampoco_deja_nada(dentista, recepcionista, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fallas_en_asignar_y_cancelar(probar_fallas, dentista, recepcionista, manana_10):
-    hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+def test_fallas_en_asignar_y_cancelar(probar_fallas, dentista, recepcionista, en_tres_dias_10):
+    hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=en_tres_dias_10)
     user = registrar_paciente(1)
     assert probar_fallas(lambda: asignar_cita(actor=recepcionista.user, cita_id=hora.pk, cliente_id=user.cliente.pk)) >= 2
     assert probar_fallas(lambda: cancelar_cita(actor=user, cita_id=hora.pk)) >= 2

@@ -67,15 +67,16 @@ def hace_una_hora():
 
 
 @pytest.fixture
-def crear_cita(dentista, recepcionista, manana_10, hace_una_hora):
+def crear_cita(dentista, recepcionista, en_tres_dias_10, hace_una_hora):
     """``crear_cita(estado, cuando="futura"|"pasada", user=None)``: a slot put straight into a
-    state (test setup; past bookings cannot be made through the services)."""
+    state (test setup; past bookings cannot be made through the services). Future ones start
+    three days ahead: beyond the portal's cut-off for patients' changes."""
     contador = {"n": 0}
 
     def crear(estado=EstadoCita.DISPONIBLE, cuando="futura", user=None, inicio=None):
         contador["n"] += 1
         if inicio is None:
-            base = manana_10 if cuando == "futura" else hace_una_hora
+            base = en_tres_dias_10 if cuando == "futura" else hace_una_hora
             inicio = base + datetime.timedelta(hours=contador["n"])
             if cuando == "pasada":
                 inicio = hace_una_hora - datetime.timedelta(hours=contador["n"])
@@ -229,9 +230,10 @@ def test_transiciones_posibles_para_el_paciente(crear_cita):
 
 
 @pytest.fixture
-def reservada_y_libre(dentista, crear_personal, recepcionista, manana_10):
-    """A patient (WhatsApp opt-in) with a confirmed booking tomorrow 10:00 with Dra. Soto, and a
-    free slot the day after at 15:30 with another dentist."""
+def reservada_y_libre(dentista, crear_personal, recepcionista, en_tres_dias_10):
+    """A patient (WhatsApp opt-in) with a confirmed booking in three days at 10:00 with Dra. Soto,
+    and a free slot the day after at 15:30 with another dentist."""
+    manana_10 = en_tres_dias_10
     paciente = registrar_paciente(1, canal_preferido="whatsapp", acepta_whatsapp=True)
     origen = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
     reservar_cita(user=paciente, cita_id=origen.pk, motivo="dolor en una muela")

@@ -1,3 +1,155 @@
-"""Portal area: citas (filled in by its issue work)."""
+"""Portal area: "Mis citas". Upcoming and past appointments; confirm, cancel or reschedule
+within the clinic's policy (shown before acting); add to calendar (.ics).
 
-urlpatterns = []
+Every appointment is read through ``cita_del_paciente(cliente_id=request.paciente.pk, ...)``:
+another patient's id, a free slot or a junk id all answer 404 alike.
+"""
+
+import datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from icalendar import Calendar, Event
+
+from citas.models import EstadoCita
+from citas.selectors import cita_del_paciente, citas_del_paciente, hora_para_reservar, horas_cercanas, politica_del_portal
+from citas.services import cancelar_cita, confirmar_cita, reprogramar_cita
+from cliente_web.forms.reservas import FormularioReprogramar
+from cliente_web.permisos import requiere_paciente
+from cliente_web.views.reservas import contexto_de_horas, cuando
+
+
+def _cita_o_404(request, pk):
+    cita = cita_del_paciente(cliente_id=request.paciente.pk, cita_id=pk)
+    if cita is None:
+        raise Http404("Cita no encontrada.")
+    return cita
+
+
+def _primer_mensaje(error: ValidationError) -> str:
+    return error.messages[0] if error.messages else "No se pudo completar. Intente de nuevo."
+
+
+@require_GET
+@requiere_paciente
+def mis_citas(request):
+    return render(request, "cliente_web/citas/mis_citas.html", {
+        "citas": citas_del_paciente(cliente_id=request.paciente.pk), "politica": politica_del_portal(),
+    })
+
+
+@require_GET
+@requiere_paciente
+def cita(request, pk):
+    return render(request, "cliente_web/citas/detalle.html", {
+        "cita": _cita_o_404(request, pk), "politica": politica_del_portal(),
+    })
+
+
+@require_POST
+@requiere_paciente
+def cita_confirmar(request, pk):
+    cita = _cita_o_404(request, pk)
+    try:
+        confirmar_cita(actor=request.user, cita_id=cita.pk)
+    except ValidationError as error:
+        messages.error(request, _primer_mensaje(error))
+    else:
+        messages.success(request, f"Gracias: confirmó su hora del {cuando(cita)}.")
+    return redirect("portal:cita", pk=cita.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@requiere_paciente
+def cita_cancelar(request, pk):
+    """GET: what cancelling means (the slot is freed) and the policy; POST: cancel."""
+    cita = _cita_o_404(request, pk)
+    if request.method == "POST":
+        try:
+            cancelar_cita(actor=request.user, cita_id=cita.pk)
+        except ValidationError as error:
+            messages.error(request, _primer_mensaje(error))
+            return redirect("portal:cita", pk=cita.pk)
+        messages.success(request, f"Canceló su hora del {cuando(cita)}. Puede reservar otra cuando quiera.")
+        return redirect("portal:mis_citas")
+    return render(request, "cliente_web/citas/cancelar.html", {"cita": cita, "politica": politica_del_portal()})
+
+
+@require_http_methods(["GET", "POST"])
+@requiere_paciente
+def cita_reprogramar(request, pk):
+    """GET: free slots like the booking page (without the current one); ``?nueva=<id>`` shows
+    the chosen one to confirm. POST ``nueva_cita_id``: move the booking."""
+    cita = _cita_o_404(request, pk)
+    formulario = FormularioReprogramar(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and formulario.is_valid():
+        try:
+            nueva = reprogramar_cita(actor=request.user, cita_id=cita.pk,
+                                     nueva_cita_id=formulario.cleaned_data["nueva_cita_id"])
+        except ValidationError as error:
+            if getattr(error, "code", None) != "hora_no_disponible":
+                messages.error(request, _primer_mensaje(error))
+                return redirect("portal:cita", pk=cita.pk)
+            return render(request, "cliente_web/citas/reprogramar.html", {
+                "cita": cita, "no_disponible": True, "politica": politica_del_portal(),
+                "cercanas": horas_cercanas(cita_id=formulario.cleaned_data["nueva_cita_id"], excluir_id=cita.pk),
+            }, status=409)
+        messages.success(request, f"Listo: su hora quedó para el {cuando(nueva)}. Le enviamos el aviso.")
+        return redirect("portal:cita", pk=nueva.pk)
+    contexto = {"cita": cita, "formulario": formulario}
+    if cita.acciones.reprogramar:
+        contexto.update(contexto_de_horas(request, excluir_id=cita.pk))
+        elegida = request.GET.get("nueva", "")
+        if elegida:
+            valida = elegida.isascii() and elegida.isdecimal()
+            nueva = hora_para_reservar(cita_id=int(elegida)) if valida else None
+            if nueva is None or nueva.pk == cita.pk:
+                contexto["elegida_no_disponible"] = True
+            else:
+                contexto["elegida"] = nueva
+    else:
+        contexto["politica"] = politica_del_portal()
+    return render(request, "cliente_web/citas/reprogramar.html", contexto)
+
+
+def _dominio_uid():
+    return urlsplit(settings.CLINICA_URL_PORTAL).hostname or "clinica.example"
+
+
+@require_GET
+@requiere_paciente
+def cita_calendario(request, pk):
+    """The appointment as an iCalendar file: neutral summary (no reason, no treatment), the
+    clinic as location, times in UTC, a UID stable per appointment (re-importing updates)."""
+    cita = _cita_o_404(request, pk)
+    calendario = Calendar()
+    calendario.add("prodid", f"-//{settings.CLINICA_NOMBRE}//Portal de pacientes//ES")
+    calendario.add("version", "2.0")
+    evento = Event()
+    evento.add("uid", f"cita-{cita.pk}@{_dominio_uid()}")
+    evento.add("dtstamp", datetime.datetime.now(datetime.UTC))
+    evento.add("dtstart", cita.inicio.astimezone(datetime.UTC))
+    evento.add("dtend", cita.fin.astimezone(datetime.UTC))
+    evento.add("summary", f"Hora dental · {settings.CLINICA_NOMBRE}")
+    evento.add("location", settings.CLINICA_NOMBRE)
+    evento.add("status", "CANCELLED" if cita.estado == EstadoCita.CANCELADA else "CONFIRMED")
+    calendario.add_component(evento)
+    respuesta = HttpResponse(calendario.to_ical(), content_type="text/calendar; charset=utf-8")
+    respuesta["Content-Disposition"] = f'attachment; filename="cita-{cita.pk}.ics"'
+    return respuesta
+
+
+urlpatterns = [
+    path("citas/", mis_citas, name="mis_citas"),
+    path("citas/<int:pk>/", cita, name="cita"),
+    path("citas/<int:pk>/confirmar/", cita_confirmar, name="cita_confirmar"),
+    path("citas/<int:pk>/cancelar/", cita_cancelar, name="cita_cancelar"),
+    path("citas/<int:pk>/reprogramar/", cita_reprogramar, name="cita_reprogramar"),
+    path("citas/<int:pk>/calendario.ics", cita_calendario, name="cita_calendario"),
+]

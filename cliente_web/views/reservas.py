@@ -1,3 +1,123 @@
-"""Portal area: reservas (filled in by its issue work)."""
+"""Portal area: book a slot. Choose a dentist (or any), pick a free time grouped by day, then
+confirm on one screen. A slot taken meanwhile (or too soon, or gone) gets a friendly page with
+the nearest free ones, never an error page."""
 
-urlpatterns = []
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import dateformat, timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from citas.selectors import (
+    agrupar_por_dia,
+    dentistas_con_horas,
+    hora_para_reservar,
+    horas_cercanas,
+    horas_para_reservar,
+    politica_del_portal,
+    semana_de_reserva,
+)
+from citas.services import reservar_cita
+from cliente_web.forms.reservas import FormularioElegirDentista, FormularioReserva
+from cliente_web.permisos import requiere_paciente
+
+
+def cuando(cita):
+    """"lunes 30 de noviembre a las 10:00", in Santiago's time (for messages)."""
+    local = timezone.localtime(cita.inicio)
+    return f"{dateformat.format(local, r'l j \d\e F')} a las {local:%H:%M}"
+
+
+def _semana(valor, politica):
+    """The week asked for (0 = from today), clamped to the booking window; junk → 0."""
+    try:
+        semana = int(valor or 0)
+    except (TypeError, ValueError):
+        return 0
+    return min(max(semana, 0), max(politica.semanas_reserva - 1, 0))
+
+
+_MARCA = 987654321
+
+
+def _enlazar(horas, ruta, *args, sufijo=""):
+    """``h.enlace`` of each slot: one ``reverse`` for the page, not one per button."""
+    plantilla = reverse(ruta, args=[*args, _MARCA] if not sufijo else list(args)) + sufijo
+    for hora in horas:
+        hora.enlace = plantilla.replace(str(_MARCA), str(hora.pk))
+
+
+def contexto_de_horas(request, *, excluir_id=None):
+    """The dentist choice and one week of bookable slots grouped by day: shared by the
+    booking page and the reschedule page (``excluir_id``: the booking being moved, whose
+    buttons pick the new time instead of opening the booking step). Two queries (dentists,
+    slots) whatever the numbers."""
+    politica = politica_del_portal()
+    dentistas = dentistas_con_horas()
+    formulario = FormularioElegirDentista(request.GET or None, dentistas=dentistas)
+    dentista_id = formulario.cleaned_data["dentista"] if formulario.is_bound and formulario.is_valid() else None
+    semana = _semana(request.GET.get("semana"), politica)
+    horas = horas_para_reservar(dentista_id=dentista_id, semana=semana, excluir_id=excluir_id)
+    if excluir_id is None:
+        _enlazar(horas, "portal:reservar_confirmar")
+    else:  # rescheduling: the button picks the new time on the reschedule page
+        _enlazar(horas, "portal:cita_reprogramar", excluir_id,
+                 sufijo=f"?nueva={_MARCA}&dentista={dentista_id or ''}&semana={semana}")
+    primero, ultimo = semana_de_reserva(semana=semana)
+    return {
+        "politica": politica,
+        "formulario_dentista": formulario,
+        "dentista_id": dentista_id,
+        "dias": agrupar_por_dia(horas),
+        "semana": semana,
+        "semana_desde": primero,
+        "semana_hasta": ultimo,
+        "semana_anterior": semana - 1 if semana > 0 else None,
+        "semana_siguiente": semana + 1 if semana + 1 < politica.semanas_reserva else None,
+    }
+
+
+@require_GET
+@requiere_paciente
+def reservar(request):
+    return render(request, "cliente_web/reservas/reservar.html", contexto_de_horas(request))
+
+
+def _no_disponible(request, cita_id, *, status):
+    """The slot is gone, too soon or never existed: say so and offer the nearest free ones."""
+    return render(
+        request, "cliente_web/reservas/no_disponible.html",
+        {"cercanas": horas_cercanas(cita_id=cita_id), "politica": politica_del_portal()},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requiere_paciente
+def reservar_confirmar(request, cita_id):
+    """One screen: date, time, dentist, the policy, an optional reason, "Confirmar reserva"."""
+    hora = hora_para_reservar(cita_id=cita_id)
+    if hora is None:
+        # GET 404 (nothing to book at that id), POST 409 (it was taken meanwhile): same friendly page.
+        return _no_disponible(request, cita_id, status=409 if request.method == "POST" else 404)
+    formulario = FormularioReserva(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and formulario.is_valid():
+        try:
+            cita = reservar_cita(user=request.user, cita_id=hora.pk, motivo=formulario.cleaned_data["motivo"])
+        except ValidationError as error:
+            if getattr(error, "code", None) == "hora_no_disponible":
+                return _no_disponible(request, cita_id, status=409)
+            formulario.agregar_errores_del_servicio(error)
+        else:
+            messages.success(request, f"Listo: reservó su hora del {cuando(cita)}. Le enviamos la confirmación.")
+            return redirect("portal:cita", pk=cita.pk)
+    return render(request, "cliente_web/reservas/confirmar.html", {
+        "hora": hora, "formulario": formulario, "politica": politica_del_portal(),
+    })
+
+
+urlpatterns = [
+    path("reservar/", reservar, name="reservar"),
+    path("reservar/<int:cita_id>/", reservar_confirmar, name="reservar_confirmar"),
+]
