@@ -5,13 +5,13 @@ from citas.models import Cita, DiaCerrado, HorarioAtencion
 
 @admin.register(Cita)
 class CitaAdmin(admin.ModelAdmin):
-    list_display = ["inicio", "fin", "dentista", "estado", "cliente", "paciente_nombre"]
+    list_display = ["inicio", "fin", "dentista", "estado", "cliente", "paciente_nombre", "reprogramaciones"]
     list_filter = ["estado", "dentista"]
     date_hierarchy = "inicio"
     search_fields = ["paciente_nombre", "paciente_email", "paciente_telefono", "cliente__rut"]
     raw_id_fields = ["cliente", "dentista"]
     list_select_related = ["dentista__user", "cliente"]
-    readonly_fields = ["creado", "actualizado"]
+    readonly_fields = ["reprogramaciones", "creado", "actualizado"]
 
 
 @admin.register(HorarioAtencion)

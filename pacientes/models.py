@@ -1,3 +1,5 @@
+import uuid
+
 import pghistory
 from django.conf import settings
 from django.db import models
@@ -88,3 +90,66 @@ class Cliente(ConFechas):
 
     def __str__(self):
         return self.nombre_completo
+
+
+# Detected type → extension on disk; the only types a document may have (see pacientes.documentos).
+EXTENSIONES_DOCUMENTO = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def ruta_documento(documento, nombre):
+    """``documentos/<cliente_id>/<uuid4 hex><ext>``: the user's filename never reaches the
+    disk (no path tricks, no guessable names); the extension follows the detected type."""
+    extension = EXTENSIONES_DOCUMENTO.get(documento.tipo_contenido, "")
+    return f"documentos/{documento.cliente_id}/{uuid.uuid4().hex}{extension}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class ClienteDocumento(ConFechas):
+    """A document the clinic attached to a patient (x-ray, budget, consent): table
+    ``pacientes_clientedocumento``. Served only through a view, to staff and to its owner."""
+
+    cliente = models.ForeignKey(
+        Cliente, verbose_name="paciente", on_delete=models.CASCADE, related_name="documentos"
+    )
+    titulo = models.CharField("título", max_length=120)
+    archivo = models.FileField("archivo", upload_to=ruta_documento, max_length=255)
+    nombre_original = models.CharField("nombre original", max_length=255)
+    tipo_contenido = models.CharField("tipo de contenido", max_length=100)
+    tamano = models.PositiveIntegerField("tamaño (bytes)")
+    subido_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="subido por", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "documento del paciente"
+        verbose_name_plural = "documentos de pacientes"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(titulo=""),
+                name="documento_titulo_obligatorio",
+                violation_error_code="titulo_obligatorio",
+                violation_error_message="Ingrese un título para el documento.",
+            ),
+            models.CheckConstraint(
+                condition=Q(tipo_contenido__in=list(EXTENSIONES_DOCUMENTO)),
+                name="documento_tipo_permitido",
+                violation_error_code="tipo_no_permitido",
+                violation_error_message="Solo se aceptan documentos PDF, JPG o PNG.",
+            ),
+        ]
+        indexes = [models.Index(fields=["cliente", "-creado"], name="documento_cliente_idx")]
+
+    def __str__(self):
+        return self.titulo
+
+    @property
+    def nombre_descarga(self) -> str:
+        """The original name, with the extension of the detected type (a PNG renamed .pdf is
+        downloaded as .png, so the patient's device opens it)."""
+        extension = EXTENSIONES_DOCUMENTO.get(self.tipo_contenido, "")
+        base, punto, actual = self.nombre_original.rpartition(".")
+        validas = {extension, ".jpeg"} if extension == ".jpg" else {extension}
+        if punto and f".{actual.lower()}" in validas:
+            return self.nombre_original
+        return f"{base if punto else self.nombre_original}{extension}"

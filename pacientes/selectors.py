@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
 from notificaciones.models import Notificacion
-from pacientes.models import Cliente
+from pacientes.models import Cliente, ClienteDocumento
 
 # Longer than any searchable column (e-mail: 254): such a text cannot be a substring of any.
 LARGO_MAXIMO_BUSQUEDA = 254
@@ -278,3 +278,21 @@ def historial_cliente(cliente_id, *, limite=ULTIMOS_CAMBIOS) -> list[CambioPacie
             cambios=cambios,
         ))
     return historial
+
+
+# Documents ---------------------------------------------------------------------------------------
+
+
+def documentos_de_cliente(cliente_id) -> list[ClienteDocumento]:
+    """The patient's documents, newest first, with who uploaded each. One query."""
+    return list(
+        ClienteDocumento.objects.filter(cliente_id=cliente_id)
+        .select_related("subido_por")
+        .order_by("-creado", "-pk")
+    )
+
+
+def documento_de_cliente(*, cliente_id, documento_id) -> ClienteDocumento:
+    """One document, only if it belongs to that patient (another patient's id finds nothing).
+    Raises ``ClienteDocumento.DoesNotExist``."""
+    return ClienteDocumento.objects.select_related("cliente").get(pk=documento_id, cliente_id=cliente_id)

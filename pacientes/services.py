@@ -10,9 +10,11 @@ from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
 from cuentas.services import crear_cuenta_portal, dividir_nombre, encolar_invitacion
+from notificaciones.models import Notificacion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
-from pacientes.models import Cliente
+from pacientes.documentos import borrar_archivos_tras_commit
+from pacientes.models import Cliente, ClienteDocumento
 from pacientes.validaciones import validar_datos_cliente_completos, validar_username_disponible
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,8 @@ class ResumenEliminacion:
     cuenta_eliminada: bool
     citas_futuras_liberadas: int
     citas_pasadas_conservadas: int
+    documentos_eliminados: int = 0
+    notificaciones_eliminadas: int = 0
 
 
 def _cuentas_del_cliente(cliente):
@@ -124,6 +128,8 @@ def resumen_eliminacion(*, cliente_id) -> ResumenEliminacion:
         cuenta_eliminada=_cuentas_del_cliente(cliente).exists(),
         citas_futuras_liberadas=citas.filter(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).count(),
         citas_pasadas_conservadas=citas.exclude(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).count(),
+        documentos_eliminados=ClienteDocumento.objects.filter(cliente=cliente).count(),
+        notificaciones_eliminadas=Notificacion.objects.filter(cliente=cliente).count(),
     )
 
 
@@ -134,8 +140,10 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
     """Delete a patient (the seed's improved deletion flow), all in one transaction:
 
     their ``User`` and ``PerfilCliente`` go; future bookings are released to ``disponible``;
-    every other appointment stays as history with its snapshot and ``cliente = NULL``; the
-    audit trail records each change with the acting user; the ``Cliente`` goes last.
+    every other appointment stays as history with its snapshot and ``cliente = NULL``; their
+    documents and notifications go (erasure under Ley 21.719: those rows hold contact data and
+    message bodies; a pending one simply never goes out), the documents' files only after
+    commit; the audit trail records each change with the acting user; the ``Cliente`` goes last.
     """
     ahora = timezone.now()
     with operacion("eliminar_cliente", actor=actor):
@@ -151,13 +159,20 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
         # PerfilCliente goes with its User (on_delete=CASCADE).
         cuentas = list(_cuentas_del_cliente(cliente).values_list("pk", flat=True))
         get_user_model().objects.filter(pk__in=cuentas).delete()
+        documentos = ClienteDocumento.objects.filter(cliente=cliente)
+        archivos = list(documentos.values_list("archivo", flat=True))
+        documentos_eliminados = documentos.delete()[0] if archivos else 0
+        borrar_archivos_tras_commit(archivos)
+        notificaciones_eliminadas = Notificacion.objects.filter(cliente=cliente).delete()[0]
         cliente.delete()
     resumen = ResumenEliminacion(
         cliente_id=cliente_id, cuenta_eliminada=bool(cuentas), citas_futuras_liberadas=liberadas,
-        citas_pasadas_conservadas=conservadas,
+        citas_pasadas_conservadas=conservadas, documentos_eliminados=documentos_eliminados,
+        notificaciones_eliminadas=notificaciones_eliminadas,
     )
     registrar_evento(
         logger, "cliente_eliminado", cliente_id=cliente_id, cuentas_eliminadas=len(cuentas),
-        citas_liberadas=liberadas, citas_conservadas=conservadas, actor_id=getattr(actor, "pk", None),
+        citas_liberadas=liberadas, citas_conservadas=conservadas, documentos_eliminados=documentos_eliminados,
+        notificaciones_eliminadas=notificaciones_eliminadas, actor_id=getattr(actor, "pk", None),
     )
     return resumen

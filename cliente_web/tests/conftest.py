@@ -9,6 +9,13 @@ from citas.tests.test_services import PASSWORD, registrar_paciente
 CLAVE_PACIENTE = PASSWORD  # registrar_paciente's password
 
 
+@pytest.fixture(autouse=True)
+def plazo_de_24_horas(settings):
+    """Portal texts name the cut-off for changes ("24 horas antes"): the tests pin it rather than
+    depend on the default (12 h)."""
+    settings.CLINICA_PLAZO_CAMBIOS_H = 24
+
+
 @pytest.fixture
 def paciente(db):
     """A patient with a portal account (``User``; their record is ``paciente.cliente``)."""

@@ -1,3 +1,38 @@
-"""Portal area: documentos (filled in by its issue work)."""
+"""Portal area: Mis documentos. What the clinic attached to the patient (x-rays, budgets,
+consents), listed and downloaded only by their owner: every query is filtered by
+``request.paciente``, so another patient's document id is a 404, never their file."""
 
-urlpatterns = []
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_safe
+
+from cliente_web.permisos import requiere_paciente
+from pacientes.documentos import respuesta_descarga
+from pacientes.models import ClienteDocumento
+from pacientes.selectors import documento_de_cliente, documentos_de_cliente
+
+
+@require_safe
+@requiere_paciente
+def mis_documentos(request):
+    return render(request, "cliente_web/documentos/lista.html", {
+        "documentos": documentos_de_cliente(request.paciente.pk),
+    })
+
+
+@require_safe
+@requiere_paciente
+def documento(request, pk):
+    """The file as a download (``respuesta_descarga``: attachment, nosniff, no-store)."""
+    try:
+        doc = documento_de_cliente(cliente_id=request.paciente.pk, documento_id=pk)
+    except ClienteDocumento.DoesNotExist:
+        raise Http404("Ese documento no existe.") from None
+    return respuesta_descarga(doc)
+
+
+urlpatterns = [
+    path("documentos/", mis_documentos, name="mis_documentos"),
+    path("documentos/<int:pk>/", documento, name="documento"),
+]

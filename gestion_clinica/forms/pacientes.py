@@ -48,3 +48,30 @@ class FormularioPacienteNuevo(FormularioPaciente):
 
     def datos(self):
         return {**super().datos(), "enviar_invitacion": self.cleaned_data["enviar_invitacion"]}
+
+
+class FormularioDocumento(ConErroresDelServicio, forms.Form):
+    """A document to attach: title and file. Type, size and emptiness are the service's to judge
+    (``pacientes.documentos``), so the messages and codes are the same everywhere."""
+
+    campo_por_codigo = {"cliente_inactivo": None}
+
+    titulo = forms.CharField(label="Título", required=False, max_length=LARGO_ENTRADA,
+                             help_text="Por ejemplo «Radiografía panorámica» o «Presupuesto tratamiento».",
+                             error_messages={"max_length": "El texto es demasiado largo."})
+    archivo = forms.FileField(
+        label="Archivo", required=False, allow_empty_file=True,
+        error_messages={
+            "invalid": "No llegó ningún archivo. Elíjalo de nuevo e inténtelo otra vez.",
+            "missing": "No llegó ningún archivo. Elíjalo de nuevo e inténtelo otra vez.",
+            "contradiction": "Elija un archivo o deje el campo vacío, no ambos.",
+        },
+    )
+
+    def __init__(self, *args, maximo_mb=10, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["archivo"].help_text = f"PDF, JPG o PNG, hasta {maximo_mb} MB."
+        self.fields["archivo"].widget.attrs["accept"] = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+
+    def datos(self):
+        return {"titulo": self.cleaned_data["titulo"], "archivo": self.cleaned_data["archivo"]}

@@ -4,11 +4,13 @@ page cannot escape the matrix: who may GET it, and nothing answers 500."""
 import datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from citas.services import asignar_cita, crear_cita_disponible
 from gestion_clinica.tests.test_permisos import ENTRAR, PERSONAS
 from gestion_clinica.urls import urlpatterns
+from pacientes.documentos import subir_documento
 from pacientes.services import crear_cliente_presencial
 
 PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
@@ -18,12 +20,16 @@ ESCRITURAS_DE_RECEPCION = {
     "paciente_nuevo", "paciente_editar", "paciente_desactivar", "paciente_reenviar", "paciente_eliminar",
     "agenda_horario", "agenda_crear_hora", "agenda_generar", "agenda_dias_cerrados", "agenda_reabrir",
     "agenda_buscar_pacientes", "agenda_asignar", "agenda_reprogramar", "agenda_cancelar",
+    "paciente_documento_eliminar",  # dentists upload and download documents, but do not delete them
 }
 
 
 @pytest.fixture
-def argumentos(recepcionista, dentista):
+def argumentos(recepcionista, dentista, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # the document's file, outside the project
     cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Rosa Vera Díaz")
+    documento = subir_documento(actor=recepcionista.user, cliente_id=cliente.pk, titulo="Radiografía",
+                                archivo=SimpleUploadedFile("rx.pdf", b"%PDF-1.7\n%%EOF\n"))
     manana = datetime.datetime.combine(
         datetime.date.today() + datetime.timedelta(days=2), datetime.time(10), tzinfo=datetime.UTC
     )
@@ -31,7 +37,7 @@ def argumentos(recepcionista, dentista):
     asignar_cita(actor=recepcionista.user, cita_id=cita.pk, cliente_id=cliente.pk)
     return {
         "cliente_id": cliente.pk, "cita_id": cita.pk, "dentista_id": dentista.pk, "perfil_id": dentista.pk,
-        "fecha": "2027-02-10", "accion": "confirmar",
+        "fecha": "2027-02-10", "accion": "confirmar", "documento_id": documento.pk,
     }
 
 

@@ -451,6 +451,8 @@ def test_confirmacion_de_eliminar_dice_exactamente_que_pasa(clientes, con_histor
     assert "Se elimina su cuenta del portal de pacientes." in texto
     assert "2 horas futuras reservadas quedan libres" in texto
     assert "1 cita pasada se conserva como historial" in texto
+    # The invitation and the three bookings' confirmations (Ley 21.719 erasure).
+    assert "Se eliminan 4 avisos registrados" in texto and "No tiene documentos adjuntos." in texto
     assert Cliente.objects.filter(pk=con_historia.pk).exists()
 
 
@@ -469,7 +471,8 @@ def test_eliminar_y_volver_a_eliminar(clientes, con_historia):
     assert Cita.objects.filter(estado=EstadoCita.DISPONIBLE, cliente=None).count() == 2
     assert Cita.objects.filter(estado=EstadoCita.ATENDIDA, paciente_nombre="Iván Invitado").count() == 1
     mensaje = clientes["administrador"].get(LISTA).text
-    assert "Paciente eliminado. 2 hora(s) futura(s) liberada(s), 1 cita(s) conservada(s) como historial, cuenta del portal eliminada." in mensaje
+    assert ("Paciente eliminado. 2 hora(s) futura(s) liberada(s), 1 cita(s) conservada(s) como historial, "
+            "cuenta del portal eliminada, 4 aviso(s) eliminado(s).") in mensaje
     # The same form sent again (double click, back button): a clear message, never a 500.
     otra_vez = clientes["administrador"].post(url("paciente_eliminar", con_historia), follow=True)
     assert otra_vez.status_code == 200

@@ -1,7 +1,8 @@
 """Pacientes (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``.
 
 Everyone on the staff reads; only administración and recepción create, edit, deactivate,
-invite and delete. Views parse, call one selector or service, respond.
+invite and delete. Documents: everyone uploads and downloads (dentists attach x-rays), only
+administración and recepción delete. Views parse, call one selector or service, respond.
 """
 
 from django.contrib import messages
@@ -9,15 +10,23 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from cuentas.services import reenviar_invitacion
-from gestion_clinica.forms.pacientes import FormularioPaciente, FormularioPacienteNuevo
+from gestion_clinica.forms.pacientes import FormularioDocumento, FormularioPaciente, FormularioPacienteNuevo
 from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
-from pacientes.models import Cliente
-from pacientes.selectors import buscar_pacientes, citas_de_paciente, historial_cliente, resumen_paciente
+from pacientes.documentos import eliminar_documento, maximo_bytes, respuesta_descarga, subir_documento
+from pacientes.models import Cliente, ClienteDocumento
+from pacientes.selectors import (
+    buscar_pacientes,
+    citas_de_paciente,
+    documento_de_cliente,
+    documentos_de_cliente,
+    historial_cliente,
+    resumen_paciente,
+)
 from pacientes.services import (
     actualizar_cliente,
     crear_cliente_presencial,
@@ -29,6 +38,7 @@ from pacientes.services import (
 POR_PAGINA = 25
 EDITORES = (ADMINISTRADOR, RECEPCION)
 YA_NO_EXISTE = "Ese paciente ya no existe (quizás otra persona lo eliminó recién)."
+DOCUMENTO_NO_EXISTE = "Ese documento ya no existe (quizás otra persona lo eliminó recién)."
 
 
 def _resumen_o_404(cliente_id):
@@ -59,17 +69,28 @@ def lista(request):
     return respuesta
 
 
-@requiere_rol(*TODOS)
-def detalle(request, cliente_id):
-    """Contact data, allergies, appointments, notifications and the record's change history."""
+def _formulario_documento(*args):
+    return FormularioDocumento(*args, maximo_mb=maximo_bytes() // (1024 * 1024))
+
+
+def _detalle(request, cliente_id, *, form_documento=None):
     resumen = _resumen_o_404(cliente_id)
     return render(request, "gestion_clinica/pacientes/detalle.html", {
         "resumen": resumen,
         "cliente": resumen.cliente,
         "citas": citas_de_paciente(cliente_id),
         "historial": historial_cliente(cliente_id),
+        "documentos": documentos_de_cliente(cliente_id),
+        "form_documento": form_documento or _formulario_documento(),
         "puede_editar": _puede_editar(request),
     })
+
+
+@requiere_rol(*TODOS)
+def detalle(request, cliente_id):
+    """Contact data, allergies, appointments, notifications, documents and the record's change
+    history."""
+    return _detalle(request, cliente_id)
 
 
 @requiere_rol(*EDITORES)
@@ -158,11 +179,63 @@ def eliminar(request, cliente_id):
                   f"{resultado.citas_pasadas_conservadas} cita(s) conservada(s) como historial"]
         if resultado.cuenta_eliminada:
             partes.append("cuenta del portal eliminada")
+        if resultado.documentos_eliminados:
+            partes.append(f"{resultado.documentos_eliminados} documento(s) eliminado(s)")
+        if resultado.notificaciones_eliminadas:
+            partes.append(f"{resultado.notificaciones_eliminadas} aviso(s) eliminado(s)")
         messages.success(request, ", ".join(partes) + ".")
         return redirect("gestion:pacientes")
     cliente = _resumen_o_404(cliente_id).cliente
     resumen = resumen_eliminacion(cliente_id=cliente_id)
     return render(request, "gestion_clinica/pacientes/eliminar.html", {"cliente": cliente, "resumen": resumen})
+
+
+@require_POST
+@requiere_rol(*TODOS)
+def documento_subir(request, cliente_id):
+    """Attach a document (``subir_documento``); on an error, the record again with the form's
+    errors in Spanish next to their field."""
+    form = _formulario_documento(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            documento = subir_documento(actor=request.user, cliente_id=cliente_id, **form.datos())
+        except Cliente.DoesNotExist:
+            raise Http404(YA_NO_EXISTE) from None
+        except ValidationError as error:
+            form.agregar_errores_del_servicio(error)
+        else:
+            messages.success(request, f"Documento «{documento.titulo}» adjuntado.")
+            return redirect(reverse("gestion:paciente", args=[cliente_id]) + "#documentos")
+    return _detalle(request, cliente_id, form_documento=form)
+
+
+@require_safe
+@requiere_rol(*TODOS)
+def documento(request, cliente_id, documento_id):
+    """Download (always an attachment; never a public media URL)."""
+    try:
+        doc = documento_de_cliente(cliente_id=cliente_id, documento_id=documento_id)
+    except ClienteDocumento.DoesNotExist:
+        raise Http404(DOCUMENTO_NO_EXISTE) from None
+    return respuesta_descarga(doc)
+
+
+@requiere_rol(*EDITORES)
+def documento_eliminar(request, cliente_id, documento_id):
+    """GET: which document will go; POST: ``eliminar_documento``."""
+    if request.method == "POST":
+        try:
+            eliminar_documento(actor=request.user, cliente_id=cliente_id, documento_id=documento_id)
+        except ClienteDocumento.DoesNotExist:
+            messages.warning(request, "Ese documento ya había sido eliminado; no se hizo nada.")
+        else:
+            messages.success(request, "Documento eliminado.")
+        return redirect(reverse("gestion:paciente", args=[cliente_id]) + "#documentos")
+    try:
+        doc = documento_de_cliente(cliente_id=cliente_id, documento_id=documento_id)
+    except ClienteDocumento.DoesNotExist:
+        raise Http404(DOCUMENTO_NO_EXISTE) from None
+    return render(request, "gestion_clinica/pacientes/eliminar_documento.html", {"documento": doc, "cliente": doc.cliente})
 
 
 urlpatterns = [
@@ -173,4 +246,8 @@ urlpatterns = [
     path("pacientes/<int:cliente_id>/desactivar/", desactivar, name="paciente_desactivar"),
     path("pacientes/<int:cliente_id>/reenviar-invitacion/", reenviar, name="paciente_reenviar"),
     path("pacientes/<int:cliente_id>/eliminar/", eliminar, name="paciente_eliminar"),
+    path("pacientes/<int:cliente_id>/documentos/", documento_subir, name="paciente_documento_subir"),
+    path("pacientes/<int:cliente_id>/documentos/<int:documento_id>/", documento, name="paciente_documento"),
+    path("pacientes/<int:cliente_id>/documentos/<int:documento_id>/eliminar/", documento_eliminar,
+         name="paciente_documento_eliminar"),
 ]
