@@ -143,7 +143,11 @@ PHONENUMBER_DB_FORMAT = "E164"
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
-MEDIA_ROOT = Path(os.environ.get("CLINICA_MEDIA_ROOT", BASE_DIR / "media"))
+# Patients' documents. Never served by a public URL: only through views that check the owner.
+MEDIA_ROOT = Path(os.environ.get("CLINICA_MEDIA_ROOT", BASE_DIR / "var" / "media"))
+CLINICA_DOCUMENTO_MAX_MB = int(os.environ.get("CLINICA_DOCUMENTO_MAX_MB", "10"))
+# Uploads above this are streamed to a temporary file instead of memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -218,7 +222,9 @@ CLINICA_ANTICIPACION_MINIMA_MIN = int(os.environ.get("CLINICA_ANTICIPACION_MINIM
 # How far ahead the portal offers slots.
 CLINICA_SEMANAS_RESERVA = int(os.environ.get("CLINICA_SEMANAS_RESERVA", "4"))
 # Patients may cancel or reschedule on the portal until this many hours before the appointment.
-CLINICA_PLAZO_CAMBIOS_H = int(os.environ.get("CLINICA_PLAZO_CAMBIOS_H", "24"))
+# Shorter than the 24 h reminder on purpose: its one-tap cancel link must still work, and a late
+# cancellation frees the chair for someone else where a no-show does not.
+CLINICA_PLAZO_CAMBIOS_H = int(os.environ.get("CLINICA_PLAZO_CAMBIOS_H", "12"))
 # How many times a patient may move one booking on the portal (the clinic can always move it).
 CLINICA_MAX_REPROGRAMACIONES = int(os.environ.get("CLINICA_MAX_REPROGRAMACIONES", "2"))
 
