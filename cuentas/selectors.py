@@ -3,11 +3,12 @@
 import datetime
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from citas.models import Cita
 from notificaciones.models import Notificacion
-from pacientes.models import Cliente
+from pacientes.models import Cliente, ClienteDocumento
 
 
 def _fecha(valor):
@@ -33,8 +34,9 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
     """Everything the clinic holds about the patient and their account, for the right of access
     and portability (Ley 21.719), as JSON-ready data.
 
-    Three queries whatever the history's length: the record with its account and profile, the
-    appointments with their dentists, the notifications (without their bodies). Raises
+    Four queries whatever the history's length: the record with its account and profile, the
+    appointments with their dentists, the notifications (without their bodies), the documents
+    (their data; the files themselves are downloaded from "Mis documentos"). Raises
     ``Cliente.DoesNotExist`` for an unknown id.
     """
     cliente = Cliente.objects.select_related("user", "user__perfil_cliente").get(pk=cliente_id)
@@ -93,6 +95,15 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
         "preferencias": preferencias,
         "citas": citas,
         "notificaciones": notificaciones,
-        # TODO documentos: the patient's ClienteDocumento rows (name, type, size, date), same query budget.
-        "documentos": [],
+        "documentos": [
+            {
+                "titulo": documento.titulo,
+                "nombre": documento.nombre_descarga,
+                "tipo": documento.tipo_contenido,
+                "tamano_bytes": documento.tamano,
+                "adjuntado_en": _fecha(documento.creado),
+                "descarga": reverse("portal:documento", args=[documento.pk]),
+            }
+            for documento in ClienteDocumento.objects.filter(cliente_id=cliente.pk).order_by("creado", "pk")
+        ],
     }

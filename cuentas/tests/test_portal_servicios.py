@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import F
@@ -25,8 +26,10 @@ from cuentas.services import (
 )
 from notificaciones.models import Notificacion
 from nucleo.pruebas import huella_bd
+from pacientes.documentos import subir_documento
 from pacientes.models import Cliente
 from pacientes.services import crear_cliente_presencial, desactivar_cliente
+from pacientes.tests.test_documentos import PNG
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db
@@ -253,9 +256,17 @@ def con_historia(dentista, recepcionista, manana_10):
     return user
 
 
-def test_exportacion_tiene_todo_lo_del_paciente_y_nada_de_otros(con_historia, django_assert_num_queries):
+def test_exportacion_tiene_todo_lo_del_paciente_y_nada_de_otros(con_historia, django_assert_num_queries,
+                                                                recepcionista, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     cliente = con_historia.cliente
-    with django_assert_num_queries(3):
+    otro = Cliente.objects.exclude(pk=cliente.pk).get(user__isnull=False)
+    for destino, titulo in ((cliente, "Radiografía panorámica"), (otro, "Documento ajeno")):
+        subir_documento(
+            actor=recepcionista.user, cliente_id=destino.pk, titulo=titulo,
+            archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"),
+        )
+    with django_assert_num_queries(4):
         datos = exportar_datos_paciente(cliente_id=cliente.pk)
     json.dumps(datos, cls=DjangoJSONEncoder)  # serialisable as is
 
@@ -273,7 +284,10 @@ def test_exportacion_tiene_todo_lo_del_paciente_y_nada_de_otros(con_historia, dj
     assert eventos == {"bienvenida", "reserva_confirmada"}
     assert all("cuerpo" not in n for n in datos["notificaciones"])
     assert all(n["destinatario"] in (cliente.email, str(cliente.telefono)) for n in datos["notificaciones"])
-    assert datos["documentos"] == []
+    [documento] = datos["documentos"]
+    assert documento["titulo"] == "Radiografía panorámica" and documento["tipo"] == "image/png"
+    assert documento["tamano_bytes"] == len(PNG) and documento["nombre"] == "rx.png"
+    assert documento["descarga"].startswith("/portal/documentos/")
 
 
 def test_exportacion_hace_las_mismas_consultas_con_mucha_historia(con_historia, dentista, recepcionista, manana_10,
@@ -282,7 +296,7 @@ def test_exportacion_hace_las_mismas_consultas_con_mucha_historia(con_historia, 
         cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
                                      inicio=manana_10 + datetime.timedelta(days=dias))
         reservar_cita(user=con_historia, cita_id=cita.pk)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         datos = exportar_datos_paciente(cliente_id=con_historia.cliente.pk)
     assert len(datos["citas"]) == 12
 
@@ -291,3 +305,4 @@ def test_exportacion_de_paciente_sin_cuenta(recepcionista):
     cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Sin Cuenta")
     datos = exportar_datos_paciente(cliente_id=cliente.pk)
     assert datos["cuenta"] is None and datos["preferencias"] is None and datos["citas"] == []
+    assert datos["documentos"] == []
