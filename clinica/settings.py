@@ -178,7 +178,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Spanish lockout page (axes ships no Spanish); each site may add its own <package>/bloqueo.html.
-AXES_LOCKOUT_CALLABLE = "gestion_clinica.bloqueo.respuesta_bloqueo"
+AXES_LOCKOUT_CALLABLE = "nucleo.bloqueo.respuesta_bloqueo"
 AXES_USERNAME_CALLABLE = "cuentas.axes.usuario_del_intento"
 
 # E-mail --------------------------------------------------------------------------------------

@@ -281,3 +281,34 @@ def test_eliminar_mi_cuenta_cierra_la_sesion_y_se_despide(portal, paciente, otro
     assert portal.get(CUENTA)["Location"].startswith("/portal/entrar/")  # logged out
     assert Client().post("/portal/entrar/", {"username": paciente.cliente.rut,
                                              "password": CLAVE_PACIENTE}).status_code == 200
+
+
+# Guessing the password inside an open session (a borrowed phone) is limited like the login ----
+
+
+@pytest.mark.parametrize("url, datos_malos, datos_buenos", [
+    (ELIMINAR, {"password": "no-es-la-clave"}, {"password": CLAVE_PACIENTE}),
+    (CLAVE, {"old_password": "no-es-la-clave", "new_password1": NUEVA, "new_password2": NUEVA},
+     {"old_password": CLAVE_PACIENTE, "new_password1": NUEVA, "new_password2": NUEVA}),
+])
+def test_adivinar_la_clave_en_la_sesion_bloquea_como_el_inicio(portal, paciente, settings, url, datos_malos,
+                                                               datos_buenos):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert portal.post(url, datos_malos).status_code == 200
+    assert portal.post(url, datos_malos).status_code == 429  # the limit-th failure locks
+    antes = huella_bd()
+    respuesta = portal.post(url, datos_buenos)  # the right password, still locked
+    assert respuesta.status_code == 429
+    assert "Demasiados intentos fallidos" in respuesta.content.decode()
+    assert huella_bd() == antes
+    paciente.refresh_from_db()
+    assert paciente.check_password(CLAVE_PACIENTE)
+    # The lockout holds at the login page too (same account, same address).
+    entrada = Client().post("/portal/entrar/", {"username": paciente.email, "password": CLAVE_PACIENTE})
+    assert entrada.status_code == 429
+
+
+def test_una_clave_mala_aislada_no_bloquea(portal, paciente):
+    assert portal.post(ELIMINAR, {"password": "no-es-la-clave"}).status_code == 200
+    assert portal.post(ELIMINAR, {"password": CLAVE_PACIENTE}).status_code == 302
+    assert not Cliente.objects.filter(pk=paciente.cliente.pk).exists()

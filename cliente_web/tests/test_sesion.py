@@ -87,7 +87,7 @@ def test_bloqueo_cuenta_el_rut_una_vez_aunque_se_escriba_distinto(paciente, sett
     cliente, respuesta = entrar(rut_con_puntos(rut))  # right password, still locked
     assert respuesta.status_code == 429
     assert "Demasiados intentos fallidos" in respuesta.content.decode()
-    assert "Entrar al portal" in respuesta.content.decode()
+    assert "Acceso bloqueado por seguridad" in respuesta.content.decode()
     assert "_auth_user_id" not in cliente.session
 
 

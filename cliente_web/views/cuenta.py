@@ -19,9 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cliente_web.forms.cuenta import FormularioAvisos, FormularioCambioClave, FormularioContacto, FormularioEliminarCuenta
 from cliente_web.permisos import requiere_paciente
+from cliente_web.reintentos import clave_bloqueada, registrar_clave_incorrecta
 from cuentas.models import PerfilCliente
 from cuentas.selectors import exportar_datos_paciente
 from cuentas.services import actualizar_preferencias, eliminar_mi_cuenta
+from nucleo.bloqueo import respuesta_bloqueo
 from pacientes.services import actualizar_cliente
 
 
@@ -78,10 +80,20 @@ class CambiarClaveView(auth_views.PasswordChangeView):
     template_name = "cliente_web/cuenta/clave.html"
     success_url = reverse_lazy("portal:mi_cuenta")
 
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST" and clave_bloqueada(request):
+            return respuesta_bloqueo(request)
+        return super().dispatch(request, *args, **kwargs)
+
     def form_valid(self, form):
         respuesta = super().form_valid(form)
         messages.success(self.request, "Su contraseña quedó cambiada.")
         return respuesta
+
+    def form_invalid(self, form):
+        if form.has_error("old_password", "password_incorrect"):
+            registrar_clave_incorrecta(self.request)
+        return super().form_invalid(form)
 
 
 @require_GET
@@ -100,12 +112,16 @@ def datos(request):
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
 def eliminar(request):
+    if request.method == "POST" and clave_bloqueada(request):
+        return respuesta_bloqueo(request)
     form = FormularioEliminarCuenta(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             eliminar_mi_cuenta(user=request.user, password=form.cleaned_data["password"])
         except ValidationError as error:
             form.agregar_errores_del_servicio(error)
+            if any(e.code == "clave_incorrecta" for e in error.error_dict.get("password", [])):
+                registrar_clave_incorrecta(request)
         else:
             logout(request)
             return redirect("portal:cuenta_eliminada")

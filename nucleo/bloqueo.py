@@ -1,9 +1,10 @@
 """The page django-axes shows after too many failed logins (``AXES_LOCKOUT_CALLABLE``).
 
 Axes replaces the login view's response in its middleware, so the page is chosen here by the
-package of the view that was called: the staff site renders its login page with the notice;
-any other site (the admin, the portal) gets the same notice as plain Spanish text (axes ships
-no Spanish) until it adds its own ``<package>/bloqueo.html``.
+package of the view that was called: each site renders its own ``<package>/bloqueo.html``
+(the staff site's login page with the notice, the portal's lockout page); a site without one
+(the admin) gets the notice as plain Spanish text (axes ships no Spanish). The portal also calls
+it directly when a password re-entered inside a session is locked (``cliente_web.reintentos``).
 """
 
 from django.conf import settings
