@@ -317,6 +317,7 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
             "plantillas": ["reserva_confirmada"], "destinatarios": [email],
             "asuntos": [f"Clínica Dental Sonrisa: su hora del {fecha} a las {hora}"],
             "cuerpos": [_CUERPO.format(nombre=nombre, fecha=fecha, hora=hora, dentista=f"{d_nombre} {d_apellido}")],
+            "variables": ["[]"],
             "claves": [f"reserva_confirmada:{cita_id}:{ahora.isoformat()}:email"],
             "cola": "notificaciones", "tarea": "notificaciones.enviar", "con_entrega": ["email"],
         })

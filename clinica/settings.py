@@ -233,6 +233,11 @@ CLINICA_MAX_REPROGRAMACIONES = int(os.environ.get("CLINICA_MAX_REPROGRAMACIONES"
 # (3 s, 9 s, 27 s ... about 1 day in all) ride out a provider outage of hours without losing mail.
 NOTIFICACIONES_MAX_INTENTOS = int(os.environ.get("NOTIFICACIONES_MAX_INTENTOS", "10"))
 NOTIFICACIONES_ESPERA_BASE_S = int(os.environ.get("NOTIFICACIONES_ESPERA_BASE_S", "3"))
+# SMS / WhatsApp providers (notificaciones.ajustes; docs/notificaciones.md). Credentials
+# (TWILIO_*, META_WA_*) stay in the environment. Empty: recorded and left pending, never lost.
+NOTIFICACIONES_SMS = os.environ.get("NOTIFICACIONES_SMS", "")  # twilio | consola | ""
+NOTIFICACIONES_WHATSAPP = os.environ.get("NOTIFICACIONES_WHATSAPP", "")  # twilio | meta | consola | ""
+NOTIFICACIONES_HTTP_TIMEOUT_S = float(os.environ.get("NOTIFICACIONES_HTTP_TIMEOUT_S", "10"))
 
 # Logging: one structured line per event, ids only (never e-mails or RUTs) -----------------
 LOGGING = {

@@ -31,6 +31,9 @@ class Notificacion(ConFechas):
     destinatario = models.CharField("destinatario", max_length=254)
     asunto = models.CharField("asunto", max_length=200, blank=True)
     cuerpo = models.TextField("cuerpo")
+    # A WhatsApp template's positional values ({{1}}, {{2}}…), rendered with the text from the
+    # event's variables.txt: neutral about health, like the short text. Empty for e-mail.
+    variables = models.JSONField("variables de la plantilla", default=list, blank=True, db_default=[])
     estado = models.CharField(
         "estado", max_length=10, choices=EstadoNotificacion.choices, default=EstadoNotificacion.PENDIENTE
     )
@@ -52,7 +55,11 @@ class Notificacion(ConFechas):
                 violation_error_message="Una notificación enviada debe tener su fecha de envío.",
             ),
         ]
-        indexes = [models.Index(fields=["estado", "creado"], name="notificacion_estado_idx")]
+        indexes = [
+            models.Index(fields=["estado", "creado"], name="notificacion_estado_idx"),
+            # Delivery receipts find their row by the provider's id.
+            models.Index(fields=["proveedor_id"], name="notificacion_proveedor_idx", condition=~Q(proveedor_id="")),
+        ]
 
     def __str__(self):
         return f"{self.plantilla} por {self.get_canal_display()} ({self.get_estado_display()})"

@@ -5,17 +5,21 @@ delivery jobs commit or roll back with the booking, account or cancellation that
 for them. Delivery happens after commit, in ``notificaciones.tasks``.
 """
 
+import json
+import logging
+
 from django.conf import settings
 from django.db import connection
+from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from cuentas.models import Canal
-from nucleo.servicios import exigir_transaccion
+from notificaciones.canales import canales_con_entrega
 from notificaciones.models import Notificacion
+from nucleo.servicios import exigir_transaccion
 
-# Channels with a delivery job today. SMS and WhatsApp rows are recorded by preference and stay
-# pending (visibly, never marked sent) until their providers are wired in.
-CANALES_CON_ENTREGA = {Canal.EMAIL}
+logger = logging.getLogger(__name__)
 
 EVENTOS = {
     "invitacion",
@@ -27,6 +31,7 @@ EVENTOS = {
     "cita_cancelada_clinica",
     "cita_reprogramada",
     "restablecer_clave",
+    "recordatorio",
 }
 
 
@@ -58,8 +63,11 @@ def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente
         # WhatsApp and SMS share one short text, neutral about health details.
         formato = "email" if canal == Canal.EMAIL else "corto"
         asunto = ""
+        variables = []
         if canal == Canal.EMAIL:
             asunto = " ".join(render_to_string(f"notificaciones/{evento}/asunto.txt", contexto).split())
+        else:
+            variables = _variables(evento, contexto)
         filas.append(
             Notificacion(
                 cliente_id=getattr(cliente, "pk", None),
@@ -69,10 +77,23 @@ def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente
                 destinatario=destinatario,
                 asunto=asunto[:200],
                 cuerpo=render_to_string(f"notificaciones/{evento}/{formato}.txt", contexto).strip(),
+                variables=variables,
                 clave_idempotencia=f"{evento}:{referencia}:{canal}",
             )
         )
     return _insertar_y_programar(filas)
+
+
+def _variables(evento, contexto):
+    """The WhatsApp template's positional values: one per line of ``<evento>/variables.txt``
+    (a file beside ``corto.txt``, as neutral as it). None without that file."""
+    try:
+        texto = render_to_string(f"notificaciones/{evento}/variables.txt", contexto)
+    except TemplateDoesNotExist:
+        return []
+    # WhatsApp refuses template parameters with new lines, tabs or 4+ spaces.
+    # Empty lines in the middle are kept: a missing value must not shift the positions.
+    return [" ".join(linea.split()) for linea in texto.strip().splitlines()]
 
 
 # One statement inserts the rows and defers their delivery jobs through procrastinate's own SQL
@@ -83,12 +104,14 @@ _INSERTAR_Y_PROGRAMAR_SQL = """
 WITH nuevas AS (
     INSERT INTO notificaciones_notificacion
            (creado, actualizado, cliente_id, cita_id, canal, plantilla, destinatario, asunto, cuerpo,
-            estado, intentos, ultimo_error, proveedor_id, clave_idempotencia)
+            variables, estado, intentos, ultimo_error, proveedor_id, clave_idempotencia)
     SELECT now(), now(), f.cliente_id, f.cita_id, f.canal, f.plantilla, f.destinatario, f.asunto, f.cuerpo,
-           'pendiente', 0, '', '', f.clave
+           f.variables, 'pendiente', 0, '', '', f.clave
       FROM unnest(%(clientes)s::bigint[], %(citas)s::bigint[], %(canales)s::text[], %(plantillas)s::text[],
-                  %(destinatarios)s::text[], %(asuntos)s::text[], %(cuerpos)s::text[], %(claves)s::text[])
-           WITH ORDINALITY AS f(cliente_id, cita_id, canal, plantilla, destinatario, asunto, cuerpo, clave, orden)
+                  %(destinatarios)s::text[], %(asuntos)s::text[], %(cuerpos)s::text[], %(variables)s::jsonb[],
+                  %(claves)s::text[])
+           WITH ORDINALITY AS f(cliente_id, cita_id, canal, plantilla, destinatario, asunto, cuerpo, variables,
+                                clave, orden)
      ORDER BY f.orden
  RETURNING id, canal, creado
 ), trabajos AS (
@@ -117,10 +140,12 @@ def _insertar_y_programar(filas):
                 "destinatarios": [n.destinatario for n in filas],
                 "asuntos": [n.asunto for n in filas],
                 "cuerpos": [n.cuerpo for n in filas],
+                "variables": [json.dumps(n.variables, ensure_ascii=False) for n in filas],
                 "claves": [n.clave_idempotencia for n in filas],
                 "cola": enviar_notificacion.queue,
                 "tarea": enviar_notificacion.name,
-                "con_entrega": sorted(CANALES_CON_ENTREGA),
+                # Channels without a provider keep their rows pending, with no job.
+                "con_entrega": sorted(canales_con_entrega()),
             },
         )
         for fila, (pk, creado) in zip(filas, cursor.fetchall(), strict=True):
@@ -140,3 +165,58 @@ def contexto_cita(*, inicio, dentista, nombre):
         "hora": formats.time_format(local, "H:i"),
         "dentista": dentista,
     }
+
+
+# What the providers tell us back (webhooks) ------------------------------------------------
+
+_CAMPO_CONSENTIMIENTO = {Canal.WHATSAPP: "whatsapp_aceptado_en", Canal.SMS: "sms_aceptado_en"}
+
+
+def registrar_baja(*, telefono, canal, proveedor) -> int:
+    """The person at ``telefono`` asked to stop receiving ``canal`` (an inbound STOP/BAJA):
+    clear that consent date on the portal profile of the active patient with that number, in
+    one audited transaction. Later notifications then skip that channel (``_canales``).
+
+    Returns how many profiles changed (0: unknown number, no account, or already out).
+    Raises ValueError for a channel without consent (e-mail).
+    """
+    from cuentas.models import PerfilCliente
+    from nucleo.registro import registrar_evento
+    from nucleo.servicios import operacion
+
+    campo = _CAMPO_CONSENTIMIENTO.get(canal)
+    if campo is None:
+        raise ValueError(f"canal sin consentimiento: {canal}")
+    with operacion("registrar_baja"):
+        cambiados = PerfilCliente.objects.filter(
+            **{f"{campo}__isnull": False},
+            user__cliente__activo=True, user__cliente__telefono=telefono,
+        ).update(**{campo: None, "actualizado": timezone.now()})
+    registrar_evento(logger, "baja_registrada", canal=canal, proveedor=proveedor, perfiles=cambiados)
+    return cambiados
+
+
+ESTADOS_PROVEEDOR_FALLIDOS = {"failed", "undelivered"}
+
+
+def registrar_estado_proveedor(*, proveedor, proveedor_id, estado, error="") -> int:
+    """A provider's delivery receipt. A message the provider could not deliver after
+    accepting it (``failed``/``undelivered``) becomes visibly ``fallida`` with the reason;
+    other states change nothing (the row is already ``enviada``). Returns rows changed."""
+    from notificaciones.models import EstadoNotificacion
+    from nucleo.registro import registrar_evento
+    from nucleo.servicios import operacion
+
+    if estado not in ESTADOS_PROVEEDOR_FALLIDOS or not proveedor_id:
+        return 0
+    with operacion("registrar_estado_proveedor"):
+        cambiadas = Notificacion.objects.filter(
+            proveedor_id=proveedor_id, estado=EstadoNotificacion.ENVIADA
+        ).update(
+            estado=EstadoNotificacion.FALLIDA,
+            ultimo_error=f"{proveedor}: {estado} {error}".strip()[:2000],
+            actualizado=timezone.now(),
+        )
+    registrar_evento(logger, "entrega_rechazada_por_proveedor", proveedor=proveedor, estado=estado,
+                     notificaciones=cambiadas)
+    return cambiadas

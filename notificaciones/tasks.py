@@ -4,14 +4,16 @@ The job carries the notification id only; everything it sends was rendered into 
 it was recorded. The row is locked while it is sent, so however many jobs exist for one
 notification (a retry, a duplicate, a manual re-run), it is sent at most once: a row that is
 no longer ``pendiente`` is left alone. Every failed attempt is recorded on the row; after the
-last one the row is ``fallida`` (visible to staff) and the job fails without retry.
+last one, or at once when the channel says retrying cannot help (``ErrorPermanente``: an
+invalid number), the row is ``fallida`` (visible to staff) and the job fails without retry.
 
-Logs carry ids only: the error text of a provider may quote the address, so it is scrubbed
+Logs carry ids only: the error text of a provider may quote the address or number, so it is scrubbed
 before it is stored or raised (procrastinate logs the raised exception next to the job's
 arguments).
 """
 
 import logging
+import math
 import re
 
 from django.conf import settings
@@ -19,39 +21,61 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
+from procrastinate.retry import RetryDecision
 
 from notificaciones import entrega
+from notificaciones.canales import ErrorPermanente, canales_con_entrega
 from notificaciones.models import EstadoNotificacion, Notificacion
-from notificaciones.services import CANALES_CON_ENTREGA
 from nucleo.registro import registrar_evento
 
 logger = logging.getLogger(__name__)
 
 
 class EntregaFallida(Exception):
-    """The provider refused or could not be reached; the job is retried."""
+    """The provider refused or could not be reached; the job is retried (not before
+    ``espera_s`` seconds when the provider said so with Retry-After)."""
+
+    def __init__(self, mensaje, *, espera_s=None):
+        super().__init__(mensaje)
+        self.espera_s = espera_s
 
 
 class EntregaAbandonada(Exception):
     """The last attempt failed: the row is ``fallida`` and the job ends failed, not retried."""
 
 
+class Reintentos(RetryStrategy):
+    """Exponential backoff (base NOTIFICACIONES_ESPERA_BASE_S, read at call time), stretched
+    to the provider's Retry-After when it asks for more."""
+
+    def get_retry_decision(self, *, exception, job):
+        if super().get_retry_decision(exception=exception, job=job) is None:
+            return None
+        espera = settings.NOTIFICACIONES_ESPERA_BASE_S ** (job.attempts + 1)
+        espera = max(espera, math.ceil(getattr(exception, "espera_s", None) or 0))
+        return RetryDecision(retry_in={"seconds": espera})
+
+
 # Built once, at import time. procrastinate's ``max_attempts`` counts retries (the job may run
 # max_attempts + 1 times); the task itself decides when the row has had its last attempt, from
 # NOTIFICACIONES_MAX_INTENTOS read at call time, or when this strategy would not retry again.
 # Database errors are retried too (the attempt was not recorded, nothing was sent).
-REINTENTOS = RetryStrategy(
+REINTENTOS = Reintentos(
     max_attempts=settings.NOTIFICACIONES_MAX_INTENTOS,
-    exponential_wait=settings.NOTIFICACIONES_ESPERA_BASE_S,
     retry_exceptions=[EntregaFallida, OperationalError, InterfaceError],
 )
 
 _CORREO = re.compile(r"[^\s<>()\[\]{}'\",;:@]+@[^\s<>()\[\]{}'\",;:]+")
+# A phone number as providers quote it (+56961234567, whatsapp:+569…, 56961234567): 8+ digits,
+# so that HTTP statuses and provider error codes (429, 21211, 131026) stay readable.
+_TELEFONO = re.compile(r"\+?\d[\d ]{6,}\d")
 
 
 def describir_error(exc: BaseException) -> str:
-    """The error as stored in ``ultimo_error`` and raised to procrastinate: no e-mail addresses."""
-    return _CORREO.sub("<correo>", f"{type(exc).__name__}: {exc}")[:2000]
+    """The error as stored in ``ultimo_error`` and raised to procrastinate: no e-mail
+    addresses, no phone numbers."""
+    texto = _CORREO.sub("<correo>", f"{type(exc).__name__}: {exc}")
+    return _TELEFONO.sub("<telefono>", texto)[:2000]
 
 
 def _es_ultimo_intento(intento: int, context) -> bool:
@@ -77,7 +101,7 @@ def enviar_notificacion(context, *, notificacion_id: int) -> None:
                 logger, "notificacion_ya_resuelta", notificacion_id=notificacion.pk, estado=notificacion.estado
             )
             return
-        if notificacion.canal not in CANALES_CON_ENTREGA:
+        if notificacion.canal not in canales_con_entrega():
             # No provider for this channel yet: it stays visibly pending, never marked sent.
             registrar_evento(
                 logger, "notificacion_sin_proveedor", logging.WARNING,
@@ -89,7 +113,9 @@ def enviar_notificacion(context, *, notificacion_id: int) -> None:
             proveedor_id = entrega.entregar(notificacion)
         except Exception as exc:  # any provider error is recorded and retried
             error = describir_error(exc)
-            ultimo = _es_ultimo_intento(intento, context)
+            # A permanent refusal (invalid number, no approved template) would fail the same
+            # way every time: visibly failed now, not after a day of retries.
+            ultimo = isinstance(exc, ErrorPermanente) or _es_ultimo_intento(intento, context)
             notificacion.intentos = intento
             notificacion.ultimo_error = error
             if ultimo:
@@ -105,7 +131,10 @@ def enviar_notificacion(context, *, notificacion_id: int) -> None:
             if ultimo:
                 fallo = EntregaAbandonada(f"notificacion_id={notificacion.pk} intentos={intento} {error}")
             else:
-                fallo = EntregaFallida(f"notificacion_id={notificacion.pk} intento={intento} {error}")
+                fallo = EntregaFallida(
+                    f"notificacion_id={notificacion.pk} intento={intento} {error}",
+                    espera_s=getattr(exc, "espera_s", None),
+                )
         else:
             notificacion.intentos = intento
             notificacion.estado = EstadoNotificacion.ENVIADA
@@ -143,7 +172,7 @@ def reprogramar_pendientes_sin_trabajo() -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(BARRIDO_PENDIENTES_SQL, [sorted(CANALES_CON_ENTREGA)])
+        cursor.execute(BARRIDO_PENDIENTES_SQL, [sorted(canales_con_entrega())])
         ids = [fila[0] for fila in cursor.fetchall()]
     for notificacion_id in ids:
         enviar_notificacion.defer(notificacion_id=notificacion_id)

@@ -43,3 +43,43 @@ def notificar_en_servicio(*, evento="reserva_confirmada", referencia="cita-1", e
         return notificar(
             evento=evento, referencia=referencia, email=email, telefono=telefono, perfil=perfil, contexto=contexto
         )
+
+
+# Local providers (Twilio's and Meta's APIs over real HTTP) --------------------------------
+
+from notificaciones.pruebas_proveedores import ServidorProveedores, entorno_meta, entorno_twilio  # noqa: E402
+
+# Short enough that a hung provider fails a test attempt quickly.
+TIMEOUT_PRUEBAS_S = 3
+
+
+@pytest.fixture
+def servidor_proveedores():
+    """A running local Twilio + Meta server (``pruebas_proveedores.ServidorProveedores``)."""
+    servidor = ServidorProveedores()
+    servidor.iniciar()
+    try:
+        yield servidor
+    finally:
+        servidor.detener()
+
+
+def configurar(settings, valores: dict) -> None:
+    """Apply provider settings through pytest-django's ``settings`` (seen by worker threads)."""
+    for nombre, valor in valores.items():
+        setattr(settings, nombre, valor)
+    settings.NOTIFICACIONES_HTTP_TIMEOUT_S = TIMEOUT_PRUEBAS_S
+
+
+@pytest.fixture
+def twilio(settings, servidor_proveedores):
+    """SMS and WhatsApp through Twilio, pointed at the local server (returned)."""
+    configurar(settings, entorno_twilio(servidor_proveedores))
+    return servidor_proveedores
+
+
+@pytest.fixture
+def meta(settings, servidor_proveedores):
+    """WhatsApp through Meta's Cloud API, pointed at the local server (returned)."""
+    configurar(settings, entorno_meta(servidor_proveedores))
+    return servidor_proveedores
