@@ -220,3 +220,126 @@ def registrar_estado_proveedor(*, proveedor, proveedor_id, estado, error="") -> 
     registrar_evento(logger, "entrega_rechazada_por_proveedor", proveedor=proveedor, estado=estado,
                      notificaciones=cambiadas)
     return cambiadas
+
+
+# Staff: resend a notification (issue 5) ------------------------------------------------------
+
+# A delivery job that may still send the row: waiting (also for its backoff) or running.
+TRABAJO_VIVO_SQL = """
+    SELECT EXISTS (
+        SELECT 1 FROM procrastinate_jobs j
+         WHERE j.task_name = %s AND j.status IN ('todo', 'doing')
+           AND (j.args ->> 'notificacion_id')::bigint = %s)
+"""
+_SUFIJO_REENVIO = ":reenvio:"
+
+
+def _puede_reenviar(actor) -> bool:
+    """Front-desk staff: an active administrador or recepción, or an active superuser (a
+    deactivated ``Perfil`` wins, as on the staff site). Dentists read, they do not resend."""
+    from personal.models import Perfil, Rol
+
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    perfil = Perfil.objects.filter(user_id=actor.pk).values_list("rol", "activo").first()
+    if perfil is not None and not perfil[1]:
+        return False
+    return actor.is_superuser or (perfil is not None and perfil[0] in (Rol.ADMINISTRADOR, Rol.RECEPCION))
+
+
+def tiene_trabajo_vivo(notificacion_id: int) -> bool:
+    """Whether a delivery job of this notification is waiting or running."""
+    from notificaciones.tasks import enviar_notificacion
+
+    with connection.cursor() as cursor:
+        cursor.execute(TRABAJO_VIVO_SQL, [enviar_notificacion.name, notificacion_id])
+        return cursor.fetchone()[0]
+
+
+def _clave_de_reenvio(clave: str, ahora) -> str:
+    """``<original key>:reenvio:<iso timestamp>``; a copy of a copy keeps the first key as its
+    base, so keys never grow past the column."""
+    base = clave.split(_SUFIJO_REENVIO, 1)[0]
+    sufijo = f"{_SUFIJO_REENVIO}{ahora.isoformat()}"
+    return base[: 200 - len(sufijo)] + sufijo
+
+
+def reenviar_notificacion(*, actor, notificacion_id) -> Notificacion:
+    """Send a notification again, on a staff member's request, in one audited transaction.
+
+    - ``fallida``, or ``pendiente`` with no live delivery job: back to ``pendiente`` with
+      ``intentos = 0`` and no error, and a fresh job deferred in the same transaction. Its
+      idempotency key stays: it was never delivered, so at-most-once per key still holds.
+    - ``enviada`` (the patient says it never arrived): a NEW row with the same content,
+      channel, destination, appointment and patient, keyed ``<key>:reenvio:<timestamp>``,
+      and its job. The original stays as it was.
+
+    Returns the row that will be sent. Raises ValidationError ``no_autorizado`` (only
+    administración, recepción or a superuser), ``notificacion_no_encontrada``,
+    ``sin_destinatario``, ``canal_sin_proveedor``, ``ya_en_cola``, or
+    ``notificacion_duplicada`` (two copies in the same microsecond).
+    """
+    from django.core.exceptions import ValidationError
+
+    from notificaciones.models import EstadoNotificacion
+    from notificaciones.tasks import enviar_notificacion
+    from nucleo.registro import registrar_evento
+    from nucleo.servicios import operacion
+
+    if not _puede_reenviar(actor):
+        raise ValidationError("Solo administración o recepción pueden reenviar avisos.", code="no_autorizado")
+    valido = isinstance(notificacion_id, int) and not isinstance(notificacion_id, bool) and 0 < notificacion_id < 2**63
+    with operacion("reenviar_notificacion", actor=actor):
+        # Waits for a worker that is sending it right now, then sees what it left.
+        original = Notificacion.objects.select_for_update().filter(pk=notificacion_id).first() if valido else None
+        if original is None:
+            raise ValidationError(
+                "Ese aviso no existe (quizás se eliminó junto con el paciente). Recargue la página.",
+                code="notificacion_no_encontrada",
+            )
+        if not original.destinatario.strip():
+            raise ValidationError(
+                "Este aviso no tiene destinatario (el paciente fue eliminado o no dejó su contacto): no se "
+                "puede reenviar. Registre el correo o teléfono en la ficha y vuelva a avisarle.",
+                code="sin_destinatario",
+            )
+        if original.canal not in canales_con_entrega():
+            raise ValidationError(
+                f"El canal {original.get_canal_display()} no tiene proveedor configurado: el aviso queda "
+                "registrado y saldrá cuando la clínica configure el proveedor (vea docs/notificaciones.md).",
+                code="canal_sin_proveedor",
+            )
+        ahora = timezone.now()
+        if original.estado == EstadoNotificacion.ENVIADA:
+            copia = Notificacion(
+                cliente_id=original.cliente_id, cita_id=original.cita_id, canal=original.canal,
+                plantilla=original.plantilla, destinatario=original.destinatario, asunto=original.asunto,
+                cuerpo=original.cuerpo, variables=original.variables,
+                clave_idempotencia=_clave_de_reenvio(original.clave_idempotencia, ahora),
+            )
+            [resultado] = _insertar_y_programar([copia])
+            modo = "copia"
+        else:
+            if original.estado == EstadoNotificacion.PENDIENTE and tiene_trabajo_vivo(original.pk):
+                raise ValidationError(
+                    "Este aviso ya está en la cola de envío y el sistema lo reintentará solo. Revise su "
+                    "estado en unos minutos; si queda «fallida», podrá reenviarlo.",
+                    code="ya_en_cola",
+                )
+            original.estado = EstadoNotificacion.PENDIENTE
+            original.intentos = 0
+            original.ultimo_error = ""
+            # A provider's "undelivered" receipt left the old message's id and date: gone with it.
+            original.proveedor_id = ""
+            original.enviada_en = None
+            original.save(update_fields=["estado", "intentos", "ultimo_error", "proveedor_id", "enviada_en",
+                                         "actualizado"])
+            # Deferred inside the transaction, never on_commit: no window to lose it.
+            enviar_notificacion.defer(notificacion_id=original.pk)
+            resultado = original
+            modo = "reintento"
+    registrar_evento(
+        logger, "notificacion_reenviada", notificacion_id=original.pk, reenvio_id=resultado.pk,
+        canal=resultado.canal, modo=modo, actor_id=getattr(actor, "pk", None),
+    )
+    return resultado

@@ -10,6 +10,9 @@ from django.urls import reverse
 from citas.services import asignar_cita, crear_cita_disponible
 from gestion_clinica.tests.test_permisos import ENTRAR, PERSONAS
 from gestion_clinica.urls import urlpatterns
+from notificaciones.models import EstadoNotificacion, Notificacion
+from notificaciones.services import notificar
+from nucleo.servicios import operacion
 from pacientes.documentos import subir_documento
 from pacientes.services import crear_cliente_presencial
 
@@ -21,6 +24,8 @@ ESCRITURAS_DE_RECEPCION = {
     "agenda_horario", "agenda_crear_hora", "agenda_generar", "agenda_dias_cerrados", "agenda_reabrir",
     "agenda_buscar_pacientes", "agenda_asignar", "agenda_reprogramar", "agenda_cancelar",
     "paciente_documento_eliminar",  # dentists upload and download documents, but do not delete them
+    # Resending a notification (issue 5): dentists see the delivery state, they do not resend.
+    "paciente_aviso_reenviar", "agenda_cita_aviso_reenviar",
 }
 
 
@@ -35,9 +40,16 @@ def argumentos(recepcionista, dentista, settings, tmp_path):
     )
     cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana)
     asignar_cita(actor=recepcionista.user, cita_id=cita.pk, cliente_id=cliente.pk)
+    # A notification of both that patient and that appointment, for the resend routes.
+    with operacion("prueba_matriz"):
+        [aviso] = notificar(evento="cita_asignada", referencia=f"matriz:{cita.pk}", email="rosa@correo.example",
+                            cliente=cliente, cita=cita, contexto={"nombre": "Rosa", "fecha": "lunes", "hora": "10:00"})
+    # Failed, so that a permitted resend really writes (not refused as already queued).
+    Notificacion.objects.filter(pk=aviso.pk).update(estado=EstadoNotificacion.FALLIDA, ultimo_error="Timeout")
     return {
         "cliente_id": cliente.pk, "cita_id": cita.pk, "dentista_id": dentista.pk, "perfil_id": dentista.pk,
         "fecha": "2027-02-10", "accion": "confirmar", "documento_id": documento.pk,
+        "notificacion_id": aviso.pk,
     }
 
 
@@ -65,3 +77,24 @@ def test_toda_url_por_toda_persona(clientes, argumentos, nombre, persona):
         assert respuesta.status_code == 403
     elif persona == "dentista" and nombre in ESCRITURAS_DE_RECEPCION:
         assert respuesta.status_code == 403, "el dentista solo mira fuera de sus propias citas"
+
+
+# The appointment's page (issue 5): every staff member opens it (a dentist, their own
+# appointments: the fixture's appointment is the dentist's).
+PAGINA_CITA = {"anonimo": 302, "administrador": 200, "superusuario": 200, "recepcion": 200, "dentista": 200,
+               "dentista_inactivo": 403, "paciente": 403}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_pagina_de_cita_por_persona(clientes, argumentos, persona):
+    respuesta = clientes[persona].get(url_de("agenda_cita", argumentos))
+    assert respuesta.status_code == PAGINA_CITA[persona]
+
+
+@pytest.mark.parametrize("nombre", ["paciente_aviso_reenviar", "agenda_cita_aviso_reenviar"])
+@pytest.mark.parametrize("persona", ["administrador", "superusuario", "recepcion"])
+def test_reenviar_aviso_lo_deja_en_cola(clientes, argumentos, nombre, persona):
+    respuesta = clientes[persona].post(url_de(nombre, argumentos))
+    assert respuesta.status_code == 302 and respuesta.url.endswith("#avisos")
+    aviso = Notificacion.objects.get(pk=argumentos["notificacion_id"])
+    assert (aviso.estado, aviso.ultimo_error) == (EstadoNotificacion.PENDIENTE, "")

@@ -29,6 +29,9 @@ from gestion_clinica.forms.agenda import (
     fecha_valida,
 )
 from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
+from gestion_clinica.views.pacientes import mensaje_de_reenvio
+from notificaciones.selectors import avisos_de_cita, es_aviso_de
+from notificaciones.services import reenviar_notificacion
 from pacientes.selectors import buscar_pacientes
 from personal.models import Perfil, Rol
 
@@ -65,12 +68,20 @@ def _dentista_propio(request):
     return perfil_de(request.user) if request.rol_personal == DENTISTA else None
 
 
-def _cita_o_404(request, cita_id):
-    cita = get_object_or_404(Cita.objects.select_related("dentista__user"), pk=cita_id)
+def _cita_o_404(request, cita_id, *, relacionados=("dentista__user",)):
+    cita = get_object_or_404(Cita.objects.select_related(*relacionados), pk=cita_id)
     propio = _dentista_propio(request)
     if propio is not None and cita.dentista_id != propio.pk:
         raise Http404("Cita no encontrada.")
     return cita
+
+
+def _volver(request, cita):
+    """Where an action goes back to: the appointment's page when it was sent from there
+    (``volver=cita``), else its day in the grid."""
+    if request.POST.get("volver") == "cita":
+        return reverse("gestion:agenda_cita", args=[cita.pk])
+    return _url_dia(timezone.localdate(cita.inicio))
 
 
 def _fecha_pedida(request, parametro):
@@ -169,7 +180,39 @@ def cambiar_estado(request, cita_id, accion):
         messages.error(request, _texto_error(error))
     else:
         messages.success(request, exito)
-    return redirect(_url_dia(timezone.localdate(cita.inicio)))
+    return redirect(_volver(request, cita))
+
+
+@requiere_rol(*TODOS)
+def detalle_cita(request, cita_id):
+    """One appointment: when, with whom, its state and the actions the grid offers, and its
+    notifications with their delivery state (and "Reenviar" for administración/recepción).
+    A dentist opens only their own appointments (another's is a 404, as in the grid)."""
+    cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
+    propio = _dentista_propio(request)
+    _anotar_acciones([cita], dentista_propio=propio, ahora=timezone.now())
+    return render(request, "gestion_clinica/agenda/cita.html", {
+        "cita": cita,
+        "avisos": avisos_de_cita(cita.pk),
+        "puede_reenviar": propio is None and request.rol_personal in GESTION,
+        "volver": _url_dia(timezone.localdate(cita.inicio)),
+    })
+
+
+@require_POST
+@requiere_rol(*GESTION)
+def aviso_reenviar(request, cita_id, notificacion_id):
+    """Resend one of this appointment's notifications (``reenviar_notificacion``); another
+    appointment's notification id is a 404."""
+    if not es_aviso_de(notificacion_id, cita_id=cita_id):
+        raise Http404("Ese aviso no es de esta cita.")
+    try:
+        reenviado = reenviar_notificacion(actor=request.user, notificacion_id=notificacion_id)
+    except ValidationError as error:
+        messages.error(request, "No se reenvió el aviso: " + " ".join(error.messages))
+    else:
+        messages.success(request, mensaje_de_reenvio(notificacion_id, reenviado))
+    return redirect(reverse("gestion:agenda_cita", args=[cita_id]) + "#avisos")
 
 
 @requiere_rol(*GESTION)
@@ -177,7 +220,7 @@ def cancelar(request, cita_id):
     """Release the slot, or cancel by the clinic (the patient is told, with the reason).
     GET shows the form (for the clinic's cancellation, with a reason); POST cancels."""
     cita = _cita_o_404(request, cita_id)
-    volver = _url_dia(timezone.localdate(cita.inicio))
+    volver = _volver(request, cita)
     if request.method != "POST":
         formulario = FormularioCancelar(initial={"por_clinica": request.GET.get("por_clinica") == "1"})
         return render(request, "gestion_clinica/agenda/cancelar.html",
@@ -368,6 +411,10 @@ urlpatterns = [
     path("agenda/dias-cerrados/", dias_cerrados, name="agenda_dias_cerrados"),
     path("agenda/dias-cerrados/<str:fecha>/reabrir/", reabrir, name="agenda_reabrir"),
     path("agenda/buscar-pacientes/", buscar, name="agenda_buscar_pacientes"),
+    # Before agenda_accion's "<slug:accion>/" (they do not clash: different segment counts).
+    path("agenda/cita/<int:cita_id>/", detalle_cita, name="agenda_cita"),
+    path("agenda/cita/<int:cita_id>/avisos/<int:notificacion_id>/reenviar/", aviso_reenviar,
+         name="agenda_cita_aviso_reenviar"),
     path("agenda/cita/<int:cita_id>/asignar/", asignar, name="agenda_asignar"),
     path("agenda/cita/<int:cita_id>/reprogramar/", reprogramar, name="agenda_reprogramar"),
     path("agenda/cita/<int:cita_id>/cancelar/", cancelar, name="agenda_cancelar"),

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_POST, require_safe
 from cuentas.services import reenviar_invitacion
 from gestion_clinica.forms.pacientes import FormularioDocumento, FormularioPaciente, FormularioPacienteNuevo
 from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
+from notificaciones.selectors import avisos_de_paciente, es_aviso_de
+from notificaciones.services import reenviar_notificacion
 from pacientes.documentos import eliminar_documento, maximo_bytes, respuesta_descarga, subir_documento
 from pacientes.models import Cliente, ClienteDocumento
 from pacientes.selectors import (
@@ -41,9 +43,9 @@ YA_NO_EXISTE = "Ese paciente ya no existe (quizás otra persona lo eliminó reci
 DOCUMENTO_NO_EXISTE = "Ese documento ya no existe (quizás otra persona lo eliminó recién)."
 
 
-def _resumen_o_404(cliente_id):
+def _resumen_o_404(cliente_id, **opciones):
     try:
-        return resumen_paciente(cliente_id)
+        return resumen_paciente(cliente_id, **opciones)
     except Cliente.DoesNotExist:
         raise Http404(YA_NO_EXISTE) from None
 
@@ -74,10 +76,12 @@ def _formulario_documento(*args):
 
 
 def _detalle(request, cliente_id, *, form_documento=None):
-    resumen = _resumen_o_404(cliente_id)
+    # The notifications card reads its own rows (with their delivery state): none from here.
+    resumen = _resumen_o_404(cliente_id, notificaciones=0)
     return render(request, "gestion_clinica/pacientes/detalle.html", {
         "resumen": resumen,
         "cliente": resumen.cliente,
+        "avisos": avisos_de_paciente(cliente_id),
         "citas": citas_de_paciente(cliente_id),
         "historial": historial_cliente(cliente_id),
         "documentos": documentos_de_cliente(cliente_id),
@@ -190,6 +194,29 @@ def eliminar(request, cliente_id):
     return render(request, "gestion_clinica/pacientes/eliminar.html", {"cliente": cliente, "resumen": resumen})
 
 
+def mensaje_de_reenvio(original_id, reenviado) -> str:
+    """What staff read after a resend: the same row queued again, or a new copy."""
+    if reenviado.pk == original_id:
+        return "Aviso puesto de nuevo en la cola de envío; saldrá en unos momentos."
+    return f"Se envía una copia nueva del aviso por {reenviado.get_canal_display()}."
+
+
+@require_POST
+@requiere_rol(*EDITORES)
+def aviso_reenviar(request, cliente_id, notificacion_id):
+    """Resend one of this patient's notifications (``reenviar_notificacion``); another
+    patient's notification id is a 404."""
+    if not es_aviso_de(notificacion_id, cliente_id=cliente_id):
+        raise Http404("Ese aviso no es de este paciente.")
+    try:
+        reenviado = reenviar_notificacion(actor=request.user, notificacion_id=notificacion_id)
+    except ValidationError as error:
+        messages.error(request, "No se reenvió el aviso: " + " ".join(error.messages))
+    else:
+        messages.success(request, mensaje_de_reenvio(notificacion_id, reenviado))
+    return redirect(reverse("gestion:paciente", args=[cliente_id]) + "#avisos")
+
+
 @require_POST
 @requiere_rol(*TODOS)
 def documento_subir(request, cliente_id):
@@ -246,6 +273,8 @@ urlpatterns = [
     path("pacientes/<int:cliente_id>/desactivar/", desactivar, name="paciente_desactivar"),
     path("pacientes/<int:cliente_id>/reenviar-invitacion/", reenviar, name="paciente_reenviar"),
     path("pacientes/<int:cliente_id>/eliminar/", eliminar, name="paciente_eliminar"),
+    path("pacientes/<int:cliente_id>/avisos/<int:notificacion_id>/reenviar/", aviso_reenviar,
+         name="paciente_aviso_reenviar"),
     path("pacientes/<int:cliente_id>/documentos/", documento_subir, name="paciente_documento_subir"),
     path("pacientes/<int:cliente_id>/documentos/<int:documento_id>/", documento, name="paciente_documento"),
     path("pacientes/<int:cliente_id>/documentos/<int:documento_id>/eliminar/", documento_eliminar,
