@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cuentas.models import Canal
+from notificaciones.canales import canales_con_entrega
 
 LIMITE_EJEMPLOS = 10
 # Memory for the sorts and hashes of one check over whole tables. PostgreSQL's default (4 MB)
@@ -43,12 +44,6 @@ def memoria_para_consultas():
 
 def _canales_con_entrega() -> set[str]:
     """Channels whose pending rows a worker delivers (read at call time: settings decide)."""
-    try:
-        from notificaciones.canales import canales_con_entrega
-    except ImportError:  # before the providers' issue: a constant in notificaciones.services
-        from notificaciones.services import CANALES_CON_ENTREGA
-
-        return set(CANALES_CON_ENTREGA)
     return set(canales_con_entrega())
 
 
