@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from citas import reglas
+from citas import enlaces, reglas
 from citas.models import Cita, EstadoCita
 from cuentas.models import PerfilCliente
 from notificaciones.services import contexto_cita, notificar
@@ -254,45 +254,56 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
         raise _error_cita_no_encontrada()
     with operacion("cancelar_cita", actor=actor):
         ahora = timezone.now()
-        cita = (
-            Cita.objects.select_for_update(of=("self",))
-            .select_related("dentista__user", "cliente__user__perfil_cliente")
-            .filter(pk=cita_id)
-            .first()
-        )
+        cita = _cita_para_cancelar(cita_id)
         propia = cita is not None and (es_personal or (cita.cliente and cita.cliente.user_id == actor.pk))
         if not propia:
             raise ValidationError("Cita no encontrada.", code="cita_no_encontrada")
-        if cita.estado not in (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA) or cita.inicio <= ahora:
-            raise ValidationError("Esta cita ya no se puede cancelar.", code="no_cancelable")
-        if not es_personal:
-            error = reglas.error_de_politica(
-                accion="cancelar", inicio=cita.inicio, reprogramaciones=cita.reprogramaciones, ahora=ahora
-            )
-            if error is not None:
-                raise error
-        cliente = cita.cliente
-        nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
-        contexto = {**_contexto(cita, nombre), "motivo": motivo}
-        if por_clinica:
-            cita.estado = EstadoCita.CANCELADA
-            cita.save(update_fields=["estado", "actualizado"])
-            evento = "cita_cancelada_clinica"
-        else:
-            cita.estado = EstadoCita.DISPONIBLE
-            cita.cliente = None
-            cita.paciente_nombre = cita.paciente_email = cita.paciente_telefono = cita.motivo = ""
-            cita.reprogramaciones = 0
-            cita.save()
-            evento = "cita_cancelada_paciente"
-        perfil = _perfil_de(cliente)
-        notificar(
-            evento=evento, referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
-            perfil=perfil, cliente=cliente, cita=cita, contexto=contexto,
-        )
+        _cancelar(cita=cita, ahora=ahora, es_personal=es_personal, por_clinica=por_clinica, motivo=motivo)
     registrar_evento(logger, "cita_cancelada", cita_id=cita.pk, por_clinica=por_clinica,
                      actor_id=getattr(actor, "pk", None))
     return cita
+
+
+def _cita_para_cancelar(cita_id):
+    """The appointment, locked, with what cancelling reads (dentist, patient's preferences)."""
+    return (
+        Cita.objects.select_for_update(of=("self",))
+        .select_related("dentista__user", "cliente__user__perfil_cliente")
+        .filter(pk=cita_id)
+        .first()
+    )
+
+
+def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo):
+    """The cancellation itself, on a locked row whose ownership the caller checked: state and
+    time rules, the portal's policy for patients, the change and the patient's notification."""
+    if cita.estado not in (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA) or cita.inicio <= ahora:
+        raise ValidationError("Esta cita ya no se puede cancelar.", code="no_cancelable")
+    if not es_personal:
+        error = reglas.error_de_politica(
+            accion="cancelar", inicio=cita.inicio, reprogramaciones=cita.reprogramaciones, ahora=ahora
+        )
+        if error is not None:
+            raise error
+    cliente = cita.cliente
+    nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
+    contexto = {**_contexto(cita, nombre), "motivo": motivo}
+    if por_clinica:
+        cita.estado = EstadoCita.CANCELADA
+        cita.save(update_fields=["estado", "actualizado"])
+        evento = "cita_cancelada_clinica"
+    else:
+        cita.estado = EstadoCita.DISPONIBLE
+        cita.cliente = None
+        cita.paciente_nombre = cita.paciente_email = cita.paciente_telefono = cita.motivo = ""
+        cita.reprogramaciones = 0
+        cita.save()
+        evento = "cita_cancelada_paciente"
+    perfil = _perfil_de(cliente)
+    notificar(
+        evento=evento, referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
+        perfil=perfil, cliente=cliente, cita=cita, contexto=contexto,
+    )
 
 
 # Back office: reschedule and state changes --------------------------------------------------
@@ -438,31 +449,38 @@ def _error_de_transicion(regla, cita, ahora):
     )
 
 
-def _cambiar_estado(*, accion, actor, cita_id) -> Cita:
+def _cambiar_estado(*, accion, actor, cita_id, enlace=None) -> Cita:
     """Compare-and-set from the action's source states (and time rule) to its destination.
 
     A patient (not ``is_staff``) may only run actions marked ``paciente`` on their own booking;
-    someone else's looks like a missing one (``cita_no_encontrada``).
+    someone else's looks like a missing one (``cita_no_encontrada``). With ``enlace`` (a
+    reminder's one-tap link, ``actor`` None) the booking it names stands for the patient: the
+    row must still be that booking, else ``enlace_invalido``.
     """
     regla = TRANSICIONES[accion]
-    es_personal = _es_personal(actor)
+    es_personal = enlace is None and _es_personal(actor)
     if not es_personal and not regla.paciente:
         raise ValidationError(f"Solo el personal de la clínica puede {regla.texto}.", code="no_autorizado")
     if not _id_valido(cita_id):
         raise _error_cita_no_encontrada()
-    with operacion(accion, actor=actor):
+    with operacion(accion if enlace is None else f"{accion}_por_enlace", actor=actor):
         ahora = timezone.now()
         filtro = {"pk": cita_id, "estado__in": regla.origenes}
         if _FILTRO_MOMENTO[regla.momento]:
             filtro[_FILTRO_MOMENTO[regla.momento]] = ahora
         citas = Cita.objects.filter(**filtro)
-        if not es_personal:
+        if enlace is not None:
+            citas = citas.filter(cliente_id=enlace.cliente_id, inicio=enlace.inicio)
+        elif not es_personal:
             # A subquery on cliente_id, not a join: with a join Django updates "WHERE id IN
             # (SELECT …)", and PostgreSQL would not re-check the state after a concurrent change.
             citas = citas.filter(cliente_id__in=Cliente.objects.filter(user_id=actor.pk).values("pk"))
         cambiadas = citas.update(estado=regla.destino, actualizado=ahora)
         cita = Cita.objects.select_related("cliente").filter(pk=cita_id).first()
-        if cita is None or (not es_personal and (cita.cliente is None or cita.cliente.user_id != actor.pk)):
+        if enlace is not None:
+            if not enlace.corresponde(cita):
+                raise enlaces.error_enlace_invalido()
+        elif cita is None or (not es_personal and (cita.cliente is None or cita.cliente.user_id != actor.pk)):
             raise _error_cita_no_encontrada()
         if cambiadas != 1:
             raise _error_de_transicion(regla, cita, ahora)
@@ -570,3 +588,44 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
     registrar_evento(logger, "cita_reprogramada", cita_id=origen.pk, nueva_cita_id=destino.pk,
                      cliente_id=destino.cliente_id, actor_id=getattr(actor, "pk", None))
     return destino
+
+
+# One-tap links of the reminders (citas.enlaces) ------------------------------------------------
+
+
+def confirmar_por_enlace(*, token) -> Cita:
+    """reservada → confirmada through a reminder's link, as the patient would on the portal,
+    without logging in (audit: ``confirmar_por_enlace``, no user).
+
+    Raises ValidationError ``enlace_invalido``, ``enlace_vencido``, ``ya_confirmada``,
+    ``ya_cancelada``, or the state machine's ``transicion_invalida`` / ``cita_ya_comenzo``.
+    """
+    enlace = enlaces.leer_enlace(token, accion="confirmar")
+    try:
+        cita = _cambiar_estado(accion="confirmar", actor=None, cita_id=enlace.cita_id, enlace=enlace)
+    except ValidationError as error:
+        raise enlaces.explicar_fallo(enlace, error) from error
+    return cita
+
+
+def cancelar_por_enlace(*, token) -> Cita:
+    """Free the booking a reminder's link names, as the patient would on the portal (the
+    portal's policy applies: ``fuera_de_plazo`` says to call the clinic), with the patient's
+    cancellation notice; without logging in (audit: ``cancelar_por_enlace``, no user).
+    Returns the freed slot.
+
+    Raises ValidationError ``enlace_invalido``, ``enlace_vencido``, ``ya_cancelada``,
+    ``fuera_de_plazo``, ``no_cancelable``.
+    """
+    enlace = enlaces.leer_enlace(token, accion="cancelar")
+    try:
+        with operacion("cancelar_por_enlace", actor=None):
+            ahora = timezone.now()
+            cita = _cita_para_cancelar(enlace.cita_id)
+            if not enlace.corresponde(cita):
+                raise enlaces.error_enlace_invalido()
+            _cancelar(cita=cita, ahora=ahora, es_personal=False, por_clinica=False, motivo="")
+    except ValidationError as error:
+        raise enlaces.explicar_fallo(enlace, error) from error
+    registrar_evento(logger, "cita_cancelada", cita_id=cita.pk, por_clinica=False, actor_id=None, origen="enlace")
+    return cita

@@ -1,7 +1,7 @@
 """The patient portal, mounted at ``/portal/`` (namespace ``portal``). Each area's view module
 keeps its own ``urlpatterns``; they are joined here."""
 
-from cliente_web.views import citas, clave, cuenta, documentos, inicio, registro, reservas, sesion
+from cliente_web.views import citas, clave, cuenta, documentos, enlaces, inicio, registro, reservas, sesion
 
 app_name = "portal"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     *citas.urlpatterns,
     *cuenta.urlpatterns,
     *documentos.urlpatterns,
+    *enlaces.urlpatterns,
 ]

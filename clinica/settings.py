@@ -238,6 +238,10 @@ NOTIFICACIONES_ESPERA_BASE_S = int(os.environ.get("NOTIFICACIONES_ESPERA_BASE_S"
 NOTIFICACIONES_SMS = os.environ.get("NOTIFICACIONES_SMS", "")  # twilio | consola | ""
 NOTIFICACIONES_WHATSAPP = os.environ.get("NOTIFICACIONES_WHATSAPP", "")  # twilio | meta | consola | ""
 NOTIFICACIONES_HTTP_TIMEOUT_S = float(os.environ.get("NOTIFICACIONES_HTTP_TIMEOUT_S", "10"))
+# Reminders: hours before each live appointment ("72,24" adds the early one); computed in UTC.
+NOTIFICACIONES_RECORDATORIOS_H = tuple(
+    int(h) for h in os.environ.get("NOTIFICACIONES_RECORDATORIOS_H", "24").split(",") if h.strip()
+)
 
 # Logging: one structured line per event, ids only (never e-mails or RUTs) -----------------
 LOGGING = {
