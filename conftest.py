@@ -108,12 +108,62 @@ from pathlib import Path  # noqa: E402
 # Screenshots that a run leaves behind for people to look at (git-ignored).
 CARPETA_CAPTURAS = Path(__file__).resolve().parent / "var" / "capturas"
 
+COMO_INSTALAR_CHROMIUM = "instálelo con `apt-get install chromium` o ejecute bin/test como root"
+MOTIVO_SIN_CHROMIUM = f"Sin Chromium: pruebas de navegador omitidas ({COMO_INSTALAR_CHROMIUM})"
+# Playwright's fixtures that start the browser; a test using any of them is a browser test.
+FIXTURES_DE_NAVEGADOR = {"page", "context", "new_context", "browser", "launch_browser"}
+_estado_navegador = {"chromium": None, "omitidas": set(), "contadas": 0}
+
+
+def buscar_chromium(entorno=os.environ):
+    """The Chromium executable the browser tests drive, or None when it is missing.
+    ``CLINICA_CHROMIUM`` names another one (a missing path hides Chromium, to try the skip)."""
+    pedido = entorno.get("CLINICA_CHROMIUM")
+    if pedido:
+        return shutil.which(pedido)
+    return shutil.which("chromium") or shutil.which("/usr/bin/chromium")
+
+
+def pytest_configure(config):
+    _estado_navegador["chromium"] = buscar_chromium()  # once per run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every browser test ``navegador``; without Chromium skip them all with one reason,
+    so a machine without it still passes and says what it left out."""
+    for item in items:
+        if FIXTURES_DE_NAVEGADOR.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.navegador)
+        if _estado_navegador["chromium"] is None and item.get_closest_marker("navegador"):
+            item.add_marker(pytest.mark.skip(reason=MOTIVO_SIN_CHROMIUM))
+            _estado_navegador["omitidas"].add(item.nodeid)
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "setup" and report.skipped and report.nodeid in _estado_navegador["omitidas"]:
+        _estado_navegador["contadas"] += 1
+
+
+def pytest_unconfigure(config):
+    """The run's very last line: how many browser tests were skipped and why (bin/test's
+    summary; pytest's own ``-ra`` list shows them per file above)."""
+    n = _estado_navegador["contadas"]
+    if n:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        pruebas = "1 prueba de navegador" if n == 1 else f"{n} pruebas de navegador"
+        verbo = "se omitió" if n == 1 else "se omitieron"
+        linea = f"AVISO: {verbo} {pruebas} porque falta Chromium; {COMO_INSTALAR_CHROMIUM}."
+        if reporter is not None:
+            reporter.write_line(linea, yellow=True, bold=True)
+        else:
+            print(linea)
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(chromium):
-        pytest.fail("Falta Chromium: bin/test lo instala con apt-get (como root) o instálelo a mano.")
+    chromium = _estado_navegador["chromium"] or buscar_chromium()
+    if chromium is None:  # a browser test the marker missed (it asked for the browser another way)
+        pytest.skip(MOTIVO_SIN_CHROMIUM)
     return {
         **browser_type_launch_args,
         "executable_path": chromium,

@@ -185,4 +185,5 @@ class FormularioNuevaClave(ConClaveAcotada, ConClasesBootstrap, SetPasswordForm)
         self.fields["new_password1"].label = "Nueva contraseña"
         self.fields["new_password1"].help_text = "Al menos 8 caracteres; que no sea solo números ni una muy común."
         self.fields["new_password2"].label = "Repita la contraseña"
+        self.fields["new_password2"].help_text = "Escriba la misma contraseña otra vez."
         self.error_messages = {**self.error_messages, "password_mismatch": "Las contraseñas no coinciden."}
