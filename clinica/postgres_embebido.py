@@ -67,7 +67,10 @@ def asegurar_base(nombre):
     with psycopg.connect(host=host, port=puerto, user=USUARIO, dbname="postgres", autocommit=True) as con:
         existe = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [nombre]).fetchone()
         if not existe:
-            con.execute(f'CREATE DATABASE "{nombre}"')
+            try:
+                con.execute(f'CREATE DATABASE "{nombre}"')
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                pass  # another process (the other site's service) created it a moment ago
 
 
 def detener():

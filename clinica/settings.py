@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from clinica.sitios import urlconf_del_sitio
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -76,7 +78,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-ROOT_URLCONF = "clinica.urls"
+# One process serves both sites by default; CLINICA_SITIO=gestion|portal serves one (the seed's
+# two-service deployment on one database, docs/produccion.md).
+ROOT_URLCONF = urlconf_del_sitio(os.environ.get("CLINICA_SITIO", "ambos"))
 WSGI_APPLICATION = "clinica.wsgi.application"
 
 TEMPLATES = [
@@ -141,7 +145,7 @@ PHONENUMBER_DB_FORMAT = "E164"
 
 # Static files --------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 # Patients' documents. Never served by a public URL: only through views that check the owner.
 MEDIA_ROOT = Path(os.environ.get("CLINICA_MEDIA_ROOT", BASE_DIR / "var" / "media"))
