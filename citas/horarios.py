@@ -150,6 +150,9 @@ def generar_horas(*, actor, desde, hasta, dentista_id=None) -> ResumenGeneracion
     """
     if not all(isinstance(d, datetime.date) and not isinstance(d, datetime.datetime) for d in (desde, hasta)):
         raise ValidationError("Las fechas no son válidas.", code="fecha_invalida")
+    if not (2000 <= desde.year and hasta.year <= 2100):
+        # Stepping past 9999-12-31 (or converting its evening to UTC) overflows.
+        raise ValidationError("Use fechas entre los años 2000 y 2100.", code="fecha_fuera_de_rango")
     if hasta < desde:
         raise ValidationError("La fecha final es anterior a la inicial.", code="rango_invalido")
     if (hasta - desde).days >= MAXIMO_DIAS_POR_GENERACION:

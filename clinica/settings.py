@@ -5,6 +5,7 @@ DATABASE_URL the embedded PostgreSQL of ``clinica.postgres_embebido`` is used.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -23,8 +24,19 @@ def _env_lista(nombre, defecto=""):
 
 
 DEBUG = _env_bool("DJANGO_DEBUG", False)
-# The fallback is for development and tests only; `manage.py check --deploy` flags its prefix.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-solo-para-desarrollo-y-pruebas"
+# The test run (pytest, and the processes a test starts) is the only place without DEBUG that
+# may use the fixed development key: any other process must be given DJANGO_SECRET_KEY.
+_EN_PRUEBAS = "pytest" in sys.modules or "PYTEST_CURRENT_TEST" in os.environ
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not (DEBUG or _EN_PRUEBAS):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "Falta DJANGO_SECRET_KEY: en producción (DJANGO_DEBUG=0) la clave secreta es obligatoria. "
+            "Genere una con: python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+        )
+    SECRET_KEY = "django-insecure-solo-para-desarrollo-y-pruebas"
 ALLOWED_HOSTS = _env_lista("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_lista("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -174,9 +186,16 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG and _env_bool("DJANGO_HTTPS", True)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = _env_bool("DJANGO_SSL_REDIRECT", False)
+_HTTPS = not DEBUG and _env_bool("DJANGO_HTTPS", True)
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+# Production sends plain http to https (behind a TLS proxy set DJANGO_BEHIND_PROXY=1 too, or
+# every request loops); tests talk plain http to the test client and the live server.
+SECURE_SSL_REDIRECT = _env_bool("DJANGO_SSL_REDIRECT", _HTTPS and not _EN_PRUEBAS)
+# Browsers remember HSTS for its max-age: only where HTTPS is on. DJANGO_HSTS_SECONDS=0 turns it off.
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000" if _HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_SUBDOMINIOS", True)
+SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _env_bool("DJANGO_BEHIND_PROXY") else None
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.5  # hours

@@ -109,23 +109,16 @@ def _get(url, **cabeceras):
 
 @pytest.fixture
 def produccion(tmp_path, transactional_db):
-    """``bin/produccion`` for the portal alone, 1 web and 1 job worker, on the test database.
-
-    A settings module in tmp_path points STATIC_ROOT at tmp_path (settings.py has no variable
-    for it) and applies the CLINICA_SITIO line that settings.py is meant to have."""
-    (tmp_path / "ajustes_prueba.py").write_text(
-        "import os\n"
-        "from clinica.settings import *  # noqa\n"
-        "from clinica.sitios import urlconf_del_sitio\n"
-        "STATIC_ROOT = os.environ['PRUEBA_STATIC_ROOT']\n"
-        "ROOT_URLCONF = urlconf_del_sitio(os.environ.get('CLINICA_SITIO', 'ambos'))\n"
-    )
+    """``bin/produccion`` for the portal alone, 1 web and 1 job worker, on the test database,
+    with its static files collected into tmp_path (``DJANGO_STATIC_ROOT``)."""
     puerto = _puerto_libre()
     registro = tmp_path / "produccion.log"
     env = _env(
         CLINICA_SITIO="portal", PORT=str(puerto), WEB_CONCURRENCY="1", WORKERS_TAREAS="1",
-        DATABASE_URL=_url_de_la_base(), DJANGO_SETTINGS_MODULE="ajustes_prueba",
-        PYTHONPATH=f"{tmp_path}:{RAIZ}", PRUEBA_STATIC_ROOT=str(tmp_path / "static"),
+        DATABASE_URL=_url_de_la_base(), DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+        # Plain http on 127.0.0.1 (no TLS proxy in the test): no redirect to https, cookies
+        # still marked Secure as in production.
+        DJANGO_SSL_REDIRECT="0",
     )
     with registro.open("w") as salida:
         proceso = subprocess.Popen([PRODUCCION], env=env, stdout=salida, stderr=subprocess.STDOUT,

@@ -51,9 +51,6 @@ def _settings_con(sitio):
     )
 
 
-@pytest.mark.skipif("urlconf_del_sitio" not in (RAIZ / "clinica" / "settings.py").read_text(),
-                    reason="settings.py aún no lee CLINICA_SITIO: falta "
-                           "ROOT_URLCONF = urlconf_del_sitio(os.environ.get('CLINICA_SITIO', 'ambos'))")
 def test_settings_elige_el_urlconf_por_clinica_sitio():
     assert _settings_con("portal").stdout.strip() == "clinica.urls_portal"
     malo = _settings_con("otro")

@@ -9,6 +9,18 @@ from citas.models import DiaSemana
 from nucleo.formularios import ConClasesBootstrap
 
 ID_MAXIMO = 2**63 - 1
+# Dates the agenda accepts: beyond them the time-zone arithmetic overflows (year 9999 in UTC).
+ANIO_MINIMO, ANIO_MAXIMO = 2000, 2100
+
+
+class CampoFecha(forms.DateField):
+    """A date between ANIO_MINIMO and ANIO_MAXIMO, else a Spanish error (never a 500)."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not ANIO_MINIMO <= value.year <= ANIO_MAXIMO:
+            raise forms.ValidationError(f"Use una fecha entre los años {ANIO_MINIMO} y {ANIO_MAXIMO}.",
+                                        code="fecha_fuera_de_rango")
 
 
 class FormularioAsignar(ConClasesBootstrap, forms.Form):
@@ -67,8 +79,8 @@ FormularioHorario = forms.formset_factory(FormularioBloque, extra=3, max_num=40,
 
 
 class FormularioRango(ConClasesBootstrap, forms.Form):
-    desde = forms.DateField(label="Desde", widget=forms.DateInput(attrs={"type": "date"}))
-    hasta = forms.DateField(label="Hasta", widget=forms.DateInput(attrs={"type": "date"}))
+    desde = CampoFecha(label="Desde", widget=forms.DateInput(attrs={"type": "date"}))
+    hasta = CampoFecha(label="Hasta", widget=forms.DateInput(attrs={"type": "date"}))
     dentista = forms.TypedChoiceField(label="Dentista", required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, dentistas=(), **kwargs):
@@ -77,7 +89,7 @@ class FormularioRango(ConClasesBootstrap, forms.Form):
 
 
 class FormularioDiaCerrado(ConClasesBootstrap, forms.Form):
-    fecha = forms.DateField(label="Fecha", widget=forms.DateInput(attrs={"type": "date"}))
+    fecha = CampoFecha(label="Fecha", widget=forms.DateInput(attrs={"type": "date"}))
     motivo = forms.CharField(label="Motivo", required=False, max_length=200)
 
 
@@ -87,14 +99,14 @@ def fecha_valida(valor) -> datetime.date | None:
         fecha = datetime.date.fromisoformat(str(valor))
     except (TypeError, ValueError):
         return None
-    return fecha if 2000 <= fecha.year <= 2100 else None
+    return fecha if ANIO_MINIMO <= fecha.year <= ANIO_MAXIMO else None
 
 
 class FormularioCrearHora(ConClasesBootstrap, forms.Form):
     """One free slot: a dentist, a local date and time, a length."""
 
     dentista = forms.TypedChoiceField(label="Dentista", coerce=int)
-    fecha = forms.DateField(label="Fecha", widget=forms.DateInput(attrs={"type": "date"}))
+    fecha = CampoFecha(label="Fecha", widget=forms.DateInput(attrs={"type": "date"}))
     hora = forms.TimeField(label="Hora", widget=forms.TimeInput(attrs={"type": "time"}))
     duracion_minutos = forms.IntegerField(label="Minutos", initial=30, min_value=1, max_value=10_000)
 

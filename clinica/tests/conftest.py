@@ -1,0 +1,97 @@
+"""Fixtures of the security suite: one logged-in client per kind of person and one record of
+each kind whose ids fill every URL of both sites (helpers in ``seguridad.py``).
+
+The people come from the sites' own fixtures (imported, not copied), so "administrador" or
+"paciente" means here exactly what it means in each site's tests.
+"""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from citas import enlaces
+from citas.services import crear_cita_disponible, reservar_cita
+from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (pytest fixtures)
+from clinica.tests.seguridad import cliente_logueado
+from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
+from notificaciones.models import EstadoNotificacion, Notificacion
+from notificaciones.services import notificar
+from nucleo.servicios import operacion
+from pacientes.documentos import subir_documento
+from pacientes.tests.test_documentos import PNG
+from personal.models import Rol
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lento: pruebas largas (fuzz, subprocesos); corren igual en bin/test")
+
+
+@pytest.fixture
+def personas(paciente, dentista, recepcionista, administrador, superusuario):  # noqa: F811
+    """One test client per kind of person (``anonimo`` is not logged in)."""
+    return {
+        "anonimo": Client(),
+        "paciente": cliente_logueado(paciente),
+        "dentista": cliente_logueado(dentista.user),
+        "recepcion": cliente_logueado(recepcionista.user),
+        "administrador": cliente_logueado(administrador.user),
+        "superusuario": cliente_logueado(superusuario),
+    }
+
+
+def _aviso(cliente, cita, referencia):
+    """A failed notification of that patient and appointment: a permitted resend really writes."""
+    with operacion("prueba_seguridad"):
+        [aviso] = notificar(evento="cita_asignada", referencia=referencia, email=cliente.email, cliente=cliente,
+                            cita=cita, contexto={"nombre": "Ana", "fecha": "lunes", "hora": "10:00"})
+    Notificacion.objects.filter(pk=aviso.pk).update(estado=EstadoNotificacion.FALLIDA, ultimo_error="Timeout")
+    return aviso
+
+
+@pytest.fixture
+def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, settings, tmp_path):  # noqa: F811
+    """The patient's own records (booked with ``dentista``) and someone else's of each kind
+    (``otro_*``: another patient, another dentist), as the ids URLs take."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    actor = recepcionista.user
+    otro_dentista = crear_personal(rol=Rol.DENTISTA, nombre="Luis", apellido="Muñoz")
+    ahora = timezone.now()
+
+    def reservada(user, dias, dentista_id):
+        hora = crear_cita_disponible(actor=actor, dentista_id=dentista_id, inicio=ahora + datetime.timedelta(days=dias))
+        return reservar_cita(user=user, cita_id=hora.pk, motivo="motivo-privado")
+
+    cita = reservada(paciente, 3, dentista.pk)
+    otra_cita = reservada(otro_paciente, 3, otro_dentista.pk)
+    libre = crear_cita_disponible(actor=actor, dentista_id=dentista.pk, inicio=ahora + datetime.timedelta(days=4))
+
+    def documento(cliente):
+        return subir_documento(actor=actor, cliente_id=cliente.pk, titulo="Radiografía",
+                               archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"))
+
+    return {
+        "cliente_id": paciente.cliente.pk,
+        "cita_id": cita.pk,
+        "libre_id": libre.pk,
+        "documento_id": documento(paciente.cliente).pk,
+        "notificacion_id": _aviso(paciente.cliente, cita, f"seguridad:{cita.pk}").pk,
+        "dentista_id": dentista.pk,
+        "perfil_id": dentista.pk,
+        "fecha": "2027-02-10",
+        "accion": "marcar_llegada",  # one a dentist may also do
+        "uidb64": "eA",
+        "token_activacion": "no-es-valido",
+        "token_enlace": enlaces.token_de(cita, "confirmar"),
+        "otro_cliente_id": otro_paciente.cliente.pk,
+        "otra_cita_id": otra_cita.pk,
+        "otro_documento_id": documento(otro_paciente.cliente).pk,
+        "otra_notificacion_id": _aviso(otro_paciente.cliente, otra_cita, f"seguridad:{otra_cita.pk}").pk,
+        "otro_dentista_id": otro_dentista.pk,
+        "rut_paciente": paciente.cliente.rut,
+        "email_paciente": paciente.cliente.email,
+    }
+
+

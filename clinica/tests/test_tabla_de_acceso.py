@@ -1,0 +1,268 @@
+"""Who may use every URL of both sites: ONE table, checked against the URLconf and tried for
+the anonymous visitor, each staff role and a patient.
+
+Reading the table: ``publica`` = anyone (its own rules live in the site's tests: login,
+sign-up, one-time links); ``paciente`` = a logged-in patient with an active record, and only
+their own records (another patient's id is a 404); ``administrador``/``recepcion``/``dentista``
+= staff roles (an active superuser counts as administrador); ``firma del proveedor`` = no
+login at all, the provider's signature on the request; ``superusuario`` = Django's admin.
+Everyone else: the staff site sends the anonymous to its login and answers 403 to the rest;
+the portal does the same with its own login; webhooks answer 403.
+"""
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from django.urls import reverse
+from twilio.request_validator import RequestValidator
+
+from clinica.tests.seguridad import PERSONAS, argumentos_de, patrones
+from nucleo.pruebas import huella_bd
+
+pytestmark = pytest.mark.django_db
+
+A, R, D = "administrador", "recepcion", "dentista"
+
+TABLA = {
+    "/": {"publica"},  # the bare address redirects to the portal
+    "/admin/": {"superusuario"},  # Django's admin: the clinic's safety net
+    # Staff site (/gestion/) --------------------------------------------------------------
+    "gestion:inicio": {A, R, D},
+    "gestion:entrar": {"publica"},
+    "gestion:salir": {"publica"},  # POST only
+    "gestion:activar": {"publica"},  # the invitation's one-time link (staff accounts only)
+    "gestion:pacientes": {A, R, D},
+    "gestion:paciente_nuevo": {A, R},
+    "gestion:paciente": {A, R, D},
+    "gestion:paciente_editar": {A, R},
+    "gestion:paciente_desactivar": {A, R},
+    "gestion:paciente_reenviar": {A, R},
+    "gestion:paciente_eliminar": {A, R},
+    "gestion:paciente_aviso_reenviar": {A, R},
+    "gestion:paciente_documento_subir": {A, R, D},
+    "gestion:paciente_documento": {A, R, D},
+    "gestion:paciente_documento_eliminar": {A, R},
+    "gestion:agenda": {A, R, D},  # a dentist sees only their own column
+    "gestion:agenda_semana": {A, R, D},  # a dentist: only their own week
+    "gestion:agenda_horario": {A, R},
+    "gestion:agenda_crear_hora": {A, R},
+    "gestion:agenda_generar": {A, R},
+    "gestion:agenda_dias_cerrados": {A, R},
+    "gestion:agenda_reabrir": {A, R},
+    "gestion:agenda_buscar_pacientes": {A, R},
+    "gestion:agenda_cita": {A, R, D},  # a dentist: only their own appointments
+    "gestion:agenda_cita_aviso_reenviar": {A, R},
+    "gestion:agenda_asignar": {A, R},
+    "gestion:agenda_reprogramar": {A, R},
+    "gestion:agenda_cancelar": {A, R},
+    "gestion:agenda_accion": {A, R, D},  # a dentist: own appointments; arrived, attended, no-show
+    "gestion:personal": {A},
+    "gestion:personal_nuevo": {A},
+    "gestion:personal_desactivar": {A},
+    "gestion:personal_reactivar": {A},
+    "gestion:personal_invitar": {A},
+    "gestion:auditoria": {A},
+    # Patient portal (/portal/) -------------------------------------------------------------
+    "portal:inicio": {"paciente"},
+    "portal:entrar": {"publica"},
+    "portal:salir": {"publica"},  # POST only
+    "portal:registro": {"publica"},
+    "portal:privacidad": {"publica"},
+    "portal:recuperar_clave": {"publica"},
+    "portal:recuperar_clave_enviado": {"publica"},
+    "portal:activar": {"publica"},  # invitation / reset link (patients' accounts only)
+    "portal:reservar": {"paciente"},
+    "portal:reservar_confirmar": {"paciente"},  # takes a free slot's id
+    "portal:mis_citas": {"paciente"},
+    "portal:cita": {"paciente"},
+    "portal:cita_confirmar": {"paciente"},
+    "portal:cita_cancelar": {"paciente"},
+    "portal:cita_reprogramar": {"paciente"},
+    "portal:cita_calendario": {"paciente"},
+    "portal:mi_cuenta": {"paciente"},
+    "portal:cuenta_contacto": {"paciente"},
+    "portal:cuenta_avisos": {"paciente"},
+    "portal:cuenta_clave": {"paciente"},
+    "portal:cuenta_datos": {"paciente"},
+    "portal:cuenta_eliminar": {"paciente"},
+    "portal:cuenta_eliminada": {"publica"},  # shown after the account is gone
+    "portal:mis_documentos": {"paciente"},
+    "portal:documento": {"paciente"},
+    "portal:recordatorio_enlace": {"publica"},  # the reminder's signed token is the key
+    # Providers' webhooks (/webhooks/): CSRF-exempt, signature-verified ------------------------
+    "webhooks:twilio": {"firma del proveedor"},
+    "webhooks:twilio_estado": {"firma del proveedor"},
+    "webhooks:meta": {"firma del proveedor"},
+}
+
+# URLs with an id, and how another owner's id is tried on them (IDOR). The value names the
+# person, the kwargs replaced with someone else's record and the expected answer.
+IDOR = {
+    "portal:cita": ("paciente", {"pk": "otra_cita_id"}, 404),
+    "portal:cita_confirmar": ("paciente", {"pk": "otra_cita_id"}, 404),
+    "portal:cita_cancelar": ("paciente", {"pk": "otra_cita_id"}, 404),
+    "portal:cita_reprogramar": ("paciente", {"pk": "otra_cita_id"}, 404),
+    "portal:cita_calendario": ("paciente", {"pk": "otra_cita_id"}, 404),
+    "portal:documento": ("paciente", {"pk": "otro_documento_id"}, 404),
+    # Another patient's booking is not a free slot: the "no longer available" page.
+    "portal:reservar_confirmar": ("paciente", {"cita_id": "otra_cita_id"}, 404),
+    # Staff see every patient; what must not mix is a child id under another parent.
+    "gestion:paciente_documento": ("recepcion", {"cliente_id": "otro_cliente_id"}, 404),
+    "gestion:paciente_documento_eliminar": ("recepcion", {"cliente_id": "otro_cliente_id"}, 404),
+    "gestion:paciente_aviso_reenviar": ("recepcion", {"notificacion_id": "otra_notificacion_id"}, 404),
+    "gestion:agenda_cita_aviso_reenviar": ("recepcion", {"notificacion_id": "otra_notificacion_id"}, 404),
+    # A dentist owns their agenda: another dentist's week or appointment does not exist for them.
+    "gestion:agenda_semana": ("dentista", {"dentista_id": "otro_dentista_id"}, 404),
+    "gestion:agenda_cita": ("dentista", {"cita_id": "otra_cita_id"}, 404),
+    "gestion:agenda_accion": ("dentista", {"cita_id": "otra_cita_id"}, 404),
+}
+# URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
+# exist: test_id_inexistente_es_404).
+SIN_DUENO = {
+    "gestion:paciente", "gestion:paciente_editar", "gestion:paciente_desactivar", "gestion:paciente_reenviar",
+    "gestion:paciente_eliminar", "gestion:paciente_documento_subir", "gestion:agenda_horario",
+    "gestion:agenda_asignar", "gestion:agenda_reprogramar", "gestion:agenda_cancelar",
+    "gestion:personal_desactivar", "gestion:personal_reactivar", "gestion:personal_invitar",
+}
+ID_INEXISTENTE = 987_654_321
+FILAS = {clave: patron for clave, patron in patrones()}
+
+
+def _ids_enteros(patron):
+    return [n for n, conv in patron.pattern.converters.items() if type(conv).__name__ == "IntConverter"]
+
+
+CON_ID = sorted(c for c, p in FILAS.items() if c != "/admin/" and _ids_enteros(p))
+
+
+def test_la_tabla_cubre_exactamente_el_urlconf():
+    faltan = sorted(set(FILAS) - set(TABLA))
+    sobran = sorted(set(TABLA) - set(FILAS))
+    assert not faltan, f"URLs sin fila en TABLA de {__file__}: agréguelas con quién puede usarlas: {faltan}"
+    assert not sobran, f"Filas de TABLA sin URL (¿se renombró o eliminó?): {sobran}"
+    conocidos = {"publica", "paciente", A, R, D, "firma del proveedor", "superusuario"}
+    assert all(quien and quien <= conocidos for quien in TABLA.values())
+
+
+def test_toda_url_con_id_tiene_su_prueba_de_idor():
+    sin_prueba = sorted(set(CON_ID) - set(IDOR) - SIN_DUENO)
+    assert not sin_prueba, f"URLs con id sin caso en IDOR ni en SIN_DUENO: {sin_prueba}"
+    assert set(IDOR) <= set(CON_ID) and SIN_DUENO <= set(CON_ID)
+
+
+def _pedir(cliente, url):
+    """GET, or POST when the URL takes only POST (405 to a GET)."""
+    respuesta = cliente.get(url)
+    if respuesta.status_code == 405:
+        return "POST", cliente.post(url)
+    return "GET", respuesta
+
+
+def _orden(persona, quien):
+    # Those refused first: a permitted POST may change what the next person would see.
+    return (persona in quien or "publica" in quien, PERSONAS.index(persona))
+
+
+def _login_de(clave):
+    return {"gestion": "/gestion/entrar/", "portal": "/portal/entrar/"}.get(clave.split(":")[0])
+
+
+FILAS_DE_SITIO = sorted(c for c in TABLA if c not in ("/admin/",))
+
+
+@pytest.mark.parametrize("clave", FILAS_DE_SITIO)
+def test_cada_fila_para_cada_persona(clave, personas, registros):
+    quien = TABLA[clave]
+    patron = FILAS[clave]
+    url = "/" if clave == "/" else reverse(clave, kwargs=argumentos_de(clave, patron, registros))
+    for persona in sorted(PERSONAS, key=lambda p: _orden(p, quien)):
+        permitido = persona in quien or "publica" in quien
+        antes = None if permitido else huella_bd()
+        metodo, respuesta = _pedir(personas[persona], url)
+        caso = f"{persona} {metodo} {url} → {respuesta.status_code}"
+        assert respuesta.status_code < 500, caso
+        if "firma del proveedor" in quien:
+            assert respuesta.status_code == 403, caso
+        elif "publica" in quien:
+            assert respuesta.status_code != 403, caso
+        elif persona == "anonimo":
+            assert respuesta.status_code == 302, caso
+            assert respuesta.url.startswith(f"{_login_de(clave)}?next="), caso
+        elif permitido:
+            assert respuesta.status_code in (200, 302), caso
+            if respuesta.status_code == 302:
+                assert not respuesta.url.startswith(_login_de(clave)), caso
+        else:
+            assert respuesta.status_code == 403, caso
+        if antes is not None and metodo == "POST":
+            assert huella_bd() == antes, f"{caso}: una solicitud rechazada cambió la base de datos"
+
+
+def test_admin_solo_para_el_superusuario(personas, registros):
+    modelo = "/admin/pacientes/cliente/"
+    assert personas["superusuario"].get("/admin/").status_code == 200
+    assert personas["superusuario"].get(modelo).status_code == 200
+    for persona in ("anonimo", "paciente"):
+        respuesta = personas[persona].get(modelo)
+        assert respuesta.status_code == 302 and respuesta.url.startswith("/admin/login/"), persona
+    # Staff accounts are ``is_staff`` (Django's flag for the admin) but hold no model
+    # permission: the admin shows them nothing, and every model page is a 403.
+    for persona in (A, R, D):
+        assert personas[persona].get(modelo).status_code == 403, persona
+        assert b"/admin/pacientes/" not in personas[persona].get("/admin/").content, persona
+
+
+@pytest.mark.parametrize("clave", sorted(IDOR))
+def test_id_de_otro_dueno_es_404(clave, personas, registros):
+    persona, cambios, esperado = IDOR[clave]
+    cambios = {k: registros[v] for k, v in cambios.items()}
+    url = reverse(clave, kwargs=argumentos_de(clave, FILAS[clave], registros, **cambios))
+    antes = huella_bd()
+    metodo, respuesta = _pedir(personas[persona], url)
+    assert respuesta.status_code == esperado, f"{persona} {metodo} {url}"
+    if metodo == "GET" and clave not in ("portal:cita_calendario", "gestion:paciente_documento"):
+        # Pages that also take a POST: the POST with the foreign id must not act either.
+        respuesta = personas[persona].post(url)
+        assert respuesta.status_code in (esperado, 302, 405, 409), f"{persona} POST {url}"
+    assert huella_bd() == antes, f"{persona} {url}: el id ajeno cambió algo"
+    for secreto in ("motivo-privado", "Radiografía"):
+        assert secreto not in respuesta.content.decode(errors="replace")
+
+
+PERSONA_DE_SITIO = {"gestion": "administrador", "portal": "paciente"}
+
+
+@pytest.mark.parametrize("clave", CON_ID)
+def test_id_inexistente_es_404(clave, personas, registros):
+    cambios = {n: ID_INEXISTENTE for n in _ids_enteros(FILAS[clave])}
+    url = reverse(clave, kwargs=argumentos_de(clave, FILAS[clave], registros, **cambios))
+    antes = huella_bd()
+    metodo, respuesta = _pedir(personas[PERSONA_DE_SITIO[clave.split(":")[0]]], url)
+    if metodo == "GET":
+        assert respuesta.status_code == 404, url
+    else:
+        # Deleting what is already gone says so and goes back (idempotent), never a 500.
+        assert respuesta.status_code in (302, 404, 409), url
+    assert huella_bd() == antes
+
+
+# The providers' side: with a valid signature the webhooks answer, without one they refuse.
+TOKEN_TWILIO, SECRETO_META = "token-de-prueba-seguridad", "secreto-de-prueba-seguridad"
+
+
+def test_webhooks_firmados_responden(client, settings, registros):
+    settings.TWILIO_AUTH_TOKEN = TOKEN_TWILIO
+    settings.META_WA_APP_SECRET = SECRETO_META
+    for nombre, datos, esperado in [("webhooks:twilio", {"From": "+56961234567", "Body": "hola"}, 200),
+                                    ("webhooks:twilio_estado", {"MessageSid": "SM1", "MessageStatus": "sent"}, 204)]:
+        url = reverse(nombre)
+        firma = RequestValidator(TOKEN_TWILIO).compute_signature(f"http://testserver{url}", datos)
+        assert client.post(url, datos, HTTP_X_TWILIO_SIGNATURE=firma).status_code == esperado, nombre
+        assert client.post(url, datos, HTTP_X_TWILIO_SIGNATURE="otra").status_code == 403, nombre
+    crudo = json.dumps({"entry": []}).encode()
+    firma = "sha256=" + hmac.new(SECRETO_META.encode(), crudo, hashlib.sha256).hexdigest()
+    url = reverse("webhooks:meta")
+    assert client.post(url, crudo, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=firma).status_code == 200
+    assert client.post(url, crudo, content_type="application/json").status_code == 403
