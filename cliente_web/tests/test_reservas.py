@@ -17,6 +17,7 @@ from pacientes.models import Cliente
 pytestmark = pytest.mark.django_db
 
 H = datetime.timedelta(hours=1)
+MIN = datetime.timedelta(minutes=1)
 RESERVAR = "/portal/reservar/"
 
 
@@ -272,3 +273,174 @@ def test_el_personal_no_reserva_por_el_portal(recepcionista, horas):
     assert personal.get(RESERVAR).status_code == 403
     assert personal.post(reverse("portal:reservar_confirmar", args=[hora.pk])).status_code == 403
     assert Cita.objects.get(pk=hora.pk).estado == EstadoCita.DISPONIBLE
+
+
+# The memoised slot list and dentist choice (views/reservas.py) --------------------------------
+
+
+def _sin_tokens(contenido):
+    import re
+
+    return re.sub(r'(csrfmiddlewaretoken" value=|X-CSRFToken": |nonce=)"[^"]+"', "", contenido)
+
+
+def test_la_lista_memorizada_nunca_queda_vieja(portal, horas, otro_paciente, dentista):
+    """The memo is keyed by everything the list shows: a booking, a new slot or a renamed
+    dentist changes the next page at once."""
+    tomada, otra = horas(30 * H), horas(31 * H)
+    contenido = portal.get(RESERVAR).content.decode()
+    assert reverse("portal:reservar_confirmar", args=[tomada.pk]) in contenido
+    reservar_cita(user=otro_paciente, cita_id=tomada.pk)
+    nueva = horas(32 * H)
+    contenido = portal.get(RESERVAR).content.decode()
+    assert reverse("portal:reservar_confirmar", args=[tomada.pk]) not in contenido
+    assert reverse("portal:reservar_confirmar", args=[otra.pk]) in contenido
+    assert reverse("portal:reservar_confirmar", args=[nueva.pk]) in contenido
+    dentista.user.first_name = "Renata"
+    dentista.user.save(update_fields=["first_name"])
+    contenido = portal.get(RESERVAR).content.decode()
+    assert "Renata Soto" in contenido and "Camila Soto" not in contenido
+
+
+def test_la_pagina_es_la_misma_con_y_sin_memoria(portal, horas, otro_dentista, settings):
+    horas(30 * H), horas(31 * H, dentista_id=otro_dentista.pk), horas(9 * 24 * H)
+    pedidos = [{}, {"dentista": otro_dentista.pk}, {"semana": 1}, {"dentista": "abc"}, {"dentista": ""}, {}]
+    con_memoria = [_sin_tokens(portal.get(RESERVAR, p).content.decode()) for p in pedidos * 2]
+    settings.CLINICA_MEMO_HORAS = 0
+    sin_memoria = [_sin_tokens(portal.get(RESERVAR, p).content.decode()) for p in pedidos * 2]
+    assert con_memoria == sin_memoria
+    assert "Ese dentista no está en la lista" in con_memoria[3]
+    assert "Ese dentista no está en la lista" not in con_memoria[4] + con_memoria[5]
+
+
+def test_la_memoria_tiene_tope(portal, horas, otro_dentista, settings):
+    from cliente_web.views.reservas import _memo_horas
+
+    settings.CLINICA_MEMO_HORAS = 3
+    horas(30 * H)
+    for semana in range(4):
+        for dentista in ("", otro_dentista.pk):
+            assert portal.get(RESERVAR, {"semana": semana, "dentista": dentista}).status_code == 200
+    assert len(_memo_horas._datos) <= 3
+    assert _memo_horas._caracteres == sum(len(v) for v in _memo_horas._datos.values())
+
+
+def test_la_memoria_tiene_tope_de_tamano(monkeypatch):
+    from cliente_web.views.reservas import _Memo
+
+    memo = _Memo()
+    monkeypatch.setattr(_Memo, "MAX_CARACTERES", 100)
+    for n in range(10):
+        assert memo.obtener(n, lambda: "x" * 20) == "x" * 20
+    assert memo.obtener("grande", lambda: "y" * 30) == "y" * 30  # served, not kept
+    assert "grande" not in memo._datos
+    assert memo._caracteres == sum(len(v) for v in memo._datos.values()) <= 100
+    assert list(memo._datos) == [5, 6, 7, 8, 9]
+
+
+def test_las_consultas_escritas_a_mano_dan_lo_mismo_que_el_orm(
+    portal, paciente, horas, dentista, otro_dentista, crear_personal, recepcionista, django_assert_num_queries
+):
+    """``horas_libres_para_reservar`` and ``opciones_de_dentista`` (SQL written out for speed)
+    return exactly what ``horas_para_reservar`` and ``dentistas_con_horas`` do."""
+    from citas.selectors import (
+        dentistas_con_horas,
+        horas_libres_para_reservar,
+        horas_para_reservar,
+        opciones_de_dentista,
+    )
+
+    sin_nombre = crear_personal(nombre="", apellido="", username="dr.sinnombre")
+    inactivo = crear_personal(nombre="Inés", apellido="Inactiva", activo=False)
+    usuario_inactivo = crear_personal(nombre="Ulises", apellido="Bloqueado")
+    usuario_inactivo.user.is_active = False
+    usuario_inactivo.user.save(update_fields=["is_active"])
+    crear_personal(rol="recepcion", nombre="Rita", apellido="Recepción")
+    a_la_vez = timezone.now() + 30 * H  # same start: the dentist's first name breaks the tie
+    buenas = [
+        crear_cita_disponible(actor=recepcionista.user, dentista_id=d.pk, inicio=a_la_vez)
+        for d in (otro_dentista, dentista, sin_nombre)
+    ] + [horas(9 * 24 * H)]
+    horas(-2 * H), horas(H), horas(5 * 7 * 24 * H)  # past, too soon, beyond the window
+    reservar_cita(user=paciente, cita_id=horas(50 * H).pk)  # taken
+    for perfil in (inactivo, usuario_inactivo):
+        inicio = timezone.now() + 60 * H
+        Cita.objects.create(dentista=perfil, inicio=inicio, fin=inicio + datetime.timedelta(minutes=30))
+    for dentista_id in (None, dentista.pk, otro_dentista.pk, inactivo.pk):
+        for semana in (None, 0, 1, 3):
+            for excluir_id in (None, buenas[0].pk):
+                parametros = {"dentista_id": dentista_id, "semana": semana, "excluir_id": excluir_id}
+                with django_assert_num_queries(1):
+                    ligeras = horas_libres_para_reservar(**parametros)
+                esperadas = horas_para_reservar(**parametros)
+                assert [(h.pk, h.inicio, h.dentista_id, h.nombre) for h in ligeras] == [
+                    (c.pk, c.inicio, c.dentista_id, c.dentista.nombre) for c in esperadas
+                ]
+    assert {h.pk for h in horas_libres_para_reservar()} == {h.pk for h in buenas}
+    with django_assert_num_queries(1):
+        opciones = [(d.pk, d.nombre) for d in opciones_de_dentista()]
+    assert opciones == [(d.pk, d.nombre) for d in dentistas_con_horas()]
+    assert (sin_nombre.pk, "dr.sinnombre") in opciones
+
+
+def _cercanas_por_orden_completo(*, cita_id, ahora, limite=6, excluir_id=None):
+    """The plain definition: sort every bookable slot (what ``horas_cercanas`` did before)."""
+    from django.db.models import Case, Value, When
+    from django.db.models.expressions import RawSQL
+
+    from citas.selectors import _horas_reservables
+    from citas.services import _id_valido
+
+    referencia = Cita.objects.filter(pk=cita_id).values("inicio", "dentista_id").first() if _id_valido(cita_id) else None
+    momento = referencia["inicio"] if referencia else ahora
+    citas = _horas_reservables(ahora).filter(dentista__activo=True, dentista__user__is_active=True)
+    if _id_valido(cita_id):
+        citas = citas.exclude(pk=cita_id)
+    if excluir_id is not None:
+        citas = citas.exclude(pk=excluir_id)
+    mismo = Value(1)
+    if referencia:
+        mismo = Case(When(dentista_id=referencia["dentista_id"], then=Value(0)), default=Value(1))
+    return list(citas.annotate(mismo=mismo, distancia=RawSQL(
+        "ABS(EXTRACT(EPOCH FROM (citas_cita.inicio - %s)))", (momento,))
+    ).order_by("mismo", "distancia", "pk")[:limite])
+
+
+def test_horas_cercanas_igual_que_ordenar_todas(
+    paciente, dentista, otro_dentista, crear_personal, recepcionista, django_assert_max_num_queries
+):
+    """Same dentist first, then by distance, ties by id: with equal start times across
+    dentists, few or many slots of the same dentist, references in the past, taken, missing."""
+    from citas.selectors import horas_cercanas
+
+    tercero = crear_personal(nombre="Ana", apellido="Tapia")
+    inactivo = crear_personal(nombre="Inés", apellido="Inactiva", activo=False)
+    base = timezone.now().replace(second=0, microsecond=0) + 30 * H
+    creadas = {}
+    for n, (perfil, horas_) in enumerate([
+        (dentista, [0, 1, 5, 9, 30, 31, -20]),
+        (otro_dentista, [0, 1, 2, 3, 4, 5, 6, 7, -1, -2, -3]),
+        (tercero, [0, 1, -1, 200]),
+        (inactivo, [0, 1]),
+    ]):
+        for h in horas_:
+            inicio = base + h * H
+            if perfil == inactivo:  # the service refuses an inactive dentist: setup only
+                creadas[(n, h)] = Cita.objects.create(dentista=perfil, inicio=inicio, fin=inicio + 30 * MIN)
+            else:
+                creadas[(n, h)] = crear_cita_disponible(actor=recepcionista.user, dentista_id=perfil.pk, inicio=inicio)
+    tomada = creadas[(0, 1)]
+    reservar_cita(user=paciente, cita_id=tomada.pk)
+    pasada = Cita.objects.create(dentista=tercero, inicio=base - 40 * H, fin=base - 40 * H + 30 * MIN)
+    ahora = timezone.now()
+    referencias = [tomada.pk, creadas[(1, 0)].pk, creadas[(2, 200)].pk, creadas[(3, 0)].pk, pasada.pk,
+                   10**12, None, -5, 0]
+    for cita_id in referencias:
+        for excluir_id in (None, creadas[(1, 1)].pk, creadas[(0, 0)].pk):
+            for limite in (1, 3, 6, 40):
+                with django_assert_max_num_queries(2):
+                    obtenidas = horas_cercanas(cita_id=cita_id, ahora=ahora, limite=limite, excluir_id=excluir_id)
+                esperadas = _cercanas_por_orden_completo(cita_id=cita_id, ahora=ahora, limite=limite,
+                                                         excluir_id=excluir_id)
+                assert [c.pk for c in obtenidas] == [c.pk for c in esperadas], (cita_id, excluir_id, limite)
+    assert horas_cercanas(cita_id=tomada.pk, ahora=ahora)[0].dentista.nombre == "Camila Soto"

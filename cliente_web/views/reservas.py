@@ -2,19 +2,25 @@
 confirm on one screen. A slot taken meanwhile (or too soon, or gone) gets a friendly page with
 the nearest free ones, never an error page."""
 
+import threading
+from collections import OrderedDict
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
 from citas.selectors import (
     agrupar_por_dia,
-    dentistas_con_horas,
     hora_para_reservar,
     horas_cercanas,
-    horas_para_reservar,
+    horas_libres_para_reservar,
+    opciones_de_dentista,
     politica_del_portal,
     semana_de_reserva,
 )
@@ -48,24 +54,87 @@ def _enlazar(horas, ruta, *args, sufijo=""):
         hora.enlace = plantilla.replace(str(_MARCA), str(hora.pk))
 
 
+class _Memo:
+    """The last rendered slot lists and dentist choices, keyed by everything they show (so
+    never stale): many patients look at the same dentist-week, and rendering its ~100 buttons
+    costs more than the rest of the page. Per process, bounded in entries
+    (``CLINICA_MEMO_HORAS``, 0 = off) and in characters (an "any dentist" week can be 0.5 MB)."""
+
+    MAX_CARACTERES = 4_000_000
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._datos = OrderedDict()
+        self._caracteres = 0
+
+    def obtener(self, clave, crear):
+        maximo = getattr(settings, "CLINICA_MEMO_HORAS", 128)
+        if maximo <= 0:
+            return crear()
+        with self._lock:
+            valor = self._datos.get(clave)
+            if valor is not None:
+                self._datos.move_to_end(clave)
+                return valor
+        valor = crear()
+        if len(valor) > self.MAX_CARACTERES // 4:
+            return valor  # too big to keep
+        with self._lock:
+            if clave not in self._datos:
+                self._datos[clave] = valor
+                self._caracteres += len(valor)
+            while len(self._datos) > maximo or self._caracteres > self.MAX_CARACTERES:
+                _, viejo = self._datos.popitem(last=False)
+                self._caracteres -= len(viejo)
+        return valor
+
+
+_memo_horas = _Memo()
+
+
+def _html_elegir_dentista(request, formulario, dentistas):
+    """The dentist choice (``_elegir_dentista_form.html``): a function of the choices, the
+    value typed and the path alone (its error follows from those two)."""
+    clave = (
+        "dentista", get_language(), request.path, tuple((d.pk, d.nombre) for d in dentistas), formulario.is_bound,
+        formulario.data.get("dentista") if formulario.is_bound else None,
+    )
+    return _memo_horas.obtener(clave, lambda: render_to_string(
+        "cliente_web/reservas/_elegir_dentista_form.html", {"formulario_dentista": formulario, "request": request}
+    ))
+
+
+def _html_de_horas(contexto):
+    """The week's slot list (``_horas_semana.html``): a function of the values in ``clave``
+    alone (no request, no user data), so equal keys give equal HTML."""
+    politica = contexto["politica"]
+    clave = (
+        get_language(), politica.telefono, contexto["dentista_id"], contexto["semana"], contexto["semana_desde"],
+        contexto["semana_hasta"], contexto["semana_anterior"], contexto["semana_siguiente"],
+        tuple((d.fecha, tuple((h.hora_local, h.nombre, h.enlace) for h in d.horas)) for d in contexto["dias"]),
+    )
+    return _memo_horas.obtener(clave, lambda: render_to_string("cliente_web/reservas/_horas_semana.html", contexto))
+
+
 def contexto_de_horas(request, *, excluir_id=None):
     """The dentist choice and one week of bookable slots grouped by day: shared by the
     booking page and the reschedule page (``excluir_id``: the booking being moved, whose
     buttons pick the new time instead of opening the booking step). Two queries (dentists,
-    slots) whatever the numbers."""
+    slots) whatever the numbers. ``horas_html`` and ``elegir_dentista_html`` are the rendered
+    slot list and dentist choice."""
     politica = politica_del_portal()
-    dentistas = dentistas_con_horas()
+    dentistas = opciones_de_dentista()
     formulario = FormularioElegirDentista(request.GET or None, dentistas=dentistas)
     dentista_id = formulario.cleaned_data["dentista"] if formulario.is_bound and formulario.is_valid() else None
     semana = _semana(request.GET.get("semana"), politica)
-    horas = horas_para_reservar(dentista_id=dentista_id, semana=semana, excluir_id=excluir_id)
+    horas = horas_libres_para_reservar(dentista_id=dentista_id, semana=semana, excluir_id=excluir_id)
     if excluir_id is None:
         _enlazar(horas, "portal:reservar_confirmar")
     else:  # rescheduling: the button picks the new time on the reschedule page
         _enlazar(horas, "portal:cita_reprogramar", excluir_id,
                  sufijo=f"?nueva={_MARCA}&dentista={dentista_id or ''}&semana={semana}")
     primero, ultimo = semana_de_reserva(semana=semana)
-    return {
+    contexto = {
         "politica": politica,
         "formulario_dentista": formulario,
         "dentista_id": dentista_id,
@@ -76,6 +145,9 @@ def contexto_de_horas(request, *, excluir_id=None):
         "semana_anterior": semana - 1 if semana > 0 else None,
         "semana_siguiente": semana + 1 if semana + 1 < politica.semanas_reserva else None,
     }
+    contexto["horas_html"] = _html_de_horas(contexto)
+    contexto["elegir_dentista_html"] = _html_elegir_dentista(request, formulario, dentistas)
+    return contexto
 
 
 @require_GET

@@ -1,0 +1,758 @@
+"""HTTP benchmark of the real server against a bare Django ceiling (``bin/bench-http``).
+
+Un script, no una prueba. Borra y crea su propia base ``bench_http``, la llena con 10.000 horas
+libres futuras y 5.000 pacientes con cuenta del portal, levanta ``gunicorn`` (2 workers
+síncronos por defecto) con ``benchmarks.ajustes_http`` y le pide, desde un generador de carga
+asyncio en este mismo proceso (en 127.0.0.1, sin keep-alive: los workers síncronos cierran cada
+conexión), cada caso durante un tiempo fijo:
+
+1. ``horas``: la página de horas libres de un dentista y una semana del portal
+   (``/portal/reservar/?dentista=<id>&semana=<n>``) con la sesión de un paciente, frente a la
+   vista desnuda de una consulta (``/bench/una-consulta/<id>/``).
+2. ``reserva``: 200 pacientes (cada uno con su sesión y su token CSRF) compiten por 50 horas
+   por ronda con el POST real de ``portal:reservar_confirmar`` (4 por hora: 1 gana con 302,
+   3 reciben 409), frente a la vista desnuda de compare-and-set con el mismo número de POST y
+   la misma disputa. Después verifica en la base: ninguna hora con dos ganadores, cada ganador
+   es quien tiene la hora, sin traslapes; y 0 respuestas 5xx.
+3. ``agenda``: la agenda del día del personal (``/gestion/agenda/?fecha=...``) como recepción,
+   frente a la misma vista desnuda de una consulta.
+
+Imprime peticiones/s, p50/p95, códigos de estado, razón frente al techo, CPU por petición de
+los workers, de PostgreSQL y del generador, y la memoria máxima (VmHWM) de cada worker; con
+``--escribir`` (por defecto ``docs/rendimiento-http.md``) reemplaza ahí la sección de la última
+ejecución, con la máquina, la fecha y el comando.
+
+    bin/bench-http                            # 2 workers, 3 s de calentamiento + 15 s por caso
+    bin/bench-http --workers 4 --duracion 10
+    bin/bench-http --casos horas --perfil     # + cProfile de la página de horas (en proceso)
+
+Salida: 1 si hubo doble reserva, 5xx o inconsistencias; 3 si no se llega a una meta; 0 si no.
+Con ``DATABASE_URL`` usa esa base y exige ``--si-borrar``.
+"""
+
+import argparse
+import asyncio
+import cProfile
+import datetime
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import secrets
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+RAIZ = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(RAIZ))
+
+NOMBRE_BD = "bench_http"
+AJUSTES = "benchmarks.ajustes_http"
+META_HORAS = 0.5
+META_RESERVA = 0.3
+META_MEMORIA_MB = 150
+PACIENTES_CARRERA = 200
+HORAS_POR_RONDA = 50
+MARCA_INICIO = "<!-- bench-http:inicio -->"
+MARCA_FIN = "<!-- bench-http:fin -->"
+BOTON_HORA = 'class="btn btn-outline-primary hora-libre"'
+
+
+# --- arguments and database -------------------------------------------------------------------
+
+
+def leer_argumentos(argv=None):
+    p = argparse.ArgumentParser(description="Benchmark HTTP (gunicorn) del portal y la agenda frente a vistas desnudas.")
+    p.add_argument("--workers", type=int, default=2, help="workers síncronos de gunicorn; 2")
+    p.add_argument("--conexiones", type=int, default=8, help="conexiones simultáneas del generador; 8")
+    p.add_argument("--duracion", type=float, default=15.0, help="segundos medidos por caso; 15")
+    p.add_argument("--calentamiento", type=float, default=3.0, help="segundos previos sin medir; 3")
+    p.add_argument("--horas", type=int, default=10_000, help="horas libres futuras; 10000")
+    p.add_argument("--dentistas", type=int, default=10, help="dentistas con esas horas; 10")
+    p.add_argument("--pacientes", type=int, default=5_000, help="pacientes con cuenta del portal; 5000")
+    p.add_argument("--semana", type=int, default=1, help="semana de la página de horas (0 = desde hoy); 1")
+    p.add_argument("--rondas-max", type=int, default=60, help="rondas de 50 horas disponibles para la carrera; 60")
+    p.add_argument("--casos", default="horas,reserva,agenda", help="casos a medir, separados por coma")
+    p.add_argument("--puerto", type=int, default=0, help="puerto de gunicorn; 0 = uno libre")
+    p.add_argument("--sin-memo", action="store_true",
+                   help="sin la memoria de la lista de horas del portal (CLINICA_MEMO_HORAS=0): cada página se dibuja")
+    p.add_argument("--quitar-middleware", default="",
+                   help="experimento: middleware a quitar (rutas separadas por coma), vía BENCH_QUITAR_MIDDLEWARE")
+    p.add_argument("--ajuste", action="append", default=[], metavar="NOMBRE=JSON",
+                   help='experimento: un ajuste de Django con valor JSON, p. ej. '
+                        '--ajuste \'PGHISTORY_MIDDLEWARE_METHODS=["POST"]\' (se puede repetir)')
+    p.add_argument("--perfil", action="store_true", help="cProfile de la página de horas en proceso (50 peticiones)")
+    p.add_argument("--escribir", default="docs/rendimiento-http.md",
+                   help="archivo cuya sección de última ejecución se reemplaza; '' = no escribir")
+    p.add_argument("--si-borrar", action="store_true", help="obligatorio con DATABASE_URL: confirma que se puede VACIAR esa base")
+    args = p.parse_args(argv)
+    try:
+        args.ajustes = {a.split("=", 1)[0]: json.loads(a.split("=", 1)[1]) for a in args.ajuste}
+    except (IndexError, ValueError):
+        p.error("--ajuste espera NOMBRE=JSON")
+    args.casos = [c.strip() for c in args.casos.split(",") if c.strip()]
+    desconocidos = set(args.casos) - {"horas", "reserva", "agenda"}
+    if desconocidos:
+        p.error(f"casos desconocidos: {', '.join(sorted(desconocidos))}")
+    if min(args.workers, args.conexiones, args.horas, args.dentistas, args.pacientes) < 1:
+        p.error("--workers, --conexiones, --horas, --dentistas y --pacientes deben ser >= 1")
+    if args.pacientes < PACIENTES_CARRERA + 1:
+        p.error(f"--pacientes debe ser al menos {PACIENTES_CARRERA + 1}")
+    return args
+
+
+def recrear_base(args):
+    """DROP and CREATE ``bench_http`` on the embedded server (or TRUNCATE later with DATABASE_URL)."""
+    if os.environ.get("DATABASE_URL"):
+        if not args.si_borrar:
+            print("DATABASE_URL está definida: este benchmark VACÍA esa base. Repita con --si-borrar.", file=sys.stderr)
+            sys.exit(2)
+        return
+    os.environ["CLINICA_DB_NAME"] = NOMBRE_BD
+    import psycopg
+
+    from clinica import postgres_embebido
+
+    host, puerto = postgres_embebido.asegurar_servidor()
+    with psycopg.connect(host=host, port=puerto, user=postgres_embebido.USUARIO, dbname="postgres",
+                         autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{NOMBRE_BD}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{NOMBRE_BD}"')
+
+
+def preparar_django():
+    os.environ["DJANGO_SETTINGS_MODULE"] = AJUSTES
+    # One random key for this process and the gunicorn it starts (sessions are signed with it).
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(64))
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def crear_horas(dentistas, n, *, por_dia=18):
+    """``n`` free 30-minute slots from tomorrow, 09:00-18:00 Santiago, every day, round-robin
+    over ``dentistas`` (bulk: setup, not timed)."""
+    from django.utils import timezone
+
+    from citas.models import Cita
+
+    zona = timezone.get_current_timezone()
+    manana = timezone.localdate() + datetime.timedelta(days=1)
+    filas = []
+    for i in range(-(-n // len(dentistas))):
+        fecha = manana + datetime.timedelta(days=i // por_dia)
+        inicio = datetime.datetime.combine(fecha, datetime.time(9), tzinfo=zona) + datetime.timedelta(
+            minutes=30 * (i % por_dia))
+        for d in dentistas:
+            if len(filas) < n:
+                filas.append(Cita(dentista_id=d, inicio=inicio, fin=inicio + datetime.timedelta(minutes=30)))
+    Cita.objects.bulk_create(filas, batch_size=2000)
+    return len(filas)
+
+
+def crear_horas_carrera(dentistas, n, *, desde_dia):
+    """``n`` slots for the race, 08:00-20:00 every day from ``desde_dia`` days ahead, earliest
+    first (the first rounds fall on the agenda's day). Returns their ids in time order."""
+    from django.utils import timezone
+
+    from citas.models import Cita
+
+    zona = timezone.get_current_timezone()
+    filas = []
+    i = 0
+    while len(filas) < n:
+        fecha = timezone.localdate() + datetime.timedelta(days=desde_dia + i // 24)
+        inicio = datetime.datetime.combine(fecha, datetime.time(8), tzinfo=zona) + datetime.timedelta(
+            minutes=30 * (i % 24))
+        for d in dentistas:
+            if len(filas) < n:
+                filas.append(Cita(dentista_id=d, inicio=inicio, fin=inicio + datetime.timedelta(minutes=30)))
+        i += 1
+    return [c.pk for c in Cita.objects.bulk_create(filas, batch_size=2000)]
+
+
+def sesion_de(user):
+    """A logged-in session as ``login()`` leaves it, plus a CSRF cookie and a masked token."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+
+    s = SessionStore()
+    s[SESSION_KEY] = str(user.pk)
+    s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    s[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    s.create()
+    secreto = _get_new_csrf_string()
+    return {"sesion": s.session_key, "csrf_cookie": secreto, "csrf_token": _mask_cipher_secret(secreto)}
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def puerto_libre():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hijos_de(pid):
+    hijos = []
+    for entrada in os.listdir("/proc"):
+        if entrada.isdigit():
+            try:
+                campos = Path(f"/proc/{entrada}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(campos[1]) == pid:
+                hijos.append(int(entrada))
+    return sorted(hijos)
+
+
+def cpu_s(pids):
+    """User + system CPU seconds of ``pids`` (from /proc; gone processes count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            campos = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(campos[11]) + int(campos[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pids_postgres():
+    """Backends of the benchmark's database (the embedded server is shared with other work:
+    its other processes are not counted). Empty with an external server."""
+    nombre = f" {os.environ.get('CLINICA_DB_NAME', NOMBRE_BD)} ".encode()
+    pids = []
+    for entrada in os.listdir("/proc"):
+        if entrada.isdigit():
+            try:
+                if Path(f"/proc/{entrada}/comm").read_bytes().strip() == b"postgres" and \
+                        nombre in Path(f"/proc/{entrada}/cmdline").read_bytes():
+                    pids.append(int(entrada))
+            except OSError:
+                continue
+    return pids
+
+
+def memoria_mb(pid, campo):
+    try:
+        for linea in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if linea.startswith(campo + ":"):
+                return int(linea.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+class Servidor:
+    """gunicorn with the benchmark settings, on 127.0.0.1."""
+
+    def __init__(self, workers, puerto, entorno_extra):
+        self.entorno_extra = entorno_extra
+        self.workers_n = workers
+        self.puerto = puerto or puerto_libre()
+        self.comando = [
+            str(RAIZ / ".venv" / "bin" / "gunicorn"), "clinica.wsgi:application",
+            "--bind", f"127.0.0.1:{self.puerto}", "--workers", str(workers), "--worker-class", "sync",
+            "--backlog", "2048", "--timeout", "60", "--log-level", "warning",
+        ]
+
+    def __enter__(self):
+        entorno = {**os.environ, "DJANGO_SETTINGS_MODULE": AJUSTES, **self.entorno_extra}
+        self.log = open(RAIZ / "var" / "bench-http-gunicorn.log", "w")
+        self.proceso = subprocess.Popen(self.comando, cwd=RAIZ, env=entorno, stdout=self.log, stderr=subprocess.STDOUT)
+        limite = time.monotonic() + 60
+        while time.monotonic() < limite:
+            if self.proceso.poll() is not None:
+                raise SystemExit(f"gunicorn terminó con código {self.proceso.returncode}; vea var/bench-http-gunicorn.log")
+            self.workers = hijos_de(self.proceso.pid)
+            if len(self.workers) == self.workers_n:
+                try:
+                    with socket.create_connection(("127.0.0.1", self.puerto), timeout=1):
+                        return self
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        raise SystemExit("gunicorn no respondió en 60 s")
+
+    def __exit__(self, *exc):
+        self.proceso.send_signal(signal.SIGTERM)
+        try:
+            self.proceso.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proceso.kill()
+        self.log.close()
+
+    def memoria(self):
+        """Peak (VmHWM) and current (VmRSS) MB of each worker."""
+        return {pid: (memoria_mb(pid, "VmHWM"), memoria_mb(pid, "VmRSS")) for pid in self.workers}
+
+
+# --- the load generator ----------------------------------------------------------------------
+
+
+class Cliente:
+    """Raw HTTP/1.1 over asyncio: the cheapest client Python offers, so the generator takes
+    as little as possible of the CPU the server needs (they share the machine)."""
+
+    def __init__(self, puerto):
+        self.puerto = puerto
+        self.host = f"127.0.0.1:{puerto}"
+
+    def _cookies(self, sesion):
+        if sesion is None:
+            return ""
+        return f"Cookie: sessionid={sesion['sesion']}; csrftoken={sesion['csrf_cookie']}\r\n"
+
+    def get(self, ruta, sesion=None):
+        return (f"GET {ruta} HTTP/1.1\r\nHost: {self.host}\r\nUser-Agent: bench-http\r\n"
+                f"{self._cookies(sesion)}Connection: close\r\n\r\n").encode()
+
+    def post(self, ruta, sesion, datos, *, con_token=True):
+        campos = {"csrfmiddlewaretoken": sesion["csrf_token"], **datos} if con_token else dict(datos)
+        cuerpo = urlencode(campos).encode()
+        cabeza = (f"POST {ruta} HTTP/1.1\r\nHost: {self.host}\r\nUser-Agent: bench-http\r\n"
+                  f"Origin: http://{self.host}\r\n{self._cookies(sesion)}"
+                  f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(cuerpo)}\r\n"
+                  f"Connection: close\r\n\r\n").encode()
+        return cabeza + cuerpo
+
+    async def enviar(self, peticion):
+        """(status, latency s, response bytes)."""
+        t0 = time.perf_counter()
+        lector, escritor = await asyncio.open_connection("127.0.0.1", self.puerto)
+        escritor.write(peticion)
+        respuesta = await lector.read(-1)
+        escritor.close()
+        latencia = time.perf_counter() - t0
+        try:
+            estado = int(respuesta[9:12])
+        except ValueError:
+            estado = 0
+        return estado, latencia, respuesta
+
+    def una(self, peticion):
+        return asyncio.run(self.enviar(peticion))
+
+
+class Medicion:
+    def __init__(self, nombre, resultados, segundos, cpu):
+        self.nombre = nombre
+        self.estados = Counter(e for e, _ in resultados)
+        latencias = sorted(t for _, t in resultados)
+        self.n = len(resultados)
+        self.por_segundo = self.n / segundos if segundos else 0.0
+        self.p50_ms = statistics.median(latencias) * 1000 if latencias else 0.0
+        self.p95_ms = latencias[max(0, int(round(0.95 * len(latencias))) - 1)] * 1000 if latencias else 0.0
+        self.segundos = segundos
+        # CPU ms per request: gunicorn workers, PostgreSQL, the generator.
+        self.cpu_ms = {k: v * 1000 / self.n if self.n else 0.0 for k, v in cpu.items()}
+
+    @property
+    def cinco_xx(self):
+        return sum(n for e, n in self.estados.items() if e >= 500 or e == 0)
+
+
+def _cpu_ahora(servidor):
+    return {"web": cpu_s(servidor.workers), "pg": cpu_s(pids_postgres()), "gen": time.process_time()}
+
+
+def _cpu_delta(antes, despues):
+    return {k: despues[k] - antes[k] for k in antes}
+
+
+def por_tiempo(cliente, servidor, nombre, fabrica, *, conexiones, calentamiento, duracion):
+    """``conexiones`` loops send ``fabrica(n)`` back to back: ``calentamiento`` s unmeasured,
+    then ``duracion`` s measured (requests started in the window)."""
+
+    async def correr():
+        resultados = []
+        contador = [0]
+        t_inicio = time.perf_counter()
+        t_medir = t_inicio + calentamiento
+        t_fin = t_medir + duracion
+        cpu = {}
+
+        async def bucle():
+            while True:
+                ahora = time.perf_counter()
+                if ahora >= t_fin:
+                    return
+                contador[0] += 1
+                estado, latencia, _ = await cliente.enviar(fabrica(contador[0]))
+                if ahora >= t_medir:
+                    resultados.append((estado, latencia))
+
+        async def marcar():
+            await asyncio.sleep(max(0.0, t_medir - time.perf_counter()))
+            cpu["antes"] = _cpu_ahora(servidor)
+
+        await asyncio.gather(marcar(), *(bucle() for _ in range(conexiones)))
+        segundos = time.perf_counter() - t_medir
+        return resultados, segundos, _cpu_delta(cpu["antes"], _cpu_ahora(servidor))
+
+    resultados, segundos, cpu = asyncio.run(correr())
+    return Medicion(nombre, resultados, segundos, cpu)
+
+
+def por_lista(cliente, servidor, nombre, peticiones, *, conexiones):
+    """Send every request of ``peticiones`` (in order, ``conexiones`` at a time); returns the
+    measurement and each request's (status, body)."""
+
+    async def correr():
+        salidas = [None] * len(peticiones)
+        siguiente = [0]
+
+        async def bucle():
+            while siguiente[0] < len(peticiones):
+                i = siguiente[0]
+                siguiente[0] += 1
+                estado, latencia, respuesta = await cliente.enviar(peticiones[i])
+                salidas[i] = (estado, latencia, respuesta)
+
+        antes = _cpu_ahora(servidor)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(bucle() for _ in range(conexiones)))
+        return salidas, time.perf_counter() - t0, _cpu_delta(antes, _cpu_ahora(servidor))
+
+    salidas, segundos, cpu = asyncio.run(correr())
+    return Medicion(nombre, [(e, t) for e, t, _ in salidas], segundos, cpu), salidas
+
+
+# --- the cases -------------------------------------------------------------------------------
+
+
+def comprobar(cliente, peticion, estado_esperado, que):
+    estado, _, respuesta = cliente.una(peticion)
+    if estado != estado_esperado:
+        raise SystemExit(f"{que}: se esperaba {estado_esperado} y llegó {estado}:\n{respuesta[:1500].decode(errors='replace')}")
+    return respuesta
+
+
+def plan_de_carrera(horas, pacientes, rng):
+    """Rounds of 50 slots; each round 200 different patients, 4 per slot, the 4 requests of one
+    slot next to each other so they really race. Returns [(paciente_index, cita_id)]."""
+    plan = []
+    for r in range(0, len(horas) - HORAS_POR_RONDA + 1, HORAS_POR_RONDA):
+        ronda = horas[r:r + HORAS_POR_RONDA]
+        orden = list(range(len(pacientes)))
+        rng.shuffle(orden)
+        for j, cita_id in enumerate(ronda):
+            for k in range(4):
+                plan.append((orden[4 * j + k], cita_id))
+    return plan
+
+
+def verificar_carrera(salidas, plan, pacientes_carrera, estado_ganador):
+    """Winners per slot from the HTTP answers and from the database: they must agree, one
+    winner per slot at most, and no overlapping live appointments of a dentist."""
+    from django.db import connection
+
+    ganadores = Counter()
+    ganador_de = {}
+    for (estado, _, _), (p, cita_id) in zip(salidas, plan):
+        if estado == estado_ganador:
+            ganadores[cita_id] += 1
+            ganador_de[cita_id] = pacientes_carrera[p]["cliente_id"]
+    dobles_http = sum(1 for n in ganadores.values() if n > 1)
+    ids = sorted({c for _, c in plan})
+    with connection.cursor() as cur:
+        cur.execute("SELECT id, cliente_id FROM citas_cita WHERE id = ANY(%s) AND estado <> 'disponible'", [ids])
+        en_bd = dict(cur.fetchall())
+        cur.execute("""
+            SELECT count(*) FROM citas_cita a JOIN citas_cita b
+              ON a.dentista_id = b.dentista_id AND a.id < b.id
+             AND tstzrange(a.inicio, a.fin) && tstzrange(b.inicio, b.fin)
+             WHERE a.estado <> 'cancelada' AND b.estado <> 'cancelada' AND a.id = ANY(%s)""", [ids])
+        traslapes = cur.fetchone()[0]
+    distintos = sum(1 for c, cl in ganador_de.items() if en_bd.get(c) != cl)
+    sin_respuesta = sum(1 for c in en_bd if c not in ganador_de)
+    return {"horas": len(ids), "ganadas": len(ganador_de), "dobles": dobles_http, "traslapes": traslapes,
+            "inconsistencias": distintos + sin_respuesta}
+
+
+def perfilar_pagina(ruta, user):
+    from django.test import Client
+
+    c = Client(HTTP_HOST="127.0.0.1")
+    c.force_login(user)
+    for _ in range(10):
+        c.get(ruta)
+    perfil = cProfile.Profile()
+    perfil.enable()
+    for _ in range(50):
+        c.get(ruta)
+    perfil.disable()
+    salida = io.StringIO()
+    pstats.Stats(perfil, stream=salida).sort_stats("cumulative").print_stats(40)
+    print(salida.getvalue())
+    salida = io.StringIO()
+    pstats.Stats(perfil, stream=salida).sort_stats("tottime").print_stats(25)
+    print(salida.getvalue())
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def maquina():
+    modelo = "?"
+    for linea in Path("/proc/cpuinfo").read_text().splitlines():
+        if linea.startswith("model name"):
+            modelo = linea.split(":", 1)[1].strip()
+            break
+    memoria = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    import django
+    import gunicorn
+
+    from django.db import connection
+
+    return (f"{os.cpu_count()} núcleos ({modelo}), {memoria:.1f} GB de RAM, Linux {platform.release()}, "
+            f"Python {platform.python_version()}, Django {django.get_version()}, gunicorn {gunicorn.__version__}, "
+            f"PostgreSQL {connection.cursor().connection.info.server_version / 10000:.1f}"
+            f"{' embebido' if not os.environ.get('DATABASE_URL') else ''}, carga al empezar "
+            f"{Path('/proc/loadavg').read_text().split()[0]}")
+
+
+def razon_cpu(m, techo):
+    """Ceiling's server CPU (web + its database backends) per request over the case's: what the
+    throughput ratio would be on a machine where only they run (robust to other load)."""
+    caso = m.cpu_ms["web"] + m.cpu_ms["pg"]
+    return (techo.cpu_ms["web"] + techo.cpu_ms["pg"]) / caso if caso else 0.0
+
+
+def fila(m, techo=None):
+    codigos = " ".join(f"{e}:{n}" for e, n in sorted(m.estados.items()))
+    razon = f"{m.por_segundo / techo.por_segundo:.2f} | {razon_cpu(m, techo):.2f}" if techo else "1 | 1"
+    return (f"| {m.nombre} | {m.por_segundo:.0f} | {m.p50_ms:.1f} | {m.p95_ms:.1f} | {codigos} | {razon} | "
+            f"{m.cpu_ms['web']:.2f} | {m.cpu_ms['pg']:.2f} | {m.cpu_ms['gen']:.2f} |")
+
+
+CABECERA = ("| caso | pet/s | p50 ms | p95 ms | códigos | razón pet/s | razón CPU | CPU web ms/pet | "
+            "CPU pg (backends bench) ms/pet | CPU generador ms/pet |\n"
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+
+
+def escribir(ruta, texto):
+    archivo = RAIZ / ruta
+    actual = archivo.read_text() if archivo.exists() else ""
+    bloque = f"{MARCA_INICIO}\n{texto.rstrip()}\n{MARCA_FIN}"
+    if MARCA_INICIO in actual and MARCA_FIN in actual:
+        antes, resto = actual.split(MARCA_INICIO, 1)
+        _, despues = resto.split(MARCA_FIN, 1)
+        nuevo = antes + bloque + despues
+    else:
+        nuevo = actual.rstrip() + ("\n\n" if actual else "") + "## Última ejecución\n\n" + bloque + "\n"
+    archivo.write_text(nuevo)
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    args = leer_argumentos(argv)
+    comando = "bin/bench-http" + ("".join(" " + shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])))
+    fecha = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    recrear_base(args)
+    preparar_django()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from benchmarks.bench_reservas import crear_dentistas, crear_pacientes, vaciar_base
+    from citas.models import Cita
+    from personal.models import Rol
+    from personal.services import crear_personal
+
+    t0 = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    if os.environ.get("DATABASE_URL"):
+        vaciar_base()
+    dentistas = crear_dentistas(args.dentistas)
+    n_horas = crear_horas(dentistas, args.horas)
+    pacientes = crear_pacientes(args.pacientes)
+    recepcion = crear_personal(actor=None, username="bench_recepcion", nombre="Recepción", apellido="Bench",
+                               email="recepcion@bench.example", rol=Rol.RECEPCION)
+    User = get_user_model()
+    usuarios = User.objects.in_bulk([p.user_id for p in pacientes[: PACIENTES_CARRERA + 1]])
+    visitante = sesion_de(usuarios[pacientes[PACIENTES_CARRERA].user_id])
+    carrera = [{**sesion_de(usuarios[p.user_id]), "cliente_id": p.cliente_id} for p in pacientes[:PACIENTES_CARRERA]]
+    sesion_recepcion = sesion_de(recepcion.user)
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+    futuras = Cita.objects.filter(inicio__gt=timezone.now()).count()
+    print(f"Datos: {n_horas} horas libres futuras de {len(dentistas)} dentistas ({futuras} en citas_cita), "
+          f"{len(pacientes)} pacientes con cuenta; {time.perf_counter() - t0:.1f} s de preparación")
+
+    cita_desnuda = Cita.objects.order_by("pk").values_list("pk", flat=True)[n_horas // 2]
+    ruta_horas = f"/portal/reservar/?{urlencode({'dentista': dentistas[0], 'semana': args.semana})}"
+    ruta_desnuda = f"/bench/una-consulta/{cita_desnuda}/"
+    dia_agenda = timezone.localdate() + datetime.timedelta(days=1)
+    ruta_agenda = f"/gestion/agenda/?fecha={dia_agenda.isoformat()}"
+    if args.perfil:
+        perfilar_pagina(ruta_horas, usuarios[pacientes[PACIENTES_CARRERA].user_id])
+
+    medidas = {}
+    verificacion = None
+    comun = {"conexiones": args.conexiones, "calentamiento": args.calentamiento, "duracion": args.duracion}
+    rng = random.Random(20261128)
+    extra = {}
+    if args.sin_memo:
+        extra["BENCH_MEMO_HORAS"] = "0"
+    if args.quitar_middleware:
+        extra["BENCH_QUITAR_MIDDLEWARE"] = args.quitar_middleware
+    if args.ajustes:
+        extra["BENCH_AJUSTES_JSON"] = json.dumps(args.ajustes)
+    with Servidor(args.workers, args.puerto, extra) as servidor:
+        cliente = Cliente(servidor.puerto)
+        print(f"gunicorn: {' '.join(servidor.comando[1:])} (workers {servidor.workers}); "
+              f"{args.conexiones} conexiones, {args.calentamiento:g} s + {args.duracion:g} s por caso\n")
+        # Sanity checks: right pages, right content, CSRF enforced.
+        comprobar(cliente, cliente.get(ruta_desnuda, visitante), 200, "vista desnuda")
+        pagina = comprobar(cliente, cliente.get(ruta_horas, visitante), 200, "página de horas").decode()
+        botones = pagina.count(BOTON_HORA)
+        print(f"Página de horas: {ruta_horas}: {botones} botones, {len(pagina) / 1024:.0f} KB")
+        agenda = comprobar(cliente, cliente.get(ruta_agenda, sesion_recepcion), 200, "agenda").decode()
+        print(f"Agenda: {ruta_agenda}: {len(agenda) / 1024:.0f} KB")
+
+        medidas["desnuda"] = por_tiempo(cliente, servidor, "desnuda: una consulta, anónima (techo)",
+                                        lambda n: cliente.get(ruta_desnuda), **comun)
+        medidas["desnuda_sesion"] = por_tiempo(cliente, servidor, "desnuda: una consulta, con sesión (3 consultas)",
+                                               lambda n: cliente.get(ruta_desnuda, visitante), **comun)
+        if "horas" in args.casos:
+            medidas["horas"] = por_tiempo(cliente, servidor, "portal: horas de un dentista-semana",
+                                          lambda n: cliente.get(ruta_horas, visitante), **comun)
+        if "reserva" in args.casos:
+            rondas = args.rondas_max
+            horas_reserva = crear_horas_carrera(crear_dentistas_carrera(), (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
+            sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {"motivo": ""}, con_token=False)
+            comprobar(cliente, sin_token, 403, "POST sin token CSRF")
+            calentar, medir = horas_reserva[:HORAS_POR_RONDA], horas_reserva[HORAS_POR_RONDA:]
+            plan_cal = plan_de_carrera(calentar, carrera, rng)
+            por_lista(cliente, servidor, "calentamiento", [
+                cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan_cal
+            ], conexiones=args.conexiones)
+            # Time-bounded: as many whole rounds as fit in --duracion (estimated from a first round).
+            plan = plan_de_carrera(medir, carrera, rng)
+            peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan]
+            prueba, _ = por_lista(cliente, servidor, "estimación", peticiones[: 4 * HORAS_POR_RONDA],
+                                  conexiones=args.conexiones)
+            por_ronda = prueba.segundos
+            n_rondas = max(1, min(rondas - 1, int(args.duracion / max(por_ronda, 1e-3))))
+            plan = plan[4 * HORAS_POR_RONDA: 4 * HORAS_POR_RONDA * (n_rondas + 1)]
+            peticiones = peticiones[4 * HORAS_POR_RONDA: 4 * HORAS_POR_RONDA * (n_rondas + 1)]
+            m, salidas = por_lista(cliente, servidor, f"portal: reservar ({len(plan)} POST, 200 pacientes)", peticiones,
+                                   conexiones=args.conexiones)
+            medidas["reserva"] = m
+            verificacion = verificar_carrera(salidas, plan, carrera, 302)
+            # The ceiling: the same number of POSTs, the same race, on fresh slots.
+            horas_cas = crear_horas_carrera(crear_dentistas_carrera(), len(plan) // 4, desde_dia=40)
+            ronda_cas = horas_cas[: len(plan) // 4]
+            plan_cas = plan_de_carrera(ronda_cas, carrera, rng)
+            m_cas, salidas_cas = por_lista(cliente, servidor, f"desnuda: compare-and-set ({len(plan_cas)} POST, techo)", [
+                cliente.post(f"/bench/cas/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan_cas
+            ], conexiones=args.conexiones)
+            medidas["cas"] = m_cas
+            verificacion_cas = verificar_carrera(salidas_cas, plan_cas, carrera, 200)
+        if "agenda" in args.casos:
+            medidas["agenda"] = por_tiempo(cliente, servidor, "gestión: agenda del día (recepción)",
+                                           lambda n: cliente.get(ruta_agenda, sesion_recepcion), **comun)
+        memoria = servidor.memoria()
+
+    techo = medidas["desnuda"]
+    lineas = [CABECERA, fila(techo), fila(medidas["desnuda_sesion"], techo)]
+    if "horas" in medidas:
+        lineas.append(fila(medidas["horas"], techo))
+    if "reserva" in medidas:
+        lineas.append(fila(medidas["cas"]))
+        lineas.append(fila(medidas["reserva"], medidas["cas"]))
+    if "agenda" in medidas:
+        lineas.append(fila(medidas["agenda"], techo))
+    tabla = "\n".join(lineas)
+    resumen = []
+    fallas = False
+    no_meta = False
+    if "horas" in medidas:
+        r = medidas["horas"].por_segundo / techo.por_segundo
+        no_meta |= r < META_HORAS
+        r_sesion = medidas["horas"].por_segundo / medidas["desnuda_sesion"].por_segundo
+        resumen.append(f"- Página de horas ({botones} botones): **{r:.2f}×** la vista desnuda de una consulta "
+                       f"(meta ≥ {META_HORAS}): {'cumple' if r >= META_HORAS else 'NO cumple'}; "
+                       f"{r_sesion:.2f}× la misma vista pedida con la sesión del paciente. Por CPU del servidor: "
+                       f"{razon_cpu(medidas['horas'], techo):.2f}× y "
+                       f"{razon_cpu(medidas['horas'], medidas['desnuda_sesion']):.2f}×.")
+    if "reserva" in medidas:
+        m = medidas["reserva"]
+        r = m.por_segundo / medidas["cas"].por_segundo
+        no_meta |= r < META_RESERVA
+        ganadas_s = verificacion["ganadas"] / m.segundos
+        resumen.append(f"- Reserva: {m.n} POST en {m.segundos:.1f} s = {m.por_segundo:.0f} intentos/s, "
+                       f"**{ganadas_s:.0f} reservas/s**; **{r:.2f}×** el compare-and-set desnudo "
+                       f"(meta ≥ {META_RESERVA}): {'cumple' if r >= META_RESERVA else 'NO cumple'}; "
+                       f"por CPU del servidor {razon_cpu(m, medidas['cas']):.2f}×.")
+        for nombre, v in (("reserva", verificacion), ("compare-and-set", verificacion_cas)):
+            resumen.append(f"- Verificación {nombre}: {v['horas']} horas, {v['ganadas']} ganadas, "
+                           f"**doble reserva {v['dobles']}**, traslapes {v['traslapes']}, "
+                           f"inconsistencias HTTP/BD {v['inconsistencias']}.")
+            fallas |= bool(v["dobles"] or v["traslapes"] or v["inconsistencias"])
+    cinco = sum(m.cinco_xx for m in medidas.values())
+    fallas |= bool(cinco)
+    resumen.append(f"- Respuestas 5xx (o sin respuesta): **{cinco}**.")
+    picos = {pid: hwm for pid, (hwm, _) in memoria.items()}
+    maximo = max((v for v in picos.values() if v is not None), default=0)
+    no_meta |= maximo >= META_MEMORIA_MB
+    resumen.append("- Memoria máxima (VmHWM) de cada worker: " + ", ".join(
+        f"{pid}: {hwm:.0f} MB (RSS al final {rss:.0f} MB)" for pid, (hwm, rss) in memoria.items())
+        + f" (meta < {META_MEMORIA_MB} MB).")
+
+    texto = (f"Fecha: {fecha}. Comando: `{comando}`.\n\n"
+             f"Máquina: {maquina()}.\n\n"
+             f"Servidor: gunicorn, {args.workers} workers síncronos, `{AJUSTES}`; generador asyncio en 127.0.0.1 "
+             f"con {args.conexiones} conexiones, en la misma máquina (compite por la CPU con el servidor y "
+             f"PostgreSQL; las metas son razones medidas en la misma ejecución). "
+             f"Datos: {n_horas} horas libres futuras, {len(pacientes)} pacientes."
+             f"{' Memoria de la lista de horas APAGADA (--sin-memo).' if args.sin_memo else ''}"
+             f"{' Middleware quitado: ' + args.quitar_middleware + '.' if args.quitar_middleware else ''}"
+             f"{' Ajustes cambiados: ' + json.dumps(args.ajustes, ensure_ascii=False) + '.' if args.ajustes else ''}\n\n"
+             f"{tabla}\n\n" + "\n".join(resumen) + "\n")
+    print(texto)
+    if args.escribir:
+        escribir(args.escribir, texto)
+        print(f"(escrito en {args.escribir})")
+    return 1 if fallas else 3 if no_meta else 0
+
+
+_DENTISTAS_CARRERA = [0]
+
+
+def crear_dentistas_carrera(n=4):
+    """Dentists only for the race (so its slots never overlap the 10,000 of the page)."""
+    from personal.models import Rol
+    from personal.services import crear_personal
+
+    base = _DENTISTAS_CARRERA[0]
+    _DENTISTAS_CARRERA[0] += n
+    return [
+        crear_personal(actor=None, username=f"bench_carrera_{base + d}", nombre="Carrera", apellido=f"Bench {base + d}",
+                       email=f"carrera{base + d}@bench.example", rol=Rol.DENTISTA).pk
+        for d in range(n)
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
