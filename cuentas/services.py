@@ -83,6 +83,22 @@ def reenviar_invitacion(*, actor, cliente_id):
                      actor_id=getattr(actor, "pk", None))
 
 
+def _errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms) -> dict:
+    """The consent rule of both registration and preferences: WhatsApp or SMS as the preferred
+    channel needs its explicit opt-in; e-mail needs none. Errors by field."""
+    if canal_preferido not in Canal.values:
+        return {"canal_preferido": ValidationError("Elija un canal de la lista.", code="canal_invalido")}
+    if canal_preferido == Canal.WHATSAPP and not acepta_whatsapp:
+        return {"acepta_whatsapp": ValidationError(
+            "Para recibir avisos por WhatsApp debe aceptarlo expresamente.", code="whatsapp_sin_consentimiento"
+        )}
+    if canal_preferido == Canal.SMS and not acepta_sms:
+        return {"acepta_sms": ValidationError(
+            "Para recibir avisos por SMS debe aceptarlo expresamente.", code="sms_sin_consentimiento"
+        )}
+    return {}
+
+
 def registrar_cliente_web(
     *,
     nombre_completo,
@@ -146,16 +162,7 @@ def _revisar_registro(
         errores["acepta_privacidad"] = ValidationError(
             "Debe aceptar el aviso de privacidad para crear su cuenta.", code="privacidad_obligatoria"
         )
-    if canal_preferido not in Canal.values:
-        errores["canal_preferido"] = ValidationError("Canal de aviso desconocido.", code="canal_invalido")
-    elif canal_preferido == Canal.WHATSAPP and not acepta_whatsapp:
-        errores["acepta_whatsapp"] = ValidationError(
-            "Para recibir avisos por WhatsApp debe aceptarlo expresamente.", code="whatsapp_sin_consentimiento"
-        )
-    elif canal_preferido == Canal.SMS and not acepta_sms:
-        errores["acepta_sms"] = ValidationError(
-            "Para recibir avisos por SMS debe aceptarlo expresamente.", code="sms_sin_consentimiento"
-        )
+    errores.update(_errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms))
 
     existente = _paciente_existente_por_rut(rut)
     if existente is not None:
@@ -282,21 +289,11 @@ def actualizar_preferencias(*, user, canal_preferido, acepta_whatsapp, acepta_sm
     withdrawal clears it. WhatsApp or SMS as the preferred channel needs its opt-in and a mobile
     on record; e-mail is always allowed. Raises ValidationError per field.
     """
-    errores = {}
     cliente = Cliente.objects.filter(user_id=user.pk, activo=True).first()
     if cliente is None:
         raise ValidationError("Su cuenta no tiene una ficha de paciente activa.", code="sin_ficha")
-    if canal_preferido not in Canal.values:
-        errores["canal_preferido"] = ValidationError("Elija un canal de la lista.", code="canal_invalido")
-    elif canal_preferido == Canal.WHATSAPP and not acepta_whatsapp:
-        errores["acepta_whatsapp"] = ValidationError(
-            "Para recibir avisos por WhatsApp debe aceptarlo expresamente.", code="whatsapp_sin_consentimiento"
-        )
-    elif canal_preferido == Canal.SMS and not acepta_sms:
-        errores["acepta_sms"] = ValidationError(
-            "Para recibir avisos por SMS debe aceptarlo expresamente.", code="sms_sin_consentimiento"
-        )
-    elif canal_preferido != Canal.EMAIL and not cliente.telefono:
+    errores = _errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms)
+    if not errores and canal_preferido != Canal.EMAIL and not cliente.telefono:
         errores["canal_preferido"] = ValidationError(
             "Para recibir avisos en el celular, registre primero su número en sus datos de contacto.",
             code="sin_telefono",

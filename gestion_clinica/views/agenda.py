@@ -29,9 +29,8 @@ from gestion_clinica.forms.agenda import (
     fecha_valida,
 )
 from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
-from gestion_clinica.views.pacientes import mensaje_de_reenvio
+from gestion_clinica.views.comun import reenviar_aviso
 from notificaciones.selectors import avisos_de_cita, es_aviso_de
-from notificaciones.services import reenviar_notificacion
 from pacientes.selectors import buscar_pacientes
 from personal.models import Perfil, Rol
 
@@ -206,13 +205,8 @@ def aviso_reenviar(request, cita_id, notificacion_id):
     appointment's notification id is a 404."""
     if not es_aviso_de(notificacion_id, cita_id=cita_id):
         raise Http404("Ese aviso no es de esta cita.")
-    try:
-        reenviado = reenviar_notificacion(actor=request.user, notificacion_id=notificacion_id)
-    except ValidationError as error:
-        messages.error(request, "No se reenvió el aviso: " + " ".join(error.messages))
-    else:
-        messages.success(request, mensaje_de_reenvio(notificacion_id, reenviado))
-    return redirect(reverse("gestion:agenda_cita", args=[cita_id]) + "#avisos")
+    return reenviar_aviso(request, notificacion_id=notificacion_id,
+                          volver=reverse("gestion:agenda_cita", args=[cita_id]) + "#avisos")
 
 
 @requiere_rol(*GESTION)

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST, require_safe
 from cuentas.services import reenviar_invitacion
 from gestion_clinica.forms.pacientes import FormularioDocumento, FormularioPaciente, FormularioPacienteNuevo
 from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
+from gestion_clinica.views.comun import reenviar_aviso
 from notificaciones.selectors import avisos_de_paciente, es_aviso_de
-from notificaciones.services import reenviar_notificacion
 from pacientes.documentos import eliminar_documento, maximo_bytes, respuesta_descarga, subir_documento
 from pacientes.models import Cliente, ClienteDocumento
 from pacientes.selectors import (
@@ -194,13 +194,6 @@ def eliminar(request, cliente_id):
     return render(request, "gestion_clinica/pacientes/eliminar.html", {"cliente": cliente, "resumen": resumen})
 
 
-def mensaje_de_reenvio(original_id, reenviado) -> str:
-    """What staff read after a resend: the same row queued again, or a new copy."""
-    if reenviado.pk == original_id:
-        return "Aviso puesto de nuevo en la cola de envío; saldrá en unos momentos."
-    return f"Se envía una copia nueva del aviso por {reenviado.get_canal_display()}."
-
-
 @require_POST
 @requiere_rol(*EDITORES)
 def aviso_reenviar(request, cliente_id, notificacion_id):
@@ -208,13 +201,8 @@ def aviso_reenviar(request, cliente_id, notificacion_id):
     patient's notification id is a 404."""
     if not es_aviso_de(notificacion_id, cliente_id=cliente_id):
         raise Http404("Ese aviso no es de este paciente.")
-    try:
-        reenviado = reenviar_notificacion(actor=request.user, notificacion_id=notificacion_id)
-    except ValidationError as error:
-        messages.error(request, "No se reenvió el aviso: " + " ".join(error.messages))
-    else:
-        messages.success(request, mensaje_de_reenvio(notificacion_id, reenviado))
-    return redirect(reverse("gestion:paciente", args=[cliente_id]) + "#avisos")
+    return reenviar_aviso(request, notificacion_id=notificacion_id,
+                          volver=reverse("gestion:paciente", args=[cliente_id]) + "#avisos")
 
 
 @require_POST
