@@ -70,22 +70,6 @@ def preparar_django(args):
                 manejador.setStream(nulo)
 
 
-def vaciar_base():
-    from django.apps import apps
-    from django.db import connection
-
-    existentes = set(connection.introspection.table_names())
-    tablas = {"auth_user", "pghistory_context", "procrastinate_jobs", "procrastinate_events",
-              "procrastinate_periodic_defers"}
-    for etiqueta in ("pacientes", "cuentas", "personal", "citas", "notificaciones"):
-        for modelo in apps.get_app_config(etiqueta).get_models(include_auto_created=True):
-            tablas.add(modelo._meta.db_table)
-    tablas &= existentes
-    with connection.cursor() as cur:
-        cur.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in sorted(tablas))
-                    + " RESTART IDENTITY CASCADE")
-
-
 # Set-wise fill: users, portal profiles (WhatsApp accepted), patients, dentists and one booked
 # appointment per patient, spread evenly over (now + 10 min, now + 23 h 50 min].
 _LLENAR_SQL = """
@@ -177,6 +161,8 @@ def main(argv=None):
     print(f"máquina: {platform.node()} · {os.cpu_count()} núcleos · Python {platform.python_version()} · "
           f"carga {os.getloadavg()[0]:.2f}")
     print(f"base de benchmark: {connection.settings_dict['NAME']} (vaciada al empezar)")
+    from benchmarks.bench_reservas import vaciar_base  # the same TRUNCATE of the clinic's tables
+
     t = time.perf_counter()
     vaciar_base()
     ahora = llenar(args)
