@@ -289,6 +289,7 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
 
     from django.utils import timezone
 
+    from citas import reglas
     from citas.services import _RESERVAR_SQL
     from notificaciones.services import _INSERTAR_Y_PROGRAMAR_SQL
 
@@ -301,7 +302,8 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
     try:
         cursor.execute(_CONTEXTO_PGHISTORY + _RESERVAR_SQL, {
             **contexto, "user_id": paciente.user_id, "cita_id": cita_id, "motivo": "Control", "ahora": ahora,
-            "reservada": "reservada", "disponible": "disponible",
+            "inicio_minimo": reglas.inicio_minimo_para_reservar(ahora), "reservada": "reservada",
+            "disponible": "disponible",
         })
         cursor.nextset()
         fila = cursor.fetchone()

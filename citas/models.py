@@ -78,6 +78,10 @@ class Cita(ConFechas):
     reprogramaciones = models.PositiveSmallIntegerField(
         "cambios de hora hechos por el paciente", default=0, db_default=0
     )
+    # When the patient was put into this slot (booked, assigned or moved here); None while free
+    # and for bookings older than the field. Reminders skip a kind whose window had already
+    # started then: the booking's own message came minutes before.
+    reservada_en = models.DateTimeField("reservada el", null=True, blank=True)
 
     class Meta:
         verbose_name = "cita"

@@ -31,6 +31,25 @@ def _error_hora_no_disponible():
     return ValidationError("Esa hora ya no está disponible. Elija otra, por favor.", code="hora_no_disponible")
 
 
+def _error_dentista_inactivo():
+    return ValidationError(
+        "El dentista de esa hora está inactivo y no atiende. Elija una hora de otro dentista, por favor.",
+        code="dentista_inactivo",
+    )
+
+
+def _dentista_activo(perfil):
+    """The portal's rule for offering a dentist's slots (citas.selectors): both flags."""
+    return perfil.activo and perfil.user.is_active
+
+
+# The dentists whose free slots can be given: the same two flags as _dentista_activo, as a
+# subquery on ``dentista_id`` (on the updated table's own column, so the compare-and-set still
+# re-checks ``estado`` after waiting for a concurrent change).
+def _dentistas_activos():
+    return Perfil.objects.filter(activo=True, user__is_active=True).values("pk")
+
+
 def _limpiar_motivo(motivo):
     motivo = " ".join((motivo or "").split())
     if len(motivo) > LARGO_MOTIVO:
@@ -66,12 +85,18 @@ def crear_cita_disponible(*, actor, dentista_id, inicio, duracion_minutos=30) ->
 
 
 def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo, estado=EstadoCita.RESERVADA):
-    """Compare-and-set: only a free, future slot can be taken; returns the booked row."""
-    tomadas = Cita.objects.filter(pk=cita_id, estado=EstadoCita.DISPONIBLE, inicio__gt=ahora).update(
+    """Compare-and-set: only a free, future slot of an active dentist can be taken; returns
+    the booked row. Raises ``hora_no_disponible`` or ``dentista_inactivo``."""
+    tomadas = Cita.objects.filter(
+        pk=cita_id, estado=EstadoCita.DISPONIBLE, inicio__gt=ahora, dentista_id__in=_dentistas_activos()
+    ).update(
         estado=estado, cliente=cliente, paciente_nombre=nombre, paciente_email=email,
-        paciente_telefono=telefono, motivo=motivo, reprogramaciones=0, actualizado=ahora,
+        paciente_telefono=telefono, motivo=motivo, reprogramaciones=0, reservada_en=ahora, actualizado=ahora,
     )
     if tomadas != 1:
+        # Only on failure: was the slot there for the taking, but its dentist inactive?
+        if Cita.objects.filter(pk=cita_id, estado=EstadoCita.DISPONIBLE, inicio__gt=ahora).exists():
+            raise _error_dentista_inactivo()
         raise _error_hora_no_disponible()
     return Cita.objects.select_related("dentista__user").get(pk=cita_id)
 
@@ -81,8 +106,11 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo, est
 # about four times the Python of this statement per booking (bin/bench-reservas,
 # docs/rendimiento.md). It takes the slot for the user's active patient by compare-and-set and
 # returns the snapshot and what the confirmation needs. A patient row without a slot means the
-# slot was taken (or is past, or starts sooner than the portal's minimum notice); no row at all
-# means the user has no active patient.
+# slot was taken (or is past, starts sooner than the portal's minimum notice, or belongs to an
+# inactive dentist: the portal does not offer those either); no row at all means the user has
+# no active patient. The dentist's rows join the UPDATE itself, which both checks that they are
+# active and returns their name; its WHERE keeps ``estado`` on the updated row, so PostgreSQL
+# re-checks it after waiting for a concurrent booking.
 _RESERVAR_SQL = """
 WITH paciente AS (
     SELECT c.id, c.nombre_completo, c.email, c.telefono,
@@ -94,20 +122,19 @@ WITH paciente AS (
     UPDATE citas_cita AS cita
        SET estado = %(reservada)s, cliente_id = paciente.id, paciente_nombre = paciente.nombre_completo,
            paciente_email = paciente.email, paciente_telefono = paciente.telefono,
-           motivo = %(motivo)s, reprogramaciones = 0, actualizado = %(ahora)s
-      FROM paciente
+           motivo = %(motivo)s, reprogramaciones = 0, reservada_en = %(ahora)s, actualizado = %(ahora)s
+      FROM paciente, personal_perfil d, auth_user u
      WHERE cita.id = %(cita_id)s AND cita.estado = %(disponible)s AND cita.inicio > %(ahora)s
        AND cita.inicio >= %(inicio_minimo)s
- RETURNING cita.id, cita.dentista_id, cita.inicio, cita.fin, cita.creado
+       AND d.id = cita.dentista_id AND d.activo AND u.id = d.user_id AND u.is_active
+ RETURNING cita.id, cita.dentista_id, cita.inicio, cita.fin, cita.creado, u.first_name, u.last_name, u.username
 )
 SELECT paciente.id, paciente.nombre_completo, paciente.email, paciente.telefono,
        paciente.canal_preferido, paciente.whatsapp_aceptado_en, paciente.sms_aceptado_en,
        tomada.id, tomada.dentista_id, tomada.inicio, tomada.fin, tomada.creado,
-       u.first_name, u.last_name, u.username
+       tomada.first_name, tomada.last_name, tomada.username
   FROM paciente
   LEFT JOIN tomada ON TRUE
-  LEFT JOIN personal_perfil d ON d.id = tomada.dentista_id
-  LEFT JOIN auth_user u ON u.id = d.user_id
 """
 
 
@@ -140,8 +167,9 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
 
     Finds (or, for old data, creates) their ``Cliente``, takes the slot by compare-and-set,
     fills the snapshot and records the confirmation, all in one transaction.
-    Raises ValidationError ``hora_no_disponible`` when the slot is gone, past or sooner than
-    ``CLINICA_ANTICIPACION_MINIMA_MIN`` from now (or ``cliente_inactivo``).
+    Raises ValidationError ``hora_no_disponible`` when the slot is gone, past, sooner than
+    ``CLINICA_ANTICIPACION_MINIMA_MIN`` from now or of an inactive dentist (the portal shows the
+    nearest free slots, as for a taken one), or ``cliente_inactivo``.
     """
     motivo = _limpiar_motivo(motivo)
     if not isinstance(cita_id, int) or isinstance(cita_id, bool) or not 0 < cita_id < 2**63:
@@ -159,7 +187,7 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
         cita = Cita(
             id=tomada_id, dentista_id=dentista_id, inicio=inicio, fin=fin, estado=EstadoCita.RESERVADA,
             cliente_id=cliente_id, paciente_nombre=nombre, paciente_email=email, paciente_telefono=telefono,
-            motivo=motivo, creado=creado, actualizado=ahora,
+            motivo=motivo, reservada_en=ahora, creado=creado, actualizado=ahora,
         )
         cita._state.adding = False
         perfil = None
@@ -190,7 +218,9 @@ def asignar_cita(
     *, actor, cita_id, cliente_id=None, paciente_nombre="", paciente_email="", paciente_telefono="", motivo=""
 ) -> Cita:
     """Staff give a free slot to a patient (seed flow D), or to a person without a record
-    (only the snapshot fields). The patient is told by their channels."""
+    (only the snapshot fields). The patient is told by their channels.
+    Raises ValidationError ``cliente_invalido``, ``hora_no_disponible``, ``dentista_inactivo``
+    (the slot is free but its dentist no longer works), ``motivo_largo`` or the snapshot's."""
     motivo = _limpiar_motivo(motivo)
     cliente = perfil = None
     if cliente_id is not None:
@@ -297,6 +327,7 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo):
         cita.cliente = None
         cita.paciente_nombre = cita.paciente_email = cita.paciente_telefono = cita.motivo = ""
         cita.reprogramaciones = 0
+        cita.reservada_en = None
         cita.save()
         evento = "cita_cancelada_paciente"
     perfil = _perfil_de(cliente)
@@ -320,20 +351,38 @@ class Momento:
     ANTES_DEL_INICIO = "antes_del_inicio"  # inicio > ahora
     DESDE_EL_INICIO = "desde_el_inicio"  # inicio <= ahora
     TRAS_EL_INICIO = "tras_el_inicio"  # inicio < ahora
+    EL_MISMO_DIA = "el_mismo_dia"  # inicio on today's date in Santiago (TIME_ZONE), before or after now
 
 
-_FILTRO_MOMENTO = {
-    Momento.SIEMPRE: None,
-    Momento.ANTES_DEL_INICIO: "inicio__gt",
-    Momento.DESDE_EL_INICIO: "inicio__lte",
-    Momento.TRAS_EL_INICIO: "inicio__lt",
-}
+def _limites_del_dia(ahora):
+    """[start, end) of ``ahora``'s local day. make_aware takes 00:00 of the September DST day,
+    which does not exist in Santiago, at the offset before the change: the day's real start."""
+    dia = timezone.localdate(ahora)
+    desde = timezone.make_aware(datetime.datetime.combine(dia, datetime.time.min))
+    hasta = timezone.make_aware(datetime.datetime.combine(dia + datetime.timedelta(days=1), datetime.time.min))
+    return desde, hasta
+
+
+def _filtro_de_momento(momento, ahora) -> dict:
+    """The time rule as ORM lookups on ``inicio`` (part of the compare-and-set)."""
+    if momento == Momento.EL_MISMO_DIA:
+        desde, hasta = _limites_del_dia(ahora)
+        return {"inicio__gte": desde, "inicio__lt": hasta}
+    lookup = {
+        Momento.SIEMPRE: None,
+        Momento.ANTES_DEL_INICIO: "inicio__gt",
+        Momento.DESDE_EL_INICIO: "inicio__lte",
+        Momento.TRAS_EL_INICIO: "inicio__lt",
+    }[momento]
+    return {lookup: ahora} if lookup else {}
+
 
 _CUMPLE_MOMENTO = {
     Momento.SIEMPRE: lambda inicio, ahora: True,
     Momento.ANTES_DEL_INICIO: lambda inicio, ahora: inicio > ahora,
     Momento.DESDE_EL_INICIO: lambda inicio, ahora: inicio <= ahora,
     Momento.TRAS_EL_INICIO: lambda inicio, ahora: inicio < ahora,
+    Momento.EL_MISMO_DIA: lambda inicio, ahora: timezone.localdate(inicio) == timezone.localdate(ahora),
 }
 
 
@@ -357,8 +406,10 @@ TRANSICIONES = {
         origenes=(EstadoCita.RESERVADA,), destino=EstadoCita.CONFIRMADA, momento=Momento.ANTES_DEL_INICIO,
         paciente=True, texto="confirmar la cita",
     ),
+    # Only on the day: a click on the wrong row of the week view must not "arrive" a patient
+    # days ahead (or days late); earlier or later that same day is fine.
     "marcar_llegada": Transicion(
-        origenes=_RESERVADA_O_CONFIRMADA, destino=EstadoCita.EN_ESPERA, momento=Momento.SIEMPRE,
+        origenes=_RESERVADA_O_CONFIRMADA, destino=EstadoCita.EN_ESPERA, momento=Momento.EL_MISMO_DIA,
         paciente=False, texto="marcar la llegada del paciente",
     ),
     "marcar_atendida": Transicion(
@@ -442,6 +493,9 @@ def _error_de_transicion(regla, cita, ahora):
         return ValidationError(f"No se puede {regla.texto}: la cita ya comenzó.", code="cita_ya_comenzo")
     if regla.momento in (Momento.DESDE_EL_INICIO, Momento.TRAS_EL_INICIO) and cita.inicio >= ahora:
         return ValidationError(f"No se puede {regla.texto}: la cita aún no comienza.", code="cita_no_comenzada")
+    if regla.momento == Momento.EL_MISMO_DIA and not _CUMPLE_MOMENTO[regla.momento](cita.inicio, ahora):
+        # Only marcar_llegada has this rule (TRANSICIONES).
+        return ValidationError("Solo se puede marcar la llegada el mismo día de la cita.", code="llegada_fuera_del_dia")
     # The row changed between the update and this read: report what it is now.
     return ValidationError(
         f"No se puede {regla.texto}: la cita está en estado «{cita.get_estado_display()}».",
@@ -465,9 +519,7 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None) -> Cita:
         raise _error_cita_no_encontrada()
     with operacion(accion if enlace is None else f"{accion}_por_enlace", actor=actor):
         ahora = timezone.now()
-        filtro = {"pk": cita_id, "estado__in": regla.origenes}
-        if _FILTRO_MOMENTO[regla.momento]:
-            filtro[_FILTRO_MOMENTO[regla.momento]] = ahora
+        filtro = {"pk": cita_id, "estado__in": regla.origenes, **_filtro_de_momento(regla.momento, ahora)}
         citas = Cita.objects.filter(**filtro)
         if enlace is not None:
             citas = citas.filter(cliente_id=enlace.cliente_id, inicio=enlace.inicio)
@@ -496,8 +548,10 @@ def confirmar_cita(*, actor, cita_id) -> Cita:
 
 
 def marcar_llegada(*, actor, cita_id) -> Cita:
-    """reservada/confirmada → en_espera (the patient is in the waiting room). Staff only.
-    Raises ValidationError ``no_autorizado``, ``cita_no_encontrada``, ``transicion_invalida``."""
+    """reservada/confirmada → en_espera (the patient is in the waiting room). Staff only, and
+    only on the appointment's date in Santiago (before or after its time).
+    Raises ValidationError ``no_autorizado``, ``cita_no_encontrada``, ``transicion_invalida``,
+    ``llegada_fuera_del_dia``."""
     return _cambiar_estado(accion="marcar_llegada", actor=actor, cita_id=cita_id)
 
 
@@ -527,8 +581,10 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
     A patient (not ``is_staff``) may only move their own booking, within the portal's policy
     (``citas.reglas``: until the cut-off, at most N times, to a slot past the minimum notice);
     their move counts in ``reprogramaciones``, a staff move carries the count unchanged.
+    The new slot's dentist must be active: staff get ``dentista_inactivo``, a patient the
+    portal's ``hora_no_disponible`` (such slots are not offered there).
     Returns the new Cita. Raises ValidationError ``cita_no_encontrada``, ``no_reprogramable``,
-    ``fuera_de_plazo``, ``max_reprogramaciones``, ``hora_no_disponible``.
+    ``fuera_de_plazo``, ``max_reprogramaciones``, ``hora_no_disponible``, ``dentista_inactivo``.
     """
     if not _id_valido(cita_id):
         raise _error_cita_no_encontrada()
@@ -563,16 +619,21 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
             raise _error_hora_no_disponible()
         if not es_personal and not reglas.se_puede_reservar(destino.inicio, ahora):
             raise _error_hora_no_disponible()
+        if not _dentista_activo(destino.dentista):
+            raise _error_dentista_inactivo() if es_personal else _error_hora_no_disponible()
         for campo in _CAMPOS_DEL_PACIENTE:
             setattr(destino, campo, getattr(origen, campo))
         destino.estado = EstadoCita.RESERVADA
         destino.reprogramaciones = origen.reprogramaciones + (0 if es_personal else 1)
-        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "actualizado"])
+        destino.reservada_en = ahora  # a new booking for the reminders: its own notice just went out
+        campos = [*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en", "actualizado"]
+        destino.save(update_fields=campos)
         origen.estado = EstadoCita.DISPONIBLE
         origen.cliente = None
         origen.paciente_nombre = origen.paciente_email = origen.paciente_telefono = origen.motivo = ""
         origen.reprogramaciones = 0
-        origen.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "actualizado"])
+        origen.reservada_en = None
+        origen.save(update_fields=campos)
         nombre = destino.paciente_nombre
         anterior = _contexto(origen, nombre)
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).

@@ -9,6 +9,11 @@ run after downtime never sends a 72 h and a 24 h reminder at once, and whatever 
 while no run happened is still sent while the appointment has not started. Windows are UTC
 arithmetic: 24 h are 24 real hours across a DST change.
 
+A kind is skipped for an appointment booked after its window had opened (``Cita.reservada_en >
+inicio - H``: booked at 15:00 for tomorrow 10:00, or moved into the window): the booking's own
+confirmation went out minutes before, and a "reminder" right after it is noise. Bookings
+older than the field (``reservada_en`` NULL) get their reminders as before.
+
 Idempotent: the key names appointment, kind and start (``recordatorio:<cita>:<H>h:<inicio>``),
 so a second run creates nothing and a moved appointment gets a fresh reminder. Work goes in
 batches of ``LOTE`` appointments, each its own transaction: the rows are made as ``notificar``
@@ -66,6 +71,7 @@ SELECT c.id, c.inicio, c.estado, c.cliente_id, c.paciente_nombre,
  WHERE c.estado IN (%(reservada)s, %(confirmada)s)
    AND c.inicio > %(desde)s AND c.inicio <= %(hasta)s
    AND (c.cliente_id IS NULL OR cl.activo)
+   AND (c.reservada_en IS NULL OR c.reservada_en <= c.inicio - make_interval(hours => %(horas)s))
    AND (CASE WHEN c.cliente_id IS NULL THEN c.paciente_email <> '' OR c.paciente_telefono <> ''
              ELSE cl.email <> '' OR coalesce(cl.telefono, '') <> '' END)
    AND NOT EXISTS (

@@ -151,7 +151,7 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
         citas = Cita.objects.filter(cliente=cliente)
         liberadas = citas.filter(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).update(
             estado=EstadoCita.DISPONIBLE, cliente=None, paciente_nombre="", paciente_email="",
-            paciente_telefono="", motivo="", reprogramaciones=0, actualizado=ahora,
+            paciente_telefono="", motivo="", reprogramaciones=0, reservada_en=None, actualizado=ahora,
         )
         # History keeps who it was: fill any snapshot left empty by old data before unlinking.
         citas.filter(paciente_nombre="").update(paciente_nombre=cliente.nombre_completo)

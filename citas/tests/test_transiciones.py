@@ -38,11 +38,11 @@ SERVICIOS = {
 }
 
 # Written out by hand (not read from TRANSICIONES) so that a change to the table shows up here.
+# "pasada" is earlier today (the clock is frozen at noon, see ``_mediodia``), "futura" three
+# days ahead: arrival only on the day.
 PERMITIDAS = {
     ("confirmar", EstadoCita.RESERVADA, "futura"),
-    ("marcar_llegada", EstadoCita.RESERVADA, "futura"),
     ("marcar_llegada", EstadoCita.RESERVADA, "pasada"),
-    ("marcar_llegada", EstadoCita.CONFIRMADA, "futura"),
     ("marcar_llegada", EstadoCita.CONFIRMADA, "pasada"),
     ("marcar_atendida", EstadoCita.EN_ESPERA, "pasada"),
     ("marcar_atendida", EstadoCita.RESERVADA, "pasada"),
@@ -58,7 +58,24 @@ DESTINOS = {
 }
 # Forbidden because of the clock (the state would do): the code says which way.
 CODIGO_POR_HORA = {"confirmar": "cita_ya_comenzo", "marcar_atendida": "cita_no_comenzada",
-                   "marcar_no_asistio": "cita_no_comenzada"}
+                   "marcar_no_asistio": "cita_no_comenzada", "marcar_llegada": "llegada_fuera_del_dia"}
+
+
+def congelar_reloj(monkeypatch, momento):
+    """``timezone.now()`` starts at ``momento`` and runs on from there (a clock that stood
+    still would give two notices of one test the same idempotency key). Everything reads the
+    time through it: services, selectors, ``timezone.localdate()``, the fixtures below."""
+    real = timezone.now
+    desfase = momento - real()
+    monkeypatch.setattr(timezone, "now", lambda: real() + desfase)
+    return momento
+
+
+@pytest.fixture(autouse=True)
+def _mediodia(monkeypatch):
+    """Today at 12:00 in Santiago: "an hour ago" and "in 30 minutes" stay on today's date, so
+    the arrival rule (only on the day) does not depend on when the tests run."""
+    return congelar_reloj(monkeypatch, timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time(12, 0))))
 
 
 @pytest.fixture
@@ -173,6 +190,79 @@ def test_flujo_del_dia(crear_cita, recepcionista, dentista, hace_una_hora):
     Cita.objects.filter(pk=cita.pk).update(inicio=hace_una_hora, fin=hace_una_hora + datetime.timedelta(minutes=30))
     assert marcar_atendida(actor=dentista.user, cita_id=cita.pk).estado == EstadoCita.ATENDIDA
     assert transiciones_posibles(Cita.objects.get(pk=cita.pk)) == []
+
+
+# Arrival only on the day ---------------------------------------------------------------------
+
+
+def _en_santiago(fecha, hora, fold=0):
+    return timezone.make_aware(datetime.datetime.combine(fecha, hora).replace(fold=fold))
+
+
+def _probar_llegada(crear_cita, recepcionista, inicio):
+    """"ok" or the error's code, after checking that a refusal changed nothing and that the
+    agenda's buttons (transiciones_posibles) agree with the service."""
+    cita = crear_cita(EstadoCita.CONFIRMADA, inicio=inicio)
+    ofrecida = "marcar_llegada" in transiciones_posibles(cita)
+    antes = huella_bd()
+    try:
+        marcar_llegada(actor=recepcionista.user, cita_id=cita.pk)
+    except ValidationError as error:
+        assert huella_bd() == antes and not ofrecida
+        assert error.message == "Solo se puede marcar la llegada el mismo día de la cita."
+        return error.code
+    assert ofrecida and Cita.objects.get(pk=cita.pk).estado == EstadoCita.EN_ESPERA
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    ("dias", "hora", "esperado"),
+    [
+        (-1, datetime.time(11, 0), "llegada_fuera_del_dia"),  # yesterday
+        (-1, datetime.time(23, 59), "llegada_fuera_del_dia"),
+        (0, datetime.time(0, 30), "ok"),  # earlier today: late, but on the day
+        (0, datetime.time(11, 30), "ok"),
+        (0, datetime.time(18, 0), "ok"),  # later today: early, but on the day
+        (0, datetime.time(23, 30), "ok"),
+        (1, datetime.time(0, 0), "llegada_fuera_del_dia"),  # tomorrow's first minute
+        (1, datetime.time(9, 0), "llegada_fuera_del_dia"),
+        (3, datetime.time(10, 0), "llegada_fuera_del_dia"),
+    ],
+)
+def test_llegada_solo_el_dia_de_la_cita(crear_cita, recepcionista, _mediodia, dias, hora, esperado):
+    dia = timezone.localdate(_mediodia) + datetime.timedelta(days=dias)
+    assert _probar_llegada(crear_cita, recepcionista, _en_santiago(dia, hora)) == esperado
+
+
+def test_llegada_por_la_fecha_de_santiago_no_la_de_utc(monkeypatch, crear_cita, recepcionista):
+    """At 20:00 in Santiago (23:00 or 00:00 UTC) a 22:30 appointment is today even though its UTC
+    date is tomorrow's; at 23:50 an appointment at 00:10 is tomorrow's, though UTC says today."""
+    dia = datetime.date(2030, 6, 12)  # winter: UTC-4
+    congelar_reloj(monkeypatch, _en_santiago(dia, datetime.time(20, 0)))
+    tarde = _en_santiago(dia, datetime.time(22, 30))
+    assert tarde.astimezone(datetime.UTC).date() != dia
+    assert _probar_llegada(crear_cita, recepcionista, tarde) == "ok"
+    congelar_reloj(monkeypatch, _en_santiago(dia, datetime.time(23, 50)))
+    madrugada = _en_santiago(dia + datetime.timedelta(days=1), datetime.time(0, 10))
+    assert madrugada.astimezone(datetime.UTC).date() == timezone.now().astimezone(datetime.UTC).date()
+    assert _probar_llegada(crear_cita, recepcionista, madrugada) == "llegada_fuera_del_dia"
+
+
+@pytest.mark.parametrize(
+    ("hoy", "inicio", "esperado"),
+    [
+        # 2026-09-06: clocks go from 00:00 to 01:00; the day starts at 01:00 local.
+        (datetime.date(2026, 9, 6), (datetime.date(2026, 9, 6), datetime.time(1, 0), 0), "ok"),
+        (datetime.date(2026, 9, 6), (datetime.date(2026, 9, 5), datetime.time(23, 59), 0), "llegada_fuera_del_dia"),
+        # 2027-04-04: at 00:00 clocks go back to 23:00 of the 3rd: 23:30 happens twice, both on the 3rd.
+        (datetime.date(2027, 4, 4), (datetime.date(2027, 4, 3), datetime.time(23, 30), 1), "llegada_fuera_del_dia"),
+        (datetime.date(2027, 4, 4), (datetime.date(2027, 4, 4), datetime.time(0, 0), 0), "ok"),
+        (datetime.date(2027, 4, 3), (datetime.date(2027, 4, 3), datetime.time(23, 30), 1), "ok"),
+    ],
+)
+def test_llegada_en_los_cambios_de_horario(monkeypatch, crear_cita, recepcionista, hoy, inicio, esperado):
+    congelar_reloj(monkeypatch, _en_santiago(hoy, datetime.time(12, 0)))
+    assert _probar_llegada(crear_cita, recepcionista, _en_santiago(*inicio)) == esperado
 
 
 # Patients ------------------------------------------------------------------------------------
@@ -361,7 +451,7 @@ def test_reprogramar_hace_un_numero_fijo_de_consultas(reservada_y_libre, recepci
 def test_cambio_de_estado_hace_un_numero_fijo_de_consultas(crear_cita, recepcionista, django_assert_num_queries):
     """The compare-and-set and the read of the result, plus the savepoint pair."""
     paciente = registrar_paciente(1)
-    cita = crear_cita(EstadoCita.RESERVADA, user=paciente)
+    cita = crear_cita(EstadoCita.RESERVADA, user=paciente, inicio=timezone.now() + datetime.timedelta(hours=2))
     with django_assert_num_queries(4):
         confirmar_cita(actor=paciente, cita_id=cita.pk)
     with django_assert_num_queries(4):
@@ -504,7 +594,7 @@ def test_fallas_en_reprogramar_cita(probar_fallas, dentista, recepcionista, mana
 @pytest.mark.django_db(transaction=True)
 def test_fallas_en_cambios_de_estado(probar_fallas, crear_cita, recepcionista):
     paciente = registrar_paciente(1)
-    cita = crear_cita(EstadoCita.RESERVADA, user=paciente)
+    cita = crear_cita(EstadoCita.RESERVADA, user=paciente, inicio=timezone.now() + datetime.timedelta(hours=2))
     assert probar_fallas(lambda: confirmar_cita(actor=paciente, cita_id=cita.pk)) == 1
     assert probar_fallas(lambda: marcar_llegada(actor=recepcionista.user, cita_id=cita.pk)) == 1
     assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.EN_ESPERA

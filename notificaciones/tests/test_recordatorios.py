@@ -18,7 +18,6 @@ from citas.services import (
     cancelar_cita,
     confirmar_cita,
     crear_cita_disponible,
-    marcar_llegada,
     reprogramar_cita,
     reservar_cita,
 )
@@ -40,13 +39,21 @@ def ahora():
     return timezone.now().replace(second=0, microsecond=0)
 
 
+def reservada_hace_una_semana(cita, ahora):
+    """Test setup: the booking was made a week before ``ahora``, before any reminder window
+    opened (a booking made inside a window gets no reminder of that kind: see below)."""
+    Cita.objects.filter(pk=cita.pk).update(reservada_en=ahora - datetime.timedelta(days=7))
+    return cita
+
+
 @pytest.fixture
 def agenda(dentista, recepcionista, ahora):
-    """``agenda(horas, paciente=None, motivo="")``: a slot ``horas`` after ``ahora`` booked by
-    ``paciente`` (a portal User), or left free when None."""
+    """``agenda(horas, paciente=None, motivo="", reciente=False)``: a slot ``horas`` after
+    ``ahora`` booked by ``paciente`` (a portal User) a week ago (``reciente``: right now), or
+    left free when None."""
     desfase = {"min": 0}
 
-    def crear(horas, paciente=None, motivo="Control"):
+    def crear(horas, paciente=None, motivo="Control", reciente=False):
         # A few minutes apart so one dentist's slots never overlap.
         desfase["min"] += 1
         inicio = ahora + datetime.timedelta(hours=horas, minutes=desfase["min"] % 20)
@@ -54,7 +61,8 @@ def agenda(dentista, recepcionista, ahora):
                                      duracion_minutos=5)
         if paciente is None:
             return cita
-        return reservar_cita(user=paciente, cita_id=cita.pk, motivo=motivo)
+        cita = reservar_cita(user=paciente, cita_id=cita.pk, motivo=motivo)
+        return cita if reciente else reservada_hace_una_semana(cita, ahora)
 
     return crear
 
@@ -78,13 +86,17 @@ def test_citas_vivas_con_contacto_reciben_una(agenda, recepcionista, ahora):
     cancelada = agenda(6, registrar_paciente(3))
     cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True)
     en_espera = agenda(7, registrar_paciente(4))
-    marcar_llegada(actor=recepcionista.user, cita_id=en_espera.pk)
+    # Straight into the state: marcar_llegada only works on the appointment's day, and in 7 hours
+    # it may be tomorrow.
+    Cita.objects.filter(pk=en_espera.pk).update(estado=EstadoCita.EN_ESPERA)
     inactivo = registrar_paciente(5)
     agenda(8, inactivo)
     desactivar_cliente(actor=recepcionista.user, cliente_id=inactivo.cliente.pk)
-    sin_ficha = asignar_cita(actor=recepcionista.user, cita_id=agenda(9).pk, paciente_nombre="Rosa Díaz Vera",
-                             paciente_email="rosa@correo.example")
-    asignar_cita(actor=recepcionista.user, cita_id=agenda(10).pk, paciente_nombre="Sin Contacto")
+    sin_ficha = reservada_hace_una_semana(asignar_cita(
+        actor=recepcionista.user, cita_id=agenda(9).pk, paciente_nombre="Rosa Díaz Vera",
+        paciente_email="rosa@correo.example"), ahora)
+    reservada_hace_una_semana(
+        asignar_cita(actor=recepcionista.user, cita_id=agenda(10).pk, paciente_nombre="Sin Contacto"), ahora)
     pasada = agenda(2, registrar_paciente(6))
     # Started an hour before the run: not a reminder any more.
     Cita.objects.filter(pk=pasada.pk).update(inicio=ahora - datetime.timedelta(hours=1),
@@ -176,9 +188,11 @@ def test_segunda_corrida_no_crea_nada(agenda, ahora):
 
 
 def test_cita_movida_recibe_otro_recordatorio(agenda, recepcionista, ahora):
+    """Moved days ago (before the new time's window opened): the new time gets its reminder."""
     cita = agenda(5, registrar_paciente(1))
     crear_recordatorios(ahora=ahora)
     nueva = reprogramar_cita(actor=recepcionista.user, cita_id=cita.pk, nueva_cita_id=agenda(6).pk)
+    reservada_hace_una_semana(nueva, ahora)
     assert crear_recordatorios(ahora=ahora) == 1
     assert _recordatorios(cita_id=nueva.pk).count() == 1
 
@@ -191,7 +205,7 @@ def test_en_lotes_con_empates_de_hora(monkeypatch, crear_personal, recepcionista
     for n in range(5):
         dentista = crear_personal(username=f"dentista_lote_{n}")
         libre = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio)
-        citas.append(reservar_cita(user=registrar_paciente(n + 1), cita_id=libre.pk))
+        citas.append(reservada_hace_una_semana(reservar_cita(user=registrar_paciente(n + 1), cita_id=libre.pk), ahora))
     assert crear_recordatorios(ahora=ahora) == 5
     assert sorted(_recordatorios().values_list("cita_id", flat=True)) == sorted(c.pk for c in citas)
 
@@ -227,6 +241,116 @@ def test_cambio_de_horario_24_horas_reales(dia, dentista):
     recordatorio = _recordatorios().get(cita_id=cita.pk)
     # The text names the Santiago time.
     assert "a las 10:00" in recordatorio.asunto
+
+
+# Booked inside the window: the confirmation is enough ------------------------------------------
+
+
+def test_reservada_30_horas_antes_recibe_el_de_24(agenda, ahora):
+    """Booked now for 30 hours ahead (through the service: ``reservada_en`` is now). Seven
+    hours later the appointment is 23 hours away: the 24 h reminder goes out."""
+    cita = agenda(30, registrar_paciente(1), reciente=True)
+    assert Cita.objects.get(pk=cita.pk).reservada_en is not None
+    assert crear_recordatorios(ahora=ahora) == 0  # not due yet
+    assert crear_recordatorios(ahora=ahora + datetime.timedelta(hours=7)) == 1
+    assert ":24h:" in _recordatorios().get(cita_id=cita.pk).clave_idempotencia
+
+
+@pytest.mark.parametrize("horas", [20, 3, 23.9])
+def test_reservada_dentro_de_la_ventana_no_recibe_recordatorio(agenda, ahora, horas):
+    """Booked now for 20 hours ahead: the window had opened 4 hours before the booking, and the
+    booking's confirmation just went out. No reminder now, nor at any later run."""
+    cita = agenda(horas, registrar_paciente(1), reciente=True)
+    assert Notificacion.objects.filter(cita_id=cita.pk, plantilla="reserva_confirmada").exists()
+    for despues in (0, 10, 60 * (horas - 1)):
+        assert crear_recordatorios(ahora=ahora + datetime.timedelta(minutes=despues)) == 0
+    assert not _recordatorios(cita_id=cita.pk).exists()
+
+
+def test_asignada_por_recepcion_dentro_de_la_ventana(agenda, recepcionista, ahora):
+    asignar_cita(actor=recepcionista.user, cita_id=agenda(5).pk, paciente_nombre="Rosa Díaz Vera",
+                 paciente_email="rosa@correo.example")
+    assert crear_recordatorios(ahora=ahora) == 0
+
+
+def test_movida_dentro_de_la_ventana_no_recibe_recordatorio(agenda, recepcionista, ahora):
+    """Booked days ago for 40 hours ahead; moved now to 10 hours ahead: the move's notice is
+    the reminder. Moved now to 35 hours ahead instead: the new time gets its 24 h one later."""
+    paciente, otro = registrar_paciente(1), registrar_paciente(2)
+    cita = agenda(40, paciente)
+    nueva = reprogramar_cita(actor=recepcionista.user, cita_id=cita.pk, nueva_cita_id=agenda(10).pk)
+    assert Notificacion.objects.filter(cita_id=nueva.pk, plantilla="cita_reprogramada").exists()
+    lejos = reprogramar_cita(actor=recepcionista.user, cita_id=agenda(41, otro).pk, nueva_cita_id=agenda(35).pk)
+    assert crear_recordatorios(ahora=ahora) == 0
+    assert crear_recordatorios(ahora=ahora + datetime.timedelta(hours=9)) == 0
+    assert crear_recordatorios(ahora=ahora + datetime.timedelta(hours=12)) == 1
+    assert _recordatorios().get().cita_id == lejos.pk
+
+
+def test_la_hora_liberada_olvida_cuando_se_reservo(agenda, recepcionista, ahora):
+    """A cancelled (freed) slot clears ``reservada_en``; whoever books it next is judged by
+    their own booking. A move clears the old slot too."""
+    paciente = registrar_paciente(1)
+    cita = agenda(30, paciente)
+    cancelar_cita(actor=paciente, cita_id=cita.pk)
+    assert Cita.objects.get(pk=cita.pk).reservada_en is None
+    movida = agenda(31, registrar_paciente(2))
+    reprogramar_cita(actor=recepcionista.user, cita_id=movida.pk, nueva_cita_id=agenda(32).pk)
+    assert Cita.objects.get(pk=movida.pk).reservada_en is None
+    por_la_clinica = agenda(33, registrar_paciente(3))
+    cancelar_cita(actor=recepcionista.user, cita_id=por_la_clinica.pk, por_clinica=True)
+    assert Cita.objects.get(pk=por_la_clinica.pk).reservada_en is not None  # still the patient's
+
+
+def test_limite_exacto_de_la_ventana(agenda, ahora):
+    """Booked exactly H hours before: the window opens with the booking, the reminder is sent;
+    one second later it is not. Each kind on its own: booked 50 h before, the 72 h kind is
+    skipped and the 24 h one sent."""
+    paciente = registrar_paciente(1)
+    justo = agenda(10, paciente)
+    tarde = agenda(11, paciente)
+    Cita.objects.filter(pk=justo.pk).update(reservada_en=justo.inicio - datetime.timedelta(hours=24))
+    Cita.objects.filter(pk=tarde.pk).update(reservada_en=tarde.inicio - datetime.timedelta(hours=24, seconds=-1))
+    assert crear_recordatorios(ahora=ahora) == 1
+    assert _recordatorios().get().cita_id == justo.pk
+
+
+def test_con_dos_tipos_solo_se_omite_el_ya_abierto(agenda, ahora, settings):
+    settings.NOTIFICACIONES_RECORDATORIOS_H = (72, 24)
+    cita = agenda(50, registrar_paciente(1), reciente=True)
+    assert crear_recordatorios(ahora=ahora) == 0  # the 72 h window had opened 22 hours before
+    assert crear_recordatorios(ahora=ahora + datetime.timedelta(hours=27)) == 1
+    assert ":24h:" in _recordatorios().get(cita_id=cita.pk).clave_idempotencia
+
+
+@pytest.mark.parametrize(
+    ("inicio", "reservada", "enviado"),
+    [
+        # 2026-09-06 10:00 (UTC-3): the day before at 10:00 was UTC-4, only 23 real hours before.
+        ((2026, 9, 6, 10, 0), (2026, 9, 5, 10, 0), False),
+        ((2026, 9, 6, 10, 0), (2026, 9, 5, 9, 0), True),  # exactly 24 real hours
+        # 2027-04-04 10:00 (UTC-4): the day before at 10:30 was UTC-3, 24.5 real hours before
+        # though the wall clock says 23.5.
+        ((2027, 4, 4, 10, 0), (2027, 4, 3, 10, 30), True),
+        ((2027, 4, 4, 10, 0), (2027, 4, 3, 11, 30), False),  # 23.5 real hours
+    ],
+)
+def test_reservada_en_el_cambio_de_horario(dentista, inicio, reservada, enviado):
+    """The window opens 24 real hours before the start (UTC arithmetic), not at the same
+    wall-clock time the day before."""
+    user = registrar_paciente(1)
+    inicio = datetime.datetime(*inicio, tzinfo=SANTIAGO)
+    reservada = datetime.datetime(*reservada, tzinfo=SANTIAGO)
+    # Stored rows: those dates are past for the booking services.
+    cita = Cita.objects.create(
+        dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=30), estado=EstadoCita.RESERVADA,
+        cliente=user.cliente, paciente_nombre=user.cliente.nombre_completo, paciente_email=user.cliente.email,
+        reservada_en=reservada,
+    )
+    reales = inicio.astimezone(datetime.UTC) - reservada.astimezone(datetime.UTC)
+    assert (reales >= datetime.timedelta(hours=24)) is enviado
+    assert crear_recordatorios(ahora=inicio - datetime.timedelta(hours=2)) == (1 if enviado else 0)
+    assert _recordatorios(cita_id=cita.pk).exists() is enviado
 
 
 # Channels ------------------------------------------------------------------------------------
@@ -277,8 +401,9 @@ def test_textos_iguales_a_los_de_notificar(agenda, recepcionista, ahora, setting
     reservada = agenda(3, registrar_paciente(1, canal_preferido=Canal.WHATSAPP, acepta_whatsapp=True))
     confirmada = agenda(30, registrar_paciente(2, canal_preferido=Canal.SMS, acepta_sms=True))
     confirmar_cita(actor=recepcionista.user, cita_id=confirmada.pk)
-    sin_ficha = asignar_cita(actor=recepcionista.user, cita_id=agenda(5).pk, paciente_nombre="Rosa Díaz",
-                             paciente_email="rosa@correo.example")
+    sin_ficha = reservada_hace_una_semana(asignar_cita(
+        actor=recepcionista.user, cita_id=agenda(5).pk, paciente_nombre="Rosa Díaz",
+        paciente_email="rosa@correo.example"), ahora)
     crear_recordatorios(ahora=ahora)
     for cita, horas in ((reservada, 24), (confirmada, 72), (sin_ficha, 24)):
         cita = Cita.objects.select_related("dentista__user", "cliente__user__perfil_cliente").get(pk=cita.pk)
