@@ -41,7 +41,7 @@ ALLOWED_HOSTS = _env_lista("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_lista("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "nucleo.apps.AdminClinicaConfig",  # django.contrib.admin, superusers only (nucleo/admin_sitio.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

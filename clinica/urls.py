@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-admin.site.site_header = "Clínica: administración de respaldo"
-
 urlpatterns = [
     # Patients arrive at the bare address: the portal is the front door.
     path("", RedirectView.as_view(pattern_name="portal:inicio", permanent=False)),

@@ -6,8 +6,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-admin.site.site_header = "Clínica: administración de respaldo"
-
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="gestion:inicio", permanent=False)),
     path("admin/", admin.site.urls),

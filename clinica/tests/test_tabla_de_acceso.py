@@ -204,14 +204,28 @@ def test_admin_solo_para_el_superusuario(personas, registros):
     modelo = "/admin/pacientes/cliente/"
     assert personas["superusuario"].get("/admin/").status_code == 200
     assert personas["superusuario"].get(modelo).status_code == 200
-    for persona in ("anonimo", "paciente"):
-        respuesta = personas[persona].get(modelo)
-        assert respuesta.status_code == 302 and respuesta.url.startswith("/admin/login/"), persona
-    # Staff accounts are ``is_staff`` (Django's flag for the admin) but hold no model
-    # permission: the admin shows them nothing, and every model page is a 403.
-    for persona in (A, R, D):
-        assert personas[persona].get(modelo).status_code == 403, persona
-        assert b"/admin/pacientes/" not in personas[persona].get("/admin/").content, persona
+    # Staff accounts are ``is_staff`` (Django's flag for the admin), yet the admin is the
+    # superuser's only (nucleo/admin_sitio.py): for them, as for the anonymous and patients,
+    # every admin page, the index included, is the admin's login.
+    for persona in ("anonimo", "paciente", A, R, D):
+        for url in ("/admin/", modelo, "/admin/pacientes/"):
+            respuesta = personas[persona].get(url)
+            assert respuesta.status_code == 302 and respuesta.url.startswith("/admin/login/"), (persona, url)
+
+
+def test_admin_login_rechaza_al_personal(personas, administrador):
+    """The admin's login refuses a staff member's right password, and says where to go."""
+    from django.test import Client
+
+    from gestion_clinica.tests.conftest import CLAVE_PERSONAL
+
+    respuesta = Client().post(
+        "/admin/login/?next=/admin/", {"username": administrador.user.username, "password": CLAVE_PERSONAL}
+    )
+    assert respuesta.status_code == 200 and "_auth_user_id" not in respuesta.client.session
+    assert "solo para el superusuario" in respuesta.content.decode() and "/gestion/" in respuesta.content.decode()
+    raiz = Client().post("/admin/login/?next=/admin/", {"username": "raiz", "password": CLAVE_PERSONAL})
+    assert raiz.status_code == 302 and raiz.url == "/admin/"
 
 
 @pytest.mark.parametrize("clave", sorted(IDOR))
