@@ -119,11 +119,35 @@ class FilaAgenda:
     celdas: list[list[Cita]]
 
 
+@dataclass(frozen=True, slots=True)
+class DentistaEnGrilla:
+    """A column of the day grid: what it shows of the dentist (``nombre`` as ``Perfil.nombre``)."""
+
+    pk: int
+    nombre: str
+    activo: bool
+
+
+@dataclass(eq=False)
+class CitaEnGrilla:
+    """One appointment of the day grid as plain values: building ~300 ORM objects cost more
+    than the query. Has what the grid shows and ``transiciones_posibles`` reads (``estado``,
+    ``inicio``); ``nombre_paciente`` is the record's name or the snapshot (None without either)."""
+
+    pk: int
+    dentista_id: int
+    inicio: datetime.datetime
+    estado: str
+    nombre_paciente: str | None
+    dentista: DentistaEnGrilla | None
+    hora_local: str = ""  # local "HH:MM", set by _grilla
+
+
 @dataclass(frozen=True)
 class AgendaDia:
     fecha: datetime.date
-    dentistas: list[Perfil]
-    filas: list[FilaAgenda]
+    dentistas: list[DentistaEnGrilla]
+    filas: list[FilaAgenda]  # cells hold CitaEnGrilla
 
 
 @dataclass(frozen=True)
@@ -140,7 +164,8 @@ def _citas_con_paciente(citas):
 
 
 def _grilla(citas, columnas, columna_de):
-    """Rows keyed by local start time ``HH:MM``; ``columna_de(cita)`` gives the column key."""
+    """Rows keyed by local start time ``HH:MM``; ``columna_de(cita)`` gives the column key.
+    Each appointment gets ``hora_local`` (that ``HH:MM``): a date filter per cell costs more."""
     zona = timezone.get_current_timezone()
     indice = {clave: n for n, clave in enumerate(columnas)}
     filas = {}
@@ -148,37 +173,59 @@ def _grilla(citas, columnas, columna_de):
         n = indice.get(columna_de(cita))
         if n is None:
             continue
-        hora = timezone.localtime(cita.inicio, zona).strftime("%H:%M")
+        local = cita.inicio.astimezone(zona)
+        hora = cita.hora_local = f"{local.hour:02d}:{local.minute:02d}"
         fila = filas.setdefault(hora, [[] for _ in columnas])
         fila[n].append(cita)
     return [FilaAgenda(hora=hora, celdas=filas[hora]) for hora in sorted(filas)]
+
+
+# The day grid's two queries, written out: building them with the ORM cost more than running
+# them (~2.5 ms against ~1 ms for 18 dentists and ~300 appointments). Columns: dentists active
+# (profile and user) or with appointments that day, by name; cells: the day's appointments in
+# ``_citas_con_paciente``'s order, with the patient's current name or the snapshot.
+_DENTISTAS_DEL_DIA_SQL = """
+SELECT p.id, u.first_name, u.last_name, u.username, p.activo
+  FROM personal_perfil p
+  JOIN auth_user u ON u.id = p.user_id
+ WHERE p.rol = %s{}
+   AND ((p.activo AND u.is_active)
+        OR EXISTS (SELECT 1 FROM citas_cita c WHERE c.dentista_id = p.id AND c.inicio >= %s AND c.inicio < %s))
+ ORDER BY u.first_name, u.last_name, p.id
+"""
+_CITAS_DEL_DIA_SQL = """
+SELECT c.id, c.dentista_id, c.inicio, c.estado, COALESCE(p.nombre_completo, NULLIF(c.paciente_nombre, ''))
+  FROM citas_cita c
+  LEFT JOIN pacientes_cliente p ON p.id = c.cliente_id
+ WHERE c.inicio >= %s AND c.inicio < %s{}
+ ORDER BY c.inicio, c.id
+"""
 
 
 def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> AgendaDia:
     """The day grid of the staff agenda: dentists as columns, local start times as rows.
 
     Two queries whatever the number of slots or dentists. Columns: active dentists plus any
-    inactive one with appointments that day (``dentista_id`` narrows to one). Each Cita
-    carries ``nombre_paciente`` (record name, or the snapshot) and its dentist's user.
+    inactive one with appointments that day (``dentista_id`` narrows to one), as
+    ``DentistaEnGrilla``. Cells hold ``CitaEnGrilla`` values, each with its column's dentist.
     """
     desde, hasta = limites_del_dia(fecha)
-    del_dia = Q(inicio__gte=desde, inicio__lt=hasta)
-    dentistas = Perfil.objects.filter(rol=Rol.DENTISTA)
-    citas = Cita.objects.filter(del_dia)
-    if dentista_id is not None:
-        dentistas = dentistas.filter(pk=dentista_id)
-        citas = citas.filter(dentista_id=dentista_id)
-    con_citas = Exists(Cita.objects.filter(del_dia, dentista_id=OuterRef("pk")))
-    dentistas = list(
-        dentistas.filter(Q(activo=True, user__is_active=True) | con_citas)
-        .select_related("user")
-        .order_by("user__first_name", "user__last_name", "pk")
-    )
+    de_uno = [] if dentista_id is None else [dentista_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_DENTISTAS_DEL_DIA_SQL.format(" AND p.id = %s" if de_uno else ""),
+                       [Rol.DENTISTA.value, *de_uno, desde, hasta])
+        dentistas = [
+            DentistaEnGrilla(pk, f"{nombre} {apellido}".strip() or usuario, activo)  # = Perfil.nombre
+            for pk, nombre, apellido, usuario, activo in cursor.fetchall()
+        ]
+        cursor.execute(_CITAS_DEL_DIA_SQL.format(" AND c.dentista_id = %s" if de_uno else ""),
+                       [desde, hasta, *de_uno])
+        valores = cursor.fetchall()
     por_pk = {d.pk: d for d in dentistas}
-    lista = list(_citas_con_paciente(citas))
-    for cita in lista:
-        if cita.dentista_id in por_pk:
-            cita.dentista = por_pk[cita.dentista_id]  # no query per cell for the dentist's name
+    lista = [
+        CitaEnGrilla(pk, dentista, inicio, estado, nombre, por_pk.get(dentista))
+        for pk, dentista, inicio, estado, nombre in valores
+    ]
     filas = _grilla(lista, [d.pk for d in dentistas], lambda c: c.dentista_id)
     return AgendaDia(fecha=fecha, dentistas=dentistas, filas=filas)
 

@@ -327,8 +327,9 @@ def test_confirmar(clientes, dentista, futura):
 ])
 @pytest.mark.parametrize("persona", ["recepcion", "dentista"])
 def test_marcar(clientes, dentista, cita_hoy, accion, estado, persona):
+    # Arrival only on the appointment's day; attended and no-show on a past one too.
     ayer = timezone.localdate() - datetime.timedelta(days=1)
-    cita = cita_hoy(dentista, datetime.time(10), nombre="Marta Díaz", fecha=ayer)
+    cita = cita_hoy(dentista, datetime.time(10), nombre="Marta Díaz", fecha=None if accion == "marcar_llegada" else ayer)
     respuesta = clientes[persona].post(reverse("gestion:agenda_accion", args=[cita.pk, accion]))
     assert respuesta.status_code == 302 and respuesta.url == dia_de(cita)
     cita.refresh_from_db()

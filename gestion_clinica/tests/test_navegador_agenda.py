@@ -41,6 +41,8 @@ def test_recepcion_asigna_y_cancela_una_hora(page, live_server, captura, recepci
     page.get_by_role("button", name="Asignar hora").click()
     expect(page.get_by_role("status").filter(has_text="Hora asignada.")).to_be_visible()
     expect(page.get_by_role("table").get_by_text("Ana María Núñez")).to_be_visible()
+    expect(page.get_by_role("button", name="Confirmar")).to_be_visible()
+    expect(page.get_by_role("button", name="Llegó")).to_have_count(0)  # tomorrow: arrival only on the day
     cita.refresh_from_db()
     assert cita.cliente_id == paciente.pk and cita.estado == EstadoCita.RESERVADA
     captura("agenda-dia")

@@ -6,18 +6,31 @@ appointment is a 404 to them, like a missing one).
 """
 
 import datetime
+import functools
+from dataclasses import dataclass
+from html import escape  # = Django's escape without its lazy-string wrapper (3x the cost per call)
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.backends.utils import csrf_input
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from citas import horarios, services
-from citas.models import Cita
-from citas.selectors import agenda_del_dia, agenda_semanal, dias_cerrados_desde, horario_de, horas_libres
+from citas.models import Cita, EstadoCita
+from citas.selectors import (
+    agenda_del_dia,
+    agenda_semanal,
+    dias_cerrados_desde,
+    horario_de,
+    horas_libres,
+)
 from gestion_clinica.forms.agenda import (
     FormularioAsignar,
     FormularioCancelar,
@@ -96,13 +109,150 @@ def _fecha_pedida(request, parametro):
     return fecha
 
 
-def _anotar_acciones(citas, *, dentista_propio, ahora):
-    for cita in citas:
-        posibles = services.transiciones_posibles(cita, ahora=ahora)
-        if dentista_propio is not None:
-            posibles = [a for a in posibles if a in DEL_DENTISTA]
-        cita.acciones = [(a, ETIQUETAS[a]) for a in posibles]
-        cita.asignable = dentista_propio is None and cita.estado == "disponible" and cita.inicio > ahora
+class Accion(NamedTuple):
+    """One button of an appointment, ready to print: a POST form when ``post``, else a link."""
+
+    etiqueta: str
+    url: str
+    clase: str
+    post: bool = True
+    aria: str = ""
+
+
+_MARCA = "987654321"  # an id for reverse(): replaced by each appointment's own
+_CAMPO_CSRF = "\x00"  # where the grid's cached buttons take the page's CSRF field
+
+
+class _Enlaces:
+    """The per-appointment URLs of one page: one ``reverse`` per route, then a join per
+    appointment (a ``{% url %}`` per cell and button was a large part of the grid's time)."""
+
+    def __init__(self):
+        self._partes = {}
+
+    def __call__(self, ruta, cita_id, *resto):
+        partes = self._partes.get((ruta, *resto))
+        if partes is None:
+            partes = self._partes[(ruta, *resto)] = reverse(ruta, args=[_MARCA, *resto]).split(_MARCA)
+        return f"{partes[0]}{cita_id}{partes[1]}"
+
+
+def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None) -> list[Accion]:
+    """What the staff may do to ``cita`` now (``transiciones_posibles``, narrowed for a
+    dentist), in display order: the service's rules decide ("Llegó" only on the appointment's
+    own Santiago day). Links use ``cita_id`` (default ``cita.pk``)."""
+    cita_id = cita.pk if cita_id is None else cita_id
+    acciones = []
+    if dentista_propio is None and cita.estado == EstadoCita.DISPONIBLE and cita.inicio > ahora:
+        acciones.append(Accion("Asignar", enlaces("gestion:agenda_asignar", cita_id), "btn-primary", post=False))
+    for accion in services.transiciones_posibles(cita, ahora=ahora):
+        if dentista_propio is not None and accion not in DEL_DENTISTA:
+            continue
+        if accion == "reprogramar":
+            acciones.append(Accion(ETIQUETAS[accion], enlaces("gestion:agenda_reprogramar", cita_id),
+                                   "btn-outline-secondary", post=False))
+        elif accion == "cancelar":
+            url = enlaces("gestion:agenda_cancelar", cita_id)
+            hora = getattr(cita, "hora_local", "") or f"{timezone.localtime(cita.inicio):%H:%M}"
+            acciones.append(Accion(ETIQUETAS[accion], url, "btn-outline-danger",
+                                   aria=f"Cancelar y liberar la hora {hora}"))
+            acciones.append(Accion("Cancelar por la clínica", f"{url}?por_clinica=1", "btn-outline-danger",
+                                   post=False))
+        else:
+            acciones.append(Accion(ETIQUETAS[accion], enlaces("gestion:agenda_accion", cita_id, accion),
+                                   "btn-outline-primary"))
+    return acciones
+
+
+# The day grid prints ~300 appointments with up to five buttons each. Through the template
+# engine (a lookup and an escape per variable, an include per cell, a reverse per link) that
+# was 85 % of the page's CPU, so its cells are built here with f-strings, every non-constant
+# value escaped. The same markup serves the appointment's own page (``_html_de_acciones``).
+
+
+def _html_de_acciones(acciones, campo_csrf, *, volver_a_la_cita=False):
+    """The buttons of one appointment; POST forms carry ``campo_csrf`` and, on the
+    appointment's own page, ``volver=cita`` so that they come back to it."""
+    if not acciones:
+        return ""
+    volver = '<input type="hidden" name="volver" value="cita">' if volver_a_la_cita else ""
+    botones = []
+    for accion in acciones:
+        if accion.post:
+            aria = f' aria-label="{escape(accion.aria)}"' if accion.aria else ""
+            botones.append(
+                f'<form method="post" action="{escape(accion.url)}">{campo_csrf}{volver}'
+                f'<button type="submit" class="btn btn-sm {accion.clase}"{aria}>{escape(accion.etiqueta)}</button></form>'
+            )
+        else:
+            botones.append(f'<a class="btn btn-sm {accion.clase}" href="{escape(accion.url)}">{escape(accion.etiqueta)}</a>')
+    return mark_safe(f'<div class="d-flex gap-1 flex-wrap mt-1">{"".join(botones)}</div>')  # noqa: S308 (escaped)
+
+
+def _filas_html(agenda, *, dentista_propio, ahora, campo_csrf):
+    """``(hora, cells' HTML)`` per row of the grid: each cell's appointments with their state,
+    patient (a link to the appointment's page) and buttons.
+
+    The buttons depend only on the state and the start (and the page), which a row repeats
+    across dentists: they are built once per pair with a marker id, then copied per
+    appointment with its id (the CSRF field goes in last, so the marker cannot meet it).
+    """
+    enlaces = _Enlaces()
+    textos = {valor: escape(str(texto)) for valor, texto in EstadoCita.choices}
+    antes, despues = enlaces("gestion:agenda_cita", _MARCA).split(_MARCA)
+    botones_de = {}
+    filas = []
+    for fila in agenda.filas:
+        celdas = []
+        for citas in fila.celdas:
+            partes = []
+            for cita in citas:
+                clave = (cita.estado, cita.inicio)
+                botones = botones_de.get(clave)
+                if botones is None:
+                    acciones = _acciones(cita, dentista_propio=dentista_propio, ahora=ahora, enlaces=enlaces,
+                                         cita_id=_MARCA)
+                    botones = botones_de[clave] = _html_de_acciones(acciones, _CAMPO_CSRF)
+                paciente = (f'<a class="text-truncate enlace-cita" href="{antes}{cita.pk}{despues}">'
+                            f'{escape(cita.nombre_paciente)}</a>' if cita.nombre_paciente else "")
+                partes.append(
+                    f'<div class="cita estado-{escape(cita.estado)} border rounded p-1 mb-1" id="cita-{cita.pk}">'
+                    f'<div class="d-flex gap-1 align-items-baseline flex-wrap">'
+                    f'<span class="badge estado">{textos.get(cita.estado) or escape(cita.estado)}</span>{paciente}</div>'
+                    f'{botones.replace(_MARCA, str(cita.pk)).replace(_CAMPO_CSRF, campo_csrf)}</div>'
+                )
+            celdas.append(f"<td>{''.join(partes)}</td>")
+        filas.append((fila.hora, mark_safe("".join(celdas))))  # noqa: S308 (escaped above)
+    return filas
+
+
+@dataclass(frozen=True, slots=True)
+class Columna:
+    """One dentist's column header: name and ready-made links (``horario`` empty for a dentist)."""
+
+    nombre: str
+    semana: str
+    horario: str
+    activo: bool
+
+
+def _columnas(dentistas, fecha, *, gestiona):
+    enlaces = _Enlaces()
+    return [
+        Columna(nombre=d.nombre, semana=f"{enlaces('gestion:agenda_semana', d.pk)}?semana={fecha.isoformat()}",
+                horario=enlaces("gestion:agenda_horario", d.pk) if gestiona else "", activo=d.activo)
+        for d in dentistas
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _campos_crear_hora(dentistas: tuple, fecha: datetime.date, idioma: str) -> tuple:
+    """The unbound "crear una hora" form's fields as ``(id, label, HTML)``: the same for every
+    view of a day with the same dentists, and Django's widget templates (a select of ~20
+    dentists) cost about as much as the whole grid. The key is everything they show
+    (``idioma``: the active language, which the date's format follows)."""
+    formulario = FormularioCrearHora(dentistas=dentistas, initial={"fecha": fecha})
+    return tuple((campo.id_for_label, campo.label, str(campo)) for campo in formulario)
 
 
 @requiere_rol(*TODOS)
@@ -111,18 +261,16 @@ def dia(request):
     fecha = _fecha_pedida(request, "fecha")
     propio = _dentista_propio(request)
     agenda = agenda_del_dia(fecha=fecha, dentista_id=propio.pk if propio else None)
-    ahora = timezone.now()
-    _anotar_acciones(
-        (cita for fila in agenda.filas for celda in fila.celdas for cita in celda), dentista_propio=propio, ahora=ahora
-    )
     un_dia = datetime.timedelta(days=1)
     return render(request, "gestion_clinica/agenda/dia.html", {
         "agenda": agenda,
+        "columnas": _columnas(agenda.dentistas, fecha, gestiona=propio is None),
+        "filas": _filas_html(agenda, dentista_propio=propio, ahora=timezone.now(), campo_csrf=csrf_input(request)),
         "anterior": fecha - un_dia,
         "siguiente": fecha + un_dia,
         "hoy": timezone.localdate(),
         "gestiona": propio is None,
-        "crear": FormularioCrearHora(dentistas=agenda.dentistas, initial={"fecha": fecha}) if propio is None else None,
+        "crear": _campos_crear_hora(tuple(agenda.dentistas), fecha, get_language()) if propio is None else None,
     })
 
 
@@ -189,9 +337,11 @@ def detalle_cita(request, cita_id):
     A dentist opens only their own appointments (another's is a 404, as in the grid)."""
     cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
     propio = _dentista_propio(request)
-    _anotar_acciones([cita], dentista_propio=propio, ahora=timezone.now())
+    ahora = timezone.now()
+    acciones = _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces())
     return render(request, "gestion_clinica/agenda/cita.html", {
         "cita": cita,
+        "acciones": _html_de_acciones(acciones, csrf_input(request), volver_a_la_cita=True),
         "avisos": avisos_de_cita(cita.pk),
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
         "volver": _url_dia(timezone.localdate(cita.inicio)),
