@@ -1,6 +1,6 @@
 """Bare Django views: the ceiling the clinic's pages are measured against (benchmark only).
 
-Both go through the whole middleware stack of the real settings (sessions, CSRF, auth, CSP,
+All go through the whole middleware stack of the real settings (sessions, CSRF, auth, CSP,
 axes, pghistory...) and do the least a page of their kind can do: one indexed query, or one
 compare-and-set UPDATE in autocommit. Never routed in the real URLconf.
 """
@@ -32,6 +32,15 @@ def una_consulta(request, cita_id):
     if fila is None:
         return HttpResponse("no existe", status=404)
     return HttpResponse(_PAGINA.render({"id": fila[0], "inicio": fila[1]}))
+
+
+@require_GET
+def una_consulta_con_usuario(request, cita_id):
+    """The same page for a logged-in user: reading ``request.user`` loads the session and the
+    user (2 queries more), what every page that needs to know who asks pays at least."""
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden("sin sesión")
+    return una_consulta(request, cita_id)
 
 
 @require_POST
