@@ -18,7 +18,10 @@ def paciente_de(user) -> Cliente | None:
     """The active patient record of ``user``, or None (anonymous, staff, deactivated)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    return Cliente.objects.filter(user=user, activo=True).first()
+    # Loaded with the user by the login backend (``RutOCorreoBackend.get_user``); otherwise
+    # this reads it (staff logged in through ModelBackend, a user from elsewhere).
+    cliente = getattr(user, "cliente", None)
+    return cliente if cliente is not None and cliente.activo else None
 
 
 def requiere_paciente(vista):

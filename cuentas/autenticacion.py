@@ -55,3 +55,12 @@ class RutOCorreoBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The logged-in patient's account with their record in the same query: every portal
+        page needs both (``cliente_web.permisos.paciente_de``), one query less per request."""
+        try:
+            user = get_user_model()._default_manager.select_related("cliente").get(pk=user_id)
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

@@ -48,11 +48,11 @@ def test_mis_citas_proximas_y_anteriores(portal, paciente, reservar, recepcionis
 
 def test_mis_citas_hace_un_numero_fijo_de_consultas(portal, reservar, django_assert_num_queries):
     reservar(30 * H)
-    with django_assert_num_queries(5):  # session, user, patient, upcoming, past
+    with django_assert_num_queries(4):  # session, user with their record, upcoming, past
         portal.get(MIS_CITAS)
     for n in range(8):
         reservar((40 + n) * H)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         assert portal.get(MIS_CITAS).status_code == 200
 
 

@@ -37,7 +37,7 @@ class ActivarView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("portal:inicio")
     token_generator = default_token_generator
     post_reset_login = True
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    post_reset_login_backend = "cuentas.autenticacion.RutOCorreoBackend"  # loads the record with the user
     title = "Elegir su contraseña"
 
     def get_user(self, uidb64):

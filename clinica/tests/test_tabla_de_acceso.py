@@ -200,6 +200,22 @@ def test_cada_fila_para_cada_persona(clave, personas, registros):
             assert huella_bd() == antes, f"{caso}: una solicitud rechazada cambió la base de datos"
 
 
+@pytest.mark.parametrize("clave", FILAS_DE_SITIO)
+def test_un_get_no_escribe(clave, personas, registros):
+    """The audit context is opened for writing methods only (PGHISTORY_MIDDLEWARE_METHODS):
+    a page that wrote on GET would leave audit rows without their user. No page does, for
+    anyone who may open it."""
+    quien = TABLA[clave]
+    url = "/" if clave == "/" else reverse(clave, kwargs=argumentos_de(clave, FILAS[clave], registros))
+    for persona in PERSONAS:
+        if not (persona in quien or "publica" in quien):
+            continue
+        antes = huella_bd()
+        respuesta = personas[persona].get(url)
+        assert respuesta.status_code < 500, f"{persona} GET {url} → {respuesta.status_code}"
+        assert huella_bd() == antes, f"{persona} GET {url} escribió en la base"
+
+
 def test_admin_solo_para_el_superusuario(personas, registros):
     modelo = "/admin/pacientes/cliente/"
     assert personas["superusuario"].get("/admin/").status_code == 200
