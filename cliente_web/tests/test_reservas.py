@@ -119,13 +119,15 @@ def _llenar(dentistas, n_horas, n_pacientes, recepcionista, desde=3 * H):
 
 
 def test_la_pagina_de_reserva_hace_un_numero_fijo_de_consultas(
-    portal, dentista, otro_dentista, recepcionista, django_assert_num_queries
+    portal, client, dentista, otro_dentista, recepcionista, django_assert_num_queries
 ):
-    """Session, user, patient, dentists, slots: 5, with 5 or 300 slots and 5 or 200 patients."""
+    """Dentists and slots: 2, with 5 or 300 slots and 5 or 200 patients, for a logged-in
+    patient and for an anonymous visitor alike: the page never reads the session or the user."""
     _llenar([dentista, otro_dentista], 5, 5, recepcionista)
-    with django_assert_num_queries(5):
-        pocas = portal.get(RESERVAR)
-    assert pocas.content.decode().count('class="btn btn-outline-primary hora-libre"') == 5
+    for quien in (portal, client):
+        with django_assert_num_queries(2):
+            pocas = quien.get(RESERVAR)
+        assert pocas.content.decode().count('class="btn btn-outline-primary hora-libre"') == 5
     _llenar([dentista, otro_dentista], 295, 195, recepcionista, desde=5 * H)
     Cita.objects.filter(pk__in=Cita.objects.order_by("pk").values("pk")[:40]).update(
         estado=EstadoCita.RESERVADA, paciente_nombre="Alguien"
@@ -133,9 +135,9 @@ def test_la_pagina_de_reserva_hace_un_numero_fijo_de_consultas(
     for parametros in ({}, {"dentista": dentista.pk}):
         with CaptureQueriesContext(connection) as consultas:
             muchas = portal.get(RESERVAR, parametros)
-        assert len(consultas) == 5, [c["sql"][:60] for c in consultas.captured_queries]
+        assert len(consultas) == 2, [c["sql"][:60] for c in consultas.captured_queries]
     assert muchas.status_code == 200
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(2):
         todas = portal.get(RESERVAR)
     assert todas.content.decode().count('class="btn btn-outline-primary hora-libre"') == 300 - 40
 
@@ -256,13 +258,47 @@ def test_el_motivo_con_comillas_y_ampersand_se_guarda_y_se_muestra_escapado(port
     assert "dolor &quot;fuerte&quot; &amp; sensible" in contenido
 
 
-def test_sin_sesion_va_al_login(client, horas):
+def test_sin_sesion_ve_las_horas_y_entra_para_reservar(client, horas, paciente):
+    """Free slots are open to anyone; choosing one asks to log in and comes back to it."""
+    from cliente_web.tests.conftest import CLAVE_PACIENTE
+
     hora = horas(30 * H)
-    for url in (RESERVAR, reverse("portal:reservar_confirmar", args=[hora.pk])):
-        respuesta = client.get(url)
-        assert respuesta.status_code == 302 and respuesta["Location"].startswith("/portal/entrar/")
-    assert client.post(reverse("portal:reservar_confirmar", args=[hora.pk])).status_code == 302
+    pagina = client.get(RESERVAR)
+    assert pagina.status_code == 200
+    confirmar = reverse("portal:reservar_confirmar", args=[hora.pk])
+    assert f'href="{confirmar}"' in pagina.content.decode()
+    assert 'action="/portal/salir/"' not in pagina.content.decode()  # nothing of anyone's session
+    respuesta = client.get(confirmar)
+    assert respuesta.status_code == 302 and respuesta["Location"].startswith("/portal/entrar/?next=")
+    entrada = client.get(respuesta["Location"])
+    assert f'href="/portal/registro/?next={confirmar}"' in entrada.content.decode()
+    assert client.post(confirmar).status_code == 302
     assert Cita.objects.get(pk=hora.pk).estado == EstadoCita.DISPONIBLE
+    dentro = client.post(respuesta["Location"], {"username": paciente.cliente.rut, "password": CLAVE_PACIENTE,
+                                                 "next": confirmar})
+    assert dentro.status_code == 302 and dentro["Location"] == confirmar
+    assert "Confirmar reserva" in client.get(confirmar).content.decode()
+
+
+def test_crear_cuenta_desde_una_hora_vuelve_a_ella(client, horas):
+    hora = horas(30 * H)
+    confirmar = reverse("portal:reservar_confirmar", args=[hora.pk])
+    formulario = client.get("/portal/registro/", {"next": confirmar}).content.decode()
+    assert f'name="next" value="{confirmar}"' in formulario
+    datos = {
+        "nombre_completo": "Ana Nueva Soto", "rut": rut_valido(23_456_789), "email": "ana.nueva@correo.example",
+        "telefono": "9 6123 4567", "fecha_nacimiento": "1990-05-04", "password": "Una-Clave-Larga-2026",
+        "password2": "Una-Clave-Larga-2026", "canal_preferido": "email", "acepta_privacidad": "on", "next": confirmar,
+    }
+    respuesta = client.post("/portal/registro/", datos)
+    assert respuesta.status_code == 302 and respuesta["Location"] == confirmar, respuesta.context and respuesta.context["form"].errors
+    assert "Confirme ahora la hora que eligió" in client.get(confirmar).content.decode()
+
+
+@pytest.mark.parametrize("siguiente", ["https://otro.example/robo", "//otro.example/", "javascript:alert(1)"])
+def test_crear_cuenta_no_sigue_a_otro_sitio(client, siguiente):
+    formulario = client.get("/portal/registro/", {"next": siguiente}).content.decode()
+    assert 'name="next"' not in formulario
 
 
 def test_el_personal_no_reserva_por_el_portal(recepcionista, horas):
@@ -270,7 +306,8 @@ def test_el_personal_no_reserva_por_el_portal(recepcionista, horas):
 
     hora = horas(30 * H)
     personal = cliente_de(recepcionista.user)
-    assert personal.get(RESERVAR).status_code == 403
+    assert personal.get(RESERVAR).status_code == 200  # the free slots are public
+    assert personal.get(reverse("portal:reservar_confirmar", args=[hora.pk])).status_code == 403
     assert personal.post(reverse("portal:reservar_confirmar", args=[hora.pk])).status_code == 403
     assert Cita.objects.get(pk=hora.pk).estado == EstadoCita.DISPONIBLE
 
@@ -282,6 +319,31 @@ def _sin_tokens(contenido):
     import re
 
     return re.sub(r'(csrfmiddlewaretoken" value=|X-CSRFToken": |nonce=)"[^"]+"', "", contenido)
+
+
+def test_la_pagina_reutilizada_lleva_el_nonce_de_cada_respuesta(client, portal, horas):
+    import re
+
+    horas(30 * H)
+    respuestas = [client.get(RESERVAR), client.get(RESERVAR), portal.get(RESERVAR)]
+    nonces = []
+    for respuesta in respuestas:
+        nonce = re.search(r"'nonce-([^']+)'", respuesta["Content-Security-Policy"]).group(1)
+        assert respuesta.content.decode().count(f'nonce="{nonce}"') == 2  # bootstrap, htmx
+        assert "\x00" not in respuesta.content.decode()
+        nonces.append(nonce)
+    assert len(set(nonces)) == 3
+    assert len({_sin_tokens(r.content.decode()) for r in respuestas}) == 1  # same page for anyone
+    assert "csrftoken" not in respuestas[0].cookies  # a public page sets no cookie
+
+
+def test_un_mensaje_pendiente_sale_en_la_pagina_de_horas(portal, horas):
+    horas(30 * H)
+    portal.get(RESERVAR)  # the page is kept
+    assert portal.post("/portal/salir/").status_code == 302  # "Cerró su sesión." waits for the next page
+    pagina = portal.get(RESERVAR).content.decode()
+    assert "Cerró su sesión." in pagina
+    assert "Cerró su sesión." not in portal.get(RESERVAR).content.decode()  # shown once
 
 
 def test_la_lista_memorizada_nunca_queda_vieja(portal, horas, otro_paciente, dentista):
@@ -356,10 +418,12 @@ def test_las_consultas_escritas_a_mano_dan_lo_mismo_que_el_orm(
     usuario_inactivo.user.is_active = False
     usuario_inactivo.user.save(update_fields=["is_active"])
     crear_personal(rol="recepcion", nombre="Rita", apellido="Recepción")
-    a_la_vez = timezone.now() + 30 * H  # same start: the dentist's first name breaks the tie
+    ana_z = crear_personal(nombre="Ana", apellido="Zúñiga")
+    ana_a = crear_personal(nombre="Ana", apellido="Alarcón")
+    a_la_vez = timezone.now() + 30 * H  # same start: the dentist list's order breaks the tie
     buenas = [
         crear_cita_disponible(actor=recepcionista.user, dentista_id=d.pk, inicio=a_la_vez)
-        for d in (otro_dentista, dentista, sin_nombre)
+        for d in (otro_dentista, dentista, sin_nombre, ana_z, ana_a)
     ] + [horas(9 * 24 * H)]
     horas(-2 * H), horas(H), horas(5 * 7 * 24 * H)  # past, too soon, beyond the window
     reservar_cita(user=paciente, cita_id=horas(50 * H).pk)  # taken
@@ -370,7 +434,7 @@ def test_las_consultas_escritas_a_mano_dan_lo_mismo_que_el_orm(
         for semana in (None, 0, 1, 3):
             for excluir_id in (None, buenas[0].pk):
                 parametros = {"dentista_id": dentista_id, "semana": semana, "excluir_id": excluir_id}
-                with django_assert_num_queries(1):
+                with django_assert_num_queries(2):  # the active dentists, their slots
                     ligeras = horas_libres_para_reservar(**parametros)
                 esperadas = horas_para_reservar(**parametros)
                 assert [(h.pk, h.inicio, h.dentista_id, h.nombre) for h in ligeras] == [

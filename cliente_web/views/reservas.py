@@ -8,6 +8,8 @@ from collections import OrderedDict
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.middleware.csp import get_nonce
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
@@ -17,9 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from citas.selectors import (
     agrupar_por_dia,
+    filas_de_horas_libres,
     hora_para_reservar,
     horas_cercanas,
-    horas_libres_para_reservar,
+    horas_de_filas,
     opciones_de_dentista,
     politica_del_portal,
     semana_de_reserva,
@@ -104,16 +107,27 @@ def _html_elegir_dentista(request, formulario, dentistas):
     ))
 
 
-def _html_de_horas(contexto):
+def _html_de_horas(contexto, dentistas, filas, excluir_id):
     """The week's slot list (``_horas_semana.html``): a function of the values in ``clave``
-    alone (no request, no user data), so equal keys give equal HTML."""
+    alone (no request, no user data), so equal keys give equal HTML. The slots enter the key
+    as the query's raw rows: on a hit nothing is built from them."""
     politica = contexto["politica"]
     clave = (
-        get_language(), politica.telefono, contexto["dentista_id"], contexto["semana"], contexto["semana_desde"],
-        contexto["semana_hasta"], contexto["semana_anterior"], contexto["semana_siguiente"],
-        tuple((d.fecha, tuple((h.hora_local, h.nombre, h.enlace) for h in d.horas)) for d in contexto["dias"]),
+        get_language(), timezone.get_current_timezone_name(), politica.telefono, excluir_id, contexto["dentista_id"],
+        contexto["semana"], contexto["semana_desde"], contexto["semana_hasta"], contexto["semana_anterior"],
+        contexto["semana_siguiente"], tuple((d.pk, d.nombre) for d in dentistas), tuple(filas),
     )
-    return _memo_horas.obtener(clave, lambda: render_to_string("cliente_web/reservas/_horas_semana.html", contexto))
+
+    def dibujar():
+        horas = horas_de_filas(filas, dentistas)
+        if excluir_id is None:
+            _enlazar(horas, "portal:reservar_confirmar")
+        else:  # rescheduling: the button picks the new time on the reschedule page
+            _enlazar(horas, "portal:cita_reprogramar", excluir_id,
+                     sufijo=f"?nueva={_MARCA}&dentista={contexto['dentista_id'] or ''}&semana={contexto['semana']}")
+        return render_to_string("cliente_web/reservas/_horas_semana.html", {**contexto, "dias": agrupar_por_dia(horas)})
+
+    return _memo_horas.obtener(clave, dibujar)
 
 
 def contexto_de_horas(request, *, excluir_id=None):
@@ -127,33 +141,53 @@ def contexto_de_horas(request, *, excluir_id=None):
     formulario = FormularioElegirDentista(request.GET or None, dentistas=dentistas)
     dentista_id = formulario.cleaned_data["dentista"] if formulario.is_bound and formulario.is_valid() else None
     semana = _semana(request.GET.get("semana"), politica)
-    horas = horas_libres_para_reservar(dentista_id=dentista_id, semana=semana, excluir_id=excluir_id)
-    if excluir_id is None:
-        _enlazar(horas, "portal:reservar_confirmar")
-    else:  # rescheduling: the button picks the new time on the reschedule page
-        _enlazar(horas, "portal:cita_reprogramar", excluir_id,
-                 sufijo=f"?nueva={_MARCA}&dentista={dentista_id or ''}&semana={semana}")
+    filas = filas_de_horas_libres(dentistas=dentistas, dentista_id=dentista_id, semana=semana, excluir_id=excluir_id)
     primero, ultimo = semana_de_reserva(semana=semana)
     contexto = {
         "politica": politica,
         "formulario_dentista": formulario,
         "dentista_id": dentista_id,
-        "dias": agrupar_por_dia(horas),
         "semana": semana,
         "semana_desde": primero,
         "semana_hasta": ultimo,
         "semana_anterior": semana - 1 if semana > 0 else None,
         "semana_siguiente": semana + 1 if semana + 1 < politica.semanas_reserva else None,
     }
-    contexto["horas_html"] = _html_de_horas(contexto)
+    contexto["horas_html"] = _html_de_horas(contexto, dentistas, filas, excluir_id)
     contexto["elegir_dentista_html"] = _html_elegir_dentista(request, formulario, dentistas)
     return contexto
 
 
+# Stands for the response's CSP nonce in the booking page kept by ``_memo_horas``.
+_NONCE = "\x00nonce\x00"
+
+
+def _pagina_reservar(request, contenido):
+    """The whole booking page around ``contenido``, with ``_NONCE`` where the nonce goes."""
+    pagina = render_to_string("cliente_web/reservas/reservar.html",
+                              {"contenido_html": contenido, "con_pestanas": True}, request)
+    return pagina.replace(str(get_nonce(request)), _NONCE)
+
+
 @require_GET
-@requiere_paciente
 def reservar(request):
-    return render(request, "cliente_web/reservas/reservar.html", contexto_de_horas(request))
+    """The free slots, open to anyone: a new patient sees when they could come before signing
+    up, and choosing a time asks to log in (or sign up) and comes back to that slot.
+
+    Nothing on this page depends on who asks (no session, no user, no CSRF token; the tab bar
+    is shown to everyone), so a logged-in patient's request costs what an anonymous one does,
+    and the page is a function of the slot list, the dentist choice and the policy: its HTML is
+    kept like theirs and only the CSP nonce changes per response. A visitor with a pending
+    message (e.g. "Cerró su sesión") gets the page rendered for them."""
+    contexto = contexto_de_horas(request)
+    clave = ("reservar", contexto["horas_html"], contexto["elegir_dentista_html"], contexto["politica"])
+    contenido = _memo_horas.obtener(
+        clave, lambda: render_to_string("cliente_web/reservas/_reservar_contenido.html", contexto)
+    )
+    if len(messages.get_messages(request)):
+        return render(request, "cliente_web/reservas/reservar.html", {"contenido_html": contenido, "con_pestanas": True})
+    pagina = _memo_horas.obtener(("pagina", contenido), lambda: _pagina_reservar(request, contenido))
+    return HttpResponse(pagina.replace(_NONCE, str(get_nonce(request))))
 
 
 def _no_disponible(request, cita_id, *, status):

@@ -69,7 +69,7 @@ def menu_del_portal(page, seccion):
     page.get_by_role("navigation", name="Secciones del portal").get_by_role("link", name=seccion).click()
 
 
-def test_paciente_nuevo_se_registra_reserva_reprograma_y_cancela(
+def test_visitante_ve_horas_se_registra_reserva_reprograma_y_cancela(
     page, live_server, captura, errores_de_consola, recepcionista, dentista, crear_personal
 ):
     otro = crear_personal(rol=Rol.DENTISTA, username="dr.vidal", nombre="Tomás", apellido="Vidal")
@@ -79,8 +79,16 @@ def test_paciente_nuevo_se_registra_reserva_reprograma_y_cancela(
     dia = texto_del_dia(primera.inicio)
     page.set_viewport_size(TELEFONO)
 
-    # Register.
+    # A visitor looks at the free times first (no account needed), picks one, then signs up
+    # and comes back to it.
     page.goto(f"{live_server.url}/portal/")
+    page.get_by_role("link", name="Ver las horas libres").click()
+    expect(page.get_by_role("heading", name="Reservar una hora")).to_be_visible()
+    expect(page.get_by_label("Dentista")).to_have_value("")
+    expect(page.get_by_role("link", name=f"{dia}, 11:00, Tomás Vidal")).to_be_visible()
+    captura("recorrido-a-horas-publicas")
+    page.get_by_role("link", name=f"{dia}, 10:00, Camila Soto").click()
+    expect(page.get_by_role("heading", name="Entrar al portal")).to_be_visible()
     page.get_by_role("link", name="Cree su cuenta").click()
     expect(page.get_by_role("heading", name="Crear su cuenta")).to_be_visible()
     page.get_by_label("Nombre completo").fill("Valentina Rojas Pérez")
@@ -93,23 +101,23 @@ def test_paciente_nuevo_se_registra_reserva_reprograma_y_cancela(
     page.get_by_label("He leído y acepto el aviso de privacidad.").check()
     captura("recorrido-a-registro")
     page.get_by_role("button", name="Crear mi cuenta").click()
-    expect(page.get_by_role("heading", name="Hola, Valentina Rojas Pérez")).to_be_visible()
     cliente = Cliente.objects.get(rut="12345678-5")
     assert cliente.user is not None and cliente.user.check_password(CLAVE_NUEVA)
 
-    # Book with any dentist: every dentist's free times are offered.
-    menu_del_portal(page, "Reservar")
-    expect(page.get_by_role("heading", name="Reservar una hora")).to_be_visible()
-    expect(page.get_by_label("Dentista")).to_have_value("")
-    expect(page.get_by_role("link", name=f"{dia}, 11:00, Tomás Vidal")).to_be_visible()
-    captura("recorrido-a-reservar")
-    page.get_by_role("link", name=f"{dia}, 10:00, Camila Soto").click()
+    # Back on the chosen time, now logged in: confirm it.
     expect(page.get_by_role("heading", name="Confirme su hora")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Confirme ahora la hora que eligió")).to_be_visible()
     expect(page.get_by_text("24 horas antes")).to_be_visible()
+    captura("recorrido-a-confirmar")
     page.get_by_role("button", name="Confirmar reserva").click()
     expect(page.get_by_role("status").filter(has_text="Listo: reservó su hora")).to_be_visible()
     primera.refresh_from_db()
     assert primera.estado == EstadoCita.RESERVADA and primera.cliente_id == cliente.pk
+
+    # The booking page from the tab bar, as a patient: the same free times, minus hers.
+    menu_del_portal(page, "Reservar")
+    expect(page.get_by_role("link", name=f"{dia}, 10:30, Camila Soto")).to_be_visible()
+    expect(page.get_by_role("link", name=f"{dia}, 10:00, Camila Soto")).to_have_count(0)
 
     # Mis citas lists it.
     menu_del_portal(page, "Mis citas")

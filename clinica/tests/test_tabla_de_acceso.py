@@ -73,7 +73,7 @@ TABLA = {
     "portal:recuperar_clave": {"publica"},
     "portal:recuperar_clave_enviado": {"publica"},
     "portal:activar": {"publica"},  # invitation / reset link (patients' accounts only)
-    "portal:reservar": {"paciente"},
+    "portal:reservar": {"publica"},  # free slots are no secret: new patients look before signing up
     "portal:reservar_confirmar": {"paciente"},  # takes a free slot's id
     "portal:mis_citas": {"paciente"},
     "portal:cita": {"paciente"},
