@@ -16,6 +16,7 @@ from django.utils import timezone
 from citas import reglas
 from citas.models import Cita, DiaCerrado, EstadoCita, HorarioAtencion
 from citas.services import _id_valido, impedimento_del_paciente
+from nucleo.sql import cursor_preparado
 from personal.models import Perfil, Rol
 
 
@@ -376,7 +377,7 @@ def filas_de_horas_libres(*, dentistas: list["OpcionDentista"], dentista_id: int
         _, hasta = limites_del_dia(ultimo)
         condiciones.append(" AND c.inicio >= %s AND c.inicio < %s")
         parametros += [desde, hasta]
-    with connection.cursor() as cursor:
+    with cursor_preparado() as cursor:
         cursor.execute(_HORAS_LIBRES_SQL.format("".join(condiciones)), parametros)
         return cursor.fetchall()
 
@@ -450,7 +451,7 @@ SELECT p.id, u.first_name, u.last_name, u.username
 def opciones_de_dentista() -> list[OpcionDentista]:
     """The same dentists, in the same order, as ``dentistas_con_horas``, as plain values (the
     portal's choice list needs only id and name). One query."""
-    with connection.cursor() as cursor:
+    with cursor_preparado() as cursor:
         cursor.execute(_OPCIONES_DE_DENTISTA_SQL, [Rol.DENTISTA.value])
         filas = cursor.fetchall()
     return [OpcionDentista(pk, f"{nombre} {apellido}".strip() or usuario) for pk, nombre, apellido, usuario in filas]
@@ -473,44 +474,49 @@ SELECT c.id FROM citas_cita c
   JOIN personal_perfil p ON p.id = c.dentista_id JOIN auth_user u ON u.id = p.user_id
  WHERE c.estado = %(disponible)s AND c.inicio > %(ahora)s AND c.inicio >= %(minimo)s AND c.inicio < %(fin)s
    AND p.activo AND u.is_active AND c.id <> ALL(%(excluir)s::bigint[])"""
+# One SELECT (no WITH): prepared once per connection (nucleo.sql). The reference slot and the
+# moment are scalar subqueries, each evaluated once.
+_REF_INICIO = "COALESCE((SELECT inicio FROM citas_cita WHERE id = %(ref)s), %(ahora)s)"
+_REF_DENTISTA = "(SELECT dentista_id FROM citas_cita WHERE id = %(ref)s)"
 _HORAS_CERCANAS_SQL = f"""
-WITH ref AS MATERIALIZED (SELECT inicio, dentista_id FROM citas_cita WHERE id = %(ref)s),
-     momento AS MATERIALIZED (SELECT COALESCE((SELECT inicio FROM ref), %(ahora)s) AS t)
-SELECT c.id FROM citas_cita c
+SELECT c.id, c.inicio, c.dentista_id, u.first_name, u.last_name, u.username FROM citas_cita c
+  JOIN personal_perfil p ON p.id = c.dentista_id JOIN auth_user u ON u.id = p.user_id
  WHERE c.id IN (
-   ({_LIBRE} AND c.inicio >= (SELECT t FROM momento) ORDER BY c.inicio, c.id LIMIT %(limite)s)
+   ({_LIBRE} AND c.inicio >= {_REF_INICIO} ORDER BY c.inicio, c.id LIMIT %(limite)s)
    UNION ALL
-   ({_LIBRE} AND c.inicio < (SELECT t FROM momento) ORDER BY c.inicio DESC, c.id LIMIT %(limite)s)
+   ({_LIBRE} AND c.inicio < {_REF_INICIO} ORDER BY c.inicio DESC, c.id LIMIT %(limite)s)
    UNION ALL
-   ({_LIBRE} AND c.dentista_id = (SELECT dentista_id FROM ref) AND c.inicio >= (SELECT t FROM momento)
+   ({_LIBRE} AND c.dentista_id = {_REF_DENTISTA} AND c.inicio >= {_REF_INICIO}
      ORDER BY c.inicio, c.id LIMIT %(limite)s)
    UNION ALL
-   ({_LIBRE} AND c.dentista_id = (SELECT dentista_id FROM ref) AND c.inicio < (SELECT t FROM momento)
+   ({_LIBRE} AND c.dentista_id = {_REF_DENTISTA} AND c.inicio < {_REF_INICIO}
      ORDER BY c.inicio DESC, c.id LIMIT %(limite)s)
  )
- ORDER BY (c.dentista_id IS DISTINCT FROM (SELECT dentista_id FROM ref)),
-          ABS(EXTRACT(EPOCH FROM (c.inicio - (SELECT t FROM momento)))), c.id
+ ORDER BY (c.dentista_id IS DISTINCT FROM {_REF_DENTISTA}),
+          ABS(EXTRACT(EPOCH FROM (c.inicio - {_REF_INICIO}))), c.id
  LIMIT %(limite)s
 """
 
 
-def horas_cercanas(*, cita_id: int | None, ahora=None, limite: int = 6, excluir_id: int | None = None) -> list[Cita]:
+def horas_cercanas(*, cita_id: int | None, ahora=None, limite: int = 6,
+                   excluir_id: int | None = None) -> list[HoraLibre]:
     """Bookable slots nearest in time to slot ``cita_id`` (taken or gone meanwhile), the same
-    dentist's first; from now on when that slot does not exist. Two queries at most."""
+    dentist's first; from now on when that slot does not exist. As ``HoraLibre`` values (the
+    page of a patient who lost a race shows date, time and dentist). One query."""
     ahora = ahora or timezone.now()
     referencia = cita_id if _id_valido(cita_id) else None
     excluir = [i for i in (referencia, excluir_id) if _id_valido(i)]
-    with connection.cursor() as cursor:
+    with cursor_preparado() as cursor:
         cursor.execute(_HORAS_CERCANAS_SQL, {
             "disponible": EstadoCita.DISPONIBLE.value, "ahora": ahora,
             "minimo": reglas.inicio_minimo_para_reservar(ahora), "fin": reglas.fin_de_la_ventana(ahora),
             "excluir": excluir, "ref": referencia, "limite": limite,
         })
-        ids = [fila[0] for fila in cursor.fetchall()]
-    if not ids:
-        return []
-    por_id = Cita.objects.select_related("dentista__user").in_bulk(ids)
-    return [por_id[i] for i in ids if i in por_id]
+        filas = cursor.fetchall()
+    return [
+        HoraLibre(pk, inicio, dentista, f"{nombre} {apellido}".strip() or usuario)  # = Perfil.nombre
+        for pk, inicio, dentista, nombre, apellido, usuario in filas
+    ]
 
 
 @dataclass(frozen=True)

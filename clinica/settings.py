@@ -116,10 +116,16 @@ TEMPLATES = [
 # Database ------------------------------------------------------------------------------------
 # Persistent connections with health checks: Django's default of 0 costs 3-4x throughput here.
 CONN_MAX_AGE = int(os.environ.get("DJANGO_CONN_MAX_AGE", "600"))
+# The hand-written hot queries (nucleo.sql.cursor_preparado) are prepared by psycopg after 5
+# runs on a connection; the ORM's are never (Django binds them on the client). Set
+# DJANGO_DB_PREPARAR=0 behind a pooler in transaction mode without prepared statement support
+# (PgBouncer < 1.21, or max_prepared_statements = 0).
+_OPCIONES_BD = {"prepare_threshold": 5 if _env_bool("DJANGO_DB_PREPARAR", True) else None}
 if os.environ.get("DATABASE_URL"):
     DATABASES = {
         "default": dj_database_url.config(conn_max_age=CONN_MAX_AGE, conn_health_checks=True),
     }
+    DATABASES["default"].setdefault("OPTIONS", {}).update(_OPCIONES_BD)
 else:
     from clinica import postgres_embebido
 
@@ -135,6 +141,7 @@ else:
             "PORT": _puerto,
             "CONN_MAX_AGE": CONN_MAX_AGE,
             "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": _OPCIONES_BD,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
