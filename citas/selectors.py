@@ -338,6 +338,7 @@ class HoraLibre:
     nombre: str  # the dentist's, like ``Perfil.nombre``
     hora_local: str = ""  # set by ``agrupar_por_dia``
     enlace: str = ""  # set by the view
+    fin: datetime.datetime | None = None  # set by ``hora_para_reservar`` (the confirm step shows it)
 
 
 # ``horas_para_reservar``'s query written out, and on one table: building it with the ORM
@@ -457,12 +458,33 @@ def opciones_de_dentista() -> list[OpcionDentista]:
     return [OpcionDentista(pk, f"{nombre} {apellido}".strip() or usuario) for pk, nombre, apellido, usuario in filas]
 
 
-def hora_para_reservar(*, cita_id: int, ahora=None) -> Cita | None:
-    """The slot ``cita_id`` if a patient may book it now (free, in the window), else None."""
+# ``_horas_reservables`` for one slot of an active dentist, written out and prepared (nucleo.sql):
+# every booking attempt asks it first, and the ORM took longer to build it than PostgreSQL to run it.
+_HORA_PARA_RESERVAR_SQL = """
+SELECT c.id, c.inicio, c.dentista_id, u.first_name, u.last_name, u.username, c.fin
+  FROM citas_cita c
+  JOIN personal_perfil p ON p.id = c.dentista_id JOIN auth_user u ON u.id = p.user_id
+ WHERE c.id = %(id)s AND c.estado = %(disponible)s AND c.inicio > %(ahora)s AND c.inicio >= %(minimo)s
+   AND c.inicio < %(fin)s AND p.activo AND u.is_active
+"""
+
+
+def hora_para_reservar(*, cita_id: int, ahora=None) -> HoraLibre | None:
+    """The slot ``cita_id`` if a patient may book it now (free, in the window, an active
+    dentist's), as a ``HoraLibre`` with its end; else None. One query."""
     if not _id_valido(cita_id):
         return None
     ahora = ahora or timezone.now()
-    return _horas_reservables(ahora).select_related("dentista__user").filter(pk=cita_id).first()
+    with cursor_preparado() as cursor:
+        cursor.execute(_HORA_PARA_RESERVAR_SQL, {
+            "id": cita_id, "disponible": EstadoCita.DISPONIBLE.value, "ahora": ahora,
+            "minimo": reglas.inicio_minimo_para_reservar(ahora), "fin": reglas.fin_de_la_ventana(ahora),
+        })
+        fila = cursor.fetchone()
+    if fila is None:
+        return None
+    pk, inicio, dentista, nombre, apellido, usuario, fin = fila
+    return HoraLibre(pk, inicio, dentista, f"{nombre} {apellido}".strip() or usuario, fin=fin)  # = Perfil.nombre
 
 
 # The nearest bookable slots, written out: only the ``limite`` nearest on each side of the
