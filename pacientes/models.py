@@ -35,6 +35,9 @@ class Cliente(ConFechas):
         blank=True,
         related_name="cliente",
     )
+    # One-time key of the staff form that created this record: a resubmitted form (double click,
+    # browser retry) hits this unique index instead of storing the same walk-in twice.
+    clave_envio = models.UUIDField("clave de envío", null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "paciente"
@@ -84,6 +87,12 @@ class Cliente(ConFechas):
                 name="cliente_telefono_activo_unico",
                 violation_error_code="telefono_duplicado",
                 violation_error_message="Ya existe un paciente activo con ese teléfono.",
+            ),
+            models.UniqueConstraint(
+                fields=["clave_envio"],
+                name="cliente_clave_envio_unica",
+                violation_error_code="envio_repetido",
+                violation_error_message="Este paciente ya quedó registrado; no se creó de nuevo.",
             ),
         ]
         indexes = [models.Index(Lower("nombre_completo"), name="cliente_nombre_idx")]

@@ -201,7 +201,7 @@ def resumen_paciente(cliente_id, *, notificaciones=ULTIMAS_NOTIFICACIONES) -> Re
 ULTIMAS_CITAS = 100
 ULTIMOS_CAMBIOS = 100
 # Bookkeeping columns every change touches: noise in a change history.
-_CAMPOS_SIN_INTERES = {"creado", "actualizado", "id"}
+_CAMPOS_SIN_INTERES = {"creado", "actualizado", "id", "clave_envio"}
 
 
 def citas_de_paciente(cliente_id, *, limite=ULTIMAS_CITAS):

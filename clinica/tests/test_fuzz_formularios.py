@@ -141,7 +141,7 @@ POST = {
     "gestion:entrar": ("anonimo", formulario("username", "password")),
     "gestion:salir": ("administrador", formulario()),
     "gestion:activar": ("activacion_personal", formulario(*CLAVES_NUEVAS)),
-    "gestion:paciente_nuevo": ("administrador", formulario(*PACIENTE, "enviar_invitacion")),
+    "gestion:paciente_nuevo": ("administrador", formulario(*PACIENTE, "enviar_invitacion", "clave_envio")),
     "gestion:paciente_editar": ("administrador", formulario(*PACIENTE)),
     "gestion:paciente_desactivar": ("administrador", formulario()),
     "gestion:paciente_reenviar": ("administrador", formulario()),

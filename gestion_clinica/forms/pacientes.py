@@ -1,6 +1,8 @@
 """Patient forms of the staff site. They only parse: normalising and the duplicate rules are
 the service's (``pacientes.validaciones``); its ``ValidationError`` is put back on the fields."""
 
+import uuid
+
 from django import forms
 
 from nucleo.formularios import ConErroresDelServicio
@@ -46,8 +48,23 @@ class FormularioPacienteNuevo(FormularioPaciente):
         help_text="Le llega un correo para crear su contraseña. Requiere correo electrónico.",
     )
 
+    # One-time key of this form, made when the empty form is shown and carried through
+    # re-renders: a second submit of the same form creates nothing (``envio_repetido``).
+    clave_envio = forms.UUIDField(
+        required=False, initial=uuid.uuid4, widget=forms.HiddenInput,
+        error_messages={"invalid": "El formulario llegó alterado. Revise los datos y vuelva a enviarlo."},
+    )
+
+    def full_clean(self):
+        super().full_clean()
+        if "clave_envio" in self.errors:
+            # A fresh key for the retry, so one tampered value does not block the form.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("clave_envio")] = str(uuid.uuid4())
+
     def datos(self):
-        return {**super().datos(), "enviar_invitacion": self.cleaned_data["enviar_invitacion"]}
+        return {**super().datos(), "enviar_invitacion": self.cleaned_data["enviar_invitacion"],
+                "clave_envio": self.cleaned_data["clave_envio"]}
 
 
 class FormularioDocumento(ConErroresDelServicio, forms.Form):

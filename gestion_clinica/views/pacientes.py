@@ -97,6 +97,16 @@ def detalle(request, cliente_id):
     return _detalle(request, cliente_id)
 
 
+def _envio_repetido(error):
+    """The id of the patient a repeated submit already created, if that is the error."""
+    if hasattr(error, "error_dict"):
+        return None
+    for item in error.error_list:
+        if item.code == "envio_repetido" and item.params and "cliente_id" in item.params:
+            return item.params["cliente_id"]
+    return None
+
+
 @requiere_rol(*EDITORES)
 def nuevo(request):
     """A walk-in patient (``crear_cliente_presencial``), optionally invited to the portal."""
@@ -105,6 +115,11 @@ def nuevo(request):
         try:
             cliente = crear_cliente_presencial(actor=request.user, **form.datos())
         except ValidationError as error:
+            repetido = _envio_repetido(error)
+            if repetido is not None:
+                # The same form arrived twice (double click, retry): show what the first one made.
+                messages.info(request, "Este paciente ya quedó registrado; no se creó de nuevo.")
+                return redirect("gestion:paciente", cliente_id=repetido)
             form.agregar_errores_del_servicio(error)
         else:
             aviso = " Se le envió la invitación al portal." if form.cleaned_data["enviar_invitacion"] else ""
