@@ -3,13 +3,17 @@ linked to, their ``Cliente`` (seed flows A and B)."""
 
 import datetime
 import logging
+import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from cuentas.autenticacion import usuario_del_paciente
 from cuentas.models import Canal, PerfilCliente
@@ -23,6 +27,7 @@ from pacientes.validaciones import (
     normalizar_email,
     normalizar_rut,
     validar_datos_cliente_completos,
+    validar_email_cliente,
     validar_username_disponible,
 )
 
@@ -333,3 +338,186 @@ def eliminar_mi_cuenta(*, user, password):
     resumen = eliminar_cliente(actor=user, cliente_id=cliente_id)
     registrar_evento(logger, "cuenta_eliminada_por_paciente", user_id=user_id, cliente_id=cliente_id)
     return resumen
+
+
+# Changing the e-mail from the portal: the new address proves itself before it becomes the login --
+
+SAL_CAMBIO_CORREO = "cuentas.cambio_de_correo"
+VIGENCIA_CAMBIO_CORREO = datetime.timedelta(hours=24)
+RUTA_CAMBIO_CORREO = "/portal/cuenta/correo/{token}/"
+LARGO_MAXIMO_TOKEN_CORREO = 1500
+EVENTO_CONFIRMAR_CORREO = "cambio_correo_confirmar"
+EVENTO_AVISO_CORREO = "cambio_correo_aviso"
+
+
+@dataclass(frozen=True)
+class CambioDeCorreo:
+    """What a confirmation link asks for, for its page."""
+
+    cliente_id: int
+    nombre: str
+    nuevo: str
+    ya_confirmado: bool
+
+
+def _huella_correo(email) -> str:
+    """Keyed digest of the e-mail on record when the link was made: it dies if that changes."""
+    return salted_hmac(SAL_CAMBIO_CORREO, (email or "").strip().lower(), algorithm="sha256").hexdigest()[:24]
+
+
+def token_cambio_de_correo(*, cliente, nuevo, nonce="") -> str:
+    """The signed token (24 h) of changing ``cliente``'s e-mail to ``nuevo``. ``nonce`` names the
+    request: only the newest request's link works."""
+    datos = {"c": cliente.pk, "e": nuevo, "h": _huella_correo(cliente.email), "n": nonce}
+    return signing.dumps(datos, salt=SAL_CAMBIO_CORREO, compress=True)
+
+
+def _error_enlace(codigo):
+    mensajes = {
+        "enlace_invalido": "Este enlace no es válido. Copie el enlace completo desde el correo, o pida el cambio "
+                           "otra vez en Mi cuenta → Datos de contacto.",
+        "enlace_vencido": "Este enlace venció (dura 24 horas). Ingrese al portal y pida el cambio de correo otra vez "
+                          "en Mi cuenta → Datos de contacto.",
+        "enlace_reemplazado": "Este enlace ya no sirve: su correo cambió o se pidió otro cambio después. Use el "
+                              "enlace del correo más reciente o pida el cambio otra vez en Mi cuenta.",
+        "ya_confirmado": "Su nuevo correo ya estaba confirmado: ya puede ingresar al portal con él.",
+    }
+    return ValidationError(mensajes[codigo], code=codigo)
+
+
+def _leer_token_correo(token) -> dict:
+    """The token's data, or ``enlace_invalido`` / ``enlace_vencido``; never anything else."""
+    if not isinstance(token, str) or not 0 < len(token) <= LARGO_MAXIMO_TOKEN_CORREO or not token.isascii():
+        raise _error_enlace("enlace_invalido")
+    try:
+        datos = signing.loads(token, salt=SAL_CAMBIO_CORREO, max_age=VIGENCIA_CAMBIO_CORREO)
+    except signing.SignatureExpired:
+        raise _error_enlace("enlace_vencido") from None
+    except (signing.BadSignature, ValueError, TypeError):
+        raise _error_enlace("enlace_invalido") from None
+    # Signed by us, but the shape is checked anyway (old formats, bugs).
+    if not (isinstance(datos, dict) and set(datos) == {"c", "e", "h", "n"}
+            and isinstance(datos["c"], int) and not isinstance(datos["c"], bool) and 0 < datos["c"] < 2**63
+            and all(isinstance(datos[k], str) for k in "ehn")):
+        raise _error_enlace("enlace_invalido")
+    return datos
+
+
+def _revisar_cambio(cliente, datos) -> bool:
+    """True when already applied; raises when the link no longer names the current request."""
+    if cliente is None or cliente.user_id is None:
+        raise _error_enlace("enlace_invalido")
+    try:
+        actual = normalizar_email(cliente.email)
+    except ValidationError:
+        actual = ""
+    if actual and actual == datos["e"]:
+        return True
+    if not constant_time_compare(_huella_correo(cliente.email), datos["h"]):
+        raise _error_enlace("enlace_reemplazado")
+    # One use, newest wins: the link must belong to the latest request recorded for this patient
+    # (so an old link cannot undo a later change back).
+    ultima = (Notificacion.objects.filter(cliente_id=cliente.pk, plantilla=EVENTO_CONFIRMAR_CORREO)
+              .order_by("-pk").values_list("clave_idempotencia", flat=True).first())
+    if ultima != f"{EVENTO_CONFIRMAR_CORREO}:{cliente.pk}:{datos['n']}:{Canal.EMAIL}":
+        raise _error_enlace("enlace_reemplazado")
+    return False
+
+
+def _exigir_correo_libre(cliente, nuevo):
+    """The e-mail rules of ``actualizar_cliente``: free among active patients and logins."""
+    try:
+        validar_email_cliente(nuevo, excluir_cliente_id=cliente.pk, excluir_user_id=cliente.user_id)
+        validar_username_disponible(nuevo, excluir_user_id=cliente.user_id)
+    except ValidationError as error:
+        raise ValidationError(
+            f"Ese correo ya está registrado en otra cuenta, así que no lo pudimos poner en la suya. Si es suyo, "
+            f"llame a la clínica al {settings.CLINICA_TELEFONO}.",
+            code=error.code,
+        ) from None
+
+
+def revisar_cambio_de_correo(*, token) -> CambioDeCorreo:
+    """What a confirmation link would do (its GET page), writing nothing. Raises ValidationError
+    ``enlace_invalido``, ``enlace_vencido`` or ``enlace_reemplazado``."""
+    datos = _leer_token_correo(token)
+    cliente = Cliente.objects.filter(pk=datos["c"], activo=True, user__is_active=True).first()
+    ya = _revisar_cambio(cliente, datos)
+    return CambioDeCorreo(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
+                          nuevo=datos["e"], ya_confirmado=ya)
+
+
+def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimiento=None) -> str:
+    """A patient changes their own contact data in the portal.
+
+    Phone and birth date are saved at once. A new e-mail is the login, so it is not: in the same
+    transaction a signed link (24 h) is recorded to the new address and a notice to the old one;
+    ``confirmar_cambio_de_correo`` applies it. Returns the address waiting for confirmation, or "".
+    """
+    cliente = Cliente.objects.filter(user_id=user.pk, activo=True).first()
+    if cliente is None:
+        raise ValidationError("Su cuenta no tiene una ficha de paciente activa.", code="sin_ficha")
+    datos = validar_datos_cliente_completos(
+        nombre_completo=cliente.nombre_completo, email=email, telefono=telefono, fecha_nacimiento=fecha_nacimiento,
+        exigir_email=True, excluir_cliente_id=cliente.pk, excluir_user_id=user.pk,
+    )
+    try:
+        validar_username_disponible(datos.email, excluir_user_id=user.pk)
+    except ValidationError as error:
+        raise ValidationError({"email": error}) from None
+    with operacion("actualizar_contacto_del_paciente", actor=user):
+        cliente = Cliente.objects.select_for_update().get(pk=cliente.pk)
+        cliente.telefono, cliente.fecha_nacimiento = datos.telefono, datos.fecha_nacimiento
+        cliente.save(update_fields=["telefono", "fecha_nacimiento", "actualizado"])
+        try:
+            actual = normalizar_email(cliente.email)
+        except ValidationError:
+            actual = ""
+        nuevo = datos.email if datos.email != actual else ""
+        if nuevo:
+            nonce = secrets.token_urlsafe(9)
+            referencia = f"{cliente.pk}:{nonce}"
+            token = token_cambio_de_correo(cliente=cliente, nuevo=nuevo, nonce=nonce)
+            horas = int(VIGENCIA_CAMBIO_CORREO.total_seconds() // 3600)
+            notificar(
+                evento=EVENTO_CONFIRMAR_CORREO, referencia=referencia, email=nuevo, cliente=cliente,
+                contexto={"nombre": cliente.nombre_completo, "correo_nuevo": nuevo, "horas_validez": horas,
+                          "enlace": settings.CLINICA_URL_PORTAL + RUTA_CAMBIO_CORREO.format(token=token)},
+            )
+            if cliente.email:
+                notificar(
+                    evento=EVENTO_AVISO_CORREO, referencia=referencia, email=cliente.email, cliente=cliente,
+                    contexto={"nombre": cliente.nombre_completo, "telefono_clinica": settings.CLINICA_TELEFONO},
+                )
+    registrar_evento(logger, "contacto_actualizado_por_paciente", cliente_id=cliente.pk, user_id=user.pk,
+                     cambio_de_correo_pedido=bool(nuevo))
+    return nuevo
+
+
+def confirmar_cambio_de_correo(*, token) -> CambioDeCorreo:
+    """Apply the e-mail change a link names: ``Cliente.email`` and the login change together.
+
+    No session needed (the signed token is the key); works once. Raises ValidationError
+    ``enlace_invalido``, ``enlace_vencido``, ``enlace_reemplazado``, ``ya_confirmado``, or the
+    e-mail's own code (``email_duplicado``, ``cuenta_duplicada``) if it was taken meanwhile.
+    """
+    datos = _leer_token_correo(token)
+    cliente = Cliente.objects.filter(pk=datos["c"], activo=True, user__is_active=True).first()
+    if _revisar_cambio(cliente, datos):
+        raise _error_enlace("ya_confirmado")
+    _exigir_correo_libre(cliente, datos["e"])
+    with operacion("confirmar_cambio_de_correo", actor=cliente.user):
+        # Checked again under the row lock: two clicks cannot both apply it.
+        cliente = (Cliente.objects.select_for_update(of=("self",)).select_related("user")
+                   .filter(pk=cliente.pk, activo=True, user__is_active=True).first())
+        if _revisar_cambio(cliente, datos):
+            raise _error_enlace("ya_confirmado")
+        _exigir_correo_libre(cliente, datos["e"])
+        cliente.email = datos["e"]
+        cliente.save(update_fields=["email", "actualizado"])
+        user = cliente.user
+        user.username = user.email = cliente.email
+        user.save(update_fields=["username", "email"])
+    registrar_evento(logger, "correo_cambiado_por_enlace", cliente_id=cliente.pk, user_id=user.pk)
+    return CambioDeCorreo(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
+                          nuevo=cliente.email, ya_confirmado=False)

@@ -31,6 +31,8 @@ EVENTOS = {
     "cita_cancelada_clinica",
     "cita_reprogramada",
     "restablecer_clave",
+    "cambio_correo_confirmar",
+    "cambio_correo_aviso",
     "recordatorio",
 }
 

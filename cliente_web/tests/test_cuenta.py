@@ -13,6 +13,7 @@ from django.utils import timezone
 from citas.services import reservar_cita
 from cliente_web.tests.conftest import CLAVE_PACIENTE, cliente_de
 from cuentas.models import PerfilCliente
+from notificaciones.models import Notificacion
 from nucleo.pruebas import huella_bd
 from pacientes.models import Cliente
 
@@ -76,18 +77,31 @@ def test_mi_cuenta_muestra_la_ficha_y_lo_que_se_cambia_en_la_clinica(portal, pac
 # Contact data ----------------------------------------------------------------------------------
 
 
-def test_cambiar_contacto_mueve_tambien_el_login(portal, paciente):
+def test_cambiar_contacto_guarda_lo_demas_y_el_correo_espera_su_enlace(portal, paciente):
+    """The e-mail is the login: it changes only from the link sent to it (test_cambio_correo)."""
+    anterior = paciente.cliente.email
     respuesta = portal.post(CONTACTO, {"email": "Nuevo.Correo@Correo.example", "telefono": "+56 9 6123 4567",
                                        "fecha_nacimiento": "1990-01-31"})
     assert respuesta.status_code == 302 and respuesta["Location"] == CUENTA
-    assert "Sus datos de contacto quedaron guardados." in portal.get(CUENTA).content.decode()
+    html = portal.get(CUENTA).content.decode()
+    assert "Sus datos de contacto quedaron guardados." in html
+    assert "Le enviamos un enlace a nuevo.correo@correo.example; su correo cambiará cuando lo abra." in html
     ficha = Cliente.objects.select_related("user").get(pk=paciente.cliente.pk)
-    assert ficha.email == "nuevo.correo@correo.example" and str(ficha.telefono) == "+56961234567"
-    assert ficha.user.username == ficha.user.email == "nuevo.correo@correo.example"
+    assert ficha.email == anterior and str(ficha.telefono) == "+56961234567"
+    assert ficha.user.username == ficha.user.email == anterior
     assert ficha.nombre_completo == "Paciente Número 501" and ficha.rut == paciente.cliente.rut
     nuevo = Client()
-    assert nuevo.post("/portal/entrar/", {"username": "nuevo.correo@correo.example",
-                                          "password": CLAVE_PACIENTE}).status_code == 302
+    assert nuevo.post("/portal/entrar/", {"username": anterior, "password": CLAVE_PACIENTE}).status_code == 302
+
+
+def test_cambiar_contacto_sin_tocar_el_correo_no_envia_enlaces(portal, paciente):
+    respuesta = portal.post(CONTACTO, contacto_valido(paciente.cliente, email=paciente.cliente.email.upper(),
+                                                      telefono="+56 9 6123 4567"))
+    assert respuesta.status_code == 302
+    html = portal.get(CUENTA).content.decode()
+    assert "Sus datos de contacto quedaron guardados." in html and "Le enviamos un enlace" not in html
+    assert str(Cliente.objects.get(pk=paciente.cliente.pk).telefono) == "+56961234567"
+    assert not Notificacion.objects.filter(plantilla__startswith="cambio_correo").exists()
 
 
 def test_contacto_muestra_los_datos_actuales(portal, paciente):
@@ -141,7 +155,9 @@ def test_ids_ajenos_en_el_formulario_no_tocan_a_otro_paciente(portal, paciente, 
     ajeno.refresh_from_db()
     assert ajeno.email == "paciente502@correo.example"
     mia = Cliente.objects.get(pk=paciente.cliente.pk)
-    assert mia.email == "mio@correo.example" and mia.nombre_completo == "Paciente Número 501"
+    assert mia.email == "paciente501@correo.example" and mia.nombre_completo == "Paciente Número 501"
+    (enlace,) = Notificacion.objects.filter(plantilla="cambio_correo_confirmar")
+    assert enlace.destinatario == "mio@correo.example" and enlace.cliente_id == mia.pk
     assert mia.rut == paciente.cliente.rut and mia.alergias == ""
 
 

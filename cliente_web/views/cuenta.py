@@ -1,7 +1,8 @@
 """Mi cuenta: the patient's record, contact data, notification preferences, password, a copy
 of all their data and deleting the account (rights of access and erasure, Ley 21.719).
 
-Everything is about ``request.paciente`` (set by ``requiere_paciente``): no view takes an id."""
+Everything is about ``request.paciente`` (set by ``requiere_paciente``): no view takes an id. The
+one exception to the login is the new e-mail's confirmation link: its signed token is the key."""
 
 import json
 
@@ -22,9 +23,14 @@ from cliente_web.permisos import requiere_paciente
 from cliente_web.reintentos import clave_bloqueada, registrar_clave_incorrecta
 from cuentas.models import PerfilCliente
 from cuentas.selectors import exportar_datos_paciente
-from cuentas.services import actualizar_preferencias, eliminar_mi_cuenta
+from cuentas.services import (
+    actualizar_contacto_del_paciente,
+    actualizar_preferencias,
+    confirmar_cambio_de_correo,
+    eliminar_mi_cuenta,
+    revisar_cambio_de_correo,
+)
 from nucleo.bloqueo import respuesta_bloqueo
-from pacientes.services import actualizar_cliente
 
 
 def _perfil(request):
@@ -40,19 +46,17 @@ def mi_cuenta(request):
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
 def contacto(request):
-    cliente = request.paciente
-    form = FormularioContacto.de(cliente, request.POST if request.method == "POST" else None)
+    form = FormularioContacto.de(request.paciente, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            # Name, RUT and allergies are the clinic's to change: passed back as they are.
-            actualizar_cliente(
-                actor=request.user, cliente_id=cliente.pk, nombre_completo=cliente.nombre_completo,
-                rut=cliente.rut, alergias=cliente.alergias, **form.cleaned_data,
-            )
+            # A new e-mail (the login) waits for the link sent to it; the rest is saved now.
+            pendiente = actualizar_contacto_del_paciente(user=request.user, **form.cleaned_data)
         except ValidationError as error:
             form.agregar_errores_del_servicio(error)
         else:
             messages.success(request, "Sus datos de contacto quedaron guardados.")
+            if pendiente:
+                messages.info(request, f"Le enviamos un enlace a {pendiente}; su correo cambiará cuando lo abra.")
             return redirect("portal:mi_cuenta")
     return render(request, "cliente_web/cuenta/contacto.html", {"form": form})
 
@@ -128,6 +132,34 @@ def eliminar(request):
     return render(request, "cliente_web/cuenta/eliminar.html", {"form": form})
 
 
+# Invalid or tampered: 400; expired or replaced: 410 Gone; taken meanwhile: 409; done already: 200.
+ESTADO_HTTP_CORREO = {"enlace_invalido": 400, "enlace_vencido": 410, "enlace_reemplazado": 410,
+                      "email_duplicado": 409, "cuenta_duplicada": 409}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirmar_correo(request, token):
+    """The new address's link, without logging in (the signed token is the key). GET only shows
+    a button, since mail scanners open links; the POST (CSRF-protected) applies the change."""
+    try:
+        if request.method == "POST":
+            cambio = confirmar_cambio_de_correo(token=token)
+            plantilla = "cliente_web/cuenta/correo_confirmado.html"
+        else:
+            cambio = revisar_cambio_de_correo(token=token)
+            plantilla = "cliente_web/cuenta/correo_confirmar.html"
+        contexto, estado = {"cambio": cambio}, 200
+    except ValidationError as error:
+        codigo = getattr(error, "code", None)
+        plantilla = "cliente_web/cuenta/correo_error.html"
+        contexto, estado = {"codigo": codigo, "mensaje": error.messages[0]}, ESTADO_HTTP_CORREO.get(codigo, 200)
+    respuesta = render(request, plantilla, contexto, status=estado)
+    # The URL is a key: keep it out of search engines.
+    respuesta["X-Robots-Tag"] = "noindex, nofollow"
+    return respuesta
+
+
 def eliminada(request):
     return render(request, "cliente_web/cuenta/eliminada.html")
 
@@ -140,4 +172,5 @@ urlpatterns = [
     path("cuenta/datos/", datos, name="cuenta_datos"),
     path("cuenta/eliminar/", eliminar, name="cuenta_eliminar"),
     path("cuenta/eliminada/", eliminada, name="cuenta_eliminada"),
+    path("cuenta/correo/<str:token>/", confirmar_correo, name="cuenta_correo_confirmar"),
 ]

@@ -16,6 +16,7 @@ from citas import enlaces
 from citas.services import crear_cita_disponible, reservar_cita
 from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (pytest fixtures)
 from clinica.tests.seguridad import cliente_logueado
+from cuentas.services import token_cambio_de_correo
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
@@ -85,6 +86,8 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         "uidb64": "eA",
         "token_activacion": "no-es-valido",
         "token_enlace": enlaces.token_de(cita, "confirmar"),
+        # Well signed, but no request recorded: its page answers "replaced", nothing changes.
+        "token_correo": token_cambio_de_correo(cliente=paciente.cliente, nuevo="nuevo@correo.example"),
         "otro_cliente_id": otro_paciente.cliente.pk,
         "otra_cita_id": otra_cita.pk,
         "otro_documento_id": documento(otro_paciente.cliente).pk,
