@@ -30,6 +30,9 @@ def _hash_rapido(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+CLAVE_PERSONAL = "clave-de-prueba-1234"  # every staff member's password in the tests
+
+
 @pytest.fixture
 def crear_personal(db):
     """Factory for staff members: ``crear_personal(rol="dentista", username="dra.soto")``."""
@@ -43,7 +46,7 @@ def crear_personal(db):
             first_name=nombre,
             last_name=apellido,
             is_staff=True,
-            password="clave-de-prueba-1234",
+            password=CLAVE_PERSONAL,
         )
         return Perfil.objects.create(user=user, rol=rol, activo=activo)
 
@@ -181,6 +184,30 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_context_args(browser_context_args):
     """A browser in Chile: Spanish dates in form fields, Santiago's clock."""
     return {**browser_context_args, "locale": "es-CL", "timezone_id": "America/Santiago"}
+
+
+@pytest.fixture
+def errores_de_consola(page):
+    """Console errors and uncaught exceptions of ``page`` (a CSP violation shows up here)."""
+    errores = []
+    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
+    page.on("pageerror", lambda error: errores.append(str(error)))
+    return errores
+
+
+@pytest.fixture
+def entrar_a_gestion(page, live_server):
+    """``entrar_a_gestion(perfil)``: log ``perfil`` in to the staff site through its login form."""
+    from playwright.sync_api import expect
+
+    def entrar(perfil):
+        page.goto(f"{live_server.url}/gestion/")
+        page.get_by_label("Usuario").fill(perfil.user.username)
+        page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
+        page.get_by_role("button", name="Entrar").click()
+        expect(page.get_by_role("navigation", name="Navegación principal")).to_be_visible()
+
+    return entrar
 
 
 @pytest.fixture

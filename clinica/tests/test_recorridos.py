@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible
-from gestion_clinica.tests.conftest import CLAVE_PERSONAL, cita_hoy  # noqa: F401  (fixture)
+from gestion_clinica.tests.conftest import cita_hoy  # noqa: F401  (fixture)
 from nucleo.pruebas import ejecutar_worker
 from pacientes.models import Cliente
 from pacientes.services import crear_cliente_presencial
@@ -38,15 +38,6 @@ def plazo_de_24_horas(settings):
     settings.CLINICA_PLAZO_CAMBIOS_H = 24
 
 
-@pytest.fixture
-def errores_de_consola(page):
-    """Console errors and uncaught exceptions of ``page`` (a CSP violation shows up here)."""
-    errores = []
-    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
-    page.on("pageerror", lambda error: errores.append(str(error)))
-    return errores
-
-
 def en_dias(dias, hora, minuto=0):
     """A Santiago time ``dias`` days from today: well past the portal's minimum notice."""
     fecha = timezone.localdate() + datetime.timedelta(days=dias)
@@ -55,14 +46,6 @@ def en_dias(dias, hora, minuto=0):
 
 def texto_del_dia(momento):
     return dateformat.format(timezone.localtime(momento), r"l j \d\e F")
-
-
-def entrar_a_gestion(page, live_server, perfil):
-    page.goto(f"{live_server.url}/gestion/")
-    page.get_by_label("Usuario").fill(perfil.user.username)
-    page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("navigation", name="Navegación principal")).to_be_visible()
 
 
 def menu_del_portal(page, seccion):
@@ -150,7 +133,7 @@ def test_visitante_ve_horas_se_registra_reserva_reprograma_y_cancela(
 
 
 def test_recepcion_invita_y_el_paciente_activa_desde_el_correo_y_reserva(
-    page, live_server, captura, errores_de_consola, settings, servidor_smtp, cola_vacia, recepcionista, dentista
+    page, live_server, captura, errores_de_consola, entrar_a_gestion, settings, servidor_smtp, cola_vacia, recepcionista, dentista
 ):
     # The e-mailed links point at this live server, as they would at the clinic's address.
     settings.CLINICA_URL_PORTAL = live_server.url
@@ -159,7 +142,7 @@ def test_recepcion_invita_y_el_paciente_activa_desde_el_correo_y_reserva(
 
     # Reception, at a desk: a walk-in with an invitation to the portal.
     page.set_viewport_size(ESCRITORIO)
-    entrar_a_gestion(page, live_server, recepcionista)
+    entrar_a_gestion(recepcionista)
     page.get_by_role("link", name="Pacientes").first.click()
     page.get_by_role("link", name="Nuevo paciente").click()
     page.get_by_label("Nombre completo").fill("Javiera Fuentes Muñoz")
@@ -208,7 +191,7 @@ def test_recepcion_invita_y_el_paciente_activa_desde_el_correo_y_reserva(
 
 
 def test_dentista_ve_su_dia_y_no_el_de_otro(
-    page, live_server, captura, errores_de_consola, dentista, crear_personal, cita_hoy  # noqa: F811
+    page, live_server, captura, errores_de_consola, entrar_a_gestion, dentista, crear_personal, cita_hoy  # noqa: F811
 ):
     otro = crear_personal(rol=Rol.DENTISTA, username="dr.munoz", nombre="Diego", apellido="Muñoz")
     cita_hoy(dentista, datetime.time(9), nombre="Rosa Paz")
@@ -216,7 +199,7 @@ def test_dentista_ve_su_dia_y_no_el_de_otro(
     cita_hoy(otro, datetime.time(10), nombre="Marta Gil")
     page.set_viewport_size(ESCRITORIO)
 
-    entrar_a_gestion(page, live_server, dentista)
+    entrar_a_gestion(dentista)
     hoy = dateformat.format(timezone.localdate(), r"l j \d\e F")
     expect(page.get_by_role("heading", name=f"Hoy, {hoy}")).to_be_visible()
     dia = page.get_by_role("region", name="Citas de hoy por dentista")
@@ -242,14 +225,14 @@ def test_dentista_ve_su_dia_y_no_el_de_otro(
 
 
 def test_administrador_elimina_un_paciente_y_lo_ve_en_auditoria(
-    page, live_server, captura, errores_de_consola, crear_personal, recepcionista
+    page, live_server, captura, errores_de_consola, entrar_a_gestion, crear_personal, recepcionista
 ):
     administrador = crear_personal(rol=Rol.ADMINISTRADOR, nombre="Ana", apellido="Admin")
     cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Marta Díaz Rojas",
                                        rut="12.345.678-5", alergias="Látex")
     page.set_viewport_size(ESCRITORIO)
 
-    entrar_a_gestion(page, live_server, administrador)
+    entrar_a_gestion(administrador)
     page.get_by_role("link", name="Pacientes").first.click()
     page.get_by_role("link", name="Marta Díaz Rojas").click()
     page.get_by_role("link", name="Eliminar").click()

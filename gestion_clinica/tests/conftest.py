@@ -13,7 +13,7 @@ from citas.services import asignar_cita, crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
 from personal.models import Rol
 
-CLAVE_PERSONAL = "clave-de-prueba-1234"  # conftest.crear_personal's password
+CLAVE_PERSONAL = "clave-de-prueba-1234"  # = conftest.CLAVE_PERSONAL (crear_personal's password)
 
 
 @pytest.fixture

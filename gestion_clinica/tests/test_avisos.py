@@ -14,7 +14,7 @@ from django.utils import timezone
 from citas.models import Cita, EstadoCita
 from citas.services import asignar_cita, crear_cita_disponible
 from cuentas.models import Canal
-from gestion_clinica.tests.conftest import CLAVE_PERSONAL, cliente_de
+from gestion_clinica.tests.conftest import cliente_de
 from notificaciones.models import EstadoNotificacion, Notificacion
 from nucleo.pruebas import ejecutar_worker, huella_bd, trabajos, vaciar_cola
 from pacientes.services import crear_cliente_presencial
@@ -344,16 +344,12 @@ def test_pagina_de_cita_en_cinco_consultas(clientes, cita, django_assert_num_que
 
 
 @pytest.mark.django_db(transaction=True)
-def test_navegador_recepcion_reenvia_un_aviso_fallido(page, live_server, captura, cita, recepcionista,
+def test_navegador_recepcion_reenvia_un_aviso_fallido(page, live_server, captura, errores_de_consola, entrar_a_gestion, cita, recepcionista,
                                                       servidor_smtp):
     aviso = fallida(aviso_de(cita), error="SMTPServerDisconnected: Connection unexpectedly closed")
-    errores = []
-    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
+    errores = errores_de_consola
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"{live_server.url}/gestion/")
-    page.get_by_label("Usuario").fill(recepcionista.user.username)
-    page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
-    page.get_by_role("button", name="Entrar").click()
+    entrar_a_gestion(recepcionista)
 
     page.goto(f"{live_server.url}{reverse('gestion:agenda')}?fecha={timezone.localdate(cita.inicio).isoformat()}")
     page.get_by_role("link", name="Marta Díaz Rojas").click()

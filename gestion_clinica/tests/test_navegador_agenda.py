@@ -10,25 +10,20 @@ from playwright.sync_api import expect
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
-from gestion_clinica.tests.conftest import CLAVE_PERSONAL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_recepcion_asigna_y_cancela_una_hora(page, live_server, captura, recepcionista, dentista):
+def test_recepcion_asigna_y_cancela_una_hora(page, live_server, captura, errores_de_consola, entrar_a_gestion, recepcionista, dentista):
     manana = timezone.localdate() + datetime.timedelta(days=1)
     inicio = datetime.datetime.combine(manana, datetime.time(10), tzinfo=timezone.get_current_timezone())
     cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio)
     crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio + datetime.timedelta(hours=1))
     paciente = registrar_paciente(31, nombre_completo="Ana María Núñez").cliente
-    errores = []
-    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
+    errores = errores_de_consola
     page.set_viewport_size({"width": 1280, "height": 800})
 
-    page.goto(f"{live_server.url}/gestion/")
-    page.get_by_label("Usuario").fill(recepcionista.user.username)
-    page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
-    page.get_by_role("button", name="Entrar").click()
+    entrar_a_gestion(recepcionista)
     page.get_by_role("link", name="Agenda", exact=True).click()
     page.get_by_role("link", name="Día siguiente →").click()
     expect(page.get_by_role("columnheader", name="Camila Soto")).to_be_visible()

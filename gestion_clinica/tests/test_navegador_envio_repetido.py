@@ -4,29 +4,25 @@ the first answer was lost. One patient (and one invitation) is stored either way
 import pytest
 from playwright.sync_api import expect
 
-from gestion_clinica.tests.conftest import CLAVE_PERSONAL
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def entrar_al_formulario(page, live_server, recepcionista, errores):
-    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
+def entrar_al_formulario(page, live_server, entrar_a_gestion, recepcionista):
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"{live_server.url}/gestion/")
-    page.get_by_label("Usuario").fill(recepcionista.user.username)
-    page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
-    page.get_by_role("button", name="Entrar").click()
+    entrar_a_gestion(recepcionista)
     page.goto(f"{live_server.url}/gestion/pacientes/nuevo/")
     # No RUT, e-mail or phone: nothing but the form's key can tell the two submits apart.
     page.get_by_label("Nombre completo").fill("Rosa Pérez Lagos")
     page.get_by_label("Alergias").fill("Látex")
 
 
-def test_doble_clic_en_registrar_crea_un_paciente(page, live_server, captura, recepcionista):
-    errores, envios = [], []
-    entrar_al_formulario(page, live_server, recepcionista, errores)
+def test_doble_clic_en_registrar_crea_un_paciente(page, live_server, captura, errores_de_consola, entrar_a_gestion,
+                                                 recepcionista):
+    errores, envios = errores_de_consola, []
+    entrar_al_formulario(page, live_server, entrar_a_gestion, recepcionista)
     page.on("request", lambda r: envios.append(r) if r.method == "POST" and "/pacientes/nuevo/" in r.url else None)
     page.get_by_role("button", name="Registrar paciente").dblclick()
     expect(page.get_by_role("heading", name="Rosa Pérez Lagos")).to_be_visible()
@@ -36,11 +32,13 @@ def test_doble_clic_en_registrar_crea_un_paciente(page, live_server, captura, re
     assert not errores, f"errores en la consola: {errores}"
 
 
-def test_respuesta_perdida_y_segundo_clic_lleva_a_la_ficha_ya_creada(page, live_server, captura, recepcionista):
+def test_respuesta_perdida_y_segundo_clic_lleva_a_la_ficha_ya_creada(
+    page, live_server, captura, errores_de_consola, entrar_a_gestion, recepcionista
+):
     """The first POST reaches the server but its answer is lost (slow network, the receptionist
     pressed Esc); the form is still on screen and she clicks again."""
-    errores, envios = [], []
-    entrar_al_formulario(page, live_server, recepcionista, errores)
+    errores, envios = errores_de_consola, []
+    entrar_al_formulario(page, live_server, entrar_a_gestion, recepcionista)
     page.get_by_label("Correo electrónico").fill("rosa@correo.example")
     page.get_by_label("Enviar invitación al portal").check()
 

@@ -7,7 +7,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from gestion_clinica.tests.conftest import CLAVE_PERSONAL
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
 from pacientes.services import crear_cliente_presencial
@@ -15,17 +14,13 @@ from pacientes.services import crear_cliente_presencial
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_recepcion_registra_busca_y_elimina_un_paciente(page, live_server, captura, recepcionista):
+def test_recepcion_registra_busca_y_elimina_un_paciente(page, live_server, captura, errores_de_consola, entrar_a_gestion, recepcionista):
     crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Marta Díaz Rojas", rut="12.345.678-5",
                              alergias="Látex")
-    errores = []
-    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
+    errores = errores_de_consola
     page.set_viewport_size({"width": 1280, "height": 800})
 
-    page.goto(f"{live_server.url}/gestion/")
-    page.get_by_label("Usuario").fill(recepcionista.user.username)
-    page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
-    page.get_by_role("button", name="Entrar").click()
+    entrar_a_gestion(recepcionista)
     page.get_by_role("link", name="Pacientes").first.click()
     expect(page.get_by_role("heading", name="Pacientes")).to_be_visible()
 

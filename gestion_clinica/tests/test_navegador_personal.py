@@ -4,20 +4,15 @@ the creation in Auditoría. Screenshot: var/capturas/auditoria.png."""
 import pytest
 from playwright.sync_api import expect
 
-from gestion_clinica.tests.conftest import CLAVE_PERSONAL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_administrador_crea_personal_y_lo_ve_en_auditoria(page, live_server, captura, administrador):
-    errores = []
-    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
+def test_administrador_crea_personal_y_lo_ve_en_auditoria(page, live_server, captura, errores_de_consola, entrar_a_gestion, administrador):
+    errores = errores_de_consola
     page.set_viewport_size({"width": 1280, "height": 800})
 
-    page.goto(f"{live_server.url}/gestion/")
-    page.get_by_label("Usuario").fill(administrador.user.username)
-    page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
-    page.get_by_role("button", name="Entrar").click()
+    entrar_a_gestion(administrador)
 
     page.get_by_role("link", name="Personal").click()
     page.get_by_role("link", name="Nuevo miembro del personal").click()
