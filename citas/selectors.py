@@ -283,48 +283,11 @@ def proxima_cita(*, cliente_id: int, ahora=None):
 # Patient portal: free slots to book, and the patient's own appointments ---------------------
 
 
-def _horas_reservables(ahora):
-    """Free slots a patient may book now: past the minimum notice, inside the booking window.
-    The same time rule as ``reservar_cita`` (``citas.reglas``)."""
-    return Cita.objects.filter(
-        estado=EstadoCita.DISPONIBLE,
-        inicio__gt=ahora,
-        inicio__gte=reglas.inicio_minimo_para_reservar(ahora),
-        inicio__lt=reglas.fin_de_la_ventana(ahora),
-    )
-
-
 def semana_de_reserva(*, semana: int, ahora=None) -> tuple[datetime.date, datetime.date]:
     """First and last local day of the ``semana``-th week (0 = starting today) of the window."""
     ahora = ahora or timezone.now()
     primero = timezone.localdate(ahora) + datetime.timedelta(weeks=semana)
     return primero, primero + datetime.timedelta(days=6)
-
-
-def _consulta_horas_para_reservar(*, dentista_id, ahora, semana, excluir_id):
-    """The query behind ``horas_para_reservar`` and ``horas_libres_para_reservar``, in their order."""
-    citas = _horas_reservables(ahora).filter(dentista__activo=True, dentista__user__is_active=True)
-    if dentista_id is not None:
-        citas = citas.filter(dentista_id=dentista_id)
-    if excluir_id is not None:
-        citas = citas.exclude(pk=excluir_id)
-    if semana is not None:
-        primero, ultimo = semana_de_reserva(semana=semana, ahora=ahora)
-        desde, _ = limites_del_dia(primero)
-        _, hasta = limites_del_dia(ultimo)
-        citas = citas.filter(inicio__gte=desde, inicio__lt=hasta)
-    # Same-time slots in the order of the dentist list (``dentistas_con_horas``).
-    return citas.order_by("inicio", "dentista__user__first_name", "dentista__user__last_name", "dentista_id", "pk")
-
-
-def horas_para_reservar(*, dentista_id: int | None = None, ahora=None, semana: int | None = None,
-                        excluir_id: int | None = None) -> list[Cita]:
-    """Free slots a patient may book, of one dentist or any (active ones), in time order, each
-    with its dentist's user. ``semana`` narrows to the n-th week from today (see
-    ``semana_de_reserva``). One query, whatever the number of slots."""
-    ahora = ahora or timezone.now()
-    citas = _consulta_horas_para_reservar(dentista_id=dentista_id, ahora=ahora, semana=semana, excluir_id=excluir_id)
-    return list(citas.select_related("dentista__user"))
 
 
 @dataclass(slots=True)
@@ -341,8 +304,8 @@ class HoraLibre:
     fin: datetime.datetime | None = None  # set by ``hora_para_reservar`` (the confirm step shows it)
 
 
-# ``horas_para_reservar``'s query written out, and on one table: building it with the ORM
-# costs more than running it, and the booking page asks for it on every view. The active
+# The free slots a patient may book, written out in SQL and on one table: building the query
+# with the ORM cost more than running it, and the booking page asks for it on every view. The active
 # dentists and their names come from ``opciones_de_dentista`` (the page reads them anyway), so
 # PostgreSQL plans and runs a plain index scan. The start comes as microseconds since the epoch
 # (exact): converting each one to an aware datetime costs more than the rest of the row, and
@@ -357,11 +320,13 @@ SELECT c.id, (extract(epoch FROM c.inicio) * 1000000)::int8, c.dentista_id
 
 def filas_de_horas_libres(*, dentistas: list["OpcionDentista"], dentista_id: int | None = None, ahora=None,
                           semana: int | None = None, excluir_id: int | None = None) -> list[tuple]:
-    """The free slots ``horas_para_reservar`` finds, of the ``dentistas`` given (the active ones:
-    ``opciones_de_dentista()``), as raw rows (id, start in microseconds since the epoch, dentist
-    id) in start order: hashable, so the portal can tell whether the list it rendered last is
-    still the same without building it. ``horas_de_filas`` turns them into the same values, in
-    the same order, as ``horas_para_reservar``. One query."""
+    """Free slots a patient may book now (free, past the minimum notice, inside the booking
+    window: the time rule of ``reservar_cita``, ``citas.reglas``), of the ``dentistas`` given
+    (the active ones: ``opciones_de_dentista()``) or one of them, optionally one week
+    (``semana_de_reserva``) and without ``excluir_id``; as raw rows (id, start in microseconds
+    since the epoch, dentist id) in start order: hashable, so the portal can tell whether the
+    list it rendered last is still the same without building it. One query. (The plain ORM
+    definition it must equal is in cliente_web/tests/test_reservas.py.)"""
     ahora = ahora or timezone.now()
     activos = [d.pk for d in dentistas]
     if dentista_id is not None:
@@ -388,7 +353,7 @@ _EPOCA = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 def horas_de_filas(filas, dentistas: list["OpcionDentista"]) -> list["HoraLibre"]:
     """``HoraLibre`` values of ``filas_de_horas_libres``' rows, same-time slots in the order of
-    ``dentistas`` (like ``horas_para_reservar``)."""
+    ``dentistas``."""
     posicion = {d.pk: (i, d.nombre) for i, d in enumerate(dentistas)}
     ordenadas = sorted(filas, key=lambda f: (f[1], posicion[f[2]][0], f[0]))
     return [
@@ -399,8 +364,8 @@ def horas_de_filas(filas, dentistas: list["OpcionDentista"]) -> list["HoraLibre"
 
 def horas_libres_para_reservar(*, dentista_id: int | None = None, ahora=None, semana: int | None = None,
                                excluir_id: int | None = None) -> list["HoraLibre"]:
-    """The same slots, in the same order, as ``horas_para_reservar``, as ``HoraLibre`` values.
-    Two queries (dentists, slots)."""
+    """Free slots a patient may book (``filas_de_horas_libres``) as ``HoraLibre`` values, in time
+    order. Two queries (dentists, slots)."""
     dentistas = opciones_de_dentista()
     filas = filas_de_horas_libres(dentistas=dentistas, dentista_id=dentista_id, ahora=ahora, semana=semana,
                                   excluir_id=excluir_id)
@@ -425,22 +390,13 @@ def agrupar_por_dia(horas) -> list[DiaConHoras]:
     return [DiaConHoras(fecha=fecha, horas=lista) for fecha, lista in dias.items()]
 
 
-def dentistas_con_horas() -> list[Perfil]:
-    """Active dentists, by name: the portal's choice list. One query."""
-    return list(
-        Perfil.objects.filter(rol=Rol.DENTISTA, activo=True, user__is_active=True)
-        .select_related("user")
-        .order_by("user__first_name", "user__last_name", "pk")
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class OpcionDentista:
     pk: int
     nombre: str  # like ``Perfil.nombre``
 
 
-# Written out for the same reason as _HORAS_LIBRES_SQL; the filter and order of dentistas_con_horas.
+# Written out for the same reason as _HORAS_LIBRES_SQL.
 _OPCIONES_DE_DENTISTA_SQL = """
 SELECT p.id, u.first_name, u.last_name, u.username
   FROM personal_perfil p JOIN auth_user u ON u.id = p.user_id
@@ -450,15 +406,15 @@ SELECT p.id, u.first_name, u.last_name, u.username
 
 
 def opciones_de_dentista() -> list[OpcionDentista]:
-    """The same dentists, in the same order, as ``dentistas_con_horas``, as plain values (the
-    portal's choice list needs only id and name). One query."""
+    """Active dentists (profile and login active), by name, as plain values: the portal's
+    choice list needs only id and name. One query."""
     with cursor_preparado() as cursor:
         cursor.execute(_OPCIONES_DE_DENTISTA_SQL, [Rol.DENTISTA.value])
         filas = cursor.fetchall()
     return [OpcionDentista(pk, f"{nombre} {apellido}".strip() or usuario) for pk, nombre, apellido, usuario in filas]
 
 
-# ``_horas_reservables`` for one slot of an active dentist, written out and prepared (nucleo.sql):
+# ``filas_de_horas_libres``' rule for one slot, written out and prepared (nucleo.sql):
 # every booking attempt asks it first, and the ORM took longer to build it than PostgreSQL to run it.
 _HORA_PARA_RESERVAR_SQL = """
 SELECT c.id, c.inicio, c.dentista_id, u.first_name, u.last_name, u.username, c.fin

@@ -13,10 +13,10 @@ from citas.models import Cita, EstadoCita
 from citas.selectors import (
     cita_del_paciente,
     citas_del_paciente,
-    dentistas_con_horas,
     hora_para_reservar,
     horas_cercanas,
-    horas_para_reservar,
+    horas_libres_para_reservar,
+    opciones_de_dentista,
     politica_del_portal,
 )
 from citas.services import (
@@ -284,7 +284,7 @@ def test_transiciones_del_paciente_siguen_la_politica(hora, paciente):
 # Selectors ---------------------------------------------------------------------------------
 
 
-def test_horas_para_reservar_solo_las_reservables(hora, paciente, crear_personal, django_assert_num_queries):
+def test_horas_libres_para_reservar_solo_las_reservables(hora, paciente, crear_personal, django_assert_num_queries):
     inactivo = crear_personal(nombre="Inés", apellido="Inactiva", activo=False)
     buenas = [hora(d * H) for d in (3, 30, 27 * 24)]
     hora(-2 * H)  # past
@@ -293,13 +293,13 @@ def test_horas_para_reservar_solo_las_reservables(hora, paciente, crear_personal
     reservar_cita(user=paciente, cita_id=hora(50 * H).pk)  # taken
     inicio = timezone.now() + 60 * H
     Cita.objects.create(dentista=inactivo, inicio=inicio, fin=inicio + 30 * MIN)  # inactive dentist
-    with django_assert_num_queries(1):
-        horas = horas_para_reservar()
-        nombres = [h.dentista.nombre for h in horas]
+    with django_assert_num_queries(2):  # the active dentists, their slots
+        horas = horas_libres_para_reservar()
+        nombres = [h.nombre for h in horas]
     assert [h.pk for h in horas] == [h.pk for h in buenas]
     assert set(nombres) == {"Camila Soto"}
-    assert [h.pk for h in horas_para_reservar(semana=0)] == [h.pk for h in buenas[:2]]
-    assert [h.pk for h in horas_para_reservar(excluir_id=buenas[0].pk)] == [h.pk for h in buenas[1:]]
+    assert [h.pk for h in horas_libres_para_reservar(semana=0)] == [h.pk for h in buenas[:2]]
+    assert [h.pk for h in horas_libres_para_reservar(excluir_id=buenas[0].pk)] == [h.pk for h in buenas[1:]]
     assert hora_para_reservar(cita_id=buenas[0].pk).pk == buenas[0].pk
     for cita_id in (10**20, -1, 0, "7"):
         assert hora_para_reservar(cita_id=cita_id) is None
@@ -309,10 +309,10 @@ def test_horas_de_un_dentista_y_lista_de_dentistas(hora, crear_personal, django_
     otro = crear_personal(nombre="Tomás", apellido="Vidal")
     crear_personal(nombre="Zoe", apellido="Inactiva", activo=False)
     mia, suya = hora(30 * H), hora(30 * H, dentista_id=otro.pk)
-    assert [h.pk for h in horas_para_reservar(dentista_id=otro.pk)] == [suya.pk]
-    assert {h.pk for h in horas_para_reservar()} == {mia.pk, suya.pk}
+    assert [h.pk for h in horas_libres_para_reservar(dentista_id=otro.pk)] == [suya.pk]
+    assert {h.pk for h in horas_libres_para_reservar()} == {mia.pk, suya.pk}
     with django_assert_num_queries(1):
-        nombres = [d.nombre for d in dentistas_con_horas()]
+        nombres = [d.nombre for d in opciones_de_dentista()]
     assert nombres == ["Camila Soto", "Tomás Vidal"]
 
 

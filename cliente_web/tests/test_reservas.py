@@ -400,17 +400,49 @@ def test_la_memoria_tiene_tope_de_tamano(monkeypatch):
     assert list(memo._datos) == [5, 6, 7, 8, 9]
 
 
+def _reservables_por_el_orm(ahora):
+    """Free slots of active dentists a patient may book at ``ahora``: the time rule of
+    ``reservar_cita`` (``citas.reglas``)."""
+    from citas import reglas
+
+    return Cita.objects.filter(
+        estado=EstadoCita.DISPONIBLE, inicio__gt=ahora, inicio__gte=reglas.inicio_minimo_para_reservar(ahora),
+        inicio__lt=reglas.fin_de_la_ventana(ahora), dentista__activo=True, dentista__user__is_active=True,
+    )
+
+
+def _horas_por_el_orm(*, dentista_id=None, ahora=None, semana=None, excluir_id=None):
+    """The plain definition of the bookable slots (what ``filas_de_horas_libres`` writes out in
+    SQL): free, past the minimum notice, inside the window, of an active dentist; same-time
+    slots in the order of the dentist list."""
+    from citas.selectors import limites_del_dia, semana_de_reserva
+
+    citas = _reservables_por_el_orm(ahora or timezone.now())
+    if dentista_id is not None:
+        citas = citas.filter(dentista_id=dentista_id)
+    if excluir_id is not None:
+        citas = citas.exclude(pk=excluir_id)
+    if semana is not None:
+        primero, ultimo = semana_de_reserva(semana=semana, ahora=ahora)
+        citas = citas.filter(inicio__gte=limites_del_dia(primero)[0], inicio__lt=limites_del_dia(ultimo)[1])
+    orden = ("inicio", "dentista__user__first_name", "dentista__user__last_name", "dentista_id", "pk")
+    return list(citas.select_related("dentista__user").order_by(*orden))
+
+
+def _dentistas_por_el_orm():
+    """The plain definition of the dentist choice (``opciones_de_dentista``)."""
+    from personal.models import Perfil, Rol
+
+    return list(Perfil.objects.filter(rol=Rol.DENTISTA, activo=True, user__is_active=True)
+                .select_related("user").order_by("user__first_name", "user__last_name", "pk"))
+
+
 def test_las_consultas_escritas_a_mano_dan_lo_mismo_que_el_orm(
     portal, paciente, horas, dentista, otro_dentista, crear_personal, recepcionista, django_assert_num_queries
 ):
     """``horas_libres_para_reservar`` and ``opciones_de_dentista`` (SQL written out for speed)
-    return exactly what ``horas_para_reservar`` and ``dentistas_con_horas`` do."""
-    from citas.selectors import (
-        dentistas_con_horas,
-        horas_libres_para_reservar,
-        horas_para_reservar,
-        opciones_de_dentista,
-    )
+    return exactly what their plain ORM definitions do."""
+    from citas.selectors import horas_libres_para_reservar, opciones_de_dentista
 
     sin_nombre = crear_personal(nombre="", apellido="", username="dr.sinnombre")
     inactivo = crear_personal(nombre="Inés", apellido="Inactiva", activo=False)
@@ -436,14 +468,14 @@ def test_las_consultas_escritas_a_mano_dan_lo_mismo_que_el_orm(
                 parametros = {"dentista_id": dentista_id, "semana": semana, "excluir_id": excluir_id}
                 with django_assert_num_queries(2):  # the active dentists, their slots
                     ligeras = horas_libres_para_reservar(**parametros)
-                esperadas = horas_para_reservar(**parametros)
+                esperadas = _horas_por_el_orm(**parametros)
                 assert [(h.pk, h.inicio, h.dentista_id, h.nombre) for h in ligeras] == [
                     (c.pk, c.inicio, c.dentista_id, c.dentista.nombre) for c in esperadas
                 ]
     assert {h.pk for h in horas_libres_para_reservar()} == {h.pk for h in buenas}
     with django_assert_num_queries(1):
         opciones = [(d.pk, d.nombre) for d in opciones_de_dentista()]
-    assert opciones == [(d.pk, d.nombre) for d in dentistas_con_horas()]
+    assert opciones == [(d.pk, d.nombre) for d in _dentistas_por_el_orm()]
     assert (sin_nombre.pk, "dr.sinnombre") in opciones
 
 
@@ -452,12 +484,11 @@ def _cercanas_por_orden_completo(*, cita_id, ahora, limite=6, excluir_id=None):
     from django.db.models import Case, Value, When
     from django.db.models.expressions import RawSQL
 
-    from citas.selectors import _horas_reservables
     from citas.services import _id_valido
 
     referencia = Cita.objects.filter(pk=cita_id).values("inicio", "dentista_id").first() if _id_valido(cita_id) else None
     momento = referencia["inicio"] if referencia else ahora
-    citas = _horas_reservables(ahora).filter(dentista__activo=True, dentista__user__is_active=True)
+    citas = _reservables_por_el_orm(ahora)
     if _id_valido(cita_id):
         citas = citas.exclude(pk=cita_id)
     if excluir_id is not None:
