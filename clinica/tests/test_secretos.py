@@ -84,7 +84,7 @@ PERMITIDOS = {
     # The development/test key: settings refuse it without DEBUG outside the test run
     # (test_la_clave_de_desarrollo_solo_con_la_guarda_de_debug holds that guard in place).
     ("clinica/settings.py", "SECRET_KEY"),
-    ("conftest.py", "password"),  # crear_personal's test password
+    ("conftest.py", "CLAVE_PERSONAL"),  # every staff member's password in the tests (crear_personal)
     ("notificaciones/pruebas_proveedores.py", "TWILIO_TOKEN"),  # the local fake provider's
     ("notificaciones/pruebas_proveedores.py", "META_TOKEN"),
     # Django's placeholder in the set-password URL, not a secret.
