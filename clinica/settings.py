@@ -41,7 +41,7 @@ ALLOWED_HOSTS = _env_lista("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_lista("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "nucleo.apps.AdminClinicaConfig",  # django.contrib.admin, superusers only (nucleo/admin_sitio.py)
+    "clinica.apps.AdminClinicaConfig",  # django.contrib.admin, superusers only (clinica/admin_sitio.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "gestion_clinica",
     "cliente_web",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -107,7 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "nucleo.contexto.clinica",
+                "clinica.contexto.clinica",
             ],
         },
     },

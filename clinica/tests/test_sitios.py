@@ -181,4 +181,4 @@ def test_ningun_sitio_invierte_el_espacio_de_nombres_del_otro(paquete):
         for n, linea in enumerate(archivo.read_text(errors="replace").splitlines(), 1)
         if patron.search(linea)
     ]
-    assert culpables == [], "use url_gestion / url_portal (nucleo/contexto.py) para enlazar al otro sitio"
+    assert culpables == [], "use url_gestion / url_portal (clinica/contexto.py) para enlazar al otro sitio"

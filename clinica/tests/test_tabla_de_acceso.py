@@ -222,7 +222,7 @@ def test_admin_solo_para_el_superusuario(personas, registros):
     assert personas["superusuario"].get("/admin/").status_code == 200
     assert personas["superusuario"].get(modelo).status_code == 200
     # Staff accounts are ``is_staff`` (Django's flag for the admin), yet the admin is the
-    # superuser's only (nucleo/admin_sitio.py): for them, as for the anonymous and patients,
+    # superuser's only (clinica/admin_sitio.py): for them, as for the anonymous and patients,
     # every admin page, the index included, is the admin's login.
     for persona in ("anonimo", "paciente", A, R, D):
         for url in ("/admin/", modelo, "/admin/pacientes/"):

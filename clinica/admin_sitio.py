@@ -2,7 +2,7 @@
 
 Staff accounts are ``is_staff`` (Django's own flag for the admin), but the clinic's staff work
 in ``/gestion/``: the admin would show them an empty index. ``SitioAdminClinica`` is installed
-as the default admin site (``nucleo.apps.AdminClinicaConfig.default_site``), so every admin
+as the default admin site (``clinica.apps.AdminClinicaConfig.default_site``), so every admin
 page, ``admin.site.register`` included, goes through its ``has_permission``: anyone who is not
 an active superuser is sent to the admin's login, like an anonymous visitor.
 """

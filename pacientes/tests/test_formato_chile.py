@@ -1,6 +1,6 @@
 import pytest
 
-from nucleo.templatetags.formato_chile import rut, telefono
+from pacientes.templatetags.formato_chile import rut, telefono
 
 
 @pytest.mark.parametrize(

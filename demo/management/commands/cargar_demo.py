@@ -1,4 +1,4 @@
-"""``manage.py cargar_demo``: the demo clinic of ``bin/run`` (idempotent; see nucleo.demo)."""
+"""``manage.py cargar_demo``: the demo clinic of ``bin/run`` (idempotent; see demo.datos)."""
 
 import datetime
 import logging
@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from nucleo.demo import PASSWORD_DEMO, PERSONAL, cargar_demo
+from demo.datos import PASSWORD_DEMO, PERSONAL, cargar_demo
 
 
 class Command(BaseCommand):

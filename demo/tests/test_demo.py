@@ -12,7 +12,7 @@ from django.utils import timezone
 from stdnum.cl import rut as stdnum_rut
 
 from citas.models import Cita, EstadoCita
-from nucleo.demo import PASSWORD_DEMO, dias_habiles
+from demo.datos import PASSWORD_DEMO, dias_habiles
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
 from pacientes.validaciones import normalizar_telefono
