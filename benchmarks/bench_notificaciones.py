@@ -95,7 +95,9 @@ def registrar(n, corrida):
     """N WhatsApp notifications through the service, in transactions of LOTE."""
     from django.utils import timezone
 
-    from cuentas.models import Canal, PerfilCliente
+    from cuentas.models import PerfilCliente
+
+    from notificaciones.models import Canal
     from notificaciones.services import notificar
     from nucleo.servicios import operacion
 

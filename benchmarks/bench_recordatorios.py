@@ -153,7 +153,7 @@ def main(argv=None):
     from django.core.management import call_command
     from django.db import connection
 
-    from notificaciones import recordatorios
+    from citas import recordatorios
 
     call_command("migrate", verbosity=0, interactive=False)
     if args.lote:

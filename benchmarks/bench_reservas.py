@@ -197,7 +197,9 @@ def crear_pacientes(n):
     from django.utils import timezone
     from stdnum.cl import rut
 
-    from cuentas.models import Canal, PerfilCliente
+    from cuentas.models import PerfilCliente
+
+    from notificaciones.models import Canal
     from pacientes.models import Cliente
 
     User = get_user_model()

@@ -1,6 +1,6 @@
 """One-tap links of the reminders: confirm or cancel an appointment without logging in.
 
-A link is ``CLINICA_URL_PORTAL/portal/r/<token>/``. The token is signed with Django's
+The link's address comes from the sites' adapter (``nucleo.enlaces``). The token is signed with Django's
 ``signing`` (its own salt) and names one booking, not just a slot: the appointment's id, its
 patient and its start. A booking that was moved, freed, re-booked by someone else or whose
 patient was deleted no longer matches, so its old links are invalid (``enlace_invalido``).
@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
+from nucleo.enlaces import enlaces
 
 SAL = "citas.enlaces.recordatorio"
 # What a token carries for each action (short: the link goes into SMS and WhatsApp).
@@ -98,11 +99,8 @@ def token_de(cita, accion: str) -> str:
 
 
 def enlace_recordatorio(cita, accion: str) -> str:
-    """The absolute one-tap URL of ``accion`` ("confirmar" | "cancelar") on ``cita``.
-
-    Built from ``CLINICA_URL_PORTAL`` and the portal's fixed path (``portal:recordatorio_enlace``),
-    not with ``reverse``: the worker that renders reminders may run with another URLconf."""
-    return f"{settings.CLINICA_URL_PORTAL}/portal/r/{token_de(cita, accion)}/"
+    """The absolute one-tap URL of ``accion`` ("confirmar" | "cancelar") on ``cita``."""
+    return enlaces().recordatorio(token=token_de(cita, accion))
 
 
 def _entero(valor) -> bool:

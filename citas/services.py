@@ -11,9 +11,10 @@ from django.db import connection
 from django.utils import timezone
 
 from citas import enlaces, reglas
+from citas.mensajes import contexto_cita
 from citas.models import Cita, EstadoCita
-from cuentas.models import PerfilCliente
-from notificaciones.services import contexto_cita, notificar
+from notificaciones.preferencias import Preferencias
+from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
 from pacientes.models import Cliente
@@ -190,9 +191,7 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
             motivo=motivo, reservada_en=ahora, creado=creado, actualizado=ahora,
         )
         cita._state.adding = False
-        perfil = None
-        if canal is not None:
-            perfil = PerfilCliente(canal_preferido=canal, whatsapp_aceptado_en=whatsapp_en, sms_aceptado_en=sms_en)
+        perfil = Preferencias.de_valores(canal, whatsapp_en, sms_en)
         dentista = f"{dentista_nombre} {dentista_apellido}".strip() or dentista_usuario
         notificar(
             evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=email,

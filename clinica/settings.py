@@ -215,8 +215,9 @@ PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-# Spanish lockout page (axes ships no Spanish); each site may add its own <package>/bloqueo.html.
+# Spanish lockout page (axes ships no Spanish), each site's own, by URL namespace.
 AXES_LOCKOUT_CALLABLE = "nucleo.bloqueo.respuesta_bloqueo"
+CLINICA_PLANTILLAS_BLOQUEO = {"gestion": "gestion_clinica/bloqueo.html", "portal": "cliente_web/bloqueo.html"}
 AXES_USERNAME_CALLABLE = "cuentas.axes.usuario_del_intento"
 
 # E-mail --------------------------------------------------------------------------------------
@@ -249,6 +250,8 @@ CLINICA_TELEFONO = os.environ.get("CLINICA_TELEFONO", "+56 2 2345 6789")
 CLINICA_CORREO = os.environ.get("CLINICA_CORREO", "contacto@clinica.example")
 # Absolute base of links sent to patients (invitations, confirmations).
 CLINICA_URL_PORTAL = os.environ.get("CLINICA_URL_PORTAL", "http://127.0.0.1:8000").rstrip("/")
+# The sites' adapter that builds every link the domain sends (nucleo/enlaces.py).
+CLINICA_ENLACES = "clinica.enlaces.EnlacesClinica"
 # Base of links sent to staff (their invitations); the same host unless the sites are split.
 CLINICA_URL_GESTION = os.environ.get("CLINICA_URL_GESTION", CLINICA_URL_PORTAL).rstrip("/")
 # Invitation and set-password links are valid this long (Django's token generator).
@@ -267,6 +270,9 @@ CLINICA_PLAZO_CAMBIOS_H = int(os.environ.get("CLINICA_PLAZO_CAMBIOS_H", "12"))
 CLINICA_MAX_REPROGRAMACIONES = int(os.environ.get("CLINICA_MAX_REPROGRAMACIONES", "2"))
 
 # Background jobs -----------------------------------------------------------------------------
+# The outbox's hooks into the layers above it (notificaciones/ganchos.py).
+NOTIFICACIONES_PUEDE_REENVIAR = "personal.permisos.puede_reenviar_avisos"
+NOTIFICACIONES_REGISTRAR_BAJA = "cuentas.services.registrar_baja"
 # Delivery retries: attempt n waits NOTIFICACIONES_ESPERA_BASE_S ** n seconds. The defaults
 # (3 s, 9 s, 27 s ... about 1 day in all) ride out a provider outage of hours without losing mail.
 NOTIFICACIONES_MAX_INTENTOS = int(os.environ.get("NOTIFICACIONES_MAX_INTENTOS", "10"))

@@ -3,6 +3,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 
+from notificaciones.models import Canal
+from notificaciones.preferencias import acepta_canal
 from nucleo.models import ConFechas
 
 
@@ -22,12 +24,6 @@ class UsuarioAuditado(get_user_model()):
     class Meta:
         proxy = True
         verbose_name = "usuario"
-
-
-class Canal(models.TextChoices):
-    WHATSAPP = "whatsapp", "WhatsApp"
-    SMS = "sms", "SMS"
-    EMAIL = "email", "Correo electrónico"
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -54,9 +50,5 @@ class PerfilCliente(ConFechas):
         return f"Perfil de {self.user}"
 
     def acepta(self, canal: str) -> bool:
-        """Whether the patient opted in to ``canal`` (e-mail needs no opt-in: it is the record)."""
-        if canal == Canal.WHATSAPP:
-            return self.whatsapp_aceptado_en is not None
-        if canal == Canal.SMS:
-            return self.sms_aceptado_en is not None
-        return True
+        """Whether the patient opted in to ``canal`` (the outbox's rule, ``acepta_canal``)."""
+        return acepta_canal(canal, whatsapp_aceptado_en=self.whatsapp_aceptado_en, sms_aceptado_en=self.sms_aceptado_en)

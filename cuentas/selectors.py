@@ -3,7 +3,7 @@
 import datetime
 
 from django.conf import settings
-from django.urls import reverse
+from nucleo.enlaces import enlaces
 from django.utils import timezone
 
 from citas.models import Cita
@@ -102,7 +102,7 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
                 "tipo": documento.tipo_contenido,
                 "tamano_bytes": documento.tamano,
                 "adjuntado_en": _fecha(documento.creado),
-                "descarga": reverse("portal:documento", args=[documento.pk]),
+                "descarga": enlaces().descarga_documento(documento_id=documento.pk),
             }
             for documento in ClienteDocumento.objects.filter(cliente_id=cliente.pk).order_by("creado", "pk")
         ],

@@ -16,14 +16,18 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from cuentas.autenticacion import usuario_del_paciente
-from cuentas.models import Canal, PerfilCliente
+from cuentas.models import PerfilCliente
+from notificaciones.models import Canal
+from cuentas.eliminacion import eliminar_cliente
 from cuentas.tokens import enlace_activacion
 from notificaciones.models import Notificacion
 from notificaciones.services import notificar
+from nucleo.enlaces import enlaces
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
 from pacientes.models import Cliente
 from pacientes.validaciones import (
+    dividir_nombre,
     normalizar_email,
     normalizar_rut,
     validar_datos_cliente_completos,
@@ -32,14 +36,6 @@ from pacientes.validaciones import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def dividir_nombre(nombre_completo: str) -> tuple[str, str]:
-    """'Ana María Pérez Soto' → ('Ana María', 'Pérez Soto'): Chileans carry two surnames."""
-    partes = nombre_completo.split()
-    if len(partes) >= 4:
-        return " ".join(partes[:-2])[:150], " ".join(partes[-2:])[:150]
-    return partes[0][:150], " ".join(partes[1:])[:150]
 
 
 def crear_cuenta_portal(*, cliente, password=None, perfil_datos=None):
@@ -322,11 +318,9 @@ def eliminar_mi_cuenta(*, user, password):
     """A patient deletes their own account and record (right of erasure, Ley 21.719).
 
     Checks the password (``clave_incorrecta``), then runs the clinic's deletion flow
-    (``pacientes.services.eliminar_cliente``, one transaction): what the clinic must keep
+    (``cuentas.eliminacion.eliminar_cliente``, one transaction): what the clinic must keep
     (past appointments as history, the audit log) stays. Returns its ``ResumenEliminacion``.
     """
-    from pacientes.services import eliminar_cliente  # pacientes imports this module
-
     if not password or not user.check_password(password):
         raise ValidationError(
             {"password": ValidationError("La contraseña no es correcta.", code="clave_incorrecta")}
@@ -344,7 +338,6 @@ def eliminar_mi_cuenta(*, user, password):
 
 SAL_CAMBIO_CORREO = "cuentas.cambio_de_correo"
 VIGENCIA_CAMBIO_CORREO = datetime.timedelta(hours=24)
-RUTA_CAMBIO_CORREO = "/portal/cuenta/correo/{token}/"
 LARGO_MAXIMO_TOKEN_CORREO = 1500
 EVENTO_CONFIRMAR_CORREO = "cambio_correo_confirmar"
 EVENTO_AVISO_CORREO = "cambio_correo_aviso"
@@ -482,7 +475,7 @@ def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimien
             notificar(
                 evento=EVENTO_CONFIRMAR_CORREO, referencia=referencia, email=nuevo, cliente=cliente,
                 contexto={"nombre": cliente.nombre_completo, "correo_nuevo": nuevo, "horas_validez": horas,
-                          "enlace": settings.CLINICA_URL_PORTAL + RUTA_CAMBIO_CORREO.format(token=token)},
+                          "enlace": enlaces().cambio_de_correo(token=token)},
             )
             if cliente.email:
                 notificar(
@@ -521,3 +514,29 @@ def confirmar_cambio_de_correo(*, token) -> CambioDeCorreo:
     registrar_evento(logger, "correo_cambiado_por_enlace", cliente_id=cliente.pk, user_id=user.pk)
     return CambioDeCorreo(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
                           nuevo=cliente.email, ya_confirmado=False)
+
+
+# What the providers tell us back (webhooks): the consent is the account's -------------------
+
+_CAMPO_CONSENTIMIENTO = {Canal.WHATSAPP: "whatsapp_aceptado_en", Canal.SMS: "sms_aceptado_en"}
+
+
+def registrar_baja(*, telefono, canal, proveedor) -> int:
+    """The person at ``telefono`` asked to stop receiving ``canal`` (an inbound STOP/BAJA):
+    clear that consent date on the portal profile of the active patient with that number, in
+    one audited transaction. Later notifications then skip that channel. The providers' webhooks
+    (``notificaciones.views``) call it through ``NOTIFICACIONES_REGISTRAR_BAJA``.
+
+    Returns how many profiles changed (0: unknown number, no account, or already out).
+    Raises ValueError for a channel without consent (e-mail).
+    """
+    campo = _CAMPO_CONSENTIMIENTO.get(canal)
+    if campo is None:
+        raise ValueError(f"canal sin consentimiento: {canal}")
+    with operacion("registrar_baja"):
+        cambiados = PerfilCliente.objects.filter(
+            **{f"{campo}__isnull": False},
+            user__cliente__activo=True, user__cliente__telefono=telefono,
+        ).update(**{campo: None, "actualizado": timezone.now()})
+    registrar_evento(logger, "baja_registrada", canal=canal, proveedor=proveedor, perfiles=cambiados)
+    return cambiados

@@ -18,11 +18,11 @@ from stdnum.cl.rut import calc_check_digit
 from citas.models import Cita, EstadoCita
 from citas.horarios import Bloque, dias_no_habiles, definir_horario, generar_horas
 from citas.services import asignar_cita, reservar_cita
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from cuentas.services import registrar_cliente_web
 from nucleo.registro import registrar_evento
 from pacientes.models import Cliente
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 from personal.models import Rol
 from personal.services import crear_personal
 

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from notificaciones.canales import canales_con_entrega
 
 LIMITE_EJEMPLOS = 10

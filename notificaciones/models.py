@@ -1,8 +1,13 @@
 from django.db import models
 from django.db.models import Q
 
-from cuentas.models import Canal
 from nucleo.models import ConFechas
+
+
+class Canal(models.TextChoices):
+    WHATSAPP = "whatsapp", "WhatsApp"
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Correo electrónico"
 
 
 class EstadoNotificacion(models.TextChoices):

@@ -14,7 +14,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from cuentas.models import Canal
+from notificaciones.models import Canal
+from notificaciones import ganchos
 from notificaciones.canales import canales_con_entrega
 from notificaciones.models import Notificacion
 from nucleo.servicios import exigir_transaccion
@@ -156,47 +157,7 @@ def _insertar_y_programar(filas):
     return filas
 
 
-def contexto_cita(*, inicio, dentista, nombre):
-    """What every appointment message says: who, when (in Santiago's time) and with whom."""
-    from django.utils import formats, timezone
-
-    local = timezone.localtime(inicio)
-    return {
-        "nombre": nombre,
-        "fecha": formats.date_format(local, "l j \\d\\e F"),
-        "hora": formats.time_format(local, "H:i"),
-        "dentista": dentista,
-    }
-
-
 # What the providers tell us back (webhooks) ------------------------------------------------
-
-_CAMPO_CONSENTIMIENTO = {Canal.WHATSAPP: "whatsapp_aceptado_en", Canal.SMS: "sms_aceptado_en"}
-
-
-def registrar_baja(*, telefono, canal, proveedor) -> int:
-    """The person at ``telefono`` asked to stop receiving ``canal`` (an inbound STOP/BAJA):
-    clear that consent date on the portal profile of the active patient with that number, in
-    one audited transaction. Later notifications then skip that channel (``_canales``).
-
-    Returns how many profiles changed (0: unknown number, no account, or already out).
-    Raises ValueError for a channel without consent (e-mail).
-    """
-    from cuentas.models import PerfilCliente
-    from nucleo.registro import registrar_evento
-    from nucleo.servicios import operacion
-
-    campo = _CAMPO_CONSENTIMIENTO.get(canal)
-    if campo is None:
-        raise ValueError(f"canal sin consentimiento: {canal}")
-    with operacion("registrar_baja"):
-        cambiados = PerfilCliente.objects.filter(
-            **{f"{campo}__isnull": False},
-            user__cliente__activo=True, user__cliente__telefono=telefono,
-        ).update(**{campo: None, "actualizado": timezone.now()})
-    registrar_evento(logger, "baja_registrada", canal=canal, proveedor=proveedor, perfiles=cambiados)
-    return cambiados
-
 
 ESTADOS_PROVEEDOR_FALLIDOS = {"failed", "undelivered"}
 
@@ -234,19 +195,6 @@ TRABAJO_VIVO_SQL = """
            AND (j.args ->> 'notificacion_id')::bigint = %s)
 """
 _SUFIJO_REENVIO = ":reenvio:"
-
-
-def _puede_reenviar(actor) -> bool:
-    """Front-desk staff: an active administrador or recepción, or an active superuser (a
-    deactivated ``Perfil`` wins, as on the staff site). Dentists read, they do not resend."""
-    from personal.models import Perfil, Rol
-
-    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        return False
-    perfil = Perfil.objects.filter(user_id=actor.pk).values_list("rol", "activo").first()
-    if perfil is not None and not perfil[1]:
-        return False
-    return actor.is_superuser or (perfil is not None and perfil[0] in (Rol.ADMINISTRADOR, Rol.RECEPCION))
 
 
 def tiene_trabajo_vivo(notificacion_id: int) -> bool:
@@ -288,7 +236,7 @@ def reenviar_notificacion(*, actor, notificacion_id) -> Notificacion:
     from nucleo.registro import registrar_evento
     from nucleo.servicios import operacion
 
-    if not _puede_reenviar(actor):
+    if not ganchos.puede_reenviar(actor):
         raise ValidationError("Solo administración o recepción pueden reenviar avisos.", code="no_autorizado")
     valido = isinstance(notificacion_id, int) and not isinstance(notificacion_id, bool) and 0 < notificacion_id < 2**63
     with operacion("reenviar_notificacion", actor=actor):

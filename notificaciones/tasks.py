@@ -200,6 +200,3 @@ async def reintentar_trabajos_estancados(context, timestamp: int) -> None:
     for trabajo in await gestor.get_stalled_jobs():
         await gestor.retry_job(trabajo)
         registrar_evento(logger, "trabajo_estancado_reintentado", logging.WARNING, job_id=trabajo.id)
-
-# The worker discovers tasks in ``tasks`` modules only: this registers the reminders' periodic job.
-from notificaciones import recordatorios  # noqa: E402,F401

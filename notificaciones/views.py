@@ -19,9 +19,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from twilio.request_validator import RequestValidator
 
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from notificaciones import ajustes
-from notificaciones.services import registrar_baja, registrar_estado_proveedor
+from notificaciones.ganchos import registrar_baja
+from notificaciones.services import registrar_estado_proveedor
 from nucleo.registro import registrar_evento
 
 logger = logging.getLogger(__name__)

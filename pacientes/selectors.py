@@ -1,4 +1,4 @@
-"""Reads of patients that need thought: the staff's patient search and a patient's summary.
+"""Reads of patients that need thought: the staff's patient search, change history and documents.
 
 Both work for any input a search box can send (quotes, ``%``, ``_``, backslashes, control
 characters, lone surrogates, huge strings) without an error, and issue a fixed number of
@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 import pghistory.models
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from citas.models import Cita, EstadoCita
-from notificaciones.models import Notificacion
 from pacientes.models import Cliente, ClienteDocumento
 
 # Longer than any searchable column (e-mail: 254): such a text cannot be a substring of any.
@@ -25,7 +23,6 @@ LARGO_MAXIMO_BUSQUEDA = 254
 MAXIMO_PALABRAS = 12
 # Fewer digits than this would match most RUTs and phones: not a useful RUT/phone search.
 MINIMO_DIGITOS = 3
-ULTIMAS_NOTIFICACIONES = 5
 
 
 # Letters other than accented ones that Spanish names bring from other languages.
@@ -157,61 +154,9 @@ def buscar_pacientes(texto, *, incluir_inactivos=False) -> QuerySet[Cliente]:
     return pacientes.filter(coincide).order_by(Lower("nombre_completo"), "pk")
 
 
-@dataclass(frozen=True)
-class ResumenPaciente:
-    """What the staff see at the top of a patient's record."""
-
-    cliente: Cliente
-    citas_futuras: int
-    citas_pasadas: int
-    ultimas_notificaciones: list[Notificacion]
-
-
-def resumen_paciente(cliente_id, *, notificaciones=ULTIMAS_NOTIFICACIONES) -> ResumenPaciente:
-    """The patient (with their portal account), how many appointments they have ahead and
-    behind (cancelled ones not counted), and their latest notifications, newest first.
-
-    Two queries whatever the history's size. Raises ``Cliente.DoesNotExist``.
-    """
-    ahora = timezone.now()
-    vigente = ~Q(citas__estado=EstadoCita.CANCELADA)
-    cliente = (
-        Cliente.objects.select_related("user")
-        .annotate(
-            citas_futuras=Count("citas", filter=vigente & Q(citas__inicio__gte=ahora)),
-            citas_pasadas=Count("citas", filter=vigente & Q(citas__inicio__lt=ahora)),
-        )
-        .prefetch_related(
-            Prefetch(
-                "notificaciones",
-                queryset=Notificacion.objects.order_by("-creado", "-pk")[:notificaciones],
-                to_attr="ultimas_notificaciones",
-            )
-        )
-        .get(pk=cliente_id)
-    )
-    return ResumenPaciente(
-        cliente=cliente,
-        citas_futuras=cliente.citas_futuras,
-        citas_pasadas=cliente.citas_pasadas,
-        ultimas_notificaciones=cliente.ultimas_notificaciones,
-    )
-
-
-ULTIMAS_CITAS = 100
 ULTIMOS_CAMBIOS = 100
 # Bookkeeping columns every change touches: noise in a change history.
 _CAMPOS_SIN_INTERES = {"creado", "actualizado", "id", "clave_envio"}
-
-
-def citas_de_paciente(cliente_id, *, limite=ULTIMAS_CITAS):
-    """The patient's appointments, newest first (at most ``limite``), with their dentist.
-    One query."""
-    return list(
-        Cita.objects.filter(cliente_id=cliente_id)
-        .select_related("dentista__user")
-        .order_by("-inicio", "-pk")[:limite]
-    )
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,15 @@ def normalizar_nombre(valor: str) -> str:
 # Duplicate rules (seed, section 3) ----------------------------------------------------------
 
 
+def dividir_nombre(nombre_completo: str) -> tuple[str, str]:
+    """'Ana María Pérez Soto' → ('Ana María', 'Pérez Soto'): Chileans carry two surnames. The
+    login's first and last name (``User``) follow the record's full name this way."""
+    partes = nombre_completo.split()
+    if len(partes) >= 4:
+        return " ".join(partes[:-2])[:150], " ".join(partes[-2:])[:150]
+    return partes[0][:150], " ".join(partes[1:])[:150]
+
+
 def _activos(excluir_cliente_id):
     return Cliente.objects.filter(activo=True).exclude(pk=excluir_cliente_id)
 

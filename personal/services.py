@@ -22,12 +22,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cuentas.tokens import enlace_activacion_personal
 from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
 from pacientes.validaciones import normalizar_email, normalizar_nombre, validar_username_disponible
 from personal.models import Perfil, Rol
+from personal.tokens import enlace_activacion_personal
 
 logger = logging.getLogger(__name__)
 

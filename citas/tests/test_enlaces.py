@@ -234,7 +234,7 @@ def test_liberada_y_tomada_por_otro_paciente_invalida_sus_enlaces(reservada, rec
 
 
 def test_paciente_eliminado_invalida_sus_enlaces(reservada, recepcionista, paciente):
-    from pacientes.services import eliminar_cliente
+    from cuentas.eliminacion import eliminar_cliente
 
     token = _token(reservada, "cancelar")
     eliminar_cliente(actor=recepcionista.user, cliente_id=paciente.cliente.pk)

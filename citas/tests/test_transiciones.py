@@ -27,7 +27,7 @@ from citas.services import (
 )
 from citas.tests.test_services import registrar_paciente
 from notificaciones.models import Notificacion
-from notificaciones.services import contexto_cita
+from citas.mensajes import contexto_cita
 from nucleo.pruebas import huella_bd
 
 SERVICIOS = {

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from cuentas.autenticacion import identificador_normalizado
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from nucleo.formularios import ConClasesBootstrap, ConErroresDelServicio
 
 # Far above any real value: a pasted novel is refused here, in Spanish, before any service.

@@ -12,7 +12,8 @@ from cliente_web.tests.conftest import CLAVE_PACIENTE
 from cuentas.tokens import enlace_activacion
 from notificaciones.models import Notificacion
 from nucleo.pruebas import ejecutar_worker, huella_bd
-from pacientes.services import crear_cliente_presencial, desactivar_cliente
+from cuentas.presencial import crear_cliente_presencial
+from pacientes.services import desactivar_cliente
 
 pytestmark = pytest.mark.django_db
 

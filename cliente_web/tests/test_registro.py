@@ -9,7 +9,7 @@ from django.urls import reverse
 from cuentas.models import PerfilCliente
 from nucleo.pruebas import huella_bd, rut_valido
 from pacientes.models import Cliente
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from citas.services import crear_cita_disponible
 from gestion_clinica.tests.conftest import cita_hoy  # noqa: F401  (fixture)
 from nucleo.pruebas import ejecutar_worker
 from pacientes.models import Cliente
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 from personal.models import Rol
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from pghistory.models import Context
 
 from citas.tests.test_services import registrar_paciente
-from cuentas.models import Canal, PerfilCliente
+from cuentas.models import PerfilCliente
+from notificaciones.models import Canal
 from cuentas.services import (
     SAL_CAMBIO_CORREO,
     actualizar_contacto_del_paciente,

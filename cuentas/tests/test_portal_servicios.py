@@ -28,7 +28,8 @@ from notificaciones.models import Notificacion
 from nucleo.pruebas import huella_bd
 from pacientes.documentos import subir_documento
 from pacientes.models import Cliente
-from pacientes.services import crear_cliente_presencial, desactivar_cliente
+from cuentas.presencial import crear_cliente_presencial
+from pacientes.services import desactivar_cliente
 from pacientes.tests.test_documentos import PNG
 
 User = get_user_model()

@@ -10,7 +10,7 @@ from cuentas.models import PerfilCliente
 from cuentas.services import reenviar_invitacion
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 
 User = get_user_model()
 

@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
 from citas.services import asignar_cita, crear_cita_disponible
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from gestion_clinica.tests.conftest import cliente_de
 from notificaciones.models import EstadoNotificacion, Notificacion
 from nucleo.pruebas import ejecutar_worker, huella_bd, trabajos, vaciar_cola
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 from personal.models import Rol
 
 EMAIL = "marta@correo.example"

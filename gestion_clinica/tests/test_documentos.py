@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from pacientes.documentos import subir_documento
 from pacientes.models import ClienteDocumento
-from pacientes.services import crear_cliente_presencial, desactivar_cliente
+from cuentas.presencial import crear_cliente_presencial
+from pacientes.services import desactivar_cliente
 
 PDF = b"%PDF-1.7\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -14,7 +14,7 @@ from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
 from nucleo.servicios import operacion
 from pacientes.documentos import subir_documento
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 
 PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
 SOLO_ADMINISTRADOR_PREFIJOS = ("personal", "auditoria")

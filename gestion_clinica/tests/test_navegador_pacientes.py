@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,8 @@ from citas.services import asignar_cita, crear_cita_disponible
 from notificaciones.models import Notificacion
 from nucleo.pruebas import rut_valido
 from pacientes.models import Cliente
-from pacientes.services import actualizar_cliente, crear_cliente_presencial
+from pacientes.services import actualizar_cliente
+from cuentas.presencial import crear_cliente_presencial
 
 User = get_user_model()
 LISTA = reverse("gestion:pacientes")

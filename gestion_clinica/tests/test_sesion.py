@@ -8,7 +8,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from citas.tests.test_services import PASSWORD as CLAVE_PACIENTE
-from cuentas.tokens import enlace_activacion_personal
+from personal.tokens import enlace_activacion_personal
 from gestion_clinica.tests.conftest import CLAVE_PERSONAL
 from personal.services import crear_personal as crear_personal_servicio
 

@@ -23,19 +23,14 @@ from pacientes.documentos import eliminar_documento, maximo_bytes, respuesta_des
 from pacientes.models import Cliente, ClienteDocumento
 from pacientes.selectors import (
     buscar_pacientes,
-    citas_de_paciente,
     documento_de_cliente,
     documentos_de_cliente,
     historial_cliente,
-    resumen_paciente,
 )
-from pacientes.services import (
-    actualizar_cliente,
-    crear_cliente_presencial,
-    desactivar_cliente,
-    eliminar_cliente,
-    resumen_eliminacion,
-)
+from citas.del_paciente import citas_de_paciente, resumen_paciente
+from pacientes.services import actualizar_cliente, desactivar_cliente
+from cuentas.presencial import crear_cliente_presencial
+from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 
 POR_PAGINA = 25
 EDITORES = (ADMINISTRADOR, RECEPCION)

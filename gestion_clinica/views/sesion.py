@@ -38,7 +38,7 @@ class SalirView(auth_views.LogoutView):
 
 class ActivarCuentaView(auth_views.PasswordResetConfirmView):
     """A new staff member sets their password from the invitation link
-    (``cuentas.tokens.enlace_activacion_personal``: same ``default_token_generator``)."""
+    (``personal.tokens.enlace_activacion_personal``: same ``default_token_generator``)."""
 
     form_class = FormularioActivacion
     template_name = "gestion_clinica/activar.html"

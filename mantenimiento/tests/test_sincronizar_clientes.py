@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citas.tests.test_services import registrar_paciente
-from cuentas.services import dividir_nombre
+from pacientes.validaciones import dividir_nombre
 from mantenimiento.selectors import desajustes, nombre_al_dia, nombre_de_cuenta
 from mantenimiento.tests.ayudas import comando, cuenta_suelta, ejecutar, eventos, ficha, valor
 from nucleo.pruebas import huella_bd

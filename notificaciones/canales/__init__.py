@@ -7,8 +7,8 @@ provider is configured; without one their rows are recorded and stay ``pendiente
 
 from django.core.exceptions import ImproperlyConfigured
 
-from cuentas.models import Canal
 from notificaciones import ajustes
+from notificaciones.models import Canal
 from notificaciones.canales.base import CanalDeEnvio, ErrorDeEnvio, ErrorPermanente, ErrorReintentable
 
 __all__ = [

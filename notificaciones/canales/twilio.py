@@ -14,7 +14,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from notificaciones import ajustes
 from notificaciones.canales.base import ErrorPermanente, ErrorReintentable, es_reintentable, espera_de
 

@@ -2,7 +2,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from cuentas.models import Canal, PerfilCliente
+from cuentas.models import PerfilCliente
+
+from notificaciones.models import Canal
 from notificaciones.services import notificar
 from nucleo.servicios import operacion
 

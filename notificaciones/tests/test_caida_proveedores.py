@@ -20,7 +20,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.pruebas_proveedores import entorno_twilio
 from notificaciones.tasks import enviar_notificacion, reintentar_trabajos_estancados

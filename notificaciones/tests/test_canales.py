@@ -12,7 +12,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from notificaciones import pruebas_proveedores as pp
 from notificaciones.canales import canales_con_entrega
 from notificaciones.models import EstadoNotificacion, Notificacion

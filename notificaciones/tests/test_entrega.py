@@ -13,7 +13,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from notificaciones import entrega
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.tasks import REINTENTOS, describir_error, enviar_notificacion

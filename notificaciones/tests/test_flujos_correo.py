@@ -14,7 +14,7 @@ from citas.tests.test_services import registrar_paciente
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.tasks import reprogramar_pendientes_sin_trabajo
 from nucleo.pruebas import adelantar_reintentos, ejecutar_worker, trabajos, vaciar_cola
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 
 en_worker = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ all inside the caller's transaction."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
 from notificaciones.tests.conftest import EMAIL, TELEFONO, notificar_en_servicio

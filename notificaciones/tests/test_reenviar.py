@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cuentas.models import Canal
+from notificaciones.models import Canal
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import reenviar_notificacion, tiene_trabajo_vivo
 from notificaciones.tests.conftest import EMAIL, TELEFONO, notificar_en_servicio

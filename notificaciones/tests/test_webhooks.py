@@ -11,7 +11,8 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from citas.tests.test_services import registrar_paciente
-from cuentas.models import Canal, PerfilCliente
+from cuentas.models import PerfilCliente
+from notificaciones.models import Canal
 from notificaciones import pruebas_proveedores as pp
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.tests.conftest import notificar_en_servicio

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from citas.services import asignar_cita, crear_cita_disponible
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 
 MODELOS = [
     "pacientes.Cliente", "cuentas.PerfilCliente", "personal.Perfil", "citas.Cita", "citas.HorarioAtencion",

@@ -14,7 +14,9 @@ from notificaciones.models import Notificacion
 from nucleo.pruebas import FallaInyectada, ejecutar_worker, falla_tras_escritura, trabajos
 from pacientes.documentos import eliminar_documento, nombre_original_seguro, subir_documento
 from pacientes.models import Cliente, ClienteDocumento
-from pacientes.services import crear_cliente_presencial, desactivar_cliente, eliminar_cliente, resumen_eliminacion
+from cuentas.presencial import crear_cliente_presencial
+from pacientes.services import desactivar_cliente
+from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40

@@ -13,7 +13,7 @@ from django.db import connection
 from notificaciones.models import Notificacion
 from nucleo.pruebas import rechazado_por
 from pacientes.models import Cliente
-from pacientes.services import crear_cliente_presencial
+from cuentas.presencial import crear_cliente_presencial
 
 User = get_user_model()
 

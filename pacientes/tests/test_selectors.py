@@ -7,7 +7,8 @@ from django.utils import timezone
 from citas.models import Cita, EstadoCita
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
-from pacientes.selectors import LARGO_MAXIMO_BUSQUEDA, buscar_pacientes, resumen_paciente
+from pacientes.selectors import LARGO_MAXIMO_BUSQUEDA, buscar_pacientes
+from citas.del_paciente import resumen_paciente
 
 # Stored in normal form, as the services store them (RUT 12345678-5, E.164, lower-case e-mail).
 PACIENTES = {

@@ -12,13 +12,9 @@ from citas.tests.test_services import registrar_paciente, rut_valido
 from cuentas.models import PerfilCliente
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
-from pacientes.services import (
-    actualizar_cliente,
-    crear_cliente_presencial,
-    desactivar_cliente,
-    eliminar_cliente,
-    resumen_eliminacion,
-)
+from pacientes.services import actualizar_cliente, desactivar_cliente
+from cuentas.presencial import crear_cliente_presencial
+from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 
 User = get_user_model()
 

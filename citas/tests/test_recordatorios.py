@@ -1,4 +1,4 @@
-"""Reminders (notificaciones.recordatorios): who gets one, when (24/72 h windows in UTC, DST,
+"""Reminders (citas.recordatorios): who gets one, when (24/72 h windows in UTC, DST,
 catch-up after downtime), by which channel, exactly once, with links that work."""
 
 import datetime
@@ -22,10 +22,11 @@ from citas.services import (
     reservar_cita,
 )
 from citas.tests.test_services import registrar_paciente
-from cuentas.models import Canal, PerfilCliente
-from notificaciones import recordatorios
+from cuentas.models import PerfilCliente
+from notificaciones.models import Canal
+from citas import recordatorios
 from notificaciones.models import EstadoNotificacion, Notificacion
-from notificaciones.recordatorios import crear_recordatorios, tipos_de_recordatorio
+from citas.recordatorios import crear_recordatorios, tipos_de_recordatorio
 from nucleo.pruebas import ejecutar_worker
 from pacientes.services import desactivar_cliente
 
@@ -394,7 +395,8 @@ def test_texto_neutral_con_clinica_fecha_hora_y_politica(agenda, ahora, settings
 def test_textos_iguales_a_los_de_notificar(agenda, recepcionista, ahora, settings):
     """The batch path fills pre-rendered texts; ``notificar`` renders each one: same result."""
     from citas import enlaces
-    from notificaciones.services import contexto_cita, notificar
+    from citas.mensajes import contexto_cita
+    from notificaciones.services import notificar
     from nucleo.servicios import operacion
 
     settings.NOTIFICACIONES_RECORDATORIOS_H = (72, 24)

@@ -22,8 +22,7 @@ their delivery jobs in one statement per batch, ``notificar``'s own insert. With
 ``notificar`` call per appointment, 100,000 appointments took about 230 s; this way about 40 s
 (``bin/bench-recordatorios``).
 
-The periodic task lives here; the worker finds it because ``notificaciones.tasks`` imports
-this module.
+The periodic task lives here; the worker finds it because ``citas.tasks`` imports this module.
 """
 
 import collections
@@ -38,11 +37,11 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from citas import enlaces
+from citas.mensajes import contexto_cita
 from citas.models import EstadoCita
-from cuentas.models import Canal, PerfilCliente
 from notificaciones import services as avisos
-from notificaciones.models import Notificacion
-from notificaciones.services import contexto_cita
+from notificaciones.models import Canal, Notificacion
+from notificaciones.preferencias import Preferencias
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
 
@@ -127,15 +126,6 @@ def _primer_nombre(nombre) -> str:
     return partes[0] if partes else ""
 
 
-def _perfil(canal_preferido, whatsapp_aceptado_en, sms_aceptado_en):
-    """The preferences the channel choice reads, from the batch's row (no query)."""
-    if canal_preferido is None:
-        return None
-    return PerfilCliente(
-        canal_preferido=canal_preferido, whatsapp_aceptado_en=whatsapp_aceptado_en, sms_aceptado_en=sms_aceptado_en
-    )
-
-
 _Reserva = collections.namedtuple("_Reserva", "pk cliente_id inicio")
 
 # What differs per appointment; everything else in the context is the same for the whole run.
@@ -207,7 +197,7 @@ def _avisos(fila, *, horas, textos, fechas):
         contexto["enlace_confirmar"] = enlaces.enlace_recordatorio(cita, "confirmar")
         contexto["enlace_cancelar"] = enlaces.enlace_recordatorio(cita, "cancelar")
     canales = avisos._canales(email=email or "", telefono=str(telefono or ""),
-                              perfil=_perfil(canal_preferido, whatsapp_en, sms_en))
+                              perfil=Preferencias.de_valores(canal_preferido, whatsapp_en, sms_en))
     if not canales:
         return []
     texto = textos.de(contexto)

@@ -1,0 +1,54 @@
+"""The one place that turns what the domain asks for into the sites' URLs (``CLINICA_ENLACES``;
+the contract is ``nucleo.enlaces.Enlaces``).
+
+Each link is reversed against the URLconf of the site that serves it (``clinica.urls_portal`` or
+``clinica.urls_gestion``: the same paths as ``clinica.urls``), so a process that serves only the
+other site, or a worker, builds it right; the base is that site's public address. A path is
+reversed once, with a marker in place of its arguments, and then filled in: reminders build two
+links per appointment for every appointment of a day.
+"""
+
+import functools
+
+from django.conf import settings
+from django.urls import reverse
+
+from nucleo.enlaces import Enlaces
+
+URLCONF_PORTAL = "clinica.urls_portal"
+URLCONF_GESTION = "clinica.urls_gestion"
+
+
+@functools.cache
+def _ruta(nombre: str, urlconf: str, argumentos: tuple[str, ...]) -> str:
+    """The path of ``nombre`` with ``{argumento}`` fields in place of its arguments."""
+    marcas = {a: f"MARCA{i}FIN" for i, a in enumerate(argumentos)}
+    ruta = reverse(nombre, kwargs=marcas, urlconf=urlconf)
+    for argumento, marca in marcas.items():
+        ruta = ruta.replace(marca, "{" + argumento + "}")
+    return ruta
+
+
+def _portal(nombre: str, **valores) -> str:
+    return _ruta(nombre, URLCONF_PORTAL, tuple(valores)).format(**valores)
+
+
+class EnlacesClinica(Enlaces):
+    def activacion_paciente(self, *, uidb64, token):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:activar", uidb64=uidb64, token=token)
+
+    def activacion_personal(self, *, uidb64, token):
+        # Both sites run on one host by default; CLINICA_URL_GESTION names the staff site's own
+        # base when it runs elsewhere.
+        base = (settings.CLINICA_URL_GESTION or settings.CLINICA_URL_PORTAL).rstrip("/")
+        ruta = _ruta("gestion:activar", URLCONF_GESTION, ("uidb64", "token"))
+        return base + ruta.format(uidb64=uidb64, token=token)
+
+    def recordatorio(self, *, token):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:recordatorio_enlace", token=token)
+
+    def cambio_de_correo(self, *, token):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:cuenta_correo_confirmar", token=token)
+
+    def descarga_documento(self, *, documento_id):
+        return reverse("portal:documento", args=[documento_id], urlconf=URLCONF_PORTAL)

@@ -1,0 +1,46 @@
+"""The links that the domain sends (invitations, reminders' one-tap links, e-mail changes, data
+downloads) come from one adapter that the sites own, named by ``CLINICA_ENLACES`` in the settings,
+the way django-allauth's ``ACCOUNT_ADAPTER`` builds its confirmation URLs.
+
+The domain asks for a link by what it is for and never names a site URL or path: only the
+adapter knows them. Tests or a deployment can swap it through the setting.
+"""
+
+import functools
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class Enlaces:
+    """What the domain may ask for. Absolute URLs unless the method says otherwise."""
+
+    def activacion_paciente(self, *, uidb64: str, token: str) -> str:
+        """The patient's one-time page to set their portal password."""
+        raise NotImplementedError
+
+    def activacion_personal(self, *, uidb64: str, token: str) -> str:
+        """A staff member's one-time page to set their password on the staff site."""
+        raise NotImplementedError
+
+    def recordatorio(self, *, token: str) -> str:
+        """A reminder's one-tap confirm/cancel page."""
+        raise NotImplementedError
+
+    def cambio_de_correo(self, *, token: str) -> str:
+        """The page that confirms a new e-mail address."""
+        raise NotImplementedError
+
+    def descarga_documento(self, *, documento_id: int) -> str:
+        """Where the patient downloads one of their documents (a path on the portal)."""
+        raise NotImplementedError
+
+
+@functools.cache
+def _adaptador(ruta: str) -> Enlaces:
+    return import_string(ruta)()
+
+
+def enlaces() -> Enlaces:
+    """The configured adapter (one instance per class, built on first use)."""
+    return _adaptador(settings.CLINICA_ENLACES)

@@ -1,0 +1,16 @@
+"""Who on the staff may do what, where a domain service asks (the staff site checks the same
+roles on its views: ``gestion_clinica.permisos``)."""
+
+from personal.models import Perfil, Rol
+
+
+def puede_reenviar_avisos(actor) -> bool:
+    """Front-desk staff: an active administrador or recepción, or an active superuser (a
+    deactivated ``Perfil`` wins, as on the staff site). Dentists read, they do not resend.
+    ``NOTIFICACIONES_PUEDE_REENVIAR`` names it for ``notificaciones.services.reenviar_notificacion``."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    perfil = Perfil.objects.filter(user_id=actor.pk).values_list("rol", "activo").first()
+    if perfil is not None and not perfil[1]:
+        return False
+    return actor.is_superuser or (perfil is not None and perfil[0] in (Rol.ADMINISTRADOR, Rol.RECEPCION))
