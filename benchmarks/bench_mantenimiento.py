@@ -124,7 +124,7 @@ def llenar(n, dentistas):
 
     from citas.models import Cita
     from cuentas.models import PerfilCliente
-    from mantenimiento.selectors import digito_verificador
+    from pacientes.integridad import digito_verificador
     from notificaciones.models import Notificacion
     from pacientes.models import Cliente
     from personal.models import Perfil
@@ -193,7 +193,7 @@ def plantar(n, dentistas):
     from django.db import connection, transaction
 
     from cuentas.models import PerfilCliente
-    from mantenimiento.selectors import digito_verificador
+    from pacientes.integridad import digito_verificador
 
     User = get_user_model()
 

@@ -43,4 +43,6 @@ class NotificacionesConfig(AppConfig):
     verbose_name = "Notificaciones"
 
     def ready(self):
+        from notificaciones import integridad  # noqa: F401  (registers its checks in nucleo.integridad)
+
         checks.register(revisar_ajustes, "notificaciones")

@@ -17,7 +17,7 @@ from stdnum.cl.rut import calc_check_digit
 
 from citas.services import crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
-from mantenimiento.selectors import digito_verificador
+from pacientes.integridad import digito_verificador
 from mantenimiento.tests.ayudas import (
     cuenta_suelta, ejecutar, ficha, perfil_a_mano, quitar_indice, quitar_restriccion, valor,
 )

@@ -1,0 +1,46 @@
+"""Integrity checks of ``citas_cita`` (DESIGN.md invariants 3 and 4): a dentist's live
+appointments never overlap, and an appointment's state agrees with its patient. Registered in
+``nucleo.integridad`` by ``CitasConfig.ready``.
+"""
+
+from __future__ import annotations
+
+from nucleo.integridad import hallazgo_sql, registrar
+
+
+@registrar("citas")
+def citas_traslapadas(*, limite):
+    """Invariant 3: live appointments of a dentist that overlap an earlier one (one sort by
+    dentist and start, no self-join)."""
+    yield hallazgo_sql(
+        "citas_traslapadas", 3, "Citas vigentes de un dentista que se traslapan con otra anterior",
+        "Reprograme o cancele una de las citas en la agenda.",
+        """
+        SELECT id AS cita_id, dentista_id, inicio, count(*) OVER () AS total FROM (
+            SELECT id, dentista_id, inicio,
+                   max(fin) OVER (PARTITION BY dentista_id ORDER BY inicio, id
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS fin_previo
+              FROM citas_cita WHERE estado <> 'cancelada') x
+         WHERE fin_previo > inicio ORDER BY id""",
+        limite=limite,
+    )
+
+
+@registrar("citas")
+def estado_y_paciente(*, limite):
+    """Invariant 4: a taken appointment has a patient or a snapshot name; a free slot has none."""
+    yield hallazgo_sql(
+        "cita_reservada_sin_paciente", 4, "Citas tomadas sin paciente ni nombre en la copia de la cita",
+        "Asigne el paciente o libere la hora en la agenda.",
+        """SELECT id AS cita_id, estado, count(*) OVER () AS total FROM citas_cita
+            WHERE estado <> 'disponible' AND cliente_id IS NULL AND paciente_nombre = '' ORDER BY id""",
+        limite=limite,
+    )
+    yield hallazgo_sql(
+        "cita_disponible_con_paciente", 4, "Horas disponibles que tienen paciente",
+        "Revise la hora en la agenda: reserve a nombre del paciente o límpiela.",
+        """SELECT id AS cita_id, count(*) OVER () AS total FROM citas_cita
+            WHERE estado = 'disponible' AND (cliente_id IS NOT NULL OR paciente_nombre <> ''
+                  OR paciente_email <> '' OR paciente_telefono <> '') ORDER BY id""",
+        limite=limite,
+    )
