@@ -76,8 +76,12 @@ def manana_10():
 @pytest.fixture
 def probar_fallas():
     """``probar_fallas(servicio)`` runs ``servicio()`` once per write it makes, crashing after
-    that write, and asserts each crash left the database exactly as before. Returns how many
-    writes were tried. ``servicio`` must be repeatable (same arguments each time)."""
+    that write, and asserts each crash left the database exactly as before; the last run goes
+    to the end and must change the database. Returns how many writes the service made.
+
+    A service that writes nothing (refused before its first write, or returning at once) fails
+    the test: there is no fault to inject, so such a test would prove nothing. ``servicio`` must
+    be repeatable (same arguments, same writes each time)."""
 
     def probar(servicio):
         n = 1
@@ -89,14 +93,23 @@ def probar_fallas():
                 except FallaInyectada:
                     pass
                 else:
-                    assert vistas[0] < n, "el servicio terminó sin llegar a la falla"
-                    return n - 1
-            despues = huella_bd()
-            cambios = {t: (antes[t], despues.get(t)) for t in antes if antes[t] != despues.get(t)}
+                    break
+            cambios = _cambios(antes, huella_bd())
             assert not cambios, f"falla tras la escritura {n} dejó filas: {cambios}"
             n += 1
+        escrituras = vistas[0]
+        assert escrituras < n, f"el servicio siguió tras la falla en la escritura {n}: se la tragó"
+        assert escrituras > 0, "el servicio no escribió nada: no hay fallas que probar"
+        assert escrituras == n - 1, f"el servicio no es repetible: {n - 1} escrituras antes, {escrituras} ahora"
+        assert _cambios(antes, huella_bd()), f"la corrida completa ({escrituras} escrituras) no cambió la base"
+        return escrituras
 
     return probar
+
+
+def _cambios(antes, despues):
+    """The tables whose digest differs between two ``huella_bd()`` results."""
+    return {t: (antes.get(t), despues.get(t)) for t in antes.keys() | despues.keys() if antes.get(t) != despues.get(t)}
 
 
 # Browser tests (Playwright driving Debian's Chromium) ---------------------------------------

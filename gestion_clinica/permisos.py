@@ -80,11 +80,3 @@ def requiere_rol(*roles):
 
     return decorador
 
-
-class RolRequeridoMixin:
-    """``requiere_rol`` for class-based views: ``roles = (ADMINISTRADOR, RECEPCION)``."""
-
-    roles = ()
-
-    def dispatch(self, request, *args, **kwargs):
-        return requiere_rol(*self.roles)(super().dispatch)(request, *args, **kwargs)

@@ -266,10 +266,6 @@ class Desajustes:
     total_sin_perfil: int = 0
 
     @property
-    def reparables(self):
-        return self.total_por_vincular + self.total_desajustadas - self.total_conflictos + self.total_sin_perfil
-
-    @property
     def vacio(self):
         return not (self.total_por_vincular or self.total_ambiguos or self.total_desajustadas or self.total_sin_perfil)
 

@@ -127,10 +127,6 @@ class ServidorSMTP:
         if not self.puerto:
             self.puerto = _puerto_libre(self.host)
 
-    @property
-    def en_marcha(self) -> bool:
-        return self._controlador is not None
-
     def iniciar(self) -> None:
         from aiosmtpd.controller import Controller
 

@@ -144,19 +144,22 @@ def test_htmx_sin_sesion_navega_la_pagina_entera_al_login(client, db):
     assert respuesta.headers["HX-Redirect"] == f"{ENTRAR}?next=/gestion/agenda/%3Fdia%3D2"
 
 
-def test_mixin_para_vistas_de_clase(rf, recepcionista, dentista):
+def test_requiere_rol_en_una_vista(rf, recepcionista, dentista):
     from django.http import HttpResponse
-    from django.views import View
 
-    from gestion_clinica.permisos import RECEPCION, RolRequeridoMixin
+    from gestion_clinica.permisos import RECEPCION
 
-    class Vista(RolRequeridoMixin, View):
-        roles = (RECEPCION,)
+    @requiere_rol(RECEPCION)
+    def vista(request):
+        return HttpResponse(request.rol_personal.label)
 
-        def get(self, request):
-            return HttpResponse(request.rol_personal.label)
-
-    for user, esperado in ((recepcionista.user, 200), (dentista.user, 403), (AnonymousUser(), 302)):
+    respuestas = {}
+    for persona, user in (("recepcion", recepcionista.user), ("dentista", dentista.user), ("anonimo", AnonymousUser())):
         peticion = rf.get("/gestion/x/")
         peticion.user = user
-        assert Vista.as_view()(peticion).status_code == esperado
+        respuestas[persona] = vista(peticion)
+    assert respuestas["recepcion"].status_code == 200
+    assert respuestas["recepcion"].content.decode() == RECEPCION.label
+    assert respuestas["dentista"].status_code == 403
+    assert respuestas["anonimo"].status_code == 302
+    assert respuestas["anonimo"].url == f"{ENTRAR}?next=/gestion/x/"

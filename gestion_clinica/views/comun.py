@@ -1,19 +1,8 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 
-from gestion_clinica.permisos import requiere_rol
 from notificaciones.services import reenviar_notificacion
-
-
-def proximamente(titulo, *roles):
-    """A page that does not exist yet: 200 for its roles, so the role matrix is testable now."""
-
-    @requiere_rol(*roles)
-    def vista(request):
-        return render(request, "gestion_clinica/proximamente.html", {"titulo": titulo})
-
-    return vista
 
 
 def reenviar_aviso(request, *, notificacion_id, volver):

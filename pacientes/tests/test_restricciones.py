@@ -193,7 +193,8 @@ def test_rut_no_normalizado_rechazado(valor):
 
 @pytest.mark.parametrize("valor", ["12345678-5", "10000013-K", "7654321-6"])
 def test_rut_normalizado_aceptado_con_sql(valor):
-    insertar_sql(rut=valor)
+    pk = insertar_sql(rut=valor)
+    assert Cliente.objects.get(pk=pk).rut == valor
 
 
 @pytest.mark.parametrize(

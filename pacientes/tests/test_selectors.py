@@ -154,15 +154,22 @@ def test_entradas_hostiles_no_fallan(pacientes, texto):
 
 @pytest.mark.parametrize("texto", [12345, 12.5, b"jose", object()])
 def test_entradas_que_no_son_texto_no_fallan(pacientes, texto):
-    list(buscar_pacientes(texto))
+    # Searched as their text, like any other input.
+    assert claves(pacientes, buscar_pacientes(texto)) == claves(pacientes, buscar_pacientes(str(texto)))
+    assert Cliente.objects.count() == len(pacientes)
 
 
 def test_texto_aleatorio_no_falla(pacientes):
     azar = random.Random(20260101)
     alfabeto = "aeiouñáéíóúüAEIOUK0123456789 .-+()%_\\'\"@\x00\x1f\u200b\ud800🦷"
+    activos = {c.pk for c in pacientes.values() if c.activo}
     for _ in range(300):
         texto = "".join(azar.choice(alfabeto) for _ in range(azar.randint(0, 40)))
-        list(buscar_pacientes(texto, incluir_inactivos=azar.random() < 0.5))
+        incluir_inactivos = azar.random() < 0.5
+        encontrados = {c.pk for c in buscar_pacientes(texto, incluir_inactivos=incluir_inactivos)}
+        assert encontrados <= ({c.pk for c in pacientes.values()} if incluir_inactivos else activos), texto
+    # The connection is still usable (no aborted transaction).
+    assert Cliente.objects.count() == len(pacientes)
 
 
 def _muchos_pacientes(n):

@@ -146,6 +146,8 @@ def test_fallas_en_actualizar_y_desactivar(probar_fallas, recepcionista):
         actor=recepcionista.user, cliente_id=cliente.pk, nombre_completo="Javiera Nueva", email="nueva@correo.example"
     ))
     probar_fallas(lambda: desactivar_cliente(actor=recepcionista.user, cliente_id=cliente.pk))
+    cliente.refresh_from_db()
+    assert cliente.email == "nueva@correo.example" and not cliente.activo
 
 
 # eliminar_cliente (the seed's improved deletion flow) ------------------------------------------
