@@ -9,9 +9,9 @@ from django.utils import timezone
 from personal.models import Perfil, Rol
 
 # The real SMTP server and worker fixtures (servidor_smtp, cola_vacia) for every app's tests.
-pytest_plugins = ["nucleo.pruebas"]
-pytest.register_assert_rewrite("nucleo.pruebas")
-from nucleo.pruebas import FallaInyectada, falla_tras_escritura, huella_bd  # noqa: E402
+pytest_plugins = ["pruebas.soporte"]
+pytest.register_assert_rewrite("pruebas.soporte")
+from pruebas.soporte import FallaInyectada, falla_tras_escritura, huella_bd  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

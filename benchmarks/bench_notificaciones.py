@@ -1,5 +1,5 @@
 """Benchmark de envío: avisos por segundo a través de ``procrastinate worker`` hasta un
-proveedor local (Twilio o Meta de ``notificaciones.pruebas_proveedores``, HTTP real).
+proveedor local (Twilio o Meta de ``pruebas.proveedores``, HTTP real).
 
 Un script, no una prueba. Para cada cantidad de workers pedida (por defecto 1 y luego 2):
 
@@ -67,7 +67,7 @@ def preparar(args):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinica.settings")
     sys.path.insert(0, str(RAIZ))
 
-    from notificaciones.pruebas_proveedores import ServidorProveedores, entorno_meta, entorno_twilio
+    from pruebas.proveedores import ServidorProveedores, entorno_meta, entorno_twilio
 
     servidor = ServidorProveedores()
     servidor.demora_s = args.demora_ms / 1000

@@ -15,7 +15,7 @@ from citas.models import Cita, EstadoCita
 from citas.services import asignar_cita, crear_cita_disponible, reprogramar_cita, reservar_cita
 from citas.tests.test_services import registrar_paciente
 from cliente_web.tests.conftest import cliente_de
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 from personal.models import Perfil
 from personal.services import desactivar_personal
 

@@ -26,7 +26,7 @@ from citas.services import (
 )
 from citas.tests.test_services import registrar_paciente
 from notificaciones.models import Notificacion
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
 

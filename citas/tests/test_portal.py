@@ -29,7 +29,7 @@ from citas.services import (
 )
 from citas.tests.test_services import registrar_paciente
 from citas.tests.test_transiciones import _en_paralelo
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ from notificaciones.models import Canal
 from citas import recordatorios
 from notificaciones.models import EstadoNotificacion, Notificacion
 from citas.recordatorios import crear_recordatorios, tipos_de_recordatorio
-from nucleo.pruebas import ejecutar_worker
+from pruebas.soporte import ejecutar_worker
 from pacientes.services import desactivar_cliente
 
 SANTIAGO = zoneinfo.ZoneInfo("America/Santiago")

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 
 from citas.models import ESTADOS_CON_PACIENTE, Cita, EstadoCita
-from nucleo.pruebas import rechazado_por
+from pruebas.soporte import rechazado_por
 from nucleo.servicios import operacion
 from pacientes.models import Cliente
 from personal.models import Rol

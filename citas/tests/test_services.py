@@ -16,7 +16,7 @@ from citas.services import (
 )
 from cuentas.services import registrar_cliente_web
 from notificaciones.models import Notificacion
-from nucleo.pruebas import huella_bd, rut_valido
+from pruebas.soporte import huella_bd, rut_valido
 from cuentas.presencial import crear_cliente_presencial
 
 PASSWORD = "Muela-Sana-2026"

@@ -28,7 +28,7 @@ from citas.services import (
 from citas.tests.test_services import registrar_paciente
 from notificaciones.models import Notificacion
 from citas.mensajes import contexto_cita
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 
 SERVICIOS = {
     "confirmar": confirmar_cita,

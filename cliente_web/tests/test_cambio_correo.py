@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from cliente_web.tests.conftest import CLAVE_PACIENTE, cliente_de
 from cuentas.services import SAL_CAMBIO_CORREO
 from notificaciones.models import Notificacion
-from nucleo.pruebas import ejecutar_worker, huella_bd
+from pruebas.soporte import ejecutar_worker, huella_bd
 from pacientes.models import Cliente
 from pacientes.services import actualizar_cliente
 

@@ -11,7 +11,7 @@ from icalendar import Calendar
 from citas.models import Cita, EstadoCita
 from citas.services import cancelar_cita, reservar_cita
 from cliente_web.tests.test_reservas import H, horas, otro_dentista  # noqa: F401 (fixtures)
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from cliente_web.tests.conftest import CLAVE_PACIENTE
 from cuentas.tokens import enlace_activacion
 from notificaciones.models import Notificacion
-from nucleo.pruebas import ejecutar_worker, huella_bd
+from pruebas.soporte import ejecutar_worker, huella_bd
 from cuentas.presencial import crear_cliente_presencial
 from pacientes.services import desactivar_cliente
 

@@ -14,7 +14,7 @@ from citas.services import reservar_cita
 from cliente_web.tests.conftest import CLAVE_PACIENTE, cliente_de
 from cuentas.models import PerfilCliente
 from notificaciones.models import Notificacion
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 from pacientes.models import Cliente
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from citas import enlaces
 from citas.models import Cita, EstadoCita
 from citas.services import cancelar_cita, crear_cita_disponible, reprogramar_cita, reservar_cita
 from citas.tests.test_services import registrar_paciente
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from citas.models import Cita, EstadoCita
 from citas.services import cancelar_cita, confirmar_cita, crear_cita_disponible, reservar_cita
 from cliente_web import urls as urls_portal
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
 

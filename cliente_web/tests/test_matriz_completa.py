@@ -14,7 +14,7 @@ from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
 from cliente_web.tests.conftest import cliente_de
 from cliente_web.urls import urlpatterns
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 from pacientes.documentos import subir_documento
 from pacientes.services import desactivar_cliente
 from pacientes.tests.test_documentos import PNG

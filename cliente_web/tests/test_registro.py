@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cuentas.models import PerfilCliente
-from nucleo.pruebas import huella_bd, rut_valido
+from pruebas.soporte import huella_bd, rut_valido
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial
 

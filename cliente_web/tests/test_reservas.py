@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible, reservar_cita
-from nucleo.pruebas import huella_bd, rut_valido
+from pruebas.soporte import huella_bd, rut_valido
 from pacientes.models import Cliente
 
 pytestmark = pytest.mark.django_db

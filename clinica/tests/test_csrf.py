@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from clinica.tests.seguridad import argumentos_de, patrones
 from clinica.tests.test_tabla_de_acceso import TABLA
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from nucleo.pruebas import vaciar_cola
+from pruebas.soporte import vaciar_cola
 
 RAIZ = Path(__file__).resolve().parents[2]
 PRODUCCION = RAIZ / "bin" / "produccion"

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible
 from gestion_clinica.tests.conftest import cita_hoy  # noqa: F401  (fixture)
-from nucleo.pruebas import ejecutar_worker
+from pruebas.soporte import ejecutar_worker
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial
 from personal.models import Rol

@@ -85,8 +85,8 @@ PERMITIDOS = {
     # (test_la_clave_de_desarrollo_solo_con_la_guarda_de_debug holds that guard in place).
     ("clinica/settings.py", "SECRET_KEY"),
     ("conftest.py", "CLAVE_PERSONAL"),  # every staff member's password in the tests (crear_personal)
-    ("notificaciones/pruebas_proveedores.py", "TWILIO_TOKEN"),  # the local fake provider's
-    ("notificaciones/pruebas_proveedores.py", "META_TOKEN"),
+    ("pruebas/proveedores.py", "TWILIO_TOKEN"),  # the local fake provider's
+    ("pruebas/proveedores.py", "META_TOKEN"),
     # Django's placeholder in the set-password URL, not a secret.
     ("cliente_web/views/clave.py", "reset_url_token"),
     ("gestion_clinica/views/sesion.py", "reset_url_token"),

@@ -19,7 +19,7 @@ from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
 from clinica.tests.seguridad import PERSONAS, argumentos_de, patrones
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from cuentas.services import (
     token_cambio_de_correo,
 )
 from notificaciones.models import Notificacion
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 from pacientes.models import Cliente
 from pacientes.services import actualizar_cliente, desactivar_cliente
 from personal.models import Rol

@@ -25,7 +25,7 @@ from cuentas.services import (
     solicitar_restablecimiento,
 )
 from notificaciones.models import Notificacion
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 from pacientes.documentos import subir_documento
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial

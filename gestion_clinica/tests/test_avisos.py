@@ -16,7 +16,7 @@ from citas.services import asignar_cita, crear_cita_disponible
 from notificaciones.models import Canal
 from gestion_clinica.tests.conftest import cliente_de
 from notificaciones.models import EstadoNotificacion, Notificacion
-from nucleo.pruebas import ejecutar_worker, huella_bd, trabajos, vaciar_cola
+from pruebas.soporte import ejecutar_worker, huella_bd, trabajos, vaciar_cola
 from cuentas.presencial import crear_cliente_presencial
 from personal.models import Rol
 

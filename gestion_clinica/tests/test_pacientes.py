@@ -14,7 +14,7 @@ from django.utils import timezone
 from citas.models import Cita, EstadoCita
 from citas.services import asignar_cita, crear_cita_disponible
 from notificaciones.models import Notificacion
-from nucleo.pruebas import rut_valido
+from pruebas.soporte import rut_valido
 from pacientes.models import Cliente
 from pacientes.services import actualizar_cliente
 from cuentas.presencial import crear_cliente_presencial

@@ -8,7 +8,7 @@ from mantenimiento.selectors import huerfanos
 from mantenimiento.tests.ayudas import (
     comando, cuenta_suelta, ejecutar, eventos, existe, ficha, perfil_a_mano, valor,
 )
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 from personal.models import Rol
 
 

@@ -6,7 +6,7 @@ from citas.tests.test_services import registrar_paciente
 from pacientes.validaciones import dividir_nombre
 from mantenimiento.selectors import desajustes, nombre_al_dia, nombre_de_cuenta
 from mantenimiento.tests.ayudas import comando, cuenta_suelta, ejecutar, eventos, ficha, valor
-from nucleo.pruebas import huella_bd
+from pruebas.soporte import huella_bd
 from personal.models import Rol
 
 

@@ -22,7 +22,7 @@ from mantenimiento.tests.ayudas import (
     cuenta_suelta, ejecutar, ficha, perfil_a_mano, quitar_indice, quitar_restriccion, valor,
 )
 from notificaciones.models import Notificacion
-from nucleo.pruebas import huella_bd, rut_valido
+from pruebas.soporte import huella_bd, rut_valido
 from personal.models import Rol
 
 CODIGOS = {

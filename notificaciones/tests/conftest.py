@@ -49,7 +49,7 @@ def notificar_en_servicio(*, evento="reserva_confirmada", referencia="cita-1", e
 
 # Local providers (Twilio's and Meta's APIs over real HTTP) --------------------------------
 
-from notificaciones.pruebas_proveedores import ServidorProveedores, entorno_meta, entorno_twilio  # noqa: E402
+from pruebas.proveedores import ServidorProveedores, entorno_meta, entorno_twilio  # noqa: E402
 
 # Short enough that a hung provider fails a test attempt quickly.
 TIMEOUT_PRUEBAS_S = 3
@@ -57,7 +57,7 @@ TIMEOUT_PRUEBAS_S = 3
 
 @pytest.fixture
 def servidor_proveedores():
-    """A running local Twilio + Meta server (``pruebas_proveedores.ServidorProveedores``)."""
+    """A running local Twilio + Meta server (``pruebas.proveedores.ServidorProveedores``)."""
     servidor = ServidorProveedores()
     servidor.iniciar()
     try:

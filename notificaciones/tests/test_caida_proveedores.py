@@ -22,10 +22,10 @@ from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
 from notificaciones.models import Canal
 from notificaciones.models import EstadoNotificacion, Notificacion
-from notificaciones.pruebas_proveedores import entorno_twilio
+from pruebas.proveedores import entorno_twilio
 from notificaciones.tasks import enviar_notificacion, reintentar_trabajos_estancados
 from notificaciones.tests.conftest import TELEFONO, notificar_en_servicio
-from nucleo.pruebas import adelantar_reintentos, ejecutar_worker, trabajos
+from pruebas.soporte import adelantar_reintentos, ejecutar_worker, trabajos
 
 en_worker = pytest.mark.django_db(transaction=True)
 RAIZ = Path(__file__).resolve().parents[2]

@@ -13,12 +13,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notificaciones.models import Canal
-from notificaciones import pruebas_proveedores as pp
+from pruebas import proveedores as pp
 from notificaciones.canales import canales_con_entrega
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import EVENTOS, _variables
 from notificaciones.tests.conftest import EMAIL, TELEFONO, TIMEOUT_PRUEBAS_S, configurar, notificar_en_servicio
-from nucleo.pruebas import adelantar_reintentos, ejecutar_worker, trabajos
+from pruebas.soporte import adelantar_reintentos, ejecutar_worker, trabajos
 
 en_worker = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ from notificaciones import entrega
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.tasks import REINTENTOS, describir_error, enviar_notificacion
 from notificaciones.tests.conftest import EMAIL, TELEFONO, notificar_en_servicio
-from nucleo.pruebas import adelantar_reintentos, ejecutar_worker, trabajos
+from pruebas.soporte import adelantar_reintentos, ejecutar_worker, trabajos
 
 en_worker = pytest.mark.django_db(transaction=True)
 

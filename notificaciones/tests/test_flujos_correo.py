@@ -13,7 +13,7 @@ from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.tasks import reprogramar_pendientes_sin_trabajo
-from nucleo.pruebas import adelantar_reintentos, ejecutar_worker, trabajos, vaciar_cola
+from pruebas.soporte import adelantar_reintentos, ejecutar_worker, trabajos, vaciar_cola
 from cuentas.presencial import crear_cliente_presencial
 
 en_worker = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from notificaciones.models import Canal
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
 from notificaciones.tests.conftest import EMAIL, TELEFONO, notificar_en_servicio
-from nucleo.pruebas import trabajos
+from pruebas.soporte import trabajos
 from nucleo.servicios import operacion
 
 

@@ -14,7 +14,7 @@ from notificaciones.models import Canal
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import reenviar_notificacion, tiene_trabajo_vivo
 from notificaciones.tests.conftest import EMAIL, TELEFONO, notificar_en_servicio
-from nucleo.pruebas import ejecutar_worker, huella_bd, trabajos, vaciar_cola
+from pruebas.soporte import ejecutar_worker, huella_bd, trabajos, vaciar_cola
 from personal.models import Rol
 
 en_worker = pytest.mark.django_db(transaction=True)

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from citas.tests.test_services import registrar_paciente
 from cuentas.models import PerfilCliente
 from notificaciones.models import Canal
-from notificaciones import pruebas_proveedores as pp
+from pruebas import proveedores as pp
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.tests.conftest import notificar_en_servicio
 from notificaciones.views import es_baja

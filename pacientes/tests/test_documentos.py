@@ -11,7 +11,7 @@ from django.db import connection
 
 from citas.tests.test_services import registrar_paciente
 from notificaciones.models import Notificacion
-from nucleo.pruebas import FallaInyectada, ejecutar_worker, falla_tras_escritura, trabajos
+from pruebas.soporte import FallaInyectada, ejecutar_worker, falla_tras_escritura, trabajos
 from pacientes.documentos import eliminar_documento, nombre_original_seguro, subir_documento
 from pacientes.models import Cliente, ClienteDocumento
 from cuentas.presencial import crear_cliente_presencial

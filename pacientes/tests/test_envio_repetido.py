@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from notificaciones.models import Notificacion
-from nucleo.pruebas import rechazado_por
+from pruebas.soporte import rechazado_por
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial
 

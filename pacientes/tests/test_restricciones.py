@@ -10,8 +10,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from nucleo.pruebas import rechazado_por
-from nucleo.pruebas import rut_valido as rut
+from pruebas.soporte import rechazado_por
+from pruebas.soporte import rut_valido as rut
 from nucleo.servicios import error_de_integridad, operacion
 from pacientes.models import Cliente
 

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from nucleo.pruebas import rut_valido as rut
+from pruebas.soporte import rut_valido as rut
 from pacientes.models import Cliente
 from pacientes.validaciones import (
     LARGO_ALERGIAS,

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from nucleo.pruebas import FallaInyectada
+from pruebas.soporte import FallaInyectada
 
 
 def atomico():

@@ -4,12 +4,12 @@ Fixtures (pytest): ``servidor_smtp`` (a running ``ServidorSMTP``, Django's defau
 pointed at it) and ``cola_vacia`` (empties procrastinate's tables before and after the test).
 Use them from an app's tests by importing them into that app's ``conftest.py``::
 
-    from nucleo.pruebas import cola_vacia, servidor_smtp  # noqa: F401  (pytest fixtures)
+    from pruebas.soporte import cola_vacia, servidor_smtp  # noqa: F401  (pytest fixtures)
 
-or once for the whole project with ``pytest_plugins = ["nucleo.pruebas"]`` in the root
+or once for the whole project with ``pytest_plugins = ["pruebas.soporte"]`` in the root
 ``conftest.py``. The worker helpers are plain functions::
 
-    from nucleo.pruebas import adelantar_reintentos, ejecutar_worker, trabajos
+    from pruebas.soporte import adelantar_reintentos, ejecutar_worker, trabajos
 
     @pytest.mark.django_db(transaction=True)
     def test_algo(servidor_smtp, cola_vacia):
