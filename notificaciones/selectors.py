@@ -2,35 +2,19 @@
 staff need to judge delivery (state, attempts, last error, whether a job is still behind
 it) and whether "Reenviar" can work. One query each, however many rows."""
 
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from notificaciones.canales import canales_con_entrega
 from notificaciones.models import EstadoNotificacion, Notificacion
+from notificaciones.trabajos import ids_con_trabajo_vivo
 
 ULTIMOS_AVISOS_PACIENTE = 20
 MAXIMO_AVISOS_CITA = 50
 
-# Same test as the resend service and the sweep: a job waiting (or in backoff) or running.
-# Uncorrelated IN, not a correlated EXISTS: PostgreSQL hashes the live jobs once (a "hashed
-# SubPlan") instead of scanning them per row: 20 rows with 20,000 live jobs (an outage's
-# backlog) took 137 ms with EXISTS.
-_EN_COLA_SQL = """
-    "notificaciones_notificacion"."id" IN (
-        SELECT (j.args ->> 'notificacion_id')::bigint FROM procrastinate_jobs j
-         WHERE j.task_name = %s AND j.status IN ('todo', 'doing')
-           AND j.args ->> 'notificacion_id' IS NOT NULL)
-"""
-
-
 def _con_estado_de_entrega(consulta, limite) -> list[Notificacion]:
-    from notificaciones.tasks import enviar_notificacion
-
-    avisos = list(
-        consulta.annotate(
-            en_cola=RawSQL(_EN_COLA_SQL, [enviar_notificacion.name], output_field=BooleanField())
-        ).order_by("-creado", "-pk")[:limite]
-    )
+    # Whether a job is still behind it: the rule of ``notificaciones.trabajos``.
+    en_cola = ExpressionWrapper(Q(pk__in=ids_con_trabajo_vivo()), output_field=BooleanField())
+    avisos = list(consulta.annotate(en_cola=en_cola).order_by("-creado", "-pk")[:limite])
     con_entrega = canales_con_entrega()
     for aviso in avisos:
         aviso.motivo_no_reenviable = _motivo_no_reenviable(aviso, con_entrega)

@@ -14,10 +14,10 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from notificaciones.models import Canal
 from notificaciones import ganchos
 from notificaciones.canales import canales_con_entrega
-from notificaciones.models import Notificacion
+from notificaciones.models import Canal, Notificacion
+from notificaciones.trabajos import tiene_trabajo_vivo
 from nucleo.servicios import exigir_transaccion
 
 logger = logging.getLogger(__name__)
@@ -187,23 +187,7 @@ def registrar_estado_proveedor(*, proveedor, proveedor_id, estado, error="") -> 
 
 # Staff: resend a notification (issue 5) ------------------------------------------------------
 
-# A delivery job that may still send the row: waiting (also for its backoff) or running.
-TRABAJO_VIVO_SQL = """
-    SELECT EXISTS (
-        SELECT 1 FROM procrastinate_jobs j
-         WHERE j.task_name = %s AND j.status IN ('todo', 'doing')
-           AND (j.args ->> 'notificacion_id')::bigint = %s)
-"""
 _SUFIJO_REENVIO = ":reenvio:"
-
-
-def tiene_trabajo_vivo(notificacion_id: int) -> bool:
-    """Whether a delivery job of this notification is waiting or running."""
-    from notificaciones.tasks import enviar_notificacion
-
-    with connection.cursor() as cursor:
-        cursor.execute(TRABAJO_VIVO_SQL, [enviar_notificacion.name, notificacion_id])
-        return cursor.fetchone()[0]
 
 
 def _clave_de_reenvio(clave: str, ahora) -> str:

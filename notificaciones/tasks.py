@@ -12,12 +12,14 @@ before it is stored or raised (procrastinate logs the raised exception next to t
 arguments).
 """
 
+import datetime
 import logging
 import math
 import re
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
@@ -26,6 +28,7 @@ from procrastinate.retry import RetryDecision
 from notificaciones import entrega
 from notificaciones.canales import ErrorPermanente, canales_con_entrega
 from notificaciones.models import EstadoNotificacion, Notificacion
+from notificaciones.trabajos import COLA_ENVIO, TAREA_ENVIO, sin_trabajo_vivo
 from nucleo.registro import registrar_evento
 
 logger = logging.getLogger(__name__)
@@ -87,7 +90,7 @@ def _es_ultimo_intento(intento: int, context) -> bool:
     return maximo is not None and context.job.attempts >= maximo
 
 
-@app.task(name="notificaciones.enviar", queue="notificaciones", pass_context=True, retry=REINTENTOS)
+@app.task(name=TAREA_ENVIO, queue=COLA_ENVIO, pass_context=True, retry=REINTENTOS)
 def enviar_notificacion(context, *, notificacion_id: int) -> None:
     """Send one notification at most once."""
     with transaction.atomic():
@@ -154,26 +157,15 @@ def enviar_notificacion(context, *, notificacion_id: int) -> None:
 
 # Sweeps: invariant 6 must hold even when a worker dies mid-job ------------------------------
 
-BARRIDO_PENDIENTES_SQL = """
-    SELECT n.id FROM notificaciones_notificacion n
-     WHERE n.estado = 'pendiente' AND n.canal = ANY(%s) AND n.creado < now() - interval '5 minutes'
-       AND NOT EXISTS (
-           SELECT 1 FROM procrastinate_jobs j
-            WHERE j.task_name = 'notificaciones.enviar' AND j.status IN ('todo', 'doing')
-              AND (j.args ->> 'notificacion_id')::bigint = n.id)
-     ORDER BY n.id
-     LIMIT 1000
-"""
-
-
 def reprogramar_pendientes_sin_trabajo() -> int:
     """Defer a job for each deliverable pending row that has none (its job failed for a
     reason other than the provider, or was deleted by hand). Returns how many."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(BARRIDO_PENDIENTES_SQL, [sorted(canales_con_entrega())])
-        ids = [fila[0] for fila in cursor.fetchall()]
+    ids = list(
+        Notificacion.objects.filter(
+            sin_trabajo_vivo(), estado=EstadoNotificacion.PENDIENTE, canal__in=sorted(canales_con_entrega()),
+            creado__lt=Now() - datetime.timedelta(minutes=5),
+        ).order_by("id").values_list("id", flat=True)[:1000]
+    )
     for notificacion_id in ids:
         enviar_notificacion.defer(notificacion_id=notificacion_id)
     if ids:

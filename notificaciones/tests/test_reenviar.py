@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from notificaciones.models import Canal
 from notificaciones.models import EstadoNotificacion, Notificacion
-from notificaciones.services import reenviar_notificacion, tiene_trabajo_vivo
+from notificaciones.services import reenviar_notificacion
+from notificaciones.trabajos import tiene_trabajo_vivo
 from notificaciones.tests.conftest import EMAIL, TELEFONO, notificar_en_servicio
 from pruebas.soporte import ejecutar_worker, huella_bd, trabajos, vaciar_cola
 from personal.models import Rol
