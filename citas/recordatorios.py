@@ -52,6 +52,19 @@ LOTE = 500
 # so the second sees what the first committed and never hits the unique key.
 _CERROJO = 0x5EC0_2D47
 
+# The reminder's key: ``recordatorio:<referencia>:<canal>``, where the reference names the
+# appointment, the kind and the start (a moved appointment gets a fresh reminder). Written twice
+# on purpose, side by side: in Python for the rows, in SQL for the candidates' "not yet sent"
+# test (a per-row call back into Python is not possible there);
+# ``test_referencia_igual_en_python_y_en_sql`` holds the two equal.
+def referencia(cita_id, horas, inicio) -> str:
+    inicio_utc = inicio.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{cita_id}:{horas}h:{inicio_utc}"
+
+
+REFERENCIA_SQL = """(c.id || ':' || %(horas)s || 'h:'
+                      || to_char(c.inicio AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))"""
+
 # Live appointments of one slice of a window, without this kind's reminder yet. The patient's
 # current contact comes from their record (the one source of truth); a booking without a
 # record uses its snapshot. FOR SHARE: a cancellation committing meanwhile waits for this batch
@@ -76,12 +89,10 @@ SELECT c.id, c.inicio, c.estado, c.cliente_id, c.paciente_nombre,
    AND NOT EXISTS (
        SELECT 1 FROM notificaciones_notificacion n
         WHERE n.cita_id = c.id AND n.plantilla = 'recordatorio'
-          AND starts_with(n.clave_idempotencia,
-                          'recordatorio:' || c.id || ':' || %(horas)s || 'h:'
-                          || to_char(c.inicio AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ':'))
+          AND starts_with(n.clave_idempotencia, 'recordatorio:' || {referencia} || ':'))
  ORDER BY c.inicio, c.id
  FOR SHARE OF c SKIP LOCKED
-"""
+""".replace("{referencia}", REFERENCIA_SQL)
 
 # Where a window is cut into slices of about LOTE live appointments (every LOTE-th start).
 # Slices by time, not "ORDER BY … LIMIT" with a cursor: that sorted the whole rest of the
@@ -112,13 +123,6 @@ def tipos_de_recordatorio() -> list[int]:
     return horas
 
 
-def _inicio_clave(inicio) -> str:
-    """The start as the key writes it (the SQL's ``to_char`` gives the same text)."""
-    return inicio.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def referencia(cita_id, horas, inicio) -> str:
-    return f"{cita_id}:{horas}h:{_inicio_clave(inicio)}"
 
 
 def _primer_nombre(nombre) -> str:

@@ -528,3 +528,26 @@ def test_corridas_simultaneas_no_duplican(agenda, ahora):
     assert errores == []
     assert sum(resultados) == 6
     assert _recordatorios().count() == 6
+
+
+@pytest.mark.parametrize("inicio_local", [
+    datetime.datetime(2026, 12, 14, 9, 30),   # summer time (UTC-3)
+    datetime.datetime(2026, 6, 15, 9, 30),    # winter time (UTC-4)
+    datetime.datetime(2026, 4, 4, 23, 59, 59),  # the evening before the April change
+    datetime.datetime(2027, 1, 1, 0, 0, 7),   # a new year, seconds kept
+])
+@pytest.mark.parametrize("horas", [24, 72])
+def test_referencia_igual_en_python_y_en_sql(crear_personal, recepcionista, inicio_local, horas):
+    """The reminder's key is written in Python (the rows) and in SQL (the candidates' "not
+    yet sent" test): both give the same text, or a reminder would be sent twice."""
+    from django.db import connection
+
+    dentista = crear_personal()
+    inicio = timezone.make_aware(inicio_local, SANTIAGO)
+    cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {recordatorios.REFERENCIA_SQL} FROM citas_cita c WHERE c.id = %(id)s",
+                       {"horas": horas, "id": cita.pk})
+        en_sql = cursor.fetchone()[0]
+    assert en_sql == recordatorios.referencia(cita.pk, horas, cita.inicio)
+    assert en_sql.startswith(f"{cita.pk}:{horas}h:")
