@@ -311,7 +311,11 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
         fila = cursor.fetchone()
         if fila is None:
             raise RuntimeError(f"el usuario {paciente.user_id} no tiene paciente activo")
-        cliente_id, nombre, email, _, _, _, _, tomada_id, _, inicio, _, _, d_nombre, d_apellido, _ = fila
+        fila = dict(zip([c.name for c in cursor.description], fila, strict=True))
+        cliente_id, nombre, email, tomada_id, inicio, d_nombre, d_apellido = (
+            fila["cliente_id"], fila["paciente_nombre"], fila["paciente_email"], fila["id"], fila["inicio"],
+            fila["dentista_nombre"], fila["dentista_apellido"],
+        )
         if tomada_id is None:
             cursor.execute("ROLLBACK")
             return RECHAZO, None

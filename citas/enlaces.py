@@ -21,8 +21,10 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from citas.estados import impedimento_del_paciente
 from citas.models import Cita, EstadoCita
 from nucleo.enlaces import enlaces
+from nucleo.servicios import es_id_valido
 
 SAL = "citas.enlaces.recordatorio"
 # What a token carries for each action (short: the link goes into SMS and WhatsApp).
@@ -103,10 +105,6 @@ def enlace_recordatorio(cita, accion: str) -> str:
     return enlaces().recordatorio(token=token_de(cita, accion))
 
 
-def _entero(valor) -> bool:
-    return isinstance(valor, int) and not isinstance(valor, bool) and 0 < valor < 2**63
-
-
 def leer_enlace(token, *, accion=None, ahora=None) -> Enlace:
     """The booking and action a token names. With ``accion``, the token must be for it.
 
@@ -123,7 +121,7 @@ def leer_enlace(token, *, accion=None, ahora=None) -> Enlace:
     if not (isinstance(datos, list) and len(datos) == 4):
         raise error_enlace_invalido()
     cita_id, cliente_id, inicio_us, codigo = datos
-    if not (_entero(cita_id) and _entero(cliente_id) and _entero(inicio_us)) or codigo not in _ACCIONES:
+    if not (es_id_valido(cita_id) and es_id_valido(cliente_id) and es_id_valido(inicio_us)) or codigo not in _ACCIONES:
         raise error_enlace_invalido()
     if accion is not None and _ACCIONES[codigo] != accion:
         raise error_enlace_invalido()
@@ -183,8 +181,6 @@ def situacion(enlace, *, ahora=None) -> SituacionEnlace:
 
     Raises ValidationError ``enlace_invalido`` when the booking is gone for another reason
     than the patient cancelling it (moved, re-booked, deleted)."""
-    from citas.services import impedimento_del_paciente
-
     ahora = ahora or timezone.now()
     cita = Cita.objects.select_related("dentista__user").filter(pk=enlace.cita_id).first()
     if cita is None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from citas.models import Cita, DiaCerrado, HorarioAtencion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
-from personal.models import Perfil, Rol
+from personal.models import Perfil, condicion_reservable
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ class Bloque:
     duracion_minutos: int = 30
 
 
-def _dentista_activo(dentista_id):
-    perfil = Perfil.objects.filter(pk=dentista_id, rol=Rol.DENTISTA, activo=True).first()
+def _dentista_reservable(dentista_id):
+    """The dentist, if bookable (``Perfil.objects.reservables()``); else ``dentista_invalido``."""
+    perfil = Perfil.objects.reservables().filter(pk=dentista_id).first()
     if perfil is None:
         raise ValidationError({"dentista": ValidationError("Dentista no encontrado o inactivo.", code="dentista_invalido")})
     return perfil
@@ -70,7 +71,7 @@ def definir_horario(*, actor, dentista_id, bloques) -> list[HorarioAtencion]:
 
     Existing slots are not touched: hours only shape the slots generated from now on.
     """
-    _dentista_activo(dentista_id)
+    _dentista_reservable(dentista_id)
     _validar_bloques(bloques)
     with operacion("definir_horario", actor=actor):
         HorarioAtencion.objects.filter(dentista_id=dentista_id).delete()
@@ -144,8 +145,8 @@ def dias_no_habiles(desde, hasta):
 
 
 def generar_horas(*, actor, desde, hasta, dentista_id=None) -> ResumenGeneracion:
-    """Create the free slots of ``[desde, hasta]`` from the dentists' weekly hours (all active
-    dentists, or one). Idempotent: a slot that exists (or would overlap a live one) is left as
+    """Create the free slots of ``[desde, hasta]`` from the dentists' weekly hours (all bookable
+    dentists, ``Perfil.objects.reservables()``, or one). Idempotent: a slot that exists (or would overlap a live one) is left as
     it is. Skips public holidays, closed days and times already past.
     """
     if not all(isinstance(d, datetime.date) and not isinstance(d, datetime.datetime) for d in (desde, hasta)):
@@ -158,8 +159,8 @@ def generar_horas(*, actor, desde, hasta, dentista_id=None) -> ResumenGeneracion
     if (hasta - desde).days >= MAXIMO_DIAS_POR_GENERACION:
         raise ValidationError("Genere como máximo un año de horas a la vez.", code="rango_demasiado_largo")
     if dentista_id is not None:
-        _dentista_activo(dentista_id)
-    horarios = HorarioAtencion.objects.filter(dentista__activo=True, dentista__rol=Rol.DENTISTA)
+        _dentista_reservable(dentista_id)
+    horarios = HorarioAtencion.objects.filter(condicion_reservable("dentista__"))
     if dentista_id is not None:
         horarios = horarios.filter(dentista_id=dentista_id)
     por_dia = {}

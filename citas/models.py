@@ -2,30 +2,12 @@ import pghistory
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import Exists, F, Func, OuterRef, Q
 
+from citas import estados, reglas
+from citas.estados import ESTADOS_CON_PACIENTE, EstadoCita  # noqa: F401  (their home is citas.estados)
 from nucleo.models import ConFechas
-
-
-class EstadoCita(models.TextChoices):
-    DISPONIBLE = "disponible", "Disponible"
-    RESERVADA = "reservada", "Reservada"
-    CONFIRMADA = "confirmada", "Confirmada"
-    EN_ESPERA = "en_espera", "Llegó (en sala de espera)"
-    ATENDIDA = "atendida", "Atendida"
-    NO_ASISTIO = "no_asistio", "No asistió"
-    CANCELADA = "cancelada", "Cancelada por la clínica"
-
-
-# States that hold a patient: the slot is someone's.
-ESTADOS_CON_PACIENTE = [
-    EstadoCita.RESERVADA,
-    EstadoCita.CONFIRMADA,
-    EstadoCita.EN_ESPERA,
-    EstadoCita.ATENDIDA,
-    EstadoCita.NO_ASISTIO,
-    EstadoCita.CANCELADA,
-]
+from personal.models import Perfil
 
 
 class TsTzRangeCerrado(Func):
@@ -43,6 +25,62 @@ class RangoMinutos(Func):
         "%(function)s((EXTRACT(EPOCH FROM %(expressions)s) / 60)::int, '[)')"
     )
     arg_joiner = ") / 60)::int, (EXTRACT(EPOCH FROM "
+
+
+# What a slot holds when it is free again: no patient, no snapshot, no reason, the patient's
+# count of moves back to 0, no booking time. ``CitaQuerySet.liberar`` and ``Cita.liberar``.
+VALORES_DE_HORA_LIBRE = {
+    "estado": EstadoCita.DISPONIBLE,
+    "cliente": None,
+    "paciente_nombre": "",
+    "paciente_email": "",
+    "paciente_telefono": "",
+    "motivo": "",
+    "reprogramaciones": 0,
+    "reservada_en": None,
+}
+
+
+class CitaQuerySet(models.QuerySet):
+    def libres(self, *, ahora, anticipacion=True):
+        """Slots that can be taken at ``ahora``: free and not started (``reservar`` / ``asignar``
+        in ``citas.estados``), of a bookable dentist (``Perfil.objects.reservables()``) and, for
+        a patient (``anticipacion``), starting no sooner than the portal's minimum notice
+        (``citas.reglas``); staff pass ``anticipacion=False``.
+
+        The dentist is a subquery on the row's own ``dentista_id``, not a join: in a
+        compare-and-set UPDATE PostgreSQL then re-checks ``estado`` after waiting for a
+        concurrent booking. ``_RESERVAR_SQL`` and the portal's SQL in ``citas.selectors``
+        write this out; ``citas/tests/test_reglas.py`` proves they agree.
+        """
+        citas = self.filter(
+            **estados.filtro("reservar" if anticipacion else "asignar", ahora),
+            dentista_id__in=Perfil.objects.reservables().values("pk"),
+        )
+        if anticipacion:
+            citas = citas.filter(inicio__gte=reglas.inicio_minimo_para_reservar(ahora))
+        return citas
+
+    def en_la_ventana(self, *, ahora):
+        """Those starting before the end of the portal's booking window (what it offers)."""
+        return self.filter(inicio__lt=reglas.fin_de_la_ventana(ahora))
+
+    def con_dentista_reservable(self):
+        """Each with ``dentista_reservable``: whether its dentist can be booked now (for a
+        row read under lock, where the service must tell an inactive dentist apart)."""
+        return self.annotate(
+            dentista_reservable=Exists(Perfil.objects.reservables().filter(pk=OuterRef("dentista_id")))
+        )
+
+    def liberables(self, *, ahora):
+        """The bookings that go back to free when their patient is deleted: reserved or
+        confirmed, starting at or after ``ahora`` (the rest stays as history)."""
+        return self.filter(estado__in=(EstadoCita.RESERVADA, EstadoCita.CONFIRMADA), inicio__gte=ahora)
+
+    def liberar(self, *, ahora) -> int:
+        """Free these slots (``VALORES_DE_HORA_LIBRE``), whatever their state: the caller chose
+        them by the state machine's rules. One UPDATE; returns how many."""
+        return self.update(**VALORES_DE_HORA_LIBRE, actualizado=ahora)
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -82,6 +120,8 @@ class Cita(ConFechas):
     # and for bookings older than the field. Reminders skip a kind whose window had already
     # started then: the booking's own message came minutes before.
     reservada_en = models.DateTimeField("reservada el", null=True, blank=True)
+
+    objects = CitaQuerySet.as_manager()
 
     class Meta:
         verbose_name = "cita"
@@ -142,6 +182,14 @@ class Cita(ConFechas):
     @property
     def duracion(self):
         return self.fin - self.inicio
+
+    def liberar(self, *, ahora) -> None:
+        """Free this slot (``CitaQuerySet.liberar``: one UPDATE of this row) and show it in
+        this instance too. The caller holds the row and checked the transition."""
+        type(self).objects.filter(pk=self.pk).liberar(ahora=ahora)
+        for campo, valor in VALORES_DE_HORA_LIBRE.items():
+            setattr(self, campo, valor)
+        self.actualizado = ahora
 
 
 class DiaSemana(models.IntegerChoices):

@@ -13,11 +13,12 @@ from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from citas import reglas
+from citas import estados, reglas
+from citas.estados import impedimento_del_paciente, limites_del_dia
 from citas.models import Cita, DiaCerrado, EstadoCita, HorarioAtencion
-from citas.services import _id_valido, impedimento_del_paciente
+from nucleo.servicios import es_id_valido
 from nucleo.sql import cursor_preparado
-from personal.models import Perfil, Rol
+from personal.models import Perfil, Rol, condicion_reservable, nombre_de_personal, sql_reservable
 
 
 @dataclass(frozen=True)
@@ -40,26 +41,15 @@ class ResumenDia:
     no_asistio_semana: int  # no-shows Monday to Sunday of the day's week
 
 
-def limites_del_dia(fecha: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    """``[inicio, fin)`` of a local day as aware datetimes.
-
-    Chile changes the clock at midnight: on the September day 00:00 does not exist, and
-    ``fold=0`` resolves it to the instant the day really starts (01:00 -03).
-    """
-    zona = timezone.get_current_timezone()
-    inicio = datetime.datetime.combine(fecha, datetime.time.min, tzinfo=zona)
-    fin = datetime.datetime.combine(fecha + datetime.timedelta(days=1), datetime.time.min, tzinfo=zona)
-    return inicio, fin
-
-
 def resumen_del_dia(*, fecha: datetime.date | None = None, dentista_id: int | None = None, ahora=None) -> ResumenDia:
     """A day's appointments per dentist and the day's counts, in three queries whatever the
     number of appointments or dentists.
 
-    Columns: every active dentist, plus any inactive one who still has appointments that day,
-    ordered by name. ``dentista_id`` narrows columns and counts to that dentist (a dentist
-    sees only their own). Each appointment carries ``nombre_paciente``: the patient's current
-    name, or the snapshot when there is no record (a person without one, or a deleted patient).
+    Columns: every bookable dentist (``Perfil.objects.reservables()``), plus any other one who
+    still has appointments that day, ordered by name. ``dentista_id`` narrows columns and
+    counts to that dentist (a dentist sees only their own). Each appointment carries
+    ``nombre_paciente``: the patient's current name, or the snapshot when there is no record
+    (a person without one, or a deleted patient).
     """
     ahora = ahora or timezone.now()
     fecha = fecha or timezone.localdate(ahora)
@@ -78,7 +68,7 @@ def resumen_del_dia(*, fecha: datetime.date | None = None, dentista_id: int | No
     # Exists, not a join: a join would repeat a dentist once per appointment.
     con_citas_hoy = Exists(Cita.objects.filter(del_dia, dentista_id=OuterRef("pk")))
     dentistas = list(
-        dentistas.filter(Q(activo=True, user__is_active=True) | con_citas_hoy)
+        dentistas.filter(condicion_reservable() | con_citas_hoy)
         .select_related("user")
         .order_by("user__first_name", "user__last_name", "pk")
     )
@@ -96,7 +86,7 @@ def resumen_del_dia(*, fecha: datetime.date | None = None, dentista_id: int | No
     conteos = citas.filter(inicio__gte=desde_semana, inicio__lt=hasta_semana).aggregate(
         reservadas=Count("pk", filter=del_dia & Q(estado=EstadoCita.RESERVADA)),
         confirmadas=Count("pk", filter=del_dia & Q(estado=EstadoCita.CONFIRMADA)),
-        libres=Count("pk", filter=del_dia & Q(estado=EstadoCita.DISPONIBLE, inicio__gt=ahora)),
+        libres=Count("pk", filter=del_dia & Q(**estados.filtro("asignar", ahora))),
         no_asistio_semana=Count(
             "pk", filter=Q(estado=EstadoCita.NO_ASISTIO, inicio__gte=desde_semana, inicio__lt=hasta_semana)
         ),
@@ -182,15 +172,16 @@ def _grilla(citas, columnas, columna_de):
 
 
 # The day grid's two queries, written out: building them with the ORM cost more than running
-# them (~2.5 ms against ~1 ms for 18 dentists and ~300 appointments). Columns: dentists active
-# (profile and user) or with appointments that day, by name; cells: the day's appointments in
+# them (~2.5 ms against ~1 ms for 18 dentists and ~300 appointments). Columns: the columns of
+# ``resumen_del_dia`` (bookable dentists, ``sql_reservable``, or with appointments that day, by
+# name; citas/tests/test_reglas.py proves they agree); cells: the day's appointments in
 # ``_citas_con_paciente``'s order, with the patient's current name or the snapshot.
-_DENTISTAS_DEL_DIA_SQL = """
+_DENTISTAS_DEL_DIA_SQL = f"""
 SELECT p.id, u.first_name, u.last_name, u.username, p.activo
   FROM personal_perfil p
   JOIN auth_user u ON u.id = p.user_id
- WHERE p.rol = %s{}
-   AND ((p.activo AND u.is_active)
+ WHERE p.rol = %s{{}}
+   AND (({sql_reservable("p", "u")})
         OR EXISTS (SELECT 1 FROM citas_cita c WHERE c.dentista_id = p.id AND c.inicio >= %s AND c.inicio < %s))
  ORDER BY u.first_name, u.last_name, p.id
 """
@@ -216,7 +207,7 @@ def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> A
         cursor.execute(_DENTISTAS_DEL_DIA_SQL.format(" AND p.id = %s" if de_uno else ""),
                        [Rol.DENTISTA.value, *de_uno, desde, hasta])
         dentistas = [
-            DentistaEnGrilla(pk, f"{nombre} {apellido}".strip() or usuario, activo)  # = Perfil.nombre
+            DentistaEnGrilla(pk, nombre_de_personal(nombre, apellido, usuario), activo)
             for pk, nombre, apellido, usuario, activo in cursor.fetchall()
         ]
         cursor.execute(_CITAS_DEL_DIA_SQL.format(" AND c.dentista_id = %s" if de_uno else ""),
@@ -246,10 +237,10 @@ def agenda_semanal(*, dentista: Perfil, lunes: datetime.date) -> AgendaSemana:
 
 def horas_libres(*, desde: datetime.datetime, hasta: datetime.datetime, excluir_id: int | None = None,
                  dentista_id: int | None = None, limite=300):
-    """Free (``disponible``) slots starting in ``(desde, hasta)``, of all dentists or one, in
-    time order, with their dentist's user: the choices for rescheduling. One query, at most
-    ``limite``."""
-    citas = Cita.objects.filter(estado=EstadoCita.DISPONIBLE, inicio__gt=desde, inicio__lt=hasta)
+    """Slots staff can give (``Cita.objects.libres`` at ``desde``, without the portal's notice)
+    starting before ``hasta``, of all dentists or one, in time order, with their dentist's
+    user: the choices for rescheduling. One query, at most ``limite``."""
+    citas = Cita.objects.libres(ahora=desde, anticipacion=False).filter(inicio__lt=hasta)
     if dentista_id is not None:
         citas = citas.filter(dentista_id=dentista_id)
     if excluir_id is not None:
@@ -298,18 +289,20 @@ class HoraLibre:
     pk: int
     inicio: datetime.datetime
     dentista_id: int
-    nombre: str  # the dentist's, like ``Perfil.nombre``
+    nombre: str  # the dentist's (``nombre_de_personal``)
     hora_local: str = ""  # set by ``agrupar_por_dia``
     enlace: str = ""  # set by the view
     fin: datetime.datetime | None = None  # set by ``hora_para_reservar`` (the confirm step shows it)
 
 
-# The free slots a patient may book, written out in SQL and on one table: building the query
-# with the ORM cost more than running it, and the booking page asks for it on every view. The active
-# dentists and their names come from ``opciones_de_dentista`` (the page reads them anyway), so
-# PostgreSQL plans and runs a plain index scan. The start comes as microseconds since the epoch
-# (exact): converting each one to an aware datetime costs more than the rest of the row, and
-# the page needs it only when it renders the list (not when it reuses it).
+# The free slots a patient may book, ``Cita.objects.libres(ahora=…).en_la_ventana(ahora=…)``
+# written out in SQL and on one table (citas/tests/test_reglas.py proves they agree): building
+# the query with the ORM cost more than running it, and the booking page asks for it on every
+# view. The bookable dentists and their names come from ``opciones_de_dentista`` (the page reads
+# them anyway), so PostgreSQL plans and runs a plain index scan. The start comes as
+# microseconds since the epoch (exact): converting each one to an aware datetime costs more
+# than the rest of the row, and the page needs it only when it renders the list (not when it
+# reuses it).
 _HORAS_LIBRES_SQL = """
 SELECT c.id, (extract(epoch FROM c.inicio) * 1000000)::int8, c.dentista_id
   FROM citas_cita c
@@ -326,7 +319,7 @@ def filas_de_horas_libres(*, dentistas: list["OpcionDentista"], dentista_id: int
     (``semana_de_reserva``) and without ``excluir_id``; as raw rows (id, start in microseconds
     since the epoch, dentist id) in start order: hashable, so the portal can tell whether the
     list it rendered last is still the same without building it. One query. (The plain ORM
-    definition it must equal is in cliente_web/tests/test_reservas.py.)"""
+    definition it must equal: ``Cita.objects.libres(...).en_la_ventana(...)``.)"""
     ahora = ahora or timezone.now()
     activos = [d.pk for d in dentistas]
     if dentista_id is not None:
@@ -393,42 +386,43 @@ def agrupar_por_dia(horas) -> list[DiaConHoras]:
 @dataclass(frozen=True, slots=True)
 class OpcionDentista:
     pk: int
-    nombre: str  # like ``Perfil.nombre``
+    nombre: str  # ``nombre_de_personal``, as ``Perfil.nombre``
 
 
-# Written out for the same reason as _HORAS_LIBRES_SQL.
-_OPCIONES_DE_DENTISTA_SQL = """
+# ``Perfil.objects.reservables()`` by name, written out for the same reason as _HORAS_LIBRES_SQL.
+_OPCIONES_DE_DENTISTA_SQL = f"""
 SELECT p.id, u.first_name, u.last_name, u.username
   FROM personal_perfil p JOIN auth_user u ON u.id = p.user_id
- WHERE p.rol = %s AND p.activo AND u.is_active
+ WHERE {sql_reservable("p", "u")}
  ORDER BY u.first_name, u.last_name, p.id
 """
 
 
 def opciones_de_dentista() -> list[OpcionDentista]:
-    """Active dentists (profile and login active), by name, as plain values: the portal's
-    choice list needs only id and name. One query."""
+    """Bookable dentists (``Perfil.objects.reservables()``), by name, as plain values: the
+    portal's choice list needs only id and name. One query."""
     with cursor_preparado() as cursor:
-        cursor.execute(_OPCIONES_DE_DENTISTA_SQL, [Rol.DENTISTA.value])
+        cursor.execute(_OPCIONES_DE_DENTISTA_SQL)
         filas = cursor.fetchall()
-    return [OpcionDentista(pk, f"{nombre} {apellido}".strip() or usuario) for pk, nombre, apellido, usuario in filas]
+    return [OpcionDentista(pk, nombre_de_personal(*nombres)) for pk, *nombres in filas]
 
 
-# ``filas_de_horas_libres``' rule for one slot, written out and prepared (nucleo.sql):
-# every booking attempt asks it first, and the ORM took longer to build it than PostgreSQL to run it.
-_HORA_PARA_RESERVAR_SQL = """
+# ``filas_de_horas_libres``' rule (``Cita.objects.libres(…).en_la_ventana(…)``) for one slot,
+# written out and prepared (nucleo.sql): every booking attempt asks it first, and the ORM took
+# longer to build it than PostgreSQL to run it.
+_HORA_PARA_RESERVAR_SQL = f"""
 SELECT c.id, c.inicio, c.dentista_id, u.first_name, u.last_name, u.username, c.fin
   FROM citas_cita c
   JOIN personal_perfil p ON p.id = c.dentista_id JOIN auth_user u ON u.id = p.user_id
  WHERE c.id = %(id)s AND c.estado = %(disponible)s AND c.inicio > %(ahora)s AND c.inicio >= %(minimo)s
-   AND c.inicio < %(fin)s AND p.activo AND u.is_active
+   AND c.inicio < %(fin)s AND {sql_reservable("p", "u")}
 """
 
 
 def hora_para_reservar(*, cita_id: int, ahora=None) -> HoraLibre | None:
     """The slot ``cita_id`` if a patient may book it now (free, in the window, an active
     dentist's), as a ``HoraLibre`` with its end; else None. One query."""
-    if not _id_valido(cita_id):
+    if not es_id_valido(cita_id):
         return None
     ahora = ahora or timezone.now()
     with cursor_preparado() as cursor:
@@ -440,18 +434,19 @@ def hora_para_reservar(*, cita_id: int, ahora=None) -> HoraLibre | None:
     if fila is None:
         return None
     pk, inicio, dentista, nombre, apellido, usuario, fin = fila
-    return HoraLibre(pk, inicio, dentista, f"{nombre} {apellido}".strip() or usuario, fin=fin)  # = Perfil.nombre
+    return HoraLibre(pk, inicio, dentista, nombre_de_personal(nombre, apellido, usuario), fin=fin)
 
 
 # The nearest bookable slots, written out: only the ``limite`` nearest on each side of the
 # reference time, of all dentists and of the same one, can make the list, so four short index
 # scans replace sorting every bookable slot (~13 ms with 10,000 of them, paid by each patient
 # who lost a race for a slot). Order and ties as before: same dentist first, distance, id.
-_LIBRE = """
+# ``_LIBRE`` is ``Cita.objects.libres(…).en_la_ventana(…)`` written out.
+_LIBRE = f"""
 SELECT c.id FROM citas_cita c
   JOIN personal_perfil p ON p.id = c.dentista_id JOIN auth_user u ON u.id = p.user_id
  WHERE c.estado = %(disponible)s AND c.inicio > %(ahora)s AND c.inicio >= %(minimo)s AND c.inicio < %(fin)s
-   AND p.activo AND u.is_active AND c.id <> ALL(%(excluir)s::bigint[])"""
+   AND {sql_reservable("p", "u")} AND c.id <> ALL(%(excluir)s::bigint[])"""
 # One SELECT (no WITH): prepared once per connection (nucleo.sql). The reference slot and the
 # moment are scalar subqueries, each evaluated once.
 _REF_INICIO = "COALESCE((SELECT inicio FROM citas_cita WHERE id = %(ref)s), %(ahora)s)"
@@ -482,8 +477,8 @@ def horas_cercanas(*, cita_id: int | None, ahora=None, limite: int = 6,
     dentist's first; from now on when that slot does not exist. As ``HoraLibre`` values (the
     page of a patient who lost a race shows date, time and dentist). One query."""
     ahora = ahora or timezone.now()
-    referencia = cita_id if _id_valido(cita_id) else None
-    excluir = [i for i in (referencia, excluir_id) if _id_valido(i)]
+    referencia = cita_id if es_id_valido(cita_id) else None
+    excluir = [i for i in (referencia, excluir_id) if es_id_valido(i)]
     with cursor_preparado() as cursor:
         cursor.execute(_HORAS_CERCANAS_SQL, {
             "disponible": EstadoCita.DISPONIBLE.value, "ahora": ahora,
@@ -492,7 +487,7 @@ def horas_cercanas(*, cita_id: int | None, ahora=None, limite: int = 6,
         })
         filas = cursor.fetchall()
     return [
-        HoraLibre(pk, inicio, dentista, f"{nombre} {apellido}".strip() or usuario)  # = Perfil.nombre
+        HoraLibre(pk, inicio, dentista, nombre_de_personal(nombre, apellido, usuario))
         for pk, inicio, dentista, nombre, apellido, usuario in filas
     ]
 
@@ -547,7 +542,7 @@ def citas_del_paciente(*, cliente_id: int, ahora=None, limite_anteriores: int = 
 def cita_del_paciente(*, cliente_id: int, cita_id: int, ahora=None) -> Cita | None:
     """The patient's own appointment ``cita_id`` with ``acciones``, or None (someone else's,
     a free slot, or no such id): the portal answers 404 for all of them alike. One query."""
-    if not _id_valido(cita_id):
+    if not es_id_valido(cita_id):
         return None
     ahora = ahora or timezone.now()
     cita = Cita.objects.select_related("dentista__user").filter(pk=cita_id, cliente_id=cliente_id).first()

@@ -2,24 +2,23 @@
 cancellations. Each service is one transaction; taking a slot is a compare-and-set on
 ``estado = 'disponible'`` (invariant 5), so of many concurrent attempts exactly one wins."""
 
-import dataclasses
 import datetime
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
-from citas import enlaces, reglas
+from citas import enlaces, estados, reglas
+from citas.estados import TRANSICIONES, es_personal, impedimento_del_paciente
 from citas.mensajes import contexto_cita
 from citas.models import Cita, EstadoCita
 from notificaciones.preferencias import Preferencias
 from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
-from nucleo.servicios import operacion
+from nucleo.servicios import es_id_valido, exigir_transaccion, operacion
 from pacientes.models import Cliente
 from pacientes.validaciones import normalizar_email, normalizar_nombre, normalizar_telefono
-from personal.models import Perfil, Rol
+from personal.models import Perfil, nombre_de_personal, sql_reservable
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ LARGO_MOTIVO = 200
 
 
 def _error_hora_no_disponible():
-    return ValidationError("Esa hora ya no está disponible. Elija otra, por favor.", code="hora_no_disponible")
+    return estados.rechazo("reservar")
 
 
 def _error_dentista_inactivo():
@@ -37,18 +36,6 @@ def _error_dentista_inactivo():
         "El dentista de esa hora está inactivo y no atiende. Elija una hora de otro dentista, por favor.",
         code="dentista_inactivo",
     )
-
-
-def _dentista_activo(perfil):
-    """The portal's rule for offering a dentist's slots (citas.selectors): both flags."""
-    return perfil.activo and perfil.user.is_active
-
-
-# The dentists whose free slots can be given: the same two flags as _dentista_activo, as a
-# subquery on ``dentista_id`` (on the updated table's own column, so the compare-and-set still
-# re-checks ``estado`` after waiting for a concurrent change).
-def _dentistas_activos():
-    return Perfil.objects.filter(activo=True, user__is_active=True).values("pk")
 
 
 def _limpiar_motivo(motivo):
@@ -63,7 +50,7 @@ def _limpiar_motivo(motivo):
 def crear_cita_disponible(*, actor, dentista_id, inicio, duracion_minutos=30) -> Cita:
     """A free slot for a dentist. Raises ValidationError: ``dentista_invalido``,
     ``fecha_sin_zona``, ``duracion_invalida``, or ``traslape`` (the exclusion constraint)."""
-    if not Perfil.objects.filter(pk=dentista_id, rol=Rol.DENTISTA, activo=True).exists():
+    if not Perfil.objects.reservables().filter(pk=dentista_id).exists():
         raise ValidationError({"dentista": ValidationError("Dentista no encontrado o inactivo.", code="dentista_invalido")})
     if not isinstance(inicio, datetime.datetime) or timezone.is_naive(inicio):
         raise ValidationError({"inicio": ValidationError("La hora de inicio no es válida.", code="fecha_sin_zona")})
@@ -85,18 +72,17 @@ def crear_cita_disponible(*, actor, dentista_id, inicio, duracion_minutos=30) ->
     return cita
 
 
-def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo, estado=EstadoCita.RESERVADA):
-    """Compare-and-set: only a free, future slot of an active dentist can be taken; returns
-    the booked row. Raises ``hora_no_disponible`` or ``dentista_inactivo``."""
-    tomadas = Cita.objects.filter(
-        pk=cita_id, estado=EstadoCita.DISPONIBLE, inicio__gt=ahora, dentista_id__in=_dentistas_activos()
-    ).update(
-        estado=estado, cliente=cliente, paciente_nombre=nombre, paciente_email=email,
+def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo):
+    """Staff's compare-and-set (``asignar``): only a free slot (``Cita.objects.libres``, no
+    minimum notice) can be taken; returns the booked row. Raises ``hora_no_disponible`` or
+    ``dentista_inactivo``."""
+    tomadas = Cita.objects.filter(pk=cita_id).libres(ahora=ahora, anticipacion=False).update(
+        estado=TRANSICIONES["asignar"].destino, cliente=cliente, paciente_nombre=nombre, paciente_email=email,
         paciente_telefono=telefono, motivo=motivo, reprogramaciones=0, reservada_en=ahora, actualizado=ahora,
     )
     if tomadas != 1:
         # Only on failure: was the slot there for the taking, but its dentist inactive?
-        if Cita.objects.filter(pk=cita_id, estado=EstadoCita.DISPONIBLE, inicio__gt=ahora).exists():
+        if Cita.objects.filter(pk=cita_id, **estados.filtro("asignar", ahora)).exists():
             raise _error_dentista_inactivo()
         raise _error_hora_no_disponible()
     return Cita.objects.select_related("dentista__user").get(pk=cita_id)
@@ -106,13 +92,15 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo, est
 # resource, and the ORM version (patient lookup, compare-and-set, re-read of the slot) spent
 # about four times the Python of this statement per booking (bin/bench-reservas,
 # docs/rendimiento.md). It takes the slot for the user's active patient by compare-and-set and
-# returns the snapshot and what the confirmation needs. A patient row without a slot means the
-# slot was taken (or is past, starts sooner than the portal's minimum notice, or belongs to an
-# inactive dentist: the portal does not offer those either); no row at all means the user has
-# no active patient. The dentist's rows join the UPDATE itself, which both checks that they are
-# active and returns their name; its WHERE keeps ``estado`` on the updated row, so PostgreSQL
-# re-checks it after waiting for a concurrent booking.
-_RESERVAR_SQL = """
+# returns the booked row with what the confirmation needs. Its WHERE is
+# ``Cita.objects.libres(ahora=…)`` written out (citas/tests/test_reglas.py proves they agree):
+# free, not started, past the portal's minimum notice, of a bookable dentist. The dentist's rows
+# join the UPDATE itself, which both checks the rule and returns their name; its WHERE keeps
+# ``estado`` on the updated row, so PostgreSQL re-checks it after waiting for a concurrent
+# booking. One row per active patient of the user (none: no patient), whose ``id`` is NULL when
+# the slot was not taken (gone, past, too soon, or an inactive dentist's: the portal does not
+# offer those either).
+_RESERVAR_SQL = f"""
 WITH paciente AS (
     SELECT c.id, c.nombre_completo, c.email, c.telefono,
            pf.canal_preferido, pf.whatsapp_aceptado_en, pf.sms_aceptado_en
@@ -127,30 +115,28 @@ WITH paciente AS (
       FROM paciente, personal_perfil d, auth_user u
      WHERE cita.id = %(cita_id)s AND cita.estado = %(disponible)s AND cita.inicio > %(ahora)s
        AND cita.inicio >= %(inicio_minimo)s
-       AND d.id = cita.dentista_id AND d.activo AND u.id = d.user_id AND u.is_active
- RETURNING cita.id, cita.dentista_id, cita.inicio, cita.fin, cita.creado, u.first_name, u.last_name, u.username
+       AND d.id = cita.dentista_id AND u.id = d.user_id AND {sql_reservable("d", "u")}
+ RETURNING cita.*, u.first_name AS dentista_nombre, u.last_name AS dentista_apellido,
+           u.username AS dentista_usuario
 )
-SELECT paciente.id, paciente.nombre_completo, paciente.email, paciente.telefono,
-       paciente.canal_preferido, paciente.whatsapp_aceptado_en, paciente.sms_aceptado_en,
-       tomada.id, tomada.dentista_id, tomada.inicio, tomada.fin, tomada.creado,
-       tomada.first_name, tomada.last_name, tomada.username
+SELECT tomada.*, paciente.canal_preferido, paciente.whatsapp_aceptado_en, paciente.sms_aceptado_en
   FROM paciente
   LEFT JOIN tomada ON TRUE
 """
 
 
-def _tomar_hora_para_usuario(*, user, cita_id, motivo, ahora):
-    """Run ``_RESERVAR_SQL``; returns its row or None (no active patient for ``user``)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _RESERVAR_SQL,
-            {
-                "user_id": user.pk, "cita_id": cita_id, "motivo": motivo, "ahora": ahora,
-                "inicio_minimo": reglas.inicio_minimo_para_reservar(ahora),
-                "reservada": EstadoCita.RESERVADA, "disponible": EstadoCita.DISPONIBLE,
-            },
-        )
-        return cursor.fetchone()
+def _tomar_hora_para_usuario(*, user, cita_id, motivo, ahora) -> Cita | None:
+    """Run ``_RESERVAR_SQL`` through ``Cita.objects.raw``: the ``Cita`` it returns, with every
+    field loaded and, as extra attributes, the dentist's name parts and the patient's channel
+    preferences (``pk`` None: the slot was not taken); None when ``user`` has no active patient."""
+    citas = Cita.objects.raw(_RESERVAR_SQL, {
+        "user_id": user.pk, "cita_id": cita_id, "motivo": motivo, "ahora": ahora,
+        "inicio_minimo": reglas.inicio_minimo_para_reservar(ahora),
+        "reservada": TRANSICIONES["reservar"].destino, "disponible": EstadoCita.DISPONIBLE,
+    })
+    for cita in citas:
+        return cita
+    return None
 
 
 def _crear_ficha_para_usuario_antiguo(user):
@@ -167,38 +153,34 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
     """A patient books a free slot on the portal (seed flow C).
 
     Finds (or, for old data, creates) their ``Cliente``, takes the slot by compare-and-set,
-    fills the snapshot and records the confirmation, all in one transaction.
+    fills the snapshot and records the confirmation, all in one transaction. Returns the
+    booked ``Cita`` as the statement left it (every field; ``cliente`` and ``dentista`` load on
+    access).
     Raises ValidationError ``hora_no_disponible`` when the slot is gone, past, sooner than
     ``CLINICA_ANTICIPACION_MINIMA_MIN`` from now or of an inactive dentist (the portal shows the
     nearest free slots, as for a taken one), or ``cliente_inactivo``.
     """
     motivo = _limpiar_motivo(motivo)
-    if not isinstance(cita_id, int) or isinstance(cita_id, bool) or not 0 < cita_id < 2**63:
+    if not es_id_valido(cita_id):
         raise _error_hora_no_disponible()
     with operacion("reservar_cita", actor=user):
         ahora = timezone.now()
-        fila = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
-        if fila is None:
+        cita = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
+        if cita is None:
             _crear_ficha_para_usuario_antiguo(user)
-            fila = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
-        (cliente_id, nombre, email, telefono, canal, whatsapp_en, sms_en,
-         tomada_id, dentista_id, inicio, fin, creado, dentista_nombre, dentista_apellido, dentista_usuario) = fila
-        if tomada_id is None:
+            cita = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
+        if cita.pk is None:
             raise _error_hora_no_disponible()
-        cita = Cita(
-            id=tomada_id, dentista_id=dentista_id, inicio=inicio, fin=fin, estado=EstadoCita.RESERVADA,
-            cliente_id=cliente_id, paciente_nombre=nombre, paciente_email=email, paciente_telefono=telefono,
-            motivo=motivo, reservada_en=ahora, creado=creado, actualizado=ahora,
-        )
-        cita._state.adding = False
-        perfil = Preferencias.de_valores(canal, whatsapp_en, sms_en)
-        dentista = f"{dentista_nombre} {dentista_apellido}".strip() or dentista_usuario
+        perfil = Preferencias.de_valores(cita.canal_preferido, cita.whatsapp_aceptado_en, cita.sms_aceptado_en)
         notificar(
-            evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=email,
-            telefono=telefono, perfil=perfil, cliente=Cliente(pk=cliente_id), cita=cita,
-            contexto=contexto_cita(inicio=inicio, dentista=dentista, nombre=nombre),
+            evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=cita.paciente_email,
+            telefono=cita.paciente_telefono, perfil=perfil, cliente=Cliente(pk=cita.cliente_id), cita=cita,
+            contexto=contexto_cita(
+                inicio=cita.inicio, nombre=cita.paciente_nombre,
+                dentista=nombre_de_personal(cita.dentista_nombre, cita.dentista_apellido, cita.dentista_usuario),
+            ),
         )
-    registrar_evento(logger, "cita_reservada", cita_id=cita.pk, cliente_id=cliente_id, origen="portal")
+    registrar_evento(logger, "cita_reservada", cita_id=cita.pk, cliente_id=cita.cliente_id, origen="portal")
     return cita
 
 
@@ -276,18 +258,18 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
     ``no_autorizado``.
     """
     motivo = _limpiar_motivo(motivo)
-    es_personal = _es_personal(actor)
-    if por_clinica and not es_personal:
+    personal = es_personal(actor)
+    if por_clinica and not personal:
         raise ValidationError("Solo la clínica puede cancelar una cita por la clínica.", code="no_autorizado")
-    if not _id_valido(cita_id):
+    if not es_id_valido(cita_id):
         raise _error_cita_no_encontrada()
     with operacion("cancelar_cita", actor=actor):
         ahora = timezone.now()
         cita = _cita_para_cancelar(cita_id)
-        propia = cita is not None and (es_personal or (cita.cliente and cita.cliente.user_id == actor.pk))
+        propia = cita is not None and (personal or (cita.cliente and cita.cliente.user_id == actor.pk))
         if not propia:
             raise ValidationError("Cita no encontrada.", code="cita_no_encontrada")
-        _cancelar(cita=cita, ahora=ahora, es_personal=es_personal, por_clinica=por_clinica, motivo=motivo)
+        _cancelar(cita=cita, ahora=ahora, es_personal=personal, por_clinica=por_clinica, motivo=motivo)
     registrar_evento(logger, "cita_cancelada", cita_id=cita.pk, por_clinica=por_clinica,
                      actor_id=getattr(actor, "pk", None))
     return cita
@@ -303,31 +285,32 @@ def _cita_para_cancelar(cita_id):
     )
 
 
+def _exigir_transicion(accion, cita, ahora, *, personal):
+    """On a locked row whose ownership the caller checked: the state machine's rule for
+    ``accion`` and, for a patient, the portal's policy. Raises their error."""
+    if personal:
+        estados.exigir(accion, cita, ahora)
+        return
+    error = impedimento_del_paciente(cita, accion, ahora=ahora)
+    if error is not None:
+        raise error
+
+
 def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo):
-    """The cancellation itself, on a locked row whose ownership the caller checked: state and
-    time rules, the portal's policy for patients, the change and the patient's notification."""
-    if cita.estado not in (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA) or cita.inicio <= ahora:
-        raise ValidationError("Esta cita ya no se puede cancelar.", code="no_cancelable")
-    if not es_personal:
-        error = reglas.error_de_politica(
-            accion="cancelar", inicio=cita.inicio, reprogramaciones=cita.reprogramaciones, ahora=ahora
-        )
-        if error is not None:
-            raise error
+    """The cancellation itself, on a locked row whose ownership the caller checked: the state
+    machine's ``cancelar`` / ``cancelar_por_clinica`` (and the portal's policy for patients),
+    the change and the patient's notification."""
+    accion = "cancelar_por_clinica" if por_clinica else "cancelar"
+    _exigir_transicion(accion, cita, ahora, personal=es_personal)
     cliente = cita.cliente
     nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
     contexto = {**_contexto(cita, nombre), "motivo": motivo}
     if por_clinica:
-        cita.estado = EstadoCita.CANCELADA
+        cita.estado = TRANSICIONES[accion].destino
         cita.save(update_fields=["estado", "actualizado"])
         evento = "cita_cancelada_clinica"
     else:
-        cita.estado = EstadoCita.DISPONIBLE
-        cita.cliente = None
-        cita.paciente_nombre = cita.paciente_email = cita.paciente_telefono = cita.motivo = ""
-        cita.reprogramaciones = 0
-        cita.reservada_en = None
-        cita.save()
+        cita.liberar(ahora=ahora)
         evento = "cita_cancelada_paciente"
     perfil = _perfil_de(cliente)
     notificar(
@@ -336,170 +319,30 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo):
     )
 
 
+def liberar_citas_del_cliente(*, cliente, ahora) -> tuple[int, int]:
+    """What deleting a patient (``eliminar_cliente``, the seed's deletion flow) does to their
+    appointments, inside the caller's transaction: their future live bookings
+    (``Cita.objects.liberables``) are freed (``CitaQuerySet.liberar``); every other one stays as
+    history with its snapshot (old data with an empty one gets ``cliente.nombre_completo``) and
+    ``cliente = NULL``. Three UPDATEs. Returns (freed, kept)."""
+    exigir_transaccion()
+    citas = Cita.objects.filter(cliente=cliente)
+    liberadas = citas.liberables(ahora=ahora).liberar(ahora=ahora)
+    # History keeps who it was: fill any snapshot left empty by old data before unlinking.
+    citas.filter(paciente_nombre="").update(paciente_nombre=cliente.nombre_completo)
+    conservadas = citas.update(cliente=None, actualizado=ahora)
+    return liberadas, conservadas
+
+
 # Back office: reschedule and state changes --------------------------------------------------
 #
-# What may happen to an appointment, in one table: the staff site asks
+# What may happen to an appointment is the table of ``citas.estados``: the staff site asks
 # ``transiciones_posibles(cita)`` which buttons to show, and the services below check the same
 # rules in their compare-and-set (the state changes) or under their row lock (reprogramar).
 
 
-class Momento:
-    """When, relative to the appointment's start, an action is allowed."""
-
-    SIEMPRE = "siempre"
-    ANTES_DEL_INICIO = "antes_del_inicio"  # inicio > ahora
-    DESDE_EL_INICIO = "desde_el_inicio"  # inicio <= ahora
-    TRAS_EL_INICIO = "tras_el_inicio"  # inicio < ahora
-    EL_MISMO_DIA = "el_mismo_dia"  # inicio on today's date in Santiago (TIME_ZONE), before or after now
-
-
-def _limites_del_dia(ahora):
-    """[start, end) of ``ahora``'s local day. make_aware takes 00:00 of the September DST day,
-    which does not exist in Santiago, at the offset before the change: the day's real start."""
-    dia = timezone.localdate(ahora)
-    desde = timezone.make_aware(datetime.datetime.combine(dia, datetime.time.min))
-    hasta = timezone.make_aware(datetime.datetime.combine(dia + datetime.timedelta(days=1), datetime.time.min))
-    return desde, hasta
-
-
-def _filtro_de_momento(momento, ahora) -> dict:
-    """The time rule as ORM lookups on ``inicio`` (part of the compare-and-set)."""
-    if momento == Momento.EL_MISMO_DIA:
-        desde, hasta = _limites_del_dia(ahora)
-        return {"inicio__gte": desde, "inicio__lt": hasta}
-    lookup = {
-        Momento.SIEMPRE: None,
-        Momento.ANTES_DEL_INICIO: "inicio__gt",
-        Momento.DESDE_EL_INICIO: "inicio__lte",
-        Momento.TRAS_EL_INICIO: "inicio__lt",
-    }[momento]
-    return {lookup: ahora} if lookup else {}
-
-
-_CUMPLE_MOMENTO = {
-    Momento.SIEMPRE: lambda inicio, ahora: True,
-    Momento.ANTES_DEL_INICIO: lambda inicio, ahora: inicio > ahora,
-    Momento.DESDE_EL_INICIO: lambda inicio, ahora: inicio <= ahora,
-    Momento.TRAS_EL_INICIO: lambda inicio, ahora: inicio < ahora,
-    Momento.EL_MISMO_DIA: lambda inicio, ahora: timezone.localdate(inicio) == timezone.localdate(ahora),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Transicion:
-    """An action on an appointment: from which states, to which one (None: the service
-    decides, e.g. reprogramar frees the slot and books another), when, and whether a patient
-    may do it to their own booking. ``texto`` completes "No se puede …"."""
-
-    origenes: tuple
-    destino: str | None
-    momento: str
-    paciente: bool
-    texto: str
-
-
-_RESERVADA_O_CONFIRMADA = (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA)
-
-TRANSICIONES = {
-    "confirmar": Transicion(
-        origenes=(EstadoCita.RESERVADA,), destino=EstadoCita.CONFIRMADA, momento=Momento.ANTES_DEL_INICIO,
-        paciente=True, texto="confirmar la cita",
-    ),
-    # Only on the day: a click on the wrong row of the week view must not "arrive" a patient
-    # days ahead (or days late); earlier or later that same day is fine.
-    "marcar_llegada": Transicion(
-        origenes=_RESERVADA_O_CONFIRMADA, destino=EstadoCita.EN_ESPERA, momento=Momento.EL_MISMO_DIA,
-        paciente=False, texto="marcar la llegada del paciente",
-    ),
-    "marcar_atendida": Transicion(
-        origenes=(EstadoCita.EN_ESPERA, *_RESERVADA_O_CONFIRMADA), destino=EstadoCita.ATENDIDA,
-        momento=Momento.DESDE_EL_INICIO, paciente=False, texto="marcar la cita como atendida",
-    ),
-    "marcar_no_asistio": Transicion(
-        origenes=_RESERVADA_O_CONFIRMADA, destino=EstadoCita.NO_ASISTIO, momento=Momento.TRAS_EL_INICIO,
-        paciente=False, texto="marcar que el paciente no asistió",
-    ),
-    # Checked under the row lock by reprogramar_cita; the same rule cancelar_cita applies.
-    "reprogramar": Transicion(
-        origenes=_RESERVADA_O_CONFIRMADA, destino=None, momento=Momento.ANTES_DEL_INICIO,
-        paciente=True, texto="cambiar la hora de la cita",
-    ),
-    "cancelar": Transicion(
-        origenes=_RESERVADA_O_CONFIRMADA, destino=None, momento=Momento.ANTES_DEL_INICIO,
-        paciente=True, texto="cancelar la cita",
-    ),
-}
-
-
-def _es_personal(actor):
-    return bool(getattr(actor, "is_staff", False))
-
-
-def _id_valido(valor):
-    return isinstance(valor, int) and not isinstance(valor, bool) and 0 < valor < 2**63
-
-
 def _error_cita_no_encontrada():
     return ValidationError("Cita no encontrada.", code="cita_no_encontrada")
-
-
-def _permitida(regla, cita, ahora):
-    return cita.estado in regla.origenes and _CUMPLE_MOMENTO[regla.momento](cita.inicio, ahora)
-
-
-def transiciones_posibles(cita, *, actor=None, ahora=None) -> list[str]:
-    """The actions of ``TRANSICIONES`` that ``cita`` allows now, in the table's order.
-
-    Without ``actor`` (or with staff) every action; with a patient only theirs
-    (``paciente=True``), only on their own booking (reads ``cita.cliente``: select it) and
-    only what the portal's policy allows now (``impedimento_del_paciente``).
-    """
-    ahora = ahora or timezone.now()
-    if actor is not None and not _es_personal(actor):
-        if cita.cliente_id is None or cita.cliente.user_id != actor.pk:
-            return []
-        return [a for a in TRANSICIONES if impedimento_del_paciente(cita, a, ahora=ahora) is None]
-    return [a for a, regla in TRANSICIONES.items() if _permitida(regla, cita, ahora)]
-
-
-def impedimento_del_paciente(cita, accion, *, ahora) -> ValidationError | None:
-    """Why the patient who owns ``cita`` may not run ``accion`` on it now (the error the
-    service would raise), or None. One rule for the services and the portal's buttons:
-    the state and time rules of ``TRANSICIONES``, then the portal's policy (``citas.reglas``).
-    Ownership is the caller's business (the portal reads only the patient's own rows)."""
-    regla = TRANSICIONES[accion]
-    if not regla.paciente:
-        return ValidationError(f"Solo el personal de la clínica puede {regla.texto}.", code="no_autorizado")
-    if not _permitida(regla, cita, ahora):
-        if accion == "cancelar":
-            return ValidationError("Esta cita ya no se puede cancelar.", code="no_cancelable")
-        if accion == "reprogramar":
-            return ValidationError("Esta cita ya no se puede cambiar de hora.", code="no_reprogramable")
-        return _error_de_transicion(regla, cita, ahora)
-    return reglas.error_de_politica(
-        accion=accion, inicio=cita.inicio, reprogramaciones=cita.reprogramaciones, ahora=ahora
-    )
-
-
-def _error_de_transicion(regla, cita, ahora):
-    """Why the compare-and-set found no row, read after it (same transaction)."""
-    if cita.estado not in regla.origenes:
-        return ValidationError(
-            f"No se puede {regla.texto}: la cita está en estado «{cita.get_estado_display()}».",
-            code="transicion_invalida",
-        )
-    if regla.momento == Momento.ANTES_DEL_INICIO and cita.inicio <= ahora:
-        return ValidationError(f"No se puede {regla.texto}: la cita ya comenzó.", code="cita_ya_comenzo")
-    if regla.momento in (Momento.DESDE_EL_INICIO, Momento.TRAS_EL_INICIO) and cita.inicio >= ahora:
-        return ValidationError(f"No se puede {regla.texto}: la cita aún no comienza.", code="cita_no_comenzada")
-    if regla.momento == Momento.EL_MISMO_DIA and not _CUMPLE_MOMENTO[regla.momento](cita.inicio, ahora):
-        # Only marcar_llegada has this rule (TRANSICIONES).
-        return ValidationError("Solo se puede marcar la llegada el mismo día de la cita.", code="llegada_fuera_del_dia")
-    # The row changed between the update and this read: report what it is now.
-    return ValidationError(
-        f"No se puede {regla.texto}: la cita está en estado «{cita.get_estado_display()}».",
-        code="transicion_invalida",
-    )
 
 
 def _cambiar_estado(*, accion, actor, cita_id, enlace=None) -> Cita:
@@ -511,18 +354,17 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None) -> Cita:
     row must still be that booking, else ``enlace_invalido``.
     """
     regla = TRANSICIONES[accion]
-    es_personal = enlace is None and _es_personal(actor)
-    if not es_personal and not regla.paciente:
-        raise ValidationError(f"Solo el personal de la clínica puede {regla.texto}.", code="no_autorizado")
-    if not _id_valido(cita_id):
+    personal = enlace is None and es_personal(actor)
+    if not personal and not regla.paciente:
+        raise estados.error_solo_personal(accion)
+    if not es_id_valido(cita_id):
         raise _error_cita_no_encontrada()
     with operacion(accion if enlace is None else f"{accion}_por_enlace", actor=actor):
         ahora = timezone.now()
-        filtro = {"pk": cita_id, "estado__in": regla.origenes, **_filtro_de_momento(regla.momento, ahora)}
-        citas = Cita.objects.filter(**filtro)
+        citas = Cita.objects.filter(pk=cita_id, **estados.filtro(accion, ahora))
         if enlace is not None:
             citas = citas.filter(cliente_id=enlace.cliente_id, inicio=enlace.inicio)
-        elif not es_personal:
+        elif not personal:
             # A subquery on cliente_id, not a join: with a join Django updates "WHERE id IN
             # (SELECT …)", and PostgreSQL would not re-check the state after a concurrent change.
             citas = citas.filter(cliente_id__in=Cliente.objects.filter(user_id=actor.pk).values("pk"))
@@ -531,10 +373,10 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None) -> Cita:
         if enlace is not None:
             if not enlace.corresponde(cita):
                 raise enlaces.error_enlace_invalido()
-        elif cita is None or (not es_personal and (cita.cliente is None or cita.cliente.user_id != actor.pk)):
+        elif cita is None or (not personal and (cita.cliente is None or cita.cliente.user_id != actor.pk)):
             raise _error_cita_no_encontrada()
         if cambiadas != 1:
-            raise _error_de_transicion(regla, cita, ahora)
+            raise estados.error_de_transicion(accion, cita, ahora)
     registrar_evento(logger, f"cita_{regla.destino}", cita_id=cita.pk, accion=accion,
                      actor_id=getattr(actor, "pk", None))
     return cita
@@ -585,14 +427,13 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
     Returns the new Cita. Raises ValidationError ``cita_no_encontrada``, ``no_reprogramable``,
     ``fuera_de_plazo``, ``max_reprogramaciones``, ``hora_no_disponible``, ``dentista_inactivo``.
     """
-    if not _id_valido(cita_id):
+    if not es_id_valido(cita_id):
         raise _error_cita_no_encontrada()
-    if not _id_valido(nueva_cita_id):
+    if not es_id_valido(nueva_cita_id):
         raise _error_hora_no_disponible()
     if cita_id == nueva_cita_id:
         raise ValidationError("La nueva hora debe ser distinta de la actual.", code="hora_no_disponible")
-    es_personal = _es_personal(actor)
-    regla = TRANSICIONES["reprogramar"]
+    personal = es_personal(actor)
     with operacion("reprogramar_cita", actor=actor):
         ahora = timezone.now()
         # ORDER BY before FOR UPDATE: PostgreSQL locks the rows in that order.
@@ -600,39 +441,29 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
             c.pk: c
             for c in Cita.objects.select_for_update(of=("self",))
             .select_related("dentista__user", "cliente__user__perfil_cliente")
+            .con_dentista_reservable()
             .filter(pk__in=(cita_id, nueva_cita_id))
             .order_by("pk")
         }
         origen, destino = filas.get(cita_id), filas.get(nueva_cita_id)
-        if origen is None or not (es_personal or (origen.cliente and origen.cliente.user_id == actor.pk)):
+        if origen is None or not (personal or (origen.cliente and origen.cliente.user_id == actor.pk)):
             raise _error_cita_no_encontrada()
-        if not _permitida(regla, origen, ahora):
-            raise ValidationError("Esta cita ya no se puede cambiar de hora.", code="no_reprogramable")
-        if not es_personal:
-            error = reglas.error_de_politica(
-                accion="reprogramar", inicio=origen.inicio, reprogramaciones=origen.reprogramaciones, ahora=ahora
-            )
-            if error is not None:
-                raise error
-        if destino is None or destino.estado != EstadoCita.DISPONIBLE or destino.inicio <= ahora:
+        _exigir_transicion("reprogramar", origen, ahora, personal=personal)
+        # The new slot: what Cita.objects.libres selects, checked on the locked row.
+        accion = "asignar" if personal else "reservar"
+        if destino is None or not estados.permitida(accion, destino, ahora):
             raise _error_hora_no_disponible()
-        if not es_personal and not reglas.se_puede_reservar(destino.inicio, ahora):
+        if not personal and not reglas.se_puede_reservar(destino.inicio, ahora):
             raise _error_hora_no_disponible()
-        if not _dentista_activo(destino.dentista):
-            raise _error_dentista_inactivo() if es_personal else _error_hora_no_disponible()
+        if not destino.dentista_reservable:
+            raise _error_dentista_inactivo() if personal else _error_hora_no_disponible()
         for campo in _CAMPOS_DEL_PACIENTE:
             setattr(destino, campo, getattr(origen, campo))
-        destino.estado = EstadoCita.RESERVADA
-        destino.reprogramaciones = origen.reprogramaciones + (0 if es_personal else 1)
+        destino.estado = TRANSICIONES[accion].destino
+        destino.reprogramaciones = origen.reprogramaciones + (0 if personal else 1)
         destino.reservada_en = ahora  # a new booking for the reminders: its own notice just went out
-        campos = [*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en", "actualizado"]
-        destino.save(update_fields=campos)
-        origen.estado = EstadoCita.DISPONIBLE
-        origen.cliente = None
-        origen.paciente_nombre = origen.paciente_email = origen.paciente_telefono = origen.motivo = ""
-        origen.reprogramaciones = 0
-        origen.reservada_en = None
-        origen.save(update_fields=campos)
+        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en", "actualizado"])
+        origen.liberar(ahora=ahora)
         nombre = destino.paciente_nombre
         anterior = _contexto(origen, nombre)
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).

@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from citas.models import Cita, EstadoCita
+from citas.models import Cita
+from citas.services import liberar_citas_del_cliente
 from notificaciones.models import Notificacion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
@@ -50,17 +51,15 @@ def resumen_eliminacion(*, cliente_id) -> ResumenEliminacion:
     cliente = Cliente.objects.get(pk=cliente_id)
     ahora = timezone.now()
     citas = Cita.objects.filter(cliente=cliente)
+    liberables = citas.liberables(ahora=ahora)
     return ResumenEliminacion(
         cliente_id=cliente.pk,
         cuenta_eliminada=_cuentas_del_cliente(cliente).exists(),
-        citas_futuras_liberadas=citas.filter(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).count(),
-        citas_pasadas_conservadas=citas.exclude(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).count(),
+        citas_futuras_liberadas=liberables.count(),
+        citas_pasadas_conservadas=citas.exclude(pk__in=liberables.values("pk")).count(),
         documentos_eliminados=ClienteDocumento.objects.filter(cliente=cliente).count(),
         notificaciones_eliminadas=Notificacion.objects.filter(cliente=cliente).count(),
     )
-
-
-_ESTADOS_LIBERABLES = [EstadoCita.RESERVADA, EstadoCita.CONFIRMADA]
 
 
 def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
@@ -75,14 +74,7 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
     ahora = timezone.now()
     with operacion("eliminar_cliente", actor=actor):
         cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
-        citas = Cita.objects.filter(cliente=cliente)
-        liberadas = citas.filter(inicio__gte=ahora, estado__in=_ESTADOS_LIBERABLES).update(
-            estado=EstadoCita.DISPONIBLE, cliente=None, paciente_nombre="", paciente_email="",
-            paciente_telefono="", motivo="", reprogramaciones=0, reservada_en=None, actualizado=ahora,
-        )
-        # History keeps who it was: fill any snapshot left empty by old data before unlinking.
-        citas.filter(paciente_nombre="").update(paciente_nombre=cliente.nombre_completo)
-        conservadas = citas.update(cliente=None, actualizado=ahora)
+        liberadas, conservadas = liberar_citas_del_cliente(cliente=cliente, ahora=ahora)
         # PerfilCliente goes with its User (on_delete=CASCADE).
         cuentas = list(_cuentas_del_cliente(cliente).values_list("pk", flat=True))
         get_user_model().objects.filter(pk__in=cuentas).delete()

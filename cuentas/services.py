@@ -24,7 +24,7 @@ from notificaciones.models import Notificacion
 from notificaciones.services import notificar
 from nucleo.enlaces import enlaces
 from nucleo.registro import registrar_evento
-from nucleo.servicios import exigir_transaccion, operacion
+from nucleo.servicios import es_id_valido, exigir_transaccion, operacion
 from pacientes.models import Cliente
 from pacientes.validaciones import (
     dividir_nombre,
@@ -390,7 +390,7 @@ def _leer_token_correo(token) -> dict:
         raise _error_enlace("enlace_invalido") from None
     # Signed by us, but the shape is checked anyway (old formats, bugs).
     if not (isinstance(datos, dict) and set(datos) == {"c", "e", "h", "n"}
-            and isinstance(datos["c"], int) and not isinstance(datos["c"], bool) and 0 < datos["c"] < 2**63
+            and es_id_valido(datos["c"])
             and all(isinstance(datos[k], str) for k in "ehn")):
         raise _error_enlace("enlace_invalido")
     return datos

@@ -18,7 +18,7 @@ from notificaciones import ganchos
 from notificaciones.canales import canales_con_entrega
 from notificaciones.models import Canal, Notificacion
 from notificaciones.trabajos import tiene_trabajo_vivo
-from nucleo.servicios import exigir_transaccion
+from nucleo.servicios import es_id_valido, exigir_transaccion
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ def reenviar_notificacion(*, actor, notificacion_id) -> Notificacion:
 
     if not ganchos.puede_reenviar(actor):
         raise ValidationError("Solo administración o recepción pueden reenviar avisos.", code="no_autorizado")
-    valido = isinstance(notificacion_id, int) and not isinstance(notificacion_id, bool) and 0 < notificacion_id < 2**63
+    valido = es_id_valido(notificacion_id)
     with operacion("reenviar_notificacion", actor=actor):
         # Waits for a worker that is sending it right now, then sees what it left.
         original = Notificacion.objects.select_for_update().filter(pk=notificacion_id).first() if valido else None

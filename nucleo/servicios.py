@@ -70,3 +70,10 @@ def exigir_transaccion():
     """Guard for helpers that are only correct inside a service's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Esta función debe llamarse dentro de la transacción de un servicio.")
+
+
+def es_id_valido(valor) -> bool:
+    """Whether ``valor`` can be a primary key: a positive integer that fits PostgreSQL's bigint
+    (not a bool, a string or a float). Ids that arrive from outside (forms, links, jobs) are
+    checked with it before a query, so a bad one is a clear "not found", never a 500."""
+    return isinstance(valor, int) and not isinstance(valor, bool) and 0 < valor < 2**63

@@ -1,6 +1,7 @@
 import pghistory
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from nucleo.models import ConFechas
 
@@ -9,6 +10,32 @@ class Rol(models.TextChoices):
     ADMINISTRADOR = "administrador", "Administrador"
     RECEPCION = "recepcion", "Recepción"
     DENTISTA = "dentista", "Dentista"
+
+
+def nombre_de_personal(first_name: str, last_name: str, username: str) -> str:
+    """A staff member's display name: "Nombre Apellido", or the username when both are empty.
+    The one definition: ``Perfil.nombre`` and every SQL row that shows a staff member use it
+    (as Django's ``User.get_full_name() or username``)."""
+    return f"{first_name} {last_name}".strip() or username
+
+
+def condicion_reservable(prefijo: str = "") -> Q:
+    """Who can be booked: a dentist whose profile and login are both active (``desactivar_personal``
+    turns off both; old data may have one). As a ``Q`` on ``Perfil``, or on a model that reaches
+    it through ``prefijo`` (e.g. ``"dentista__"`` from ``Cita``). ``Perfil.objects.reservables()``."""
+    return Q(**{f"{prefijo}rol": Rol.DENTISTA, f"{prefijo}activo": True, f"{prefijo}user__is_active": True})
+
+
+def sql_reservable(perfil: str = "p", usuario: str = "u") -> str:
+    """``condicion_reservable`` written out for the hand-written SQL (aliases of
+    ``personal_perfil`` and ``auth_user``); tests prove both select the same dentists."""
+    return f"{perfil}.rol = '{Rol.DENTISTA.value}' AND {perfil}.activo AND {usuario}.is_active"
+
+
+class PerfilQuerySet(models.QuerySet):
+    def reservables(self):
+        """Dentists whose slots can be given or booked (``condicion_reservable``)."""
+        return self.filter(condicion_reservable())
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -22,6 +49,8 @@ class Perfil(ConFechas):
     especialidad = models.CharField("especialidad", max_length=120, blank=True)
     activo = models.BooleanField("activo", default=True)
 
+    objects = PerfilQuerySet.as_manager()
+
     class Meta:
         verbose_name = "miembro del personal"
         verbose_name_plural = "personal"
@@ -31,4 +60,4 @@ class Perfil(ConFechas):
 
     @property
     def nombre(self):
-        return self.user.get_full_name() or self.user.username
+        return nombre_de_personal(self.user.first_name, self.user.last_name, self.user.username)

@@ -25,8 +25,8 @@ from citas.services import (
     crear_cita_disponible,
     reprogramar_cita,
     reservar_cita,
-    transiciones_posibles,
 )
+from citas.estados import transiciones_posibles
 from citas.tests.test_services import registrar_paciente
 from citas.tests.test_transiciones import _en_paralelo
 from pruebas.soporte import huella_bd

@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
+from citas.estados import TRANSICIONES, transiciones_posibles
 from citas.services import (
-    TRANSICIONES,
     asignar_cita,
     cancelar_cita,
     confirmar_cita,
@@ -23,7 +23,6 @@ from citas.services import (
     marcar_no_asistio,
     reprogramar_cita,
     reservar_cita,
-    transiciones_posibles,
 )
 from citas.tests.test_services import registrar_paciente
 from notificaciones.models import Notificacion

@@ -484,7 +484,7 @@ def _cercanas_por_orden_completo(*, cita_id, ahora, limite=6, excluir_id=None):
     from django.db.models import Case, Value, When
     from django.db.models.expressions import RawSQL
 
-    from citas.services import _id_valido
+    from nucleo.servicios import es_id_valido as _id_valido
 
     referencia = Cita.objects.filter(pk=cita_id).values("inicio", "dentista_id").first() if _id_valido(cita_id) else None
     momento = referencia["inicio"] if referencia else ahora

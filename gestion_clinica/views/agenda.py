@@ -22,7 +22,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
-from citas import horarios, services
+from citas import estados, horarios, services
 from citas.models import Cita, EstadoCita
 from citas.selectors import (
     agenda_del_dia,
@@ -145,7 +145,7 @@ def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None) -> list[Ac
     acciones = []
     if dentista_propio is None and cita.estado == EstadoCita.DISPONIBLE and cita.inicio > ahora:
         acciones.append(Accion("Asignar", enlaces("gestion:agenda_asignar", cita_id), "btn-primary", post=False))
-    for accion in services.transiciones_posibles(cita, ahora=ahora):
+    for accion in estados.transiciones_posibles(cita, ahora=ahora):
         if dentista_propio is not None and accion not in DEL_DENTISTA:
             continue
         if accion == "reprogramar":
