@@ -44,6 +44,7 @@ from notificaciones.models import Canal, Notificacion
 from notificaciones.preferencias import Preferencias
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
+from personal.models import nombre_de_personal
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def _avisos(fila, *, horas, textos, fechas):
     contexto = {
         **fechas[local],
         "nombre": _primer_nombre(paciente_nombre),
-        "dentista": f"{d_nombre} {d_apellido}".strip() or d_usuario,
+        "dentista": nombre_de_personal(d_nombre, d_apellido, d_usuario),
         "confirmada": estado == EstadoCita.CONFIRMADA,
         "enlace_confirmar": "",
         "enlace_cancelar": "",
