@@ -1,6 +1,7 @@
-"""The day grid's cells, built in Python for speed: the buttons each state and moment offers
-(the same as the templates gave), "Llegó" only on the appointment's own Santiago day, escaped
-names, no inline script or style, fixed queries."""
+"""The day grid's cells (the partials of ``agenda/_cita.html``, rendered once per look and
+filled per appointment): the buttons each state and moment offers, "Llegó" only on the
+appointment's own Santiago day, escaped names, the same HTML as the partial rendered straight,
+no inline script or style, fixed queries."""
 
 import datetime
 import re
@@ -10,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
+from citas.selectors import agenda_del_dia
+from gestion_clinica.views.agenda import _Celdas
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +156,40 @@ def test_nombres_escapados(clientes, dentista, cita_hoy):
     html = clientes["recepcion"].get(AGENDA).text
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; O&#x27;Higgins" in html
     assert "<script>alert" not in html
+
+
+@pytest.mark.parametrize("persona", ["recepcion", "dentista"])
+def test_celdas_iguales_a_la_plantilla_directa(dentista, crear_personal, cita_hoy, a_mediodia, persona):
+    """Each cell, copied from its look with the appointment's id, time and name put in, is
+    exactly the ``celda`` partial rendered for that appointment: every state and moment, both
+    roles, names with markup (and with a placeholder's text), looks shared across dentists,
+    and two appointments in one cell (the April DST day)."""
+    otro = crear_personal(nombre="Bruno")
+    nombres = ["<b>Ana</b> & \"Luz\"", "pk0 hora0 nombre0", "O'Higgins <script>x</script>"]
+    for n, (hora, estado, _, _) in enumerate(CASOS):
+        for m, d in enumerate((dentista, otro)):
+            nombre = "" if estado == EstadoCita.DISPONIBLE else nombres[(n + m) % len(nombres)]
+            cita_hoy(d, datetime.time(hora, 5 * n), nombre=nombre, estado=estado, minutos=5)
+    dia_doble = datetime.date(2027, 4, 3)  # 24:00 → 23:00: 23:15 happens twice
+    primera = datetime.datetime(2027, 4, 3, 23, 15, tzinfo=zona())
+    segunda = primera.astimezone(datetime.UTC) + datetime.timedelta(hours=1)
+    for inicio, nombre in ((primera, "Primera <i>"), (segunda, "")):
+        Cita.objects.create(dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=15),
+                            estado=EstadoCita.RESERVADA if nombre else EstadoCita.DISPONIBLE, paciente_nombre=nombre)
+    propio = dentista if persona == "dentista" else None
+    celdas = _Celdas(dentista_propio=propio, ahora=timezone.now(), csrf_token="token-de-prueba")
+    vistas, dobles = 0, 0
+    for fecha in (timezone.localdate(), dia_doble):
+        agenda = agenda_del_dia(fecha=fecha, dentista_id=propio.pk if propio else None)
+        for fila in agenda.filas:
+            for citas in fila.celdas:
+                hecha = celdas(citas)
+                assert hecha == celdas.render([celdas.en_celda(cita) for cita in citas])
+                assert "\x00" not in hecha
+                vistas += len(citas)
+                dobles += len(citas) == 2
+    assert vistas == len(CASOS) * (1 if propio else 2) + 2 and dobles == 1
+    assert len(celdas._por_aspecto) < vistas  # looks are shared
 
 
 @pytest.mark.parametrize("ruta", ["dia", "cita"])

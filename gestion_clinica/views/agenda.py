@@ -8,14 +8,15 @@ appointment is a 404 to them, like a missing one).
 import datetime
 import functools
 from dataclasses import dataclass
-from html import escape  # = Django's escape without its lazy-string wrapper (3x the cost per call)
+from html import escape  # = django.utils.html.escape without its lazy-string wrapper (3x the cost per call)
 from typing import NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.backends.utils import csrf_input
+from django.middleware.csrf import get_token
+from django.template.loader import get_template
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -120,7 +121,6 @@ class Accion(NamedTuple):
 
 
 _MARCA = "987654321"  # an id for reverse(): replaced by each appointment's own
-_CAMPO_CSRF = "\x00"  # where the grid's cached buttons take the page's CSRF field
 
 
 class _Enlaces:
@@ -137,10 +137,11 @@ class _Enlaces:
         return f"{partes[0]}{cita_id}{partes[1]}"
 
 
-def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None) -> list[Accion]:
+def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None) -> list[Accion]:
     """What the staff may do to ``cita`` now (``transiciones_posibles``, narrowed for a
     dentist), in display order: the service's rules decide ("Llegó" only on the appointment's
-    own Santiago day). Links use ``cita_id`` (default ``cita.pk``)."""
+    own Santiago day). Links use ``cita_id`` (default ``cita.pk``), labels ``hora`` (default
+    its local start time)."""
     cita_id = cita.pk if cita_id is None else cita_id
     acciones = []
     if dentista_propio is None and cita.estado == EstadoCita.DISPONIBLE and cita.inicio > ahora:
@@ -153,7 +154,7 @@ def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None) -> list[Ac
                                    "btn-outline-secondary", post=False))
         elif accion == "cancelar":
             url = enlaces("gestion:agenda_cancelar", cita_id)
-            hora = getattr(cita, "hora_local", "") or f"{timezone.localtime(cita.inicio):%H:%M}"
+            hora = hora or f"{timezone.localtime(cita.inicio):%H:%M}"
             acciones.append(Accion(ETIQUETAS[accion], url, "btn-outline-danger",
                                    aria=f"Cancelar y liberar la hora {hora}"))
             acciones.append(Accion("Cancelar por la clínica", f"{url}?por_clinica=1", "btn-outline-danger",
@@ -164,66 +165,89 @@ def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None) -> list[Ac
     return acciones
 
 
-# The day grid prints ~300 appointments with up to five buttons each. Through the template
-# engine (a lookup and an escape per variable, an include per cell, a reverse per link) that
-# was 85 % of the page's CPU, so its cells are built here with f-strings, every non-constant
-# value escaped. The same markup serves the appointment's own page (``_html_de_acciones``).
+class CitaEnCelda(NamedTuple):
+    """What the ``cita`` partial of ``_cita.html`` shows of one appointment of the grid."""
+
+    pk: str
+    estado: str
+    texto: str  # the state's label
+    nombre: str | None  # the patient's name (a link to the appointment), None without one
+    url: str  # the appointment's page
+    acciones: tuple[Accion, ...]
 
 
-def _html_de_acciones(acciones, campo_csrf, *, volver_a_la_cita=False):
-    """The buttons of one appointment; POST forms carry ``campo_csrf`` and, on the
-    appointment's own page, ``volver=cita`` so that they come back to it."""
-    if not acciones:
-        return ""
-    volver = '<input type="hidden" name="volver" value="cita">' if volver_a_la_cita else ""
-    botones = []
-    for accion in acciones:
-        if accion.post:
-            aria = f' aria-label="{escape(accion.aria)}"' if accion.aria else ""
-            botones.append(
-                f'<form method="post" action="{escape(accion.url)}">{campo_csrf}{volver}'
-                f'<button type="submit" class="btn btn-sm {accion.clase}"{aria}>{escape(accion.etiqueta)}</button></form>'
-            )
-        else:
-            botones.append(f'<a class="btn btn-sm {accion.clase}" href="{escape(accion.url)}">{escape(accion.etiqueta)}</a>')
-    return mark_safe(f'<div class="d-flex gap-1 flex-wrap mt-1">{"".join(botones)}</div>')  # noqa: S308 (escaped)
+@functools.cache
+def _huecos(n):
+    """The placeholders of the id, local time and patient's name of the ``n``-th appointment
+    of a cell. NUL is in no markup and in no data (PostgreSQL text cannot hold it), and
+    escaping leaves it as it is."""
+    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre"))
 
 
-def _filas_html(agenda, *, dentista_propio, ahora, campo_csrf):
-    """``(hora, cells' HTML)`` per row of the grid: each cell's appointments with their state,
-    patient (a link to the appointment's page) and buttons.
+class _Celdas:
+    """The cells of one page of the day grid: ``celdas(citas)`` is the ``celda`` partial of
+    ``_cita.html`` for those appointments (``CitaEnGrilla``, one cell's).
 
-    The buttons depend only on the state and the start (and the page), which a row repeats
-    across dentists: they are built once per pair with a marker id, then copied per
-    appointment with its id (the CSRF field goes in last, so the marker cannot meet it).
+    A grid has hundreds of appointments with up to five buttons each. Rendering the partial
+    for each one (two loops, a partial, six variables and the buttons' loop, each with its
+    lookup and escape) took the whole page from 7 to 14-16 ms of CPU (180 free slots) and
+    from 8-9 to 22-25 ms (two thirds booked). But appointments that look alike (the same
+    state and buttons, with a patient or not) differ only in their id, local time and
+    patient's name: the partial is rendered once per look with placeholders for those
+    (``_huecos``), and each cell is a copy with its own values put in, the id and the time as
+    they are (digits and a colon), the name escaped as the template escapes it, and last, so
+    that no text of a name is ever taken for a placeholder. The tests compare every cell with
+    the partial rendered straight (``render``).
     """
-    enlaces = _Enlaces()
-    textos = {valor: escape(str(texto)) for valor, texto in EstadoCita.choices}
-    antes, despues = enlaces("gestion:agenda_cita", _MARCA).split(_MARCA)
-    botones_de = {}
-    filas = []
-    for fila in agenda.filas:
-        celdas = []
-        for citas in fila.celdas:
-            partes = []
-            for cita in citas:
-                clave = (cita.estado, cita.inicio)
-                botones = botones_de.get(clave)
-                if botones is None:
-                    acciones = _acciones(cita, dentista_propio=dentista_propio, ahora=ahora, enlaces=enlaces,
-                                         cita_id=_MARCA)
-                    botones = botones_de[clave] = _html_de_acciones(acciones, _CAMPO_CSRF)
-                paciente = (f'<a class="text-truncate enlace-cita" href="{antes}{cita.pk}{despues}">'
-                            f'{escape(cita.nombre_paciente)}</a>' if cita.nombre_paciente else "")
-                partes.append(
-                    f'<div class="cita estado-{escape(cita.estado)} border rounded p-1 mb-1" id="cita-{cita.pk}">'
-                    f'<div class="d-flex gap-1 align-items-baseline flex-wrap">'
-                    f'<span class="badge estado">{textos.get(cita.estado) or escape(cita.estado)}</span>{paciente}</div>'
-                    f'{botones.replace(_MARCA, str(cita.pk)).replace(_CAMPO_CSRF, campo_csrf)}</div>'
-                )
-            celdas.append(f"<td>{''.join(partes)}</td>")
-        filas.append((fila.hora, mark_safe("".join(celdas))))  # noqa: S308 (escaped above)
-    return filas
+
+    def __init__(self, *, dentista_propio, ahora, csrf_token):
+        self._plantilla = get_template("gestion_clinica/agenda/_cita.html#celda")
+        self._csrf_token = csrf_token
+        self._dentista_propio = dentista_propio
+        self._ahora = ahora
+        self._enlaces = _Enlaces()
+        self._textos = {valor: str(texto) for valor, texto in EstadoCita.choices}
+        self._por_clave = {}  # (state, start, without a patient) per appointment -> its look's HTML
+        self._por_aspecto = {}  # the partial's input with placeholders -> its HTML
+
+    def en_celda(self, cita, n=None) -> CitaEnCelda:
+        """The ``cita`` partial's input for ``cita``: with its own values, or with ``n`` the
+        placeholders of the ``n``-th appointment of a cell."""
+        if n is None:
+            pk, hora, nombre = str(cita.pk), cita.hora_local, cita.nombre_paciente
+        else:
+            pk, hora, nombre = _huecos(n)
+            nombre = nombre if cita.nombre_paciente else None
+        acciones = _acciones(cita, dentista_propio=self._dentista_propio, ahora=self._ahora, enlaces=self._enlaces,
+                             cita_id=pk, hora=hora)
+        return CitaEnCelda(pk=pk, estado=cita.estado, texto=self._textos.get(cita.estado, cita.estado),
+                           nombre=nombre, url=self._enlaces("gestion:agenda_cita", pk), acciones=tuple(acciones))
+
+    def render(self, en_celda):
+        """The ``celda`` partial for these ``CitaEnCelda``, straight from the template."""
+        return self._plantilla.render({"citas": en_celda, "csrf_token": self._csrf_token})
+
+    def __call__(self, citas) -> str:
+        clave = tuple([(c.estado, c.inicio, not c.nombre_paciente) for c in citas])
+        html = self._por_clave.get(clave)
+        if html is None:
+            aspecto = tuple([self.en_celda(cita, n) for n, cita in enumerate(citas)])
+            html = self._por_aspecto.get(aspecto)
+            if html is None:
+                html = self._por_aspecto[aspecto] = self.render(aspecto)
+            self._por_clave[clave] = html
+        for n, cita in enumerate(citas):
+            pk, hora, _ = _huecos(n)
+            html = html.replace(pk, str(cita.pk)).replace(hora, cita.hora_local)
+        for n, cita in enumerate(citas):
+            if cita.nombre_paciente:
+                html = html.replace(_huecos(n)[2], escape(cita.nombre_paciente))
+        return html
+
+
+def _filas(agenda, celdas):
+    """``(hora, the row's cells' HTML)`` per row of the grid."""
+    return [(fila.hora, mark_safe("".join(map(celdas, fila.celdas)))) for fila in agenda.filas]  # noqa: S308 (partials)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +289,7 @@ def dia(request):
     return render(request, "gestion_clinica/agenda/dia.html", {
         "agenda": agenda,
         "columnas": _columnas(agenda.dentistas, fecha, gestiona=propio is None),
-        "filas": _filas_html(agenda, dentista_propio=propio, ahora=timezone.now(), campo_csrf=csrf_input(request)),
+        "filas": _filas(agenda, _Celdas(dentista_propio=propio, ahora=timezone.now(), csrf_token=get_token(request))),
         "anterior": fecha - un_dia,
         "siguiente": fecha + un_dia,
         "hoy": timezone.localdate(),
@@ -338,10 +362,9 @@ def detalle_cita(request, cita_id):
     cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
     propio = _dentista_propio(request)
     ahora = timezone.now()
-    acciones = _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces())
     return render(request, "gestion_clinica/agenda/cita.html", {
         "cita": cita,
-        "acciones": _html_de_acciones(acciones, csrf_input(request), volver_a_la_cita=True),
+        "acciones": _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces()),
         "avisos": avisos_de_cita(cita.pk),
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
         "volver": _url_dia(timezone.localdate(cita.inicio)),
