@@ -144,7 +144,7 @@ def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None)
     its local start time)."""
     cita_id = cita.pk if cita_id is None else cita_id
     acciones = []
-    if dentista_propio is None and cita.estado == EstadoCita.DISPONIBLE and cita.inicio > ahora:
+    if dentista_propio is None and estados.permitida("asignar", cita, ahora):
         acciones.append(Accion("Asignar", enlaces("gestion:agenda_asignar", cita_id), "btn-primary", post=False))
     for accion in estados.transiciones_posibles(cita, ahora=ahora):
         if dentista_propio is not None and accion not in DEL_DENTISTA:
@@ -516,8 +516,8 @@ def horario(request, dentista_id):
 
 
 def _dentistas_activos():
-    return Perfil.objects.filter(rol=Rol.DENTISTA, activo=True).select_related("user").order_by(
-        "user__first_name", "user__last_name", "pk")
+    """The dentists who can be given slots (``Perfil.objects.reservables``), by name."""
+    return Perfil.objects.reservables().select_related("user").order_by("user__first_name", "user__last_name", "pk")
 
 
 @requiere_rol(*GESTION)
