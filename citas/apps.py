@@ -6,4 +6,9 @@ class CitasConfig(AppConfig):
     verbose_name = "Citas"
 
     def ready(self):
+        from notificaciones.eventos import declarar
+
+        # The appointments' messages; their texts are in citas/templates/notificaciones/.
+        declarar("reserva_confirmada", "cita_asignada", "cita_cancelada_paciente", "cita_cancelada_clinica",
+                 "cita_reprogramada", "recordatorio")
         from citas import integridad  # noqa: F401  (registers its checks in nucleo.integridad)

@@ -14,29 +14,13 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from notificaciones import ganchos
+from notificaciones import eventos, ganchos
 from notificaciones.canales import canales_con_entrega
 from notificaciones.models import Canal, Notificacion
 from notificaciones.trabajos import tiene_trabajo_vivo
 from nucleo.servicios import es_id_valido, exigir_transaccion
 
 logger = logging.getLogger(__name__)
-
-EVENTOS = {
-    "invitacion",
-    "invitacion_personal",
-    "bienvenida",
-    "reserva_confirmada",
-    "cita_asignada",
-    "cita_cancelada_paciente",
-    "cita_cancelada_clinica",
-    "cita_reprogramada",
-    "restablecer_clave",
-    "cambio_correo_confirmar",
-    "cambio_correo_aviso",
-    "recordatorio",
-}
-
 
 def _canales(*, email, telefono, perfil):
     """E-mail whenever there is an address (it is the written record), plus the patient's
@@ -58,7 +42,7 @@ def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente
     Must run inside the caller's service transaction. Returns the created rows.
     """
     exigir_transaccion()
-    if evento not in EVENTOS:
+    if evento not in eventos.declarados():
         raise ValueError(f"evento desconocido: {evento}")
     contexto = {"clinica": settings.CLINICA_NOMBRE, "url_portal": settings.CLINICA_URL_PORTAL, **(contexto or {})}
     filas = []

@@ -16,7 +16,8 @@ from notificaciones.models import Canal
 from pruebas import proveedores as pp
 from notificaciones.canales import canales_con_entrega
 from notificaciones.models import EstadoNotificacion, Notificacion
-from notificaciones.services import EVENTOS, _variables
+from notificaciones.eventos import declarados
+from notificaciones.services import _variables
 from notificaciones.tests.conftest import EMAIL, TELEFONO, TIMEOUT_PRUEBAS_S, configurar, notificar_en_servicio
 from pruebas.soporte import adelantar_reintentos, ejecutar_worker, trabajos
 
@@ -337,7 +338,7 @@ CONTEXTO_COMPLETO = {
 }
 
 
-@pytest.mark.parametrize("evento", sorted(EVENTOS))
+@pytest.mark.parametrize("evento", sorted(declarados()))
 def test_textos_cortos_y_variables_neutrales(evento):
     """SMS and WhatsApp may be read by anyone holding the phone: no reason, treatment, dentist
     or specialty; the clinic's name is always there."""
