@@ -184,7 +184,8 @@ def reservar(request):
     the page is a function of its parts' keys and the policy. It is kept whole in the cache, as
     the bytes around its CSP nonce, and each response joins them with its own nonce (Django's
     advice for caching pages with nonces: a fresh one injected per request). Rendering the
-    frame for each response instead costs ~0.5 ms, a fifth of the page (docs/rendimiento.md).
+    frame for each response instead costs ~0.6 ms of CPU, 0.69x -> 0.52x the bare one-query
+    view in bin/bench-http (docs/rendimiento.md).
     A visitor with a pending message (e.g. "Cerró su sesión") gets the page rendered for them."""
     contexto = contexto_de_horas(request)
     if len(messages.get_messages(request)):
