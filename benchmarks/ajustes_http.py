@@ -37,9 +37,9 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 _quitar = {m.strip() for m in os.environ.get("BENCH_QUITAR_MIDDLEWARE", "").split(",") if m.strip()}
 MIDDLEWARE = [m for m in MIDDLEWARE if m not in _quitar]
 
-# bin/bench-http --sin-memo: measure the portal's slot list rendered on every request.
-if os.environ.get("BENCH_MEMO_HORAS"):
-    CLINICA_MEMO_HORAS = int(os.environ["BENCH_MEMO_HORAS"])
+# bin/bench-http --sin-memo: measure the portal's booking page rendered on every request.
+if os.environ.get("BENCH_MEMO_HORAS") == "0":
+    CACHES = {**CACHES, "paginas": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}  # noqa: F405
 
 # bin/bench-http --ajuste NOMBRE=JSON: a settings experiment, reported with the results.
 globals().update(json.loads(os.environ.get("BENCH_AJUSTES_JSON", "{}")))

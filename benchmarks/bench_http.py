@@ -84,7 +84,7 @@ def leer_argumentos(argv=None):
     p.add_argument("--casos", default="horas,reserva,agenda", help="casos a medir, separados por coma")
     p.add_argument("--puerto", type=int, default=0, help="puerto de gunicorn; 0 = uno libre")
     p.add_argument("--sin-memo", action="store_true",
-                   help="sin la memoria de la lista de horas del portal (CLINICA_MEMO_HORAS=0): cada página se dibuja")
+                   help="sin la caché «paginas» del portal (DummyCache): cada página de horas se dibuja")
     p.add_argument("--quitar-middleware", default="",
                    help="experimento: middleware a quitar (rutas separadas por coma), vía BENCH_QUITAR_MIDDLEWARE")
     p.add_argument("--ajuste", action="append", default=[], metavar="NOMBRE=JSON",

@@ -12,9 +12,9 @@ Imprime reservas/s de ambas, su razón (meta: servicio >= 0,3 x sql) y ``doble_r
 (debe ser 0), verificado con SQL después de cada corrida.
 
 Con ``--desglose``, una tercera corrida, ``sql_servicio``: las mismas sentencias que el servicio
-(el texto de ``_RESERVAR_SQL`` y de ``_INSERTAR_Y_PROGRAMAR_SQL``, en su transacción) escritas a
-mano, sin ORM ni plantillas. ``sql_servicio/sql`` es el techo de la razón con esas sentencias
-(casi sin Python); ``servicio/sql_servicio``, lo que cuestan Python y Django.
+(el texto de ``_RESERVAR_SQL``, el INSERT del aviso y el ``defer_jobs`` de procrastinate, en su
+transacción) escritas a mano, sin ORM ni plantillas. ``sql_servicio/sql`` es el techo de la razón
+con esas sentencias (casi sin Python); ``servicio/sql_servicio``, lo que cuestan Python y Django.
 
 Usa su propia base ``clinica_bench`` (la crea, la migra y la VACÍA al empezar). Con
 ``DATABASE_URL`` usa esa base y exige ``--si-borrar``.
@@ -271,6 +271,14 @@ _CONTEXTO_PGHISTORY = (
     "SELECT set_config('pghistory.context_id', %(pghistory__context_id)s, true), "
     "set_config('pghistory.context_metadata', %(pghistory__context_metadata)s, true); "
 )
+# The notification's row as ``Notificacion.objects.bulk_create`` inserts it.
+_INSERTAR_AVISO_SQL = (
+    'INSERT INTO "notificaciones_notificacion" ("creado", "actualizado", "cliente_id", "cita_id", "canal", '
+    '"plantilla", "destinatario", "asunto", "cuerpo", "variables", "estado", "intentos", "ultimo_error", '
+    '"proveedor_id", "clave_idempotencia", "enviada_en") VALUES (%(ahora)s, %(ahora)s, %(cliente_id)s, '
+    "%(cita_id)s, %(canal)s, %(plantilla)s, %(destinatario)s, %(asunto)s, %(cuerpo)s, %(variables)s, 'pendiente', "
+    "0, '', '', %(clave)s, NULL) RETURNING \"notificaciones_notificacion\".\"id\""
+)
 # A fixed text of about the length of the rendered e-mail (templates are the service's cost).
 _CUERPO = (
     "Hola {nombre}:\n\nSu hora quedó reservada:\n\n  Fecha:    {fecha}\n  Hora:     {hora}\n"
@@ -283,17 +291,19 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
     """The service's statements, issued by hand: what the database alone costs.
 
     Same round trips, SQL text and rows as reservar_cita: BEGIN, ``_RESERVAR_SQL`` (patient +
-    compare-and-set + snapshot and dentist), ``_INSERTAR_Y_PROGRAMAR_SQL`` (notification +
-    procrastinate job), COMMIT; a rejection is BEGIN, ``_RESERVAR_SQL``, ROLLBACK. The same
-    triggers fire; the ORM, the templates, the log line and the rest of the Python do not run."""
+    compare-and-set + snapshot and dentist), the notification's INSERT (what ``bulk_create``
+    sends), procrastinate's ``defer_jobs`` query (what ``batch_defer`` sends), COMMIT; a
+    rejection is BEGIN, ``_RESERVAR_SQL``, ROLLBACK. The same triggers fire; the ORM, the
+    templates, procrastinate's Python, the log line and the rest of the Python do not run."""
     import json
     import uuid
 
+    from django.db.backends.postgresql.psycopg_any import Jsonb
     from django.utils import timezone
+    from procrastinate.sql import queries
 
     from citas import reglas
     from citas.services import _RESERVAR_SQL
-    from notificaciones.services import _INSERTAR_Y_PROGRAMAR_SQL
 
     ahora = timezone.now()
     contexto = {
@@ -320,15 +330,19 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
             cursor.execute("ROLLBACK")
             return RECHAZO, None
         fecha, hora = f"{inicio:%d-%m-%Y}", f"{inicio:%H:%M}"
-        cursor.execute(_CONTEXTO_PGHISTORY + _INSERTAR_Y_PROGRAMAR_SQL, {
-            **contexto, "clientes": [cliente_id], "citas": [cita_id], "canales": ["email"],
-            "plantillas": ["reserva_confirmada"], "destinatarios": [email],
-            "asuntos": [f"Clínica Dental Sonrisa: su hora del {fecha} a las {hora}"],
-            "cuerpos": [_CUERPO.format(nombre=nombre, fecha=fecha, hora=hora, dentista=f"{d_nombre} {d_apellido}")],
-            "variables": ["[]"],
-            "claves": [f"reserva_confirmada:{cita_id}:{ahora.isoformat()}:email"],
-            "cola": "notificaciones", "tarea": "notificaciones.enviar", "con_entrega": ["email"],
+        cursor.execute(_CONTEXTO_PGHISTORY + _INSERTAR_AVISO_SQL, {
+            **contexto, "ahora": ahora, "cliente_id": cliente_id, "cita_id": cita_id, "canal": "email",
+            "plantilla": "reserva_confirmada", "destinatario": email,
+            "asunto": f"Clínica Dental Sonrisa: su hora del {fecha} a las {hora}",
+            "cuerpo": _CUERPO.format(nombre=nombre, fecha=fecha, hora=hora, dentista=f"{d_nombre} {d_apellido}"),
+            "variables": Jsonb([]), "clave": f"reserva_confirmada:{cita_id}:{ahora.isoformat()}:email",
         })
+        cursor.nextset()
+        [(notificacion_id,)] = cursor.fetchall()
+        # procrastinate's procrastinate_job_to_defer_v1: queue, task, priority, lock, queueing lock, args, when.
+        trabajo = ("notificaciones", "notificaciones.enviar", 0, None, None,
+                   Jsonb({"notificacion_id": notificacion_id}), None)
+        cursor.execute(_CONTEXTO_PGHISTORY + queries["defer_jobs"], {**contexto, "jobs": [trabajo]})
         cursor.nextset()
         cursor.fetchall()
         cursor.execute("COMMIT")
@@ -767,8 +781,8 @@ def _al_terminar(conexion, avisar):
 
 
 def _clase_de_sentencia(sql):
-    """A short name for the per-statement breakdown: the service's two statements by the name of
-    their constant, anything else as 'VERB table'."""
+    """A short name for the per-statement breakdown: the service's booking statement by the name
+    of its constant, procrastinate's defer as ``defer_jobs``, anything else as 'VERB table'."""
     import re
 
     sql = sql.decode() if isinstance(sql, bytes) else sql
@@ -777,7 +791,7 @@ def _clase_de_sentencia(sql):
     if "WITH paciente AS" in sql:
         return "_RESERVAR_SQL"
     if "procrastinate_defer_jobs_v1" in sql:
-        return "_INSERTAR_Y_PROGRAMAR_SQL"
+        return "defer_jobs (procrastinate)"
     palabras = sql.split(None, 1)
     verbo = palabras[0].upper() if palabras else "?"
     tabla = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql, re.IGNORECASE)

@@ -154,6 +154,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Cache ---------------------------------------------------------------------------------------
+# "default" holds nothing yet. What must hold across processes (throttling, lockouts, sessions)
+# goes to the database, or to a cache server shared by all processes: never to these.
+# "paginas": the portal's booking pages and their parts, each keyed by a digest of everything it
+# shows (cliente_web/views/reservas.py), so a copy per process is never stale and a miss only
+# renders. In memory, not the database's cache: a hit there costs a query and a round trip, more
+# than the render it saves, on a page pinned at two queries. 64 entries of at most 512 KB bound
+# each worker's memory (LRU).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "paginas": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "paginas",
+        "OPTIONS": {"MAX_ENTRIES": 64},
+    },
+}
+
 # Locale: Chile -------------------------------------------------------------------------------
 LANGUAGE_CODE = "es-cl"
 LANGUAGES = [("es-cl", "Español (Chile)")]

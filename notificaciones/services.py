@@ -5,7 +5,6 @@ delivery jobs commit or roll back with the booking, account or cancellation that
 for them. Delivery happens after commit, in ``notificaciones.tasks``.
 """
 
-import json
 import logging
 
 from django.conf import settings
@@ -83,61 +82,22 @@ def _variables(evento, contexto):
     return [" ".join(linea.split()) for linea in texto.strip().splitlines()]
 
 
-# One statement inserts the rows and defers their delivery jobs through procrastinate's own SQL
-# function (the one its Python `defer()` calls; versioned `_v1` for exactly this kind of use).
-# Written by hand because every booking pays for it: the ORM insert plus `defer()` cost about
-# 1.5 ms of Python per booking, this about 0.1 ms (bin/bench-reservas, docs/rendimiento.md).
-_INSERTAR_Y_PROGRAMAR_SQL = """
-WITH nuevas AS (
-    INSERT INTO notificaciones_notificacion
-           (creado, actualizado, cliente_id, cita_id, canal, plantilla, destinatario, asunto, cuerpo,
-            variables, estado, intentos, ultimo_error, proveedor_id, clave_idempotencia)
-    SELECT now(), now(), f.cliente_id, f.cita_id, f.canal, f.plantilla, f.destinatario, f.asunto, f.cuerpo,
-           f.variables, 'pendiente', 0, '', '', f.clave
-      FROM unnest(%(clientes)s::bigint[], %(citas)s::bigint[], %(canales)s::text[], %(plantillas)s::text[],
-                  %(destinatarios)s::text[], %(asuntos)s::text[], %(cuerpos)s::text[], %(variables)s::jsonb[],
-                  %(claves)s::text[])
-           WITH ORDINALITY AS f(cliente_id, cita_id, canal, plantilla, destinatario, asunto, cuerpo, variables,
-                                clave, orden)
-     ORDER BY f.orden
- RETURNING id, canal, creado
-), trabajos AS (
-    SELECT procrastinate_defer_jobs_v1(ARRAY(
-               SELECT ROW(%(cola)s, %(tarea)s, 0, NULL, NULL, jsonb_build_object('notificacion_id', id), NULL)
-                      ::procrastinate_job_to_defer_v1
-                 FROM nuevas WHERE canal = ANY(%(con_entrega)s::text[]) ORDER BY id)) AS ids
-)
-SELECT nuevas.id, nuevas.creado FROM nuevas, trabajos ORDER BY nuevas.id
-"""
-
-
 def _insertar_y_programar(filas):
+    """Insert ``filas`` (unsaved ``Notificacion``) and defer the delivery job of each one whose
+    channel has a provider, in the caller's transaction: procrastinate's Django connector
+    writes its jobs through Django's connection, so they commit or roll back with the rows
+    (never ``on_commit``: no window to lose a message). No queueing lock, so no conflict can
+    abort the transaction. Returns the rows, saved. Two statements."""
     if not filas:
         return []
     from notificaciones.tasks import enviar_notificacion
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERTAR_Y_PROGRAMAR_SQL,
-            {
-                "clientes": [n.cliente_id for n in filas],
-                "citas": [n.cita_id for n in filas],
-                "canales": [n.canal for n in filas],
-                "plantillas": [n.plantilla for n in filas],
-                "destinatarios": [n.destinatario for n in filas],
-                "asuntos": [n.asunto for n in filas],
-                "cuerpos": [n.cuerpo for n in filas],
-                "variables": [json.dumps(n.variables, ensure_ascii=False) for n in filas],
-                "claves": [n.clave_idempotencia for n in filas],
-                "cola": enviar_notificacion.queue,
-                "tarea": enviar_notificacion.name,
-                # Channels without a provider keep their rows pending, with no job.
-                "con_entrega": sorted(canales_con_entrega()),
-            },
-        )
-        for fila, (pk, creado) in zip(filas, cursor.fetchall(), strict=True):
-            fila.pk, fila.creado, fila.actualizado = pk, creado, creado
-            fila._state.adding = False
+    Notificacion.objects.bulk_create(filas)
+    # Channels without a provider keep their rows pending, with no job.
+    con_entrega = canales_con_entrega()
+    trabajos = [{"notificacion_id": fila.pk} for fila in filas if fila.canal in con_entrega]
+    if trabajos:
+        enviar_notificacion.batch_defer(*trabajos)
     return filas
 
 

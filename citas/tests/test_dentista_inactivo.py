@@ -144,10 +144,10 @@ def test_reservar_sigue_en_dos_sentencias_con_el_dentista_en_la_reserva(
     libre, django_assert_num_queries
 ):
     """The dentist's check lives inside the booking's statement: still one statement to take
-    the slot and one for the notifications (plus the savepoint pair of the test's transaction),
-    and the message still names the dentist."""
+    the slot, then the notifications and their job (plus the savepoint pair of the test's
+    transaction), and the message still names the dentist."""
     user = registrar_paciente(5)
-    with django_assert_num_queries(4) as consultas:
+    with django_assert_num_queries(5) as consultas:
         cita = reservar_cita(user=user, cita_id=libre.pk)
     tomar = consultas.captured_queries[1]["sql"]
     assert "UPDATE citas_cita" in tomar and "personal_perfil" in tomar and "is_active" in tomar

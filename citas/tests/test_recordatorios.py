@@ -464,8 +464,9 @@ def test_los_enlaces_del_recordatorio_funcionan_en_el_portal(agenda, ahora):
 def test_una_falla_deja_el_lote_entero_sin_escribir(probar_fallas, agenda, ahora):
     agenda(3, registrar_paciente(1))
     agenda(4, registrar_paciente(2, canal_preferido=Canal.SMS, acepta_sms=True))
-    # One statement per batch writes every row and its delivery job: all or nothing.
-    assert probar_fallas(lambda: crear_recordatorios(ahora=ahora)) == 1
+    # Two statements per batch, in its transaction: every row, then their delivery jobs
+    # (procrastinate's batch_defer). A crash after either leaves nothing: all or nothing.
+    assert probar_fallas(lambda: crear_recordatorios(ahora=ahora)) == 2
     assert _recordatorios().count() == 3
 
 

@@ -287,7 +287,7 @@ def test_fallas_en_reservar_cita(probar_fallas, dentista, recepcionista, manana_
     hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
     user = registrar_paciente(1, canal_preferido="sms", acepta_sms=True)
     escrituras = probar_fallas(lambda: reservar_cita(user=user, cita_id=hora.pk))
-    assert escrituras == 2  # the booking; the notifications with their job (one statement)
+    assert escrituras == 3  # the booking; the notifications; their job (procrastinate's defer)
     assert Cita.objects.get().estado == EstadoCita.RESERVADA
 
 
@@ -308,8 +308,10 @@ def test_una_falla_dentro_de_la_base_tampoco_deja_nada(dentista, recepcionista, 
         )
     try:
         antes = huella_bd()
-        with pytest.raises(Exception, match="falla inyectada"):
+        with pytest.raises(Exception) as falla:
             reservar_cita(user=user, cita_id=hora.pk)
+        # procrastinate wraps the job's database error (ConnectorException), the original as its cause.
+        assert "falla inyectada" in f"{falla.value} {falla.value.__cause__}"
         assert huella_bd() == antes
     finally:
         with connection.cursor() as cursor:
@@ -328,10 +330,10 @@ def test_fallas_en_asignar_y_cancelar(probar_fallas, dentista, recepcionista, en
 
 def test_reservar_cita_hace_un_numero_fijo_de_consultas(hora_libre, django_assert_num_queries):
     """Pinned: one statement takes the slot for the user's patient (and returns what the message
-    needs), one records the notifications with their job, plus the savepoint pair of the
-    durable block inside the test's transaction."""
+    needs), one records the notifications, one defers their job (procrastinate's batch_defer),
+    plus the savepoint pair of the durable block inside the test's transaction."""
     user = registrar_paciente(5, canal_preferido="whatsapp", acepta_whatsapp=True)
-    with django_assert_num_queries(4) as consultas:
+    with django_assert_num_queries(5) as consultas:
         reservar_cita(user=user, cita_id=hora_libre.pk)
     assert sum("procrastinate_defer" in c["sql"] for c in consultas.captured_queries) == 1
 

@@ -312,7 +312,7 @@ def test_el_personal_no_reserva_por_el_portal(recepcionista, horas):
     assert Cita.objects.get(pk=hora.pk).estado == EstadoCita.DISPONIBLE
 
 
-# The memoised slot list and dentist choice (views/reservas.py) --------------------------------
+# The cached page, slot list and dentist choice (views/reservas.py, the "paginas" cache) -------
 
 
 def _sin_tokens(contenido):
@@ -346,9 +346,9 @@ def test_un_mensaje_pendiente_sale_en_la_pagina_de_horas(portal, horas):
     assert "Cerró su sesión." not in portal.get(RESERVAR).content.decode()  # shown once
 
 
-def test_la_lista_memorizada_nunca_queda_vieja(portal, horas, otro_paciente, dentista):
-    """The memo is keyed by everything the list shows: a booking, a new slot or a renamed
-    dentist changes the next page at once."""
+def test_la_lista_memorizada_nunca_queda_vieja(portal, horas, otro_paciente, dentista, settings):
+    """The cache is keyed by everything the page shows: a booking, a new slot, a renamed
+    dentist or the clinic's new phone number changes the next page at once."""
     tomada, otra = horas(30 * H), horas(31 * H)
     contenido = portal.get(RESERVAR).content.decode()
     assert reverse("portal:reservar_confirmar", args=[tomada.pk]) in contenido
@@ -362,13 +362,22 @@ def test_la_lista_memorizada_nunca_queda_vieja(portal, horas, otro_paciente, den
     dentista.user.save(update_fields=["first_name"])
     contenido = portal.get(RESERVAR).content.decode()
     assert "Renata Soto" in contenido and "Camila Soto" not in contenido
+    telefono = settings.CLINICA_TELEFONO
+    settings.CLINICA_TELEFONO = "+56 2 2999 8877"
+    contenido = portal.get(RESERVAR).content.decode()
+    assert "+56 2 2999 8877" in contenido and telefono not in contenido
+
+
+def _cache_de_paginas(settings, **opciones):
+    """Replace the "paginas" cache (settings.CACHES) for one test: a fresh store."""
+    settings.CACHES = {**settings.CACHES, "paginas": opciones}
 
 
 def test_la_pagina_es_la_misma_con_y_sin_memoria(portal, horas, otro_dentista, settings):
     horas(30 * H), horas(31 * H, dentista_id=otro_dentista.pk), horas(9 * 24 * H)
     pedidos = [{}, {"dentista": otro_dentista.pk}, {"semana": 1}, {"dentista": "abc"}, {"dentista": ""}, {}]
     con_memoria = [_sin_tokens(portal.get(RESERVAR, p).content.decode()) for p in pedidos * 2]
-    settings.CLINICA_MEMO_HORAS = 0
+    _cache_de_paginas(settings, BACKEND="django.core.cache.backends.dummy.DummyCache")
     sin_memoria = [_sin_tokens(portal.get(RESERVAR, p).content.decode()) for p in pedidos * 2]
     assert con_memoria == sin_memoria
     assert "Ese dentista no está en la lista" in con_memoria[3]
@@ -376,28 +385,38 @@ def test_la_pagina_es_la_misma_con_y_sin_memoria(portal, horas, otro_dentista, s
 
 
 def test_la_memoria_tiene_tope(portal, horas, otro_dentista, settings):
-    from cliente_web.views.reservas import _memo_horas
+    """The cache keeps at most MAX_ENTRIES parts (pages, slot lists, dentist choices): the
+    least recently used go first."""
+    from django.core.cache import caches
 
-    settings.CLINICA_MEMO_HORAS = 3
+    _cache_de_paginas(settings, BACKEND="django.core.cache.backends.locmem.LocMemCache",
+                      LOCATION="prueba-tope", OPTIONS={"MAX_ENTRIES": 3})
     horas(30 * H)
     for semana in range(4):
         for dentista in ("", otro_dentista.pk):
             assert portal.get(RESERVAR, {"semana": semana, "dentista": dentista}).status_code == 200
-    assert len(_memo_horas._datos) <= 3
-    assert _memo_horas._caracteres == sum(len(v) for v in _memo_horas._datos.values())
+            assert len(caches["paginas"]._cache) <= 3
+    ultima = portal.get(RESERVAR, {"semana": 3, "dentista": otro_dentista.pk})
+    assert 'class="btn btn-outline-primary hora-libre"' not in ultima.content.decode()  # nothing that week
 
 
-def test_la_memoria_tiene_tope_de_tamano(monkeypatch):
-    from cliente_web.views.reservas import _Memo
+def test_la_memoria_tiene_tope_de_tamano(settings, monkeypatch):
+    """A part bigger than MAX_CARACTERES_EN_CACHE is served, not kept (whole pages are kept
+    as the byte strings around their nonce: their total counts)."""
+    from django.core.cache import caches
 
-    memo = _Memo()
-    monkeypatch.setattr(_Memo, "MAX_CARACTERES", 100)
-    for n in range(10):
-        assert memo.obtener(n, lambda: "x" * 20) == "x" * 20
-    assert memo.obtener("grande", lambda: "y" * 30) == "y" * 30  # served, not kept
-    assert "grande" not in memo._datos
-    assert memo._caracteres == sum(len(v) for v in memo._datos.values()) <= 100
-    assert list(memo._datos) == [5, 6, 7, 8, 9]
+    from cliente_web.views import reservas
+
+    _cache_de_paginas(settings, BACKEND="django.core.cache.backends.locmem.LocMemCache", LOCATION="prueba-tamano")
+    monkeypatch.setattr(reservas, "MAX_CARACTERES_EN_CACHE", 100)
+    assert reservas._en_cache("chica", lambda: "x" * 100) == "x" * 100
+    assert reservas._en_cache("grande", lambda: "y" * 101) == "y" * 101  # served
+    assert reservas._en_cache("pagina_chica", lambda: (b"a" * 50, b"b" * 50)) == (b"a" * 50, b"b" * 50)
+    assert reservas._en_cache("pagina_grande", lambda: (b"a" * 50, b"b" * 51)) == (b"a" * 50, b"b" * 51)
+    cache = caches["paginas"]
+    assert cache.get("chica") == "x" * 100 and cache.get("pagina_chica") == (b"a" * 50, b"b" * 50)
+    assert cache.get("grande") is None and cache.get("pagina_grande") is None  # not kept
+    assert reservas._en_cache("chica", lambda: "otra") == "x" * 100  # a hit does not draw
 
 
 def _reservables_por_el_orm(ahora):
