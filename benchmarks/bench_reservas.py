@@ -747,7 +747,7 @@ def perfilar(args, agenda, pacientes, rng):
     for archivo, funcion in (("citas/services.py", "reservar_cita"),
                              ("citas/services.py", "_tomar_hora_para_usuario"),
                              ("notificaciones/services.py", "notificar"),
-                             ("notificaciones/services.py", "_insertar_y_programar")):
+                             ("notificaciones/services.py", "registrar_avisos")):
         _desglosar(estadisticas, archivo, funcion, n)
     texto = io.StringIO()
     pstats.Stats(perfil, stream=texto).strip_dirs().sort_stats("tottime").print_stats(25)

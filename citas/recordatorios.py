@@ -201,7 +201,7 @@ def _avisos(fila, *, horas, textos, fechas):
         cita = _Reserva(pk=cita_id, cliente_id=cliente_id, inicio=inicio)  # what a link binds to
         contexto["enlace_confirmar"] = enlaces.enlace_recordatorio(cita, "confirmar")
         contexto["enlace_cancelar"] = enlaces.enlace_recordatorio(cita, "cancelar")
-    canales = avisos._canales(email=email or "", telefono=str(telefono or ""),
+    canales = avisos.canales_de_envio(email=email or "", telefono=str(telefono or ""),
                               perfil=Preferencias.de_valores(canal_preferido, whatsapp_en, sms_en))
     if not canales:
         return []
@@ -247,7 +247,7 @@ def _lote(*, desde, hasta, horas, textos, fechas) -> int:
             })
             filas = cursor.fetchall()
         nuevas = [n for fila in filas for n in _avisos(fila, horas=horas, textos=textos, fechas=fechas)]
-        avisos._insertar_y_programar(nuevas)
+        avisos.registrar_avisos(nuevas)
     return len(nuevas)
 
 

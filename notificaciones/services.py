@@ -8,21 +8,23 @@ for them. Delivery happens after commit, in ``notificaciones.tasks``.
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.core.exceptions import ValidationError
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notificaciones import eventos, ganchos
 from notificaciones.canales import canales_con_entrega
-from notificaciones.models import Canal, Notificacion
+from notificaciones.models import Canal, EstadoNotificacion, Notificacion
+from notificaciones.tasks import enviar_notificacion
 from notificaciones.trabajos import tiene_trabajo_vivo
-from nucleo.servicios import es_id_valido, exigir_transaccion
+from nucleo.registro import registrar_evento
+from nucleo.servicios import es_id_valido, exigir_transaccion, operacion
 
 logger = logging.getLogger(__name__)
 
-def _canales(*, email, telefono, perfil):
-    """E-mail whenever there is an address (it is the written record), plus the patient's
+def canales_de_envio(*, email, telefono, perfil):
+    """The (channel, destination) pairs of one message. E-mail whenever there is an address (it is the written record), plus the patient's
     preferred phone channel when they opted in to it."""
     canales = []
     if email:
@@ -45,7 +47,7 @@ def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente
         raise ValueError(f"evento desconocido: {evento}")
     contexto = {"clinica": settings.CLINICA_NOMBRE, "url_portal": settings.CLINICA_URL_PORTAL, **(contexto or {})}
     filas = []
-    for canal, destinatario in _canales(email=email, telefono=telefono, perfil=perfil):
+    for canal, destinatario in canales_de_envio(email=email, telefono=telefono, perfil=perfil):
         # WhatsApp and SMS share one short text, neutral about health details.
         formato = "email" if canal == Canal.EMAIL else "corto"
         asunto = ""
@@ -67,7 +69,7 @@ def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente
                 clave_idempotencia=f"{evento}:{referencia}:{canal}",
             )
         )
-    return _insertar_y_programar(filas)
+    return registrar_avisos(filas)
 
 
 def _variables(evento, contexto):
@@ -82,7 +84,7 @@ def _variables(evento, contexto):
     return [" ".join(linea.split()) for linea in texto.strip().splitlines()]
 
 
-def _insertar_y_programar(filas):
+def registrar_avisos(filas):
     """Insert ``filas`` (unsaved ``Notificacion``) and defer the delivery job of each one whose
     channel has a provider, in the caller's transaction: procrastinate's Django connector
     writes its jobs through Django's connection, so they commit or roll back with the rows
@@ -90,8 +92,6 @@ def _insertar_y_programar(filas):
     abort the transaction. Returns the rows, saved. Two statements."""
     if not filas:
         return []
-    from notificaciones.tasks import enviar_notificacion
-
     Notificacion.objects.bulk_create(filas)
     # Channels without a provider keep their rows pending, with no job.
     con_entrega = canales_con_entrega()
@@ -110,10 +110,6 @@ def registrar_estado_proveedor(*, proveedor, proveedor_id, estado, error="") -> 
     """A provider's delivery receipt. A message the provider could not deliver after
     accepting it (``failed``/``undelivered``) becomes visibly ``fallida`` with the reason;
     other states change nothing (the row is already ``enviada``). Returns rows changed."""
-    from notificaciones.models import EstadoNotificacion
-    from nucleo.registro import registrar_evento
-    from nucleo.servicios import operacion
-
     if estado not in ESTADOS_PROVEEDOR_FALLIDOS or not proveedor_id:
         return 0
     with operacion("registrar_estado_proveedor"):
@@ -157,13 +153,6 @@ def reenviar_notificacion(*, actor, notificacion_id) -> Notificacion:
     ``sin_destinatario``, ``canal_sin_proveedor``, ``ya_en_cola``, or
     ``notificacion_duplicada`` (two copies in the same microsecond).
     """
-    from django.core.exceptions import ValidationError
-
-    from notificaciones.models import EstadoNotificacion
-    from notificaciones.tasks import enviar_notificacion
-    from nucleo.registro import registrar_evento
-    from nucleo.servicios import operacion
-
     if not ganchos.puede_reenviar(actor):
         raise ValidationError("Solo administración o recepción pueden reenviar avisos.", code="no_autorizado")
     valido = es_id_valido(notificacion_id)
@@ -195,7 +184,7 @@ def reenviar_notificacion(*, actor, notificacion_id) -> Notificacion:
                 cuerpo=original.cuerpo, variables=original.variables,
                 clave_idempotencia=_clave_de_reenvio(original.clave_idempotencia, ahora),
             )
-            [resultado] = _insertar_y_programar([copia])
+            [resultado] = registrar_avisos([copia])
             modo = "copia"
         else:
             if original.estado == EstadoNotificacion.PENDIENTE and tiene_trabajo_vivo(original.pk):
