@@ -5,6 +5,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
+class EntradaFecha(forms.DateInput):
+    """The browser's date picker. Its value must be ISO (``AAAA-MM-DD``) whatever the locale:
+    with Chile's ``07/12/2026`` the browser shows the field empty."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class ConClasesBootstrap:
     """Bootstrap 5 classes on every widget, and ``is-invalid`` on fields with errors."""
 

@@ -8,7 +8,7 @@ from django.core.validators import MaxLengthValidator
 
 from cuentas.autenticacion import identificador_normalizado
 from notificaciones.models import Canal
-from nucleo.formularios import ConClasesBootstrap, ConErroresDelServicio
+from nucleo.formularios import ConClasesBootstrap, ConErroresDelServicio, EntradaFecha
 
 # Far above any real value: a pasted novel is refused here, in Spanish, before any service.
 LARGO_ENTRADA = 300
@@ -69,7 +69,7 @@ def _campo_texto(etiqueta, *, obligatorio="", largo=LARGO_ENTRADA, tipo="text", 
 def campo_fecha_nacimiento(*, requerido):
     return forms.DateField(
         label="Fecha de nacimiento", required=requerido,
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
+        widget=EntradaFecha(attrs={"autocomplete": "bday"}),
         error_messages={"invalid": "La fecha de nacimiento no es válida.",
                         "required": "Ingrese su fecha de nacimiento."},
     )

@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from citas.models import DiaSemana
-from nucleo.formularios import ConClasesBootstrap
+from nucleo.formularios import ConClasesBootstrap, EntradaFecha
 
 ID_MAXIMO = 2**63 - 1
 # Dates the agenda accepts: beyond them the time-zone arithmetic overflows (year 9999 in UTC).
@@ -79,8 +79,8 @@ FormularioHorario = forms.formset_factory(FormularioBloque, extra=3, max_num=40,
 
 
 class FormularioRango(ConClasesBootstrap, forms.Form):
-    desde = CampoFecha(label="Desde", widget=forms.DateInput(attrs={"type": "date"}))
-    hasta = CampoFecha(label="Hasta", widget=forms.DateInput(attrs={"type": "date"}))
+    desde = CampoFecha(label="Desde", widget=EntradaFecha())
+    hasta = CampoFecha(label="Hasta", widget=EntradaFecha())
     dentista = forms.TypedChoiceField(label="Dentista", required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, dentistas=(), **kwargs):
@@ -89,7 +89,7 @@ class FormularioRango(ConClasesBootstrap, forms.Form):
 
 
 class FormularioDiaCerrado(ConClasesBootstrap, forms.Form):
-    fecha = CampoFecha(label="Fecha", widget=forms.DateInput(attrs={"type": "date"}))
+    fecha = CampoFecha(label="Fecha", widget=EntradaFecha())
     motivo = forms.CharField(label="Motivo", required=False, max_length=200)
 
 
@@ -106,7 +106,7 @@ class FormularioCrearHora(ConClasesBootstrap, forms.Form):
     """One free slot: a dentist, a local date and time, a length."""
 
     dentista = forms.TypedChoiceField(label="Dentista", coerce=int)
-    fecha = CampoFecha(label="Fecha", widget=forms.DateInput(attrs={"type": "date"}))
+    fecha = CampoFecha(label="Fecha", widget=EntradaFecha())
     hora = forms.TimeField(label="Hora", widget=forms.TimeInput(attrs={"type": "time"}))
     duracion_minutos = forms.IntegerField(label="Minutos", initial=30, min_value=1, max_value=10_000)
 

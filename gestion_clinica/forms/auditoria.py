@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 
-from nucleo.formularios import ConClasesBootstrap
+from nucleo.formularios import ConClasesBootstrap, EntradaFecha
 from nucleo.selectors import modelos_auditados
 
 
@@ -20,8 +20,8 @@ class FiltroAuditoria(ConClasesBootstrap, forms.Form):
         label="Quién", required=False, queryset=get_user_model().objects.none(), empty_label="Todos",
         error_messages={"invalid_choice": "Ese usuario no existe."},
     )
-    desde = forms.DateField(label="Desde", required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
-    hasta = forms.DateField(label="Hasta", required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    desde = forms.DateField(label="Desde", required=False, widget=EntradaFecha())
+    hasta = forms.DateField(label="Hasta", required=False, widget=EntradaFecha())
     registro_id = forms.IntegerField(
         label="N.º de registro", required=False, min_value=1, max_value=2**63 - 1,
         error_messages={"invalid": "El número de registro debe ser un número entero."},

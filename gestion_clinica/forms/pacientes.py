@@ -5,7 +5,7 @@ import uuid
 
 from django import forms
 
-from nucleo.formularios import ConErroresDelServicio
+from nucleo.formularios import ConErroresDelServicio, EntradaFecha
 
 # Far above any real value, so a pasted novel is refused here with a Spanish message and
 # never reaches the service (which checks the real limits).
@@ -23,7 +23,7 @@ class FormularioPaciente(ConErroresDelServicio, forms.Form):
     telefono = forms.CharField(label="Teléfono celular", required=False, max_length=LARGO_ENTRADA,
                                help_text="Por ejemplo +56 9 6123 4567.")
     fecha_nacimiento = forms.DateField(label="Fecha de nacimiento", required=False,
-                                       widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                       widget=EntradaFecha(),
                                        error_messages={"invalid": "La fecha de nacimiento no es válida."})
     alergias = forms.CharField(label="Alergias", required=False, max_length=LARGO_ENTRADA * 2,
                                widget=forms.Textarea(attrs={"rows": 3}),

@@ -75,6 +75,16 @@ def test_dia_con_fecha_elegida(clientes, dentista, futura):
     assert reverse("gestion:agenda_reprogramar", args=[cita.pk]) in respuesta.text
 
 
+def test_los_campos_de_fecha_llevan_la_fecha_en_formato_iso(clientes, dentista, futura):
+    """A browser's date picker shows an empty field for Chile's 07/12/2026 (seen on the demo: the
+    "close this day" form came up blank): every date input of the day page has AAAA-MM-DD."""
+    cita = futura(dentista, nombre="Luis Paz")
+    texto = clientes["administrador"].get(dia_de(cita)).text
+    valores = re.findall(r'<input[^>]*type="date"[^>]*value="([^"]*)"', texto)
+    assert len(valores) >= 2
+    assert valores == [timezone.localdate(cita.inicio).isoformat()] * len(valores)
+
+
 @pytest.mark.parametrize("fecha", ["ayer", "2027-02-30", "99999-01-01", "1800-01-01", "%00", "2027-13-01" * 50])
 def test_fecha_invalida_muestra_hoy_con_mensaje(clientes, fecha):
     respuesta = clientes["recepcion"].get(AGENDA, {"fecha": fecha})
