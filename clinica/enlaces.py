@@ -52,3 +52,6 @@ class EnlacesClinica(Enlaces):
 
     def descarga_documento(self, *, documento_id):
         return reverse("portal:documento", args=[documento_id], urlconf=URLCONF_PORTAL)
+
+    def eliminacion_paciente(self, *, cliente_id):
+        return reverse("gestion:paciente_eliminar", args=[cliente_id], urlconf=URLCONF_GESTION)

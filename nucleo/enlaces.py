@@ -35,6 +35,10 @@ class Enlaces:
         """Where the patient downloads one of their documents (a path on the portal)."""
         raise NotImplementedError
 
+    def eliminacion_paciente(self, *, cliente_id: int) -> str:
+        """The staff site's page that deletes a patient through its service (a path)."""
+        raise NotImplementedError
+
 
 @functools.cache
 def _adaptador(ruta: str) -> Enlaces:

@@ -1,17 +1,37 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
+from nucleo.enlaces import enlaces
 from pacientes.models import Cliente, ClienteDocumento
 
 
 @admin.register(Cliente)
 class ClienteAdmin(admin.ModelAdmin):
-    """Superuser's safety net; daily work goes through the services (the constraints still hold here)."""
+    """Superuser's safety net; daily work goes through the services (the constraints still hold here).
+
+    No delete here, one or in bulk: the admin would delete the row alone and leave the portal
+    account, the future bookings and the notices behind, the orphans the seed complains about.
+    The staff site's page deletes through ``eliminar_cliente``; the record links to it.
+    """
 
     list_display = ["nombre_completo", "rut", "email", "telefono", "activo", "user"]
     list_filter = ["activo"]
     search_fields = ["nombre_completo", "rut", "email", "telefono"]
     raw_id_fields = ["user"]
-    readonly_fields = ["creado", "actualizado"]
+    readonly_fields = ["creado", "actualizado", "como_eliminar"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="eliminar")
+    def como_eliminar(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html(
+            'Se elimina desde el sitio del personal, que también borra su cuenta y libera sus horas: '
+            '<a href="{}">eliminar este paciente</a>.',
+            enlaces().eliminacion_paciente(cliente_id=obj.pk),
+        )
 
 
 @admin.register(ClienteDocumento)

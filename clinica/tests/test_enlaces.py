@@ -34,3 +34,10 @@ def test_la_descarga_de_un_documento_es_una_ruta_del_portal():
     ruta = enlaces().descarga_documento(documento_id=42)
     encontrada = resolve(ruta, urlconf="clinica.urls_portal")
     assert (encontrada.view_name, encontrada.kwargs) == ("portal:documento", {"pk": 42})
+
+
+def test_la_eliminacion_de_un_paciente_es_una_ruta_del_sitio_del_personal():
+    ruta = enlaces().eliminacion_paciente(cliente_id=7)
+    for urlconf in ("clinica.urls", "clinica.urls_gestion"):
+        encontrada = resolve(ruta, urlconf=urlconf)
+        assert (encontrada.view_name, encontrada.kwargs) == ("gestion:paciente_eliminar", {"cliente_id": 7})

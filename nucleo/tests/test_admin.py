@@ -45,3 +45,40 @@ def test_las_paginas_de_error_estan_en_espanol(admin_client, settings, url):
     respuesta = admin_client.get(url)
     assert respuesta.status_code == 404
     assert "No encontramos esa página" in respuesta.content.decode()
+
+
+@pytest.fixture
+def paciente_con_cuenta_y_hora(recepcionista, dentista, manana_10):
+    cliente = crear_cliente_presencial(
+        actor=recepcionista.user, nombre_completo="Ana Rivas", email="ana@correo.example", enviar_invitacion=True
+    )
+    cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+    asignar_cita(actor=recepcionista.user, cita_id=cita.pk, cliente_id=cliente.pk)
+    return cliente
+
+
+def test_el_admin_no_elimina_un_paciente_uno_a_uno(admin_client, paciente_con_cuenta_y_hora):
+    """Deleting the row alone would leave the account and the booking behind (the seed's
+    orphans): the admin refuses and links to the staff site, whose deletion runs the service."""
+    from pacientes.models import Cliente
+
+    cliente = paciente_con_cuenta_y_hora
+    url = reverse("admin:pacientes_cliente_delete", args=[cliente.pk])
+    assert admin_client.get(url).status_code == 403
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert Cliente.objects.filter(pk=cliente.pk).exists()
+    ficha = admin_client.get(reverse("admin:pacientes_cliente_change", args=[cliente.pk])).text
+    assert reverse("gestion:paciente_eliminar", args=[cliente.pk]) in ficha
+    assert url not in ficha
+
+
+def test_el_admin_no_elimina_pacientes_en_grupo(admin_client, paciente_con_cuenta_y_hora):
+    from pacientes.models import Cliente
+
+    cliente = paciente_con_cuenta_y_hora
+    lista = reverse("admin:pacientes_cliente_changelist")
+    assert "delete_selected" not in admin_client.get(lista).text
+    respuesta = admin_client.post(lista, {"action": "delete_selected", "_selected_action": [cliente.pk], "post": "yes"})
+    assert respuesta.status_code in (200, 302)
+    assert Cliente.objects.filter(pk=cliente.pk).exists()
+    assert cliente.user.__class__.objects.filter(pk=cliente.user_id).exists()
