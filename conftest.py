@@ -201,9 +201,11 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def errores_de_consola(page):
-    """Console errors and uncaught exceptions of ``page`` (a CSP violation shows up here)."""
+    """Console errors and warnings, and uncaught exceptions, of ``page`` (a CSP violation shows up
+    here; so does a date field whose value the browser drops, a warning, seen on the demo)."""
     errores = []
-    page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
+    page.on("console", lambda mensaje: errores.append(f"{mensaje.type}: {mensaje.text}")
+            if mensaje.type in ("error", "warning") else None)
     page.on("pageerror", lambda error: errores.append(str(error)))
     return errores
 
