@@ -4,12 +4,17 @@
 translation of constraint violations into ``ValidationError`` with a stable code.
 """
 
+import logging
 from contextlib import contextmanager
 
 import pghistory
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+
+from nucleo.registro import registrar_evento
+
+logger = logging.getLogger(__name__)
 
 MENSAJE_INTEGRIDAD_GENERICO = "No se pudo guardar: los datos chocan con otro registro. Revise e intente de nuevo."
 
@@ -57,13 +62,38 @@ def operacion(nombre: str, *, actor=None):
     Raises ValidationError (with the constraint's code) if the database refuses the writes;
     nothing is kept in that case.
     """
+    actor_id = getattr(actor, "pk", None)
     try:
-        with transaction.atomic(durable=True), pghistory.context(
-            servicio=nombre, user=getattr(actor, "pk", None)
-        ):
+        with transaction.atomic(durable=True), pghistory.context(servicio=nombre, user=actor_id):
             yield
     except IntegrityError as exc:
-        raise error_de_integridad(exc) from exc
+        error = error_de_integridad(exc)
+        _registrar_rechazo(nombre, actor_id, error)
+        raise error from exc
+    except ValidationError as error:
+        _registrar_rechazo(nombre, actor_id, error)
+        raise
+    except Exception as exc:
+        # Nothing was kept (the transaction rolled back); the traceback is the caller's to log.
+        registrar_evento(logger, "servicio_fallido", logging.ERROR, servicio=nombre, error=type(exc).__name__,
+                         actor_id=actor_id)
+        raise
+
+
+def codigos_de(error: ValidationError) -> str:
+    """The error's codes, comma-separated and sorted (``hora_no_disponible``; ``email,rut`` per field)."""
+    if hasattr(error, "error_dict"):
+        errores = [e for lista in error.error_dict.values() for e in lista]
+    else:
+        errores = error.error_list
+    return ",".join(sorted({str(e.code or "invalido") for e in errores}))
+
+
+def _registrar_rechazo(nombre, actor_id, error):
+    """A service refused inside its transaction (a rule or a constraint): nothing was kept. Codes
+    only in the line, never the data that was refused (e-mails, RUTs)."""
+    registrar_evento(logger, "servicio_rechazado", logging.WARNING, servicio=nombre, codigos=codigos_de(error),
+                     actor_id=actor_id)
 
 
 def exigir_transaccion():

@@ -347,3 +347,25 @@ def test_una_hora_que_cruza_el_cambio_de_hora_dura_lo_que_dice(dentista, recepci
     cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio, duracion_minutos=60)
     cita.refresh_from_db()
     assert cita.fin - cita.inicio == datetime.timedelta(minutes=60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fallas_al_crear_la_ficha_y_reservar(probar_fallas, dentista, recepcionista, manana_10):
+    """Old data: a portal login without its patient record books. The record is made and the
+    slot taken in one transaction: a crash after any write leaves neither."""
+    from django.contrib.auth import get_user_model
+
+    from cuentas.models import PerfilCliente
+    from pacientes.models import Cliente
+
+    hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+    user = get_user_model().objects.create_user(
+        username="antigua@correo.example", email="antigua@correo.example", first_name="Rosa", last_name="Antigua"
+    )
+    PerfilCliente.objects.create(user=user)
+    escrituras = probar_fallas(lambda: reservar_cita(user=user, cita_id=hora.pk))
+    # The booking statement finds no record; the record; the booking again; the confirmation; its job.
+    assert escrituras == 5
+    cliente = Cliente.objects.get(user=user)
+    assert cliente.nombre_completo == "Rosa Antigua"
+    assert Cita.objects.get(pk=hora.pk).cliente_id == cliente.pk

@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -47,3 +49,43 @@ def test_un_servicio_no_se_anida_en_otro():
         with operacion("exterior"):
             with operacion("interior"):
                 pass
+
+
+def _lineas(caplog, nivel):
+    return [r.getMessage() for r in caplog.records if r.name == "nucleo.servicios" and r.levelno == nivel]
+
+
+def test_un_rechazo_deja_una_linea_de_aviso_con_sus_codigos(db, caplog):
+    from django.core.exceptions import ValidationError
+
+    caplog.set_level(logging.INFO, logger="nucleo.servicios")
+    with pytest.raises(ValidationError):
+        with operacion("servicio_de_prueba"):
+            raise ValidationError({"email": ValidationError("x", code="email_duplicado"),
+                                   "rut": ValidationError("y", code="rut_invalido")})
+    assert _lineas(caplog, logging.WARNING) == [
+        "servicio_rechazado servicio=servicio_de_prueba codigos=email_duplicado,rut_invalido actor_id=None"
+    ]
+
+
+def test_una_restriccion_de_la_base_deja_su_codigo(db, caplog, recepcionista):
+    from django.core.exceptions import ValidationError
+
+    from personal.models import Perfil
+
+    caplog.set_level(logging.INFO, logger="nucleo.servicios")
+    with pytest.raises(ValidationError):
+        with operacion("servicio_de_prueba", actor=recepcionista.user):
+            Perfil.objects.create(user=recepcionista.user, rol="recepcion")  # one staff profile per login
+    assert _lineas(caplog, logging.WARNING) == [
+        f"servicio_rechazado servicio=servicio_de_prueba codigos=perfil_duplicado actor_id={recepcionista.user.pk}"
+    ]
+
+
+def test_una_falla_inesperada_deja_una_linea_de_error_sin_datos(db, caplog):
+    caplog.set_level(logging.INFO, logger="nucleo.servicios")
+    with pytest.raises(RuntimeError):
+        with operacion("servicio_de_prueba"):
+            raise RuntimeError("ana@correo.example")
+    assert _lineas(caplog, logging.ERROR) == ["servicio_fallido servicio=servicio_de_prueba error=RuntimeError actor_id=None"]
+    assert "ana@correo.example" not in caplog.text
