@@ -56,3 +56,22 @@ def desactivar_cliente(*, actor, cliente_id) -> Cliente:
             get_user_model().objects.filter(pk=cliente.user_id).update(is_active=False)
     registrar_evento(logger, "cliente_desactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
     return cliente
+
+
+def reactivar_cliente(*, actor, cliente_id) -> Cliente:
+    """Undo ``desactivar_cliente``: the record is active again and so is its portal login.
+
+    Raises ValidationError ``rut_duplicado``, ``email_duplicado`` or ``telefono_duplicado`` (the
+    database's constraints on active patients) when a newer active record took that RUT, e-mail
+    or phone meanwhile: nothing changes then. Raises ``Cliente.DoesNotExist``.
+    """
+    with operacion("reactivar_cliente", actor=actor):
+        cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
+        if cliente.activo:
+            return cliente
+        cliente.activo = True
+        cliente.save(update_fields=["activo", "actualizado"])
+        if cliente.user_id is not None:
+            get_user_model().objects.filter(pk=cliente.user_id).update(is_active=True)
+    registrar_evento(logger, "cliente_reactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
+    return cliente

@@ -144,6 +144,7 @@ POST = {
     "gestion:paciente_nuevo": ("administrador", formulario(*PACIENTE, "enviar_invitacion", "clave_envio")),
     "gestion:paciente_editar": ("administrador", formulario(*PACIENTE)),
     "gestion:paciente_desactivar": ("administrador", formulario()),
+    "gestion:paciente_reactivar": ("administrador", formulario()),
     "gestion:paciente_reenviar": ("administrador", formulario()),
     "gestion:paciente_eliminar": ("administrador", formulario()),
     "gestion:paciente_aviso_reenviar": ("administrador", formulario()),

@@ -38,6 +38,7 @@ TABLA = {
     "gestion:paciente": {A, R, D},
     "gestion:paciente_editar": {A, R},
     "gestion:paciente_desactivar": {A, R},
+    "gestion:paciente_reactivar": {A, R},
     "gestion:paciente_reenviar": {A, R},
     "gestion:paciente_eliminar": {A, R},
     "gestion:paciente_aviso_reenviar": {A, R},
@@ -122,7 +123,8 @@ IDOR = {
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
 SIN_DUENO = {
-    "gestion:paciente", "gestion:paciente_editar", "gestion:paciente_desactivar", "gestion:paciente_reenviar",
+    "gestion:paciente", "gestion:paciente_editar", "gestion:paciente_desactivar", "gestion:paciente_reactivar",
+    "gestion:paciente_reenviar",
     "gestion:paciente_eliminar", "gestion:paciente_documento_subir", "gestion:agenda_horario",
     "gestion:agenda_asignar", "gestion:agenda_reprogramar", "gestion:agenda_cancelar",
     "gestion:personal_desactivar", "gestion:personal_reactivar", "gestion:personal_invitar",

@@ -14,7 +14,7 @@ from django.utils import timezone
 from citas.models import Cita, EstadoCita
 from citas.services import asignar_cita, crear_cita_disponible
 from notificaciones.models import Notificacion
-from pruebas.soporte import rut_valido
+from pruebas.soporte import huella_bd, rut_valido
 from pacientes.models import Cliente
 from pacientes.services import actualizar_cliente
 from cuentas.presencial import crear_cliente_presencial
@@ -401,6 +401,35 @@ def test_desactivar_pide_confirmacion_y_desactiva(clientes, invitado):
     assert "Paciente Iván Invitado desactivado." in respuesta.text
     otra_vez = clientes["recepcion"].post(url("paciente_desactivar", invitado), follow=True)
     assert otra_vez.status_code == 200 and "ya estaba desactivado" in otra_vez.text
+
+
+def test_reactivar_pide_confirmacion_y_devuelve_la_ficha_y_el_portal(clientes, invitado):
+    clientes["recepcion"].post(url("paciente_desactivar", invitado))
+    ficha = clientes["recepcion"].get(url("paciente", invitado)).text
+    assert url("paciente_reactivar", invitado) in ficha and url("paciente_desactivar", invitado) not in ficha
+    confirmacion = clientes["recepcion"].get(url("paciente_reactivar", invitado))
+    assert "¿Reactivar a Iván Invitado?" in confirmacion.text
+    assert not Cliente.objects.get(pk=invitado.pk).activo
+    respuesta = clientes["recepcion"].post(url("paciente_reactivar", invitado), follow=True)
+    invitado.refresh_from_db()
+    assert invitado.activo and User.objects.get(pk=invitado.user_id).is_active
+    assert "Paciente Iván Invitado reactivado." in respuesta.text
+    otra_vez = clientes["recepcion"].post(url("paciente_reactivar", invitado), follow=True)
+    assert otra_vez.status_code == 200 and "ya estaba activo" in otra_vez.text
+
+
+def test_reactivar_no_choca_con_una_ficha_activa_que_tomo_sus_datos(clientes, paciente, recepcionista):
+    """Deactivating frees the RUT, e-mail and phone; if a new active record took them, the old
+    one cannot come back: a clear message, and nothing changes."""
+    clientes["recepcion"].post(url("paciente_desactivar", paciente))
+    nueva = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Marta Díaz (nueva ficha)",
+                                     rut="12.345.678-5")
+    antes = huella_bd()
+    respuesta = clientes["recepcion"].post(url("paciente_reactivar", paciente))
+    assert respuesta.status_code == 409
+    assert "No se pudo reactivar" in respuesta.text
+    assert huella_bd() == antes
+    assert not Cliente.objects.get(pk=paciente.pk).activo and Cliente.objects.get(pk=nueva.pk).activo
 
 
 # Resend invitation -----------------------------------------------------------------------------

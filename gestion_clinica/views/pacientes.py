@@ -28,7 +28,7 @@ from pacientes.selectors import (
     historial_cliente,
 )
 from citas.del_paciente import citas_de_paciente, resumen_paciente
-from pacientes.services import actualizar_cliente, desactivar_cliente
+from pacientes.services import actualizar_cliente, desactivar_cliente, reactivar_cliente
 from cuentas.presencial import crear_cliente_presencial
 from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 
@@ -165,6 +165,26 @@ def desactivar(request, cliente_id):
     return render(request, "gestion_clinica/pacientes/desactivar.html", {"cliente": cliente})
 
 
+@requiere_rol(*EDITORES)
+def reactivar(request, cliente_id):
+    """GET: what reactivating means; POST: ``reactivar_cliente``."""
+    cliente = _resumen_o_404(cliente_id).cliente
+    if request.method == "POST":
+        if cliente.activo:
+            messages.info(request, "Este paciente ya estaba activo.")
+            return redirect("gestion:paciente", cliente_id=cliente_id)
+        try:
+            reactivar_cliente(actor=request.user, cliente_id=cliente_id)
+        except Cliente.DoesNotExist:
+            raise Http404(YA_NO_EXISTE) from None
+        except ValidationError as error:
+            return render(request, "gestion_clinica/pacientes/reactivar.html",
+                          {"cliente": cliente, "errores": error.messages}, status=409)
+        messages.success(request, f"Paciente {cliente.nombre_completo} reactivado.")
+        return redirect("gestion:paciente", cliente_id=cliente_id)
+    return render(request, "gestion_clinica/pacientes/reactivar.html", {"cliente": cliente})
+
+
 @require_POST
 @requiere_rol(*EDITORES)
 def reenviar(request, cliente_id):
@@ -269,6 +289,7 @@ urlpatterns = [
     path("pacientes/<int:cliente_id>/", detalle, name="paciente"),
     path("pacientes/<int:cliente_id>/editar/", editar, name="paciente_editar"),
     path("pacientes/<int:cliente_id>/desactivar/", desactivar, name="paciente_desactivar"),
+    path("pacientes/<int:cliente_id>/reactivar/", reactivar, name="paciente_reactivar"),
     path("pacientes/<int:cliente_id>/reenviar-invitacion/", reenviar, name="paciente_reenviar"),
     path("pacientes/<int:cliente_id>/eliminar/", eliminar, name="paciente_eliminar"),
     path("pacientes/<int:cliente_id>/avisos/<int:notificacion_id>/reenviar/", aviso_reenviar,
