@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from nucleo.registro import registrar_evento
-from nucleo.servicios import operacion
+from nucleo.servicios import exigir_transaccion, operacion
 from pacientes.models import Cliente
 from pacientes.validaciones import dividir_nombre, validar_datos_cliente_completos, validar_username_disponible
 
@@ -45,15 +45,24 @@ def actualizar_cliente(
     return cliente
 
 
+def _cambiar_actividad(cliente_id, *, activo) -> Cliente:
+    """The record and its portal login are active together (a deactivated patient cannot log
+    in). Under the caller's transaction; nothing is written when already so."""
+    exigir_transaccion()
+    cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
+    if cliente.activo != activo:
+        cliente.activo = activo
+        cliente.save(update_fields=["activo", "actualizado"])
+        if cliente.user_id is not None:
+            get_user_model().objects.filter(pk=cliente.user_id).update(is_active=activo)
+    return cliente
+
+
 def desactivar_cliente(*, actor, cliente_id) -> Cliente:
     """The gentle alternative to deleting: the record stays, portal login is blocked, and the
     RUT/e-mail/phone are free for a new active record. Appointments are left as they are."""
     with operacion("desactivar_cliente", actor=actor):
-        cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
-        cliente.activo = False
-        cliente.save(update_fields=["activo", "actualizado"])
-        if cliente.user_id is not None:
-            get_user_model().objects.filter(pk=cliente.user_id).update(is_active=False)
+        cliente = _cambiar_actividad(cliente_id, activo=False)
     registrar_evento(logger, "cliente_desactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
     return cliente
 
@@ -66,12 +75,6 @@ def reactivar_cliente(*, actor, cliente_id) -> Cliente:
     or phone meanwhile: nothing changes then. Raises ``Cliente.DoesNotExist``.
     """
     with operacion("reactivar_cliente", actor=actor):
-        cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
-        if cliente.activo:
-            return cliente
-        cliente.activo = True
-        cliente.save(update_fields=["activo", "actualizado"])
-        if cliente.user_id is not None:
-            get_user_model().objects.filter(pk=cliente.user_id).update(is_active=True)
+        cliente = _cambiar_actividad(cliente_id, activo=True)
     registrar_evento(logger, "cliente_reactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
     return cliente
