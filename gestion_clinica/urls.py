@@ -3,7 +3,7 @@ keeps its own ``urlpatterns``; they are joined here."""
 
 from django.urls import path
 
-from gestion_clinica.views import agenda, auditoria, pacientes, personal
+from gestion_clinica.views import agenda, auditoria, citas, horarios, pacientes, personal
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("activar/<uidb64>/<token>/", ActivarCuentaView.as_view(), name="activar"),
     *pacientes.urlpatterns,
     *agenda.urlpatterns,
+    *horarios.urlpatterns,
+    *citas.urlpatterns,
     *personal.urlpatterns,
     *auditoria.urlpatterns,
 ]

@@ -1,4 +1,6 @@
-"""Agenda (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``.
+"""The agenda grid (staff site): the day and a dentist's week, and the helpers the appointment
+views share (``gestion_clinica.views.citas``). URLs in ``urlpatterns``, joined by
+``gestion_clinica.urls``.
 
 Administrador and recepción manage everything; a dentist sees only their own agenda and may
 only mark arrival, attended and no-show on their own appointments (another dentist's
@@ -23,29 +25,11 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
-from citas import estados, horarios, services
+from citas import estados, services
 from citas.models import Cita, EstadoCita
-from citas.selectors import (
-    agenda_del_dia,
-    agenda_semanal,
-    dias_cerrados_desde,
-    horario_de,
-    horas_libres,
-)
-from gestion_clinica.forms.agenda import (
-    FormularioAsignar,
-    FormularioCancelar,
-    FormularioCrearHora,
-    FormularioDiaCerrado,
-    FormularioHorario,
-    FormularioRango,
-    FormularioReprogramar,
-    fecha_valida,
-)
+from citas.selectors import agenda_del_dia, agenda_semanal
+from gestion_clinica.forms.agenda import FormularioCrearHora, fecha_valida
 from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
-from gestion_clinica.views.comun import reenviar_aviso
-from notificaciones.selectors import avisos_de_cita, es_aviso_de
-from pacientes.selectors import buscar_pacientes
 from personal.models import Perfil, Rol
 
 GESTION = (ADMINISTRADOR, RECEPCION)
@@ -65,7 +49,6 @@ SERVICIOS = {
     "marcar_no_asistio": (services.marcar_no_asistio, "Cita marcada como «no asistió»."),
 }
 DEL_DENTISTA = {"marcar_llegada", "marcar_atendida", "marcar_no_asistio"}
-DIAS_PARA_REPROGRAMAR = 28
 
 
 def _texto_error(error: ValidationError) -> str:
@@ -335,255 +318,13 @@ def semana(request, dentista_id):
     })
 
 
-@require_POST
-@requiere_rol(*TODOS)
-def cambiar_estado(request, cita_id, accion):
-    """Confirm, arrived, attended, no-show: one service each, then back to the day."""
-    if accion not in SERVICIOS:
-        raise Http404("Acción desconocida.")
-    cita = _cita_o_404(request, cita_id)
-    if request.rol_personal == DENTISTA and accion not in DEL_DENTISTA:
-        raise Http404("Acción no disponible.")
-    servicio, exito = SERVICIOS[accion]
-    try:
-        servicio(actor=request.user, cita_id=cita.pk)
-    except ValidationError as error:
-        messages.error(request, _texto_error(error))
-    else:
-        messages.success(request, exito)
-    return redirect(_volver(request, cita))
-
-
-@requiere_rol(*TODOS)
-def detalle_cita(request, cita_id):
-    """One appointment: when, with whom, its state and the actions the grid offers, and its
-    notifications with their delivery state (and "Reenviar" for administración/recepción).
-    A dentist opens only their own appointments (another's is a 404, as in the grid)."""
-    cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
-    propio = _dentista_propio(request)
-    ahora = timezone.now()
-    return render(request, "gestion_clinica/agenda/cita.html", {
-        "cita": cita,
-        "acciones": _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces()),
-        "avisos": avisos_de_cita(cita.pk),
-        "puede_reenviar": propio is None and request.rol_personal in GESTION,
-        "volver": _url_dia(timezone.localdate(cita.inicio)),
-    })
-
-
-@require_POST
-@requiere_rol(*GESTION)
-def aviso_reenviar(request, cita_id, notificacion_id):
-    """Resend one of this appointment's notifications (``reenviar_notificacion``); another
-    appointment's notification id is a 404."""
-    if not es_aviso_de(notificacion_id, cita_id=cita_id):
-        raise Http404("Ese aviso no es de esta cita.")
-    return reenviar_aviso(request, notificacion_id=notificacion_id,
-                          volver=reverse("gestion:agenda_cita", args=[cita_id]) + "#avisos")
-
-
-@requiere_rol(*GESTION)
-def cancelar(request, cita_id):
-    """Release the slot, or cancel by the clinic (the patient is told, with the reason).
-    GET shows the form (for the clinic's cancellation, with a reason); POST cancels."""
-    cita = _cita_o_404(request, cita_id)
-    volver = _volver(request, cita)
-    if request.method != "POST":
-        formulario = FormularioCancelar(initial={"por_clinica": request.GET.get("por_clinica") == "1"})
-        return render(request, "gestion_clinica/agenda/cancelar.html",
-                      {"cita": cita, "formulario": formulario, "volver": volver})
-    formulario = FormularioCancelar(request.POST)
-    if not formulario.is_valid():
-        messages.error(request, "No se canceló: " + " ".join(e for lista in formulario.errors.values() for e in lista))
-        return redirect(volver)
-    por_clinica = formulario.cleaned_data["por_clinica"]
-    try:
-        services.cancelar_cita(actor=request.user, cita_id=cita.pk, por_clinica=por_clinica,
-                               motivo=formulario.cleaned_data["motivo"])
-    except ValidationError as error:
-        messages.error(request, _texto_error(error))
-    else:
-        messages.success(request, "Cita cancelada por la clínica; se avisó al paciente." if por_clinica
-                         else "Cita cancelada; la hora quedó libre.")
-    return redirect(volver)
-
-
-@requiere_rol(*GESTION)
-def asignar(request, cita_id):
-    """Give a free slot to a patient from the search, or to a person without a record."""
-    cita = _cita_o_404(request, cita_id)
-    volver = _url_dia(timezone.localdate(cita.inicio))
-    formulario = FormularioAsignar(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and formulario.is_valid():
-        datos = formulario.cleaned_data
-        try:
-            if datos["cliente"]:
-                services.asignar_cita(actor=request.user, cita_id=cita.pk, cliente_id=datos["cliente"],
-                                      motivo=datos["motivo"])
-            else:
-                services.asignar_cita(
-                    actor=request.user, cita_id=cita.pk, paciente_nombre=datos["paciente_nombre"],
-                    paciente_email=datos["paciente_email"], paciente_telefono=datos["paciente_telefono"],
-                    motivo=datos["motivo"],
-                )
-        except ValidationError as error:
-            if getattr(error, "code", None) == "hora_no_disponible":
-                messages.error(request, _texto_error(error))
-                return redirect(volver)
-            if hasattr(error, "error_dict"):
-                for campo, errores in error.error_dict.items():
-                    visible = campo in formulario.fields and campo != "cliente"
-                    formulario.add_error(campo if visible else None, errores)
-            else:
-                formulario.add_error(None, error)
-        else:
-            messages.success(request, "Hora asignada.")
-            return redirect(volver)
-    q = request.GET.get("q", "")
-    pacientes = list(buscar_pacientes(q)[:10]) if q.strip() else []
-    return render(request, "gestion_clinica/agenda/asignar.html", {
-        "cita": cita, "formulario": formulario, "volver": volver, "q": q, "pacientes": pacientes,
-    })
-
-
-@requiere_rol(*GESTION)
-def buscar(request):
-    """htmx: a short list of patients matching ``q`` (radio buttons for the assign form)."""
-    q = request.GET.get("q", "")
-    pacientes = list(buscar_pacientes(q)[:10]) if q.strip() else []
-    return render(request, "gestion_clinica/agenda/_pacientes.html", {"pacientes": pacientes, "q": q})
-
-
-@requiere_rol(*GESTION)
-def reprogramar(request, cita_id):
-    """Move a booking to another free slot (any dentist), in one service call."""
-    cita = _cita_o_404(request, cita_id)
-    volver = _url_dia(timezone.localdate(cita.inicio))
-    formulario = FormularioReprogramar(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        if formulario.is_valid():
-            try:
-                nueva = services.reprogramar_cita(actor=request.user, cita_id=cita.pk,
-                                                  nueva_cita_id=formulario.cleaned_data["nueva"])
-            except ValidationError as error:
-                messages.error(request, _texto_error(error))
-                if error.code in ("hora_no_disponible",):
-                    return redirect(request.get_full_path())
-                return redirect(volver)
-            messages.success(request, "Hora cambiada; se avisó al paciente.")
-            return redirect(_url_dia(timezone.localdate(nueva.inicio)))
-    ahora = timezone.now()
-    dentistas = list(_dentistas_activos())
-    elegido = request.GET.get("dentista", "")
-    dentista_id = next((d.pk for d in dentistas if str(d.pk) == elegido), None)
-    libres = horas_libres(desde=ahora, hasta=ahora + datetime.timedelta(days=DIAS_PARA_REPROGRAMAR),
-                          excluir_id=cita.pk, dentista_id=dentista_id)
-    return render(request, "gestion_clinica/agenda/reprogramar.html", {
-        "cita": cita, "formulario": formulario, "volver": volver, "libres": libres, "dias": DIAS_PARA_REPROGRAMAR,
-        "dentistas": dentistas, "dentista_id": dentista_id,
-    })
-
-
-@requiere_rol(*GESTION)
-def horario(request, dentista_id):
-    """A dentist's weekly hours: rows of weekday, start, end, slot length (a break = two rows)."""
-    dentista = get_object_or_404(Perfil.objects.select_related("user"), pk=dentista_id, rol=Rol.DENTISTA)
-    if request.method == "POST":
-        formset = FormularioHorario(request.POST)
-        if formset.is_valid():
-            bloques = [
-                horarios.Bloque(dia_semana=f.cleaned_data["dia_semana"], hora_inicio=f.cleaned_data["hora_inicio"],
-                                hora_fin=f.cleaned_data["hora_fin"],
-                                duracion_minutos=f.cleaned_data.get("duracion_minutos") or 30)
-                for f in formset.forms if f.cleaned_data and not f.vacia
-            ]
-            try:
-                horarios.definir_horario(actor=request.user, dentista_id=dentista.pk, bloques=bloques)
-            except ValidationError as error:
-                messages.error(request, _texto_error(error))
-            else:
-                messages.success(request, f"Horario de {dentista.nombre} guardado ({len(bloques)} bloques).")
-                return redirect("gestion:agenda_horario", dentista_id=dentista.pk)
-        else:
-            messages.error(request, "Revise las filas marcadas.")
-    else:
-        formset = FormularioHorario(initial=[
-            {"dia_semana": h.dia_semana, "hora_inicio": h.hora_inicio, "hora_fin": h.hora_fin,
-             "duracion_minutos": h.duracion_minutos}
-            for h in horario_de(dentista_id=dentista.pk)
-        ])
-    return render(request, "gestion_clinica/agenda/horario.html", {"dentista": dentista, "formset": formset})
-
-
 def _dentistas_activos():
     """The dentists who can be given slots (``Perfil.objects.reservables``), by name."""
     return Perfil.objects.reservables().select_related("user").order_by("user__first_name", "user__last_name", "pk")
 
 
-@requiere_rol(*GESTION)
-def generar(request):
-    """Generate free slots for a date range from the weekly hours; shows what it did."""
-    dentistas = list(_dentistas_activos())
-    formulario = FormularioRango(request.POST if request.method == "POST" else None, dentistas=dentistas)
-    resumen = None
-    if request.method == "POST" and formulario.is_valid():
-        datos = formulario.cleaned_data
-        try:
-            resumen = horarios.generar_horas(actor=request.user, desde=datos["desde"], hasta=datos["hasta"],
-                                             dentista_id=datos["dentista"])
-        except ValidationError as error:
-            formulario.add_error(None, _texto_error(error))
-        else:
-            messages.success(request, f"Horas creadas: {resumen.creadas}. Ya existían: {resumen.existentes}.")
-    return render(request, "gestion_clinica/agenda/generar.html", {
-        "formulario": formulario, "resumen": resumen, "dentistas": dentistas,
-    })
-
-
-@requiere_rol(*GESTION)
-def dias_cerrados(request):
-    """The clinic's closed days from today on, and a form to close one more."""
-    formulario = FormularioDiaCerrado(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and formulario.is_valid():
-        try:
-            dia_cerrado = horarios.cerrar_dia(actor=request.user, fecha=formulario.cleaned_data["fecha"],
-                                              motivo=formulario.cleaned_data["motivo"])
-        except ValidationError as error:
-            formulario.add_error(None, _texto_error(error))
-        else:
-            messages.success(request, f"Día {dia_cerrado.fecha:%d-%m-%Y} cerrado: no se generarán horas.")
-            return redirect("gestion:agenda_dias_cerrados")
-    return render(request, "gestion_clinica/agenda/dias_cerrados.html", {
-        "formulario": formulario, "dias": dias_cerrados_desde(fecha=timezone.localdate()),
-    })
-
-
-@require_POST
-@requiere_rol(*GESTION)
-def reabrir(request, fecha):
-    dia_valido = fecha_valida(fecha)
-    if dia_valido is None:
-        raise Http404("Fecha no válida.")
-    horarios.reabrir_dia(actor=request.user, fecha=dia_valido)
-    messages.success(request, f"Día {dia_valido:%d-%m-%Y} reabierto.")
-    return redirect("gestion:agenda_dias_cerrados")
-
-
 urlpatterns = [
     path("agenda/", dia, name="agenda"),
     path("agenda/dentista/<int:dentista_id>/", semana, name="agenda_semana"),
-    path("agenda/dentista/<int:dentista_id>/horario/", horario, name="agenda_horario"),
     path("agenda/crear-hora/", crear_hora, name="agenda_crear_hora"),
-    path("agenda/generar/", generar, name="agenda_generar"),
-    path("agenda/dias-cerrados/", dias_cerrados, name="agenda_dias_cerrados"),
-    path("agenda/dias-cerrados/<str:fecha>/reabrir/", reabrir, name="agenda_reabrir"),
-    path("agenda/buscar-pacientes/", buscar, name="agenda_buscar_pacientes"),
-    # Before agenda_accion's "<slug:accion>/" (they do not clash: different segment counts).
-    path("agenda/cita/<int:cita_id>/", detalle_cita, name="agenda_cita"),
-    path("agenda/cita/<int:cita_id>/avisos/<int:notificacion_id>/reenviar/", aviso_reenviar,
-         name="agenda_cita_aviso_reenviar"),
-    path("agenda/cita/<int:cita_id>/asignar/", asignar, name="agenda_asignar"),
-    path("agenda/cita/<int:cita_id>/reprogramar/", reprogramar, name="agenda_reprogramar"),
-    path("agenda/cita/<int:cita_id>/cancelar/", cancelar, name="agenda_cancelar"),
-    path("agenda/cita/<int:cita_id>/<slug:accion>/", cambiar_estado, name="agenda_accion"),
 ]
