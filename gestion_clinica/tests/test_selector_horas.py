@@ -116,7 +116,7 @@ def test_reprogramar_muestra_el_mismo_dentista_dia_a_dia(clientes, dentista, otr
     dia = formato_fecha(martes, "l j")
     for libre in libres:
         assert f'name="nueva" value="{libre.pk}"' in texto
-    assert f"Cambiar a las <strong>10:30</strong> del {dia}" in texto
+    assert f'Cambiar a las <strong>10:30</strong> <span class="d-block small">del {dia}</span>' in texto
     assert f'value="{ajena.pk}"' not in texto and f'value="{siguiente.pk}"' not in texto
     assert "2 libres" in texto and "Camila Soto (el mismo)" in texto
     # Week navigation: next week opens on its first day with free times.
@@ -239,7 +239,8 @@ def test_dar_hora_de_punta_a_punta(clientes, dentista, hora, marta):
     assert f'href="{url}"' not in clientes["dentista"].get(ficha).text
     texto = clientes["recepcion"].get(url).text
     assert f'name="hora" value="{libre.pk}"' in texto and "Motivo (opcional)" in texto
-    assert f"Dar hora a las <strong>10:30</strong> del {formato_fecha(libre.inicio.astimezone(ZONA()), 'l j')}" in texto
+    dia = formato_fecha(libre.inicio.astimezone(ZONA()), "l j")
+    assert f'Dar hora a las <strong>10:30</strong> <span class="d-block small">del {dia}</span>' in texto
     respuesta = clientes["recepcion"].post(url, {"hora": libre.pk, "motivo": "Control anual",
                                                  "dentista": dentista.pk})
     assert respuesta.status_code == 302 and respuesta.url == ficha + "#titulo-citas"
