@@ -192,8 +192,9 @@ class _Celdas:
         self._plantilla = get_template("gestion_clinica/agenda/_cita.html#celda")
         self._csrf_token = csrf_token
         self._dentista_propio = dentista_propio
-        # A dentist's grid holds only their own appointments: they see those patients.
-        self._ve_alergias = ve_alergias(rol=Rol.DENTISTA if dentista_propio else None, atiende=dentista_propio is not None)
+        # Only a dentist has ``dentista_propio``, and their grid holds only their own
+        # appointments: they see those patients. Recepción and administración: the alert.
+        self._ve_alergias = dentista_propio is not None and ve_alergias(rol=Rol.DENTISTA, atiende=True)
         self._ahora = ahora
         self._enlaces = _Enlaces()
         self._textos = {valor: str(texto) for valor, texto in EstadoCita.choices}

@@ -40,7 +40,8 @@ def selector_pedido(request, datos, *, dentista_preferido=None, excluir_id=None)
     """The partial's context for the choices in ``datos`` (``request.GET``, or the POST that
     failed): ``dentistas``, ``dentista`` (None when no dentist can be booked), ``selector``
     (``SelectorDeHoras``), ``anterior``/``siguiente`` (Mondays, or None) and ``hoy``.
-    Three queries (dentists, the next free day when no day is asked for, the week)."""
+    Two queries (dentists, the week), one more for the next free day when no day is asked for
+    or the week has none (``selector_de_horas``)."""
     hoy = timezone.localdate()
     dentistas = opciones_de_dentista()
     por_pk = {str(d.pk): d for d in dentistas}
