@@ -65,3 +65,11 @@ def citas_de_paciente(cliente_id, *, limite=ULTIMAS_CITAS):
         .select_related("dentista__user")
         .order_by("-inicio", "-pk")[:limite]
     )
+
+
+def atiende_al_paciente(*, dentista_id, cliente_id) -> bool:
+    """Whether the dentist has or had an appointment with the patient (not a cancelled one):
+    the care team of ``personal.permisos.ve_alergias``. One query."""
+    return Cita.objects.filter(dentista_id=dentista_id, cliente_id=cliente_id).exclude(
+        estado=EstadoCita.CANCELADA
+    ).exists()

@@ -132,6 +132,7 @@ class CitaEnGrilla:
     nombre_paciente: str | None
     dentista: DentistaEnGrilla | None
     hora_local: str = ""  # local "HH:MM", set by _grilla
+    alergias: str | None = None  # the patient's allergies (clinical data: who sees them, personal.permisos)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,8 @@ def _grilla(citas, columnas, columna_de):
 # them (~2.5 ms against ~1 ms for 18 dentists and ~300 appointments). Columns: the columns of
 # ``resumen_del_dia`` (bookable dentists, ``sql_reservable``, or with appointments that day, by
 # name; citas/tests/test_reglas.py proves they agree); cells: the day's appointments in
-# ``_citas_con_paciente``'s order, with the patient's current name or the snapshot.
+# ``_citas_con_paciente``'s order, with the patient's current name or the snapshot, and the
+# record's allergies (None when blank; the grid shows them or only an alert, by role).
 _DENTISTAS_DEL_DIA_SQL = f"""
 SELECT p.id, u.first_name, u.last_name, u.username, p.activo
   FROM personal_perfil p
@@ -186,7 +188,8 @@ SELECT p.id, u.first_name, u.last_name, u.username, p.activo
  ORDER BY u.first_name, u.last_name, p.id
 """
 _CITAS_DEL_DIA_SQL = """
-SELECT c.id, c.dentista_id, c.inicio, c.estado, COALESCE(p.nombre_completo, NULLIF(c.paciente_nombre, ''))
+SELECT c.id, c.dentista_id, c.inicio, c.estado, COALESCE(p.nombre_completo, NULLIF(c.paciente_nombre, '')),
+       NULLIF(btrim(p.alergias), '')
   FROM citas_cita c
   LEFT JOIN pacientes_cliente p ON p.id = c.cliente_id
  WHERE c.inicio >= %s AND c.inicio < %s{}
@@ -215,8 +218,8 @@ def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> A
         valores = cursor.fetchall()
     por_pk = {d.pk: d for d in dentistas}
     lista = [
-        CitaEnGrilla(pk, dentista, inicio, estado, nombre, por_pk.get(dentista))
-        for pk, dentista, inicio, estado, nombre in valores
+        CitaEnGrilla(pk, dentista, inicio, estado, nombre, por_pk.get(dentista), alergias=alergias)
+        for pk, dentista, inicio, estado, nombre, alergias in valores
     ]
     filas = _grilla(lista, [d.pk for d in dentistas], lambda c: c.dentista_id)
     return AgendaDia(fecha=fecha, dentistas=dentistas, filas=filas)
@@ -246,6 +249,83 @@ def horas_libres(*, desde: datetime.datetime, hasta: datetime.datetime, excluir_
     if excluir_id is not None:
         citas = citas.exclude(pk=excluir_id)
     return list(citas.select_related("dentista__user").order_by("inicio", "dentista__user__first_name", "pk")[:limite])
+
+
+@dataclass(frozen=True, slots=True)
+class DiaDelSelector:
+    """One day of the picker's week strip: its date and how many free times it has."""
+
+    fecha: datetime.date
+    libres: int
+
+
+@dataclass(frozen=True)
+class SelectorDeHoras:
+    """What the staff's time picker shows for one dentist: the week of ``fecha`` (Monday to
+    Sunday, with free counts), the free times of ``fecha`` and, when that week has none, the
+    next day that has (``proxima``, else None)."""
+
+    dentista_id: int
+    fecha: datetime.date
+    dias: list[DiaDelSelector]
+    horas: list["HoraLibre"]  # ``fecha``'s free times, each with ``hora_local``
+    proxima: datetime.date | None
+
+    @property
+    def lunes(self) -> datetime.date:
+        return self.dias[0].fecha
+
+
+def selector_de_horas(*, dentista_id: int, fecha: datetime.date | None = None, primer_dia_libre=False,
+                      ahora=None, excluir_id: int | None = None) -> SelectorDeHoras:
+    """The staff's time picker (reschedule, "Dar hora"): the slots staff can give now
+    (``Cita.objects.libres`` without the portal's notice) of one dentist in ``fecha``'s week.
+
+    ``fecha`` None: the day of the dentist's next free time (today when there is none).
+    ``primer_dia_libre``: the first day of ``fecha``'s week that has free times (``fecha``
+    itself when none has). One query for the week (its times are counted here, not by a
+    second query), plus one to find the next free day when ``fecha`` is None or the week has
+    none.
+    """
+    ahora = ahora or timezone.now()
+    zona = timezone.get_current_timezone()
+    libres = Cita.objects.libres(ahora=ahora, anticipacion=False).filter(dentista_id=dentista_id)
+    if excluir_id is not None:
+        libres = libres.exclude(pk=excluir_id)
+    if fecha is None:
+        primera = libres.order_by("inicio").values_list("inicio", flat=True).first()
+        fecha = primera.astimezone(zona).date() if primera else timezone.localdate(ahora)
+    lunes = fecha - datetime.timedelta(days=fecha.weekday())
+    desde, _ = limites_del_dia(lunes)
+    _, hasta = limites_del_dia(lunes + datetime.timedelta(days=6))
+    semana = libres.filter(inicio__gte=desde, inicio__lt=hasta).order_by("inicio", "pk").values_list("pk", "inicio")
+    por_dia: dict[datetime.date, list] = {}
+    for pk, inicio in semana:
+        local = inicio.astimezone(zona)
+        hora = HoraLibre(pk, inicio, dentista_id, "", hora_local=f"{local.hour:02d}:{local.minute:02d}")
+        por_dia.setdefault(local.date(), []).append(hora)
+    dias = [DiaDelSelector(lunes + datetime.timedelta(days=n), 0) for n in range(7)]
+    dias = [DiaDelSelector(d.fecha, len(por_dia.get(d.fecha, ()))) for d in dias]
+    if primer_dia_libre and fecha not in por_dia and por_dia:
+        fecha = min(por_dia)
+    proxima = None
+    if not por_dia:
+        siguiente = libres.filter(inicio__gte=hasta).order_by("inicio").values_list("inicio", flat=True).first()
+        proxima = siguiente.astimezone(zona).date() if siguiente else None
+    return SelectorDeHoras(dentista_id=dentista_id, fecha=fecha, dias=dias, horas=por_dia.get(fecha, []),
+                           proxima=proxima)
+
+
+def proximo_dia_con_horas(*, despues_de: datetime.date, dentista_id: int | None = None) -> datetime.date | None:
+    """The first Santiago day after ``despues_de`` with any slot (free or booked) of any
+    dentist, or of ``dentista_id``: the staff home's "next working day". One query (an index
+    scan on ``inicio``)."""
+    _, hasta = limites_del_dia(despues_de)
+    citas = Cita.objects.filter(inicio__gte=hasta)
+    if dentista_id is not None:
+        citas = citas.filter(dentista_id=dentista_id)
+    inicio = citas.order_by("inicio").values_list("inicio", flat=True).first()
+    return timezone.localdate(inicio) if inicio else None
 
 
 def horario_de(*, dentista_id: int):

@@ -53,6 +53,17 @@ class FormularioReprogramar(forms.Form):
     })
 
 
+class FormularioDarHora(ConClasesBootstrap, forms.Form):
+    """"Dar hora" from a patient's page: the free time chosen in the picker and a reason."""
+
+    hora = forms.IntegerField(min_value=1, max_value=ID_MAXIMO, widget=forms.HiddenInput, error_messages={
+        "required": "Elija la hora.", "invalid": "Elija la hora.",
+        "min_value": "Elija la hora.", "max_value": "Elija la hora.",
+    })
+    motivo = forms.CharField(label="Motivo (opcional)", required=False, max_length=200,
+                             help_text="Escríbalo antes de tocar la hora.")
+
+
 class FormularioBloque(ConClasesBootstrap, forms.Form):
     """One row of weekly hours; an empty row is ignored."""
 

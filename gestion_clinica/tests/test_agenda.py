@@ -374,9 +374,10 @@ def test_reprogramar(clientes, dentista, otro_dentista, futura):
     cita = futura(dentista, nombre="Luis Paz", dias=2)
     libre = futura(otro_dentista, datetime.time(12), dias=3)
     url = reverse("gestion:agenda_reprogramar", args=[cita.pk])
-    respuesta = clientes["recepcion"].get(url)
+    respuesta = clientes["recepcion"].get(url, {"dentista": otro_dentista.pk,
+                                                "fecha": timezone.localdate(libre.inicio).isoformat()})
     assert respuesta.status_code == 200
-    assert f'value="{libre.pk}"' in respuesta.text and "Bruno Vera" in respuesta.text
+    assert f'name="nueva" value="{libre.pk}"' in respuesta.text and "Bruno Vera" in respuesta.text
     respuesta = clientes["recepcion"].post(url, {"nueva": libre.pk})
     assert respuesta.status_code == 302 and respuesta.url == dia_de(libre)
     libre.refresh_from_db()
@@ -385,14 +386,20 @@ def test_reprogramar(clientes, dentista, otro_dentista, futura):
 
 
 def test_reprogramar_filtra_por_dentista(clientes, dentista, otro_dentista, futura):
+    """The picker shows one dentist: the appointment's own by default (its next free day), or
+    the one chosen; an unknown one gets a Spanish message and the default."""
     cita = futura(dentista, nombre="Luis Paz", dias=2)
     mismo = futura(dentista, datetime.time(12), dias=3)
     otro = futura(otro_dentista, datetime.time(12), dias=3)
     url = reverse("gestion:agenda_reprogramar", args=[cita.pk])
-    texto = clientes["recepcion"].get(url, {"dentista": dentista.pk}).text
+    texto = clientes["recepcion"].get(url).text
     assert f'value="{mismo.pk}"' in texto and f'value="{otro.pk}"' not in texto
-    texto = clientes["recepcion"].get(url, {"dentista": "basura"}).text
-    assert f'value="{mismo.pk}"' in texto and f'value="{otro.pk}"' in texto
+    texto = clientes["recepcion"].get(url, {"dentista": otro_dentista.pk}).text
+    assert f'value="{mismo.pk}"' not in texto and f'value="{otro.pk}"' in texto
+    respuesta = clientes["recepcion"].get(url, {"dentista": "basura"})
+    assert respuesta.status_code == 200
+    assert f'value="{mismo.pk}"' in respuesta.text and f'value="{otro.pk}"' not in respuesta.text
+    assert "Ese dentista no existe o no tiene horas para dar: se muestran las de otro." in respuesta.text
 
 
 def test_reprogramar_errores(clientes, dentista, futura, recepcionista):

@@ -54,7 +54,9 @@ def test_recepcion_registra_busca_y_elimina_un_paciente(page, live_server, captu
     captura("pacientes-lista")
 
     page.get_by_role("link", name="Javiera Fuentes Muñoz").click()
-    expect(page.locator("#alergias")).to_contain_text("Penicilina")
+    # Allergies are clinical data: reception sees only the alert (their content: the dentist).
+    expect(page.locator("#alergias")).to_contain_text("Alerta clínica")
+    expect(page.locator("#alergias")).not_to_contain_text("Penicilina")
     expect(page.get_by_text("Invitado, sin activar")).to_be_visible()
     expect(page.get_by_role("heading", name="Historial de cambios de la ficha")).to_be_visible()
     captura("paciente-detalle")

@@ -31,6 +31,7 @@ from citas.selectors import agenda_del_dia, agenda_semanal
 from gestion_clinica.forms.agenda import FormularioCrearHora, fecha_valida
 from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
 from personal.models import Perfil, Rol
+from personal.permisos import ve_alergias
 
 GESTION = (ADMINISTRADOR, RECEPCION)
 
@@ -157,14 +158,16 @@ class CitaEnCelda(NamedTuple):
     nombre: str | None  # the patient's name (a link to the appointment), None without one
     url: str  # the appointment's page
     acciones: tuple[Accion, ...]
+    alerta: bool = False  # the patient has allergies ("Alerta clínica" when not shown)
+    alergias: str | None = None  # their text, only for whom ``ve_alergias``
 
 
 @functools.cache
 def _huecos(n):
-    """The placeholders of the id, local time and patient's name of the ``n``-th appointment
+    """The placeholders of the id, local time, patient's name and allergies of the ``n``-th appointment
     of a cell. NUL is in no markup and in no data (PostgreSQL text cannot hold it), and
     escaping leaves it as it is."""
-    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre"))
+    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre", "alergias"))
 
 
 class _Celdas:
@@ -178,15 +181,20 @@ class _Celdas:
     state and buttons, with a patient or not) differ only in their id, local time and
     patient's name: the partial is rendered once per look with placeholders for those
     (``_huecos``), and each cell is a copy with its own values put in, the id and the time as
-    they are (digits and a colon), the name escaped as the template escapes it, and last, so
-    that no text of a name is ever taken for a placeholder. The tests compare every cell with
-    the partial rendered straight (``render``).
+    they are (digits and a colon), the name (and, for the dentist, the allergies) escaped as
+    the template escapes it, and last, so that no text of a name is ever taken for a
+    placeholder. Whether the patient has allergies is part of the look (the alert); their text
+    is per appointment, like the name. The tests compare every cell with the partial rendered
+    straight (``render``).
     """
 
     def __init__(self, *, dentista_propio, ahora, csrf_token):
         self._plantilla = get_template("gestion_clinica/agenda/_cita.html#celda")
         self._csrf_token = csrf_token
         self._dentista_propio = dentista_propio
+        # Only a dentist has ``dentista_propio``, and their grid holds only their own
+        # appointments: they see those patients. Recepción and administración: the alert.
+        self._ve_alergias = dentista_propio is not None and ve_alergias(rol=Rol.DENTISTA, atiende=True)
         self._ahora = ahora
         self._enlaces = _Enlaces()
         self._textos = {valor: str(texto) for valor, texto in EstadoCita.choices}
@@ -197,21 +205,23 @@ class _Celdas:
         """The ``cita`` partial's input for ``cita``: with its own values, or with ``n`` the
         placeholders of the ``n``-th appointment of a cell."""
         if n is None:
-            pk, hora, nombre = str(cita.pk), cita.hora_local, cita.nombre_paciente
+            pk, hora, nombre, alergias = str(cita.pk), cita.hora_local, cita.nombre_paciente, cita.alergias
         else:
-            pk, hora, nombre = _huecos(n)
+            pk, hora, nombre, alergias = _huecos(n)
             nombre = nombre if cita.nombre_paciente else None
+            alergias = alergias if cita.alergias else None
         acciones = _acciones(cita, dentista_propio=self._dentista_propio, ahora=self._ahora, enlaces=self._enlaces,
                              cita_id=pk, hora=hora)
         return CitaEnCelda(pk=pk, estado=cita.estado, texto=self._textos.get(cita.estado, cita.estado),
-                           nombre=nombre, url=self._enlaces("gestion:agenda_cita", pk), acciones=tuple(acciones))
+                           nombre=nombre, url=self._enlaces("gestion:agenda_cita", pk), acciones=tuple(acciones),
+                           alerta=bool(cita.alergias), alergias=alergias if self._ve_alergias else None)
 
     def render(self, en_celda):
         """The ``celda`` partial for these ``CitaEnCelda``, straight from the template."""
         return self._plantilla.render({"citas": en_celda, "csrf_token": self._csrf_token})
 
     def __call__(self, citas) -> str:
-        clave = tuple([(c.estado, c.inicio, not c.nombre_paciente) for c in citas])
+        clave = tuple([(c.estado, c.inicio, not c.nombre_paciente, not c.alergias) for c in citas])
         html = self._por_clave.get(clave)
         if html is None:
             aspecto = tuple([self.en_celda(cita, n) for n, cita in enumerate(citas)])
@@ -220,11 +230,13 @@ class _Celdas:
                 html = self._por_aspecto[aspecto] = self.render(aspecto)
             self._por_clave[clave] = html
         for n, cita in enumerate(citas):
-            pk, hora, _ = _huecos(n)
+            pk, hora = _huecos(n)[:2]
             html = html.replace(pk, str(cita.pk)).replace(hora, cita.hora_local)
         for n, cita in enumerate(citas):
             if cita.nombre_paciente:
                 html = html.replace(_huecos(n)[2], escape(cita.nombre_paciente))
+            if cita.alergias and self._ve_alergias:
+                html = html.replace(_huecos(n)[3], escape(cita.alergias))
         return html
 
 

@@ -10,10 +10,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.dateformat import format as formato_fecha
 from django.views.decorators.http import require_POST
 
 from citas import services
-from citas.selectors import horas_libres
 from gestion_clinica.forms.agenda import FormularioAsignar, FormularioCancelar, FormularioReprogramar
 from gestion_clinica.permisos import DENTISTA, TODOS, requiere_rol
 from gestion_clinica.views.agenda import (
@@ -23,17 +23,16 @@ from gestion_clinica.views.agenda import (
     _acciones,
     _cita_o_404,
     _dentista_propio,
-    _dentistas_activos,
     _Enlaces,
     _texto_error,
     _url_dia,
     _volver,
 )
 from gestion_clinica.views.comun import reenviar_aviso
+from gestion_clinica.views.selector_horas import selector_pedido, url_del_selector
 from notificaciones.selectors import avisos_de_cita, es_aviso_de
 from pacientes.selectors import buscar_pacientes
-
-DIAS_PARA_REPROGRAMAR = 28
+from personal.permisos import ve_alergias
 
 
 @require_POST
@@ -68,6 +67,8 @@ def detalle_cita(request, cita_id):
         "acciones": _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces()),
         "avisos": avisos_de_cita(cita.pk),
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
+        # _cita_o_404 let a dentist open only their own appointment: they see this patient.
+        "ve_alergias": ve_alergias(rol=request.rol_personal, atiende=propio is not None and propio.pk == cita.dentista_id),
         "volver": _url_dia(timezone.localdate(cita.inicio)),
     })
 
@@ -157,11 +158,16 @@ def buscar(request):
 
 @requiere_rol(*GESTION)
 def reprogramar(request, cita_id):
-    """Move a booking to another free slot (any dentist), in one service call."""
+    """Move a booking to another free slot with the picker (``views.selector_horas``): the same
+    dentist by default, one day at a time; each free time is a button that moves it in one
+    service call (``reprogramar_cita``). A slot taken meanwhile: back to the picker, same day,
+    with the service's message."""
     cita = _cita_o_404(request, cita_id)
     volver = _url_dia(timezone.localdate(cita.inicio))
     formulario = FormularioReprogramar(request.POST if request.method == "POST" else None)
+    datos = request.GET
     if request.method == "POST":
+        datos = request.POST
         if formulario.is_valid():
             try:
                 nueva = services.reprogramar_cita(actor=request.user, cita_id=cita.pk,
@@ -169,19 +175,16 @@ def reprogramar(request, cita_id):
             except ValidationError as error:
                 messages.error(request, _texto_error(error))
                 if error.code in ("hora_no_disponible",):
-                    return redirect(request.get_full_path())
+                    return redirect(url_del_selector(request.path, request.POST))
                 return redirect(volver)
-            messages.success(request, "Hora cambiada; se avisó al paciente.")
-            return redirect(_url_dia(timezone.localdate(nueva.inicio)))
-    ahora = timezone.now()
-    dentistas = list(_dentistas_activos())
-    elegido = request.GET.get("dentista", "")
-    dentista_id = next((d.pk for d in dentistas if str(d.pk) == elegido), None)
-    libres = horas_libres(desde=ahora, hasta=ahora + datetime.timedelta(days=DIAS_PARA_REPROGRAMAR),
-                          excluir_id=cita.pk, dentista_id=dentista_id)
+            inicio = timezone.localtime(nueva.inicio)
+            messages.success(request, f"Hora cambiada al {formato_fecha(inicio, 'l j \\d\\e F')} a las "
+                                      f"{inicio:%H:%M} con {nueva.dentista.nombre}; se avisó al paciente.")
+            return redirect(_url_dia(inicio.date()))
     return render(request, "gestion_clinica/agenda/reprogramar.html", {
-        "cita": cita, "formulario": formulario, "volver": volver, "libres": libres, "dias": DIAS_PARA_REPROGRAMAR,
-        "dentistas": dentistas, "dentista_id": dentista_id,
+        "cita": cita, "formulario": formulario, "volver": volver, "url": request.path,
+        "dentista_actual": cita.dentista_id,
+        **selector_pedido(request, datos, dentista_preferido=cita.dentista_id, excluir_id=cita.pk),
     })
 
 

@@ -9,25 +9,31 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateformat import format as formato_fecha
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
+from citas.services import asignar_cita
 from cuentas.services import reenviar_invitacion
+from gestion_clinica.forms.agenda import FormularioDarHora
 from gestion_clinica.forms.pacientes import FormularioDocumento, FormularioPaciente, FormularioPacienteNuevo
-from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
+from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
 from gestion_clinica.views.comun import reenviar_aviso
+from gestion_clinica.views.selector_horas import selector_pedido, url_del_selector
 from notificaciones.selectors import avisos_de_paciente, es_aviso_de
 from pacientes.documentos import eliminar_documento, maximo_bytes, respuesta_descarga, subir_documento
 from pacientes.models import Cliente, ClienteDocumento
+from personal.permisos import ve_alergias
 from pacientes.selectors import (
     buscar_pacientes,
     documento_de_cliente,
     documentos_de_cliente,
     historial_cliente,
 )
-from citas.del_paciente import citas_de_paciente, resumen_paciente
+from citas.del_paciente import atiende_al_paciente, citas_de_paciente, resumen_paciente
 from pacientes.services import actualizar_cliente, desactivar_cliente, reactivar_cliente
 from cuentas.presencial import crear_cliente_presencial
 from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
@@ -70,15 +76,36 @@ def _formulario_documento(*args):
     return FormularioDocumento(*args, maximo_mb=maximo_bytes() // (1024 * 1024))
 
 
+def _ve_alergias(request, cliente_id) -> bool:
+    """``ve_alergias`` on the record: a dentist reads them when they see this patient (one
+    query, only for a dentist)."""
+    if request.rol_personal != DENTISTA:
+        return False
+    return ve_alergias(rol=request.rol_personal,
+                       atiende=atiende_al_paciente(dentista_id=perfil_de(request.user).pk, cliente_id=cliente_id))
+
+
+def _sin_alergias(historial):
+    """The record's history without the allergies' text (clinical data): only that they changed."""
+    for cambio in historial:
+        cambio.cambios[:] = [(campo, None if campo == "alergias" and antes is not None else antes,
+                              "(dato clínico)" if campo == "alergias" else despues)
+                             for campo, antes, despues in cambio.cambios]
+    return historial
+
+
 def _detalle(request, cliente_id, *, form_documento=None):
     # The notifications card reads its own rows (with their delivery state): none from here.
     resumen = _resumen_o_404(cliente_id, notificaciones=0)
+    ve = _ve_alergias(request, cliente_id)
+    historial = historial_cliente(cliente_id)
     return render(request, "gestion_clinica/pacientes/detalle.html", {
         "resumen": resumen,
         "cliente": resumen.cliente,
+        "ve_alergias": ve,
         "avisos": avisos_de_paciente(cliente_id),
         "citas": citas_de_paciente(cliente_id),
-        "historial": historial_cliente(cliente_id),
+        "historial": historial if ve else _sin_alergias(historial),
         "documentos": documentos_de_cliente(cliente_id),
         "form_documento": form_documento or _formulario_documento(),
         "puede_editar": _puede_editar(request),
@@ -183,6 +210,39 @@ def reactivar(request, cliente_id):
         messages.success(request, f"Paciente {cliente.nombre_completo} reactivado.")
         return redirect("gestion:paciente", cliente_id=cliente_id)
     return render(request, "gestion_clinica/pacientes/reactivar.html", {"cliente": cliente})
+
+
+@requiere_rol(*EDITORES)
+def dar_hora(request, cliente_id):
+    """"Dar hora": the time picker (``views.selector_horas``, the dentist of the patient's
+    latest appointment first) and a reason; the chosen free time goes to this patient
+    (``asignar_cita``) and the page goes back to the record, which lists it. A deactivated
+    patient gets none (a message, back to the record)."""
+    cliente = get_object_or_404(Cliente, pk=cliente_id)
+    ficha = reverse("gestion:paciente", args=[cliente.pk])
+    if not cliente.activo:
+        messages.error(request, "El paciente está desactivado: no se le puede dar hora. Reactívelo primero.")
+        return redirect(ficha)
+    formulario = FormularioDarHora(request.POST if request.method == "POST" else None)
+    datos = request.GET
+    if request.method == "POST":
+        datos = request.POST
+        if formulario.is_valid():
+            try:
+                cita = asignar_cita(actor=request.user, cita_id=formulario.cleaned_data["hora"], cliente_id=cliente.pk,
+                                    motivo=formulario.cleaned_data["motivo"])
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return redirect(url_del_selector(request.path, request.POST))
+            inicio = timezone.localtime(cita.inicio)
+            messages.success(request, f"Hora dada a {cliente.nombre_completo}: {formato_fecha(inicio, 'l j \\d\\e F')} "
+                                      f"a las {inicio:%H:%M} con {cita.dentista.nombre}.")
+            return redirect(ficha + "#titulo-citas")
+    ultimas = citas_de_paciente(cliente.pk, limite=1)
+    return render(request, "gestion_clinica/pacientes/dar_hora.html", {
+        "cliente": cliente, "formulario": formulario, "url": request.path, "ficha": ficha,
+        **selector_pedido(request, datos, dentista_preferido=ultimas[0].dentista_id if ultimas else None),
+    })
 
 
 @require_POST
@@ -290,6 +350,7 @@ urlpatterns = [
     path("pacientes/<int:cliente_id>/editar/", editar, name="paciente_editar"),
     path("pacientes/<int:cliente_id>/desactivar/", desactivar, name="paciente_desactivar"),
     path("pacientes/<int:cliente_id>/reactivar/", reactivar, name="paciente_reactivar"),
+    path("pacientes/<int:cliente_id>/dar-hora/", dar_hora, name="paciente_dar_hora"),
     path("pacientes/<int:cliente_id>/reenviar-invitacion/", reenviar, name="paciente_reenviar"),
     path("pacientes/<int:cliente_id>/eliminar/", eliminar, name="paciente_eliminar"),
     path("pacientes/<int:cliente_id>/avisos/<int:notificacion_id>/reenviar/", aviso_reenviar,
