@@ -163,6 +163,7 @@ POST = {
     "gestion:agenda_accion": ("administrador", formulario("volver")),
     "gestion:personal_nuevo": ("administrador", formulario("username", "nombre", "apellido", "email", "rol",
                                                           "especialidad", "enviar_invitacion")),
+    "gestion:personal_editar": ("administrador", formulario("nombre", "apellido", "rol", "especialidad")),
     "gestion:personal_desactivar": ("administrador", formulario()),
     "gestion:personal_reactivar": ("administrador", formulario()),
     "gestion:personal_invitar": ("administrador", formulario()),
