@@ -177,6 +177,9 @@ LANGUAGES = [("es-cl", "Español (Chile)")]
 TIME_ZONE = "America/Santiago"
 USE_I18N = True
 USE_TZ = True
+# Chile's decimal comma and thousands dot (nucleo/formatos/es_CL). Thousands are grouped where a
+# quantity is shown (nucleo.formato.numero, the |numero filter), not everywhere: ids stay plain.
+FORMAT_MODULE_PATH = ["nucleo.formatos"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 PHONENUMBER_DEFAULT_REGION = "CL"
 PHONENUMBER_DB_FORMAT = "E164"

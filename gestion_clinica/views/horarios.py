@@ -15,6 +15,7 @@ from gestion_clinica.forms.agenda import (
     FormularioDiaCerrado, FormularioHorario, FormularioRango, FormularioSemanaTipo, fecha_valida,
 )
 from gestion_clinica.permisos import requiere_rol
+from nucleo.formato import numero
 from gestion_clinica.views.agenda import GESTION, _dentistas_activos, _texto_error
 from personal.models import Perfil, Rol
 
@@ -92,7 +93,7 @@ def generar(request):
         except ValidationError as error:
             formulario.add_error(None, _texto_error(error))
         else:
-            messages.success(request, f"Horas creadas: {resumen.creadas}. Ya existían: {resumen.existentes}.")
+            messages.success(request, f"Horas creadas: {numero(resumen.creadas)}. Ya existían: {numero(resumen.existentes)}.")
     return render(request, "gestion_clinica/agenda/generar.html", {
         "formulario": formulario, "resumen": resumen, "dentistas": dentistas,
     })
