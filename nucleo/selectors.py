@@ -119,12 +119,15 @@ def _cambios(evento, campos):
         pares = ((col, None, valor) for col, valor in (evento.pgh_data or {}).items() if valor not in (None, ""))
     else:
         pares = ()
+    orden = {col: n for n, col in enumerate(campos)}
     cambios = []
-    for col, antes, despues in sorted(pares, key=lambda par: par[0]):
-        if _oculto(col) or col in ("creado", "actualizado"):
-            continue
+    # In the model's field order (as its forms show them); the id is the row's "n.º" already.
+    for col, antes, despues in sorted(pares, key=lambda par: (orden.get(par[0], len(orden)), par[0])):
         campo = campos.get(col)
-        relacion = campo.related_model._meta.label if campo is not None and campo.many_to_one else None
+        if _oculto(col) or col in ("creado", "actualizado") or (campo is not None and campo.primary_key):
+            continue
+        es_relacion = campo is not None and (campo.many_to_one or campo.one_to_one)
+        relacion = campo.related_model._meta.label if es_relacion else None
         if relacion:
             cambios.append(Cambio(str(campo.verbose_name), antes, despues, relacion))
         else:

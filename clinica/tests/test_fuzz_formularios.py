@@ -203,7 +203,7 @@ GET = {
     "gestion:agenda_asignar": ("administrador", formulario("q")),
     "gestion:agenda_reprogramar": ("administrador", formulario("dentista")),
     "gestion:agenda_cancelar": ("administrador", formulario("por_clinica")),
-    "gestion:auditoria": ("administrador", formulario("modelo", "usuario", "desde", "hasta", "registro_id", "pagina")),
+    "gestion:auditoria": ("administrador", formulario("modelo", "usuario", "desde", "hasta", "registro_id", "pagina", "contexto")),
     "portal:reservar": ("paciente", formulario("dentista", "semana")),
     "portal:cita_reprogramar": ("paciente", formulario("nueva", "dentista", "semana")),
     "portal:entrar": ("anonimo", formulario("next")),

@@ -64,8 +64,11 @@ class FormularioBloque(ConClasesBootstrap, forms.Form):
 
     dia_semana = forms.TypedChoiceField(label="Día", choices=[("", "—"), *DiaSemana.choices], coerce=int,
                                         required=False, empty_value=None)
-    hora_inicio = forms.TimeField(label="Desde", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
-    hora_fin = forms.TimeField(label="Hasta", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    # HH:MM: with seconds the browser's time field shows "18:00:00".
+    hora_inicio = forms.TimeField(label="Desde", required=False,
+                                  widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    hora_fin = forms.TimeField(label="Hasta", required=False,
+                               widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     duracion_minutos = forms.IntegerField(label=ETIQUETA_DURACION, required=False, min_value=5, max_value=480,
                                           initial=30)
 
