@@ -630,3 +630,12 @@ def cita_del_paciente(*, cliente_id: int, cita_id: int, ahora=None) -> Cita | No
         cita.acciones = acciones_del_paciente(cita, ahora=ahora)
     return cita
 politica_del_portal = reglas.politica_del_portal  # plain data for the portal: re-exported for the views
+
+
+def reservas_futuras_del_dentista(dentista_id) -> int:
+    """How many live bookings (reserved, confirmed, waiting) a dentist has from now on.
+    ``PERSONAL_RESERVAS_FUTURAS`` names it for ``personal.services.editar_personal``."""
+    return Cita.objects.filter(
+        dentista_id=dentista_id, inicio__gte=timezone.now(),
+        estado__in=(EstadoCita.RESERVADA, EstadoCita.CONFIRMADA, EstadoCita.EN_ESPERA),
+    ).count()

@@ -177,6 +177,9 @@ LANGUAGES = [("es-cl", "Español (Chile)")]
 TIME_ZONE = "America/Santiago"
 USE_I18N = True
 USE_TZ = True
+# Chile's decimal comma and thousands dot (nucleo/formatos/es_CL). Thousands are grouped where a
+# quantity is shown (nucleo.formato.numero, the |numero filter), not everywhere: ids stay plain.
+FORMAT_MODULE_PATH = ["nucleo.formatos"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 PHONENUMBER_DEFAULT_REGION = "CL"
 PHONENUMBER_DB_FORMAT = "E164"
@@ -290,6 +293,8 @@ CLINICA_MAX_REPROGRAMACIONES = int(os.environ.get("CLINICA_MAX_REPROGRAMACIONES"
 # The outbox's hooks into the layers above it (notificaciones/ganchos.py).
 NOTIFICACIONES_PUEDE_REENVIAR = "personal.permisos.puede_reenviar_avisos"
 NOTIFICACIONES_REGISTRAR_BAJA = "cuentas.services.registrar_baja"
+# Staff's hook into the appointments (personal/ganchos.py).
+PERSONAL_RESERVAS_FUTURAS = "citas.selectors.reservas_futuras_del_dentista"
 # Delivery retries: attempt n waits NOTIFICACIONES_ESPERA_BASE_S ** n seconds. The defaults
 # (3 s, 9 s, 27 s ... about 1 day in all) ride out a provider outage of hours without losing mail.
 NOTIFICACIONES_MAX_INTENTOS = int(os.environ.get("NOTIFICACIONES_MAX_INTENTOS", "10"))

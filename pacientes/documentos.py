@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404
 
+from nucleo.formato import numero
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
 from pacientes.models import EXTENSIONES_DOCUMENTO, Cliente, ClienteDocumento
@@ -97,7 +98,7 @@ def validar_archivo(archivo) -> tuple[str, int]:
     maximo = maximo_bytes()
     if tamano > maximo:
         raise ValidationError(
-            f"El archivo pesa {tamano / 1024 / 1024:.1f} MB y el máximo es {maximo // (1024 * 1024)} MB. "
+            f"El archivo pesa {numero(tamano / 1024 / 1024, 1)} MB y el máximo es {maximo // (1024 * 1024)} MB. "
             "Redúzcalo (por ejemplo, escanéelo con menor resolución) e inténtelo de nuevo.",
             code="archivo_muy_grande",
         )

@@ -12,7 +12,10 @@ superuser may call these services; anyone else gets ``no_autorizado``. Errors ar
 - ``sin_correo``: an invitation for someone without an e-mail address.
 - ``invitacion_con_clave``: ``crear_personal`` given both a password and ``enviar_invitacion``.
 - ``no_puede_desactivarse``: an actor deactivating their own account.
-- ``ultimo_administrador``: deactivating the last active administrator.
+- ``ultimo_administrador``: deactivating, or taking the role away from, the last active
+  administrator.
+- ``rol_propio``: an administrator changing their own role (another administrator must do it).
+- ``dentista_con_reservas``: taking the dentist role away from someone with future bookings.
 """
 
 import logging
@@ -26,6 +29,7 @@ from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
 from pacientes.validaciones import normalizar_email, normalizar_nombre, validar_username_disponible
+from personal.ganchos import reservas_futuras
 from personal.models import Perfil, Rol
 from personal.tokens import enlace_activacion_personal
 
@@ -163,6 +167,87 @@ def invitar_personal(*, actor, perfil_id) -> Perfil:
     return perfil
 
 
+def _administradores_bloqueados():
+    """Lock every active administrator's ``Perfil``, always in the same order, and return their
+    ids. Two services that could each remove an administrator (deactivate, change a role) run
+    one after the other from here on: the second one sees what the first one committed, so
+    both together can never leave the clinic without one."""
+    return list(
+        Perfil.objects.select_for_update(of=("self",))
+        .filter(rol=Rol.ADMINISTRADOR, activo=True, user__is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _nombre_de_campo(campo, valor):
+    """``normalizar_nombre``, with its error on ``campo`` and the ``auth_user`` column's length."""
+    try:
+        texto = normalizar_nombre(valor)
+    except ValidationError as error:
+        raise ValidationError({campo: error}) from error
+    if len(texto) > 150:
+        raise ValidationError({campo: ValidationError("No puede superar 150 caracteres.", code="nombre_largo")})
+    return texto
+
+
+def _asignar(objeto, **valores):
+    """Set the values that differ; return the names of the fields that changed."""
+    cambiados = [campo for campo, valor in valores.items() if getattr(objeto, campo) != valor]
+    for campo in cambiados:
+        setattr(objeto, campo, valores[campo])
+    return cambiados
+
+
+def editar_personal(*, actor, perfil_id, nombre, apellido, rol, especialidad="") -> Perfil:
+    """Change a staff member's name, role and specialty (``User`` names and ``Perfil``) in one
+    transaction, audited under ``editar_personal``.
+
+    Raises ValidationError ``no_autorizado``, ``personal_no_encontrado``, ``rol_invalido``,
+    a name code (``nombre_obligatorio``, ...), ``rol_propio``, ``ultimo_administrador`` or
+    ``dentista_con_reservas`` (their future bookings must be moved or cancelled first).
+    """
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise ValidationError("No tiene permiso para administrar al personal.", code="no_autorizado")
+    if rol not in Rol.values:
+        raise ValidationError({"rol": ValidationError("Rol desconocido.", code="rol_invalido")})
+    nombre, apellido = _nombre_de_campo("nombre", nombre), _nombre_de_campo("apellido", apellido)
+    especialidad = " ".join((especialidad or "").split())
+    if len(especialidad) > 120:
+        raise ValidationError({"especialidad": ValidationError(
+            "La especialidad no puede superar 120 caracteres.", code="especialidad_larga")})
+    with operacion("editar_personal", actor=actor):
+        administradores = _administradores_bloqueados()
+        _exigir_administrador(actor)
+        perfil = _perfil_bloqueado(perfil_id)
+        user = perfil.user
+        _exigir_permiso_sobre(actor, user)
+        if rol != perfil.rol:
+            if user.pk == actor.pk:
+                raise ValidationError({"rol": ValidationError(
+                    "No puede cambiar su propio rol: pídaselo a otro administrador.", code="rol_propio")})
+            if perfil.pk in administradores and len(administradores) == 1:
+                raise ValidationError({"rol": ValidationError(
+                    "Es el último administrador activo: nombre a otro antes de cambiarle el rol.",
+                    code="ultimo_administrador")})
+            if perfil.rol == Rol.DENTISTA:
+                futuras = reservas_futuras(perfil.pk)
+                if futuras:
+                    raise ValidationError({"rol": ValidationError(
+                        f"{perfil.nombre} tiene {futuras} hora{'s' if futuras != 1 else ''} reservada"
+                        f"{'s' if futuras != 1 else ''} desde hoy en adelante. Cámbielas de hora o cancélelas "
+                        "antes de quitarle el rol de dentista.", code="dentista_con_reservas")})
+        cambios_user = _asignar(user, first_name=nombre, last_name=apellido)
+        if cambios_user:
+            user.save(update_fields=cambios_user)
+        cambios_perfil = _asignar(perfil, rol=rol, especialidad=especialidad)
+        if cambios_perfil:
+            perfil.save(update_fields=[*cambios_perfil, "actualizado"])
+    registrar_evento(logger, "personal_editado", perfil_id=perfil.pk, user_id=user.pk,
+                     campos=",".join(cambios_user + cambios_perfil), actor_id=_actor_id(actor))
+    return perfil
+
+
 def desactivar_personal(*, actor, perfil_id) -> Perfil:
     """Block a staff member's access: ``Perfil.activo`` and ``User.is_active`` become False
     (their sessions stop working on the next request). Their appointments are left as they are.
@@ -173,15 +258,9 @@ def desactivar_personal(*, actor, perfil_id) -> Perfil:
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise ValidationError("No tiene permiso para administrar al personal.", code="no_autorizado")
     with operacion("desactivar_personal", actor=actor):
-        # Lock every active administrator first, always in the same order: two administrators
-        # deactivating each other at once are serialised here, and the second one, no longer
-        # active, is refused by the permission check that follows.
-        administradores = list(
-            Perfil.objects.select_for_update(of=("self",))
-            .filter(rol=Rol.ADMINISTRADOR, activo=True, user__is_active=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        # Two administrators deactivating (or demoting) each other at once are serialised
+        # here, and the second one, no longer active, is refused by the permission check.
+        administradores = _administradores_bloqueados()
         _exigir_administrador(actor)
         perfil = _perfil_bloqueado(perfil_id)
         user = perfil.user

@@ -133,6 +133,16 @@ def bloques_de_horario():
     return st.fixed_dictionaries(gestion | filas).map(lambda d: {k: v for k, v in d.items() if v is not None})
 
 
+PISTAS.update({f"semana-{n}": hora for n in ("manana_desde", "manana_hasta", "tarde_desde", "tarde_hasta")})
+PISTAS.update({"semana-dias": PISTAS["dia_semana"], "semana-duracion_minutos": PISTAS["duracion_minutos"]})
+
+
+def semana_tipo():
+    """The weekly hours' one-step form (``accion=semana``, fields prefixed ``semana-``)."""
+    return formulario(*(f"semana-{n}" for n in ("dias", "manana_desde", "manana_hasta", "tarde_desde", "tarde_hasta",
+                                                 "duracion_minutos"))).map(lambda d: {**d, "accion": "semana"})
+
+
 PACIENTE = ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "alergias")
 CLAVES_NUEVAS = ("new_password1", "new_password2")
 
@@ -151,7 +161,7 @@ POST = {
     "gestion:paciente_aviso_reenviar": ("administrador", formulario()),
     "gestion:paciente_documento_subir": ("administrador", formulario("titulo", archivos=["archivo"])),
     "gestion:paciente_documento_eliminar": ("administrador", formulario()),
-    "gestion:agenda_horario": ("administrador", bloques_de_horario()),
+    "gestion:agenda_horario": ("administrador", st.one_of(bloques_de_horario(), semana_tipo())),
     "gestion:agenda_crear_hora": ("administrador", formulario("dentista", "fecha", "hora", "duracion_minutos")),
     "gestion:agenda_generar": ("administrador", formulario("desde", "hasta", "dentista")),
     "gestion:agenda_dias_cerrados": ("administrador", formulario("fecha", "motivo")),
@@ -164,6 +174,7 @@ POST = {
     "gestion:agenda_accion": ("administrador", formulario("volver")),
     "gestion:personal_nuevo": ("administrador", formulario("username", "nombre", "apellido", "email", "rol",
                                                           "especialidad", "enviar_invitacion")),
+    "gestion:personal_editar": ("administrador", formulario("nombre", "apellido", "rol", "especialidad")),
     "gestion:personal_desactivar": ("administrador", formulario()),
     "gestion:personal_reactivar": ("administrador", formulario()),
     "gestion:personal_invitar": ("administrador", formulario()),
@@ -194,7 +205,7 @@ GET = {
     "gestion:agenda_reprogramar": ("administrador", formulario("dentista", "fecha", "semana")),
     "gestion:paciente_dar_hora": ("administrador", formulario("dentista", "fecha", "semana")),
     "gestion:agenda_cancelar": ("administrador", formulario("por_clinica")),
-    "gestion:auditoria": ("administrador", formulario("modelo", "usuario", "desde", "hasta", "registro_id", "pagina")),
+    "gestion:auditoria": ("administrador", formulario("modelo", "usuario", "desde", "hasta", "registro_id", "pagina", "contexto")),
     "portal:reservar": ("paciente", formulario("dentista", "semana")),
     "portal:cita_reprogramar": ("paciente", formulario("nueva", "dentista", "semana")),
     "portal:entrar": ("anonimo", formulario("next")),

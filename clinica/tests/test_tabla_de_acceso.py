@@ -62,6 +62,7 @@ TABLA = {
     "gestion:agenda_accion": {A, R, D},  # a dentist: own appointments; arrived, attended, no-show
     "gestion:personal": {A},
     "gestion:personal_nuevo": {A},
+    "gestion:personal_editar": {A},
     "gestion:personal_desactivar": {A},
     "gestion:personal_reactivar": {A},
     "gestion:personal_invitar": {A},
@@ -129,6 +130,7 @@ SIN_DUENO = {
     "gestion:paciente_eliminar", "gestion:paciente_documento_subir", "gestion:agenda_horario",
     "gestion:agenda_asignar", "gestion:agenda_reprogramar", "gestion:agenda_cancelar",
     "gestion:personal_desactivar", "gestion:personal_reactivar", "gestion:personal_invitar",
+    "gestion:personal_editar",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}

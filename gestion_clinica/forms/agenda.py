@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 
+from citas.horarios import Bloque
 from citas.models import DiaSemana
 from nucleo.formularios import ConClasesBootstrap, EntradaFecha
 
@@ -64,14 +65,22 @@ class FormularioDarHora(ConClasesBootstrap, forms.Form):
                              help_text="Escríbalo antes de tocar la hora.")
 
 
+ETIQUETA_DURACION = "Duración de cada hora (minutos)"
+AYUDA_DURACION = ("Cada hora libre que se genere dura esto; p. ej. 30 = 09:00, 09:30, 10:00… "
+                  "Entre 5 y 480 minutos.")
+
+
 class FormularioBloque(ConClasesBootstrap, forms.Form):
     """One row of weekly hours; an empty row is ignored."""
 
     dia_semana = forms.TypedChoiceField(label="Día", choices=[("", "—"), *DiaSemana.choices], coerce=int,
                                         required=False, empty_value=None)
-    hora_inicio = forms.TimeField(label="Desde", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
-    hora_fin = forms.TimeField(label="Hasta", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
-    duracion_minutos = forms.IntegerField(label="Minutos por hora", required=False, min_value=5, max_value=480,
+    # HH:MM: with seconds the browser's time field shows "18:00:00".
+    hora_inicio = forms.TimeField(label="Desde", required=False,
+                                  widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    hora_fin = forms.TimeField(label="Hasta", required=False,
+                               widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    duracion_minutos = forms.IntegerField(label=ETIQUETA_DURACION, required=False, min_value=5, max_value=480,
                                           initial=30)
 
     def clean(self):
@@ -87,6 +96,61 @@ class FormularioBloque(ConClasesBootstrap, forms.Form):
 
 
 FormularioHorario = forms.formset_factory(FormularioBloque, extra=3, max_num=40, absolute_max=60)
+
+
+class FormularioSemanaTipo(ConClasesBootstrap, forms.Form):
+    """The usual week in one step: the same morning (and optional afternoon, after the lunch
+    break) on each chosen weekday. ``bloques()`` expands it into rows for ``definir_horario``."""
+
+    dias = forms.TypedMultipleChoiceField(
+        label="Días", choices=DiaSemana.choices, coerce=int, widget=forms.CheckboxSelectMultiple,
+        initial=[0, 1, 2, 3, 4], error_messages={"required": "Marque al menos un día.",
+                                                 "invalid_choice": "Día de la semana desconocido."},
+    )
+    manana_desde = forms.TimeField(label="Mañana: desde", initial=datetime.time(9),
+                                   widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                                   error_messages={"required": "Indique la hora de inicio."})
+    manana_hasta = forms.TimeField(label="Mañana: hasta", initial=datetime.time(13),
+                                   widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                                   error_messages={"required": "Indique la hora de término."})
+    tarde_desde = forms.TimeField(label="Tarde: desde", required=False, initial=datetime.time(14),
+                                  widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                                  help_text="Deje la tarde vacía si esos días se atiende solo en la mañana.")
+    tarde_hasta = forms.TimeField(label="Tarde: hasta", required=False, initial=datetime.time(18),
+                                  widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    duracion_minutos = forms.IntegerField(label=ETIQUETA_DURACION, min_value=5, max_value=480, initial=30,
+                                          help_text=AYUDA_DURACION,
+                                          error_messages={"required": "Indique la duración de cada hora."})
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "semana")
+        super().__init__(*args, **kwargs)
+        self.fields["dias"].widget.attrs["class"] = "form-check-input"
+
+    def clean(self):
+        datos = super().clean()
+        desde, hasta = datos.get("manana_desde"), datos.get("manana_hasta")
+        if desde and hasta and hasta <= desde:
+            self.add_error("manana_hasta", "Debe ser posterior a la hora de inicio de la mañana.")
+        tarde = datos.get("tarde_desde"), datos.get("tarde_hasta")
+        if (tarde[0] is None) != (tarde[1] is None) and not {"tarde_desde", "tarde_hasta"} & set(self.errors):
+            self.add_error("tarde_hasta" if tarde[0] else "tarde_desde",
+                           "Complete las dos horas de la tarde, o deje ambas vacías.")
+        elif tarde[0] and tarde[1]:
+            if tarde[1] <= tarde[0]:
+                self.add_error("tarde_hasta", "Debe ser posterior a la hora de inicio de la tarde.")
+            elif hasta and tarde[0] < hasta:
+                self.add_error("tarde_desde", "La tarde debe empezar cuando termina la mañana o después.")
+        return datos
+
+    def bloques(self) -> list[Bloque]:
+        """One or two ``Bloque`` per chosen day (``is_valid()`` must have been true)."""
+        datos = self.cleaned_data
+        tramos = [(datos["manana_desde"], datos["manana_hasta"])]
+        if datos.get("tarde_desde") and datos.get("tarde_hasta"):
+            tramos.append((datos["tarde_desde"], datos["tarde_hasta"]))
+        return [Bloque(dia_semana=dia, hora_inicio=desde, hora_fin=hasta, duracion_minutos=datos["duracion_minutos"])
+                for dia in sorted(set(datos["dias"])) for desde, hasta in tramos]
 
 
 class FormularioRango(ConClasesBootstrap, forms.Form):

@@ -6,6 +6,7 @@ import uuid
 from django import forms
 
 from nucleo.formularios import ConErroresDelServicio, EntradaFecha
+from pacientes.formato import EntradaRut, EntradaTelefono
 
 # Far above any real value, so a pasted novel is refused here with a Spanish message and
 # never reaches the service (which checks the real limits).
@@ -17,10 +18,11 @@ class FormularioPaciente(ConErroresDelServicio, forms.Form):
 
     # Not required here: the service reports a missing name together with every other error.
     nombre_completo = forms.CharField(label="Nombre completo", required=False, max_length=LARGO_ENTRADA)
-    rut = forms.CharField(label="RUT", required=False, max_length=LARGO_ENTRADA,
+    rut = forms.CharField(label="RUT", required=False, max_length=LARGO_ENTRADA, widget=EntradaRut(),
                           help_text="Con o sin puntos y guion, por ejemplo 12.345.678-5.")
     email = forms.CharField(label="Correo electrónico", required=False, max_length=LARGO_ENTRADA)
     telefono = forms.CharField(label="Teléfono celular", required=False, max_length=LARGO_ENTRADA,
+                               widget=EntradaTelefono(),
                                help_text="Por ejemplo +56 9 6123 4567.")
     fecha_nacimiento = forms.DateField(label="Fecha de nacimiento", required=False,
                                        widget=EntradaFecha(),

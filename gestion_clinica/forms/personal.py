@@ -53,3 +53,21 @@ class FormularioPersonal(ConErroresDelServicio, forms.Form):
     )
 
     campo_por_codigo = CAMPO_POR_CODIGO
+
+
+class FormularioEditarPersonal(ConErroresDelServicio, forms.Form):
+    """A staff member's name, role and specialty (``editar_personal``); the login stays."""
+
+    nombre = FormularioPersonal.base_fields["nombre"]
+    apellido = FormularioPersonal.base_fields["apellido"]
+    rol = forms.ChoiceField(
+        label="Rol", choices=Rol.choices,
+        error_messages={"required": "Elija un rol.", "invalid_choice": "Rol desconocido."},
+        help_text="Administrador: todo, también el personal y la auditoría. Recepción: agenda y pacientes. "
+                  "Dentista: su agenda y sus pacientes.",
+    )
+    especialidad = forms.CharField(
+        label="Especialidad", max_length=120, required=False, help_text="Solo para dentistas, si corresponde."
+    )
+
+    campo_por_codigo = CAMPO_POR_CODIGO

@@ -359,7 +359,8 @@ def test_doble_envio_de_alta_no_duplica(clientes):
 
 def test_editar_muestra_los_datos_actuales(clientes, paciente):
     texto = clientes["recepcion"].get(url("paciente_editar", paciente)).text
-    assert 'value="marta@correo.example"' in texto and 'value="+56987654321"' in texto
+    assert 'value="marta@correo.example"' in texto and 'value="+56 9 8765 4321"' in texto  # as people read it
+    assert 'value="12.345.678-5"' in texto
     assert "Látex y penicilina" in texto
 
 

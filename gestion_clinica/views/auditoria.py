@@ -1,5 +1,7 @@
 """Auditoría (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``."""
 
+import uuid
+
 from django.contrib import messages
 from django.shortcuts import render
 from django.urls import path
@@ -19,11 +21,18 @@ def auditoria(request):
             for error in errores:
                 messages.warning(request, f"Se ignoró el filtro «{etiqueta}»: {error}")
     filtros = filtro.filtros() if filtro.is_bound else {}
-    pagina = pagina_de_cambios(**filtros, pagina=request.GET.get("pagina", 1))
+    # One operation's every row (the link of a summarised row, e.g. a slot generation).
+    contexto = None
+    if request.GET.get("contexto"):
+        try:
+            contexto = uuid.UUID(request.GET["contexto"])
+        except ValueError:
+            messages.warning(request, "Se ignoró el filtro «Operación»: no es válido.")
+    pagina = pagina_de_cambios(**filtros, contexto_id=contexto, pagina=request.GET.get("pagina", 1))
     consulta = request.GET.copy()
     consulta.pop("pagina", None)
     return render(request, "gestion_clinica/auditoria/lista.html", {
-        "filtro": filtro, "pagina": pagina, "consulta": consulta.urlencode(),
+        "filtro": filtro, "pagina": pagina, "consulta": consulta.urlencode(), "contexto": contexto,
     })
 
 

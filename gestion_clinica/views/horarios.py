@@ -11,17 +11,55 @@ from django.views.decorators.http import require_POST
 
 from citas import horarios
 from citas.selectors import dias_cerrados_desde, horario_de
-from gestion_clinica.forms.agenda import FormularioDiaCerrado, FormularioHorario, FormularioRango, fecha_valida
+from gestion_clinica.forms.agenda import (
+    FormularioDiaCerrado, FormularioHorario, FormularioRango, FormularioSemanaTipo, fecha_valida,
+)
 from gestion_clinica.permisos import requiere_rol
+from nucleo.formato import numero
 from gestion_clinica.views.agenda import GESTION, _dentistas_activos, _texto_error
 from personal.models import Perfil, Rol
 
 
+def _filas_iniciales(bloques):
+    return [{"dia_semana": b.dia_semana, "hora_inicio": b.hora_inicio, "hora_fin": b.hora_fin,
+             "duracion_minutos": b.duracion_minutos} for b in bloques]
+
+
+def _guardar_horario(request, dentista, bloques):
+    """``definir_horario`` (the only writer); True when saved, else its message is shown."""
+    try:
+        horarios.definir_horario(actor=request.user, dentista_id=dentista.pk, bloques=bloques)
+    except ValidationError as error:
+        messages.error(request, _texto_error(error))
+        return False
+    messages.success(request, f"Horario de {dentista.nombre} guardado ({len(bloques)} bloques).")
+    return True
+
+
 @requiere_rol(*GESTION)
 def horario(request, dentista_id):
-    """A dentist's weekly hours: rows of weekday, start, end, slot length (a break = two rows)."""
+    """A dentist's weekly hours: rows of weekday, start, end, slot length (a break = two rows),
+    and the usual week in one step (``FormularioSemanaTipo``: the chosen days' rows are replaced
+    by a morning and an optional afternoon; the other days keep theirs)."""
     dentista = get_object_or_404(Perfil.objects.select_related("user"), pk=dentista_id, rol=Rol.DENTISTA)
-    if request.method == "POST":
+    actuales = [
+        horarios.Bloque(dia_semana=h.dia_semana, hora_inicio=h.hora_inicio, hora_fin=h.hora_fin,
+                        duracion_minutos=h.duracion_minutos)
+        for h in horario_de(dentista_id=dentista.pk)
+    ]
+    semana = FormularioSemanaTipo()
+    formset = None
+    if request.method == "POST" and request.POST.get("accion") == "semana":
+        semana = FormularioSemanaTipo(request.POST)
+        if semana.is_valid():
+            dias = set(semana.cleaned_data["dias"])
+            bloques = [b for b in actuales if b.dia_semana not in dias] + semana.bloques()
+            bloques.sort(key=lambda b: (b.dia_semana, b.hora_inicio))
+            if _guardar_horario(request, dentista, bloques):
+                return redirect("gestion:agenda_horario", dentista_id=dentista.pk)
+        else:
+            messages.error(request, "Revise la semana tipo: no se guardó nada.")
+    elif request.method == "POST":
         formset = FormularioHorario(request.POST)
         if formset.is_valid():
             bloques = [
@@ -30,22 +68,15 @@ def horario(request, dentista_id):
                                 duracion_minutos=f.cleaned_data.get("duracion_minutos") or 30)
                 for f in formset.forms if f.cleaned_data and not f.vacia
             ]
-            try:
-                horarios.definir_horario(actor=request.user, dentista_id=dentista.pk, bloques=bloques)
-            except ValidationError as error:
-                messages.error(request, _texto_error(error))
-            else:
-                messages.success(request, f"Horario de {dentista.nombre} guardado ({len(bloques)} bloques).")
+            if _guardar_horario(request, dentista, bloques):
                 return redirect("gestion:agenda_horario", dentista_id=dentista.pk)
         else:
             messages.error(request, "Revise las filas marcadas.")
-    else:
-        formset = FormularioHorario(initial=[
-            {"dia_semana": h.dia_semana, "hora_inicio": h.hora_inicio, "hora_fin": h.hora_fin,
-             "duracion_minutos": h.duracion_minutos}
-            for h in horario_de(dentista_id=dentista.pk)
-        ])
-    return render(request, "gestion_clinica/agenda/horario.html", {"dentista": dentista, "formset": formset})
+    if formset is None:
+        formset = FormularioHorario(initial=_filas_iniciales(actuales))
+    return render(request, "gestion_clinica/agenda/horario.html", {
+        "dentista": dentista, "formset": formset, "semana": semana,
+    })
 
 
 @requiere_rol(*GESTION)
@@ -62,7 +93,7 @@ def generar(request):
         except ValidationError as error:
             formulario.add_error(None, _texto_error(error))
         else:
-            messages.success(request, f"Horas creadas: {resumen.creadas}. Ya existían: {resumen.existentes}.")
+            messages.success(request, f"Horas creadas: {numero(resumen.creadas)}. Ya existían: {numero(resumen.existentes)}.")
     return render(request, "gestion_clinica/agenda/generar.html", {
         "formulario": formulario, "resumen": resumen, "dentistas": dentistas,
     })

@@ -1,0 +1,15 @@
+"""``{% load numeros %}``: ``{{ n|numero }}`` writes a quantity as Chile does ("1.234", "10,5")."""
+
+from django import template
+
+from nucleo import formato
+
+register = template.Library()
+
+
+@register.filter
+def numero(valor, decimales=None):
+    try:
+        return formato.numero(valor, None if decimales in (None, "") else int(decimales))
+    except (TypeError, ValueError):
+        return valor
