@@ -32,7 +32,7 @@ def reservar(paciente, horas):  # noqa: F811
 def test_mis_citas_proximas_y_anteriores(portal, paciente, reservar, recepcionista, otro_paciente):
     lejana, cercana = reservar(50 * H), reservar(5 * H)
     cancelada = reservar(60 * H)
-    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True)
+    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True, motivo="la clínica no puede atender")
     ajena = reservar(70 * H, user=otro_paciente)
     contenido = portal.get(MIS_CITAS).content.decode()
     proximas, anteriores = contenido.split('id="anteriores-titulo"')
