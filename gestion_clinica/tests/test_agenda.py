@@ -384,7 +384,61 @@ def test_historial_en_el_dia_y_en_la_cita(clientes, dentista, cita_hoy, recepcio
     assert "Rosa Vera" in html  # the slot went to someone else; the history stays under it
     detalle = clientes["recepcion"].get(reverse("gestion:agenda_cita", args=[liberada.pk])).text
     assert "Cancelaciones de esta hora" in detalle and "Ana &lt;b&gt;Pérez&lt;/b&gt;" in detalle
-    assert "Motivo: llamó por teléfono" in detalle and "En la clínica" not in detalle
+    assert "Motivo: llamó por teléfono" in detalle and "Pidió el paciente" in detalle and "registró Pedro Rojas" in detalle
+
+
+@pytest.mark.parametrize("persona", ["recepcion", "administrador", "dentista"])
+def test_deshacer_una_llegada_con_confirmacion(clientes, dentista, cita_hoy, persona):
+    """The grid's "Deshacer «Llegó»" opens a page (GET changes nothing); its POST undoes it.
+    A dentist undoes marks on their own appointments too."""
+    cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.CONFIRMADA)
+    cliente = clientes[persona]
+    cliente.post(reverse("gestion:agenda_accion", args=[cita.pk, "marcar_llegada"]))
+    url = reverse("gestion:agenda_deshacer", args=[cita.pk])
+    assert f'href="{url}"' in cliente.get(AGENDA).text
+    antes = huella_bd()
+    pagina = cliente.get(url)
+    assert pagina.status_code == 200 and "vuelve a <strong>«Confirmada»</strong>" in pagina.text
+    assert huella_bd() == antes
+    respuesta = cliente.post(url, {"desde": "en_espera"})
+    assert respuesta.status_code == 302 and mensajes(respuesta) == ["Se deshizo «Llegó»."]
+    cita.refresh_from_db()
+    assert (cita.estado, cita.estado_anterior) == (EstadoCita.CONFIRMADA, "")
+    # Again (a second tab): a Spanish message, nothing changes.
+    antes = huella_bd()
+    respuesta = cliente.post(url, {"desde": "en_espera"})
+    assert "No se puede deshacer la marca" in mensajes(respuesta)[0]
+    assert huella_bd() == antes
+    assert "No hay una marca que se pueda deshacer" in cliente.get(url).text
+
+
+def test_deshacer_aparece_en_la_auditoria(clientes, dentista, cita_hoy, recepcionista):
+    cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.EN_ESPERA,
+                    anterior=EstadoCita.CONFIRMADA)
+    clientes["recepcion"].post(reverse("gestion:agenda_deshacer", args=[cita.pk]), {"desde": "en_espera"})
+    html = clientes["administrador"].get(reverse("gestion:auditoria"), {"registro_id": cita.pk}).text
+    [fila] = [f for f in re.findall(r"<tr>(.*?)</tr>", html, re.S) if ">deshacer</td>" in f]
+    assert f"<td>{recepcionista.user.get_full_name()}</td>" in fila
+    assert re.search(r"estado:</span> Llegó \(en sala de espera\) → Confirmada", fila)
+
+
+@pytest.mark.parametrize("datos", [{}, {"desde": "confirmada"}, {"desde": "x" * 500}, {"desde": "atendida"}])
+def test_deshacer_rechaza_lo_que_no_se_vio(clientes, dentista, cita_hoy, datos):
+    cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.EN_ESPERA,
+                    anterior=EstadoCita.CONFIRMADA)
+    antes = huella_bd()
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_deshacer", args=[cita.pk]), datos)
+    assert respuesta.status_code == 302 and mensajes(respuesta)
+    assert huella_bd() == antes
+
+
+def test_deshacer_de_otro_dentista_es_404(clientes, otro_dentista, cita_hoy):
+    cita = cita_hoy(otro_dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.EN_ESPERA,
+                    anterior=EstadoCita.CONFIRMADA)
+    url = reverse("gestion:agenda_deshacer", args=[cita.pk])
+    assert clientes["dentista"].get(url).status_code == 404
+    assert clientes["dentista"].post(url, {"desde": "en_espera"}).status_code == 404
+    assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.EN_ESPERA
 
 
 def test_confirmar(clientes, dentista, futura):

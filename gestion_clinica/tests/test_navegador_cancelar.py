@@ -57,7 +57,7 @@ def test_recepcion_cancela_con_confirmacion_y_deshace_una_llegada(
     assert Cita.objects.get(pk=ana_cita.pk).estado == EstadoCita.DISPONIBLE
 
     # From the appointment's page, for the clinic: back to that page, with its history.
-    page.get_by_role("table").get_by_role("link", name="Luis Paz").click()
+    page.get_by_role("table").get_by_role("link", name="Luis Paz", exact=True).click()
     page.get_by_role("link", name="Cancelar la cita de las 11:00 de Luis Paz").click()
     page.get_by_label("La clínica cancela").check()
     page.get_by_label("Motivo").fill("la dentista está con licencia médica")
@@ -75,6 +75,7 @@ def test_recepcion_cancela_con_confirmacion_y_deshace_una_llegada(
     page.goto(f"{live_server.url}/gestion/agenda/")
     page.get_by_role("button", name="Llegó").click()
     expect(page.get_by_role("status").filter(has_text="Llegada registrada.")).to_be_visible()
+    captura("llego-con-deshacer")
     page.get_by_role("link", name="Deshacer «Llegó»").click()
     expect(page.get_by_text("vuelve a «Confirmada»")).to_be_visible()
     captura("deshacer-llegada")

@@ -173,7 +173,7 @@ def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None,
                                    aria=f"Cancelar la cita de las {hora}{de_quien}"))
         elif accion == "deshacer":
             acciones.append(Accion(etiqueta_deshacer(cita.estado), enlaces("gestion:agenda_deshacer", cita_id),
-                                   "btn-outline-warning", post=False))
+                                   "btn-outline-dark", post=False))
         else:
             acciones.append(Accion(ETIQUETAS[accion], enlaces("gestion:agenda_accion", cita_id, accion),
                                    "btn-outline-primary"))

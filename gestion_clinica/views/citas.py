@@ -20,6 +20,7 @@ from gestion_clinica.permisos import DENTISTA, TODOS, requiere_rol
 from gestion_clinica.views.agenda import (
     DEL_DENTISTA,
     GESTION,
+    QUIEN_CANCELO,
     SERVICIOS,
     _acciones,
     _cita_o_404,
@@ -68,9 +69,10 @@ def detalle_cita(request, cita_id):
     ahora = timezone.now()
     return render(request, "gestion_clinica/agenda/cita.html", {
         "cita": cita,
-        "acciones": _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces()),
+        "acciones": _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces(),
+                              nombre=cita.cliente.nombre_completo if cita.cliente_id else cita.paciente_nombre),
         "avisos": avisos_de_cita(cita.pk),
-        "cancelaciones": cancelaciones_de_cita(cita_id=cita.pk),
+        "cancelaciones": [(c, QUIEN_CANCELO.get((c.por, c.via), c.por)) for c in cancelaciones_de_cita(cita_id=cita.pk)],
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
         "volver": _url_dia(timezone.localdate(cita.inicio)),
     })
