@@ -331,7 +331,9 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via):
         cita.estado = TRANSICIONES[accion].destino
         cita.save(update_fields=["estado", "actualizado"])
         evento = "cita_cancelada_clinica"
-        contexto = {**contexto, "motivo": motivo, "telefono_clinica": settings.CLINICA_TELEFONO}
+        # The clinic's own reason, under its own name: "motivo" elsewhere is the visit's reason,
+        # which no message repeats.
+        contexto = {**contexto, "motivo_cancelacion": motivo, "telefono_clinica": settings.CLINICA_TELEFONO}
     else:
         cita.liberar(ahora=ahora)
         evento = "cita_cancelada_paciente"
