@@ -235,7 +235,8 @@ class Cancelacion(models.Model):
     (``liberar_citas_del_cliente``).
     """
 
-    cita = models.ForeignKey(Cita, verbose_name="hora", on_delete=models.CASCADE, related_name="cancelaciones")
+    # PROTECT: a slot with history is never deleted with it (no code deletes slots).
+    cita = models.ForeignKey(Cita, verbose_name="hora", on_delete=models.PROTECT, related_name="cancelaciones")
     inicio = models.DateTimeField("inicio de la cita")
     dentista = models.ForeignKey(
         "personal.Perfil", verbose_name="dentista", on_delete=models.PROTECT, related_name="cancelaciones"

@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='cancelacion',
             name='cita',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cancelaciones', to='citas.cita', verbose_name='hora'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cancelaciones', to='citas.cita', verbose_name='hora'),
         ),
         migrations.AddField(
             model_name='cancelacion',

@@ -3,8 +3,8 @@ views share (``gestion_clinica.views.citas``). URLs in ``urlpatterns``, joined b
 ``gestion_clinica.urls``.
 
 Administrador and recepción manage everything; a dentist sees only their own agenda and may
-only mark arrival, attended and no-show on their own appointments (another dentist's
-appointment is a 404 to them, like a missing one).
+only mark arrival, attended and no-show on their own appointments, and undo those marks
+(another dentist's appointment is a 404 to them, like a missing one).
 """
 
 import datetime
