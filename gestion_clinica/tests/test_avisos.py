@@ -354,7 +354,7 @@ def test_navegador_recepcion_reenvia_un_aviso_fallido(page, live_server, captura
     entrar_a_gestion(recepcionista)
 
     page.goto(f"{live_server.url}{reverse('gestion:agenda')}?fecha={timezone.localdate(cita.inicio).isoformat()}")
-    page.get_by_role("link", name="Marta Díaz Rojas").click()
+    page.get_by_role("link", name="Marta Díaz Rojas", exact=True).click()
     expect(page.get_by_role("heading", name="Avisos de esta cita")).to_be_visible()
     fila = page.locator(f"#aviso-{aviso.pk}")
     expect(fila).to_contain_text("Fallida tras reintentos")
@@ -370,7 +370,7 @@ def test_navegador_recepcion_reenvia_un_aviso_fallido(page, live_server, captura
     expect(page.locator(f"#aviso-{aviso.pk}")).to_contain_text("Enviada")
     assert len(servidor_smtp.para(EMAIL)) == 1
 
-    page.get_by_role("link", name="Marta Díaz Rojas").click()
+    page.get_by_role("link", name="Marta Díaz Rojas", exact=True).click()
     expect(page.locator(f"#avisos #aviso-{aviso.pk}")).to_contain_text("Enviada")
     captura("paciente-avisos-enviado")
     assert not errores, f"errores en la consola (¿CSP?): {errores}"

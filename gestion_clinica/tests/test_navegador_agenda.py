@@ -48,7 +48,7 @@ def test_recepcion_asigna_y_cancela_una_hora(page, live_server, captura, errores
     page.get_by_label("Motivo").fill("llamó por teléfono")
     page.get_by_role("button", name="Confirmar la cancelación").click()
     expect(page.get_by_role("status").filter(has_text="Cita cancelada; la hora quedó libre.")).to_be_visible()
-    expect(page.get_by_role("table").get_by_role("link", name="Ana María Núñez")).to_have_count(0)
+    expect(page.get_by_role("table").get_by_role("link", name="Ana María Núñez", exact=True)).to_have_count(0)
     expect(page.get_by_role("table").get_by_text("Ana María Núñez · pidió el paciente: llamó por teléfono")).to_be_visible()
     assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.DISPONIBLE
 
