@@ -412,6 +412,18 @@ def test_deshacer_una_llegada_con_confirmacion(clientes, dentista, cita_hoy, per
     assert "No hay una marca que se pueda deshacer" in cliente.get(url).text
 
 
+def test_deshacer_desde_la_pagina_de_la_cita_vuelve_a_ella(clientes, dentista, cita_hoy):
+    cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.ATENDIDA,
+                    anterior=EstadoCita.EN_ESPERA)
+    detalle = reverse("gestion:agenda_cita", args=[cita.pk])
+    url = reverse("gestion:agenda_deshacer", args=[cita.pk])
+    assert f'href="{url}?volver=cita"' in clientes["recepcion"].get(detalle).text
+    assert '<input type="hidden" name="volver" value="cita">' in clientes["recepcion"].get(url, {"volver": "cita"}).text
+    respuesta = clientes["recepcion"].post(url, {"desde": "atendida", "volver": "cita"})
+    assert respuesta.url == detalle and mensajes(respuesta) == ["Se deshizo «Atendida»."]
+    assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.EN_ESPERA
+
+
 def test_deshacer_aparece_en_la_auditoria(clientes, dentista, cita_hoy, recepcionista):
     cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.EN_ESPERA,
                     anterior=EstadoCita.CONFIRMADA)
