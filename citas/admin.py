@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from citas.models import Cita, DiaCerrado, HorarioAtencion
+from citas.models import Cancelacion, Cita, DiaCerrado, HorarioAtencion
 
 
 @admin.register(Cita)
@@ -11,7 +11,27 @@ class CitaAdmin(admin.ModelAdmin):
     search_fields = ["paciente_nombre", "paciente_email", "paciente_telefono", "cliente__rut"]
     raw_id_fields = ["cliente", "dentista"]
     list_select_related = ["dentista__user", "cliente"]
-    readonly_fields = ["reprogramaciones", "creado", "actualizado"]
+    readonly_fields = ["reprogramaciones", "estado_anterior", "creado", "actualizado"]
+
+
+@admin.register(Cancelacion)
+class CancelacionAdmin(admin.ModelAdmin):
+    """The cancellations' history, to read: it is written only by the cancelling services, with
+    the change it records."""
+
+    list_display = ["inicio", "dentista", "paciente_nombre", "por", "via", "motivo", "creada", "usuario"]
+    list_filter = ["por", "via"]
+    date_hierarchy = "inicio"
+    list_select_related = ["dentista__user", "usuario"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(HorarioAtencion)

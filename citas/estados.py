@@ -42,6 +42,18 @@ ESTADOS_CON_PACIENTE = [
 ]
 
 
+# A mark of what happened at the desk ("Llegó", "Atendida", "No asistió"), and the states it
+# may come from: what ``deshacer`` goes back to (``Cita.estado_anterior``).
+ESTADOS_MARCADOS = (EstadoCita.EN_ESPERA, EstadoCita.ATENDIDA, EstadoCita.NO_ASISTIO)
+ESTADOS_ANTES_DE_UNA_MARCA = (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA, EstadoCita.EN_ESPERA)
+# The mark each state is, as its button said it (for "Deshacer «Llegó»").
+MARCA_DE_ESTADO = {
+    EstadoCita.EN_ESPERA: "Llegó",
+    EstadoCita.ATENDIDA: "Atendida",
+    EstadoCita.NO_ASISTIO: "No asistió",
+}
+
+
 def limites_del_dia(fecha: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     """``[inicio, fin)`` of a local (Santiago) day as aware datetimes.
 
@@ -101,6 +113,8 @@ class Transicion:
     paciente: bool
     texto: str
     rechazo: tuple[str, str] | None = None
+    # Goes back to ``estado_anterior`` (``destino`` is None) and needs one to be recorded.
+    vuelve_atras: bool = False
 
 
 _RESERVADA_O_CONFIRMADA = (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA)
@@ -137,6 +151,12 @@ TRANSICIONES = {
         origenes=_RESERVADA_O_CONFIRMADA, destino=EstadoCita.NO_ASISTIO, momento=Momento.TRAS_EL_INICIO,
         paciente=False, texto="marcar que el paciente no asistió",
     ),
+    # A wrong mark undone by the staff on the appointment's own Santiago day: back to the state
+    # the mark's compare-and-set recorded (``Cita.estado_anterior``), one step only.
+    "deshacer": Transicion(
+        origenes=ESTADOS_MARCADOS, destino=None, momento=Momento.EL_MISMO_DIA, paciente=False,
+        texto="deshacer la marca", vuelve_atras=True,
+    ),
     # The booking leaves this slot, which is freed (``Cita.liberar``), for another one that it
     # takes as a new booking (``reservar``'s rules for that one). Checked under the row lock.
     "reprogramar": Transicion(
@@ -160,7 +180,7 @@ TRANSICIONES = {
 # Not listed: reservar and asignar (they act on a free slot) and cancelar_por_clinica (the
 # staff site offers it beside cancelar).
 ACCIONES_SOBRE_LA_CITA = (
-    "confirmar", "marcar_llegada", "marcar_atendida", "marcar_no_asistio", "reprogramar", "cancelar",
+    "confirmar", "marcar_llegada", "marcar_atendida", "marcar_no_asistio", "deshacer", "reprogramar", "cancelar",
 )
 
 
@@ -172,6 +192,8 @@ def es_personal(actor) -> bool:
 def permitida(accion: str, cita, ahora: datetime.datetime) -> bool:
     """Whether the table lets ``accion`` happen to ``cita`` (its state and start) at ``ahora``."""
     regla = TRANSICIONES[accion]
+    if regla.vuelve_atras and not getattr(cita, "estado_anterior", ""):
+        return False
     return cita.estado in regla.origenes and _CUMPLE_MOMENTO[regla.momento](cita.inicio, ahora)
 
 
@@ -180,6 +202,8 @@ def filtro(accion: str, ahora: datetime.datetime) -> dict:
     regla = TRANSICIONES[accion]
     origenes = regla.origenes
     estado = {"estado": origenes[0]} if len(origenes) == 1 else {"estado__in": origenes}
+    if regla.vuelve_atras:
+        estado["estado_anterior__in"] = ESTADOS_ANTES_DE_UNA_MARCA
     return {**estado, **_filtro_de_momento(regla.momento, ahora)}
 
 
@@ -196,6 +220,9 @@ def error_de_transicion(accion: str, cita, ahora: datetime.datetime) -> Validati
     regla = TRANSICIONES[accion]
     if regla.rechazo is not None:
         return rechazo(accion)
+    if regla.vuelve_atras and cita.estado in regla.origenes and not getattr(cita, "estado_anterior", ""):
+        return ValidationError("No hay una marca que deshacer en esta cita (ya se deshizo o es anterior a este cambio).",
+                               code="nada_que_deshacer")
     if cita.estado not in regla.origenes:
         return ValidationError(
             f"No se puede {regla.texto}: la cita está en estado «{cita.get_estado_display()}».",
@@ -206,7 +233,10 @@ def error_de_transicion(accion: str, cita, ahora: datetime.datetime) -> Validati
     if regla.momento in (Momento.DESDE_EL_INICIO, Momento.TRAS_EL_INICIO) and cita.inicio >= ahora:
         return ValidationError(f"No se puede {regla.texto}: la cita aún no comienza.", code="cita_no_comenzada")
     if regla.momento == Momento.EL_MISMO_DIA and not _CUMPLE_MOMENTO[regla.momento](cita.inicio, ahora):
-        # Only marcar_llegada has this rule (TRANSICIONES).
+        # marcar_llegada and deshacer have this rule (TRANSICIONES).
+        if regla.vuelve_atras:
+            return ValidationError("Solo se puede deshacer una marca el mismo día de la cita.",
+                                   code="deshacer_fuera_del_dia")
         return ValidationError("Solo se puede marcar la llegada el mismo día de la cita.",
                                code="llegada_fuera_del_dia")
     # The row changed between the update and this read: report what it is now.

@@ -44,3 +44,27 @@ def estado_y_paciente(*, limite):
                   OR paciente_email <> '' OR paciente_telefono <> '') ORDER BY id""",
         limite=limite,
     )
+
+
+@registrar("citas")
+def cancelaciones(*, limite):
+    """Every appointment cancelled by the clinic has its history row (``citas_cancelacion``,
+    written with the change by ``_cancelar``), and a history row names the slot's dentist and
+    start (copied at that moment; a slot never moves)."""
+    yield hallazgo_sql(
+        "cita_cancelada_sin_historial", 4, "Citas canceladas por la clínica sin su fila de cancelación",
+        "Revise la auditoría de la cita: la cancelación no pasó por el servicio.",
+        """SELECT c.id AS cita_id, count(*) OVER () AS total FROM citas_cita c
+            WHERE c.estado = 'cancelada'
+              AND NOT EXISTS (SELECT 1 FROM citas_cancelacion x WHERE x.cita_id = c.id AND x.por = 'clinica')
+            ORDER BY c.id""",
+        limite=limite,
+    )
+    yield hallazgo_sql(
+        "cancelacion_no_coincide", 4, "Cancelaciones cuyo dentista o inicio no es el de su hora",
+        "Revise la fila de cancelación y su hora en la auditoría.",
+        """SELECT x.id AS cancelacion_id, x.cita_id, count(*) OVER () AS total
+             FROM citas_cancelacion x JOIN citas_cita c ON c.id = x.cita_id
+            WHERE x.inicio <> c.inicio OR x.dentista_id <> c.dentista_id ORDER BY x.id""",
+        limite=limite,
+    )

@@ -1,4 +1,5 @@
 import pghistory
+from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
@@ -38,6 +39,7 @@ VALORES_DE_HORA_LIBRE = {
     "motivo": "",
     "reprogramaciones": 0,
     "reservada_en": None,
+    "estado_anterior": "",
 }
 
 
@@ -120,6 +122,13 @@ class Cita(ConFechas):
     # and for bookings older than the field. Reminders skip a kind whose window had already
     # started then: the booking's own message came minutes before.
     reservada_en = models.DateTimeField("reservada el", null=True, blank=True)
+    # The state before the last "Llegó", "Atendida" or "No asistió" (set by their
+    # compare-and-set), so that reception can undo a wrong mark that day (``deshacer``);
+    # empty when there is nothing to undo.
+    estado_anterior = models.CharField(
+        "estado antes de la última marca", max_length=12, choices=EstadoCita.choices, blank=True, default="",
+        db_default="",
+    )
 
     objects = CitaQuerySet.as_manager()
 
@@ -159,6 +168,12 @@ class Cita(ConFechas):
                 violation_error_code="reservada_sin_paciente",
                 violation_error_message="Una cita reservada debe tener un paciente o al menos su nombre.",
             ),
+            models.CheckConstraint(
+                condition=Q(estado_anterior__in=("", *estados.ESTADOS_ANTES_DE_UNA_MARCA)),
+                name="cita_estado_anterior_valido",
+                violation_error_code="estado_invalido",
+                violation_error_message="Estado anterior de cita desconocido.",
+            ),
             # Invariant 3: a dentist never has two live appointments that overlap.
             ExclusionConstraint(
                 name="cita_sin_traslape_por_dentista",
@@ -190,6 +205,79 @@ class Cita(ConFechas):
         for campo, valor in VALORES_DE_HORA_LIBRE.items():
             setattr(self, campo, valor)
         self.actualizado = ahora
+
+
+class PorQuien(models.TextChoices):
+    """Who took the booking away: the patient (the slot is freed) or the clinic (it stays
+    cancelled with its patient)."""
+
+    PACIENTE = "paciente", "el paciente"
+    CLINICA = "clinica", "la clínica"
+
+
+class ViaCancelacion(models.TextChoices):
+    """Where the cancellation was made."""
+
+    PORTAL = "portal", "en el portal"
+    ENLACE = "enlace", "con el enlace del recordatorio"
+    PERSONAL = "personal", "en la clínica"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Cancelacion(models.Model):
+    """One cancellation of a booking (table ``citas_cancelacion``): the history a day of the
+    agenda keeps after the slot was freed (a patient's cancellation blanks the slot) or
+    cancelled by the clinic. Written by ``citas.services._cancelar`` in the same transaction
+    as the change, for every cancellation (portal, one-tap link, staff of both kinds).
+
+    Only the patient's name is copied (the history line needs no contact data). Deleting the
+    patient unlinks ``cliente`` and keeps the name, as a past appointment keeps its snapshot
+    (``liberar_citas_del_cliente``).
+    """
+
+    # PROTECT: a slot with history is never deleted with it (no code deletes slots).
+    cita = models.ForeignKey(Cita, verbose_name="hora", on_delete=models.PROTECT, related_name="cancelaciones")
+    inicio = models.DateTimeField("inicio de la cita")
+    dentista = models.ForeignKey(
+        "personal.Perfil", verbose_name="dentista", on_delete=models.PROTECT, related_name="cancelaciones"
+    )
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="cancelaciones",
+    )
+    paciente_nombre = models.CharField("nombre del paciente", max_length=200, blank=True)
+    por = models.CharField("quién canceló", max_length=12, choices=PorQuien.choices)
+    via = models.CharField("dónde", max_length=12, choices=ViaCancelacion.choices)
+    usuario = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="usuario", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    motivo = models.CharField("motivo de la cancelación", max_length=200, blank=True)
+    creada = models.DateTimeField("cancelada el")
+
+    class Meta:
+        verbose_name = "cancelación"
+        verbose_name_plural = "cancelaciones"
+        ordering = ["creada", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(por__in=PorQuien.values) & Q(via__in=ViaCancelacion.values),
+                name="cancelacion_por_y_via_validos",
+                violation_error_code="cancelacion_invalida",
+                violation_error_message="Quién o dónde se canceló: valor desconocido.",
+            ),
+            # The clinic cancels only from the staff site, and says why.
+            models.CheckConstraint(
+                condition=~Q(por=PorQuien.CLINICA) | (Q(via=ViaCancelacion.PERSONAL) & ~Q(motivo="")),
+                name="cancelacion_clinica_con_motivo",
+                violation_error_code="motivo_requerido",
+                violation_error_message="La cancelación por la clínica necesita un motivo.",
+            ),
+        ]
+        indexes = [models.Index(fields=["inicio"], name="cancelacion_inicio_idx")]
+
+    def __str__(self):
+        return f"{self.cita_id} {self.creada:%Y-%m-%d %H:%M} ({self.por})"
 
 
 class DiaSemana(models.IntegerChoices):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from citas import estados, reglas
 from citas.estados import impedimento_del_paciente, limites_del_dia
-from citas.models import Cita, DiaCerrado, EstadoCita, HorarioAtencion
+from citas.models import Cancelacion, Cita, DiaCerrado, EstadoCita, HorarioAtencion
 from nucleo.servicios import es_id_valido
 from nucleo.sql import cursor_preparado
 from personal.models import Perfil, Rol, condicion_reservable, nombre_de_personal, sql_reservable
@@ -133,6 +133,19 @@ class CitaEnGrilla:
     dentista: DentistaEnGrilla | None
     hora_local: str = ""  # local "HH:MM", set by _grilla
     alergias: str | None = None  # the patient's allergies (clinical data: who sees them, personal.permisos)
+    estado_anterior: str = ""  # what "deshacer" goes back to (``Cita.estado_anterior``)
+    cancelaciones: tuple = ()  # CancelacionEnGrilla of this slot that day, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class CancelacionEnGrilla:
+    """One cancellation of a slot, as the day grid's history line shows it (plain values)."""
+
+    creada: datetime.datetime
+    nombre: str
+    por: str  # PorQuien
+    via: str  # ViaCancelacion
+    motivo: str
 
 
 @dataclass(frozen=True)
@@ -189,20 +202,30 @@ SELECT p.id, u.first_name, u.last_name, u.username, p.activo
 """
 _CITAS_DEL_DIA_SQL = """
 SELECT c.id, c.dentista_id, c.inicio, c.estado, COALESCE(p.nombre_completo, NULLIF(c.paciente_nombre, '')),
-       NULLIF(btrim(p.alergias), '')
+       NULLIF(btrim(p.alergias), ''), c.estado_anterior
   FROM citas_cita c
   LEFT JOIN pacientes_cliente p ON p.id = c.cliente_id
  WHERE c.inicio >= %s AND c.inicio < %s{}
  ORDER BY c.inicio, c.id
 """
 
+# The day's cancellations (the history the grid keeps in each slot's cell), by the copied
+# start (``cancelacion_inicio_idx``): one query for the whole day.
+_CANCELACIONES_DEL_DIA_SQL = """
+SELECT x.cita_id, x.creada, x.paciente_nombre, x.por, x.via, x.motivo
+  FROM citas_cancelacion x
+ WHERE x.inicio >= %s AND x.inicio < %s{}
+ ORDER BY x.creada, x.id
+"""
+
 
 def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> AgendaDia:
     """The day grid of the staff agenda: dentists as columns, local start times as rows.
 
-    Two queries whatever the number of slots or dentists. Columns: active dentists plus any
-    inactive one with appointments that day (``dentista_id`` narrows to one), as
-    ``DentistaEnGrilla``. Cells hold ``CitaEnGrilla`` values, each with its column's dentist.
+    Three queries whatever the number of slots, dentists or cancellations. Columns: active
+    dentists plus any inactive one with appointments that day (``dentista_id`` narrows to
+    one), as ``DentistaEnGrilla``. Cells hold ``CitaEnGrilla`` values, each with its column's
+    dentist and its slot's cancellations (``CancelacionEnGrilla``).
     """
     desde, hasta = limites_del_dia(fecha)
     de_uno = [] if dentista_id is None else [dentista_id]
@@ -216,13 +239,25 @@ def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> A
         cursor.execute(_CITAS_DEL_DIA_SQL.format(" AND c.dentista_id = %s" if de_uno else ""),
                        [desde, hasta, *de_uno])
         valores = cursor.fetchall()
+        cursor.execute(_CANCELACIONES_DEL_DIA_SQL.format(" AND x.dentista_id = %s" if de_uno else ""),
+                       [desde, hasta, *de_uno])
+        cancelaciones = {}
+        for cita_id, *campos in cursor.fetchall():
+            cancelaciones.setdefault(cita_id, []).append(CancelacionEnGrilla(*campos))
     por_pk = {d.pk: d for d in dentistas}
     lista = [
-        CitaEnGrilla(pk, dentista, inicio, estado, nombre, por_pk.get(dentista), alergias=alergias)
-        for pk, dentista, inicio, estado, nombre, alergias in valores
+        CitaEnGrilla(pk, dentista, inicio, estado, nombre, por_pk.get(dentista), alergias=alergias,
+                     estado_anterior=anterior, cancelaciones=tuple(cancelaciones.get(pk, ())))
+        for pk, dentista, inicio, estado, nombre, alergias, anterior in valores
     ]
     filas = _grilla(lista, [d.pk for d in dentistas], lambda c: c.dentista_id)
     return AgendaDia(fecha=fecha, dentistas=dentistas, filas=filas)
+
+
+def cancelaciones_de_cita(*, cita_id: int):
+    """The cancellations of one slot, oldest first, with who recorded them (``usuario``).
+    One query."""
+    return list(Cancelacion.objects.filter(cita_id=cita_id).select_related("usuario").order_by("creada", "pk"))
 
 
 def agenda_semanal(*, dentista: Perfil, lunes: datetime.date) -> AgendaSemana:

@@ -5,13 +5,15 @@ cancellations. Each service is one transaction; taking a slot is a compare-and-s
 import datetime
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils import timezone
 
 from citas import enlaces, estados, reglas
 from citas.estados import TRANSICIONES, es_personal, impedimento_del_paciente
 from citas.mensajes import contexto_cita
-from citas.models import Cita, EstadoCita
+from citas.models import Cancelacion, Cita, EstadoCita, PorQuien, ViaCancelacion
 from notificaciones.preferencias import Preferencias
 from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
@@ -250,17 +252,28 @@ def _snapshot_sin_ficha(nombre, email, telefono):
 def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
     """Cancel a booking.
 
-    By the patient (or staff on their behalf): the slot goes back to ``disponible`` for someone
-    else. By the clinic (``por_clinica``): the appointment becomes ``cancelada``, keeps its
-    patient, and the patient is told. A patient can only cancel their own future bookings, and
-    only until ``CLINICA_PLAZO_CAMBIOS_H`` hours before (staff any time before the start).
+    By the patient (on the portal, or staff on their behalf: they asked by phone or in
+    person): the slot goes back to ``disponible`` for someone else and the patient gets the
+    patient-requested notice. By the clinic (``por_clinica``): the appointment becomes
+    ``cancelada``, keeps its patient, and the patient gets the clinic's notice with
+    ``motivo``. Either way one ``Cancelacion`` row keeps the day's history (who, why).
+    Staff must give ``motivo`` in both cases (for the patient's request it stays in the
+    agenda and is not sent; the clinic's is sent to the patient). A patient can only cancel
+    their own future bookings, and only until ``CLINICA_PLAZO_CAMBIOS_H`` hours before (staff
+    any time before the start); their reason is optional.
     Raises ValidationError ``cita_no_encontrada``, ``no_cancelable``, ``fuera_de_plazo``,
-    ``no_autorizado``.
+    ``no_autorizado``, ``motivo_requerido``, ``motivo_largo``.
     """
     motivo = _limpiar_motivo(motivo)
     personal = es_personal(actor)
     if por_clinica and not personal:
         raise ValidationError("Solo la clínica puede cancelar una cita por la clínica.", code="no_autorizado")
+    if personal and not motivo:
+        raise ValidationError({"motivo": ValidationError(
+            "Escriba el motivo de la cancelación." if por_clinica
+            else "Escriba cómo lo pidió el paciente (por ejemplo, «llamó por teléfono»).",
+            code="motivo_requerido",
+        )})
     if not es_id_valido(cita_id):
         raise _error_cita_no_encontrada()
     with operacion("cancelar_cita", actor=actor):
@@ -269,7 +282,8 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
         propia = cita is not None and (personal or (cita.cliente and cita.cliente.user_id == actor.pk))
         if not propia:
             raise ValidationError("Cita no encontrada.", code="cita_no_encontrada")
-        _cancelar(cita=cita, ahora=ahora, es_personal=personal, por_clinica=por_clinica, motivo=motivo)
+        _cancelar(cita=cita, ahora=ahora, es_personal=personal, por_clinica=por_clinica, motivo=motivo,
+                  usuario=actor, via=ViaCancelacion.PERSONAL if personal else ViaCancelacion.PORTAL)
     registrar_evento(logger, "cita_cancelada", cita_id=cita.pk, por_clinica=por_clinica,
                      actor_id=getattr(actor, "pk", None))
     return cita
@@ -296,22 +310,34 @@ def _exigir_transicion(accion, cita, ahora, *, personal):
         raise error
 
 
-def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo):
+def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via):
     """The cancellation itself, on a locked row whose ownership the caller checked: the state
     machine's ``cancelar`` / ``cancelar_por_clinica`` (and the portal's policy for patients),
-    the change and the patient's notification."""
+    the history row (``Cancelacion``, before the slot forgets its patient), the change and the
+    patient's notification: ``cita_cancelada_clinica`` with the clinic's reason, or
+    ``cita_cancelada_paciente`` (never the reason: the patient's own words, or the desk's note)."""
     accion = "cancelar_por_clinica" if por_clinica else "cancelar"
     _exigir_transicion(accion, cita, ahora, personal=es_personal)
     cliente = cita.cliente
     nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
-    contexto = {**_contexto(cita, nombre), "motivo": motivo}
+    Cancelacion.objects.create(
+        cita=cita, inicio=cita.inicio, dentista_id=cita.dentista_id, cliente=cliente,
+        paciente_nombre=nombre or getattr(cliente, "nombre_completo", ""),
+        por=PorQuien.CLINICA if por_clinica else PorQuien.PACIENTE, via=via,
+        usuario=usuario if getattr(usuario, "pk", None) else None, motivo=motivo, creada=ahora,
+    )
+    contexto = _contexto(cita, nombre)
     if por_clinica:
         cita.estado = TRANSICIONES[accion].destino
         cita.save(update_fields=["estado", "actualizado"])
         evento = "cita_cancelada_clinica"
+        # The clinic's own reason, under its own name: "motivo" elsewhere is the visit's reason,
+        # which no message repeats.
+        contexto = {**contexto, "motivo_cancelacion": motivo, "telefono_clinica": settings.CLINICA_TELEFONO}
     else:
         cita.liberar(ahora=ahora)
         evento = "cita_cancelada_paciente"
+        contexto = {**contexto, "telefono_clinica": settings.CLINICA_TELEFONO}
     perfil = _perfil_de(cliente)
     notificar(
         evento=evento, referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
@@ -324,13 +350,16 @@ def liberar_citas_del_cliente(*, cliente, ahora) -> tuple[int, int]:
     appointments, inside the caller's transaction: their future live bookings
     (``Cita.objects.liberables``) are freed (``CitaQuerySet.liberar``); every other one stays as
     history with its snapshot (old data with an empty one gets ``cliente.nombre_completo``) and
-    ``cliente = NULL``. Three UPDATEs. Returns (freed, kept)."""
+    ``cliente = NULL``; their ``Cancelacion`` rows likewise keep the name and lose the link.
+    Four UPDATEs. Returns (freed, kept)."""
     exigir_transaccion()
     citas = Cita.objects.filter(cliente=cliente)
     liberadas = citas.liberables(ahora=ahora).liberar(ahora=ahora)
     # History keeps who it was: fill any snapshot left empty by old data before unlinking.
     citas.filter(paciente_nombre="").update(paciente_nombre=cliente.nombre_completo)
     conservadas = citas.update(cliente=None, actualizado=ahora)
+    # Their cancellations are history too: the same rule (the name stays, the link goes).
+    Cancelacion.objects.filter(cliente=cliente).update(cliente=None)
     return liberadas, conservadas
 
 
@@ -345,8 +374,15 @@ def _error_cita_no_encontrada():
     return ValidationError("Cita no encontrada.", code="cita_no_encontrada")
 
 
-def _cambiar_estado(*, accion, actor, cita_id, enlace=None) -> Cita:
+# The marks that record the state they replace (``Cita.estado_anterior``) so ``deshacer`` can
+# put it back.
+_MARCAS = {"marcar_llegada", "marcar_atendida", "marcar_no_asistio"}
+
+
+def _cambiar_estado(*, accion, actor, cita_id, enlace=None, desde=None) -> Cita:
     """Compare-and-set from the action's source states (and time rule) to its destination.
+    A mark (``_MARCAS``) records the state it replaces; ``deshacer`` puts it back (only from
+    ``desde``, the state the staff saw, when given).
 
     A patient (not ``is_staff``) may only run actions marked ``paciente`` on their own booking;
     someone else's looks like a missing one (``cita_no_encontrada``). With ``enlace`` (a
@@ -368,7 +404,16 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None) -> Cita:
             # A subquery on cliente_id, not a join: with a join Django updates "WHERE id IN
             # (SELECT …)", and PostgreSQL would not re-check the state after a concurrent change.
             citas = citas.filter(cliente_id__in=Cliente.objects.filter(user_id=actor.pk).values("pk"))
-        cambiadas = citas.update(estado=regla.destino, actualizado=ahora)
+        if desde is not None:
+            citas = citas.filter(estado=desde)
+        if regla.vuelve_atras:
+            # SET reads the row as it was: estado takes the recorded one, then it is cleared.
+            cambios = {"estado": F("estado_anterior"), "estado_anterior": ""}
+        elif accion in _MARCAS:
+            cambios = {"estado": regla.destino, "estado_anterior": F("estado")}
+        else:
+            cambios = {"estado": regla.destino}
+        cambiadas = citas.update(**cambios, actualizado=ahora)
         cita = Cita.objects.select_related("cliente").filter(pk=cita_id).first()
         if enlace is not None:
             if not enlace.corresponde(cita):
@@ -376,8 +421,13 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None) -> Cita:
         elif cita is None or (not personal and (cita.cliente is None or cita.cliente.user_id != actor.pk)):
             raise _error_cita_no_encontrada()
         if cambiadas != 1:
+            if desde is not None and cita.estado != desde and cita.estado in regla.origenes:
+                raise ValidationError(
+                    f"No se deshizo: la cita cambió entretanto y ahora está en «{cita.get_estado_display()}».",
+                    code="cita_cambio",
+                )
             raise estados.error_de_transicion(accion, cita, ahora)
-    registrar_evento(logger, f"cita_{regla.destino}", cita_id=cita.pk, accion=accion,
+    registrar_evento(logger, f"cita_{regla.destino or cita.estado}", cita_id=cita.pk, accion=accion,
                      actor_id=getattr(actor, "pk", None))
     return cita
 
@@ -408,6 +458,20 @@ def marcar_no_asistio(*, actor, cita_id) -> Cita:
     Raises ValidationError ``no_autorizado``, ``cita_no_encontrada``, ``transicion_invalida``,
     ``cita_no_comenzada``."""
     return _cambiar_estado(accion="marcar_no_asistio", actor=actor, cita_id=cita_id)
+
+
+def deshacer_marca(*, actor, cita_id, desde) -> Cita:
+    """Undo a wrong "Llegó", "Atendida" or "No asistió": the appointment goes back to the state
+    that mark replaced (``Cita.estado_anterior``), on the appointment's own day in Santiago.
+    Staff only (the view lets a dentist undo only on their own appointments). ``desde`` is
+    the state the staff saw and confirmed: the compare-and-set includes it, so an undo never
+    undoes a mark made meanwhile by someone else. Audited as ``deshacer`` (who, when, from and
+    to which state, in the appointment's history).
+    Raises ValidationError ``no_autorizado``, ``cita_no_encontrada``, ``transicion_invalida``,
+    ``nada_que_deshacer``, ``deshacer_fuera_del_dia``, ``cita_cambio``."""
+    if desde not in estados.ESTADOS_MARCADOS:
+        raise ValidationError("Esa marca no se puede deshacer.", code="transicion_invalida")
+    return _cambiar_estado(accion="deshacer", actor=actor, cita_id=cita_id, desde=desde)
 
 
 _CAMPOS_DEL_PACIENTE = ("cliente", "paciente_nombre", "paciente_email", "paciente_telefono", "motivo")
@@ -515,7 +579,8 @@ def cancelar_por_enlace(*, token) -> Cita:
             cita = _cita_para_cancelar(enlace.cita_id)
             if not enlace.corresponde(cita):
                 raise enlaces.error_enlace_invalido()
-            _cancelar(cita=cita, ahora=ahora, es_personal=False, por_clinica=False, motivo="")
+            _cancelar(cita=cita, ahora=ahora, es_personal=False, por_clinica=False, motivo="", usuario=None,
+                      via=ViaCancelacion.ENLACE)
     except ValidationError as error:
         raise enlaces.explicar_fallo(enlace, error) from error
     registrar_evento(logger, "cita_cancelada", cita_id=cita.pk, por_clinica=False, actor_id=None, origen="enlace")

@@ -190,7 +190,7 @@ def test_confirmar_despues_de_cancelar_no_actua(reservada):
 
 
 def test_cancelar_despues_de_que_la_clinica_cancelo(reservada, recepcionista):
-    cancelar_cita(actor=recepcionista.user, cita_id=reservada.pk, por_clinica=True)
+    cancelar_cita(actor=recepcionista.user, cita_id=reservada.pk, por_clinica=True, motivo="la clínica no puede atender")
     assert _codigo(cancelar_por_enlace, token=_token(reservada, "cancelar")) == "ya_cancelada"
     assert _codigo(confirmar_por_enlace, token=_token(reservada, "confirmar")) == "ya_cancelada"
     assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.CANCELADA
@@ -223,7 +223,7 @@ def test_cita_movida_invalida_sus_enlaces(reservada, dentista, recepcionista, en
 
 def test_liberada_y_tomada_por_otro_paciente_invalida_sus_enlaces(reservada, recepcionista):
     tokens = {a: _token(reservada, a) for a in enlaces.ACCIONES}
-    cancelar_cita(actor=recepcionista.user, cita_id=reservada.pk)
+    cancelar_cita(actor=recepcionista.user, cita_id=reservada.pk, motivo="llamó por teléfono")
     otro = registrar_paciente(603)
     asignar_cita(actor=recepcionista.user, cita_id=reservada.pk, cliente_id=otro.cliente.pk)
     antes = huella_bd()
@@ -279,7 +279,7 @@ def test_fallas_en_confirmar_por_enlace(probar_fallas, reservada):
 
 def test_fallas_en_cancelar_por_enlace(probar_fallas, reservada):
     token = _token(reservada, "cancelar")
-    # The slot freed, then the notification, then its job (procrastinate's defer).
-    assert probar_fallas(lambda: cancelar_por_enlace(token=token)) == 3
+    # The history row, the slot freed, then the notification, then its job (procrastinate's defer).
+    assert probar_fallas(lambda: cancelar_por_enlace(token=token)) == 4
     assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.DISPONIBLE
     assert Notificacion.objects.filter(plantilla="cita_cancelada_paciente").count() == 1

@@ -17,6 +17,7 @@ from citas.services import (
     cancelar_cita,
     confirmar_cita,
     crear_cita_disponible,
+    deshacer_marca,
     marcar_atendida,
     marcar_llegada,
     marcar_no_asistio,
@@ -42,12 +43,27 @@ def numero():
     return lambda: next(contador)
 
 
+# What each mark replaced in these scenes (``Cita.estado_anterior``): where ``deshacer`` goes.
+ANTERIOR_DE_PRUEBA = {
+    EstadoCita.EN_ESPERA: EstadoCita.CONFIRMADA,
+    EstadoCita.ATENDIDA: EstadoCita.EN_ESPERA,
+    EstadoCita.NO_ASISTIO: EstadoCita.RESERVADA,
+}
+
+
+def destino_de(accion, estado):
+    """The table's destination of ``accion`` from ``estado`` (``deshacer``: the recorded one)."""
+    regla = TRANSICIONES[accion]
+    return ANTERIOR_DE_PRUEBA[estado] if regla.vuelve_atras else regla.destino
+
+
 @pytest.fixture
 def en_el_estado(dentista, recepcionista, en_tres_dias_10, numero):
     """``en_el_estado(estado, cuando)``: a 5-minute slot of ``dentista`` put straight into
     ``estado`` (test setup), with its free twin a day later (where ``reprogramar`` moves it);
     three days ahead ("futura": beyond every portal limit) or earlier today ("pasada"), booked
-    for a patient with a portal account. Returns (slot, twin)."""
+    for a patient with a portal account; a marked state records what it replaced
+    (``ANTERIOR_DE_PRUEBA``). Returns (slot, twin)."""
 
     def crear(estado, cuando):
         n = numero()
@@ -58,7 +74,8 @@ def en_el_estado(dentista, recepcionista, en_tres_dias_10, numero):
         if estado != EstadoCita.DISPONIBLE:
             cliente = registrar_paciente(n).cliente
             Cita.objects.filter(pk=cita.pk).update(
-                estado=estado, cliente=cliente, paciente_nombre=cliente.nombre_completo, paciente_email=cliente.email
+                estado=estado, cliente=cliente, paciente_nombre=cliente.nombre_completo, paciente_email=cliente.email,
+                estado_anterior=ANTERIOR_DE_PRUEBA.get(estado, ""),
             )
         cita.refresh_from_db()
         gemela = crear_cita_disponible(
@@ -81,7 +98,10 @@ def _servicio(accion, cita, *, recepcionista, otra_hora, paciente):
     elif accion == "reprogramar":
         reprogramar_cita(actor=personal, cita_id=cita.pk, nueva_cita_id=otra_hora.pk)
     elif accion in ("cancelar", "cancelar_por_clinica"):
-        cancelar_cita(actor=personal, cita_id=cita.pk, por_clinica=accion == "cancelar_por_clinica")
+        cancelar_cita(actor=personal, cita_id=cita.pk, por_clinica=accion == "cancelar_por_clinica",
+                      motivo="la clínica no puede atender")
+    elif accion == "deshacer":
+        deshacer_marca(actor=personal, cita_id=cita.pk, desde=cita.estado)
     else:
         {
             "confirmar": confirmar_cita,
@@ -95,7 +115,7 @@ def test_cada_accion_del_personal_tiene_su_servicio():
     """No action of the table is left without a service in this test (nor the reverse)."""
     assert set(TRANSICIONES) == {
         "reservar", "asignar", "confirmar", "marcar_llegada", "marcar_atendida", "marcar_no_asistio",
-        "reprogramar", "cancelar", "cancelar_por_clinica",
+        "reprogramar", "cancelar", "cancelar_por_clinica", "deshacer",
     }
     assert set(estados.ACCIONES_SOBRE_LA_CITA) <= set(TRANSICIONES)
 
@@ -118,11 +138,11 @@ def test_el_servicio_hace_lo_que_dice_la_tabla(en_el_estado, recepcionista, acci
             assert error.code == regla.rechazo[0]
         else:
             assert error.code in ("transicion_invalida", "cita_ya_comenzo", "cita_no_comenzada",
-                                  "llegada_fuera_del_dia")
+                                  "llegada_fuera_del_dia", "deshacer_fuera_del_dia")
         assert huella_bd() == antes
         return
     assert permitida, f"{accion} desde {estado} ({cuando}) pasó y la tabla no lo permite"
-    assert Cita.objects.get(pk=cita.pk).estado == regla.destino
+    assert Cita.objects.get(pk=cita.pk).estado == destino_de(accion, estado)
     if accion == "reprogramar":
         assert Cita.objects.get(pk=otra_hora.pk).estado == TRANSICIONES["asignar"].destino
 
@@ -131,7 +151,7 @@ def test_ninguna_otra_transicion_es_posible(en_el_estado, recepcionista):
     """Every (state → state) change that a service made, over every action from every state,
     is an edge of the table, and every edge of the table is reached: no service moves an
     appointment along a path the table does not draw."""
-    aristas_de_la_tabla = {(o, r.destino) for r in TRANSICIONES.values() for o in r.origenes}
+    aristas_de_la_tabla = {(o, destino_de(a, o)) for a, r in TRANSICIONES.items() for o in r.origenes}
     vistas = set()
     for accion in TRANSICIONES:
         for estado in EstadoCita.values:

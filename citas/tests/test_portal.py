@@ -122,7 +122,7 @@ def test_paciente_no_cancela_dentro_del_plazo(hora, paciente, recepcionista):
     assert "24 horas" in error.value.message and "+56 2 2345 6789" in error.value.message
     assert huella_bd() == antes
     # The clinic is not bound by the portal's policy.
-    assert cancelar_cita(actor=recepcionista.user, cita_id=cita.pk).estado == EstadoCita.DISPONIBLE
+    assert cancelar_cita(actor=recepcionista.user, cita_id=cita.pk, motivo="llamó por teléfono").estado == EstadoCita.DISPONIBLE
 
 
 def test_paciente_cancela_fuera_del_plazo_y_el_contador_vuelve_a_cero(hora, paciente):
@@ -338,7 +338,7 @@ def test_citas_del_paciente_y_sus_acciones(hora, paciente, recepcionista, django
                                              paciente_nombre="x")
     cancelada = hora(50 * H)
     reservar_cita(user=paciente, cita_id=cancelada.pk)
-    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True)
+    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True, motivo="la clínica no puede atender")
     ajena = hora(60 * H)
     reservar_cita(user=registrar_paciente(2), cita_id=ajena.pk)
 

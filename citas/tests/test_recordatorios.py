@@ -85,7 +85,7 @@ def test_citas_vivas_con_contacto_reciben_una(agenda, recepcionista, ahora):
     confirmar_cita(actor=recepcionista.user, cita_id=confirmada.pk)
     agenda(5)  # free
     cancelada = agenda(6, registrar_paciente(3))
-    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True)
+    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True, motivo="la clínica no puede atender")
     en_espera = agenda(7, registrar_paciente(4))
     # Straight into the state: marcar_llegada only works on the appointment's day, and in 7 hours
     # it may be tomorrow.
@@ -299,7 +299,7 @@ def test_la_hora_liberada_olvida_cuando_se_reservo(agenda, recepcionista, ahora)
     reprogramar_cita(actor=recepcionista.user, cita_id=movida.pk, nueva_cita_id=agenda(32).pk)
     assert Cita.objects.get(pk=movida.pk).reservada_en is None
     por_la_clinica = agenda(33, registrar_paciente(3))
-    cancelar_cita(actor=recepcionista.user, cita_id=por_la_clinica.pk, por_clinica=True)
+    cancelar_cita(actor=recepcionista.user, cita_id=por_la_clinica.pk, por_clinica=True, motivo="la clínica no puede atender")
     assert Cita.objects.get(pk=por_la_clinica.pk).reservada_en is not None  # still the patient's
 
 

@@ -244,7 +244,7 @@ def test_paciente_no_cancela_la_cita_de_otro(hora_libre, paciente_web):
 
 def test_no_se_cancela_una_hora_libre(hora_libre, recepcionista):
     with pytest.raises(ValidationError) as error:
-        cancelar_cita(actor=recepcionista.user, cita_id=hora_libre.pk)
+        cancelar_cita(actor=recepcionista.user, cita_id=hora_libre.pk, motivo="llamó por teléfono")
     assert error.value.code == "no_cancelable"
 
 

@@ -18,6 +18,7 @@ from citas.services import (
     cancelar_cita,
     confirmar_cita,
     crear_cita_disponible,
+    deshacer_marca,
     marcar_atendida,
     marcar_llegada,
     marcar_no_asistio,
@@ -154,7 +155,7 @@ def test_cancelar_cita_sigue_la_tabla(crear_cita, recepcionista, estado, cuando)
     cita = crear_cita(estado, cuando)
     puede = "cancelar" in transiciones_posibles(cita)
     try:
-        cancelar_cita(actor=recepcionista.user, cita_id=cita.pk)
+        cancelar_cita(actor=recepcionista.user, cita_id=cita.pk, motivo="llamó por teléfono")
     except ValidationError as error:
         assert not puede and error.code == "no_cancelable"
     else:
@@ -188,7 +189,11 @@ def test_flujo_del_dia(crear_cita, recepcionista, dentista, hace_una_hora):
         marcar_atendida(actor=dentista.user, cita_id=cita.pk)  # before the start
     Cita.objects.filter(pk=cita.pk).update(inicio=hace_una_hora, fin=hace_una_hora + datetime.timedelta(minutes=30))
     assert marcar_atendida(actor=dentista.user, cita_id=cita.pk).estado == EstadoCita.ATENDIDA
-    assert transiciones_posibles(Cita.objects.get(pk=cita.pk)) == []
+    # A wrong "Atendida" can be undone that day, one step back (to "Llegó"), and only once.
+    assert transiciones_posibles(Cita.objects.get(pk=cita.pk)) == ["deshacer"]
+    assert deshacer_marca(actor=recepcionista.user, cita_id=cita.pk, desde=EstadoCita.ATENDIDA).estado == EstadoCita.EN_ESPERA
+    assert transiciones_posibles(Cita.objects.get(pk=cita.pk)) == ["marcar_atendida"]
+    assert marcar_atendida(actor=dentista.user, cita_id=cita.pk).estado == EstadoCita.ATENDIDA
 
 
 # Arrival only on the day ---------------------------------------------------------------------

@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from citas.models import Cita, EstadoCita
+from citas.models import Cancelacion, Cita, EstadoCita
 from citas.services import cancelar_cita, reservar_cita
 from cliente_web.tests.test_reservas import H, horas, otro_dentista  # noqa: F401 (fixtures)
+from notificaciones.models import Notificacion
 from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def reservar(paciente, horas):  # noqa: F811
 def test_mis_citas_proximas_y_anteriores(portal, paciente, reservar, recepcionista, otro_paciente):
     lejana, cercana = reservar(50 * H), reservar(5 * H)
     cancelada = reservar(60 * H)
-    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True)
+    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True, motivo="la clínica no puede atender")
     ajena = reservar(70 * H, user=otro_paciente)
     contenido = portal.get(MIS_CITAS).content.decode()
     proximas, anteriores = contenido.split('id="anteriores-titulo"')
@@ -88,12 +89,18 @@ def test_confirmar(portal, reservar):
 def test_cancelar_muestra_la_politica_y_libera_la_hora(portal, reservar):
     cita = reservar(50 * H)
     url = reverse("portal:cita_cancelar", args=[cita.pk])
-    pagina = portal.get(url).content.decode()
+    antes = huella_bd()
+    pagina = portal.get(url).content.decode()  # the confirm step: asking changes nothing
+    assert huella_bd() == antes
     assert "la hora queda libre para otra persona" in pagina and "24 horas antes" in pagina
     respuesta = portal.post(url)
     assert respuesta.status_code == 302 and respuesta["Location"] == MIS_CITAS
     cita.refresh_from_db()
     assert (cita.estado, cita.cliente_id) == (EstadoCita.DISPONIBLE, None)
+    # The clinic's history of the day keeps it; the patient gets the patient's notice.
+    [fila] = Cancelacion.objects.filter(cita_id=cita.pk)
+    assert (fila.por, fila.via) == ("paciente", "portal")
+    assert Notificacion.objects.filter(cita_id=cita.pk).latest("pk").plantilla == "cita_cancelada_paciente"
     assert "Canceló su hora" in portal.get(MIS_CITAS).content.decode()
     # The slot is free now: its detail is no longer theirs.
     assert portal.get(reverse("portal:cita", args=[cita.pk])).status_code == 404

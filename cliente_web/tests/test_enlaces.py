@@ -156,7 +156,7 @@ def test_cita_movida_404(reservada, dentista, recepcionista):
 
 def test_liberada_y_tomada_por_otro_404(reservada, recepcionista):
     ruta = _ruta(reservada, "confirmar")
-    cancelar_cita(actor=recepcionista.user, cita_id=reservada.pk)
+    cancelar_cita(actor=recepcionista.user, cita_id=reservada.pk, motivo="llamó por teléfono")
     otro = registrar_paciente(610)
     reservar_cita(user=otro, cita_id=reservada.pk)
     assert Client().post(ruta).status_code == 404

@@ -47,7 +47,7 @@ def citas_ajenas(otro_paciente, dentista, recepcionista):
     confirmar_cita(actor=otro_paciente, cita_id=confirmada.pk)
     pronto = reservar_cita(user=otro_paciente, cita_id=hora(5 * H).pk)
     cancelada = reservar_cita(user=otro_paciente, cita_id=hora(70 * H).pk)
-    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True)
+    cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True, motivo="la clínica no puede atender")
     pasada = hora(-5 * H)
     Cita.objects.filter(pk=pasada.pk).update(estado=EstadoCita.ATENDIDA, cliente=otro_paciente.cliente,
                                              paciente_nombre=otro_paciente.cliente.nombre_completo)

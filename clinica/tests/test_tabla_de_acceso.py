@@ -59,6 +59,7 @@ TABLA = {
     "gestion:agenda_asignar": {A, R},
     "gestion:agenda_reprogramar": {A, R},
     "gestion:agenda_cancelar": {A, R},
+    "gestion:agenda_deshacer": {A, R, D},  # a dentist: undo a mark on their own appointments
     "gestion:agenda_accion": {A, R, D},  # a dentist: own appointments; arrived, attended, no-show
     "gestion:personal": {A},
     "gestion:personal_nuevo": {A},
@@ -121,6 +122,7 @@ IDOR = {
     "gestion:agenda_semana": ("dentista", {"dentista_id": "otro_dentista_id"}, 404),
     "gestion:agenda_cita": ("dentista", {"cita_id": "otra_cita_id"}, 404),
     "gestion:agenda_accion": ("dentista", {"cita_id": "otra_cita_id"}, 404),
+    "gestion:agenda_deshacer": ("dentista", {"cita_id": "otra_cita_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).

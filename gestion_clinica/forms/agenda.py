@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 
+from citas.estados import ESTADOS_MARCADOS
 from citas.horarios import Bloque
 from citas.models import DiaSemana
 from nucleo.formularios import ConClasesBootstrap, EntradaFecha
@@ -43,8 +44,46 @@ class FormularioAsignar(ConClasesBootstrap, forms.Form):
 
 
 class FormularioCancelar(ConClasesBootstrap, forms.Form):
-    por_clinica = forms.BooleanField(label="Cancelada por la clínica (se avisa al paciente)", required=False)
-    motivo = forms.CharField(label="Motivo (opcional)", required=False, max_length=200)
+    """Who cancels (required: staff choose, no default unless the link brings one) and why
+    (required for both: the patient's request gets a short note such as «llamó por teléfono»,
+    kept in the agenda; the clinic's reason is sent to the patient)."""
+
+    QUIEN = [("0", "El paciente lo pidió"), ("1", "La clínica cancela")]
+    _SIN_QUIEN = "Indique quién cancela: el paciente lo pidió o la clínica cancela."
+
+    por_clinica = forms.TypedChoiceField(
+        label="¿Quién cancela?", choices=QUIEN, coerce=lambda valor: valor == "1", widget=forms.RadioSelect,
+        error_messages={"required": _SIN_QUIEN, "invalid_choice": _SIN_QUIEN},
+    )
+    motivo = forms.CharField(
+        label="Motivo", required=False, max_length=200,
+        error_messages={"max_length": "El motivo no puede superar 200 caracteres."},
+        help_text="Obligatorio. Si el paciente lo pidió, cómo y por qué (por ejemplo, «llamó por teléfono»): "
+                  "queda en la agenda y no se le envía. Si cancela la clínica, el motivo va en el aviso al "
+                  "paciente (por ejemplo, «la dentista está con licencia médica»).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["por_clinica"].widget.attrs["class"] = "form-check-input"
+
+    def clean(self):
+        datos = super().clean()
+        if "por_clinica" in datos and not datos.get("motivo") and "motivo" not in self.errors:
+            self.add_error("motivo", forms.ValidationError(
+                "Escriba el motivo de la cancelación: se le enviará al paciente." if datos["por_clinica"]
+                else "Escriba cómo lo pidió el paciente (por ejemplo, «llamó por teléfono»).",
+                code="motivo_requerido",
+            ))
+        return datos
+
+
+class FormularioDeshacer(forms.Form):
+    """The mark being undone, as the staff saw it (the service's compare-and-set checks it)."""
+
+    desde = forms.ChoiceField(choices=[(e.value, e.label) for e in ESTADOS_MARCADOS],
+                              error_messages={"required": "Esa marca no se puede deshacer.",
+                                              "invalid_choice": "Esa marca no se puede deshacer."})
 
 
 class FormularioReprogramar(forms.Form):

@@ -60,14 +60,15 @@ def clientes(administrador, recepcionista, dentista, superusuario, usuario_pacie
 
 @pytest.fixture
 def cita_hoy(recepcionista):
-    """``cita_hoy(dentista, datetime.time(10), estado=..., nombre=...)``: an appointment today.
+    """``cita_hoy(dentista, datetime.time(10), estado=..., nombre=..., anterior=...)``: an
+    appointment today (``anterior``: the state a mark replaced, what "Deshacer" goes back to).
 
     Booked through the services on a future day (they refuse the past), then moved to today:
     tests need fixed times on today's date whatever the hour they run at.
     """
     manana = timezone.localdate() + datetime.timedelta(days=30)
 
-    def crear(dentista, hora, *, estado=None, nombre="", fecha=None, minutos=30):
+    def crear(dentista, hora, *, estado=None, nombre="", fecha=None, minutos=30, anterior=""):
         inicio_futuro = datetime.datetime.combine(manana, hora, tzinfo=timezone.get_current_timezone())
         cita = crear_cita_disponible(
             actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio_futuro, duracion_minutos=minutos
@@ -80,6 +81,8 @@ def cita_hoy(recepcionista):
         cambios = {"inicio": inicio, "fin": inicio + datetime.timedelta(minutes=minutos)}
         if estado:
             cambios["estado"] = estado
+        if anterior:
+            cambios["estado_anterior"] = anterior  # as the mark's compare-and-set leaves it
         Cita.objects.filter(pk=cita.pk).update(**cambios)
         cita.refresh_from_db()
         return cita

@@ -8,12 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from citas.models import Cita, DiaCerrado, EstadoCita, HorarioAtencion
+from citas.models import Cancelacion, Cita, DiaCerrado, EstadoCita, HorarioAtencion
 from citas.selectors import agenda_del_dia, agenda_semanal
-from citas.services import asignar_cita, crear_cita_disponible
+from citas.services import asignar_cita, cancelar_cita, crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
 from gestion_clinica.tests.conftest import cliente_de
 from personal.models import Rol
+from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def test_agenda_del_dia_consultas_fijas(django_assert_num_queries, crear_persona
     fecha = timezone.localdate() + datetime.timedelta(days=3)
     dentistas = [crear_personal(rol=Rol.DENTISTA, nombre=f"D{n}") for n in range(1 if cantidad == 1 else 5)]
     _crear_muchas(dentistas, cantidad, fecha)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # dentists, appointments, the day's cancellations
         agenda = agenda_del_dia(fecha=fecha)
         [c.dentista.nombre for f in agenda.filas for celda in f.celdas for c in celda]
     with django_assert_num_queries(1):
@@ -153,8 +154,9 @@ def test_vista_dia_consultas_fijas(django_assert_num_queries, recepcionista, cre
     _crear_muchas(dentistas, cantidad, fecha)
     cliente = cliente_de(recepcionista.user)
     cliente.get(AGENDA)  # warm-up (session)
-    # session, user, perfil, then the agenda's 2 queries
-    with django_assert_num_queries(5):
+    # session, user, perfil, then the agenda's 3 queries (dentists, appointments, and since
+    # issue 13 the day's cancellations, for the history lines: one query for the whole day)
+    with django_assert_num_queries(6):
         respuesta = cliente.get(AGENDA, {"fecha": fecha.isoformat()})
     assert respuesta.status_code == 200
 
@@ -279,44 +281,176 @@ def test_asignar_sin_js_busca_con_q(clientes, dentista, futura):
 
 
 @pytest.mark.parametrize("por_clinica, estado, texto", [
-    ("", EstadoCita.DISPONIBLE, "Cita cancelada; la hora quedó libre."),
-    ("on", EstadoCita.CANCELADA, "Cita cancelada por la clínica; se avisó al paciente."),
+    ("0", EstadoCita.DISPONIBLE, "Cita cancelada; la hora quedó libre."),
+    ("1", EstadoCita.CANCELADA, "Cita cancelada por la clínica; se avisó al paciente."),
 ])
 def test_cancelar(clientes, dentista, futura, por_clinica, estado, texto):
     cita = futura(dentista, nombre="Luis Paz")
-    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_cancelar", args=[cita.pk]), {"por_clinica": por_clinica})
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_cancelar", args=[cita.pk]),
+                                           {"por_clinica": por_clinica, "motivo": "llamó por teléfono"})
     assert respuesta.status_code == 302 and respuesta.url == dia_de(cita)
     assert mensajes(respuesta) == [texto]
     cita.refresh_from_db()
     assert cita.estado == estado
+    [historia] = Cancelacion.objects.filter(cita=cita)
+    assert (historia.por, historia.via, historia.motivo, historia.paciente_nombre) == (
+        "clinica" if por_clinica == "1" else "paciente", "personal", "llamó por teléfono", "Luis Paz")
+
+
+def test_get_nunca_cancela(clientes, dentista, futura):
+    """The page (even with every field in the query string) only asks: nothing changes."""
+    cita = futura(dentista, nombre="Luis Paz")
+    url = reverse("gestion:agenda_cancelar", args=[cita.pk])
+    antes = huella_bd()
+    respuesta = clientes["recepcion"].get(url, {"por_clinica": "1", "motivo": "x", "volver": "cita"})
+    assert respuesta.status_code == 200 and "Confirmar la cancelación" in respuesta.text
+    assert huella_bd() == antes
+
+
+@pytest.mark.parametrize("datos, error", [
+    ({}, "Indique quién cancela"),
+    ({"motivo": "llamó"}, "Indique quién cancela"),
+    ({"por_clinica": "2", "motivo": "llamó"}, "Indique quién cancela"),
+    ({"por_clinica": "0"}, "Escriba cómo lo pidió el paciente"),
+    ({"por_clinica": "0", "motivo": "   "}, "Escriba cómo lo pidió el paciente"),
+    ({"por_clinica": "1"}, "Escriba el motivo de la cancelación"),
+    ({"por_clinica": "1", "motivo": "x" * 500}, "200 caracteres"),
+])
+def test_cancelar_sin_quien_o_sin_motivo_no_cambia_nada(clientes, dentista, futura, datos, error):
+    cita = futura(dentista, nombre="Luis Paz")
+    antes = huella_bd()
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_cancelar", args=[cita.pk]), datos)
+    assert respuesta.status_code == 200  # the page again, with the error next to the field
+    assert error in respuesta.text
+    assert huella_bd() == antes
 
 
 def test_cancelar_errores(clientes, dentista, futura):
     libre = futura(dentista)
     url = reverse("gestion:agenda_cancelar", args=[libre.pk])
-    respuesta = clientes["recepcion"].post(url)
+    assert "ya no se puede cancelar" in clientes["recepcion"].get(url).text  # no form for a free slot
+    respuesta = clientes["recepcion"].post(url, {"por_clinica": "0", "motivo": "llamó"})
     assert mensajes(respuesta) == ["Esta cita ya no se puede cancelar."]
     reservada = futura(dentista, datetime.time(11), nombre="Luis Paz")
     url = reverse("gestion:agenda_cancelar", args=[reservada.pk])
-    assert "200 caracteres" in mensajes(clientes["recepcion"].post(url, {"motivo": "x" * 500}))[0]
     assert clientes["dentista"].get(url).status_code == 403
-    assert clientes["dentista"].post(url).status_code == 403
+    assert clientes["dentista"].post(url, {"por_clinica": "0", "motivo": "llamó"}).status_code == 403
     assert clientes["recepcion"].post(reverse("gestion:agenda_cancelar", args=[999999])).status_code == 404
     reservada.refresh_from_db()
     assert reservada.estado == EstadoCita.RESERVADA
 
 
 def test_pagina_cancelar_por_la_clinica(clientes, dentista, futura):
+    """``?por_clinica=1&motivo=…`` (the closure screen's link) fill the form in; the page says
+    what each choice does; the POST cancels and comes back to the appointment when asked."""
     cita = futura(dentista, nombre="Luis Paz")
     url = reverse("gestion:agenda_cancelar", args=[cita.pk])
-    respuesta = clientes["recepcion"].get(url, {"por_clinica": "1"})
+    respuesta = clientes["recepcion"].get(url, {"por_clinica": "1", "motivo": "Cierre: <corte de luz>",
+                                                "volver": "cita"})
     assert respuesta.status_code == 200
-    assert "Luis Paz" in respuesta.text and "checked" in respuesta.text
-    respuesta = clientes["recepcion"].post(url, {"por_clinica": "on", "motivo": "La dentista está enferma"})
+    html = respuesta.text
+    assert "Luis Paz" in html and "El paciente lo pidió" in html and "La clínica cancela" in html
+    assert re.search(r'<input type="radio" name="por_clinica" value="1"[^>]*checked', html)
+    assert not re.search(r'<input type="radio" name="por_clinica" value="0"[^>]*checked', html)
+    assert 'value="Cierre: &lt;corte de luz&gt;"' in html
+    assert "libre para otro paciente" in html and "con el motivo" in html
+    assert '<input type="hidden" name="volver" value="cita">' in html
+    sin_eleccion = clientes["recepcion"].get(url).text
+    assert "checked" not in sin_eleccion  # staff choose: no default
+    respuesta = clientes["recepcion"].post(url, {"por_clinica": "1", "motivo": "La dentista está enferma",
+                                                 "volver": "cita"})
     assert mensajes(respuesta) == ["Cita cancelada por la clínica; se avisó al paciente."]
+    assert respuesta.url == reverse("gestion:agenda_cita", args=[cita.pk])
     cita.refresh_from_db()
     assert cita.estado == EstadoCita.CANCELADA and cita.paciente_nombre == "Luis Paz"
     assert clientes["recepcion"].get(reverse("gestion:agenda_cancelar", args=[999999])).status_code == 404
+
+
+def test_historial_en_el_dia_y_en_la_cita(clientes, dentista, cita_hoy, recepcionista):
+    """A cancelled booking stays visible in its day, with who and why: the freed slot (now
+    free, or booked by someone else) and the clinic's cancellation, each in its cell and on
+    the appointment's page."""
+    manana = timezone.localdate() + datetime.timedelta(days=1)
+    liberada = cita_hoy(dentista, datetime.time(10), nombre="Ana <b>Pérez</b>", fecha=manana)
+    por_clinica = cita_hoy(dentista, datetime.time(11), nombre="Luis Paz", fecha=manana)
+    cancelar_cita(actor=recepcionista.user, cita_id=liberada.pk, motivo="llamó por teléfono")
+    cancelar_cita(actor=recepcionista.user, cita_id=por_clinica.pk, por_clinica=True, motivo="dentista con licencia")
+    asignar_cita(actor=recepcionista.user, cita_id=liberada.pk, paciente_nombre="Rosa Vera")
+    html = clientes["recepcion"].get(AGENDA, {"fecha": manana.isoformat()}).text
+    hora = timezone.localtime().strftime("%d-%m")
+    assert f"Cancelada {hora}" in html
+    assert "Ana &lt;b&gt;Pérez&lt;/b&gt; · pidió el paciente: llamó por teléfono" in html
+    assert "Luis Paz · canceló la clínica: dentista con licencia" in html
+    assert "Rosa Vera" in html  # the slot went to someone else; the history stays under it
+    detalle = clientes["recepcion"].get(reverse("gestion:agenda_cita", args=[liberada.pk])).text
+    assert "Cancelaciones de esta hora" in detalle and "Ana &lt;b&gt;Pérez&lt;/b&gt;" in detalle
+    assert "Motivo: llamó por teléfono" in detalle and "Pidió el paciente" in detalle and "registró Pedro Rojas" in detalle
+
+
+@pytest.mark.parametrize("persona", ["recepcion", "administrador", "dentista"])
+def test_deshacer_una_llegada_con_confirmacion(clientes, dentista, cita_hoy, persona):
+    """The grid's "Deshacer «Llegó»" opens a page (GET changes nothing); its POST undoes it.
+    A dentist undoes marks on their own appointments too."""
+    cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.CONFIRMADA)
+    cliente = clientes[persona]
+    cliente.post(reverse("gestion:agenda_accion", args=[cita.pk, "marcar_llegada"]))
+    url = reverse("gestion:agenda_deshacer", args=[cita.pk])
+    assert f'href="{url}"' in cliente.get(AGENDA).text
+    antes = huella_bd()
+    pagina = cliente.get(url)
+    assert pagina.status_code == 200 and "vuelve a <strong>«Confirmada»</strong>" in pagina.text
+    assert huella_bd() == antes
+    respuesta = cliente.post(url, {"desde": "en_espera"})
+    assert respuesta.status_code == 302 and mensajes(respuesta) == ["Se deshizo «Llegó»."]
+    cita.refresh_from_db()
+    assert (cita.estado, cita.estado_anterior) == (EstadoCita.CONFIRMADA, "")
+    # Again (a second tab): a Spanish message, nothing changes.
+    antes = huella_bd()
+    respuesta = cliente.post(url, {"desde": "en_espera"})
+    assert "No se puede deshacer la marca" in mensajes(respuesta)[0]
+    assert huella_bd() == antes
+    assert "No hay una marca que se pueda deshacer" in cliente.get(url).text
+
+
+def test_deshacer_desde_la_pagina_de_la_cita_vuelve_a_ella(clientes, dentista, cita_hoy):
+    cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.ATENDIDA,
+                    anterior=EstadoCita.EN_ESPERA)
+    detalle = reverse("gestion:agenda_cita", args=[cita.pk])
+    url = reverse("gestion:agenda_deshacer", args=[cita.pk])
+    assert f'href="{url}?volver=cita"' in clientes["recepcion"].get(detalle).text
+    assert '<input type="hidden" name="volver" value="cita">' in clientes["recepcion"].get(url, {"volver": "cita"}).text
+    respuesta = clientes["recepcion"].post(url, {"desde": "atendida", "volver": "cita"})
+    assert respuesta.url == detalle and mensajes(respuesta) == ["Se deshizo «Atendida»."]
+    assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.EN_ESPERA
+
+
+def test_deshacer_aparece_en_la_auditoria(clientes, dentista, cita_hoy, recepcionista):
+    cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.EN_ESPERA,
+                    anterior=EstadoCita.CONFIRMADA)
+    clientes["recepcion"].post(reverse("gestion:agenda_deshacer", args=[cita.pk]), {"desde": "en_espera"})
+    html = clientes["administrador"].get(reverse("gestion:auditoria"), {"registro_id": cita.pk}).text
+    [fila] = [f for f in re.findall(r"<tr>(.*?)</tr>", html, re.S) if ">deshacer</td>" in f]
+    assert f"<td>{recepcionista.user.get_full_name()}</td>" in fila
+    assert re.search(r"estado:</span> Llegó \(en sala de espera\) → Confirmada", fila)
+
+
+@pytest.mark.parametrize("datos", [{}, {"desde": "confirmada"}, {"desde": "x" * 500}, {"desde": "atendida"}])
+def test_deshacer_rechaza_lo_que_no_se_vio(clientes, dentista, cita_hoy, datos):
+    cita = cita_hoy(dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.EN_ESPERA,
+                    anterior=EstadoCita.CONFIRMADA)
+    antes = huella_bd()
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_deshacer", args=[cita.pk]), datos)
+    assert respuesta.status_code == 302 and mensajes(respuesta)
+    assert huella_bd() == antes
+
+
+def test_deshacer_de_otro_dentista_es_404(clientes, otro_dentista, cita_hoy):
+    cita = cita_hoy(otro_dentista, datetime.time(9), nombre="Marta Díaz", estado=EstadoCita.EN_ESPERA,
+                    anterior=EstadoCita.CONFIRMADA)
+    url = reverse("gestion:agenda_deshacer", args=[cita.pk])
+    assert clientes["dentista"].get(url).status_code == 404
+    assert clientes["dentista"].post(url, {"desde": "en_espera"}).status_code == 404
+    assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.EN_ESPERA
 
 
 def test_confirmar(clientes, dentista, futura):

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from citas.models import Cita, EstadoCita
+from citas.models import Cancelacion, Cita, EstadoCita
 from citas.selectors import agenda_del_dia
 from gestion_clinica.views.agenda import _Celdas
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 AGENDA = reverse("gestion:agenda")
 LLEGADA = "marcar_llegada"
-TODAS = ["Confirmar", "Llegó", "Cambiar hora", "Liberar", "Cancelar por la clínica"]
+TODAS = ["Confirmar", "Llegó", "Cambiar hora", "Cancelar…"]
 
 
 def zona():
@@ -47,6 +47,15 @@ def botones(html, cita):
         if posicion != -1 and (fin == -1 or posicion < fin):
             fin = posicion
     return re.findall(r'<(?:button type="submit"|a class="btn)[^>]*>([^<]+)<', html[inicio:fin])
+
+
+def _cancelacion(cita, *, nombre, motivo, por="paciente", via="personal"):
+    """A history row for ``cita``'s slot, as ``_cancelar`` writes it (test setup; the clinic
+    cancels from the staff site with a reason)."""
+    if por == "clinica":
+        via, motivo = "personal", motivo or "sin motivo"
+    return Cancelacion.objects.create(cita=cita, inicio=cita.inicio, dentista_id=cita.dentista_id, por=por, via=via,
+                                      paciente_nombre=nombre, motivo=motivo, creada=timezone.now())
 
 
 @pytest.fixture
@@ -87,7 +96,7 @@ def test_llego_a_medianoche_cuenta_el_dia_de_santiago(clientes, dentista, cita_h
     monkeypatch.setattr(timezone, "now", lambda: ahora.astimezone(datetime.UTC))
     assert url_accion(tarde, LLEGADA) in clientes["recepcion"].get(AGENDA, dia_de(tarde)).text
     siguiente = clientes["recepcion"].get(AGENDA, dia_de(madrugada)).text
-    assert botones(siguiente, madrugada) == ["Confirmar", "Cambiar hora", "Liberar", "Cancelar por la clínica"]
+    assert botones(siguiente, madrugada) == ["Confirmar", "Cambiar hora", "Cancelar…"]
 
 
 def test_llegada_de_otro_dia_rechazada_sin_cambios(clientes, dentista, cita_hoy):
@@ -102,8 +111,9 @@ def test_llegada_de_otro_dia_rechazada_sin_cambios(clientes, dentista, cita_hoy)
     assert cita.estado == EstadoCita.RESERVADA
 
 
-# (hour today, state, buttons for recepción, buttons for the dentist), "now" = 12:00.
-CASOS = [
+# (hour today, state, buttons for recepción, buttons for the dentist[, the state a mark
+# replaced]), "now" = 12:00. A mark recorded today can be undone, by both (their own).
+CASOS = [caso if len(caso) == 5 else (*caso, "") for caso in [
     (14, EstadoCita.DISPONIBLE, ["Asignar"], []),
     (9, EstadoCita.DISPONIBLE, [], []),
     (14, EstadoCita.RESERVADA, TODAS, ["Llegó"]),
@@ -115,15 +125,21 @@ CASOS = [
     (9, EstadoCita.ATENDIDA, [], []),
     (9, EstadoCita.NO_ASISTIO, [], []),
     (15, EstadoCita.CANCELADA, [], []),
-]
+    (10, EstadoCita.EN_ESPERA, ["Atendida", "Deshacer «Llegó»"], ["Atendida", "Deshacer «Llegó»"],
+     EstadoCita.CONFIRMADA),
+    (13, EstadoCita.EN_ESPERA, ["Deshacer «Llegó»"], ["Deshacer «Llegó»"], EstadoCita.RESERVADA),
+    (10, EstadoCita.ATENDIDA, ["Deshacer «Atendida»"], ["Deshacer «Atendida»"], EstadoCita.EN_ESPERA),
+    (10, EstadoCita.NO_ASISTIO, ["Deshacer «No asistió»"], ["Deshacer «No asistió»"], EstadoCita.CONFIRMADA),
+]]
 
 
 def test_botones_por_estado_y_momento(clientes, dentista, cita_hoy, a_mediodia):
     citas = []
-    for n, (hora, estado, _, _) in enumerate(CASOS):
+    for n, (hora, estado, _, _, anterior) in enumerate(CASOS):
         nombre = "" if estado == EstadoCita.DISPONIBLE else f"Paciente {estado}"
-        # Five minutes each, at their own minute: one row per case, no overlap.
-        citas.append(cita_hoy(dentista, datetime.time(hora, 5 * n), nombre=nombre, estado=estado, minutos=5))
+        # Five minutes each, at their own time: one row per case, no overlap.
+        citas.append(cita_hoy(dentista, datetime.time(hora, 5 * n % 60), nombre=nombre, estado=estado, minutos=5,
+                              anterior=anterior))
     for persona, columna in (("recepcion", 2), ("dentista", 3)):
         grilla = clientes[persona].get(AGENDA).text
         for cita, caso in zip(citas, CASOS, strict=True):
@@ -145,9 +161,11 @@ def test_enlaces_de_la_celda(clientes, dentista, cita_hoy, a_mediodia):
     assert f'href="{reverse("gestion:agenda_cita", args=[reservada.pk])}">Paciente Reservado</a>' in html
     assert f'href="{reverse("gestion:agenda_reprogramar", args=[reservada.pk])}"' in html
     cancelar = reverse("gestion:agenda_cancelar", args=[reservada.pk])
-    assert f'action="{cancelar}"' in html and f'href="{cancelar}?por_clinica=1"' in html
-    assert 'aria-label="Cancelar y liberar la hora 15:00"' in html
-    assert html.count('name="csrfmiddlewaretoken"') >= 5  # one per POST form, plus the "crear hora" form
+    # Cancelling is a link to the confirmation page, never a POST from the grid.
+    assert f'href="{cancelar}"' in html and f'action="{cancelar}"' not in html
+    assert 'aria-label="Cancelar la cita de las 15:00 de Paciente Reservado"' in html
+    # One per POST form (Confirmar, Llegó), plus the "crear hora" form.
+    assert html.count('name="csrfmiddlewaretoken"') >= 4
 
 
 def test_nombres_escapados(clientes, dentista, cita_hoy):
@@ -163,22 +181,30 @@ def test_celdas_iguales_a_la_plantilla_directa(dentista, crear_personal, cita_ho
     """Each cell, copied from its look with the appointment's id, time and name put in, is
     exactly the ``celda`` partial rendered for that appointment: every state and moment, both
     roles, names with markup (and with a placeholder's text), looks shared across dentists,
-    and two appointments in one cell (the April DST day)."""
+    two appointments in one cell (the April DST day), and 0, 1 or 2 cancellation history lines
+    per slot with markup and placeholder-like text in their names and reasons."""
     otro = crear_personal(nombre="Bruno")
     nombres = ["<b>Ana</b> & \"Luz\"", "pk0 hora0 nombre0", "O'Higgins <script>x</script>"]
-    for n, (hora, estado, _, _) in enumerate(CASOS):
+    motivos = ["llamó <i>por</i> teléfono & \"ya\"", "historial0.0 nombre1", ""]
+    for n, (hora, estado, _, _, anterior) in enumerate(CASOS):
         for m, d in enumerate((dentista, otro)):
             nombre = "" if estado == EstadoCita.DISPONIBLE else nombres[(n + m) % len(nombres)]
-            cita_hoy(d, datetime.time(hora, 5 * n), nombre=nombre, estado=estado, minutos=5)
+            cita = cita_hoy(d, datetime.time(hora, 5 * n % 60), nombre=nombre, estado=estado, minutos=5,
+                            anterior=anterior)
+            for k in range(n % 3):  # the same count for both dentists: their looks are shared
+                _cancelacion(cita, nombre=nombres[(n + k) % 3], motivo=motivos[(n + m + k) % 3],
+                             por="clinica" if k else "paciente", via="personal" if (n + k) % 2 else "portal")
     dia_doble = datetime.date(2027, 4, 3)  # 24:00 → 23:00: 23:15 happens twice
     primera = datetime.datetime(2027, 4, 3, 23, 15, tzinfo=zona())
     segunda = primera.astimezone(datetime.UTC) + datetime.timedelta(hours=1)
     for inicio, nombre in ((primera, "Primera <i>"), (segunda, "")):
-        Cita.objects.create(dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=15),
-                            estado=EstadoCita.RESERVADA if nombre else EstadoCita.DISPONIBLE, paciente_nombre=nombre)
+        cita = Cita.objects.create(dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=15),
+                                   estado=EstadoCita.RESERVADA if nombre else EstadoCita.DISPONIBLE,
+                                   paciente_nombre=nombre)
+    _cancelacion(cita, nombre="Segunda <u>", motivo="pidió otra hora")
     propio = dentista if persona == "dentista" else None
     celdas = _Celdas(dentista_propio=propio, ahora=timezone.now(), csrf_token="token-de-prueba")
-    vistas, dobles = 0, 0
+    vistas, dobles, historial, todo = 0, 0, 0, ""
     for fecha in (timezone.localdate(), dia_doble):
         agenda = agenda_del_dia(fecha=fecha, dentista_id=propio.pk if propio else None)
         for fila in agenda.filas:
@@ -186,10 +212,13 @@ def test_celdas_iguales_a_la_plantilla_directa(dentista, crear_personal, cita_ho
                 hecha = celdas(citas)
                 assert hecha == celdas.render([celdas.en_celda(cita) for cita in citas])
                 assert "\x00" not in hecha
+                historial += hecha.count("historial-cancelacion")
+                todo += hecha
                 vistas += len(citas)
                 dobles += len(citas) == 2
     assert vistas == len(CASOS) * (1 if propio else 2) + 2 and dobles == 1
     assert len(celdas._por_aspecto) < vistas  # looks are shared
+    assert historial > 10 and "&lt;i&gt;por&lt;/i&gt;" in todo and "<i>por" not in todo
 
 
 @pytest.mark.parametrize("ruta", ["dia", "cita"])
@@ -206,7 +235,8 @@ def test_sin_scripts_ni_estilos_en_linea(clientes, dentista, cita_hoy, ruta):
 
 @pytest.mark.parametrize("persona", ["recepcion", "dentista"])
 def test_consultas_fijas_con_todos_los_estados(clientes, dentista, crear_personal, persona, django_assert_num_queries):
-    """Every state and moment in the grid, for both roles: session, user, profile, dentists, cells."""
+    """Every state and moment in the grid, for both roles: session, user, profile, dentists,
+    cells, the day's cancellations (one query for all of them, however many)."""
     otros = [crear_personal(nombre=f"Dentista{n}") for n in range(3)]
     fecha = timezone.localdate()
     estados = list(EstadoCita)
@@ -217,9 +247,11 @@ def test_consultas_fijas_con_todos_los_estados(clientes, dentista, crear_persona
              paciente_nombre="" if estados[n % len(estados)] == EstadoCita.DISPONIBLE else f"Paciente {n}")
         for d in [dentista, *otros] for n in range(48)
     ])
+    for n, cita in enumerate(Cita.objects.exclude(estado=EstadoCita.DISPONIBLE)[:30]):
+        _cancelacion(cita, nombre=f"Antes {n}", motivo="llamó")
     cliente = clientes[persona]
     cliente.get(AGENDA)  # warm-up (session)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         respuesta = cliente.get(AGENDA)
     assert respuesta.status_code == 200
 

@@ -235,7 +235,8 @@ def test_accion_desde_la_pagina_vuelve_a_la_pagina(clientes, cita):
 
 
 def test_liberar_desde_la_pagina_vuelve_a_la_pagina(clientes, cita):
-    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_cancelar", args=[cita.pk]), {"volver": "cita"})
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_cancelar", args=[cita.pk]),
+                                           {"volver": "cita", "por_clinica": "0", "motivo": "vino a pedirlo"})
     assert respuesta.url == url_cita(cita)
     assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.DISPONIBLE
     assert clientes["recepcion"].get(url_cita(cita)).status_code == 200
@@ -332,11 +333,12 @@ def test_consultas_fijas_con_2_y_20_avisos(clientes, cita, paciente, django_asse
     assert texto.count('class="list-group-item px-0 aviso') == 20
 
 
-def test_pagina_de_cita_en_cinco_consultas(clientes, cita, django_assert_num_queries):
+def test_pagina_de_cita_en_seis_consultas(clientes, cita, django_assert_num_queries):
     cliente = clientes["recepcion"]
     cliente.get(url_cita(cita))
-    # session, user, staff profile, the appointment (dentist, patient), its notifications
-    with django_assert_num_queries(5):
+    # session, user, staff profile, the appointment (dentist, patient), its notifications, and
+    # (issue 13) the slot's cancellations with who recorded them
+    with django_assert_num_queries(6):
         assert cliente.get(url_cita(cita)).status_code == 200
 
 
@@ -352,7 +354,7 @@ def test_navegador_recepcion_reenvia_un_aviso_fallido(page, live_server, captura
     entrar_a_gestion(recepcionista)
 
     page.goto(f"{live_server.url}{reverse('gestion:agenda')}?fecha={timezone.localdate(cita.inicio).isoformat()}")
-    page.get_by_role("link", name="Marta Díaz Rojas").click()
+    page.get_by_role("link", name="Marta Díaz Rojas", exact=True).click()
     expect(page.get_by_role("heading", name="Avisos de esta cita")).to_be_visible()
     fila = page.locator(f"#aviso-{aviso.pk}")
     expect(fila).to_contain_text("Fallida tras reintentos")
@@ -368,7 +370,7 @@ def test_navegador_recepcion_reenvia_un_aviso_fallido(page, live_server, captura
     expect(page.locator(f"#aviso-{aviso.pk}")).to_contain_text("Enviada")
     assert len(servidor_smtp.para(EMAIL)) == 1
 
-    page.get_by_role("link", name="Marta Díaz Rojas").click()
+    page.get_by_role("link", name="Marta Díaz Rojas", exact=True).click()
     expect(page.locator(f"#avisos #aviso-{aviso.pk}")).to_contain_text("Enviada")
     captura("paciente-avisos-enviado")
     assert not errores, f"errores en la consola (¿CSP?): {errores}"

@@ -1,5 +1,6 @@
 """In a real browser: a receptionist opens the agenda, gives a free slot to a patient found
-with the search-as-you-type (htmx), then releases it. Screenshots go to var/capturas/."""
+with the search-as-you-type (htmx), then cancels it at the patient's request (through the
+confirmation page: who and why). Screenshots go to var/capturas/."""
 
 import datetime
 
@@ -42,9 +43,13 @@ def test_recepcion_asigna_y_cancela_una_hora(page, live_server, captura, errores
     assert cita.cliente_id == paciente.pk and cita.estado == EstadoCita.RESERVADA
     captura("agenda-dia")
 
-    page.get_by_role("button", name="Cancelar y liberar la hora 10:00").click()
+    page.get_by_role("link", name="Cancelar la cita de las 10:00 de Ana María Núñez").click()
+    page.get_by_label("El paciente lo pidió").check()
+    page.get_by_label("Motivo").fill("llamó por teléfono")
+    page.get_by_role("button", name="Confirmar la cancelación").click()
     expect(page.get_by_role("status").filter(has_text="Cita cancelada; la hora quedó libre.")).to_be_visible()
-    expect(page.get_by_role("table").get_by_text("Ana María Núñez")).to_have_count(0)
+    expect(page.get_by_role("table").get_by_role("link", name="Ana María Núñez", exact=True)).to_have_count(0)
+    expect(page.get_by_role("table").get_by_text("Ana María Núñez · pidió el paciente: llamó por teléfono")).to_be_visible()
     assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.DISPONIBLE
 
     page.get_by_role("link", name="Camila Soto").click()

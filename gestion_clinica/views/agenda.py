@@ -3,8 +3,8 @@ views share (``gestion_clinica.views.citas``). URLs in ``urlpatterns``, joined b
 ``gestion_clinica.urls``.
 
 Administrador and recepción manage everything; a dentist sees only their own agenda and may
-only mark arrival, attended and no-show on their own appointments (another dentist's
-appointment is a 404 to them, like a missing one).
+only mark arrival, attended and no-show on their own appointments, and undo those marks
+(another dentist's appointment is a 404 to them, like a missing one).
 """
 
 import datetime
@@ -41,7 +41,7 @@ ETIQUETAS = {
     "marcar_atendida": "Atendida",
     "marcar_no_asistio": "No asistió",
     "reprogramar": "Cambiar hora",
-    "cancelar": "Liberar",
+    "cancelar": "Cancelar…",
 }
 SERVICIOS = {
     "confirmar": (services.confirmar_cita, "Cita confirmada."),
@@ -49,7 +49,35 @@ SERVICIOS = {
     "marcar_atendida": (services.marcar_atendida, "Cita marcada como atendida."),
     "marcar_no_asistio": (services.marcar_no_asistio, "Cita marcada como «no asistió»."),
 }
-DEL_DENTISTA = {"marcar_llegada", "marcar_atendida", "marcar_no_asistio"}
+# A dentist marks their own appointments, and may undo their own wrong mark too (the same
+# person, the same day: no reason to make them walk to reception for it).
+DEL_DENTISTA = {"marcar_llegada", "marcar_atendida", "marcar_no_asistio", "deshacer"}
+
+
+def etiqueta_deshacer(estado) -> str:
+    """``Deshacer «Llegó»``: the undo of the mark that put the appointment in ``estado``."""
+    return f"Deshacer «{estados.MARCA_DE_ESTADO.get(estado, estado)}»"
+
+
+def texto_cancelacion(cancelacion, fecha) -> str:
+    """One history line of a slot: when (the time, with the date when it was not that
+    ``fecha``), who was booked, who cancelled and why. Plain text: the template (or the grid,
+    ``_Celdas``) escapes it."""
+    local = timezone.localtime(cancelacion.creada)
+    cuando = f"{local:%H:%M}" if local.date() == fecha else f"{local:%d-%m} {local:%H:%M}"
+    quien = QUIEN_CANCELO.get((cancelacion.por, cancelacion.via), cancelacion.por)
+    partes = [f"Cancelada {cuando}", cancelacion.nombre or "sin nombre", quien]
+    texto = " · ".join(partes)
+    return f"{texto}: {cancelacion.motivo}" if cancelacion.motivo else texto
+
+
+# Who cancelled, as the history says it (PorQuien, ViaCancelacion).
+QUIEN_CANCELO = {
+    ("paciente", "personal"): "pidió el paciente",
+    ("paciente", "portal"): "el paciente, en el portal",
+    ("paciente", "enlace"): "el paciente, con el enlace del recordatorio",
+    ("clinica", "personal"): "canceló la clínica",
+}
 
 
 def _texto_error(error: ValidationError) -> str:
@@ -121,11 +149,13 @@ class _Enlaces:
         return f"{partes[0]}{cita_id}{partes[1]}"
 
 
-def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None) -> list[Accion]:
+def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None, nombre=None) -> list[Accion]:
     """What the staff may do to ``cita`` now (``transiciones_posibles``, narrowed for a
     dentist), in display order: the service's rules decide ("Llegó" only on the appointment's
     own Santiago day). Links use ``cita_id`` (default ``cita.pk``), labels ``hora`` (default
-    its local start time)."""
+    its local start time) and ``nombre`` (the patient's, for the cancel link's label).
+    Nothing that takes the booking away or undoes a mark is a one-click POST: "Cancelar…" and
+    "Deshacer «…»" open a page that says what will happen and asks to confirm."""
     cita_id = cita.pk if cita_id is None else cita_id
     acciones = []
     if dentista_propio is None and estados.permitida("asignar", cita, ahora):
@@ -137,12 +167,14 @@ def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None)
             acciones.append(Accion(ETIQUETAS[accion], enlaces("gestion:agenda_reprogramar", cita_id),
                                    "btn-outline-secondary", post=False))
         elif accion == "cancelar":
-            url = enlaces("gestion:agenda_cancelar", cita_id)
             hora = hora or f"{timezone.localtime(cita.inicio):%H:%M}"
-            acciones.append(Accion(ETIQUETAS[accion], url, "btn-outline-danger",
-                                   aria=f"Cancelar y liberar la hora {hora}"))
-            acciones.append(Accion("Cancelar por la clínica", f"{url}?por_clinica=1", "btn-outline-danger",
-                                   post=False))
+            de_quien = f" de {nombre}" if nombre else ""
+            acciones.append(Accion(ETIQUETAS[accion], enlaces("gestion:agenda_cancelar", cita_id),
+                                   "btn-outline-danger", post=False,
+                                   aria=f"Cancelar la cita de las {hora}{de_quien}"))
+        elif accion == "deshacer":
+            acciones.append(Accion(etiqueta_deshacer(cita.estado), enlaces("gestion:agenda_deshacer", cita_id),
+                                   "btn-outline-dark", post=False))
         else:
             acciones.append(Accion(ETIQUETAS[accion], enlaces("gestion:agenda_accion", cita_id, accion),
                                    "btn-outline-primary"))
@@ -160,6 +192,13 @@ class CitaEnCelda(NamedTuple):
     acciones: tuple[Accion, ...]
     alerta: bool = False  # the patient has allergies ("Alerta clínica" when not shown)
     alergias: str | None = None  # their text, only for whom ``ve_alergias``
+    historial: tuple[str, ...] = ()  # the slot's cancellations that day (``texto_cancelacion``)
+
+
+@functools.cache
+def _hueco_historial(n, k):
+    """The placeholder of the ``k``-th history line of the ``n``-th appointment of a cell."""
+    return f"\x00historial{n}.{k}\x00"
 
 
 @functools.cache
@@ -184,11 +223,13 @@ class _Celdas:
     they are (digits and a colon), the name (and, for the dentist, the allergies) escaped as
     the template escapes it, and last, so that no text of a name is ever taken for a
     placeholder. Whether the patient has allergies is part of the look (the alert); their text
-    is per appointment, like the name. The tests compare every cell with the partial rendered
-    straight (``render``).
+    is per appointment, like the name. The slot's cancellation history (free text: names,
+    reasons) works the same way: the look knows how many lines each appointment has, with a
+    placeholder each (``_hueco_historial``), filled last and escaped. The tests compare every
+    cell with the partial rendered straight (``render``).
     """
 
-    def __init__(self, *, dentista_propio, ahora, csrf_token):
+    def __init__(self, *, dentista_propio, ahora, csrf_token, fecha=None):
         self._plantilla = get_template("gestion_clinica/agenda/_cita.html#celda")
         self._csrf_token = csrf_token
         self._dentista_propio = dentista_propio
@@ -196,6 +237,7 @@ class _Celdas:
         # appointments: they see those patients. Recepción and administración: the alert.
         self._ve_alergias = dentista_propio is not None and ve_alergias(rol=Rol.DENTISTA, atiende=True)
         self._ahora = ahora
+        self._fecha = fecha or timezone.localdate(ahora)
         self._enlaces = _Enlaces()
         self._textos = {valor: str(texto) for valor, texto in EstadoCita.choices}
         self._por_clave = {}  # (state, start, without a patient) per appointment -> its look's HTML
@@ -206,22 +248,26 @@ class _Celdas:
         placeholders of the ``n``-th appointment of a cell."""
         if n is None:
             pk, hora, nombre, alergias = str(cita.pk), cita.hora_local, cita.nombre_paciente, cita.alergias
+            historial = tuple([texto_cancelacion(c, self._fecha) for c in cita.cancelaciones])
         else:
             pk, hora, nombre, alergias = _huecos(n)
             nombre = nombre if cita.nombre_paciente else None
             alergias = alergias if cita.alergias else None
+            historial = tuple([_hueco_historial(n, k) for k in range(len(cita.cancelaciones))])
         acciones = _acciones(cita, dentista_propio=self._dentista_propio, ahora=self._ahora, enlaces=self._enlaces,
-                             cita_id=pk, hora=hora)
+                             cita_id=pk, hora=hora, nombre=nombre)
         return CitaEnCelda(pk=pk, estado=cita.estado, texto=self._textos.get(cita.estado, cita.estado),
                            nombre=nombre, url=self._enlaces("gestion:agenda_cita", pk), acciones=tuple(acciones),
-                           alerta=bool(cita.alergias), alergias=alergias if self._ve_alergias else None)
+                           alerta=bool(cita.alergias), alergias=alergias if self._ve_alergias else None,
+                           historial=historial)
 
     def render(self, en_celda):
         """The ``celda`` partial for these ``CitaEnCelda``, straight from the template."""
         return self._plantilla.render({"citas": en_celda, "csrf_token": self._csrf_token})
 
     def __call__(self, citas) -> str:
-        clave = tuple([(c.estado, c.inicio, not c.nombre_paciente, not c.alergias) for c in citas])
+        clave = tuple([(c.estado, c.inicio, not c.nombre_paciente, not c.alergias, not c.estado_anterior,
+                        len(c.cancelaciones)) for c in citas])
         html = self._por_clave.get(clave)
         if html is None:
             aspecto = tuple([self.en_celda(cita, n) for n, cita in enumerate(citas)])
@@ -237,6 +283,8 @@ class _Celdas:
                 html = html.replace(_huecos(n)[2], escape(cita.nombre_paciente))
             if cita.alergias and self._ve_alergias:
                 html = html.replace(_huecos(n)[3], escape(cita.alergias))
+            for k, cancelacion in enumerate(cita.cancelaciones):
+                html = html.replace(_hueco_historial(n, k), escape(texto_cancelacion(cancelacion, self._fecha)))
         return html
 
 
@@ -284,7 +332,8 @@ def dia(request):
     return render(request, "gestion_clinica/agenda/dia.html", {
         "agenda": agenda,
         "columnas": _columnas(agenda.dentistas, fecha, gestiona=propio is None),
-        "filas": _filas(agenda, _Celdas(dentista_propio=propio, ahora=timezone.now(), csrf_token=get_token(request))),
+        "filas": _filas(agenda, _Celdas(dentista_propio=propio, ahora=timezone.now(), csrf_token=get_token(request),
+                                        fecha=fecha)),
         "anterior": fecha - un_dia,
         "siguiente": fecha + un_dia,
         "hoy": timezone.localdate(),

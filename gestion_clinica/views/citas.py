@@ -13,12 +13,15 @@ from django.utils import timezone
 from django.utils.dateformat import format as formato_fecha
 from django.views.decorators.http import require_POST
 
-from citas import services
-from gestion_clinica.forms.agenda import FormularioAsignar, FormularioCancelar, FormularioReprogramar
+from citas import estados, services
+from citas.models import EstadoCita
+from citas.selectors import cancelaciones_de_cita
+from gestion_clinica.forms.agenda import FormularioAsignar, FormularioCancelar, FormularioDeshacer, FormularioReprogramar
 from gestion_clinica.permisos import DENTISTA, TODOS, requiere_rol
 from gestion_clinica.views.agenda import (
     DEL_DENTISTA,
     GESTION,
+    QUIEN_CANCELO,
     SERVICIOS,
     _acciones,
     _cita_o_404,
@@ -30,7 +33,9 @@ from gestion_clinica.views.agenda import (
 )
 from gestion_clinica.views.comun import reenviar_aviso
 from gestion_clinica.views.selector_horas import selector_pedido, url_del_selector
+from notificaciones.models import Canal
 from notificaciones.selectors import avisos_de_cita, es_aviso_de
+from notificaciones.services import canales_de_envio
 from pacientes.selectors import buscar_pacientes
 from personal.permisos import ve_alergias
 
@@ -56,16 +61,18 @@ def cambiar_estado(request, cita_id, accion):
 
 @requiere_rol(*TODOS)
 def detalle_cita(request, cita_id):
-    """One appointment: when, with whom, its state and the actions the grid offers, and its
-    notifications with their delivery state (and "Reenviar" for administración/recepción).
+    """One appointment: when, with whom, its state and the actions the grid offers, the slot's
+    cancellations (who, when, why, recorded by whom), and its notifications with their delivery state (and "Reenviar" for administración/recepción).
     A dentist opens only their own appointments (another's is a 404, as in the grid)."""
     cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
     propio = _dentista_propio(request)
     ahora = timezone.now()
     return render(request, "gestion_clinica/agenda/cita.html", {
         "cita": cita,
-        "acciones": _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces()),
+        "acciones": _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces(),
+                              nombre=cita.cliente.nombre_completo if cita.cliente_id else cita.paciente_nombre),
         "avisos": avisos_de_cita(cita.pk),
+        "cancelaciones": [(c, QUIEN_CANCELO.get((c.por, c.via), c.por)) for c in cancelaciones_de_cita(cita_id=cita.pk)],
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
         # _cita_o_404 let a dentist open only their own appointment: they see this patient.
         "ve_alergias": ve_alergias(rol=request.rol_personal, atiende=propio is not None and propio.pk == cita.dentista_id),
@@ -84,30 +91,87 @@ def aviso_reenviar(request, cita_id, notificacion_id):
                           volver=reverse("gestion:agenda_cita", args=[cita_id]) + "#avisos")
 
 
+def _volver_de(request, datos, cita):
+    """Back to the appointment's page when the page was opened from there (``volver=cita``,
+    in the link or the form), else to its day in the grid."""
+    if datos.get("volver") == "cita":
+        return reverse("gestion:agenda_cita", args=[cita.pk])
+    return _url_dia(timezone.localdate(cita.inicio))
+
+
+def _canales(cita):
+    """How the patient would be told (the outbox's rule), as labels: ["Correo electrónico", …]."""
+    perfil = getattr(getattr(cita.cliente, "user", None), "perfil_cliente", None) if cita.cliente_id else None
+    canales = canales_de_envio(email=cita.paciente_email, telefono=cita.paciente_telefono, perfil=perfil)
+    return [Canal(canal).label for canal, _ in canales]
+
+
 @requiere_rol(*GESTION)
 def cancelar(request, cita_id):
-    """Release the slot, or cancel by the clinic (the patient is told, with the reason).
-    GET shows the form (for the clinic's cancellation, with a reason); POST cancels."""
-    cita = _cita_o_404(request, cita_id)
-    volver = _volver(request, cita)
-    if request.method != "POST":
-        formulario = FormularioCancelar(initial={"por_clinica": request.GET.get("por_clinica") == "1"})
-        return render(request, "gestion_clinica/agenda/cancelar.html",
-                      {"cita": cita, "formulario": formulario, "volver": volver})
-    formulario = FormularioCancelar(request.POST)
-    if not formulario.is_valid():
-        messages.error(request, "No se canceló: " + " ".join(e for lista in formulario.errors.values() for e in lista))
-        return redirect(volver)
-    por_clinica = formulario.cleaned_data["por_clinica"]
-    try:
-        services.cancelar_cita(actor=request.user, cita_id=cita.pk, por_clinica=por_clinica,
-                               motivo=formulario.cleaned_data["motivo"])
-    except ValidationError as error:
-        messages.error(request, _texto_error(error))
+    """Cancel a booking, never in one click. GET says what each kind of cancellation does and
+    asks who cancels («El paciente lo pidió»: the slot is freed; «La clínica cancela»: the
+    appointment stays cancelled with its patient) and why, both required; ``?por_clinica=1``
+    (or ``0``) and ``?motivo=`` fill them in (the closure screen links here with its reason).
+    POST cancels (``cancelar_cita``); a missing choice or reason shows the page again with
+    the error, and nothing changes."""
+    cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente__user__perfil_cliente"))
+    datos = request.POST if request.method == "POST" else request.GET
+    volver = _volver_de(request, datos, cita)
+    if request.method == "POST":
+        formulario = FormularioCancelar(request.POST)
+        if formulario.is_valid():
+            por_clinica = formulario.cleaned_data["por_clinica"]
+            try:
+                services.cancelar_cita(actor=request.user, cita_id=cita.pk, por_clinica=por_clinica,
+                                       motivo=formulario.cleaned_data["motivo"])
+            except ValidationError as error:
+                if not hasattr(error, "error_dict"):
+                    messages.error(request, _texto_error(error))
+                    return redirect(volver)
+                for campo, errores in error.error_dict.items():
+                    formulario.add_error(campo if campo in formulario.fields else None, errores)
+            else:
+                messages.success(request, "Cita cancelada por la clínica; se avisó al paciente." if por_clinica
+                                 else "Cita cancelada; la hora quedó libre.")
+                return redirect(volver)
     else:
-        messages.success(request, "Cita cancelada por la clínica; se avisó al paciente." if por_clinica
-                         else "Cita cancelada; la hora quedó libre.")
-    return redirect(volver)
+        inicial = {"motivo": " ".join(request.GET.get("motivo", "").split())[:200]}
+        if request.GET.get("por_clinica") in ("0", "1"):
+            inicial["por_clinica"] = request.GET["por_clinica"]
+        formulario = FormularioCancelar(initial=inicial)
+    return render(request, "gestion_clinica/agenda/cancelar.html", {
+        "cita": cita, "formulario": formulario, "volver": volver, "volver_a_la_cita": datos.get("volver") == "cita",
+        "cancelable": estados.permitida("cancelar", cita, timezone.now()), "canales": _canales(cita),
+    })
+
+
+@requiere_rol(*TODOS)
+def deshacer(request, cita_id):
+    """Undo a wrong "Llegó", "Atendida" or "No asistió" (``deshacer_marca``), never in one
+    click: GET says which mark and to which state the appointment goes back, POST does it
+    (with the state shown, so a mark made meanwhile is not undone by mistake). Reception and
+    administration on any appointment; a dentist on their own (another's is a 404)."""
+    cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
+    datos = request.POST if request.method == "POST" else request.GET
+    volver = _volver_de(request, datos, cita)
+    if request.method == "POST":
+        formulario = FormularioDeshacer(request.POST)
+        if not formulario.is_valid():
+            messages.error(request, " ".join(e for lista in formulario.errors.values() for e in lista))
+            return redirect(volver)
+        try:
+            services.deshacer_marca(actor=request.user, cita_id=cita.pk, desde=formulario.cleaned_data["desde"])
+        except ValidationError as error:
+            messages.error(request, _texto_error(error))
+        else:
+            messages.success(request, f"Se deshizo «{estados.MARCA_DE_ESTADO[formulario.cleaned_data['desde']]}».")
+        return redirect(volver)
+    return render(request, "gestion_clinica/agenda/deshacer.html", {
+        "cita": cita, "volver": volver, "volver_a_la_cita": datos.get("volver") == "cita",
+        "posible": estados.permitida("deshacer", cita, timezone.now()),
+        "marca": estados.MARCA_DE_ESTADO.get(cita.estado, ""),
+        "anterior": EstadoCita(cita.estado_anterior).label if cita.estado_anterior else "",
+    })
 
 
 @requiere_rol(*GESTION)
@@ -196,6 +260,7 @@ urlpatterns = [
     path("agenda/cita/<int:cita_id>/asignar/", asignar, name="agenda_asignar"),
     path("agenda/cita/<int:cita_id>/reprogramar/", reprogramar, name="agenda_reprogramar"),
     path("agenda/cita/<int:cita_id>/cancelar/", cancelar, name="agenda_cancelar"),
+    path("agenda/cita/<int:cita_id>/deshacer/", deshacer, name="agenda_deshacer"),
     # Last: "<slug:accion>/" would not clash with the ones above anyway (different segments).
     path("agenda/cita/<int:cita_id>/<slug:accion>/", cambiar_estado, name="agenda_accion"),
 ]

@@ -11,7 +11,8 @@ POR_MODULO = {
     "pacientes.integridad": ["rut_duplicado", "email_duplicado", "telefono_duplicado", "dato_no_normalizado"],
     "mantenimiento.integridad": ["cuenta_huerfana", "perfil_huerfano", "cuenta_por_vincular", "vinculo_ambiguo",
                                  "cuenta_desincronizada", "cuenta_sin_perfil"],
-    "citas.integridad": ["citas_traslapadas", "cita_reservada_sin_paciente", "cita_disponible_con_paciente"],
+    "citas.integridad": ["citas_traslapadas", "cita_reservada_sin_paciente", "cita_disponible_con_paciente",
+                         "cita_cancelada_sin_historial", "cancelacion_no_coincide"],
     "notificaciones.integridad": ["aviso_estancado", "trabajo_fallido", "aviso_fallido", "aviso_sin_proveedor"],
 }
 

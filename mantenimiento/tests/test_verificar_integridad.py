@@ -29,7 +29,7 @@ CODIGOS = {
     "rut_duplicado", "email_duplicado", "telefono_duplicado", "dato_no_normalizado", "cuenta_huerfana",
     "perfil_huerfano", "cuenta_por_vincular", "vinculo_ambiguo", "cuenta_desincronizada", "cuenta_sin_perfil",
     "citas_traslapadas", "cita_reservada_sin_paciente", "cita_disponible_con_paciente", "aviso_estancado",
-    "trabajo_fallido",
+    "trabajo_fallido", "cita_cancelada_sin_historial", "cancelacion_no_coincide",
 }
 
 
@@ -136,6 +136,15 @@ def _plantar(tipo, c):
         quitar_restriccion("citas_cita", "cita_disponible_sin_paciente")
         ejecutar("UPDATE citas_cita SET paciente_nombre = 'Alguien' WHERE id = %s", [horas[1].pk])
         return [horas[1].pk]
+    if tipo == "cita_cancelada_sin_historial":
+        # Cancelled by the clinic without going through the service (no history row).
+        ejecutar("UPDATE citas_cita SET estado = 'cancelada', paciente_nombre = 'Alguien' WHERE id = %s", [horas[1].pk])
+        return [horas[1].pk]
+    if tipo == "cancelacion_no_coincide":
+        return [valor(
+            """INSERT INTO citas_cancelacion (cita_id, inicio, dentista_id, paciente_nombre, por, via, motivo, creada)
+               SELECT id, inicio + interval '1 hour', dentista_id, 'Alguien', 'paciente', 'portal', '', now()
+                 FROM citas_cita WHERE id = %s RETURNING id""", [horas[2].pk])]
     if tipo == "aviso_estancado":
         base = Notificacion.objects.filter(canal="email")
         viejo, agotado, reciente = base.order_by("pk")[:3]
@@ -163,7 +172,8 @@ def _plantar(tipo, c):
 _CLAVES = {"rut_duplicado": "clientes", "email_duplicado": "clientes", "telefono_duplicado": "clientes",
            "perfil_huerfano": "perfil_id", "cuenta_huerfana": "user_id", "citas_traslapadas": "cita_id",
            "cita_reservada_sin_paciente": "cita_id", "cita_disponible_con_paciente": "cita_id",
-           "aviso_estancado": "notificacion_id", "trabajo_fallido": "trabajo_id"}
+           "aviso_estancado": "notificacion_id", "trabajo_fallido": "trabajo_id",
+           "cita_cancelada_sin_historial": "cita_id", "cancelacion_no_coincide": "cancelacion_id"}
 
 
 @pytest.mark.parametrize("tipo", sorted(CODIGOS))
@@ -194,7 +204,7 @@ def test_todas_a_la_vez_y_texto_en_espanol(clinica):
     assert "[FALLA] invariante 2 · Cuentas de paciente sin ficha activa (no son personal): 1." in texto
     assert "Ejecute limpiar_registros_huerfanos." in texto
     assert "[ ok  ] invariante 1 · Pacientes activos con el mismo RUT: 0" in texto
-    assert "Resultado: 4 problemas en 3 de 15 verificaciones." in texto
+    assert "Resultado: 4 problemas en 3 de 17 verificaciones." in texto
 
 
 @pytest.mark.django_db(transaction=True)
