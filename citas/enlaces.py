@@ -19,10 +19,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
 from citas.estados import impedimento_del_paciente
-from citas.models import Cita, EstadoCita
+from citas.models import Cierre, Cita, EstadoCita
 from nucleo.enlaces import enlaces
 from nucleo.servicios import es_id_valido
 
@@ -69,6 +70,25 @@ def _error_ya_cancelada(accion) -> ValidationError:
     else:
         mensaje = "Esta hora ya fue cancelada. No hace falta hacer nada más."
     return ValidationError(mensaje, code="ya_cancelada")
+
+
+def error_dia_cerrado() -> ValidationError:
+    """A booking on a day its dentist or the clinic will not attend: nothing to confirm. The
+    closure's own reason stays with the clinic (an absence may be a medical leave)."""
+    return ValidationError(
+        "La clínica no atenderá ese día, así que no hace falta confirmar esta hora: le contactaremos para "
+        f"cambiarla. Si prefiere, llame a la clínica al {settings.CLINICA_TELEFONO}.",
+        code="dia_cerrado",
+    )
+
+
+def en_un_cierre(cita_id, inicio) -> bool:
+    """Whether the appointment ``cita_id`` (starting at ``inicio``) falls on a day of a
+    closure of the clinic or of its dentist. One query."""
+    fecha = timezone.localdate(inicio)
+    return Cierre.objects.filter(
+        Q(dentista__isnull=True) | Q(dentista__citas__pk=cita_id), desde__lte=fecha, hasta__gte=fecha
+    ).exists()
 
 
 @dataclass(frozen=True)
@@ -193,6 +213,8 @@ def situacion(enlace, *, ahora=None) -> SituacionEnlace:
         raise error_enlace_invalido()
     if cita.estado == EstadoCita.CANCELADA:
         return SituacionEnlace(enlace, cita, YA_HECHO, _error_ya_cancelada(enlace.accion))
+    if enlace.accion == "confirmar" and en_un_cierre(cita.pk, cita.inicio):
+        return SituacionEnlace(enlace, cita, NO_PERMITIDO, error_dia_cerrado())
     if enlace.accion == "confirmar" and cita.estado == EstadoCita.CONFIRMADA:
         return SituacionEnlace(enlace, cita, YA_HECHO, _error_ya_confirmada())
     error = impedimento_del_paciente(cita, enlace.accion, ahora=ahora)

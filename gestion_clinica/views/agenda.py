@@ -129,6 +129,13 @@ def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None)
     acciones = []
     if dentista_propio is None and estados.permitida("asignar", cita, ahora):
         acciones.append(Accion("Asignar", enlaces("gestion:agenda_asignar", cita_id), "btn-primary", post=False))
+    if dentista_propio is None and estados.permitida("bloquear", cita, ahora):
+        # A link to a small page that asks the reason: the grid stays one button per action.
+        acciones.append(Accion("Bloquear", enlaces("gestion:agenda_bloquear", cita_id), "btn-outline-secondary",
+                               post=False))
+    # A closure's slots reopen with their closure (Días cerrados), not one by one.
+    if dentista_propio is None and cita.cierre_id is None and estados.permitida("desbloquear", cita, ahora):
+        acciones.append(Accion("Desbloquear", enlaces("gestion:agenda_desbloquear", cita_id), "btn-outline-secondary"))
     for accion in estados.transiciones_posibles(cita, ahora=ahora):
         if dentista_propio is not None and accion not in DEL_DENTISTA:
             continue
@@ -155,16 +162,17 @@ class CitaEnCelda(NamedTuple):
     estado: str
     texto: str  # the state's label
     nombre: str | None  # the patient's name (a link to the appointment), None without one
+    motivo: str | None  # why a blocked slot is not offered, None for any other
     url: str  # the appointment's page
     acciones: tuple[Accion, ...]
 
 
 @functools.cache
 def _huecos(n):
-    """The placeholders of the id, local time and patient's name of the ``n``-th appointment
-    of a cell. NUL is in no markup and in no data (PostgreSQL text cannot hold it), and
-    escaping leaves it as it is."""
-    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre"))
+    """The placeholders of the id, local time, patient's name and block reason of the ``n``-th
+    appointment of a cell. NUL is in no markup and in no data (PostgreSQL text cannot hold
+    it), and escaping leaves it as it is."""
+    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre", "motivo"))
 
 
 class _Celdas:
@@ -178,8 +186,8 @@ class _Celdas:
     state and buttons, with a patient or not) differ only in their id, local time and
     patient's name: the partial is rendered once per look with placeholders for those
     (``_huecos``), and each cell is a copy with its own values put in, the id and the time as
-    they are (digits and a colon), the name escaped as the template escapes it, and last, so
-    that no text of a name is ever taken for a placeholder. The tests compare every cell with
+    they are (digits and a colon), the name and the reason escaped as the template escapes
+    them, and last, so that no text of theirs is ever taken for a placeholder. The tests compare every cell with
     the partial rendered straight (``render``).
     """
 
@@ -197,21 +205,24 @@ class _Celdas:
         """The ``cita`` partial's input for ``cita``: with its own values, or with ``n`` the
         placeholders of the ``n``-th appointment of a cell."""
         if n is None:
-            pk, hora, nombre = str(cita.pk), cita.hora_local, cita.nombre_paciente
+            pk, hora, nombre, motivo = str(cita.pk), cita.hora_local, cita.nombre_paciente, cita.bloqueo_motivo or None
         else:
-            pk, hora, nombre = _huecos(n)
+            pk, hora, nombre, motivo = _huecos(n)
             nombre = nombre if cita.nombre_paciente else None
+            motivo = motivo if cita.bloqueo_motivo else None
         acciones = _acciones(cita, dentista_propio=self._dentista_propio, ahora=self._ahora, enlaces=self._enlaces,
                              cita_id=pk, hora=hora)
         return CitaEnCelda(pk=pk, estado=cita.estado, texto=self._textos.get(cita.estado, cita.estado),
-                           nombre=nombre, url=self._enlaces("gestion:agenda_cita", pk), acciones=tuple(acciones))
+                           nombre=nombre, motivo=motivo, url=self._enlaces("gestion:agenda_cita", pk),
+                           acciones=tuple(acciones))
 
     def render(self, en_celda):
         """The ``celda`` partial for these ``CitaEnCelda``, straight from the template."""
         return self._plantilla.render({"citas": en_celda, "csrf_token": self._csrf_token})
 
     def __call__(self, citas) -> str:
-        clave = tuple([(c.estado, c.inicio, not c.nombre_paciente) for c in citas])
+        clave = tuple([(c.estado, c.inicio, not c.nombre_paciente, not c.bloqueo_motivo, c.cierre_id is None)
+                       for c in citas])
         html = self._por_clave.get(clave)
         if html is None:
             aspecto = tuple([self.en_celda(cita, n) for n, cita in enumerate(citas)])
@@ -225,6 +236,8 @@ class _Celdas:
         for n, cita in enumerate(citas):
             if cita.nombre_paciente:
                 html = html.replace(_huecos(n)[2], escape(cita.nombre_paciente))
+            if cita.bloqueo_motivo:
+                html = html.replace(_huecos(n)[3], escape(cita.bloqueo_motivo))
         return html
 
 
@@ -241,13 +254,15 @@ class Columna:
     semana: str
     horario: str
     activo: bool
+    ausencia: str = ""  # "Vacaciones: congreso" when the dentist does not attend that day
 
 
 def _columnas(dentistas, fecha, *, gestiona):
     enlaces = _Enlaces()
     return [
         Columna(nombre=d.nombre, semana=f"{enlaces('gestion:agenda_semana', d.pk)}?semana={fecha.isoformat()}",
-                horario=enlaces("gestion:agenda_horario", d.pk) if gestiona else "", activo=d.activo)
+                horario=enlaces("gestion:agenda_horario", d.pk) if gestiona else "", activo=d.activo,
+                ausencia=d.ausencia)
         for d in dentistas
     ]
 
@@ -315,6 +330,7 @@ def semana(request, dentista_id):
     siete = datetime.timedelta(days=7)
     return render(request, "gestion_clinica/agenda/semana.html", {
         "agenda": agenda, "anterior": lunes - siete, "siguiente": lunes + siete, "hoy": timezone.localdate(),
+        "dias_con_cierre": list(zip(agenda.dias, agenda.cierres, strict=True)),
     })
 
 
