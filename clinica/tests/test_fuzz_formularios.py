@@ -96,7 +96,8 @@ PISTAS = {
     "dia_semana": st.integers(min_value=-2, max_value=9).map(str),
     "username": real("rut_paciente") | real("email_paciente"),
     "enviar_invitacion": casilla, "acepta_whatsapp": casilla, "acepta_sms": casilla, "acepta_privacidad": casilla,
-    "por_clinica": casilla, "inactivos": casilla, "volver": st.just("cita"),
+    "por_clinica": casilla, "inactivos": casilla, "volver": st.just("cita"), "confirmado": casilla,
+    "tipo": st.sampled_from(["clinica", "vacaciones", "licencia", "capacitacion", "otro", "feriado"]),
 }
 
 
@@ -153,8 +154,11 @@ POST = {
     "gestion:agenda_horario": ("administrador", bloques_de_horario()),
     "gestion:agenda_crear_hora": ("administrador", formulario("dentista", "fecha", "hora", "duracion_minutos")),
     "gestion:agenda_generar": ("administrador", formulario("desde", "hasta", "dentista")),
-    "gestion:agenda_dias_cerrados": ("administrador", formulario("fecha", "motivo")),
+    "gestion:agenda_dias_cerrados": ("administrador", formulario("dentista", "tipo", "desde", "hasta", "motivo",
+                                                                "confirmado")),
     "gestion:agenda_reabrir": ("administrador", formulario()),
+    "gestion:agenda_bloquear": ("administrador", formulario("motivo")),
+    "gestion:agenda_desbloquear": ("administrador", formulario("volver")),
     "gestion:agenda_cita_aviso_reenviar": ("administrador", formulario()),
     "gestion:agenda_asignar": ("administrador", formulario("cliente", "paciente_nombre", "paciente_telefono",
                                                           "paciente_email", "motivo")),
@@ -253,9 +257,6 @@ def _ruta(clave):
     path takes a string."""
     patron = FILAS[clave]
     opciones = {n: st.one_of(st.none(), st.none(), id_aleatorio) for n in _ids_enteros(patron)}
-    if clave == "gestion:agenda_reabrir":
-        opciones["fecha"] = st.one_of(st.none(), st.text(st.characters(codec="utf-8", exclude_characters="/"),
-                                                          min_size=1, max_size=50))
     if clave == "gestion:agenda_accion":
         opciones["accion"] = st.one_of(st.none(), st.from_regex(r"\A[-a-zA-Z0-9_]{1,40}\Z"),
                                        st.sampled_from(["confirmar", "cancelar", "marcar_atendida", "reprogramar"]))

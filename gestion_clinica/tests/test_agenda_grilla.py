@@ -104,8 +104,10 @@ def test_llegada_de_otro_dia_rechazada_sin_cambios(clientes, dentista, cita_hoy)
 
 # (hour today, state, buttons for recepción, buttons for the dentist), "now" = 12:00.
 CASOS = [
-    (14, EstadoCita.DISPONIBLE, ["Asignar"], []),
+    (14, EstadoCita.DISPONIBLE, ["Asignar", "Bloquear"], []),
     (9, EstadoCita.DISPONIBLE, [], []),
+    (14, EstadoCita.BLOQUEADA, ["Desbloquear"], []),
+    (9, EstadoCita.BLOQUEADA, [], []),
     (14, EstadoCita.RESERVADA, TODAS, ["Llegó"]),
     (14, EstadoCita.CONFIRMADA, TODAS[1:], ["Llegó"]),
     (9, EstadoCita.RESERVADA, ["Llegó", "Atendida", "No asistió"], ["Llegó", "Atendida", "No asistió"]),
@@ -121,9 +123,9 @@ CASOS = [
 def test_botones_por_estado_y_momento(clientes, dentista, cita_hoy, a_mediodia):
     citas = []
     for n, (hora, estado, _, _) in enumerate(CASOS):
-        nombre = "" if estado == EstadoCita.DISPONIBLE else f"Paciente {estado}"
+        nombre = "" if estado in (EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA) else f"Paciente {estado}"
         # Five minutes each, at their own minute: one row per case, no overlap.
-        citas.append(cita_hoy(dentista, datetime.time(hora, 5 * n), nombre=nombre, estado=estado, minutos=5))
+        citas.append(cita_hoy(dentista, datetime.time(hora, (5 * n) % 60), nombre=nombre, estado=estado, minutos=5))
     for persona, columna in (("recepcion", 2), ("dentista", 3)):
         grilla = clientes[persona].get(AGENDA).text
         for cita, caso in zip(citas, CASOS, strict=True):
@@ -168,8 +170,8 @@ def test_celdas_iguales_a_la_plantilla_directa(dentista, crear_personal, cita_ho
     nombres = ["<b>Ana</b> & \"Luz\"", "pk0 hora0 nombre0", "O'Higgins <script>x</script>"]
     for n, (hora, estado, _, _) in enumerate(CASOS):
         for m, d in enumerate((dentista, otro)):
-            nombre = "" if estado == EstadoCita.DISPONIBLE else nombres[(n + m) % len(nombres)]
-            cita_hoy(d, datetime.time(hora, 5 * n), nombre=nombre, estado=estado, minutos=5)
+            nombre = "" if estado in (EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA) else nombres[(n + m) % len(nombres)]
+            cita_hoy(d, datetime.time(hora, (5 * n) % 60), nombre=nombre, estado=estado, minutos=5)
     dia_doble = datetime.date(2027, 4, 3)  # 24:00 → 23:00: 23:15 happens twice
     primera = datetime.datetime(2027, 4, 3, 23, 15, tzinfo=zona())
     segunda = primera.astimezone(datetime.UTC) + datetime.timedelta(hours=1)
@@ -214,7 +216,9 @@ def test_consultas_fijas_con_todos_los_estados(clientes, dentista, crear_persona
         Cita(dentista=d, inicio=(inicio := datetime.datetime.combine(fecha, datetime.time(0), tzinfo=zona())
                                  + datetime.timedelta(minutes=30 * n)),
              fin=inicio + datetime.timedelta(minutes=30), estado=estados[n % len(estados)],
-             paciente_nombre="" if estados[n % len(estados)] == EstadoCita.DISPONIBLE else f"Paciente {n}")
+             paciente_nombre="" if estados[n % len(estados)] in (EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA)
+             else f"Paciente {n}",
+             bloqueo_motivo=f"Reunión {n}" if estados[n % len(estados)] == EstadoCita.BLOQUEADA else "")
         for d in [dentista, *otros] for n in range(48)
     ])
     cliente = clientes[persona]

@@ -231,7 +231,7 @@ class _Celdas:
                 html = self._por_aspecto[aspecto] = self.render(aspecto)
             self._por_clave[clave] = html
         for n, cita in enumerate(citas):
-            pk, hora, _ = _huecos(n)
+            pk, hora, _, _ = _huecos(n)
             html = html.replace(pk, str(cita.pk)).replace(hora, cita.hora_local)
         for n, cita in enumerate(citas):
             if cita.nombre_paciente:
