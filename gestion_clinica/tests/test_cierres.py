@@ -97,7 +97,7 @@ def test_la_agenda_muestra_el_cierre_la_ausencia_y_el_bloqueo(clientes, recepcio
     # session, user, perfil, then the agenda's 2 queries: the closures ride on the dentists' query.
     with django_assert_num_queries(5):
         html = cliente.get(AGENDA, {"fecha": dia.isoformat()}).text
-    assert "No atiende. Licencia médica: Licencia" in html and 'id="aviso-cierre"' not in html
+    assert "No atiende</span> Licencia médica: Licencia" in html and 'id="aviso-cierre"' not in html
     assert "&lt;b&gt;Sillón&lt;/b&gt; roto &amp; &quot;O&#x27;Higgins&quot;" in html and "<b>Sillón" not in html
     assert f'action="{reverse("gestion:agenda_desbloquear", args=[bloqueada.pk])}"' in html
     assert f'href="{reverse("gestion:agenda_bloquear", args=[libre.pk])}"' in html

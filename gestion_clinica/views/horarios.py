@@ -107,8 +107,11 @@ def dias_cerrados(request):
             _errores_al_formulario(formulario, error)
         else:
             if por_confirmar is None:
-                messages.success(request, f"Cerrado: {resultado.cierre}. Horas bloqueadas: {resultado.bloqueadas}. "
-                                          f"Citas por resolver: {resultado.afectadas}.")
+                cierre = resultado.cierre
+                quien = cierre.dentista.nombre if cierre.dentista else "Toda la clínica"
+                messages.success(request, f"Cerrado ({quien}, {cierre.get_tipo_display().lower()}, "
+                                          f"{cierre.desde:%d-%m-%Y} al {cierre.hasta:%d-%m-%Y}). Horas libres bloqueadas: "
+                                          f"{resultado.bloqueadas}. Citas por resolver: {resultado.afectadas}.")
                 return redirect("gestion:agenda_cierre", cierre_id=resultado.cierre.pk)
     return render(request, "gestion_clinica/agenda/dias_cerrados.html", {
         "formulario": formulario, "por_confirmar": por_confirmar,
