@@ -196,6 +196,7 @@ GET = {
     "gestion:agenda_asignar": ("administrador", formulario("q")),
     "gestion:agenda_reprogramar": ("administrador", formulario("dentista")),
     "gestion:agenda_cancelar": ("administrador", formulario("por_clinica")),
+    "gestion:agenda_generar": ("administrador", formulario("desde", "hasta")),
     "gestion:auditoria": ("administrador", formulario("modelo", "usuario", "desde", "hasta", "registro_id", "pagina")),
     "portal:reservar": ("paciente", formulario("dentista", "semana")),
     "portal:cita_reprogramar": ("paciente", formulario("nueva", "dentista", "semana")),
@@ -206,6 +207,7 @@ GET = {
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
     "/", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
+    "gestion:agenda_cierre",
     "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:mis_citas", "portal:cita",
     "portal:cita_calendario", "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_eliminada",
     "portal:mis_documentos", "portal:documento",
