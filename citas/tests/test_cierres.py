@@ -22,6 +22,7 @@ from citas.cierres import (
     reabrir_cierre,
 )
 from citas.horarios import Bloque, definir_horario, generar_horas
+from citas.recordatorios import crear_recordatorios
 from citas.models import Cierre, Cita, EstadoCita
 from citas.selectors import filas_de_horas_libres, horas_libres, opciones_de_dentista
 from citas.services import (
@@ -456,3 +457,14 @@ def test_crear_horas_espera_a_un_cierre_en_curso(dentista, recepcionista, monkey
         assert dict(resultados["crear"].dias_omitidos) == {lunes: "Camila Soto: Vacaciones: Viaje"}
     else:
         assert resultados["crear"] == "dia_cerrado"
+
+
+def test_no_hay_recordatorio_para_una_cita_en_un_dia_cerrado(dentista, recepcionista, horas, dia):
+    [cita] = horas(dentista, dia, 1)
+    cita = reservar_cita(user=registrar_paciente(1), cita_id=cita.pk)
+    cierre = cerrar_rango(actor=recepcionista.user, desde=dia, hasta=dia, dentista_id=dentista.pk,
+                          tipo="licencia", motivo="Licencia").cierre
+    antes_del_recordatorio = cita.inicio - datetime.timedelta(hours=2)
+    assert crear_recordatorios(ahora=antes_del_recordatorio) == 0
+    reabrir_cierre(actor=recepcionista.user, cierre_id=cierre.pk)  # reception kept the day after all
+    assert crear_recordatorios(ahora=antes_del_recordatorio) >= 1
