@@ -468,3 +468,29 @@ def test_no_hay_recordatorio_para_una_cita_en_un_dia_cerrado(dentista, recepcion
     assert crear_recordatorios(ahora=antes_del_recordatorio) == 0
     reabrir_cierre(actor=recepcionista.user, cierre_id=cierre.pk)  # reception kept the day after all
     assert crear_recordatorios(ahora=antes_del_recordatorio) >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_la_migracion_pasa_los_dias_cerrados_a_cierres_que_bloquean(dentista, en_tres_dias_10):
+    """0007_cierres: each old closed day becomes a clinic closure, and its free slots are blocked."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    antes, despues = [("citas", "0006_reservada_en")], [("citas", "0007_cierres")]
+    ejecutor = MigrationExecutor(connection)
+    ejecutor.migrate(antes)
+    viejas = ejecutor.loader.project_state(antes).apps
+    dia = timezone.localdate(en_tres_dias_10)
+    viejas.get_model("citas", "DiaCerrado").objects.create(fecha=dia, motivo="")
+    CitaVieja = viejas.get_model("citas", "Cita")
+    cerrada = CitaVieja.objects.create(dentista_id=dentista.pk, inicio=en_tres_dias_10,
+                                       fin=en_tres_dias_10 + datetime.timedelta(minutes=30))
+    abierta = CitaVieja.objects.create(dentista_id=dentista.pk, inicio=en_tres_dias_10 + UN_DIA,
+                                       fin=en_tres_dias_10 + UN_DIA + datetime.timedelta(minutes=30))
+    ejecutor = MigrationExecutor(connection)
+    ejecutor.loader.build_graph()
+    ejecutor.migrate(despues)
+    cierre = Cierre.objects.get()
+    assert (cierre.desde, cierre.hasta, cierre.dentista_id, cierre.motivo) == (dia, dia, None, "Clínica cerrada")
+    assert Cita.objects.get(pk=cerrada.pk).estado == EstadoCita.BLOQUEADA
+    assert Cita.objects.get(pk=cerrada.pk).cierre_id == cierre.pk
+    assert Cita.objects.get(pk=abierta.pk).estado == EstadoCita.DISPONIBLE
