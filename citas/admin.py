@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from citas.models import Cancelacion, Cita, DiaCerrado, HorarioAtencion
+from citas.models import Cancelacion, Cierre, Cita, HorarioAtencion
 
 
 @admin.register(Cita)
@@ -11,7 +11,7 @@ class CitaAdmin(admin.ModelAdmin):
     search_fields = ["paciente_nombre", "paciente_email", "paciente_telefono", "cliente__rut"]
     raw_id_fields = ["cliente", "dentista"]
     list_select_related = ["dentista__user", "cliente"]
-    readonly_fields = ["reprogramaciones", "estado_anterior", "creado", "actualizado"]
+    readonly_fields = ["reprogramaciones", "estado_anterior", "bloqueo_motivo", "cierre", "creado", "actualizado"]
 
 
 @admin.register(Cancelacion)
@@ -41,8 +41,21 @@ class HorarioAtencionAdmin(admin.ModelAdmin):
     readonly_fields = ["creado", "actualizado"]
 
 
-@admin.register(DiaCerrado)
-class DiaCerradoAdmin(admin.ModelAdmin):
-    list_display = ["fecha", "motivo"]
-    date_hierarchy = "fecha"
-    readonly_fields = ["creado", "actualizado"]
+@admin.register(Cierre)
+class CierreAdmin(admin.ModelAdmin):
+    """Read only: closing and reopening block and free slots in one transaction
+    (``citas.cierres``), which an edit here would skip. Staff site: Agenda → Cierres."""
+
+    list_display = ["desde", "hasta", "dentista", "tipo", "motivo", "creado_por"]
+    list_filter = ["tipo"]
+    date_hierarchy = "desde"
+    list_select_related = ["dentista__user", "creado_por"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

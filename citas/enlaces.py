@@ -19,10 +19,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from citas.estados import impedimento_del_paciente
-from citas.models import Cita, EstadoCita
+from citas.models import Cierre, Cita, EstadoCita
 from nucleo.enlaces import enlaces
 from nucleo.servicios import es_id_valido
 
@@ -69,6 +70,29 @@ def _error_ya_cancelada(accion) -> ValidationError:
     else:
         mensaje = "Esta hora ya fue cancelada. No hace falta hacer nada más."
     return ValidationError(mensaje, code="ya_cancelada")
+
+
+def error_dia_cerrado() -> ValidationError:
+    """A booking on a day its dentist or the clinic will not attend: nothing to confirm. The
+    closure's own reason stays with the clinic (an absence may be a medical leave)."""
+    return ValidationError(
+        "La clínica no atenderá ese día, así que no hace falta confirmar esta hora: le contactaremos para "
+        f"cambiarla. Si prefiere, llame a la clínica al {settings.CLINICA_TELEFONO}.",
+        code="dia_cerrado",
+    )
+
+
+def _cierres_del_dia(inicio, dentista):
+    """Closures of the clinic or of ``dentista`` (an id or an ``OuterRef``) on ``inicio``'s
+    Santiago day."""
+    fecha = timezone.localdate(inicio)
+    return Cierre.objects.filter(Q(dentista__isnull=True) | Q(dentista_id=dentista), desde__lte=fecha, hasta__gte=fecha)
+
+
+def en_un_cierre(cita_id, inicio) -> bool:
+    """Whether the appointment ``cita_id`` (starting at ``inicio``) falls on a day of a
+    closure of the clinic or of its dentist. One query."""
+    return _cierres_del_dia(inicio, Cita.objects.filter(pk=cita_id).values("dentista_id")[:1]).exists()
 
 
 @dataclass(frozen=True)
@@ -182,7 +206,13 @@ def situacion(enlace, *, ahora=None) -> SituacionEnlace:
     Raises ValidationError ``enlace_invalido`` when the booking is gone for another reason
     than the patient cancelling it (moved, re-booked, deleted)."""
     ahora = ahora or timezone.now()
-    cita = Cita.objects.select_related("dentista__user").filter(pk=enlace.cita_id).first()
+    # With whether its day is closed (an Exists in the same query: the link's page is one query).
+    cita = (
+        Cita.objects.select_related("dentista__user")
+        .annotate(en_cierre=Exists(_cierres_del_dia(enlace.inicio, OuterRef("dentista_id"))))
+        .filter(pk=enlace.cita_id)
+        .first()
+    )
     if cita is None:
         raise error_enlace_invalido()
     if not enlace.corresponde(cita):
@@ -193,6 +223,8 @@ def situacion(enlace, *, ahora=None) -> SituacionEnlace:
         raise error_enlace_invalido()
     if cita.estado == EstadoCita.CANCELADA:
         return SituacionEnlace(enlace, cita, YA_HECHO, _error_ya_cancelada(enlace.accion))
+    if enlace.accion == "confirmar" and cita.en_cierre:
+        return SituacionEnlace(enlace, cita, NO_PERMITIDO, error_dia_cerrado())
     if enlace.accion == "confirmar" and cita.estado == EstadoCita.CONFIRMADA:
         return SituacionEnlace(enlace, cita, YA_HECHO, _error_ya_confirmada())
     error = impedimento_del_paciente(cita, enlace.accion, ahora=ahora)

@@ -29,9 +29,11 @@ class EstadoCita(models.TextChoices):
     ATENDIDA = "atendida", "Atendida"
     NO_ASISTIO = "no_asistio", "No asistió"
     CANCELADA = "cancelada", "Cancelada por la clínica"
+    # Not offered: blocked by staff (a meeting, a broken chair) or by a closure (citas.cierres).
+    BLOQUEADA = "bloqueada", "Bloqueada"
 
 
-# States that hold a patient: the slot is someone's.
+# States that hold a patient: the slot is someone's (not ``disponible`` nor ``bloqueada``).
 ESTADOS_CON_PACIENTE = [
     EstadoCita.RESERVADA,
     EstadoCita.CONFIRMADA,
@@ -174,10 +176,20 @@ TRANSICIONES = {
         origenes=_RESERVADA_O_CONFIRMADA, destino=EstadoCita.CANCELADA, momento=Momento.ANTES_DEL_INICIO,
         paciente=False, texto="cancelar la cita por la clínica", rechazo=_NO_CANCELABLE,
     ),
+    # Staff take a free future slot out of the offer, with a reason, and put it back
+    # (citas.cierres.bloquear_hora / desbloquear_hora; a closure's slots reopen with it).
+    "bloquear": Transicion(
+        origenes=(EstadoCita.DISPONIBLE,), destino=EstadoCita.BLOQUEADA, momento=Momento.ANTES_DEL_INICIO,
+        paciente=False, texto="bloquear la hora", rechazo=_HORA_NO_DISPONIBLE,
+    ),
+    "desbloquear": Transicion(
+        origenes=(EstadoCita.BLOQUEADA,), destino=EstadoCita.DISPONIBLE, momento=Momento.ANTES_DEL_INICIO,
+        paciente=False, texto="desbloquear la hora",
+    ),
 }
 
 # The actions on a booked appointment that ``transiciones_posibles`` lists, in display order.
-# Not listed: reservar and asignar (they act on a free slot) and cancelar_por_clinica (the
+# Not listed: reservar, asignar, bloquear and desbloquear (they act on a slot without patient) and cancelar_por_clinica (the
 # staff site offers it beside cancelar).
 ACCIONES_SOBRE_LA_CITA = (
     "confirmar", "marcar_llegada", "marcar_atendida", "marcar_no_asistio", "deshacer", "reprogramar", "cancelar",

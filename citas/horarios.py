@@ -1,4 +1,5 @@
-"""Dentists' weekly hours, the clinic's closed days, and free slots generated from them.
+"""Dentists' weekly hours, and free slots generated from them (skipping public holidays and
+the closures and absences of ``citas.cierres``).
 
 Generation works in Santiago's wall clock, day by day: a 09:00 block stays at 09:00 across DST
 changes, a time that does not exist that day (the September change: 00:00–00:59) is skipped,
@@ -16,7 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from citas.models import Cita, DiaCerrado, HorarioAtencion
+from citas import cierres
+from citas.models import Cita, HorarioAtencion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
 from personal.models import Perfil, condicion_reservable
@@ -85,25 +87,6 @@ def definir_horario(*, actor, dentista_id, bloques) -> list[HorarioAtencion]:
     return horarios
 
 
-def cerrar_dia(*, actor, fecha, motivo="") -> DiaCerrado:
-    """Mark a day the clinic is closed: no slots are generated for it."""
-    motivo = " ".join((motivo or "").split())
-    if len(motivo) > 200:
-        raise ValidationError({"motivo": ValidationError("El motivo no puede superar 200 caracteres.", code="motivo_largo")})
-    if not isinstance(fecha, datetime.date) or isinstance(fecha, datetime.datetime):
-        raise ValidationError({"fecha": ValidationError("La fecha no es válida.", code="fecha_invalida")})
-    with operacion("cerrar_dia", actor=actor):
-        dia, _ = DiaCerrado.objects.update_or_create(fecha=fecha, defaults={"motivo": motivo})
-    registrar_evento(logger, "dia_cerrado", dia_cerrado_id=dia.pk, actor_id=getattr(actor, "pk", None))
-    return dia
-
-
-def reabrir_dia(*, actor, fecha) -> None:
-    with operacion("reabrir_dia", actor=actor):
-        DiaCerrado.objects.filter(fecha=fecha).delete()
-    registrar_evento(logger, "dia_reabierto", actor_id=getattr(actor, "pk", None))
-
-
 def horas_del_dia(fecha, bloque, zona=None):
     """The (start, end) aware datetimes of one block on one date, in wall-clock steps.
 
@@ -136,18 +119,36 @@ class ResumenGeneracion:
 
 
 def dias_no_habiles(desde, hasta):
-    """{date: reason} for Chile's public holidays and the clinic's closed days in the range."""
+    """{date: reason} for Chile's public holidays in the range (closures: ``_dias_cerrados``)."""
     feriados = holidays.Chile(years=range(desde.year, hasta.year + 1))
-    omitidos = {dia: nombre for dia, nombre in feriados.items() if desde <= dia <= hasta}
-    for dia in DiaCerrado.objects.filter(fecha__range=(desde, hasta)):
-        omitidos.setdefault(dia.fecha, dia.motivo or "Clínica cerrada")
-    return omitidos
+    return {dia: nombre for dia, nombre in feriados.items() if desde <= dia <= hasta}
+
+
+def _dias_cerrados(desde, hasta, dentista_ids):
+    """The closures of the range as ({date: reason} of the clinic's, {dentist: {date: reason}}
+    of those dentists' absences)."""
+    de_la_clinica, ausencias = {}, {}
+    for cierre in cierres.cierres_que_cubren(desde=desde, hasta=hasta, dentista_ids=dentista_ids):
+        dia = max(cierre.desde, desde)
+        while dia <= min(cierre.hasta, hasta):
+            if cierre.dentista_id is None:
+                de_la_clinica.setdefault(dia, f"Clínica cerrada: {cierre.motivo}")
+            else:
+                ausencias.setdefault(cierre.dentista_id, {}).setdefault(
+                    dia, f"{cierre.dentista.nombre}: {cierre.texto}")
+            dia += datetime.timedelta(days=1)
+    return de_la_clinica, ausencias
 
 
 def generar_horas(*, actor, desde, hasta, dentista_id=None) -> ResumenGeneracion:
     """Create the free slots of ``[desde, hasta]`` from the dentists' weekly hours (all bookable
     dentists, ``Perfil.objects.reservables()``, or one). Idempotent: a slot that exists (or would overlap a live one) is left as
-    it is. Skips public holidays, closed days and times already past.
+    it is. Skips public holidays, the clinic's closures, each dentist's absences (reported in
+    ``dias_omitidos``, an absence as "name: type: reason") and times already past.
+
+    The closures are read under a lock on the dentists' rows (``cierres.bloquear_dentistas``,
+    shared), which a closure takes exclusively: a concurrent closure either sees these slots
+    or is seen here, never neither.
     """
     if not all(isinstance(d, datetime.date) and not isinstance(d, datetime.datetime) for d in (desde, hasta)):
         raise ValidationError("Las fechas no son válidas.", code="fecha_invalida")
@@ -168,23 +169,31 @@ def generar_horas(*, actor, desde, hasta, dentista_id=None) -> ResumenGeneracion
         por_dia.setdefault(horario.dia_semana, []).append(horario)
 
     resumen = ResumenGeneracion()
-    omitidos = dias_no_habiles(desde, hasta)
+    feriados = dias_no_habiles(desde, hasta)
     ahora = timezone.now()
-    nuevas = []
-    dia = desde
-    while dia <= hasta:
-        if dia in omitidos:
-            resumen.dias_omitidos.append((dia, omitidos[dia]))
-        else:
-            for horario in por_dia.get(dia.weekday(), []):
-                nuevas.extend(
-                    Cita(dentista_id=horario.dentista_id, inicio=inicio, fin=fin)
-                    for inicio, fin in horas_del_dia(dia, horario)
-                    if inicio > ahora
-                )
-        dia += datetime.timedelta(days=1)
-
     with operacion("generar_horas", actor=actor):
+        con_horario = sorted({h.dentista_id for dia_semana in por_dia.values() for h in dia_semana})
+        cierres.bloquear_dentistas(con_horario)
+        de_la_clinica, ausencias = _dias_cerrados(desde, hasta, con_horario)
+        nuevas = []
+        dia = desde
+        while dia <= hasta:
+            omitido = feriados.get(dia) or de_la_clinica.get(dia)
+            if omitido:
+                resumen.dias_omitidos.append((dia, omitido))
+            else:
+                for horario in por_dia.get(dia.weekday(), []):
+                    ausencia = ausencias.get(horario.dentista_id, {}).get(dia)
+                    if ausencia:
+                        if (dia, ausencia) not in resumen.dias_omitidos:
+                            resumen.dias_omitidos.append((dia, ausencia))
+                        continue
+                    nuevas.extend(
+                        Cita(dentista_id=horario.dentista_id, inicio=inicio, fin=fin)
+                        for inicio, fin in horas_del_dia(dia, horario)
+                        if inicio > ahora
+                    )
+            dia += datetime.timedelta(days=1)
         dentistas = {c.dentista_id for c in nuevas}
         rango = Cita.objects.filter(dentista_id__in=dentistas, inicio__gte=min((c.inicio for c in nuevas), default=ahora),
                                     inicio__lte=max((c.inicio for c in nuevas), default=ahora))

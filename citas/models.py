@@ -1,4 +1,5 @@
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
@@ -40,7 +41,102 @@ VALORES_DE_HORA_LIBRE = {
     "reprogramaciones": 0,
     "reservada_en": None,
     "estado_anterior": "",
+    "bloqueo_motivo": "",
+    "cierre": None,
 }
+
+
+class TipoCierre(models.TextChoices):
+    CLINICA = "clinica", "Feriado o cierre de la clínica"
+    VACACIONES = "vacaciones", "Vacaciones"
+    LICENCIA = "licencia", "Licencia médica"
+    CAPACITACION = "capacitacion", "Capacitación"
+    OTRO = "otro", "Otro"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Cierre(ConFechas):
+    """Days on which the whole clinic (``dentista`` NULL) or one dentist does not attend, from
+    ``desde`` to ``hasta`` (Santiago dates, both included; table ``citas_cierre``).
+
+    A closure is held on the slots themselves: ``citas.cierres.cerrar_rango`` turns every free
+    slot of the range into ``bloqueada`` (with ``cierre`` set) in the same transaction, and the
+    trigger ``cita_libre_en_cierre`` of ``Cita`` turns any slot that becomes free in the range
+    later (generated, cancelled, moved away from) into ``bloqueada`` too.
+    """
+
+    dentista = models.ForeignKey(
+        "personal.Perfil", verbose_name="dentista", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="cierres", help_text="Vacío: cierra toda la clínica.",
+    )
+    desde = models.DateField("desde")
+    hasta = models.DateField("hasta")
+    tipo = models.CharField("tipo", max_length=12, choices=TipoCierre.choices, default=TipoCierre.CLINICA)
+    motivo = models.CharField("motivo", max_length=200)
+    creado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="creado por", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "cierre o ausencia"
+        verbose_name_plural = "cierres y ausencias"
+        ordering = ["desde", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hasta__gte=F("desde")),
+                name="cierre_hasta_no_anterior_a_desde",
+                violation_error_code="rango_invalido",
+                violation_error_message="La fecha final es anterior a la inicial.",
+            ),
+            models.CheckConstraint(
+                condition=Q(tipo__in=TipoCierre.values),
+                name="cierre_tipo_valido",
+                violation_error_code="tipo_invalido",
+                violation_error_message="Tipo de cierre desconocido.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(motivo=""),
+                name="cierre_con_motivo",
+                violation_error_code="motivo_requerido",
+                violation_error_message="Indique el motivo del cierre.",
+            ),
+        ]
+        indexes = [models.Index(fields=["hasta", "desde"], name="cierre_hasta_desde_idx")]
+
+    def __str__(self):
+        return f"{self.get_tipo_display()} {self.desde:%d-%m-%Y}–{self.hasta:%d-%m-%Y}: {self.motivo}"
+
+    @property
+    def de_la_clinica(self) -> bool:
+        return self.dentista_id is None
+
+    @property
+    def texto(self) -> str:
+        """"Vacaciones: congreso", as the agenda marks it."""
+        return f"{self.get_tipo_display()}: {self.motivo}"
+
+
+# The database's own guard of closures (invariant 7): a slot that is or becomes free on a day
+# of a closure of its dentist or of the whole clinic is stored as ``bloqueada`` by that closure.
+# It fires only when the new row is ``disponible`` (never on a booking's UPDATE: the hot path
+# pays nothing). Its query runs with a fresh snapshot (a PL/pgSQL statement in READ COMMITTED),
+# so it sees a closure committed while the statement waited for a row lock: the closure locks
+# every slot of its range before it commits (``citas.cierres.cerrar_rango``).
+_SQL_CITA_LIBRE_EN_CIERRE = f"""
+    SELECT c.id, c.motivo INTO cierre_id, cierre_motivo
+      FROM citas_cierre c
+     WHERE (c.dentista_id IS NULL OR c.dentista_id = NEW.dentista_id)
+       AND (NEW.inicio AT TIME ZONE '{settings.TIME_ZONE}')::date BETWEEN c.desde AND c.hasta
+     ORDER BY c.dentista_id NULLS FIRST, c.id
+     LIMIT 1;
+    IF FOUND THEN
+        NEW.estado := 'bloqueada';
+        NEW.cierre_id := cierre_id;
+        NEW.bloqueo_motivo := cierre_motivo;
+    END IF;
+    RETURN NEW;
+"""
 
 
 class CitaQuerySet(models.QuerySet):
@@ -129,6 +225,12 @@ class Cita(ConFechas):
         "estado antes de la última marca", max_length=12, choices=EstadoCita.choices, blank=True, default="",
         db_default="",
     )
+    # A slot that is not offered (``bloqueada``): why (shown in the agenda), and the closure
+    # that blocked it (None for a single slot blocked by staff).
+    bloqueo_motivo = models.CharField("motivo del bloqueo", max_length=200, blank=True, db_default="")
+    cierre = models.ForeignKey(
+        Cierre, verbose_name="cierre", on_delete=models.SET_NULL, null=True, blank=True, related_name="citas"
+    )
 
     objects = CitaQuerySet.as_manager()
 
@@ -162,8 +264,29 @@ class Cita(ConFechas):
                 violation_error_code="disponible_con_paciente",
                 violation_error_message="Una hora disponible no puede tener paciente.",
             ),
+            # A blocked slot is nobody's, and says why; only a blocked one has a block reason.
             models.CheckConstraint(
-                condition=Q(estado=EstadoCita.DISPONIBLE) | Q(cliente__isnull=False) | ~Q(paciente_nombre=""),
+                condition=~Q(estado=EstadoCita.BLOQUEADA)
+                | (
+                    Q(cliente__isnull=True)
+                    & Q(paciente_nombre="")
+                    & Q(paciente_email="")
+                    & Q(paciente_telefono="")
+                    & ~Q(bloqueo_motivo="")
+                ),
+                name="cita_bloqueada_sin_paciente",
+                violation_error_code="bloqueada_con_paciente",
+                violation_error_message="Una hora bloqueada no puede tener paciente y debe decir por qué.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estado=EstadoCita.BLOQUEADA) | (Q(bloqueo_motivo="") & Q(cierre__isnull=True)),
+                name="cita_bloqueo_solo_si_bloqueada",
+                violation_error_code="bloqueo_sin_bloqueada",
+                violation_error_message="Solo una hora bloqueada tiene motivo de bloqueo o cierre.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estado__in=(EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA))
+                | Q(cliente__isnull=False) | ~Q(paciente_nombre=""),
                 name="cita_reservada_con_paciente",
                 violation_error_code="reservada_sin_paciente",
                 violation_error_message="Una cita reservada debe tener un paciente o al menos su nombre.",
@@ -174,7 +297,8 @@ class Cita(ConFechas):
                 violation_error_code="estado_invalido",
                 violation_error_message="Estado anterior de cita desconocido.",
             ),
-            # Invariant 3: a dentist never has two live appointments that overlap.
+            # Invariant 3: a dentist never has two live appointments that overlap (a blocked
+            # slot occupies its time too).
             ExclusionConstraint(
                 name="cita_sin_traslape_por_dentista",
                 expressions=[
@@ -189,6 +313,16 @@ class Cita(ConFechas):
         indexes = [
             models.Index(fields=["estado", "inicio"], name="cita_estado_inicio_idx"),
             models.Index(fields=["dentista", "inicio"], name="cita_dentista_inicio_idx"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="cita_libre_en_cierre",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                condition=pgtrigger.Q(new__estado=EstadoCita.DISPONIBLE.value),
+                declare=[("cierre_id", "bigint"), ("cierre_motivo", "varchar(200)")],
+                func=_SQL_CITA_LIBRE_EN_CIERRE,
+            ),
         ]
 
     def __str__(self):
@@ -344,19 +478,3 @@ class HorarioAtencion(ConFechas):
 
     def __str__(self):
         return f"{self.get_dia_semana_display()} {self.hora_inicio:%H:%M}–{self.hora_fin:%H:%M}"
-
-
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
-class DiaCerrado(ConFechas):
-    """A day the whole clinic is closed besides Chile's public holidays (table ``citas_diacerrado``)."""
-
-    fecha = models.DateField("fecha", unique=True)
-    motivo = models.CharField("motivo", max_length=200, blank=True)
-
-    class Meta:
-        verbose_name = "día cerrado"
-        verbose_name_plural = "días cerrados"
-        ordering = ["fecha"]
-
-    def __str__(self):
-        return f"{self.fecha:%d-%m-%Y} {self.motivo}".strip()

@@ -91,9 +91,15 @@ SELECT c.id, c.inicio, c.estado, c.cliente_id, c.paciente_nombre,
        SELECT 1 FROM notificaciones_notificacion n
         WHERE n.cita_id = c.id AND n.plantilla = 'recordatorio'
           AND starts_with(n.clave_idempotencia, 'recordatorio:' || {referencia} || ':'))
+   -- Not on a day the clinic or the dentist will not attend (citas.cierres): reception calls
+   -- those patients; reopening the closure lets a later run remind them.
+   AND NOT EXISTS (
+       SELECT 1 FROM citas_cierre ci
+        WHERE (ci.dentista_id IS NULL OR ci.dentista_id = c.dentista_id)
+          AND (c.inicio AT TIME ZONE {zona})::date BETWEEN ci.desde AND ci.hasta)
  ORDER BY c.inicio, c.id
  FOR SHARE OF c SKIP LOCKED
-""".replace("{referencia}", REFERENCIA_SQL)
+""".replace("{referencia}", REFERENCIA_SQL).replace("{zona}", f"'{settings.TIME_ZONE}'")
 
 # Where a window is cut into slices of about LOTE live appointments (every LOTE-th start).
 # Slices by time, not "ORDER BY … LIMIT" with a cursor: that sorted the whole rest of the

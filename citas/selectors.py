@@ -9,13 +9,13 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from citas import estados, reglas
 from citas.estados import impedimento_del_paciente, limites_del_dia
-from citas.models import Cancelacion, Cita, DiaCerrado, EstadoCita, HorarioAtencion
+from citas.models import Cancelacion, Cierre, Cita, EstadoCita, HorarioAtencion, TipoCierre
 from nucleo.servicios import es_id_valido
 from nucleo.sql import cursor_preparado
 from personal.models import Perfil, Rol, condicion_reservable, nombre_de_personal, sql_reservable
@@ -117,6 +117,7 @@ class DentistaEnGrilla:
     pk: int
     nombre: str
     activo: bool
+    ausencia: str = ""  # "Vacaciones: congreso" when an absence of theirs covers the day
 
 
 @dataclass(eq=False)
@@ -135,6 +136,8 @@ class CitaEnGrilla:
     alergias: str | None = None  # the patient's allergies (clinical data: who sees them, personal.permisos)
     estado_anterior: str = ""  # what "deshacer" goes back to (``Cita.estado_anterior``)
     cancelaciones: tuple = ()  # CancelacionEnGrilla of this slot that day, oldest first
+    bloqueo_motivo: str = ""  # why a ``bloqueada`` slot is not offered
+    cierre_id: int | None = None  # the closure that blocked it (None: blocked on its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,7 @@ class AgendaDia:
     fecha: datetime.date
     dentistas: list[DentistaEnGrilla]
     filas: list[FilaAgenda]  # cells hold CitaEnGrilla
+    cierre: str = ""  # "Feriado o cierre de la clínica: Fiestas Patrias" when the clinic is closed that day
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ class AgendaSemana:
     dentista: Perfil
     dias: list[datetime.date]
     filas: list[FilaAgenda]
+    cierres: list[str]  # per day of ``dias``: the closure or absence that covers it ("" when none)
 
 
 def _citas_con_paciente(citas):
@@ -191,10 +196,18 @@ def _grilla(citas, columnas, columna_de):
 # name; citas/tests/test_reglas.py proves they agree); cells: the day's appointments in
 # ``_citas_con_paciente``'s order, with the patient's current name or the snapshot, and the
 # record's allergies (None when blank; the grid shows them or only an alert, by role).
+# Each dentist row also carries their absence that day and the clinic's closure that day (the
+# same on every row; the banner): two index lookups, not a third query.
 _DENTISTAS_DEL_DIA_SQL = f"""
-SELECT p.id, u.first_name, u.last_name, u.username, p.activo
+SELECT p.id, u.first_name, u.last_name, u.username, p.activo, au.tipo, au.motivo, cl.tipo, cl.motivo
   FROM personal_perfil p
   JOIN auth_user u ON u.id = p.user_id
+  LEFT JOIN LATERAL (SELECT ci.tipo, ci.motivo FROM citas_cierre ci
+                      WHERE ci.dentista_id = p.id AND ci.desde <= %s AND ci.hasta >= %s
+                      ORDER BY ci.id LIMIT 1) au ON TRUE
+  LEFT JOIN LATERAL (SELECT ci.tipo, ci.motivo FROM citas_cierre ci
+                      WHERE ci.dentista_id IS NULL AND ci.desde <= %s AND ci.hasta >= %s
+                      ORDER BY ci.id LIMIT 1) cl ON TRUE
  WHERE p.rol = %s{{}}
    AND (({sql_reservable("p", "u")})
         OR EXISTS (SELECT 1 FROM citas_cita c WHERE c.dentista_id = p.id AND c.inicio >= %s AND c.inicio < %s))
@@ -202,7 +215,7 @@ SELECT p.id, u.first_name, u.last_name, u.username, p.activo
 """
 _CITAS_DEL_DIA_SQL = """
 SELECT c.id, c.dentista_id, c.inicio, c.estado, COALESCE(p.nombre_completo, NULLIF(c.paciente_nombre, '')),
-       NULLIF(btrim(p.alergias), ''), c.estado_anterior
+       NULLIF(btrim(p.alergias), ''), c.estado_anterior, c.bloqueo_motivo, c.cierre_id
   FROM citas_cita c
   LEFT JOIN pacientes_cliente p ON p.id = c.cliente_id
  WHERE c.inicio >= %s AND c.inicio < %s{}
@@ -231,10 +244,12 @@ def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> A
     de_uno = [] if dentista_id is None else [dentista_id]
     with connection.cursor() as cursor:
         cursor.execute(_DENTISTAS_DEL_DIA_SQL.format(" AND p.id = %s" if de_uno else ""),
-                       [Rol.DENTISTA.value, *de_uno, desde, hasta])
+                       [fecha, fecha, fecha, fecha, Rol.DENTISTA.value, *de_uno, desde, hasta])
+        filas_dentistas = cursor.fetchall()
         dentistas = [
-            DentistaEnGrilla(pk, nombre_de_personal(nombre, apellido, usuario), activo)
-            for pk, nombre, apellido, usuario, activo in cursor.fetchall()
+            DentistaEnGrilla(pk, nombre_de_personal(nombre, apellido, usuario), activo,
+                             _texto_cierre(tipo, motivo))
+            for pk, nombre, apellido, usuario, activo, tipo, motivo, *_ in filas_dentistas
         ]
         cursor.execute(_CITAS_DEL_DIA_SQL.format(" AND c.dentista_id = %s" if de_uno else ""),
                        [desde, hasta, *de_uno])
@@ -247,11 +262,21 @@ def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> A
     por_pk = {d.pk: d for d in dentistas}
     lista = [
         CitaEnGrilla(pk, dentista, inicio, estado, nombre, por_pk.get(dentista), alergias=alergias,
-                     estado_anterior=anterior, cancelaciones=tuple(cancelaciones.get(pk, ())))
-        for pk, dentista, inicio, estado, nombre, alergias, anterior in valores
+                     estado_anterior=anterior, cancelaciones=tuple(cancelaciones.get(pk, ())),
+                     bloqueo_motivo=motivo, cierre_id=cierre)
+        for pk, dentista, inicio, estado, nombre, alergias, anterior, motivo, cierre in valores
     ]
     filas = _grilla(lista, [d.pk for d in dentistas], lambda c: c.dentista_id)
-    return AgendaDia(fecha=fecha, dentistas=dentistas, filas=filas)
+    cierre = _texto_cierre(*filas_dentistas[0][7:9]) if filas_dentistas else ""
+    return AgendaDia(fecha=fecha, dentistas=dentistas, filas=filas, cierre=cierre)
+
+
+_TIPOS = dict(TipoCierre.choices)
+
+
+def _texto_cierre(tipo, motivo) -> str:
+    """"Vacaciones: congreso" (``Cierre.texto``) from the row's values; "" without a closure."""
+    return f"{_TIPOS.get(tipo, tipo)}: {motivo}" if tipo else ""
 
 
 def cancelaciones_de_cita(*, cita_id: int):
@@ -261,8 +286,8 @@ def cancelaciones_de_cita(*, cita_id: int):
 
 
 def agenda_semanal(*, dentista: Perfil, lunes: datetime.date) -> AgendaSemana:
-    """One dentist's week (Monday to Sunday): days as columns, local start times as rows.
-    One query."""
+    """One dentist's week (Monday to Sunday): days as columns, local start times as rows, and
+    the closures and absences that cover each day. Two queries."""
     dias = [lunes + datetime.timedelta(days=n) for n in range(7)]
     desde, _ = limites_del_dia(dias[0])
     _, hasta = limites_del_dia(dias[-1])
@@ -270,7 +295,14 @@ def agenda_semanal(*, dentista: Perfil, lunes: datetime.date) -> AgendaSemana:
     for cita in lista:
         cita.dentista = dentista
     filas = _grilla(lista, dias, lambda c: timezone.localdate(c.inicio))
-    return AgendaSemana(dentista=dentista, dias=dias, filas=filas)
+    cierres = [""] * 7
+    for cierre in Cierre.objects.filter(
+        Q(dentista__isnull=True) | Q(dentista_id=dentista.pk), desde__lte=dias[-1], hasta__gte=dias[0]
+    ).order_by(F("dentista_id").asc(nulls_first=True), "pk"):
+        for n, dia in enumerate(dias):
+            if cierre.desde <= dia <= cierre.hasta and not cierres[n]:
+                cierres[n] = ("Clínica cerrada. " if cierre.dentista_id is None else "") + cierre.texto
+    return AgendaSemana(dentista=dentista, dias=dias, filas=filas, cierres=cierres)
 
 
 def horas_libres(*, desde: datetime.datetime, hasta: datetime.datetime, excluir_id: int | None = None,
@@ -366,11 +398,6 @@ def proximo_dia_con_horas(*, despues_de: datetime.date, dentista_id: int | None 
 def horario_de(*, dentista_id: int):
     """A dentist's weekly hours, by weekday and start (for the hours form)."""
     return list(HorarioAtencion.objects.filter(dentista_id=dentista_id).order_by("dia_semana", "hora_inicio"))
-
-
-def dias_cerrados_desde(*, fecha: datetime.date, limite=200):
-    """The clinic's closed days from ``fecha`` on, in date order."""
-    return list(DiaCerrado.objects.filter(fecha__gte=fecha).order_by("fecha")[:limite])
 
 
 def proxima_cita(*, cliente_id: int, ahora=None):

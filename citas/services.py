@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 
-from citas import enlaces, estados, reglas
+from citas import cierres, enlaces, estados, reglas
 from citas.estados import TRANSICIONES, es_personal, impedimento_del_paciente
 from citas.mensajes import contexto_cita
 from citas.models import Cancelacion, Cita, EstadoCita, PorQuien, ViaCancelacion
@@ -51,7 +51,9 @@ def _limpiar_motivo(motivo):
 
 def crear_cita_disponible(*, actor, dentista_id, inicio, duracion_minutos=30) -> Cita:
     """A free slot for a dentist. Raises ValidationError: ``dentista_invalido``,
-    ``fecha_sin_zona``, ``duracion_invalida``, or ``traslape`` (the exclusion constraint)."""
+    ``fecha_sin_zona``, ``duracion_invalida``, ``dia_cerrado`` (a closure of the clinic or an
+    absence of the dentist that day, read under ``cierres.bloquear_dentistas``), or
+    ``traslape`` (the exclusion constraint)."""
     if not Perfil.objects.reservables().filter(pk=dentista_id).exists():
         raise ValidationError({"dentista": ValidationError("Dentista no encontrado o inactivo.", code="dentista_invalido")})
     if not isinstance(inicio, datetime.datetime) or timezone.is_naive(inicio):
@@ -66,6 +68,10 @@ def crear_cita_disponible(*, actor, dentista_id, inicio, duracion_minutos=30) ->
         # Aware arithmetic in UTC: a 30-minute slot lasts 30 minutes even across a DST change.
         # Python adds timedelta in wall-clock time within one tzinfo; UTC makes it real minutes.
         inicio = inicio.astimezone(datetime.UTC)
+        cierres.bloquear_dentistas([dentista_id])
+        cierre = cierres.cierre_de(dentista_id=dentista_id, fecha=timezone.localdate(inicio))
+        if cierre is not None:
+            raise cierres.error_dia_cerrado(cierre)
         cita = Cita.objects.create(
             dentista_id=dentista_id, inicio=inicio, fin=inicio + datetime.timedelta(minutes=duracion_minutos)
         )
@@ -552,10 +558,18 @@ def confirmar_por_enlace(*, token) -> Cita:
     """reservada → confirmada through a reminder's link, as the patient would on the portal,
     without logging in (audit: ``confirmar_por_enlace``, no user).
 
+    A booking on a day of a closure (the clinic's or its dentist's) is not confirmed: reception
+    will move or cancel it (``dia_cerrado``, with the clinic's phone). A closure committed
+    after that check and before the confirmation leaves a confirmed booking in its list of
+    affected ones, which reception resolves all the same.
+
     Raises ValidationError ``enlace_invalido``, ``enlace_vencido``, ``ya_confirmada``,
-    ``ya_cancelada``, or the state machine's ``transicion_invalida`` / ``cita_ya_comenzo``.
+    ``ya_cancelada``, ``dia_cerrado``, or the state machine's ``transicion_invalida`` /
+    ``cita_ya_comenzo``.
     """
     enlace = enlaces.leer_enlace(token, accion="confirmar")
+    if enlaces.en_un_cierre(enlace.cita_id, enlace.inicio):
+        raise enlaces.explicar_fallo(enlace, enlaces.error_dia_cerrado())
     try:
         cita = _cambiar_estado(accion="confirmar", actor=None, cita_id=enlace.cita_id, enlace=enlace)
     except ValidationError as error:

@@ -241,7 +241,7 @@ def _cargar_reservas(resumen, *, recepcion, dentistas, pacientes):
         return
     ahora = timezone.now()
     vigentes = Cita.objects.filter(inicio__gt=ahora).exclude(
-        estado__in=[EstadoCita.DISPONIBLE, EstadoCita.CANCELADA]
+        estado__in=[EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA, EstadoCita.CANCELADA]
     )
 
     def plan(dentista_i, dia_i, hora):

@@ -28,7 +28,6 @@ RESTRICCIONES_IMPLICITAS = {
     "pacientes_cliente_user_id_key": ("cuenta_ya_vinculada", "Esa cuenta ya pertenece a otro paciente."),
     "cuentas_perfilcliente_user_id_key": ("perfil_duplicado", "Esa cuenta ya tiene su perfil del portal."),
     "personal_perfil_user_id_key": ("perfil_duplicado", "Esa cuenta ya pertenece a un miembro del personal."),
-    "citas_diacerrado_fecha_key": ("dia_ya_cerrado", "Ese día ya está marcado como cerrado."),
     "notificaciones_notificacion_clave_idempotencia_key": (
         "notificacion_duplicada", "Ese aviso ya fue registrado."
     ),

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from citas import estados
 from citas.estados import TRANSICIONES, EstadoCita
+from citas.cierres import bloquear_hora, desbloquear_hora
 from citas.models import Cita
 from citas.services import (
     asignar_cita,
@@ -71,7 +72,9 @@ def en_el_estado(dentista, recepcionista, en_tres_dias_10, numero):
         inicio = en_tres_dias_10 + datetime.timedelta(minutes=5 * n) if cuando == "futura" else timezone.now() - hace
         cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio,
                                      duracion_minutos=5)
-        if estado != EstadoCita.DISPONIBLE:
+        if estado == EstadoCita.BLOQUEADA:  # nobody's: a reason, no patient
+            Cita.objects.filter(pk=cita.pk).update(estado=estado, bloqueo_motivo="Reunión")
+        elif estado != EstadoCita.DISPONIBLE:
             cliente = registrar_paciente(n).cliente
             Cita.objects.filter(pk=cita.pk).update(
                 estado=estado, cliente=cliente, paciente_nombre=cliente.nombre_completo, paciente_email=cliente.email,
@@ -102,6 +105,10 @@ def _servicio(accion, cita, *, recepcionista, otra_hora, paciente):
                       motivo="la clínica no puede atender")
     elif accion == "deshacer":
         deshacer_marca(actor=personal, cita_id=cita.pk, desde=cita.estado)
+    elif accion == "bloquear":
+        bloquear_hora(actor=personal, cita_id=cita.pk, motivo="Sillón en reparación")
+    elif accion == "desbloquear":
+        desbloquear_hora(actor=personal, cita_id=cita.pk)
     else:
         {
             "confirmar": confirmar_cita,
@@ -115,7 +122,7 @@ def test_cada_accion_del_personal_tiene_su_servicio():
     """No action of the table is left without a service in this test (nor the reverse)."""
     assert set(TRANSICIONES) == {
         "reservar", "asignar", "confirmar", "marcar_llegada", "marcar_atendida", "marcar_no_asistio",
-        "reprogramar", "cancelar", "cancelar_por_clinica", "deshacer",
+        "reprogramar", "cancelar", "cancelar_por_clinica", "deshacer", "bloquear", "desbloquear",
     }
     assert set(estados.ACCIONES_SOBRE_LA_CITA) <= set(TRANSICIONES)
 

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from citas.horarios import Bloque, cerrar_dia, definir_horario, generar_horas, horas_del_dia, reabrir_dia
-from citas.models import Cita, DiaCerrado, HorarioAtencion
+from citas.cierres import cerrar_rango, reabrir_cierre
+from citas.horarios import Bloque, definir_horario, generar_horas, horas_del_dia
+from citas.models import Cierre, Cita, HorarioAtencion
 
 SANTIAGO = ZoneInfo("America/Santiago")
 T = datetime.time
@@ -104,13 +105,14 @@ SEMANA_SANTA = (datetime.date(2027, 3, 22), datetime.date(2027, 3, 28))
 
 def test_generar_horas_omite_feriados_y_dias_cerrados(dentista, recepcionista):
     definir_horario(actor=recepcionista.user, dentista_id=dentista.pk, bloques=MANANA_Y_TARDE)
-    cerrar_dia(actor=recepcionista.user, fecha=datetime.date(2027, 3, 23), motivo="Capacitación")
+    cerrar_rango(actor=recepcionista.user, desde=datetime.date(2027, 3, 23), hasta=datetime.date(2027, 3, 23),
+                 motivo="Capacitación")
 
     resumen = generar_horas(actor=recepcionista.user, desde=SEMANA_SANTA[0], hasta=SEMANA_SANTA[1])
 
     assert resumen.creadas == 3 * 16  # Mon, Wed, Thu; Tue closed, Fri holiday, weekend without hours
     assert dict(resumen.dias_omitidos) == {
-        datetime.date(2027, 3, 23): "Capacitación",
+        datetime.date(2027, 3, 23): "Clínica cerrada: Capacitación",
         datetime.date(2027, 3, 26): "Viernes Santo",
         datetime.date(2027, 3, 27): "Sábado Santo",
     }
@@ -170,11 +172,10 @@ def test_generar_horas_rechaza_rangos_malos(recepcionista, desde, hasta, codigo)
 
 def test_cerrar_y_reabrir_dia(recepcionista):
     dia = datetime.date(2027, 2, 10)
-    cerrar_dia(actor=recepcionista.user, fecha=dia, motivo="Fumigación")
-    cerrar_dia(actor=recepcionista.user, fecha=dia, motivo="Fumigación del edificio")
-    assert DiaCerrado.objects.get().motivo == "Fumigación del edificio"
-    reabrir_dia(actor=recepcionista.user, fecha=dia)
-    assert not DiaCerrado.objects.exists()
+    cierre = cerrar_rango(actor=recepcionista.user, desde=dia, hasta=dia, motivo="  Fumigación   del edificio ").cierre
+    assert Cierre.objects.get().motivo == "Fumigación del edificio" and cierre.dentista_id is None
+    reabrir_cierre(actor=recepcionista.user, cierre_id=cierre.pk)
+    assert not Cierre.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

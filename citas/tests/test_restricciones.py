@@ -24,7 +24,9 @@ ESTADOS_VIVOS = [estado for estado in EstadoCita if estado != EstadoCita.CANCELA
 
 
 def paciente_de(estado):
-    """The patient fields a row in ``estado`` needs to be valid."""
+    """The patient fields a row in ``estado`` needs to be valid (a blocked slot: its reason)."""
+    if estado == EstadoCita.BLOQUEADA:
+        return {"bloqueo_motivo": "Reunión"}
     return {} if estado == EstadoCita.DISPONIBLE else {"paciente_nombre": "Ana Pérez"}
 
 

@@ -98,7 +98,9 @@ def crear_cita(dentista, recepcionista, en_tres_dias_10, hace_una_hora):
             if cuando == "pasada":
                 inicio = hace_una_hora - datetime.timedelta(hours=contador["n"])
         cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio)
-        if estado != EstadoCita.DISPONIBLE:
+        if estado == EstadoCita.BLOQUEADA:  # nobody's: a reason, no patient
+            Cita.objects.filter(pk=cita.pk).update(estado=estado, bloqueo_motivo="Reunión")
+        elif estado != EstadoCita.DISPONIBLE:
             cliente = getattr(user, "cliente", None)
             Cita.objects.filter(pk=cita.pk).update(
                 estado=estado, cliente=cliente,

@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from citas import enlaces
+from citas.cierres import cerrar_rango
 from citas.services import crear_cita_disponible, reservar_cita
 from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (pytest fixtures)
 from clinica.tests.seguridad import cliente_logueado
@@ -82,6 +83,9 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         "dentista_id": dentista.pk,
         "perfil_id": dentista.pk,
         "fecha": "2027-02-10",
+        # A dentist's absence far ahead (its page, reopening it).
+        "cierre_id": cerrar_rango(actor=actor, desde=datetime.date(2030, 2, 10), hasta=datetime.date(2030, 2, 14),
+                                  dentista_id=dentista.pk, tipo="vacaciones", motivo="Vacaciones").cierre.pk,
         "accion": "marcar_llegada",  # one a dentist may also do
         "uidb64": "eA",
         "token_activacion": "no-es-valido",

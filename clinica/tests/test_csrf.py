@@ -76,7 +76,7 @@ def test_token_por_cabecera_tambien_vale(usuarios, registros):
     """An htmx request may carry the token in ``X-CSRFToken`` instead of the form field."""
     cliente = _cliente("administrador", usuarios)
     cliente.cookies["csrftoken"] = SECRETO
-    url = reverse("gestion:agenda_reabrir", args=["2027-02-10"])
+    url = reverse("gestion:agenda_reabrir", args=[registros["cierre_id"]])
     assert cliente.post(url, HTTP_X_CSRFTOKEN=SECRETO, HTTP_HX_REQUEST="true").status_code == 302
     assert cliente.post(url, HTTP_HX_REQUEST="true").status_code == 403
 

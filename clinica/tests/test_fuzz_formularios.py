@@ -96,7 +96,8 @@ PISTAS = {
     "dia_semana": st.integers(min_value=-2, max_value=9).map(str),
     "username": real("rut_paciente") | real("email_paciente"),
     "enviar_invitacion": casilla, "acepta_whatsapp": casilla, "acepta_sms": casilla, "acepta_privacidad": casilla,
-    "por_clinica": casilla, "inactivos": casilla, "volver": st.just("cita"),
+    "por_clinica": casilla, "inactivos": casilla, "volver": st.just("cita"), "confirmado": casilla,
+    "tipo": st.sampled_from(["clinica", "vacaciones", "licencia", "capacitacion", "otro", "feriado"]),
 }
 
 
@@ -164,8 +165,11 @@ POST = {
     "gestion:agenda_horario": ("administrador", st.one_of(bloques_de_horario(), semana_tipo())),
     "gestion:agenda_crear_hora": ("administrador", formulario("dentista", "fecha", "hora", "duracion_minutos")),
     "gestion:agenda_generar": ("administrador", formulario("desde", "hasta", "dentista")),
-    "gestion:agenda_dias_cerrados": ("administrador", formulario("fecha", "motivo")),
+    "gestion:agenda_dias_cerrados": ("administrador", formulario("dentista", "tipo", "desde", "hasta", "motivo",
+                                                                "confirmado")),
     "gestion:agenda_reabrir": ("administrador", formulario()),
+    "gestion:agenda_bloquear": ("administrador", formulario("motivo")),
+    "gestion:agenda_desbloquear": ("administrador", formulario("volver")),
     "gestion:agenda_cita_aviso_reenviar": ("administrador", formulario()),
     "gestion:agenda_asignar": ("administrador", formulario("cliente", "paciente_nombre", "paciente_telefono",
                                                           "paciente_email", "motivo")),
@@ -207,6 +211,7 @@ GET = {
     "gestion:paciente_dar_hora": ("administrador", formulario("dentista", "fecha", "semana")),
     "gestion:agenda_cancelar": ("administrador", formulario("por_clinica", "motivo", "volver")),
     "gestion:agenda_deshacer": ("administrador", formulario("volver")),
+    "gestion:agenda_generar": ("administrador", formulario("desde", "hasta")),
     "gestion:auditoria": ("administrador", formulario("modelo", "usuario", "desde", "hasta", "registro_id", "pagina", "contexto")),
     "portal:reservar": ("paciente", formulario("dentista", "semana")),
     "portal:cita_reprogramar": ("paciente", formulario("nueva", "dentista", "semana")),
@@ -217,6 +222,7 @@ GET = {
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
     "/", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
+    "gestion:agenda_cierre",
     "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:mis_citas", "portal:cita",
     "portal:cita_calendario", "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_eliminada",
     "portal:mis_documentos", "portal:documento",
@@ -268,9 +274,6 @@ def _ruta(clave):
     path takes a string."""
     patron = FILAS[clave]
     opciones = {n: st.one_of(st.none(), st.none(), id_aleatorio) for n in _ids_enteros(patron)}
-    if clave == "gestion:agenda_reabrir":
-        opciones["fecha"] = st.one_of(st.none(), st.text(st.characters(codec="utf-8", exclude_characters="/"),
-                                                          min_size=1, max_size=50))
     if clave == "gestion:agenda_accion":
         opciones["accion"] = st.one_of(st.none(), st.from_regex(r"\A[-a-zA-Z0-9_]{1,40}\Z"),
                                        st.sampled_from(["confirmar", "cancelar", "marcar_atendida", "reprogramar"]))

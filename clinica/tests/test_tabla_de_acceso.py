@@ -52,7 +52,10 @@ TABLA = {
     "gestion:agenda_crear_hora": {A, R},
     "gestion:agenda_generar": {A, R},
     "gestion:agenda_dias_cerrados": {A, R},
+    "gestion:agenda_cierre": {A, R},  # a closure and the bookings it left to resolve
     "gestion:agenda_reabrir": {A, R},
+    "gestion:agenda_bloquear": {A, R},
+    "gestion:agenda_desbloquear": {A, R},
     "gestion:agenda_buscar_pacientes": {A, R},
     "gestion:agenda_cita": {A, R, D},  # a dentist: only their own appointments
     "gestion:agenda_cita_aviso_reenviar": {A, R},
@@ -133,6 +136,7 @@ SIN_DUENO = {
     "gestion:agenda_asignar", "gestion:agenda_reprogramar", "gestion:agenda_cancelar",
     "gestion:personal_desactivar", "gestion:personal_reactivar", "gestion:personal_invitar",
     "gestion:personal_editar",
+    "gestion:agenda_cierre", "gestion:agenda_reabrir", "gestion:agenda_bloquear", "gestion:agenda_desbloquear",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from citas.estados import ESTADOS_MARCADOS
 from citas.horarios import Bloque
-from citas.models import DiaSemana
+from citas.models import DiaSemana, TipoCierre
 from nucleo.formularios import ConClasesBootstrap, EntradaFecha
 
 ID_MAXIMO = 2**63 - 1
@@ -202,9 +202,26 @@ class FormularioRango(ConClasesBootstrap, forms.Form):
         self.fields["dentista"].choices = [("", "Todos los dentistas"), *((d.pk, d.nombre) for d in dentistas)]
 
 
-class FormularioDiaCerrado(ConClasesBootstrap, forms.Form):
-    fecha = CampoFecha(label="Fecha", widget=EntradaFecha())
-    motivo = forms.CharField(label="Motivo", required=False, max_length=200)
+class FormularioCierre(ConClasesBootstrap, forms.Form):
+    """A closure of the whole clinic or an absence of one dentist, over a date range.
+    ``confirmado``: the receptionist saw how many bookings it affects and closes anyway."""
+
+    dentista = forms.TypedChoiceField(label="Quién no atiende", required=False, coerce=int, empty_value=None)
+    tipo = forms.ChoiceField(label="Tipo", choices=TipoCierre.choices, initial=TipoCierre.CLINICA)
+    desde = CampoFecha(label="Desde", widget=EntradaFecha())
+    hasta = CampoFecha(label="Hasta (incluido)", widget=EntradaFecha())
+    motivo = forms.CharField(label="Motivo", max_length=200, error_messages={"required": "Indique el motivo."},
+                             help_text="Se muestra en la agenda. A los pacientes no se les dice.")
+    confirmado = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, dentistas=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dentista"].choices = [("", "Toda la clínica"), *((d.pk, d.nombre) for d in dentistas)]
+
+
+class FormularioBloquear(ConClasesBootstrap, forms.Form):
+    motivo = forms.CharField(label="Motivo", max_length=200, error_messages={"required": "Indique el motivo."},
+                             help_text="Por ejemplo: reunión, sillón en reparación. Se muestra en la agenda.")
 
 
 def fecha_valida(valor) -> datetime.date | None:

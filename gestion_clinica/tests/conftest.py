@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from citas.models import Cita
+from citas.models import Cita, EstadoCita
 from citas.services import asignar_cita, crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
 from personal.models import Rol
@@ -83,6 +83,8 @@ def cita_hoy(recepcionista):
             cambios["estado"] = estado
         if anterior:
             cambios["estado_anterior"] = anterior  # as the mark's compare-and-set leaves it
+        if estado == EstadoCita.BLOQUEADA:  # nobody's, with its reason (markup: it must come out escaped)
+            cambios["bloqueo_motivo"] = "Reunión <b>de equipo</b> & \"O'Higgins\""
         Cita.objects.filter(pk=cita.pk).update(**cambios)
         cita.refresh_from_db()
         return cita

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from citas.models import Cancelacion, Cita, DiaCerrado, EstadoCita, HorarioAtencion
+from citas.models import Cancelacion, Cierre, Cita, EstadoCita, HorarioAtencion
 from citas.selectors import agenda_del_dia, agenda_semanal
 from citas.services import asignar_cita, cancelar_cita, crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
@@ -142,7 +142,8 @@ def test_agenda_del_dia_consultas_fijas(django_assert_num_queries, crear_persona
     with django_assert_num_queries(3):  # dentists, appointments, the day's cancellations
         agenda = agenda_del_dia(fecha=fecha)
         [c.dentista.nombre for f in agenda.filas for celda in f.celdas for c in celda]
-    with django_assert_num_queries(1):
+    # The week: its appointments, and the closures and absences of its days (the header marks).
+    with django_assert_num_queries(2):
         semana = agenda_semanal(dentista=dentistas[0], lunes=fecha - datetime.timedelta(days=fecha.weekday()))
         [c.dentista.nombre for f in semana.filas for celda in f.celdas for c in celda]
 
@@ -601,7 +602,7 @@ def test_horario_formset_basura_y_roles(clientes, dentista, recepcionista):
 def test_generar_horas(clientes, dentista):
     HorarioAtencion.objects.create(dentista=dentista, dia_semana=0, hora_inicio=datetime.time(9),
                                    hora_fin=datetime.time(10), duracion_minutos=30)
-    DiaCerrado.objects.create(fecha=datetime.date(2030, 9, 9), motivo="Aniversario")
+    Cierre.objects.create(desde=datetime.date(2030, 9, 9), hasta=datetime.date(2030, 9, 9), motivo="Aniversario")
     url = reverse("gestion:agenda_generar")
     assert clientes["recepcion"].get(url).status_code == 200
     datos = {"desde": "2030-09-01", "hasta": "2030-09-30", "dentista": str(dentista.pk)}
@@ -629,29 +630,43 @@ def test_generar_errores(clientes, dentista, datos, texto):
 def test_generar_y_dias_cerrados_prohibidos_al_dentista(clientes):
     assert clientes["dentista"].get(reverse("gestion:agenda_generar")).status_code == 403
     assert clientes["dentista"].get(reverse("gestion:agenda_dias_cerrados")).status_code == 403
-    assert clientes["dentista"].post(reverse("gestion:agenda_reabrir", args=["2030-01-01"])).status_code == 403
+    assert clientes["dentista"].post(reverse("gestion:agenda_reabrir", args=[1])).status_code == 403
 
 
 def test_cerrar_y_reabrir_dia(clientes):
+    """A one-day closure of the whole clinic (what «Cerrar este día» was), then reopened by its id."""
     url = reverse("gestion:agenda_dias_cerrados")
     assert clientes["recepcion"].get(url).status_code == 200
-    respuesta = clientes["recepcion"].post(url, {"fecha": "2030-12-24", "motivo": "Nochebuena"})
-    assert respuesta.status_code == 302
-    assert DiaCerrado.objects.get(fecha=datetime.date(2030, 12, 24)).motivo == "Nochebuena"
+    respuesta = clientes["recepcion"].post(url, {"desde": "2030-12-24", "hasta": "2030-12-24", "tipo": "clinica",
+                                                  "motivo": "Nochebuena"})
+    cierre = Cierre.objects.get(desde=datetime.date(2030, 12, 24), hasta=datetime.date(2030, 12, 24))
+    assert respuesta.status_code == 302 and respuesta.url == reverse("gestion:agenda_cierre", args=[cierre.pk])
+    assert cierre.motivo == "Nochebuena" and cierre.dentista_id is None
     assert "Nochebuena" in clientes["recepcion"].get(url).text
-    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_reabrir", args=["2030-12-24"]))
-    assert respuesta.status_code == 302 and not DiaCerrado.objects.exists()
-    assert clientes["recepcion"].post(reverse("gestion:agenda_reabrir", args=["basura"])).status_code == 404
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_reabrir", args=[cierre.pk]))
+    assert respuesta.status_code == 302 and not Cierre.objects.exists()
+    # Reopening it again (a second tab): a Spanish message, nothing else.
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_reabrir", args=[cierre.pk]), follow=True)
+    assert "Ese cierre ya no existe." in respuesta.text
 
 
 @pytest.mark.parametrize("datos, texto", [
-    ({"fecha": "31-31-2030"}, "Introduzca una fecha válida"),
-    ({"fecha": "2030-01-01", "motivo": "x" * 300}, "200"),
+    ({"desde": "31-31-2030", "hasta": "2030-01-01", "motivo": "x"}, "Introduzca una fecha válida"),
+    ({"desde": "2030-01-01", "hasta": "2030-01-01", "motivo": "x" * 300}, "200"),
+    ({"desde": "2030-01-01", "hasta": "2030-01-01", "motivo": ""}, "Indique el motivo."),
+    ({"desde": "2030-01-01", "hasta": "2030-01-01", "motivo": "   "}, "Indique el motivo."),
+    ({"desde": "2030-01-09", "hasta": "2030-01-01", "motivo": "x"}, "La fecha final es anterior a la inicial."),
+    ({"desde": "2030-01-01", "hasta": "2031-06-01", "motivo": "x"}, "como máximo un año"),
+    ({"desde": "2020-01-01", "hasta": "2020-01-02", "motivo": "x"}, "Ese período ya pasó."),
+    ({"desde": "2030-01-01", "hasta": "2030-01-02", "motivo": "x", "dentista": "999999"}, "Escoja una opción válida"),
+    ({"desde": "2030-01-01", "hasta": "2030-01-02", "motivo": "x", "tipo": "feriadote"}, "Escoja una opción válida"),
 ])
 def test_cerrar_dia_errores(clientes, datos, texto):
+    datos = {"tipo": "clinica", **datos}
+    antes = huella_bd()
     respuesta = clientes["recepcion"].post(reverse("gestion:agenda_dias_cerrados"), datos)
     assert respuesta.status_code == 200 and texto in respuesta.text
-    assert not DiaCerrado.objects.exists()
+    assert not Cierre.objects.exists() and huella_bd() == antes
 
 
 # Single slot, buttons by state --------------------------------------------------------------
@@ -736,5 +751,6 @@ def test_nul_en_formularios_no_falla(clientes, dentista, futura):
     cita = futura(dentista)
     respuesta = clientes["recepcion"].post(reverse("gestion:agenda_asignar", args=[cita.pk]), {"paciente_nombre": "a\x00b"})
     assert respuesta.status_code == 200 and "caracteres nulos no están permitidos" in respuesta.text
-    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_dias_cerrados"), {"fecha": "2030-01-01", "motivo": "\x00"})
+    respuesta = clientes["recepcion"].post(reverse("gestion:agenda_dias_cerrados"),
+                                           {"desde": "2030-01-01", "hasta": "2030-01-01", "motivo": "\x00"})
     assert respuesta.status_code == 200

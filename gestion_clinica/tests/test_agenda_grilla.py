@@ -114,8 +114,10 @@ def test_llegada_de_otro_dia_rechazada_sin_cambios(clientes, dentista, cita_hoy)
 # (hour today, state, buttons for recepción, buttons for the dentist[, the state a mark
 # replaced]), "now" = 12:00. A mark recorded today can be undone, by both (their own).
 CASOS = [caso if len(caso) == 5 else (*caso, "") for caso in [
-    (14, EstadoCita.DISPONIBLE, ["Asignar"], []),
+    (14, EstadoCita.DISPONIBLE, ["Asignar", "Bloquear"], []),
     (9, EstadoCita.DISPONIBLE, [], []),
+    (14, EstadoCita.BLOQUEADA, ["Desbloquear"], []),
+    (9, EstadoCita.BLOQUEADA, [], []),
     (14, EstadoCita.RESERVADA, TODAS, ["Llegó"]),
     (14, EstadoCita.CONFIRMADA, TODAS[1:], ["Llegó"]),
     (9, EstadoCita.RESERVADA, ["Llegó", "Atendida", "No asistió"], ["Llegó", "Atendida", "No asistió"]),
@@ -136,9 +138,9 @@ CASOS = [caso if len(caso) == 5 else (*caso, "") for caso in [
 def test_botones_por_estado_y_momento(clientes, dentista, cita_hoy, a_mediodia):
     citas = []
     for n, (hora, estado, _, _, anterior) in enumerate(CASOS):
-        nombre = "" if estado == EstadoCita.DISPONIBLE else f"Paciente {estado}"
-        # Five minutes each, at their own time: one row per case, no overlap.
-        citas.append(cita_hoy(dentista, datetime.time(hora, 5 * n % 60), nombre=nombre, estado=estado, minutos=5,
+        nombre = "" if estado in (EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA) else f"Paciente {estado}"
+        # Five minutes each, at their own minute: one row per case, no overlap.
+        citas.append(cita_hoy(dentista, datetime.time(hora, (5 * n) % 60), nombre=nombre, estado=estado, minutos=5,
                               anterior=anterior))
     for persona, columna in (("recepcion", 2), ("dentista", 3)):
         grilla = clientes[persona].get(AGENDA).text
@@ -188,8 +190,8 @@ def test_celdas_iguales_a_la_plantilla_directa(dentista, crear_personal, cita_ho
     motivos = ["llamó <i>por</i> teléfono & \"ya\"", "historial0.0 nombre1", ""]
     for n, (hora, estado, _, _, anterior) in enumerate(CASOS):
         for m, d in enumerate((dentista, otro)):
-            nombre = "" if estado == EstadoCita.DISPONIBLE else nombres[(n + m) % len(nombres)]
-            cita = cita_hoy(d, datetime.time(hora, 5 * n % 60), nombre=nombre, estado=estado, minutos=5,
+            nombre = "" if estado in (EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA) else nombres[(n + m) % len(nombres)]
+            cita = cita_hoy(d, datetime.time(hora, (5 * n) % 60), nombre=nombre, estado=estado, minutos=5,
                             anterior=anterior)
             for k in range(n % 3):  # the same count for both dentists: their looks are shared
                 _cancelacion(cita, nombre=nombres[(n + k) % 3], motivo=motivos[(n + m + k) % 3],
@@ -244,7 +246,9 @@ def test_consultas_fijas_con_todos_los_estados(clientes, dentista, crear_persona
         Cita(dentista=d, inicio=(inicio := datetime.datetime.combine(fecha, datetime.time(0), tzinfo=zona())
                                  + datetime.timedelta(minutes=30 * n)),
              fin=inicio + datetime.timedelta(minutes=30), estado=estados[n % len(estados)],
-             paciente_nombre="" if estados[n % len(estados)] == EstadoCita.DISPONIBLE else f"Paciente {n}")
+             paciente_nombre="" if estados[n % len(estados)] in (EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA)
+             else f"Paciente {n}",
+             bloqueo_motivo=f"Reunión {n}" if estados[n % len(estados)] == EstadoCita.BLOQUEADA else "")
         for d in [dentista, *otros] for n in range(48)
     ])
     for n, cita in enumerate(Cita.objects.exclude(estado=EstadoCita.DISPONIBLE)[:30]):

@@ -12,6 +12,7 @@ from gestion_clinica.tests.test_permisos import ENTRAR, PERSONAS
 from gestion_clinica.urls import urlpatterns
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
+from citas.cierres import cerrar_rango
 from nucleo.servicios import operacion
 from pacientes.documentos import subir_documento
 from cuentas.presencial import crear_cliente_presencial
@@ -22,6 +23,7 @@ NOMBRES = [p.name for p in urlpatterns if p.name not in PUBLICAS]
 ESCRITURAS_DE_RECEPCION = {
     "paciente_nuevo", "paciente_editar", "paciente_desactivar", "paciente_reenviar", "paciente_eliminar",
     "agenda_horario", "agenda_crear_hora", "agenda_generar", "agenda_dias_cerrados", "agenda_reabrir",
+    "agenda_cierre", "agenda_bloquear", "agenda_desbloquear",
     "agenda_buscar_pacientes", "agenda_asignar", "agenda_reprogramar", "agenda_cancelar",
     "paciente_documento_eliminar",  # dentists upload and download documents, but do not delete them
     # Resending a notification (issue 5): dentists see the delivery state, they do not resend.
@@ -46,10 +48,12 @@ def argumentos(recepcionista, dentista, settings, tmp_path):
                             cliente=cliente, cita=cita, contexto={"nombre": "Rosa", "fecha": "lunes", "hora": "10:00"})
     # Failed, so that a permitted resend really writes (not refused as already queued).
     Notificacion.objects.filter(pk=aviso.pk).update(estado=EstadoNotificacion.FALLIDA, ultimo_error="Timeout")
+    cierre = cerrar_rango(actor=recepcionista.user, desde=datetime.date(2030, 2, 10), hasta=datetime.date(2030, 2, 14),
+                          dentista_id=dentista.pk, tipo="vacaciones", motivo="Vacaciones de verano").cierre
     return {
         "cliente_id": cliente.pk, "cita_id": cita.pk, "dentista_id": dentista.pk, "perfil_id": dentista.pk,
         "fecha": "2027-02-10", "accion": "confirmar", "documento_id": documento.pk,
-        "notificacion_id": aviso.pk,
+        "notificacion_id": aviso.pk, "cierre_id": cierre.pk,
     }
 
 

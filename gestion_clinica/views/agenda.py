@@ -160,6 +160,13 @@ def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None,
     acciones = []
     if dentista_propio is None and estados.permitida("asignar", cita, ahora):
         acciones.append(Accion("Asignar", enlaces("gestion:agenda_asignar", cita_id), "btn-primary", post=False))
+    if dentista_propio is None and estados.permitida("bloquear", cita, ahora):
+        # A link to a small page that asks the reason: the grid stays one button per action.
+        acciones.append(Accion("Bloquear", enlaces("gestion:agenda_bloquear", cita_id), "btn-outline-secondary",
+                               post=False))
+    # A closure's slots reopen with their closure (Días cerrados), not one by one.
+    if dentista_propio is None and cita.cierre_id is None and estados.permitida("desbloquear", cita, ahora):
+        acciones.append(Accion("Desbloquear", enlaces("gestion:agenda_desbloquear", cita_id), "btn-outline-secondary"))
     for accion in estados.transiciones_posibles(cita, ahora=ahora):
         if dentista_propio is not None and accion not in DEL_DENTISTA:
             continue
@@ -188,6 +195,7 @@ class CitaEnCelda(NamedTuple):
     estado: str
     texto: str  # the state's label
     nombre: str | None  # the patient's name (a link to the appointment), None without one
+    motivo: str | None  # why a blocked slot is not offered, None for any other
     url: str  # the appointment's page
     acciones: tuple[Accion, ...]
     alerta: bool = False  # the patient has allergies ("Alerta clínica" when not shown)
@@ -203,10 +211,10 @@ def _hueco_historial(n, k):
 
 @functools.cache
 def _huecos(n):
-    """The placeholders of the id, local time, patient's name and allergies of the ``n``-th appointment
-    of a cell. NUL is in no markup and in no data (PostgreSQL text cannot hold it), and
-    escaping leaves it as it is."""
-    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre", "alergias"))
+    """The placeholders of the id, local time, patient's name, allergies and block reason of
+    the ``n``-th appointment of a cell. NUL is in no markup and in no data (PostgreSQL text
+    cannot hold it), and escaping leaves it as it is."""
+    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre", "alergias", "motivo"))
 
 
 class _Celdas:
@@ -220,13 +228,13 @@ class _Celdas:
     state and buttons, with a patient or not) differ only in their id, local time and
     patient's name: the partial is rendered once per look with placeholders for those
     (``_huecos``), and each cell is a copy with its own values put in, the id and the time as
-    they are (digits and a colon), the name (and, for the dentist, the allergies) escaped as
-    the template escapes it, and last, so that no text of a name is ever taken for a
-    placeholder. Whether the patient has allergies is part of the look (the alert); their text
-    is per appointment, like the name. The slot's cancellation history (free text: names,
-    reasons) works the same way: the look knows how many lines each appointment has, with a
-    placeholder each (``_hueco_historial``), filled last and escaped. The tests compare every
-    cell with the partial rendered straight (``render``).
+    they are (digits and a colon), the name, the block reason (and, for the dentist, the
+    allergies) escaped as the template escapes them, and last, so that no text of theirs is
+    ever taken for a placeholder. Whether the patient has allergies is part of the look (the
+    alert); their text is per appointment, like the name. The slot's cancellation history
+    (free text: names, reasons) works the same way: the look knows how many lines each
+    appointment has, with a placeholder each (``_hueco_historial``), filled last and escaped.
+    The tests compare every cell with the partial rendered straight (``render``).
     """
 
     def __init__(self, *, dentista_propio, ahora, csrf_token, fecha=None):
@@ -248,18 +256,20 @@ class _Celdas:
         placeholders of the ``n``-th appointment of a cell."""
         if n is None:
             pk, hora, nombre, alergias = str(cita.pk), cita.hora_local, cita.nombre_paciente, cita.alergias
+            motivo = cita.bloqueo_motivo or None
             historial = tuple([texto_cancelacion(c, self._fecha) for c in cita.cancelaciones])
         else:
-            pk, hora, nombre, alergias = _huecos(n)
+            pk, hora, nombre, alergias, motivo = _huecos(n)
             nombre = nombre if cita.nombre_paciente else None
             alergias = alergias if cita.alergias else None
+            motivo = motivo if cita.bloqueo_motivo else None
             historial = tuple([_hueco_historial(n, k) for k in range(len(cita.cancelaciones))])
         acciones = _acciones(cita, dentista_propio=self._dentista_propio, ahora=self._ahora, enlaces=self._enlaces,
                              cita_id=pk, hora=hora, nombre=nombre)
         return CitaEnCelda(pk=pk, estado=cita.estado, texto=self._textos.get(cita.estado, cita.estado),
-                           nombre=nombre, url=self._enlaces("gestion:agenda_cita", pk), acciones=tuple(acciones),
-                           alerta=bool(cita.alergias), alergias=alergias if self._ve_alergias else None,
-                           historial=historial)
+                           nombre=nombre, motivo=motivo, url=self._enlaces("gestion:agenda_cita", pk),
+                           acciones=tuple(acciones), alerta=bool(cita.alergias),
+                           alergias=alergias if self._ve_alergias else None, historial=historial)
 
     def render(self, en_celda):
         """The ``celda`` partial for these ``CitaEnCelda``, straight from the template."""
@@ -267,7 +277,7 @@ class _Celdas:
 
     def __call__(self, citas) -> str:
         clave = tuple([(c.estado, c.inicio, not c.nombre_paciente, not c.alergias, not c.estado_anterior,
-                        len(c.cancelaciones)) for c in citas])
+                        len(c.cancelaciones), not c.bloqueo_motivo, c.cierre_id is None) for c in citas])
         html = self._por_clave.get(clave)
         if html is None:
             aspecto = tuple([self.en_celda(cita, n) for n, cita in enumerate(citas)])
@@ -283,6 +293,8 @@ class _Celdas:
                 html = html.replace(_huecos(n)[2], escape(cita.nombre_paciente))
             if cita.alergias and self._ve_alergias:
                 html = html.replace(_huecos(n)[3], escape(cita.alergias))
+            if cita.bloqueo_motivo:
+                html = html.replace(_huecos(n)[4], escape(cita.bloqueo_motivo))
             for k, cancelacion in enumerate(cita.cancelaciones):
                 html = html.replace(_hueco_historial(n, k), escape(texto_cancelacion(cancelacion, self._fecha)))
         return html
@@ -301,13 +313,15 @@ class Columna:
     semana: str
     horario: str
     activo: bool
+    ausencia: str = ""  # "Vacaciones: congreso" when the dentist does not attend that day
 
 
 def _columnas(dentistas, fecha, *, gestiona):
     enlaces = _Enlaces()
     return [
         Columna(nombre=d.nombre, semana=f"{enlaces('gestion:agenda_semana', d.pk)}?semana={fecha.isoformat()}",
-                horario=enlaces("gestion:agenda_horario", d.pk) if gestiona else "", activo=d.activo)
+                horario=enlaces("gestion:agenda_horario", d.pk) if gestiona else "", activo=d.activo,
+                ausencia=d.ausencia)
         for d in dentistas
     ]
 
@@ -376,6 +390,7 @@ def semana(request, dentista_id):
     siete = datetime.timedelta(days=7)
     return render(request, "gestion_clinica/agenda/semana.html", {
         "agenda": agenda, "anterior": lunes - siete, "siguiente": lunes + siete, "hoy": timezone.localdate(),
+        "dias_con_cierre": list(zip(agenda.dias, agenda.cierres, strict=True)),
     })
 
 

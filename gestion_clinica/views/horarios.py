@@ -1,22 +1,26 @@
 """The shape of the agenda (staff site): dentists' weekly hours, generating slots from them,
-and the clinic's closed days. URLs in ``urlpatterns``, joined by ``gestion_clinica.urls``."""
+closures of the clinic and absences of dentists (``citas.cierres``), and blocking a single
+slot. URLs in ``urlpatterns``, joined by ``gestion_clinica.urls``."""
+
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from citas import horarios
-from citas.selectors import dias_cerrados_desde, horario_de
+from citas import cierres, horarios
+from citas.models import Cierre, Cita
+from citas.selectors import horario_de
 from gestion_clinica.forms.agenda import (
-    FormularioDiaCerrado, FormularioHorario, FormularioRango, FormularioSemanaTipo, fecha_valida,
+    FormularioBloquear, FormularioCierre, FormularioHorario, FormularioRango, FormularioSemanaTipo, fecha_valida,
 )
 from gestion_clinica.permisos import requiere_rol
+from gestion_clinica.views.agenda import GESTION, _dentistas_activos, _texto_error, _url_dia
 from nucleo.formato import numero
-from gestion_clinica.views.agenda import GESTION, _dentistas_activos, _texto_error
 from personal.models import Perfil, Rol
 
 
@@ -83,7 +87,10 @@ def horario(request, dentista_id):
 def generar(request):
     """Generate free slots for a date range from the weekly hours; shows what it did."""
     dentistas = list(_dentistas_activos())
-    formulario = FormularioRango(request.POST if request.method == "POST" else None, dentistas=dentistas)
+    # GET ?desde=&hasta= (the link after reopening a closure) fills the form in.
+    inicial = {k: fecha_valida(request.GET.get(k)) for k in ("desde", "hasta") if fecha_valida(request.GET.get(k))}
+    formulario = FormularioRango(request.POST if request.method == "POST" else None, dentistas=dentistas,
+                                 initial=inicial)
     resumen = None
     if request.method == "POST" and formulario.is_valid():
         datos = formulario.cleaned_data
@@ -99,38 +106,129 @@ def generar(request):
     })
 
 
+def _dentistas_de_la_clinica():
+    """Every dentist, active first, by name: a closure may cover an inactive one too."""
+    return Perfil.objects.filter(rol=Rol.DENTISTA).select_related("user").order_by(
+        "-activo", "user__first_name", "user__last_name", "pk")
+
+
 @requiere_rol(*GESTION)
 def dias_cerrados(request):
-    """The clinic's closed days from today on, and a form to close one more."""
-    formulario = FormularioDiaCerrado(request.POST if request.method == "POST" else None)
+    """Closures of the clinic and absences of dentists from today on, each with how many
+    bookings it left to resolve, and the form to add one. When the new one affects bookings,
+    the form asks once more, saying how many."""
+    dentistas = list(_dentistas_de_la_clinica())
+    formulario = FormularioCierre(request.POST if request.method == "POST" else None, dentistas=dentistas)
+    por_confirmar = None
     if request.method == "POST" and formulario.is_valid():
+        datos = formulario.cleaned_data
+        argumentos = {"desde": datos["desde"], "hasta": datos["hasta"], "dentista_id": datos["dentista"],
+                      "tipo": datos["tipo"], "motivo": datos["motivo"]}
         try:
-            dia_cerrado = horarios.cerrar_dia(actor=request.user, fecha=formulario.cleaned_data["fecha"],
-                                              motivo=formulario.cleaned_data["motivo"])
+            cierres.validar_cierre(**argumentos)
+            afectadas = cierres.contar_afectadas(desde=datos["desde"], hasta=datos["hasta"],
+                                                 dentista_id=datos["dentista"])
+            if afectadas and not datos["confirmado"]:
+                por_confirmar = afectadas
+            else:
+                resultado = cierres.cerrar_rango(actor=request.user, **argumentos)
         except ValidationError as error:
-            formulario.add_error(None, _texto_error(error))
+            _errores_al_formulario(formulario, error)
         else:
-            messages.success(request, f"Día {dia_cerrado.fecha:%d-%m-%Y} cerrado: no se generarán horas.")
-            return redirect("gestion:agenda_dias_cerrados")
+            if por_confirmar is None:
+                cierre = resultado.cierre
+                quien = cierre.dentista.nombre if cierre.dentista else "Toda la clínica"
+                messages.success(request, f"Cerrado ({quien}, {cierre.get_tipo_display().lower()}, "
+                                          f"{cierre.desde:%d-%m-%Y} al {cierre.hasta:%d-%m-%Y}). Horas libres bloqueadas: "
+                                          f"{resultado.bloqueadas}. Citas por resolver: {resultado.afectadas}.")
+                return redirect("gestion:agenda_cierre", cierre_id=resultado.cierre.pk)
     return render(request, "gestion_clinica/agenda/dias_cerrados.html", {
-        "formulario": formulario, "dias": dias_cerrados_desde(fecha=timezone.localdate()),
+        "formulario": formulario, "por_confirmar": por_confirmar,
+        "cierres": cierres.proximos_cierres(desde=timezone.localdate()),
     })
+
+
+def _errores_al_formulario(formulario, error):
+    """A service's ValidationError on the form: by field when it names one of the form's."""
+    if hasattr(error, "error_dict"):
+        for campo, lista in error.error_dict.items():
+            formulario.add_error(campo if campo in formulario.fields else None, lista)
+    else:
+        formulario.add_error(None, _texto_error(error))
+
+
+@requiere_rol(*GESTION)
+def cierre(request, cierre_id):
+    """One closure: what it covers, and the bookings in it still to resolve, each with
+    "Cambiar hora" and "Cancelar por la clínica" (with the closure's reason)."""
+    cierre = get_object_or_404(Cierre.objects.select_related("dentista__user", "creado_por"), pk=cierre_id)
+    motivo = urlencode({"por_clinica": "1", "motivo": cierre.motivo})
+    afectadas = cierres.citas_afectadas(cierre)
+    for cita in afectadas:
+        cita.url_reprogramar = reverse("gestion:agenda_reprogramar", args=[cita.pk])
+        cita.url_cancelar = f"{reverse('gestion:agenda_cancelar', args=[cita.pk])}?{motivo}"
+    return render(request, "gestion_clinica/agenda/cierre.html", {"cierre": cierre, "afectadas": afectadas})
 
 
 @require_POST
 @requiere_rol(*GESTION)
-def reabrir(request, fecha):
-    dia_valido = fecha_valida(fecha)
-    if dia_valido is None:
-        raise Http404("Fecha no válida.")
-    horarios.reabrir_dia(actor=request.user, fecha=dia_valido)
-    messages.success(request, f"Día {dia_valido:%d-%m-%Y} reabierto.")
+def reabrir(request, cierre_id):
+    """Undo a closure: its slots free again; days without slots get a link to generate them."""
+    try:
+        resultado = cierres.reabrir_cierre(actor=request.user, cierre_id=cierre_id)
+    except ValidationError as error:
+        messages.error(request, _texto_error(error))
+        return redirect("gestion:agenda_dias_cerrados")
+    messages.success(request, f"Cierre reabierto: {resultado.liberadas} horas vuelven a estar libres.")
+    dias = resultado.dias_sin_horas
+    if dias:
+        enlace = f"{reverse('gestion:agenda_generar')}?{urlencode({'desde': dias[0].isoformat(), 'hasta': dias[-1].isoformat()})}"
+        lista = ", ".join(f"{d:%d-%m}" for d in dias[:10]) + (" …" if len(dias) > 10 else "")
+        messages.info(request, format_html(
+            'Días sin horas (no se generaron por el cierre): {}. <a href="{}">Genere horas para esos días</a>.',
+            lista, enlace))
     return redirect("gestion:agenda_dias_cerrados")
+
+
+@requiere_rol(*GESTION)
+def bloquear(request, cita_id):
+    """Take one free slot out of the offer, with a reason (GET: a small confirm form)."""
+    cita = get_object_or_404(Cita.objects.select_related("dentista__user"), pk=cita_id)
+    volver = _url_dia(timezone.localdate(cita.inicio))
+    formulario = FormularioBloquear(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and formulario.is_valid():
+        try:
+            cierres.bloquear_hora(actor=request.user, cita_id=cita.pk, motivo=formulario.cleaned_data["motivo"])
+        except ValidationError as error:
+            _errores_al_formulario(formulario, error)
+        else:
+            messages.success(request, f"Hora {timezone.localtime(cita.inicio):%d-%m-%Y %H:%M} bloqueada.")
+            return redirect(volver)
+    return render(request, "gestion_clinica/agenda/bloquear.html",
+                  {"cita": cita, "formulario": formulario, "volver": volver})
+
+
+@require_POST
+@requiere_rol(*GESTION)
+def desbloquear(request, cita_id):
+    cita = get_object_or_404(Cita, pk=cita_id)
+    try:
+        cierres.desbloquear_hora(actor=request.user, cita_id=cita.pk)
+    except ValidationError as error:
+        messages.error(request, _texto_error(error))
+    else:
+        messages.success(request, f"Hora {timezone.localtime(cita.inicio):%d-%m-%Y %H:%M} libre otra vez.")
+    if request.POST.get("volver") == "cita":
+        return redirect("gestion:agenda_cita", cita_id=cita.pk)
+    return redirect(_url_dia(timezone.localdate(cita.inicio)))
 
 
 urlpatterns = [
     path("agenda/dentista/<int:dentista_id>/horario/", horario, name="agenda_horario"),
     path("agenda/generar/", generar, name="agenda_generar"),
     path("agenda/dias-cerrados/", dias_cerrados, name="agenda_dias_cerrados"),
-    path("agenda/dias-cerrados/<str:fecha>/reabrir/", reabrir, name="agenda_reabrir"),
+    path("agenda/dias-cerrados/<int:cierre_id>/", cierre, name="agenda_cierre"),
+    path("agenda/dias-cerrados/<int:cierre_id>/reabrir/", reabrir, name="agenda_reabrir"),
+    path("agenda/cita/<int:cita_id>/bloquear/", bloquear, name="agenda_bloquear"),
+    path("agenda/cita/<int:cita_id>/desbloquear/", desbloquear, name="agenda_desbloquear"),
 ]

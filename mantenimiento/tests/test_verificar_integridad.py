@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings as settings_django
 from django.core.management import call_command
+from django.utils import timezone
 from django.core.management.base import CommandError
 from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cl.rut import calc_check_digit
 
+from citas.models import Cita
 from citas.services import crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
 from pacientes.integridad import digito_verificador
@@ -29,7 +31,8 @@ CODIGOS = {
     "rut_duplicado", "email_duplicado", "telefono_duplicado", "dato_no_normalizado", "cuenta_huerfana",
     "perfil_huerfano", "cuenta_por_vincular", "vinculo_ambiguo", "cuenta_desincronizada", "cuenta_sin_perfil",
     "citas_traslapadas", "cita_reservada_sin_paciente", "cita_disponible_con_paciente", "aviso_estancado",
-    "trabajo_fallido", "cita_cancelada_sin_historial", "cancelacion_no_coincide",
+    "trabajo_fallido", "cita_cancelada_sin_historial", "cancelacion_no_coincide", "cita_bloqueada_con_paciente",
+    "hora_libre_en_cierre",
 }
 
 
@@ -145,6 +148,18 @@ def _plantar(tipo, c):
             """INSERT INTO citas_cancelacion (cita_id, inicio, dentista_id, paciente_nombre, por, via, motivo, creada)
                SELECT id, inicio + interval '1 hour', dentista_id, 'Alguien', 'paciente', 'portal', '', now()
                  FROM citas_cita WHERE id = %s RETURNING id""", [horas[2].pk])]
+    if tipo == "cita_bloqueada_con_paciente":
+        quitar_restriccion("citas_cita", "cita_bloqueada_sin_paciente")
+        ejecutar("UPDATE citas_cita SET estado = 'bloqueada', bloqueo_motivo = 'Reunión', paciente_nombre = 'Alguien' "
+                 "WHERE id = %s", [horas[1].pk])
+        return [horas[1].pk]
+    if tipo == "hora_libre_en_cierre":
+        # A closure written straight into its table: the service would have blocked the free slots.
+        dia = timezone.localdate(horas[1].inicio)
+        ejecutar("INSERT INTO citas_cierre (creado, actualizado, dentista_id, desde, hasta, tipo, motivo) "
+                 "VALUES (now(), now(), %s, %s, %s, 'licencia', 'Licencia')", [c["dentista"].pk, dia, dia])
+        libres = Cita.objects.filter(pk__in=[h.pk for h in horas], estado="disponible")
+        return sorted(h.pk for h in libres if timezone.localdate(h.inicio) == dia)
     if tipo == "aviso_estancado":
         base = Notificacion.objects.filter(canal="email")
         viejo, agotado, reciente = base.order_by("pk")[:3]
@@ -173,7 +188,8 @@ _CLAVES = {"rut_duplicado": "clientes", "email_duplicado": "clientes", "telefono
            "perfil_huerfano": "perfil_id", "cuenta_huerfana": "user_id", "citas_traslapadas": "cita_id",
            "cita_reservada_sin_paciente": "cita_id", "cita_disponible_con_paciente": "cita_id",
            "aviso_estancado": "notificacion_id", "trabajo_fallido": "trabajo_id",
-           "cita_cancelada_sin_historial": "cita_id", "cancelacion_no_coincide": "cancelacion_id"}
+           "cita_cancelada_sin_historial": "cita_id", "cancelacion_no_coincide": "cancelacion_id",
+           "cita_bloqueada_con_paciente": "cita_id", "hora_libre_en_cierre": "cita_id"}
 
 
 @pytest.mark.parametrize("tipo", sorted(CODIGOS))
@@ -204,7 +220,7 @@ def test_todas_a_la_vez_y_texto_en_espanol(clinica):
     assert "[FALLA] invariante 2 · Cuentas de paciente sin ficha activa (no son personal): 1." in texto
     assert "Ejecute limpiar_registros_huerfanos." in texto
     assert "[ ok  ] invariante 1 · Pacientes activos con el mismo RUT: 0" in texto
-    assert "Resultado: 4 problemas en 3 de 17 verificaciones." in texto
+    assert "Resultado: 4 problemas en 3 de 19 verificaciones." in texto
 
 
 @pytest.mark.django_db(transaction=True)

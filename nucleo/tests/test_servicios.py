@@ -9,7 +9,7 @@ from nucleo.servicios import RESTRICCIONES_IMPLICITAS, _restricciones_por_nombre
 
 TABLAS_DEL_DOMINIO = [
     "auth_user", "pacientes_cliente", "cuentas_perfilcliente", "personal_perfil", "citas_cita",
-    "notificaciones_notificacion", "citas_horarioatencion", "citas_diacerrado",
+    "notificaciones_notificacion", "citas_horarioatencion", "citas_cierre",
 ]
 
 
