@@ -16,7 +16,8 @@ from notificaciones.preferencias import Preferencias
 from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
 from nucleo.servicios import es_id_valido, exigir_transaccion, operacion
-from pacientes.models import Cliente
+from notificaciones.models import Canal
+from pacientes.models import Cliente, consentimiento_vigente
 from pacientes.validaciones import normalizar_email, normalizar_nombre, normalizar_telefono
 from personal.models import Perfil, nombre_de_personal, sql_reservable
 
@@ -99,13 +100,17 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo):
 # ``estado`` on the updated row, so PostgreSQL re-checks it after waiting for a concurrent
 # booking. One row per active patient of the user (none: no patient), whose ``id`` is NULL when
 # the slot was not taken (gone, past, too soon, or an inactive dentist's: the portal does not
-# offer those either).
+# offer those either). The patient's channel is on their record and each live consent is one
+# row of the partial unique index ``consentimiento_vigente_unico``: two index probes.
 _RESERVAR_SQL = f"""
 WITH paciente AS (
     SELECT c.id, c.nombre_completo, c.email, c.telefono,
-           pf.canal_preferido, pf.whatsapp_aceptado_en, pf.sms_aceptado_en
+           c.canal_preferido, kw.otorgado_en AS whatsapp_aceptado_en, ks.otorgado_en AS sms_aceptado_en
       FROM pacientes_cliente c
-      LEFT JOIN cuentas_perfilcliente pf ON pf.user_id = c.user_id
+      LEFT JOIN pacientes_consentimientocanal kw
+             ON kw.cliente_id = c.id AND kw.canal = 'whatsapp' AND kw.revocado_en IS NULL
+      LEFT JOIN pacientes_consentimientocanal ks
+             ON ks.cliente_id = c.id AND ks.canal = 'sms' AND ks.revocado_en IS NULL
      WHERE c.user_id = %(user_id)s AND c.activo
 ), tomada AS (
     UPDATE citas_cita AS cita
@@ -185,10 +190,30 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
 
 
 def _perfil_de(cliente):
-    """The patient's portal profile (channel preferences), from the select_related cache."""
-    if cliente is None or cliente.user is None:
+    """The patient's channel preferences (``Preferencias``), from the consent dates the query
+    annotated (``Cliente.objects.con_consentimientos`` or ``_con_consentimientos`` on a
+    ``Cita``); None without a patient record."""
+    if cliente is None:
         return None
-    return getattr(cliente.user, "perfil_cliente", None)
+    return cliente.preferencias()
+
+
+def _con_consentimientos(citas):
+    """Appointments whose ``cliente`` (select_related) carries its live consent dates, so the
+    notice needs no extra query (see ``_cliente_con_consentimientos``)."""
+    return citas.annotate(
+        cliente_whatsapp_aceptado_en=consentimiento_vigente(Canal.WHATSAPP, "cliente_id"),
+        cliente_sms_aceptado_en=consentimiento_vigente(Canal.SMS, "cliente_id"),
+    )
+
+
+def _cliente_con_consentimientos(cita):
+    """The appointment's patient (or None) with the dates ``_con_consentimientos`` read."""
+    cliente = cita.cliente
+    if cliente is not None and hasattr(cita, "cliente_whatsapp_aceptado_en"):
+        cliente.whatsapp_aceptado_en = cita.cliente_whatsapp_aceptado_en
+        cliente.sms_aceptado_en = cita.cliente_sms_aceptado_en
+    return cliente
 
 
 def _contexto(cita, nombre):
@@ -205,7 +230,7 @@ def asignar_cita(
     motivo = _limpiar_motivo(motivo)
     cliente = perfil = None
     if cliente_id is not None:
-        cliente = Cliente.objects.select_related("user__perfil_cliente").filter(pk=cliente_id, activo=True).first()
+        cliente = Cliente.objects.con_consentimientos().filter(pk=cliente_id, activo=True).first()
         if cliente is None:
             raise ValidationError({"cliente": ValidationError("Paciente no encontrado o inactivo.", code="cliente_invalido")})
         nombre, email, telefono = cliente.nombre_completo, cliente.email, str(cliente.telefono or "")
@@ -277,12 +302,11 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
 
 def _cita_para_cancelar(cita_id):
     """The appointment, locked, with what cancelling reads (dentist, patient's preferences)."""
-    return (
+    return _con_consentimientos(
         Cita.objects.select_for_update(of=("self",))
-        .select_related("dentista__user", "cliente__user__perfil_cliente")
+        .select_related("dentista__user", "cliente")
         .filter(pk=cita_id)
-        .first()
-    )
+    ).first()
 
 
 def _exigir_transicion(accion, cita, ahora, *, personal):
@@ -302,7 +326,7 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo):
     the change and the patient's notification."""
     accion = "cancelar_por_clinica" if por_clinica else "cancelar"
     _exigir_transicion(accion, cita, ahora, personal=es_personal)
-    cliente = cita.cliente
+    cliente = _cliente_con_consentimientos(cita)
     nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
     contexto = {**_contexto(cita, nombre), "motivo": motivo}
     if por_clinica:
@@ -439,9 +463,9 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         # ORDER BY before FOR UPDATE: PostgreSQL locks the rows in that order.
         filas = {
             c.pk: c
-            for c in Cita.objects.select_for_update(of=("self",))
-            .select_related("dentista__user", "cliente__user__perfil_cliente")
-            .con_dentista_reservable()
+            for c in _con_consentimientos(Cita.objects.select_for_update(of=("self",))
+            .select_related("dentista__user", "cliente")
+            .con_dentista_reservable())
             .filter(pk__in=(cita_id, nueva_cita_id))
             .order_by("pk")
         }
@@ -457,6 +481,8 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
             raise _error_hora_no_disponible()
         if not destino.dentista_reservable:
             raise _error_dentista_inactivo() if personal else _error_hora_no_disponible()
+        # The patient with their consent dates (read with the old row), before it is freed.
+        cliente = _cliente_con_consentimientos(origen)
         for campo in _CAMPOS_DEL_PACIENTE:
             setattr(destino, campo, getattr(origen, campo))
         destino.estado = TRANSICIONES[accion].destino
@@ -469,7 +495,8 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).
         notificar(
             evento="cita_reprogramada", referencia=f"{origen.pk}:{destino.pk}:{ahora.isoformat()}",
-            email=destino.paciente_email, telefono=destino.paciente_telefono, perfil=_perfil_de(destino.cliente),
+            email=destino.paciente_email, telefono=destino.paciente_telefono,
+            perfil=_perfil_de(cliente),
             cliente=destino.cliente, cita=destino,
             contexto={
                 **_contexto(destino, nombre), "fecha_anterior": anterior["fecha"],

@@ -39,7 +39,7 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
     (their data; the files themselves are downloaded from "Mis documentos"). Raises
     ``Cliente.DoesNotExist`` for an unknown id.
     """
-    cliente = Cliente.objects.select_related("user", "user__perfil_cliente").get(pk=cliente_id)
+    cliente = Cliente.objects.con_consentimientos().select_related("user", "user__perfil_cliente").get(pk=cliente_id)
     user = cliente.user
     perfil = getattr(user, "perfil_cliente", None) if user is not None else None
 
@@ -54,14 +54,13 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
             "creada_en": _fecha(user.date_joined),
             "ultimo_ingreso": _fecha(user.last_login),
         }
-    preferencias = None
-    if perfil is not None:
-        preferencias = {
-            "canal_preferido": perfil.canal_preferido,
-            "whatsapp_aceptado_en": _fecha(perfil.whatsapp_aceptado_en),
-            "sms_aceptado_en": _fecha(perfil.sms_aceptado_en),
-            "privacidad_aceptada_en": _fecha(perfil.privacidad_aceptada_en),
-        }
+    # The channel and consents are the record's (recorded at the desk or on the portal).
+    preferencias = {
+        "canal_preferido": cliente.canal_preferido,
+        "whatsapp_aceptado_en": _fecha(cliente.whatsapp_aceptado_en),
+        "sms_aceptado_en": _fecha(cliente.sms_aceptado_en),
+        "privacidad_aceptada_en": _fecha(perfil.privacidad_aceptada_en) if perfil is not None else None,
+    }
 
     citas = [
         {

@@ -305,5 +305,8 @@ def test_exportacion_hace_las_mismas_consultas_con_mucha_historia(con_historia, 
 def test_exportacion_de_paciente_sin_cuenta(recepcionista):
     cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Sin Cuenta")
     datos = exportar_datos_paciente(cliente_id=cliente.pk)
-    assert datos["cuenta"] is None and datos["preferencias"] is None and datos["citas"] == []
+    assert datos["cuenta"] is None and datos["citas"] == []
+    # The channel and consents are the record's, recorded at the desk too (issue 13).
+    assert datos["preferencias"] == {"canal_preferido": "email", "whatsapp_aceptado_en": None,
+                                     "sms_aceptado_en": None, "privacidad_aceptada_en": None}
     assert datos["documentos"] == []
