@@ -358,6 +358,31 @@ def liberar_citas_del_cliente(*, cliente, ahora) -> tuple[int, int]:
     return liberadas, conservadas
 
 
+def citas_futuras_del_cliente(*, cliente_id, ahora):
+    """The patient's future live bookings (``Cita.objects.liberables``), soonest first, with
+    their dentist: what deactivating them asks about."""
+    return list(Cita.objects.filter(cliente_id=cliente_id).liberables(ahora=ahora)
+                .select_related("dentista__user").order_by("inicio", "pk"))
+
+
+def cancelar_citas_futuras_del_cliente(*, cliente_id, ahora, motivo="") -> int:
+    """Deactivating a patient and releasing their bookings (issue 13), inside the caller's
+    transaction: each future live booking is cancelled by the clinic as ``cancelar_cita(…,
+    por_clinica=True)`` does (state machine, change, the patient's notice with ``motivo``).
+    Locks the rows in id order. Returns how many."""
+    exigir_transaccion()
+    motivo = _limpiar_motivo(motivo)
+    citas = _con_consentimientos(
+        Cita.objects.select_for_update(of=("self",)).select_related("dentista__user", "cliente")
+        .filter(cliente_id=cliente_id).liberables(ahora=ahora).order_by("pk")
+    )
+    canceladas = 0
+    for cita in citas:
+        _cancelar(cita=cita, ahora=ahora, es_personal=True, por_clinica=True, motivo=motivo)
+        canceladas += 1
+    return canceladas
+
+
 # Back office: reschedule and state changes --------------------------------------------------
 #
 # What may happen to an appointment is the table of ``citas.estados``: the staff site asks

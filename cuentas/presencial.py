@@ -6,7 +6,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 
-from cuentas.services import crear_cuenta_portal, encolar_invitacion
+from cuentas.services import crear_cuenta_e_invitar
 from django.utils import timezone
 
 from notificaciones.models import Canal
@@ -64,8 +64,7 @@ def crear_cliente_presencial(
             guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
                             acepta_sms=acepta_sms, medio=medio_consentimiento, actor=actor, ahora=timezone.now())
             if enviar_invitacion:
-                user, _ = crear_cuenta_portal(cliente=cliente)
-                encolar_invitacion(cliente=cliente, user=user, referencia=str(user.pk))
+                crear_cuenta_e_invitar(cliente=cliente)
     except ValidationError as error:
         # A concurrent twin may have committed meanwhile; whichever check or index refused
         # us (RUT, e-mail, the key itself), the true answer is then "already registered".

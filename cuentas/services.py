@@ -69,6 +69,48 @@ def encolar_invitacion(*, cliente, user, referencia):
     )
 
 
+def crear_cuenta_e_invitar(*, cliente):
+    """A portal account without a password for ``cliente`` (who has an e-mail and no account)
+    and the invitation with its one-time set-password link, under the caller's transaction.
+    What ``crear_cliente_presencial`` does with ``enviar_invitacion`` and ``invitar_al_portal``
+    does later."""
+    exigir_transaccion()
+    user, _ = crear_cuenta_portal(cliente=cliente)
+    encolar_invitacion(cliente=cliente, user=user, referencia=str(user.pk))
+    return user
+
+
+def invitar_al_portal(*, actor, cliente_id):
+    """Invite to the portal a patient registered at the desk without an account: the account
+    and the invitation, in one transaction (``crear_cuenta_e_invitar``).
+
+    Raises ValidationError ``cuenta_existente`` (already has one: resend the invitation or
+    recover the password instead), ``cliente_inactivo``, ``sin_email`` (register the e-mail
+    first), ``cuenta_duplicada`` (another account uses that e-mail). Raises
+    ``Cliente.DoesNotExist``. Nothing changes when refused.
+    """
+    with operacion("invitar_al_portal", actor=actor):
+        cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
+        if cliente.user_id is not None:
+            raise ValidationError(
+                "Este paciente ya tiene cuenta en el portal. Si no la ha activado, use «Reenviar invitación».",
+                code="cuenta_existente",
+            )
+        if not cliente.activo:
+            raise ValidationError("El paciente está desactivado: reactívelo antes de invitarlo al portal.",
+                                  code="cliente_inactivo")
+        if not cliente.email:
+            raise ValidationError(
+                "Para invitarlo al portal, registre primero su correo electrónico en la ficha (Editar).",
+                code="sin_email",
+            )
+        validar_username_disponible(cliente.email)
+        user = crear_cuenta_e_invitar(cliente=cliente)
+    registrar_evento(logger, "invitacion_enviada", cliente_id=cliente.pk, user_id=user.pk,
+                     actor_id=getattr(actor, "pk", None))
+    return user
+
+
 def reenviar_invitacion(*, actor, cliente_id):
     """Send a fresh invitation to a patient whose account has no password yet."""
     with operacion("reenviar_invitacion", actor=actor):

@@ -11,7 +11,7 @@ it (a mobile, Chilean or foreign; never a landline).
 from django.core.exceptions import ValidationError
 
 from notificaciones.models import Canal
-from notificaciones.preferencias import canales_del_numero
+from notificaciones.preferencias import Preferencias, canales_alcanzables, canales_del_numero
 from nucleo.servicios import exigir_transaccion
 from pacientes.models import Cliente, ConsentimientoCanal, MedioConsentimiento
 
@@ -118,3 +118,11 @@ def consentimientos_de_cliente(cliente_id) -> list[ConsentimientoCanal]:
         .select_related("registrado_por", "revocado_por")
         .order_by("-otorgado_en", "-pk")
     )
+
+
+def canales_de_aviso_con(cliente, consentimientos) -> list[str]:
+    """``Cliente.canales_de_aviso`` from consents already read (``consentimientos_de_cliente``):
+    no query."""
+    vigentes = {k.canal: k.otorgado_en for k in consentimientos if k.revocado_en is None}
+    preferencias = Preferencias(cliente.canal_preferido, vigentes.get(Canal.WHATSAPP), vigentes.get(Canal.SMS))
+    return canales_alcanzables(email=cliente.email, telefono=str(cliente.telefono or ""), preferencias=preferencias)

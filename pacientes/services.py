@@ -102,7 +102,7 @@ def actualizar_cliente(
     return cliente
 
 
-def _cambiar_actividad(cliente_id, *, activo) -> Cliente:
+def cambiar_actividad(cliente_id, *, activo) -> Cliente:
     """The record and its portal login are active together (a deactivated patient cannot log
     in). Under the caller's transaction; nothing is written when already so."""
     exigir_transaccion()
@@ -119,7 +119,7 @@ def desactivar_cliente(*, actor, cliente_id) -> Cliente:
     """The gentle alternative to deleting: the record stays, portal login is blocked, and the
     RUT/e-mail/phone are free for a new active record. Appointments are left as they are."""
     with operacion("desactivar_cliente", actor=actor):
-        cliente = _cambiar_actividad(cliente_id, activo=False)
+        cliente = cambiar_actividad(cliente_id, activo=False)
     registrar_evento(logger, "cliente_desactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
     return cliente
 
@@ -132,6 +132,6 @@ def reactivar_cliente(*, actor, cliente_id) -> Cliente:
     or phone meanwhile: nothing changes then. Raises ``Cliente.DoesNotExist``.
     """
     with operacion("reactivar_cliente", actor=actor):
-        cliente = _cambiar_actividad(cliente_id, activo=True)
+        cliente = cambiar_actividad(cliente_id, activo=True)
     registrar_evento(logger, "cliente_reactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
     return cliente
