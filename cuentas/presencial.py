@@ -60,7 +60,7 @@ def crear_cliente_presencial(
             except ValidationError as error:
                 raise ValidationError({"email": error}) from None
         with operacion("crear_cliente_presencial", actor=actor):
-            cliente = Cliente.objects.create(**datos.__dict__, clave_envio=clave_envio)
+            cliente = Cliente.objects.create(**datos.__dict__, clave_envio=clave_envio, canal_preferido=canal_preferido)
             guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
                             acepta_sms=acepta_sms, medio=medio_consentimiento, actor=actor, ahora=timezone.now())
             if enviar_invitacion:

@@ -166,7 +166,7 @@ def registrar_cliente_web(
         if existente is not None:
             cliente = _vincular_paciente_existente(existente.pk, datos)
         else:
-            cliente = Cliente.objects.create(**datos.__dict__)
+            cliente = Cliente.objects.create(**datos.__dict__, canal_preferido=canal_preferido)
         user, perfil = crear_cuenta_portal(cliente=cliente, password=password,
                                            perfil_datos={"privacidad_aceptada_en": ahora})
         # The consents are the patient's, given by themselves on the portal.

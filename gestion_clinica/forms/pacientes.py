@@ -50,7 +50,9 @@ class FormularioPaciente(ConErroresDelServicio, forms.Form):
     # Notices: the channel and the patient's consent for WhatsApp/SMS, with how it was given
     # (proof under Ley 21.719; who and when are the service's: the logged-in staff, now).
     canal_preferido = forms.ChoiceField(
-        label="Canal de avisos preferido", choices=Canal.choices, initial=Canal.EMAIL, widget=forms.RadioSelect,
+        # "Correo", not "Correo electrónico": that is the e-mail field's label (one label, one field).
+        label="Canal de avisos preferido", initial=Canal.EMAIL, widget=forms.RadioSelect,
+        choices=[(Canal.WHATSAPP, "WhatsApp"), (Canal.SMS, "SMS"), (Canal.EMAIL, "Correo")],
         required=False,
         error_messages={"invalid_choice": "Elija un canal de la lista.", "required": "Elija un canal de la lista."},
         help_text="El correo, si lo hay, siempre recibe una copia.",
@@ -76,7 +78,8 @@ class FormularioPaciente(ConErroresDelServicio, forms.Form):
         """The phone's help text says which channels this number allows (after the server
         validated it, or for the stored number when editing; no script needed)."""
         if telefono:
-            self.fields["telefono"].help_text = ayuda_canales_del_numero(telefono)
+            # The bound field copied the help text when the form was cleaned: set both.
+            self.fields["telefono"].help_text = self["telefono"].help_text = ayuda_canales_del_numero(telefono)
 
     def datos(self):
         """Keyword arguments for the service."""

@@ -118,7 +118,8 @@ def _envio_repetido(error):
 
 def _explicar_telefono(form):
     """After the server checked the form, the phone's help says what that number allows."""
-    if form.is_bound and form.is_valid() and "telefono" not in form.errors:
+    # Also after the service refused other fields (is_valid() is False then): the number was fine.
+    if form.is_bound and "telefono" not in form.errors and form.cleaned_data.get("telefono"):
         try:
             form.explicar_telefono(normalizar_telefono(form.cleaned_data["telefono"], solo_celular_chileno=False))
         except ValidationError:
@@ -207,8 +208,7 @@ def desactivar(request, cliente_id):
                 messages.success(request, f"Paciente {cliente.nombre_completo} desactivado.{detalle}")
                 return redirect("gestion:paciente", cliente_id=cliente_id)
     return render(request, "gestion_clinica/pacientes/desactivar.html",
-                  {"cliente": cliente, "futuras": futuras, "form": form},
-                  status=400 if form.errors else 200)
+                  {"cliente": cliente, "futuras": futuras, "form": form})
 
 
 @requiere_rol(*EDITORES)
