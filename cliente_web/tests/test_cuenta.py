@@ -251,7 +251,7 @@ def test_descargar_mis_datos_trae_solo_lo_mio(portal, paciente, otro_paciente, h
 
 
 def test_descarga_con_ids_ajenos_sigue_siendo_la_mia(portal, paciente, otro_paciente, django_assert_num_queries):
-    with django_assert_num_queries(6):  # session, user with their record + the selector's four
+    with django_assert_num_queries(7):  # session, user with their record + the selector's five (issue 13: consents)
         respuesta = portal.get(DATOS, {"cliente_id": otro_paciente.cliente.pk, "id": otro_paciente.cliente.pk})
     assert json.loads(respuesta.content)["paciente"]["id"] == paciente.cliente.pk
 
