@@ -156,7 +156,7 @@ def llenar(n, dentistas):
             "is_active": "true", "date_joined": "now()",
         }, f"generate_series(1, {n}) i WHERE mod(i, 10) <> 0")
         filas["cuentas_perfilcliente"] = insertar(c, PerfilCliente, {
-            "id": "i", "user_id": "i", "canal_preferido": "'email'", "privacidad_aceptada_en": "now()",
+            "id": "i", "user_id": "i", "privacidad_aceptada_en": "now()",
         }, f"generate_series(1, {n}) i WHERE mod(i, 10) <> 0")
         filas["pacientes_cliente"] = insertar(c, Cliente, {
             "id": "i", "nombre_completo": "'Paciente ' || i || ' Bench Prueba'",
@@ -230,7 +230,7 @@ def plantar(n, dentistas):
             "first_name": "'Sin'", "last_name": "'Ficha'", "email": "'huerfano' || j || '@bench.example'",
             "is_staff": "false", "is_superuser": "false", "is_active": "true", "date_joined": "now()",
         }, f"generate_series(1, {a}) j")
-        insertar(c, PerfilCliente, {"id": f"2 * {n} + j", "user_id": f"2 * {n} + j", "canal_preferido": "'email'"},
+        insertar(c, PerfilCliente, {"id": f"2 * {n} + j", "user_id": f"2 * {n} + j"},
                  f"generate_series(1, {a}, 2) j")
         # Appointments (2n rows, so k mod 200 picks a of them): taken without patient, free with
         # patient, overlapping the previous slot of the same dentist.

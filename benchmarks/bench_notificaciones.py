@@ -95,13 +95,13 @@ def registrar(n, corrida):
     """N WhatsApp notifications through the service, in transactions of LOTE."""
     from django.utils import timezone
 
-    from cuentas.models import PerfilCliente
-
     from notificaciones.models import Canal
     from notificaciones.services import notificar
     from nucleo.servicios import operacion
 
-    perfil = PerfilCliente(canal_preferido=Canal.WHATSAPP, whatsapp_aceptado_en=timezone.now())
+    from notificaciones.preferencias import Preferencias
+
+    perfil = Preferencias(Canal.WHATSAPP, whatsapp_aceptado_en=timezone.now())
     contexto = {"nombre": "Paciente", "fecha": "lunes 7 de septiembre", "hora": "10:00", "dentista": "Dra. Bench"}
     for inicio in range(0, n, LOTE):
         with operacion("bench_notificaciones"):

@@ -82,13 +82,15 @@ INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, 
 SELECT '!', false, 'paciente' || i || '@bench.example', 'Paciente', 'Bench ' || i, 'paciente' || i || '@bench.example',
        false, true, now()
   FROM generate_series(1, %(citas)s) i;
-INSERT INTO cuentas_perfilcliente (creado, actualizado, user_id, canal_preferido, whatsapp_aceptado_en,
-                                   privacidad_aceptada_en)
-SELECT now(), now(), u.id, 'whatsapp', now(), now() FROM auth_user u WHERE NOT u.is_staff;
-INSERT INTO pacientes_cliente (creado, actualizado, nombre_completo, email, telefono, rut, alergias, activo, user_id)
+INSERT INTO cuentas_perfilcliente (creado, actualizado, user_id, privacidad_aceptada_en)
+SELECT now(), now(), u.id, now() FROM auth_user u WHERE NOT u.is_staff;
+INSERT INTO pacientes_cliente (creado, actualizado, nombre_completo, email, telefono, rut, alergias, activo, user_id,
+                               canal_preferido)
 SELECT now(), now(), 'Paciente Bench ' || substr(u.username, 9, strpos(u.username, '@') - 9), u.email,
-       '+5696' || lpad(u.id::text, 7, '0'), '', '', true, u.id
+       '+5696' || lpad(u.id::text, 7, '0'), '', '', true, u.id, 'whatsapp'
   FROM auth_user u WHERE NOT u.is_staff;
+INSERT INTO pacientes_consentimientocanal (creado, actualizado, cliente_id, canal, otorgado_en, medio, registrado_por_id)
+SELECT now(), now(), c.id, 'whatsapp', now(), 'portal', c.user_id FROM pacientes_cliente c;
 WITH pacientes AS (
     SELECT c.id, c.nombre_completo, c.email, c.telefono, row_number() OVER (ORDER BY c.id) - 1 AS n
       FROM pacientes_cliente c

@@ -199,7 +199,6 @@ def crear_pacientes(n):
 
     from cuentas.models import PerfilCliente
 
-    from notificaciones.models import Canal
     from pacientes.models import Cliente
 
     User = get_user_model()
@@ -213,7 +212,7 @@ def crear_pacientes(n):
         batch_size=1000,
     )
     PerfilCliente.objects.bulk_create(
-        [PerfilCliente(user=u, canal_preferido=Canal.EMAIL, privacidad_aceptada_en=ahora) for u in usuarios],
+        [PerfilCliente(user=u, privacidad_aceptada_en=ahora) for u in usuarios],
         batch_size=1000,
     )
     clientes = []

@@ -67,20 +67,24 @@ REFERENCIA_SQL = """(c.id || ':' || %(horas)s || 'h:'
                       || to_char(c.inicio AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))"""
 
 # Live appointments of one slice of a window, without this kind's reminder yet. The patient's
-# current contact comes from their record (the one source of truth); a booking without a
+# current contact, channel and live consents come from their record (the one source of
+# truth: ``pacientes_cliente`` and ``pacientes_consentimientocanal``); a booking without a
 # record uses its snapshot. FOR SHARE: a cancellation committing meanwhile waits for this batch
 # (or is skipped until the next run), never a reminder for a freed slot.
 _CANDIDATAS_SQL = """
 SELECT c.id, c.inicio, c.estado, c.cliente_id, c.paciente_nombre,
        CASE WHEN c.cliente_id IS NULL THEN c.paciente_email ELSE cl.email END AS email,
        CASE WHEN c.cliente_id IS NULL THEN c.paciente_telefono ELSE coalesce(cl.telefono, '') END AS telefono,
-       pf.canal_preferido, pf.whatsapp_aceptado_en, pf.sms_aceptado_en,
+       cl.canal_preferido, kw.otorgado_en, ks.otorgado_en,
        u.first_name, u.last_name, u.username
   FROM citas_cita c
   JOIN personal_perfil d ON d.id = c.dentista_id
   JOIN auth_user u ON u.id = d.user_id
   LEFT JOIN pacientes_cliente cl ON cl.id = c.cliente_id
-  LEFT JOIN cuentas_perfilcliente pf ON pf.user_id = cl.user_id
+  LEFT JOIN pacientes_consentimientocanal kw
+         ON kw.cliente_id = cl.id AND kw.canal = 'whatsapp' AND kw.revocado_en IS NULL
+  LEFT JOIN pacientes_consentimientocanal ks
+         ON ks.cliente_id = cl.id AND ks.canal = 'sms' AND ks.revocado_en IS NULL
  WHERE c.estado IN (%(reservada)s, %(confirmada)s)
    AND c.inicio > %(desde)s AND c.inicio <= %(hasta)s
    AND (c.cliente_id IS NULL OR cl.activo)

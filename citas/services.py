@@ -18,7 +18,8 @@ from notificaciones.preferencias import Preferencias
 from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
 from nucleo.servicios import es_id_valido, exigir_transaccion, operacion
-from pacientes.models import Cliente
+from notificaciones.models import Canal
+from pacientes.models import Cliente, consentimiento_vigente
 from pacientes.validaciones import normalizar_email, normalizar_nombre, normalizar_telefono
 from personal.models import Perfil, nombre_de_personal, sql_reservable
 
@@ -107,13 +108,17 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo):
 # ``estado`` on the updated row, so PostgreSQL re-checks it after waiting for a concurrent
 # booking. One row per active patient of the user (none: no patient), whose ``id`` is NULL when
 # the slot was not taken (gone, past, too soon, or an inactive dentist's: the portal does not
-# offer those either).
+# offer those either). The patient's channel is on their record and each live consent is one
+# row of the partial unique index ``consentimiento_vigente_unico``: two index probes.
 _RESERVAR_SQL = f"""
 WITH paciente AS (
     SELECT c.id, c.nombre_completo, c.email, c.telefono,
-           pf.canal_preferido, pf.whatsapp_aceptado_en, pf.sms_aceptado_en
+           c.canal_preferido, kw.otorgado_en AS whatsapp_aceptado_en, ks.otorgado_en AS sms_aceptado_en
       FROM pacientes_cliente c
-      LEFT JOIN cuentas_perfilcliente pf ON pf.user_id = c.user_id
+      LEFT JOIN pacientes_consentimientocanal kw
+             ON kw.cliente_id = c.id AND kw.canal = 'whatsapp' AND kw.revocado_en IS NULL
+      LEFT JOIN pacientes_consentimientocanal ks
+             ON ks.cliente_id = c.id AND ks.canal = 'sms' AND ks.revocado_en IS NULL
      WHERE c.user_id = %(user_id)s AND c.activo
 ), tomada AS (
     UPDATE citas_cita AS cita
@@ -193,10 +198,30 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
 
 
 def _perfil_de(cliente):
-    """The patient's portal profile (channel preferences), from the select_related cache."""
-    if cliente is None or cliente.user is None:
+    """The patient's channel preferences (``Preferencias``), from the consent dates the query
+    annotated (``Cliente.objects.con_consentimientos`` or ``_con_consentimientos`` on a
+    ``Cita``); None without a patient record."""
+    if cliente is None:
         return None
-    return getattr(cliente.user, "perfil_cliente", None)
+    return cliente.preferencias()
+
+
+def _con_consentimientos(citas):
+    """Appointments whose ``cliente`` (select_related) carries its live consent dates, so the
+    notice needs no extra query (see ``_cliente_con_consentimientos``)."""
+    return citas.annotate(
+        cliente_whatsapp_aceptado_en=consentimiento_vigente(Canal.WHATSAPP, "cliente_id"),
+        cliente_sms_aceptado_en=consentimiento_vigente(Canal.SMS, "cliente_id"),
+    )
+
+
+def _cliente_con_consentimientos(cita):
+    """The appointment's patient (or None) with the dates ``_con_consentimientos`` read."""
+    cliente = cita.cliente
+    if cliente is not None and hasattr(cita, "cliente_whatsapp_aceptado_en"):
+        cliente.whatsapp_aceptado_en = cita.cliente_whatsapp_aceptado_en
+        cliente.sms_aceptado_en = cita.cliente_sms_aceptado_en
+    return cliente
 
 
 def _contexto(cita, nombre):
@@ -213,7 +238,7 @@ def asignar_cita(
     motivo = _limpiar_motivo(motivo)
     cliente = perfil = None
     if cliente_id is not None:
-        cliente = Cliente.objects.select_related("user__perfil_cliente").filter(pk=cliente_id, activo=True).first()
+        cliente = Cliente.objects.con_consentimientos().filter(pk=cliente_id, activo=True).first()
         if cliente is None:
             raise ValidationError({"cliente": ValidationError("Paciente no encontrado o inactivo.", code="cliente_invalido")})
         nombre, email, telefono = cliente.nombre_completo, cliente.email, str(cliente.telefono or "")
@@ -297,12 +322,11 @@ def cancelar_cita(*, actor, cita_id, por_clinica=False, motivo="") -> Cita:
 
 def _cita_para_cancelar(cita_id):
     """The appointment, locked, with what cancelling reads (dentist, patient's preferences)."""
-    return (
+    return _con_consentimientos(
         Cita.objects.select_for_update(of=("self",))
-        .select_related("dentista__user", "cliente__user__perfil_cliente")
+        .select_related("dentista__user", "cliente")
         .filter(pk=cita_id)
-        .first()
-    )
+    ).first()
 
 
 def _exigir_transicion(accion, cita, ahora, *, personal):
@@ -316,15 +340,21 @@ def _exigir_transicion(accion, cita, ahora, *, personal):
         raise error
 
 
-def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via):
+def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via, liberar=None):
     """The cancellation itself, on a locked row whose ownership the caller checked: the state
     machine's ``cancelar`` / ``cancelar_por_clinica`` (and the portal's policy for patients),
     the history row (``Cancelacion``, before the slot forgets its patient), the change and the
     patient's notification: ``cita_cancelada_clinica`` with the clinic's reason, or
-    ``cita_cancelada_paciente`` (never the reason: the patient's own words, or the desk's note)."""
-    accion = "cancelar_por_clinica" if por_clinica else "cancelar"
+    ``cita_cancelada_paciente`` (never the reason: the patient's own words, or the desk's note).
+
+    ``liberar``: whether the slot goes back to free (``cancelar``) or stays cancelled with its
+    patient (``cancelar_por_clinica``). By default a patient's cancellation frees it and the
+    clinic's keeps it; a clinic's cancellation that frees it (deactivating a patient: the time
+    is fine, the patient is gone) passes ``liberar=True``."""
+    liberar = (not por_clinica) if liberar is None else liberar
+    accion = "cancelar" if liberar else "cancelar_por_clinica"
     _exigir_transicion(accion, cita, ahora, personal=es_personal)
-    cliente = cita.cliente
+    cliente = _cliente_con_consentimientos(cita)
     nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
     Cancelacion.objects.create(
         cita=cita, inicio=cita.inicio, dentista_id=cita.dentista_id, cliente=cliente,
@@ -332,18 +362,19 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via):
         por=PorQuien.CLINICA if por_clinica else PorQuien.PACIENTE, via=via,
         usuario=usuario if getattr(usuario, "pk", None) else None, motivo=motivo, creada=ahora,
     )
-    contexto = _contexto(cita, nombre)
+    contexto = {**_contexto(cita, nombre), "telefono_clinica": settings.CLINICA_TELEFONO}
     if por_clinica:
-        cita.estado = TRANSICIONES[accion].destino
-        cita.save(update_fields=["estado", "actualizado"])
         evento = "cita_cancelada_clinica"
         # The clinic's own reason, under its own name: "motivo" elsewhere is the visit's reason,
         # which no message repeats.
-        contexto = {**contexto, "motivo_cancelacion": motivo, "telefono_clinica": settings.CLINICA_TELEFONO}
+        contexto["motivo_cancelacion"] = motivo
     else:
-        cita.liberar(ahora=ahora)
         evento = "cita_cancelada_paciente"
-        contexto = {**contexto, "telefono_clinica": settings.CLINICA_TELEFONO}
+    if liberar:
+        cita.liberar(ahora=ahora)
+    else:
+        cita.estado = TRANSICIONES[accion].destino
+        cita.save(update_fields=["estado", "actualizado"])
     perfil = _perfil_de(cliente)
     notificar(
         evento=evento, referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
@@ -367,6 +398,35 @@ def liberar_citas_del_cliente(*, cliente, ahora) -> tuple[int, int]:
     # Their cancellations are history too: the same rule (the name stays, the link goes).
     Cancelacion.objects.filter(cliente=cliente).update(cliente=None)
     return liberadas, conservadas
+
+
+def citas_futuras_del_cliente(*, cliente_id, ahora):
+    """The patient's future live bookings (``Cita.objects.liberables``), soonest first, with
+    their dentist: what deactivating them asks about."""
+    return list(Cita.objects.filter(cliente_id=cliente_id).liberables(ahora=ahora)
+                .select_related("dentista__user").order_by("inicio", "pk"))
+
+
+def cancelar_citas_futuras_del_cliente(*, actor, cliente_id, ahora, motivo) -> int:
+    """Deactivating a patient and releasing their bookings, inside the caller's transaction:
+    each future live booking is cancelled by the clinic (history row, the patient's notice with
+    ``motivo``) and its slot goes back to free for other patients. Locks the rows in id order.
+    Returns how many."""
+    exigir_transaccion()
+    motivo = _limpiar_motivo(motivo)
+    if not motivo:
+        raise ValidationError({"motivo": ValidationError("Escriba el motivo de la cancelación.",
+                                                         code="motivo_requerido")})
+    citas = _con_consentimientos(
+        Cita.objects.select_for_update(of=("self",)).select_related("dentista__user", "cliente")
+        .filter(cliente_id=cliente_id).liberables(ahora=ahora).order_by("pk")
+    )
+    canceladas = 0
+    for cita in citas:
+        _cancelar(cita=cita, ahora=ahora, es_personal=True, por_clinica=True, motivo=motivo, usuario=actor,
+                  via=ViaCancelacion.PERSONAL, liberar=True)
+        canceladas += 1
+    return canceladas
 
 
 # Back office: reschedule and state changes --------------------------------------------------
@@ -509,9 +569,9 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         # ORDER BY before FOR UPDATE: PostgreSQL locks the rows in that order.
         filas = {
             c.pk: c
-            for c in Cita.objects.select_for_update(of=("self",))
-            .select_related("dentista__user", "cliente__user__perfil_cliente")
-            .con_dentista_reservable()
+            for c in _con_consentimientos(Cita.objects.select_for_update(of=("self",))
+            .select_related("dentista__user", "cliente")
+            .con_dentista_reservable())
             .filter(pk__in=(cita_id, nueva_cita_id))
             .order_by("pk")
         }
@@ -527,6 +587,8 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
             raise _error_hora_no_disponible()
         if not destino.dentista_reservable:
             raise _error_dentista_inactivo() if personal else _error_hora_no_disponible()
+        # The patient with their consent dates (read with the old row), before it is freed.
+        cliente = _cliente_con_consentimientos(origen)
         for campo in _CAMPOS_DEL_PACIENTE:
             setattr(destino, campo, getattr(origen, campo))
         destino.estado = TRANSICIONES[accion].destino
@@ -539,7 +601,8 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).
         notificar(
             evento="cita_reprogramada", referencia=f"{origen.pk}:{destino.pk}:{ahora.isoformat()}",
-            email=destino.paciente_email, telefono=destino.paciente_telefono, perfil=_perfil_de(destino.cliente),
+            email=destino.paciente_email, telefono=destino.paciente_telefono,
+            perfil=_perfil_de(cliente),
             cliente=destino.cliente, cita=destino,
             contexto={
                 **_contexto(destino, nombre), "fecha_anterior": anterior["fecha"],

@@ -4,8 +4,9 @@ from django.contrib.auth import get_user_model
 from django.db import models
 
 from notificaciones.models import Canal
-from notificaciones.preferencias import acepta_canal
+from notificaciones.preferencias import Preferencias
 from nucleo.models import ConFechas
+from pacientes.models import Cliente
 
 
 @pghistory.track(
@@ -30,16 +31,15 @@ class UsuarioAuditado(get_user_model()):
 class PerfilCliente(ConFechas):
     """What belongs to a patient's portal account (table ``cuentas_perfilcliente``).
 
-    Contact data is not here: it lives on ``pacientes.Cliente``.
+    Contact data is not here: it lives on ``pacientes.Cliente``. Neither are the notice channel
+    and the WhatsApp/SMS consents: they are the patient's, recorded at the desk or on the
+    portal (``Cliente.canal_preferido``, ``pacientes.ConsentimientoCanal``); the read-only
+    properties below read them from there, for code that holds the account.
     """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, verbose_name="usuario", on_delete=models.CASCADE, related_name="perfil_cliente"
     )
-    canal_preferido = models.CharField("canal preferido", max_length=10, choices=Canal.choices, default=Canal.EMAIL)
-    # Consent is a date, not a flag: the law asks when it was given.
-    whatsapp_aceptado_en = models.DateTimeField("WhatsApp aceptado el", null=True, blank=True)
-    sms_aceptado_en = models.DateTimeField("SMS aceptado el", null=True, blank=True)
     privacidad_aceptada_en = models.DateTimeField("aviso de privacidad aceptado el", null=True, blank=True)
 
     class Meta:
@@ -49,6 +49,22 @@ class PerfilCliente(ConFechas):
     def __str__(self):
         return f"Perfil de {self.user}"
 
+    def _preferencias(self):
+        cliente = Cliente.objects.filter(user_id=self.user_id).first()
+        return cliente.preferencias() if cliente is not None else Preferencias(Canal.EMAIL)
+
+    @property
+    def canal_preferido(self) -> str:
+        return self._preferencias().canal_preferido
+
+    @property
+    def whatsapp_aceptado_en(self):
+        return self._preferencias().whatsapp_aceptado_en
+
+    @property
+    def sms_aceptado_en(self):
+        return self._preferencias().sms_aceptado_en
+
     def acepta(self, canal: str) -> bool:
-        """Whether the patient opted in to ``canal`` (the outbox's rule, ``acepta_canal``)."""
-        return acepta_canal(canal, whatsapp_aceptado_en=self.whatsapp_aceptado_en, sms_aceptado_en=self.sms_aceptado_en)
+        """Whether the account's patient opted in to ``canal`` (the outbox's rule)."""
+        return self._preferencias().acepta(canal)

@@ -6,20 +6,33 @@ import uuid
 
 from django.core.exceptions import ValidationError
 
-from cuentas.services import crear_cuenta_portal, encolar_invitacion
+from cuentas.services import crear_cuenta_e_invitar
+from django.utils import timezone
+
+from notificaciones.models import Canal
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
-from pacientes.models import Cliente
-from pacientes.validaciones import validar_datos_cliente_completos, validar_username_disponible
+from pacientes.consentimientos import guardar_canales
+from pacientes.models import Cliente, TipoDocumento
+from pacientes.services import validar_datos_y_canales
+from pacientes.validaciones import validar_username_disponible
 
 logger = logging.getLogger(__name__)
 
 
 def crear_cliente_presencial(
     *, actor, nombre_completo, email="", telefono="", rut="", fecha_nacimiento=None, alergias="",
-    enviar_invitacion=False, clave_envio=None,
+    enviar_invitacion=False, clave_envio=None, tipo_documento=TipoDocumento.RUT, numero_documento="",
+    pais_documento="", canal_preferido=Canal.EMAIL, acepta_whatsapp=False, acepta_sms=False,
+    medio_consentimiento="",
 ) -> Cliente:
     """Staff register a walk-in patient (seed flow A).
+
+    The contact number may be any valid one (a landline, a foreign number); the identity
+    document a RUT, a passport or another one with its country. The notice channel and the
+    WhatsApp/SMS consents are recorded with who (``actor``), when and how
+    (``medio_consentimiento``: verbal or a signed form), under the channel rules of
+    ``pacientes.consentimientos.errores_de_canales``.
 
     With ``enviar_invitacion`` the patient also gets a portal account (``User`` without a usable
     password + ``PerfilCliente``) and an e-mail with a one-time set-password link; that needs an
@@ -34,9 +47,12 @@ def crear_cliente_presencial(
     try:
         # Checked first: a resubmit with a RUT or e-mail must not read as a "duplicate patient".
         _rechazar_envio_repetido(clave_envio)
-        datos = validar_datos_cliente_completos(
+        datos = validar_datos_y_canales(
             nombre_completo=nombre_completo, email=email, telefono=telefono, rut=rut,
             fecha_nacimiento=fecha_nacimiento, alergias=alergias, exigir_email=enviar_invitacion,
+            tipo_documento=tipo_documento, numero_documento=numero_documento, pais_documento=pais_documento,
+            canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms,
+            medio_consentimiento=medio_consentimiento,
         )
         if enviar_invitacion:
             try:
@@ -44,10 +60,11 @@ def crear_cliente_presencial(
             except ValidationError as error:
                 raise ValidationError({"email": error}) from None
         with operacion("crear_cliente_presencial", actor=actor):
-            cliente = Cliente.objects.create(**datos.__dict__, clave_envio=clave_envio)
+            cliente = Cliente.objects.create(**datos.__dict__, clave_envio=clave_envio, canal_preferido=canal_preferido)
+            guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
+                            acepta_sms=acepta_sms, medio=medio_consentimiento, actor=actor, ahora=timezone.now())
             if enviar_invitacion:
-                user, _ = crear_cuenta_portal(cliente=cliente)
-                encolar_invitacion(cliente=cliente, user=user, referencia=str(user.pk))
+                crear_cuenta_e_invitar(cliente=cliente)
     except ValidationError as error:
         # A concurrent twin may have committed meanwhile; whichever check or index refused
         # us (RUT, e-mail, the key itself), the true answer is then "already registered".

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from citas.models import Cita
 from notificaciones.models import Notificacion
-from pacientes.models import Cliente, ClienteDocumento
+from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal
 
 
 def _fecha(valor):
@@ -34,12 +34,13 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
     """Everything the clinic holds about the patient and their account, for the right of access
     and portability (Ley 21.719), as JSON-ready data.
 
-    Four queries whatever the history's length: the record with its account and profile, the
-    appointments with their dentists, the notifications (without their bodies), the documents
-    (their data; the files themselves are downloaded from "Mis documentos"). Raises
+    Five queries whatever the history's length: the record with its account, profile and live
+    consents, the consents' history, the appointments with their dentists, the notifications
+    (without their bodies), the documents (their data; the files themselves are downloaded from
+    "Mis documentos"). Raises
     ``Cliente.DoesNotExist`` for an unknown id.
     """
-    cliente = Cliente.objects.select_related("user", "user__perfil_cliente").get(pk=cliente_id)
+    cliente = Cliente.objects.con_consentimientos().select_related("user", "user__perfil_cliente").get(pk=cliente_id)
     user = cliente.user
     perfil = getattr(user, "perfil_cliente", None) if user is not None else None
 
@@ -54,14 +55,13 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
             "creada_en": _fecha(user.date_joined),
             "ultimo_ingreso": _fecha(user.last_login),
         }
-    preferencias = None
-    if perfil is not None:
-        preferencias = {
-            "canal_preferido": perfil.canal_preferido,
-            "whatsapp_aceptado_en": _fecha(perfil.whatsapp_aceptado_en),
-            "sms_aceptado_en": _fecha(perfil.sms_aceptado_en),
-            "privacidad_aceptada_en": _fecha(perfil.privacidad_aceptada_en),
-        }
+    # The channel and consents are the record's (recorded at the desk or on the portal).
+    preferencias = {
+        "canal_preferido": cliente.canal_preferido,
+        "whatsapp_aceptado_en": _fecha(cliente.whatsapp_aceptado_en),
+        "sms_aceptado_en": _fecha(cliente.sms_aceptado_en),
+        "privacidad_aceptada_en": _fecha(perfil.privacidad_aceptada_en) if perfil is not None else None,
+    }
 
     citas = [
         {
@@ -93,6 +93,12 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
         "paciente": ficha,
         "cuenta": cuenta,
         "preferencias": preferencias,
+        # Every consent, live and withdrawn: when and how it was given or withdrawn (Ley 21.719).
+        "consentimientos": [
+            {"canal": k.canal, "otorgado_en": _fecha(k.otorgado_en), "medio": k.get_medio_display(),
+             "revocado_en": _fecha(k.revocado_en), "medio_revocacion": k.get_revocado_medio_display()}
+            for k in ConsentimientoCanal.objects.filter(cliente_id=cliente.pk).order_by("otorgado_en", "pk")
+        ],
         "citas": citas,
         "notificaciones": notificaciones,
         "documentos": [

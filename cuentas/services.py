@@ -25,11 +25,13 @@ from notificaciones.services import notificar
 from nucleo.enlaces import enlaces
 from nucleo.registro import registrar_evento
 from nucleo.servicios import es_id_valido, exigir_transaccion, operacion
-from pacientes.models import Cliente
+from pacientes.consentimientos import errores_de_canales, guardar_canales, revocar_por_telefono
+from pacientes.models import Cliente, MedioConsentimiento
 from pacientes.validaciones import (
     dividir_nombre,
     normalizar_email,
     normalizar_rut,
+    normalizar_telefono,
     validar_datos_cliente_completos,
     validar_email_cliente,
     validar_username_disponible,
@@ -67,6 +69,48 @@ def encolar_invitacion(*, cliente, user, referencia):
     )
 
 
+def crear_cuenta_e_invitar(*, cliente):
+    """A portal account without a password for ``cliente`` (who has an e-mail and no account)
+    and the invitation with its one-time set-password link, under the caller's transaction.
+    What ``crear_cliente_presencial`` does with ``enviar_invitacion`` and ``invitar_al_portal``
+    does later."""
+    exigir_transaccion()
+    user, _ = crear_cuenta_portal(cliente=cliente)
+    encolar_invitacion(cliente=cliente, user=user, referencia=str(user.pk))
+    return user
+
+
+def invitar_al_portal(*, actor, cliente_id):
+    """Invite to the portal a patient registered at the desk without an account: the account
+    and the invitation, in one transaction (``crear_cuenta_e_invitar``).
+
+    Raises ValidationError ``cuenta_existente`` (already has one: resend the invitation or
+    recover the password instead), ``cliente_inactivo``, ``sin_email`` (register the e-mail
+    first), ``cuenta_duplicada`` (another account uses that e-mail). Raises
+    ``Cliente.DoesNotExist``. Nothing changes when refused.
+    """
+    with operacion("invitar_al_portal", actor=actor):
+        cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
+        if cliente.user_id is not None:
+            raise ValidationError(
+                "Este paciente ya tiene cuenta en el portal. Si no la ha activado, use «Reenviar invitación».",
+                code="cuenta_existente",
+            )
+        if not cliente.activo:
+            raise ValidationError("El paciente está desactivado: reactívelo antes de invitarlo al portal.",
+                                  code="cliente_inactivo")
+        if not cliente.email:
+            raise ValidationError(
+                "Para invitarlo al portal, registre primero su correo electrónico en la ficha (Editar).",
+                code="sin_email",
+            )
+        validar_username_disponible(cliente.email)
+        user = crear_cuenta_e_invitar(cliente=cliente)
+    registrar_evento(logger, "invitacion_enviada", cliente_id=cliente.pk, user_id=user.pk,
+                     actor_id=getattr(actor, "pk", None))
+    return user
+
+
 def reenviar_invitacion(*, actor, cliente_id):
     """Send a fresh invitation to a patient whose account has no password yet."""
     with operacion("reenviar_invitacion", actor=actor):
@@ -84,20 +128,12 @@ def reenviar_invitacion(*, actor, cliente_id):
                      actor_id=getattr(actor, "pk", None))
 
 
-def _errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms) -> dict:
-    """The consent rule of both registration and preferences: WhatsApp or SMS as the preferred
-    channel needs its explicit opt-in; e-mail needs none. Errors by field."""
-    if canal_preferido not in Canal.values:
-        return {"canal_preferido": ValidationError("Elija un canal de la lista.", code="canal_invalido")}
-    if canal_preferido == Canal.WHATSAPP and not acepta_whatsapp:
-        return {"acepta_whatsapp": ValidationError(
-            "Para recibir avisos por WhatsApp debe aceptarlo expresamente.", code="whatsapp_sin_consentimiento"
-        )}
-    if canal_preferido == Canal.SMS and not acepta_sms:
-        return {"acepta_sms": ValidationError(
-            "Para recibir avisos por SMS debe aceptarlo expresamente.", code="sms_sin_consentimiento"
-        )}
-    return {}
+def _errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms, telefono="") -> dict:
+    """The consent rule of both registration and preferences (``pacientes.consentimientos``):
+    WhatsApp or SMS as the preferred channel needs its explicit opt-in and a number that can
+    receive it; e-mail needs none. Errors by field."""
+    return errores_de_canales(canal_preferido=canal_preferido, telefono=telefono,
+                              acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms)
 
 
 def registrar_cliente_web(
@@ -126,21 +162,19 @@ def registrar_cliente_web(
         acepta_sms=acepta_sms, acepta_privacidad=acepta_privacidad,
     )
     ahora = timezone.now()
-    perfil_datos = {
-        "canal_preferido": canal_preferido,
-        "whatsapp_aceptado_en": ahora if acepta_whatsapp else None,
-        "sms_aceptado_en": ahora if acepta_sms else None,
-        "privacidad_aceptada_en": ahora,
-    }
     with operacion("registrar_cliente_web"):
         if existente is not None:
             cliente = _vincular_paciente_existente(existente.pk, datos)
         else:
-            cliente = Cliente.objects.create(**datos.__dict__)
-        user, perfil = crear_cuenta_portal(cliente=cliente, password=password, perfil_datos=perfil_datos)
+            cliente = Cliente.objects.create(**datos.__dict__, canal_preferido=canal_preferido)
+        user, perfil = crear_cuenta_portal(cliente=cliente, password=password,
+                                           perfil_datos={"privacidad_aceptada_en": ahora})
+        # The consents are the patient's, given by themselves on the portal.
+        guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
+                        acepta_sms=acepta_sms, medio=MedioConsentimiento.PORTAL, actor=user, ahora=ahora)
         notificar(
             evento="bienvenida", referencia=str(user.pk), email=user.email, telefono=str(cliente.telefono),
-            perfil=perfil, cliente=cliente, contexto={"nombre": cliente.nombre_completo},
+            perfil=cliente.preferencias(), cliente=cliente, contexto={"nombre": cliente.nombre_completo},
         )
     registrar_evento(logger, "cliente_registrado_web", cliente_id=cliente.pk, user_id=user.pk,
                      vinculado=existente is not None)
@@ -163,7 +197,7 @@ def _revisar_registro(
         errores["acepta_privacidad"] = ValidationError(
             "Debe aceptar el aviso de privacidad para crear su cuenta.", code="privacidad_obligatoria"
         )
-    errores.update(_errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms))
+    errores.update(_errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms, _telefono_si_valido(telefono)))
 
     existente = _paciente_existente_por_rut(rut)
     if existente is not None:
@@ -192,6 +226,14 @@ def _revisar_registro(
     if errores:
         raise ValidationError(errores)
     return existente, datos
+
+
+def _telefono_si_valido(telefono):
+    """The number in normal form for the channel rules, or "" (its own error is reported apart)."""
+    try:
+        return normalizar_telefono(telefono) if (telefono or "").strip() else ""
+    except ValidationError:
+        return ""
 
 
 def _paciente_existente_por_rut(rut):
@@ -284,31 +326,25 @@ def solicitar_restablecimiento(*, identificador) -> bool:
 
 
 def actualizar_preferencias(*, user, canal_preferido, acepta_whatsapp, acepta_sms) -> PerfilCliente:
-    """Change the patient's notification channel and their WhatsApp/SMS opt-ins.
+    """The patient changes their notice channel and their WhatsApp/SMS opt-ins on the portal.
 
-    An opt-in records its date (an earlier one is kept: that is when consent was given); a
-    withdrawal clears it. WhatsApp or SMS as the preferred channel needs its opt-in and a mobile
+    Recorded on their record (``pacientes.consentimientos.guardar_canales``, how: the portal, by:
+    their account): an opt-in keeps the date it was first given; a withdrawal closes it and
+    keeps it as history. WhatsApp or SMS as the preferred channel needs its opt-in and a mobile
     on record; e-mail is always allowed. Raises ValidationError per field.
     """
     cliente = Cliente.objects.filter(user_id=user.pk, activo=True).first()
     if cliente is None:
         raise ValidationError("Su cuenta no tiene una ficha de paciente activa.", code="sin_ficha")
-    errores = _errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms)
-    if not errores and canal_preferido != Canal.EMAIL and not cliente.telefono:
-        errores["canal_preferido"] = ValidationError(
-            "Para recibir avisos en el celular, registre primero su número en sus datos de contacto.",
-            code="sin_telefono",
-        )
+    errores = _errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms, str(cliente.telefono or ""))
     if errores:
         raise ValidationError(errores)
     with operacion("actualizar_preferencias", actor=user):
+        cliente = Cliente.objects.select_for_update().get(pk=cliente.pk)
         # Old accounts may lack the profile: it is created here rather than refusing.
-        perfil, _ = PerfilCliente.objects.select_for_update().get_or_create(user_id=user.pk)
-        ahora = timezone.now()
-        perfil.canal_preferido = canal_preferido
-        perfil.whatsapp_aceptado_en = (perfil.whatsapp_aceptado_en or ahora) if acepta_whatsapp else None
-        perfil.sms_aceptado_en = (perfil.sms_aceptado_en or ahora) if acepta_sms else None
-        perfil.save(update_fields=["canal_preferido", "whatsapp_aceptado_en", "sms_aceptado_en", "actualizado"])
+        perfil, _ = PerfilCliente.objects.get_or_create(user_id=user.pk)
+        guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
+                        acepta_sms=acepta_sms, medio=MedioConsentimiento.PORTAL, actor=user, ahora=timezone.now())
     registrar_evento(logger, "preferencias_actualizadas", user_id=user.pk, canal=canal_preferido,
                      whatsapp=bool(acepta_whatsapp), sms=bool(acepta_sms))
     return perfil
@@ -516,27 +552,22 @@ def confirmar_cambio_de_correo(*, token) -> CambioDeCorreo:
                           nuevo=cliente.email, ya_confirmado=False)
 
 
-# What the providers tell us back (webhooks): the consent is the account's -------------------
-
-_CAMPO_CONSENTIMIENTO = {Canal.WHATSAPP: "whatsapp_aceptado_en", Canal.SMS: "sms_aceptado_en"}
+# What the providers tell us back (webhooks): the consent is the patient's -------------------
 
 
 def registrar_baja(*, telefono, canal, proveedor) -> int:
     """The person at ``telefono`` asked to stop receiving ``canal`` (an inbound STOP/BAJA):
-    clear that consent date on the portal profile of the active patient with that number, in
-    one audited transaction. Later notifications then skip that channel. The providers' webhooks
-    (``notificaciones.views``) call it through ``NOTIFICACIONES_REGISTRAR_BAJA``.
+    close that consent of the active patient with that number (how: their answer), in one
+    audited transaction; the record stays as history. Later notifications then skip that
+    channel. The providers' webhooks (``notificaciones.views``) call it through
+    ``NOTIFICACIONES_REGISTRAR_BAJA``.
 
-    Returns how many profiles changed (0: unknown number, no account, or already out).
+    Returns how many consents closed (0: unknown number, or already out).
     Raises ValueError for a channel without consent (e-mail).
     """
-    campo = _CAMPO_CONSENTIMIENTO.get(canal)
-    if campo is None:
+    if canal not in (Canal.WHATSAPP, Canal.SMS):
         raise ValueError(f"canal sin consentimiento: {canal}")
     with operacion("registrar_baja"):
-        cambiados = PerfilCliente.objects.filter(
-            **{f"{campo}__isnull": False},
-            user__cliente__activo=True, user__cliente__telefono=telefono,
-        ).update(**{campo: None, "actualizado": timezone.now()})
+        cambiados = revocar_por_telefono(telefono=telefono, canal=canal, ahora=timezone.now())
     registrar_evento(logger, "baja_registrada", canal=canal, proveedor=proveedor, perfiles=cambiados)
     return cambiados

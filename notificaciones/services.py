@@ -16,6 +16,7 @@ from django.utils import timezone
 from notificaciones import eventos, ganchos
 from notificaciones.canales import canales_con_entrega
 from notificaciones.models import Canal, EstadoNotificacion, Notificacion
+from notificaciones.preferencias import canales_del_numero
 from notificaciones.tasks import enviar_notificacion
 from notificaciones.trabajos import tiene_trabajo_vivo
 from nucleo.registro import registrar_evento
@@ -24,13 +25,14 @@ from nucleo.servicios import es_id_valido, exigir_transaccion, operacion
 logger = logging.getLogger(__name__)
 
 def canales_de_envio(*, email, telefono, perfil):
-    """The (channel, destination) pairs of one message. E-mail whenever there is an address (it is the written record), plus the patient's
-    preferred phone channel when they opted in to it."""
+    """The (channel, destination) pairs of one message. E-mail whenever there is an address (it
+    is the written record), plus the patient's preferred phone channel when they opted in to it
+    and their number can receive it (``canales_del_numero``: no SMS or WhatsApp to a landline)."""
     canales = []
     if email:
         canales.append((Canal.EMAIL, email))
     if telefono and perfil is not None and perfil.canal_preferido != Canal.EMAIL:
-        if perfil.acepta(perfil.canal_preferido):
+        if perfil.acepta(perfil.canal_preferido) and perfil.canal_preferido in canales_del_numero(telefono):
             canales.append((perfil.canal_preferido, telefono))
     return canales
 

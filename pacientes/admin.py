@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from nucleo.enlaces import enlaces
-from pacientes.models import Cliente, ClienteDocumento
+from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal
 
 
 @admin.register(Cliente)
@@ -53,4 +53,24 @@ class ClienteDocumentoAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Deleting here would leave the file on disk; the staff site's delete removes both.
+        return False
+
+
+@admin.register(ConsentimientoCanal)
+class ConsentimientoCanalAdmin(admin.ModelAdmin):
+    """Read-only: a consent is proof (Ley 21.719); reception and the portal record and withdraw
+    them through their services, which keep the history."""
+
+    list_display = ["cliente", "canal", "otorgado_en", "medio", "registrado_por", "revocado_en", "revocado_medio"]
+    list_filter = ["canal", "medio"]
+    search_fields = ["cliente__nombre_completo"]
+    list_select_related = ["cliente", "registrado_por"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -7,12 +7,33 @@ from django.db.models import Q
 from django.db.models.functions import Lower, Trim
 from phonenumber_field.modelfields import PhoneNumberField
 
+from notificaciones.models import Canal
+from notificaciones.preferencias import Preferencias, canales_alcanzables
 from nucleo.models import ConFechas
+from pacientes.paises import PAISES
 
 # Normal forms enforced by the database, so raw SQL cannot store a second spelling of the
 # same RUT, e-mail or phone and slip past the unique indexes below.
 RUT_NORMAL = r"^[1-9][0-9]{0,7}-[0-9K]$"
 TELEFONO_E164 = r"^\+[1-9][0-9]{6,14}$"
+# A passport's or another document's number: letters and digits only, upper-case.
+DOCUMENTO_NORMAL = r"^[A-Z0-9]{3,20}$"
+
+
+class TipoDocumento(models.TextChoices):
+    RUT = "rut", "RUT"
+    PASAPORTE = "pasaporte", "Pasaporte"
+    OTRO = "otro", "Otro documento de identidad"
+
+
+class ClienteQuerySet(models.QuerySet):
+    def con_consentimientos(self):
+        """Each patient with ``whatsapp_aceptado_en`` / ``sms_aceptado_en``: the date of their
+        live consent, or None (two subqueries in the same statement)."""
+        return self.annotate(
+            whatsapp_aceptado_en=consentimiento_vigente(Canal.WHATSAPP),
+            sms_aceptado_en=consentimiento_vigente(Canal.SMS),
+        )
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -23,6 +44,20 @@ class Cliente(ConFechas):
     email = models.EmailField("correo electrónico", blank=True)
     telefono = PhoneNumberField("teléfono", blank=True)
     rut = models.CharField("RUT", max_length=12, blank=True, help_text="Formato 12345678-5.")
+    # Patients without a Chilean RUT (tourists, recent immigrants): the RUT stays in ``rut``
+    # (the seed's column); any other document is its number and its issuing country.
+    tipo_documento = models.CharField(
+        "tipo de documento", max_length=10, choices=TipoDocumento.choices, default=TipoDocumento.RUT,
+        db_default=TipoDocumento.RUT,
+    )
+    numero_documento = models.CharField("número de documento", max_length=20, blank=True, default="", db_default="")
+    pais_documento = models.CharField("país del documento", max_length=2, blank=True, choices=PAISES, default="",
+                                      db_default="")
+    # The channel the patient prefers for notices; WhatsApp and SMS also need a live consent
+    # record (``ConsentimientoCanal``). Whoever records it: the portal, or reception.
+    # Database defaults too: raw SQL inserts (maintenance, benchmarks) need not name them.
+    canal_preferido = models.CharField("canal preferido", max_length=10, choices=Canal.choices, default=Canal.EMAIL,
+                                       db_default=Canal.EMAIL)
     fecha_nacimiento = models.DateField("fecha de nacimiento", null=True, blank=True)
     alergias = models.TextField("alergias", blank=True)
     activo = models.BooleanField("activo", default=True)
@@ -38,6 +73,8 @@ class Cliente(ConFechas):
     # One-time key of the staff form that created this record: a resubmitted form (double click,
     # browser retry) hits this unique index instead of storing the same walk-in twice.
     clave_envio = models.UUIDField("clave de envío", null=True, blank=True, editable=False)
+
+    objects = ClienteQuerySet.as_manager()
 
     class Meta:
         verbose_name = "paciente"
@@ -88,6 +125,23 @@ class Cliente(ConFechas):
                 violation_error_code="telefono_duplicado",
                 violation_error_message="Ya existe un paciente activo con ese teléfono.",
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(tipo_documento=TipoDocumento.RUT, numero_documento="", pais_documento="")
+                    | (Q(tipo_documento__in=[TipoDocumento.PASAPORTE, TipoDocumento.OTRO], rut="")
+                       & Q(numero_documento__regex=DOCUMENTO_NORMAL) & Q(pais_documento__regex=r"^[A-Z]{2}$"))
+                ),
+                name="cliente_documento_coherente",
+                violation_error_code="documento_invalido",
+                violation_error_message="Un pasaporte u otro documento necesita su número y su país; un RUT va en su campo.",
+            ),
+            models.UniqueConstraint(
+                "tipo_documento", "pais_documento", "numero_documento",
+                condition=Q(activo=True) & ~Q(numero_documento=""),
+                name="cliente_documento_activo_unico",
+                violation_error_code="documento_duplicado",
+                violation_error_message="Ya existe un paciente activo con ese documento.",
+            ),
             models.UniqueConstraint(
                 fields=["clave_envio"],
                 name="cliente_clave_envio_unica",
@@ -99,6 +153,111 @@ class Cliente(ConFechas):
 
     def __str__(self):
         return self.nombre_completo
+
+    def fechas_de_consentimiento(self) -> tuple:
+        """(WhatsApp, SMS): the dates of the live consents, or None. From ``con_consentimientos``
+        when the row came with it, else one query."""
+        if hasattr(self, "whatsapp_aceptado_en"):
+            return self.whatsapp_aceptado_en, self.sms_aceptado_en
+        fechas = dict(self.consentimientos.filter(revocado_en__isnull=True).values_list("canal", "otorgado_en"))
+        return fechas.get(Canal.WHATSAPP), fechas.get(Canal.SMS)
+
+    def preferencias(self) -> Preferencias:
+        """What the outbox reads (``notificaciones.preferencias.Preferencias``)."""
+        return Preferencias(self.canal_preferido, *self.fechas_de_consentimiento())
+
+    def acepta(self, canal: str) -> bool:
+        """Whether the patient has a live consent to ``canal`` (e-mail needs none)."""
+        return self.preferencias().acepta(canal)
+
+    def canales_de_aviso(self) -> list[str]:
+        """Every channel a notice can reach this patient by (``canales_alcanzables``); empty:
+        they will receive no notice at all, and the staff site says so."""
+        return canales_alcanzables(email=self.email, telefono=str(self.telefono or ""),
+                                   preferencias=self.preferencias())
+
+    @property
+    def documento_visible(self) -> str:
+        """'RUT 12345678-5', 'Pasaporte AB123456 (Argentina)', or '' without a document."""
+        if self.tipo_documento == TipoDocumento.RUT:
+            return f"RUT {self.rut}" if self.rut else ""
+        return f"{self.get_tipo_documento_display()} {self.numero_documento} ({self.get_pais_documento_display()})"
+
+
+class MedioConsentimiento(models.TextChoices):
+    """How a consent was given or withdrawn: the proof Ley 21.719 asks the clinic to keep."""
+
+    PORTAL = "portal", "Portal del paciente"
+    VERBAL = "verbal", "Verbal en recepción"
+    FORMULARIO = "formulario", "Formulario firmado"
+    RESPUESTA = "respuesta", "Respuesta del paciente al mensaje (BAJA/STOP)"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class ConsentimientoCanal(ConFechas):
+    """A patient's consent to receive notices by WhatsApp or SMS (table
+    ``pacientes_consentimientocanal``): who recorded it, when and how; a withdrawal closes the
+    row (``revocado_en``) and never deletes it, so the history stays. At most one live row per
+    patient and channel (a partial unique index)."""
+
+    cliente = models.ForeignKey(
+        Cliente, verbose_name="paciente", on_delete=models.CASCADE, related_name="consentimientos"
+    )
+    canal = models.CharField("canal", max_length=10, choices=[(Canal.WHATSAPP.value, Canal.WHATSAPP.label),
+                                                               (Canal.SMS.value, Canal.SMS.label)])
+    otorgado_en = models.DateTimeField("otorgado el")
+    medio = models.CharField("cómo se otorgó", max_length=12, choices=MedioConsentimiento.choices)
+    registrado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="registrado por", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    revocado_en = models.DateTimeField("revocado el", null=True, blank=True)
+    revocado_medio = models.CharField("cómo se revocó", max_length=12, choices=MedioConsentimiento.choices,
+                                      blank=True, default="", db_default="")
+    revocado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="revocado por", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "consentimiento de canal"
+        verbose_name_plural = "consentimientos de canal"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(canal__in=[Canal.WHATSAPP, Canal.SMS]),
+                name="consentimiento_canal_telefono",
+                violation_error_code="canal_invalido",
+                violation_error_message="Solo WhatsApp y SMS necesitan consentimiento.",
+            ),
+            models.CheckConstraint(
+                condition=Q(revocado_en__isnull=True, revocado_medio="")
+                | Q(revocado_en__isnull=False, revocado_en__gte=models.F("otorgado_en")) & ~Q(revocado_medio=""),
+                name="consentimiento_revocacion_completa",
+                violation_error_code="revocacion_invalida",
+                violation_error_message="Una revocación necesita su fecha (posterior al consentimiento) y cómo se hizo.",
+            ),
+            models.UniqueConstraint(
+                fields=["cliente", "canal"],
+                condition=Q(revocado_en__isnull=True),
+                name="consentimiento_vigente_unico",
+                violation_error_code="consentimiento_duplicado",
+                violation_error_message="Este paciente ya tiene un consentimiento vigente para ese canal.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_canal_display()} de {self.cliente_id}"
+
+
+def consentimiento_vigente(canal, campo_cliente="pk"):
+    """A subquery expression: when the patient at ``campo_cliente`` (an OuterRef path) gave
+    their live consent to ``canal``, or NULL. For annotations on any queryset that reaches a
+    patient (``Cliente``: "pk"; ``Cita``: "cliente_id")."""
+    return models.Subquery(
+        ConsentimientoCanal.objects.filter(
+            cliente_id=models.OuterRef(campo_cliente), canal=canal, revocado_en__isnull=True
+        ).values("otorgado_en")[:1]
+    )
 
 
 # Detected type → extension on disk; the only types a document may have (see pacientes.documentos).

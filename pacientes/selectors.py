@@ -170,10 +170,17 @@ class CambioPaciente:
     cambios: list[tuple[str, object, object]]
 
 
+# Fields with choices show their label ("WhatsApp", "Pasaporte"), not the stored code.
+_OPCIONES = {f.name: {str(k): str(v) for k, v in f.flatchoices} for f in Cliente._meta.concrete_fields if f.choices}
+
+
 def _legible(campo, valor):
-    """An audited value as staff read it: yes/no, and a linked account rather than its id."""
+    """An audited value as staff read it: yes/no, a choice's label, and a linked account
+    rather than its id."""
     if valor is None:
         return None
+    if campo in _OPCIONES:
+        return _OPCIONES[campo].get(str(valor), valor)
     if campo in ("user", "user_id"):
         return "vinculada"
     if isinstance(valor, bool):

@@ -7,24 +7,79 @@ import logging
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from django.utils import timezone
+
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
-from pacientes.models import Cliente
-from pacientes.validaciones import dividir_nombre, validar_datos_cliente_completos, validar_username_disponible
+from pacientes.consentimientos import MEDIOS_EN_RECEPCION, errores_de_canales, guardar_canales
+from pacientes.models import Cliente, TipoDocumento
+from pacientes.validaciones import (
+    DatosCliente,
+    dividir_nombre,
+    normalizar_telefono,
+    validar_datos_cliente_completos,
+    validar_username_disponible,
+)
 
 logger = logging.getLogger(__name__)
 
 
+def validar_datos_y_canales(*, canal_preferido, acepta_whatsapp, acepta_sms, medio_consentimiento, vigentes=(),
+                            **datos) -> DatosCliente:
+    """Reception's checks of a patient's data (``validar_datos_cliente_completos`` with any valid
+    contact number) and of their notice channel and consents
+    (``pacientes.consentimientos.errores_de_canales``, how it was given: verbal or a signed
+    form), all errors at once by field. Returns the data in normal form."""
+    errores = {}
+    try:
+        resultado = validar_datos_cliente_completos(**datos, solo_celular_chileno=False)
+        telefono = resultado.telefono
+    except ValidationError as error:
+        errores.update(error.error_dict)
+        resultado = None
+        telefono = _telefono_o_vacio(datos.get("telefono"))
+    if not errores.get("telefono"):
+        errores.update(errores_de_canales(
+            canal_preferido=canal_preferido, telefono=telefono, acepta_whatsapp=acepta_whatsapp,
+            acepta_sms=acepta_sms, medio=medio_consentimiento, medios_validos=MEDIOS_EN_RECEPCION,
+            vigentes=vigentes,
+        ))
+    if errores:
+        raise ValidationError(errores)
+    return resultado
+
+
+def _telefono_o_vacio(telefono):
+    try:
+        return normalizar_telefono(telefono, solo_celular_chileno=False) if (telefono or "").strip() else ""
+    except ValidationError:
+        return ""
+
+
 def actualizar_cliente(
-    *, actor, cliente_id, nombre_completo, email="", telefono="", rut="", fecha_nacimiento=None, alergias=""
+    *, actor, cliente_id, nombre_completo, email="", telefono="", rut="", fecha_nacimiento=None, alergias="",
+    tipo_documento=TipoDocumento.RUT, numero_documento="", pais_documento="", canal_preferido=None,
+    acepta_whatsapp=None, acepta_sms=None, medio_consentimiento="",
 ) -> Cliente:
     """Change a patient's data; their login (``User.email``, username, names) follows in the
-    same transaction, so the two never drift apart."""
-    cliente = Cliente.objects.get(pk=cliente_id)
-    datos = validar_datos_cliente_completos(
+    same transaction, so the two never drift apart.
+
+    With ``canal_preferido`` (reception's form) the notice channel and the WhatsApp/SMS consents
+    are recorded too (``guardar_canales``: who, when, how); without it they stay as they are, but
+    a consent the new number cannot receive (a landline now) is refused all the same."""
+    cliente = Cliente.objects.con_consentimientos().get(pk=cliente_id)
+    vigentes = [canal for canal, fecha in (("whatsapp", cliente.whatsapp_aceptado_en),
+                                           ("sms", cliente.sms_aceptado_en)) if fecha is not None]
+    if canal_preferido is None:
+        canal_preferido = cliente.canal_preferido
+        acepta_whatsapp, acepta_sms = "whatsapp" in vigentes, "sms" in vigentes
+    datos = validar_datos_y_canales(
         nombre_completo=nombre_completo, email=email, telefono=telefono, rut=rut,
         fecha_nacimiento=fecha_nacimiento, alergias=alergias, exigir_email=cliente.user_id is not None,
-        excluir_cliente_id=cliente.pk, excluir_user_id=cliente.user_id,
+        excluir_cliente_id=cliente.pk, excluir_user_id=cliente.user_id, tipo_documento=tipo_documento,
+        numero_documento=numero_documento, pais_documento=pais_documento, canal_preferido=canal_preferido,
+        acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms, medio_consentimiento=medio_consentimiento,
+        vigentes=vigentes,
     )
     if cliente.user_id is not None:
         try:
@@ -36,6 +91,8 @@ def actualizar_cliente(
         for campo, valor in datos.__dict__.items():
             setattr(cliente, campo, valor)
         cliente.save()
+        guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
+                        acepta_sms=acepta_sms, medio=medio_consentimiento, actor=actor, ahora=timezone.now())
         if cliente.user is not None:
             user = cliente.user
             user.username = user.email = cliente.email
@@ -45,7 +102,7 @@ def actualizar_cliente(
     return cliente
 
 
-def _cambiar_actividad(cliente_id, *, activo) -> Cliente:
+def cambiar_actividad(cliente_id, *, activo) -> Cliente:
     """The record and its portal login are active together (a deactivated patient cannot log
     in). Under the caller's transaction; nothing is written when already so."""
     exigir_transaccion()
@@ -62,7 +119,7 @@ def desactivar_cliente(*, actor, cliente_id) -> Cliente:
     """The gentle alternative to deleting: the record stays, portal login is blocked, and the
     RUT/e-mail/phone are free for a new active record. Appointments are left as they are."""
     with operacion("desactivar_cliente", actor=actor):
-        cliente = _cambiar_actividad(cliente_id, activo=False)
+        cliente = cambiar_actividad(cliente_id, activo=False)
     registrar_evento(logger, "cliente_desactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
     return cliente
 
@@ -75,6 +132,6 @@ def reactivar_cliente(*, actor, cliente_id) -> Cliente:
     or phone meanwhile: nothing changes then. Raises ``Cliente.DoesNotExist``.
     """
     with operacion("reactivar_cliente", actor=actor):
-        cliente = _cambiar_actividad(cliente_id, activo=True)
+        cliente = cambiar_actividad(cliente_id, activo=True)
     registrar_evento(logger, "cliente_reactivado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
     return cliente

@@ -20,7 +20,8 @@ from django.utils import timezone
 from stdnum import exceptions as stdnum_errores
 from stdnum.cl import rut as stdnum_rut
 
-from pacientes.models import Cliente
+from pacientes.models import Cliente, TipoDocumento
+from pacientes.paises import NOMBRES as NOMBRES_PAISES
 
 LARGO_NOMBRE = 200
 LARGO_EMAIL = 254
@@ -48,23 +49,77 @@ def normalizar_rut(valor: str) -> str:
     return f"{cuerpo}-{compacto[-1]}"
 
 
-def normalizar_telefono(valor: str) -> str:
-    """A Chilean mobile in any spelling → E.164 (``+56961234567``); raises ``telefono_invalido``."""
+MENSAJE_TELEFONO_CONTACTO = (
+    "Ingrese un teléfono válido: un celular (+56 9 6123 4567), un fijo (+56 2 2345 6789) o un número "
+    "extranjero con su código de país (por ejemplo +54 9 11 2345 6789)."
+)
+
+
+def normalizar_telefono(valor: str, *, solo_celular_chileno: bool = True) -> str:
+    """A phone number in any spelling → E.164 (``+56961234567``); raises ``telefono_invalido``.
+
+    By default only a Chilean mobile (the portal's login and SMS number). With
+    ``solo_celular_chileno=False`` (reception's contact number) any valid number: a landline or
+    a foreign number too; which channels it can receive is the outbox's rule
+    (``notificaciones.preferencias.canales_del_numero``).
+    """
     texto = (valor or "").strip()
     if not texto:
         raise ValidationError("Ingrese el teléfono.", code="telefono_obligatorio")
-    mensaje = "Ingrese un celular chileno válido, por ejemplo +56 9 6123 4567."
+    mensaje = ("Ingrese un celular chileno válido, por ejemplo +56 9 6123 4567." if solo_celular_chileno
+               else MENSAJE_TELEFONO_CONTACTO)
     if len(texto) > 30:
         raise ValidationError(mensaje, code="telefono_invalido")
     try:
         numero = phonenumbers.parse(texto, "CL")
     except phonenumbers.NumberParseException:
         raise ValidationError(mensaje, code="telefono_invalido") from None
+    if not phonenumbers.is_valid_number(numero):
+        raise ValidationError(mensaje, code="telefono_invalido")
     # SMS and WhatsApp need a mobile: in Chile those are the 9-digit numbers that start with 9.
     nacional = phonenumbers.national_significant_number(numero)
-    if numero.country_code != 56 or not phonenumbers.is_valid_number(numero) or not nacional.startswith("9"):
+    if solo_celular_chileno and (numero.country_code != 56 or not nacional.startswith("9")):
         raise ValidationError(mensaje, code="telefono_invalido")
     return phonenumbers.format_number(numero, phonenumbers.PhoneNumberFormat.E164)
+
+
+_SEPARADORES_DOCUMENTO = re.compile(r"[\s.\-‐‑–—/]")
+
+
+def normalizar_documento(numero: str, pais: str) -> tuple[str, str]:
+    """A passport's or another identity document's number and country → (``AB123456``, ``AR``):
+    upper-case letters and digits (spaces, dots and dashes dropped), and an ISO 3166-1 alpha-2
+    code of ``pacientes.paises``. Raises ``documento_obligatorio``, ``documento_invalido`` or
+    ``pais_invalido`` (as a dict by field)."""
+    errores = {}
+    texto = _SEPARADORES_DOCUMENTO.sub("", (numero or "").strip()).upper()
+    if not texto:
+        errores["numero_documento"] = ValidationError("Ingrese el número del documento.",
+                                                      code="documento_obligatorio")
+    elif not re.fullmatch(r"[A-Z0-9]{3,20}", texto):
+        errores["numero_documento"] = ValidationError(
+            "El número del documento solo lleva letras y dígitos (entre 3 y 20), por ejemplo AB123456.",
+            code="documento_invalido")
+    codigo = (pais or "").strip().upper()
+    if codigo not in NOMBRES_PAISES:
+        errores["pais_documento"] = ValidationError("Elija el país que emitió el documento.", code="pais_invalido")
+    if errores:
+        raise ValidationError(errores)
+    return texto, codigo
+
+
+def validar_documento_cliente(tipo: str, numero: str, pais: str, *, excluir_cliente_id=None) -> tuple[str, str]:
+    """A non-RUT identity document (pasaporte, otro), normalised, refused if an active patient
+    has the same type, country and number (``documento_duplicado``; the database's partial unique
+    index ``cliente_documento_activo_unico`` is the backstop). The RUT has its own rule,
+    ``validar_rut_cliente``."""
+    numero, pais = normalizar_documento(numero, pais)
+    existente = (_activos(excluir_cliente_id).filter(tipo_documento=tipo, pais_documento=pais, numero_documento=numero)
+                 .values_list("pk", flat=True).first())
+    if existente is not None:
+        raise ValidationError({"numero_documento": _duplicado(
+            "Ya existe un paciente activo con ese documento.", "documento_duplicado", existente)})
+    return numero, pais
 
 
 def normalizar_email(valor: str) -> str:
@@ -144,9 +199,9 @@ def validar_rut_cliente(rut: str, *, excluir_cliente_id=None) -> str:
     return rut
 
 
-def validar_telefono_cliente(telefono: str, *, excluir_cliente_id=None) -> str:
+def validar_telefono_cliente(telefono: str, *, excluir_cliente_id=None, solo_celular_chileno=True) -> str:
     """Normalised phone (E.164), refused if an active patient has it."""
-    telefono = normalizar_telefono(telefono)
+    telefono = normalizar_telefono(telefono, solo_celular_chileno=solo_celular_chileno)
     existente = _activos(excluir_cliente_id).filter(telefono=telefono).values_list("pk", flat=True).first()
     if existente is not None:
         raise _duplicado("Ya existe un paciente activo con ese teléfono.", "telefono_duplicado", existente)
@@ -181,6 +236,9 @@ class DatosCliente:
     rut: str
     fecha_nacimiento: datetime.date | None
     alergias: str
+    tipo_documento: str = TipoDocumento.RUT
+    numero_documento: str = ""
+    pais_documento: str = ""
 
 
 def validar_datos_cliente_completos(
@@ -196,8 +254,16 @@ def validar_datos_cliente_completos(
     exigir_telefono=False,
     excluir_cliente_id=None,
     excluir_user_id=None,
+    tipo_documento=TipoDocumento.RUT,
+    numero_documento="",
+    pais_documento="",
+    solo_celular_chileno=True,
 ) -> DatosCliente:
-    """Every rule at once. Raises one ValidationError whose ``error_dict`` has each field's error."""
+    """Every rule at once. Raises one ValidationError whose ``error_dict`` has each field's error.
+
+    ``tipo_documento`` RUT (the default) checks ``rut``; a passport or another document checks
+    its number and country instead (``validar_documento_cliente``) and needs ``rut`` empty.
+    ``solo_celular_chileno=False``: any valid phone (reception's contact number)."""
     errores = {}
     resultado = {}
 
@@ -215,8 +281,27 @@ def validar_datos_cliente_completos(
         "email", validar_email_cliente, email, exigir_email,
         excluir_cliente_id=excluir_cliente_id, excluir_user_id=excluir_user_id,
     )
-    revisar("telefono", validar_telefono_cliente, telefono, exigir_telefono, excluir_cliente_id=excluir_cliente_id)
-    revisar("rut", validar_rut_cliente, rut, exigir_rut, excluir_cliente_id=excluir_cliente_id)
+    revisar("telefono", validar_telefono_cliente, telefono, exigir_telefono, excluir_cliente_id=excluir_cliente_id,
+            solo_celular_chileno=solo_celular_chileno)
+    resultado["tipo_documento"], resultado["numero_documento"], resultado["pais_documento"] = TipoDocumento.RUT, "", ""
+    if tipo_documento == TipoDocumento.RUT:
+        revisar("rut", validar_rut_cliente, rut, exigir_rut, excluir_cliente_id=excluir_cliente_id)
+    elif tipo_documento in (TipoDocumento.PASAPORTE, TipoDocumento.OTRO):
+        resultado["rut"] = ""
+        if (rut or "").strip():
+            errores["rut"] = ValidationError(
+                "Con pasaporte u otro documento, deje el RUT vacío (o elija «RUT» como documento).",
+                code="rut_con_otro_documento")
+        try:
+            numero, pais = validar_documento_cliente(tipo_documento, numero_documento, pais_documento,
+                                                     excluir_cliente_id=excluir_cliente_id)
+        except ValidationError as error:
+            errores.update(error.error_dict)
+        else:
+            resultado.update(tipo_documento=tipo_documento, numero_documento=numero, pais_documento=pais)
+    else:
+        errores["tipo_documento"] = ValidationError("Elija un tipo de documento de la lista.",
+                                                    code="tipo_documento_invalido")
 
     try:
         resultado["fecha_nacimiento"] = _validar_fecha_nacimiento(fecha_nacimiento)

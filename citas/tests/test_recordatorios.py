@@ -22,7 +22,7 @@ from citas.services import (
     reservar_cita,
 )
 from citas.tests.test_services import registrar_paciente
-from cuentas.models import PerfilCliente
+from pacientes.models import ConsentimientoCanal, MedioConsentimiento
 from notificaciones.models import Canal
 from citas import recordatorios
 from notificaciones.models import EstadoNotificacion, Notificacion
@@ -361,7 +361,8 @@ def test_canal_por_preferencia_y_consentimiento(agenda, ahora):
     con_whatsapp = agenda(3, registrar_paciente(1, canal_preferido=Canal.WHATSAPP, acepta_whatsapp=True))
     retiro = registrar_paciente(2, canal_preferido=Canal.WHATSAPP, acepta_whatsapp=True)
     # Prefers WhatsApp but withdrew the consent later (e.g. answered BAJA).
-    PerfilCliente.objects.filter(user=retiro).update(whatsapp_aceptado_en=None)
+    ConsentimientoCanal.objects.filter(cliente__user=retiro).update(
+        revocado_en=timezone.now(), revocado_medio=MedioConsentimiento.RESPUESTA)
     sin_consentimiento = agenda(4, retiro)
     con_sms = agenda(5, registrar_paciente(3, canal_preferido=Canal.SMS, acepta_sms=True))
     assert crear_recordatorios(ahora=ahora) == 5
@@ -408,7 +409,7 @@ def test_textos_iguales_a_los_de_notificar(agenda, recepcionista, ahora, setting
         paciente_email="rosa@correo.example"), ahora)
     crear_recordatorios(ahora=ahora)
     for cita, horas in ((reservada, 24), (confirmada, 72), (sin_ficha, 24)):
-        cita = Cita.objects.select_related("dentista__user", "cliente__user__perfil_cliente").get(pk=cita.pk)
+        cita = Cita.objects.select_related("dentista__user", "cliente").get(pk=cita.pk)
         contexto = {
             **contexto_cita(inicio=cita.inicio, dentista=cita.dentista.nombre, nombre=cita.paciente_nombre.split()[0]),
             "horas_antes": horas, "confirmada": cita.estado == EstadoCita.CONFIRMADA,
@@ -416,7 +417,7 @@ def test_textos_iguales_a_los_de_notificar(agenda, recepcionista, ahora, setting
             "enlace_confirmar": enlaces.enlace_recordatorio(cita, "confirmar") if cita.cliente_id else "",
             "enlace_cancelar": enlaces.enlace_recordatorio(cita, "cancelar") if cita.cliente_id else "",
         }
-        perfil = cita.cliente.user.perfil_cliente if cita.cliente_id else None
+        perfil = cita.cliente.preferencias() if cita.cliente_id else None
         with operacion("prueba"):
             esperadas = notificar(evento="recordatorio", referencia=f"prueba-{cita.pk}", email=cita.paciente_email,
                                   telefono=cita.paciente_telefono, perfil=perfil, cita=cita, contexto=contexto)

@@ -36,12 +36,13 @@ class FormularioAvisos(ErroresDelPortal, forms.Form):
     acepta_sms = forms.BooleanField(label="Acepto recibir avisos de mis horas por SMS.", required=False)
 
     @classmethod
-    def de(cls, perfil, *args, **kwargs):
+    def de(cls, preferencias, *args, **kwargs):
+        """From the patient's ``Preferencias`` (their record's channel and live consents)."""
         inicial = {"canal_preferido": "email", "acepta_whatsapp": False, "acepta_sms": False}
-        if perfil is not None:
-            inicial = {"canal_preferido": perfil.canal_preferido,
-                       "acepta_whatsapp": perfil.whatsapp_aceptado_en is not None,
-                       "acepta_sms": perfil.sms_aceptado_en is not None}
+        if preferencias is not None:
+            inicial = {"canal_preferido": preferencias.canal_preferido,
+                       "acepta_whatsapp": preferencias.whatsapp_aceptado_en is not None,
+                       "acepta_sms": preferencias.sms_aceptado_en is not None}
         return cls(*args, initial=inicial, **kwargs)
 
 

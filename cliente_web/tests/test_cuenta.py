@@ -62,7 +62,7 @@ def test_personal_recibe_un_403(recepcionista, url):
 
 def test_mi_cuenta_muestra_la_ficha_y_lo_que_se_cambia_en_la_clinica(portal, paciente, django_assert_num_queries):
     Cliente.objects.filter(pk=paciente.cliente.pk).update(alergias="<b>Látex</b>")
-    with django_assert_num_queries(3):  # session, user with their record, profile
+    with django_assert_num_queries(4):  # session, user with their record, profile, the record's live consents
         respuesta = portal.get(CUENTA)
     html = respuesta.content.decode()
     assert "Paciente Número 501" in html and "11.000.501-" in html and "+56 9 6000 0501" in html
@@ -251,7 +251,7 @@ def test_descargar_mis_datos_trae_solo_lo_mio(portal, paciente, otro_paciente, h
 
 
 def test_descarga_con_ids_ajenos_sigue_siendo_la_mia(portal, paciente, otro_paciente, django_assert_num_queries):
-    with django_assert_num_queries(6):  # session, user with their record + the selector's four
+    with django_assert_num_queries(7):  # session, user with their record + the selector's five (issue 13: consents)
         respuesta = portal.get(DATOS, {"cliente_id": otro_paciente.cliente.pk, "id": otro_paciente.cliente.pk})
     assert json.loads(respuesta.content)["paciente"]["id"] == paciente.cliente.pk
 

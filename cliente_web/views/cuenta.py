@@ -30,6 +30,7 @@ from cuentas.services import (
     eliminar_mi_cuenta,
     revisar_cambio_de_correo,
 )
+from notificaciones.models import Canal
 from nucleo.bloqueo import respuesta_bloqueo
 
 
@@ -37,10 +38,18 @@ def _perfil(request):
     return PerfilCliente.objects.filter(user_id=request.user.pk).first()
 
 
+def _consentimientos(request):
+    """What ``_consentimientos.html`` shows: the account's privacy notice and the patient's
+    channel and consents (they are the patient record's, ``pacientes.ConsentimientoCanal``)."""
+    preferencias = request.paciente.preferencias()
+    return {"perfil": _perfil(request), "preferencias": preferencias,
+            "canal_texto": Canal(preferencias.canal_preferido).label}
+
+
 @require_GET
 @requiere_paciente
 def mi_cuenta(request):
-    return render(request, "cliente_web/cuenta/mi_cuenta.html", {"perfil": _perfil(request)})
+    return render(request, "cliente_web/cuenta/mi_cuenta.html", _consentimientos(request))
 
 
 @require_http_methods(["GET", "POST"])
@@ -64,8 +73,8 @@ def contacto(request):
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
 def avisos(request):
-    perfil = _perfil(request)
-    form = FormularioAvisos.de(perfil, request.POST if request.method == "POST" else None)
+    contexto = _consentimientos(request)
+    form = FormularioAvisos.de(contexto["preferencias"], request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             actualizar_preferencias(user=request.user, **form.cleaned_data)
@@ -74,7 +83,7 @@ def avisos(request):
         else:
             messages.success(request, "Sus preferencias de aviso quedaron guardadas.")
             return redirect("portal:mi_cuenta")
-    return render(request, "cliente_web/cuenta/avisos.html", {"form": form, "perfil": perfil})
+    return render(request, "cliente_web/cuenta/avisos.html", {"form": form, **contexto})
 
 
 class CambiarClaveView(auth_views.PasswordChangeView):

@@ -98,6 +98,11 @@ PISTAS = {
     "enviar_invitacion": casilla, "acepta_whatsapp": casilla, "acepta_sms": casilla, "acepta_privacidad": casilla,
     "por_clinica": casilla, "inactivos": casilla, "volver": st.just("cita"), "confirmado": casilla,
     "tipo": st.sampled_from(["clinica", "vacaciones", "licencia", "capacitacion", "otro", "feriado"]),
+    "tipo_documento": st.sampled_from(["rut", "pasaporte", "otro", "dni"]),
+    "pais_documento": st.sampled_from(["AR", "PE", "ZZ", "", "ar"]),
+    "medio_consentimiento": st.sampled_from(["verbal", "formulario", "portal", ""]),
+    "telefono": st.sampled_from(["+56 9 6123 4567", "+56 2 2345 6789", "+54 9 11 2345 6789", "+1 415 555 2671",
+                                 "123"]),
 }
 
 
@@ -145,6 +150,9 @@ def semana_tipo():
 
 
 PACIENTE = ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "alergias")
+# Reception's patient form also records the identity document and the notice channel (issue 13).
+PACIENTE_RECEPCION = (*PACIENTE, "tipo_documento", "numero_documento", "pais_documento", "canal_preferido",
+                      "acepta_whatsapp", "acepta_sms", "medio_consentimiento")
 CLAVES_NUEVAS = ("new_password1", "new_password2")
 
 # url → (who sends it, its POST data). Field names are those of each view's form class.
@@ -152,12 +160,13 @@ POST = {
     "gestion:entrar": ("anonimo", formulario("username", "password")),
     "gestion:salir": ("administrador", formulario()),
     "gestion:activar": ("activacion_personal", formulario(*CLAVES_NUEVAS)),
-    "gestion:paciente_nuevo": ("administrador", formulario(*PACIENTE, "enviar_invitacion", "clave_envio")),
-    "gestion:paciente_editar": ("administrador", formulario(*PACIENTE)),
+    "gestion:paciente_nuevo": ("administrador", formulario(*PACIENTE_RECEPCION, "enviar_invitacion", "clave_envio")),
+    "gestion:paciente_editar": ("administrador", formulario(*PACIENTE_RECEPCION)),
     "gestion:paciente_desactivar": ("administrador", formulario()),
     "gestion:paciente_reactivar": ("administrador", formulario()),
     "gestion:paciente_reenviar": ("administrador", formulario()),
     "gestion:paciente_dar_hora": ("administrador", formulario("hora", "motivo", "dentista", "fecha")),
+    "gestion:paciente_invitar": ("administrador", formulario()),
     "gestion:paciente_eliminar": ("administrador", formulario()),
     "gestion:paciente_aviso_reenviar": ("administrador", formulario()),
     "gestion:paciente_documento_subir": ("administrador", formulario("titulo", archivos=["archivo"])),

@@ -148,7 +148,7 @@ def test_recepcion_invita_y_el_paciente_activa_desde_el_correo_y_reserva(
     page.get_by_label("Nombre completo").fill("Javiera Fuentes Muñoz")
     page.get_by_label("RUT", exact=True).fill("10.000.013-k")
     page.get_by_label("Correo electrónico").fill("javiera@correo.example")
-    page.get_by_label("Teléfono celular").fill("9 6123 4567")
+    page.get_by_label("Teléfono", exact=True).fill("9 6123 4567")
     page.get_by_label("Enviar invitación al portal").check()
     captura("recorrido-b-alta-presencial")
     page.get_by_role("button", name="Registrar paciente").click()

@@ -267,9 +267,12 @@ def test_exportacion_tiene_todo_lo_del_paciente_y_nada_de_otros(con_historia, dj
             actor=recepcionista.user, cliente_id=destino.pk, titulo=titulo,
             archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"),
         )
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):  # + the consents' history (issue 13)
         datos = exportar_datos_paciente(cliente_id=cliente.pk)
     json.dumps(datos, cls=DjangoJSONEncoder)  # serialisable as is
+    [consentimiento] = datos["consentimientos"]
+    assert consentimiento["canal"] == "whatsapp" and consentimiento["medio"] == "Portal del paciente"
+    assert consentimiento["otorgado_en"] and consentimiento["revocado_en"] is None
 
     assert datos["paciente"]["rut"] == cliente.rut and datos["paciente"]["telefono"] == str(cliente.telefono)
     assert datos["paciente"]["fecha_nacimiento"] == "1990-05-17"
@@ -297,7 +300,7 @@ def test_exportacion_hace_las_mismas_consultas_con_mucha_historia(con_historia, 
         cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
                                      inicio=manana_10 + datetime.timedelta(days=dias))
         reservar_cita(user=con_historia, cita_id=cita.pk)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         datos = exportar_datos_paciente(cliente_id=con_historia.cliente.pk)
     assert len(datos["citas"]) == 12
 
@@ -305,5 +308,8 @@ def test_exportacion_hace_las_mismas_consultas_con_mucha_historia(con_historia, 
 def test_exportacion_de_paciente_sin_cuenta(recepcionista):
     cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Sin Cuenta")
     datos = exportar_datos_paciente(cliente_id=cliente.pk)
-    assert datos["cuenta"] is None and datos["preferencias"] is None and datos["citas"] == []
+    assert datos["cuenta"] is None and datos["citas"] == []
+    # The channel and consents are the record's, recorded at the desk too (issue 13).
+    assert datos["preferencias"] == {"canal_preferido": "email", "whatsapp_aceptado_en": None,
+                                     "sms_aceptado_en": None, "privacidad_aceptada_en": None}
     assert datos["documentos"] == []

@@ -5,8 +5,12 @@ import uuid
 
 from django import forms
 
+from notificaciones.models import Canal
 from nucleo.formularios import ConErroresDelServicio, EntradaFecha
+from pacientes.consentimientos import MEDIOS_EN_RECEPCION, ayuda_canales_del_numero
 from pacientes.formato import EntradaRut, EntradaTelefono
+from pacientes.models import TipoDocumento
+from pacientes.paises import PAISES
 
 # Far above any real value, so a pasted novel is refused here with a Spanish message and
 # never reaches the service (which checks the real limits).
@@ -18,28 +22,75 @@ class FormularioPaciente(ConErroresDelServicio, forms.Form):
 
     # Not required here: the service reports a missing name together with every other error.
     nombre_completo = forms.CharField(label="Nombre completo", required=False, max_length=LARGO_ENTRADA)
+    tipo_documento = forms.ChoiceField(
+        label="Documento de identidad", choices=TipoDocumento.choices, initial=TipoDocumento.RUT, required=False,
+        error_messages={"invalid_choice": "Elija un tipo de documento de la lista.",
+                        "required": "Elija un tipo de documento de la lista."},
+        help_text="Sin RUT chileno (turistas, recién llegados): pasaporte u otro documento, con su país.",
+    )
     rut = forms.CharField(label="RUT", required=False, max_length=LARGO_ENTRADA, widget=EntradaRut(),
                           help_text="Con o sin puntos y guion, por ejemplo 12.345.678-5.")
+    numero_documento = forms.CharField(label="Número del pasaporte u otro documento", required=False,
+                                       max_length=LARGO_ENTRADA, help_text="Solo si no es RUT. Por ejemplo AB123456.")
+    pais_documento = forms.ChoiceField(
+        label="País que emitió el documento", required=False, choices=[("", "—"), *PAISES],
+        error_messages={"invalid_choice": "Elija el país que emitió el documento."},
+    )
     email = forms.CharField(label="Correo electrónico", required=False, max_length=LARGO_ENTRADA)
-    telefono = forms.CharField(label="Teléfono celular", required=False, max_length=LARGO_ENTRADA,
-                               widget=EntradaTelefono(),
-                               help_text="Por ejemplo +56 9 6123 4567.")
+    telefono = forms.CharField(
+        label="Teléfono", required=False, max_length=LARGO_ENTRADA, widget=EntradaTelefono(),
+        help_text="Celular (+56 9 6123 4567), fijo (+56 2 2345 6789) o extranjero con su código de país. "
+                  "Un celular puede recibir WhatsApp y SMS; un fijo, solo llamadas.",
+    )
     fecha_nacimiento = forms.DateField(label="Fecha de nacimiento", required=False,
                                        widget=EntradaFecha(),
                                        error_messages={"invalid": "La fecha de nacimiento no es válida."})
     alergias = forms.CharField(label="Alergias", required=False, max_length=LARGO_ENTRADA * 2,
                                widget=forms.Textarea(attrs={"rows": 3}),
                                help_text="Déjelo vacío si no tiene alergias conocidas.")
+    # Notices: the channel and the patient's consent for WhatsApp/SMS, with how it was given
+    # (proof under Ley 21.719; who and when are the service's: the logged-in staff, now).
+    canal_preferido = forms.ChoiceField(
+        # "Correo", not "Correo electrónico": that is the e-mail field's label (one label, one field).
+        label="Canal de avisos preferido", initial=Canal.EMAIL, widget=forms.RadioSelect,
+        choices=[(Canal.WHATSAPP, "WhatsApp"), (Canal.SMS, "SMS"), (Canal.EMAIL, "Correo")],
+        required=False,
+        error_messages={"invalid_choice": "Elija un canal de la lista.", "required": "Elija un canal de la lista."},
+        help_text="El correo, si lo hay, siempre recibe una copia.",
+    )
+    acepta_whatsapp = forms.BooleanField(label="El paciente acepta recibir avisos por WhatsApp", required=False)
+    acepta_sms = forms.BooleanField(label="El paciente acepta recibir avisos por SMS", required=False)
+    medio_consentimiento = forms.ChoiceField(
+        label="Cómo dio su consentimiento", required=False,
+        choices=[("", "—"), *[(m.value, m.label) for m in MEDIOS_EN_RECEPCION]],
+        error_messages={"invalid_choice": "Elija cómo dio el paciente su consentimiento."},
+        help_text="Queda registrado quién lo anotó y cuándo.",
+    )
+
+    CAMPOS_CHECK = ("acepta_whatsapp", "acepta_sms")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for campo in self.fields.values():
             campo.error_messages["max_length"] = "El texto es demasiado largo."
+        self.fields["canal_preferido"].widget.attrs["class"] = "form-check-input"
+
+    def explicar_telefono(self, telefono):
+        """The phone's help text says which channels this number allows (after the server
+        validated it, or for the stored number when editing; no script needed)."""
+        if telefono:
+            # The bound field copied the help text when the form was cleaned: set both.
+            self.fields["telefono"].help_text = self["telefono"].help_text = ayuda_canales_del_numero(telefono)
 
     def datos(self):
         """Keyword arguments for the service."""
         return {campo: self.cleaned_data[campo] for campo in
-                ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "alergias")}
+                ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "alergias", "tipo_documento",
+                 "numero_documento", "pais_documento", "canal_preferido", "acepta_whatsapp", "acepta_sms",
+                 "medio_consentimiento")} | {
+            # Not sent (an old page): a RUT, and the channel and consents stay as they are.
+            "tipo_documento": self.cleaned_data["tipo_documento"] or TipoDocumento.RUT,
+            "canal_preferido": self.cleaned_data["canal_preferido"] or None}
 
 
 class FormularioPacienteNuevo(FormularioPaciente):
@@ -65,7 +116,9 @@ class FormularioPacienteNuevo(FormularioPaciente):
             self.data[self.add_prefix("clave_envio")] = str(uuid.uuid4())
 
     def datos(self):
-        return {**super().datos(), "enviar_invitacion": self.cleaned_data["enviar_invitacion"],
+        datos = super().datos()
+        return {**datos, "canal_preferido": datos["canal_preferido"] or Canal.EMAIL,
+                "enviar_invitacion": self.cleaned_data["enviar_invitacion"],
                 "clave_envio": self.cleaned_data["clave_envio"]}
 
 
@@ -94,3 +147,22 @@ class FormularioDocumento(ConErroresDelServicio, forms.Form):
 
     def datos(self):
         return {"titulo": self.cleaned_data["titulo"], "archivo": self.cleaned_data["archivo"]}
+
+
+class FormularioDesactivar(ConErroresDelServicio, forms.Form):
+    """Deactivating a patient with future bookings: what to do with them (the service decides
+    what is valid; without bookings the choice is not asked)."""
+
+    citas_futuras = forms.ChoiceField(
+        label="¿Qué hacemos con sus horas futuras?", required=False, widget=forms.RadioSelect,
+        choices=[("liberar", "Liberarlas y avisarle al paciente que la clínica canceló sus horas"),
+                 ("conservar", "Conservarlas (el paciente sigue citado)")],
+        error_messages={"invalid_choice": "Elija qué hacer con sus horas futuras: liberarlas con aviso al paciente, "
+                                          "o conservarlas."},
+    )
+    motivo = forms.CharField(label="Motivo que se le indicará (opcional)", required=False, max_length=LARGO_ENTRADA,
+                             error_messages={"max_length": "El texto es demasiado largo."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["citas_futuras"].widget.attrs["class"] = "form-check-input"

@@ -36,7 +36,7 @@ def test_recepcion_registra_busca_y_elimina_un_paciente(page, live_server, captu
     page.get_by_label("Nombre completo").fill("Javiera Fuentes Muñoz")
     page.get_by_label("RUT", exact=True).fill("10.000.013-k")
     page.get_by_label("Correo electrónico").fill("javiera@correo.example")
-    page.get_by_label("Teléfono celular").fill("9 6123 4567")
+    page.get_by_label("Teléfono", exact=True).fill("9 6123 4567")
     page.get_by_label("Alergias").fill("Penicilina")
     page.get_by_label("Enviar invitación al portal").check()
     page.get_by_role("button", name="Registrar paciente").click()

@@ -280,8 +280,9 @@ def test_crear_presencial_con_invitacion(clientes):
     ("rut", "12.345.678-9", "El dígito verificador del RUT no es correcto."),
     ("rut", "hola", "El RUT no es válido. Ejemplo: 12.345.678-5."),
     ("email", "no-es-correo", "El correo electrónico no es válido."),
-    ("telefono", "22 123 4567", "Ingrese un celular chileno válido, por ejemplo +56 9 6123 4567."),
-    ("telefono", "<script>alert(1)</script>", "Ingrese un celular chileno válido, por ejemplo +56 9 6123 4567."),
+    # Reception takes landlines and foreign numbers too (issue 13): "22 123 4567" is a Santiago landline now.
+    ("telefono", "22 123", "Ingrese un teléfono válido: un celular (+56 9 6123 4567), un fijo (+56 2 2345 6789)"),
+    ("telefono", "<script>alert(1)</script>", "Ingrese un teléfono válido"),
     ("fecha_nacimiento", "ayer", "La fecha de nacimiento no es válida."),
     ("fecha_nacimiento", "2999-01-01", "La fecha de nacimiento no puede estar en el futuro."),
     ("fecha_nacimiento", "1850-01-01", "La fecha de nacimiento no es válida."),

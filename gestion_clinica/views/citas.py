@@ -206,7 +206,7 @@ def asignar(request, cita_id):
             messages.success(request, "Hora asignada.")
             return redirect(volver)
     q = request.GET.get("q", "")
-    pacientes = list(buscar_pacientes(q)[:10]) if q.strip() else []
+    pacientes = list(buscar_pacientes(q).con_consentimientos()[:10]) if q.strip() else []
     return render(request, "gestion_clinica/agenda/asignar.html", {
         "cita": cita, "formulario": formulario, "volver": volver, "q": q, "pacientes": pacientes,
     })
@@ -216,7 +216,8 @@ def asignar(request, cita_id):
 def buscar(request):
     """htmx: a short list of patients matching ``q`` (radio buttons for the assign form)."""
     q = request.GET.get("q", "")
-    pacientes = list(buscar_pacientes(q)[:10]) if q.strip() else []
+    # With their live consents: the list warns about a patient no notice would reach.
+    pacientes = list(buscar_pacientes(q).con_consentimientos()[:10]) if q.strip() else []
     return render(request, "gestion_clinica/agenda/_pacientes.html", {"pacientes": pacientes, "q": q})
 
 

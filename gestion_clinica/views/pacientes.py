@@ -12,31 +12,34 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as formato_fecha
 from django.utils.cache import patch_vary_headers
+from django.utils.dateformat import format as formato_fecha
 from django.views.decorators.http import require_POST, require_safe
 
-from citas.services import asignar_cita
-from cuentas.services import reenviar_invitacion
+from citas.del_paciente import atiende_al_paciente, citas_de_paciente, resumen_paciente
+from citas.services import asignar_cita, citas_futuras_del_cliente
+from cuentas.desactivacion import desactivar_paciente
+from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
+from cuentas.presencial import crear_cliente_presencial
+from cuentas.services import invitar_al_portal, reenviar_invitacion
 from gestion_clinica.forms.agenda import FormularioDarHora
-from gestion_clinica.forms.pacientes import FormularioDocumento, FormularioPaciente, FormularioPacienteNuevo
+from gestion_clinica.forms.pacientes import (
+    FormularioDesactivar,
+    FormularioDocumento,
+    FormularioPaciente,
+    FormularioPacienteNuevo,
+)
 from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
 from gestion_clinica.views.comun import reenviar_aviso
 from gestion_clinica.views.selector_horas import selector_pedido, url_del_selector
 from notificaciones.selectors import avisos_de_paciente, es_aviso_de
+from pacientes.consentimientos import canales_de_aviso_con, consentimientos_de_cliente
 from pacientes.documentos import eliminar_documento, maximo_bytes, respuesta_descarga, subir_documento
 from pacientes.models import Cliente, ClienteDocumento
+from pacientes.selectors import buscar_pacientes, documento_de_cliente, documentos_de_cliente, historial_cliente
+from pacientes.services import actualizar_cliente, reactivar_cliente
+from pacientes.validaciones import normalizar_telefono
 from personal.permisos import ve_alergias
-from pacientes.selectors import (
-    buscar_pacientes,
-    documento_de_cliente,
-    documentos_de_cliente,
-    historial_cliente,
-)
-from citas.del_paciente import atiende_al_paciente, citas_de_paciente, resumen_paciente
-from pacientes.services import actualizar_cliente, desactivar_cliente, reactivar_cliente
-from cuentas.presencial import crear_cliente_presencial
-from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 
 POR_PAGINA = 25
 EDITORES = (ADMINISTRADOR, RECEPCION)
@@ -99,7 +102,11 @@ def _detalle(request, cliente_id, *, form_documento=None):
     resumen = _resumen_o_404(cliente_id, notificaciones=0)
     ve = _ve_alergias(request, cliente_id)
     historial = historial_cliente(cliente_id)
+    consentimientos = consentimientos_de_cliente(cliente_id)
     return render(request, "gestion_clinica/pacientes/detalle.html", {
+        # Issue 13, reachability: the consents (who, when, how) and the channels a notice reaches.
+        "consentimientos": consentimientos,
+        "canales_de_aviso": canales_de_aviso_con(resumen.cliente, consentimientos),
         "resumen": resumen,
         "cliente": resumen.cliente,
         "ve_alergias": ve,
@@ -129,9 +136,20 @@ def _envio_repetido(error):
     return None
 
 
+def _explicar_telefono(form):
+    """After the server checked the form, the phone's help says what that number allows."""
+    # Also after the service refused other fields (is_valid() is False then): the number was fine.
+    if form.is_bound and "telefono" not in form.errors and form.cleaned_data.get("telefono"):
+        try:
+            form.explicar_telefono(normalizar_telefono(form.cleaned_data["telefono"], solo_celular_chileno=False))
+        except ValidationError:
+            pass
+
+
 @requiere_rol(*EDITORES)
 def nuevo(request):
-    """A walk-in patient (``crear_cliente_presencial``), optionally invited to the portal."""
+    """A walk-in patient (``crear_cliente_presencial``), optionally invited to the portal, with
+    their notice channel and consents."""
     form = FormularioPacienteNuevo(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -147,6 +165,7 @@ def nuevo(request):
             aviso = " Se le envió la invitación al portal." if form.cleaned_data["enviar_invitacion"] else ""
             messages.success(request, f"Paciente {cliente.nombre_completo} registrado.{aviso}")
             return redirect("gestion:paciente", cliente_id=cliente.pk)
+    _explicar_telefono(form)
     return render(request, "gestion_clinica/pacientes/formulario.html", {"form": form, "cliente": None})
 
 
@@ -167,29 +186,49 @@ def editar(request, cliente_id):
                 messages.success(request, "Datos del paciente guardados.")
                 return redirect("gestion:paciente", cliente_id=cliente_id)
     else:
+        whatsapp, sms = cliente.fechas_de_consentimiento()
         form = FormularioPaciente(initial={
             "nombre_completo": cliente.nombre_completo, "rut": cliente.rut, "email": cliente.email,
             "telefono": str(cliente.telefono or ""), "fecha_nacimiento": cliente.fecha_nacimiento,
-            "alergias": cliente.alergias,
+            "alergias": cliente.alergias, "tipo_documento": cliente.tipo_documento,
+            "numero_documento": cliente.numero_documento, "pais_documento": cliente.pais_documento,
+            "canal_preferido": cliente.canal_preferido, "acepta_whatsapp": whatsapp is not None,
+            "acepta_sms": sms is not None,
         })
+        form.explicar_telefono(str(cliente.telefono or ""))
+    _explicar_telefono(form)
     return render(request, "gestion_clinica/pacientes/formulario.html", {"form": form, "cliente": cliente})
 
 
 @requiere_rol(*EDITORES)
 def desactivar(request, cliente_id):
-    """GET: what deactivating means; POST: ``desactivar_cliente``."""
+    """GET: what deactivating means, with the patient's future bookings and, if any, the choice
+    of what to do with them; POST: ``desactivar_paciente``."""
     cliente = _resumen_o_404(cliente_id).cliente
+    futuras = citas_futuras_del_cliente(cliente_id=cliente_id, ahora=timezone.now())
+    form = FormularioDesactivar(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not cliente.activo:
             messages.info(request, "Este paciente ya estaba desactivado.")
-        else:
+            return redirect("gestion:paciente", cliente_id=cliente_id)
+        if form.is_valid():
+            # Without future bookings there is nothing to choose: they are "kept" (none).
+            eleccion = form.cleaned_data["citas_futuras"] if futuras else "conservar"
             try:
-                desactivar_cliente(actor=request.user, cliente_id=cliente_id)
+                liberadas = desactivar_paciente(actor=request.user, cliente_id=cliente_id, citas_futuras=eleccion,
+                                                motivo=form.cleaned_data["motivo"])
             except Cliente.DoesNotExist:
                 raise Http404(YA_NO_EXISTE) from None
-            messages.success(request, f"Paciente {cliente.nombre_completo} desactivado.")
-        return redirect("gestion:paciente", cliente_id=cliente_id)
-    return render(request, "gestion_clinica/pacientes/desactivar.html", {"cliente": cliente})
+            except ValidationError as error:
+                form.agregar_errores_del_servicio(error)
+            else:
+                detalle = f" {liberadas} hora(s) futura(s) liberada(s) con aviso al paciente." if liberadas else ""
+                if futuras and eleccion == "conservar":
+                    detalle = f" Sus {len(futuras)} hora(s) futura(s) se conservan."
+                messages.success(request, f"Paciente {cliente.nombre_completo} desactivado.{detalle}")
+                return redirect("gestion:paciente", cliente_id=cliente_id)
+    return render(request, "gestion_clinica/pacientes/desactivar.html",
+                  {"cliente": cliente, "futuras": futuras, "form": form})
 
 
 @requiere_rol(*EDITORES)
@@ -243,6 +282,22 @@ def dar_hora(request, cliente_id):
         "cliente": cliente, "formulario": formulario, "url": request.path, "ficha": ficha,
         **selector_pedido(request, datos, dentista_preferido=ultimas[0].dentista_id if ultimas else None),
     })
+
+
+@require_POST
+@requiere_rol(*EDITORES)
+def invitar(request, cliente_id):
+    """Invite a walk-in registered without an account to the portal (``invitar_al_portal``);
+    the reason in Spanish when refused (no e-mail, already has an account, deactivated)."""
+    try:
+        invitar_al_portal(actor=request.user, cliente_id=cliente_id)
+    except Cliente.DoesNotExist:
+        raise Http404(YA_NO_EXISTE) from None
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Invitación al portal enviada: le llegará un correo para crear su contraseña.")
+    return redirect("gestion:paciente", cliente_id=cliente_id)
 
 
 @require_POST
@@ -352,6 +407,7 @@ urlpatterns = [
     path("pacientes/<int:cliente_id>/reactivar/", reactivar, name="paciente_reactivar"),
     path("pacientes/<int:cliente_id>/dar-hora/", dar_hora, name="paciente_dar_hora"),
     path("pacientes/<int:cliente_id>/reenviar-invitacion/", reenviar, name="paciente_reenviar"),
+    path("pacientes/<int:cliente_id>/invitar/", invitar, name="paciente_invitar"),
     path("pacientes/<int:cliente_id>/eliminar/", eliminar, name="paciente_eliminar"),
     path("pacientes/<int:cliente_id>/avisos/<int:notificacion_id>/reenviar/", aviso_reenviar,
          name="paciente_aviso_reenviar"),

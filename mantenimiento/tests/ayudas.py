@@ -49,8 +49,8 @@ def cuenta_suelta(username, email=None, *, staff=False, superuser=False, nombre=
 
 def perfil_a_mano(user_id):
     return valor(
-        """INSERT INTO cuentas_perfilcliente (user_id, canal_preferido, creado, actualizado)
-           VALUES (%s, 'email', now(), now()) RETURNING id""",
+        """INSERT INTO cuentas_perfilcliente (user_id, creado, actualizado)
+           VALUES (%s, now(), now()) RETURNING id""",
         [user_id],
     )
 

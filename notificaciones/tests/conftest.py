@@ -2,9 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from cuentas.models import PerfilCliente
-
 from notificaciones.models import Canal
+from notificaciones.preferencias import Preferencias
 from notificaciones.services import notificar
 from nucleo.servicios import operacion
 
@@ -19,19 +18,13 @@ def _cola_vacia(cola_vacia):
 
 @pytest.fixture
 def crear_perfil(db):
-    """Factory for a portal account's profile: ``crear_perfil(canal="whatsapp", whatsapp=True)``."""
-    contador = {"n": 0}
+    """Factory for a patient's channel preferences as the outbox reads them (the patient
+    record's channel and consents): ``crear_perfil(canal="whatsapp", whatsapp=True)``."""
 
     def crear(*, canal=Canal.EMAIL, whatsapp=False, sms=False):
-        contador["n"] += 1
-        user = get_user_model().objects.create_user(username=f"paciente{contador['n']}", password=None)
         ahora = timezone.now()
-        return PerfilCliente.objects.create(
-            user=user,
-            canal_preferido=canal,
-            whatsapp_aceptado_en=ahora if whatsapp else None,
-            sms_aceptado_en=ahora if sms else None,
-        )
+        return Preferencias(canal, whatsapp_aceptado_en=ahora if whatsapp else None,
+                            sms_aceptado_en=ahora if sms else None)
 
     return crear
 

@@ -124,13 +124,9 @@ def test_worker_muerto_con_sigkill_a_mitad_del_envio_no_pierde_nada(twilio, tmp_
     The at-least-once window: the provider had received the first request. Had it accepted
     it before the worker died, the patient gets the message twice; neither Twilio's nor
     Meta's send API takes an idempotency key, so no client can close that window."""
-    from cuentas.models import PerfilCliente
-    from django.contrib.auth import get_user_model
+    from notificaciones.preferencias import Preferencias
 
-    user = get_user_model().objects.create_user(username="paciente-sigkill", password=None)
-    perfil = PerfilCliente.objects.create(
-        user=user, canal_preferido=Canal.WHATSAPP, whatsapp_aceptado_en=timezone.now()
-    )
+    perfil = Preferencias(Canal.WHATSAPP, whatsapp_aceptado_en=timezone.now())
     [n] = notificar_en_servicio(email="", telefono=TELEFONO, perfil=perfil)
     twilio.colgar()
 

@@ -17,7 +17,7 @@ from pruebas import proveedores as pp
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.tests.conftest import notificar_en_servicio
 from notificaciones.views import es_baja
-from pacientes.models import Cliente
+from pacientes.models import Cliente, ConsentimientoCanal
 
 SECRETO_META = "secreto-de-la-app"
 VERIFY_TOKEN = "token-de-verificacion"
@@ -89,9 +89,12 @@ def test_baja_por_whatsapp_via_twilio(client, paciente, texto):
     perfil = perfil_de(paciente)
     assert perfil.whatsapp_aceptado_en is None
     assert perfil.sms_aceptado_en is not None  # only the channel the request came through
-    # Audited: the change is in the profile's history, attributed to the service.
-    ultimo = perfil.events.order_by("pgh_id").last()
-    assert ultimo.whatsapp_aceptado_en is None
+    # The consent is closed, not deleted (proof under Ley 21.719): how, and audited by the service.
+    consentimiento = ConsentimientoCanal.objects.get(cliente=paciente, canal=Canal.WHATSAPP)
+    assert consentimiento.revocado_en is not None and consentimiento.revocado_medio == "respuesta"
+    assert consentimiento.revocado_por is None
+    ultimo = consentimiento.events.order_by("pgh_id").last()
+    assert ultimo.revocado_en is not None
     assert ultimo.pgh_context.metadata["servicio"] == "registrar_baja"
     # And the next message skips WhatsApp.
     creadas = notificar_en_servicio(email=paciente.email, telefono=str(paciente.telefono), perfil=perfil)

@@ -9,7 +9,7 @@ from cuentas.presencial import crear_cliente_presencial
 
 MODELOS = [
     "pacientes.Cliente", "cuentas.PerfilCliente", "personal.Perfil", "citas.Cita", "citas.HorarioAtencion",
-    "citas.Cierre", "notificaciones.Notificacion",
+    "citas.Cierre", "notificaciones.Notificacion", "pacientes.ConsentimientoCanal",
 ]
 
 
