@@ -472,6 +472,12 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None, desde=None) -> Cita:
             citas = citas.filter(cliente_id__in=Cliente.objects.filter(user_id=actor.pk).values("pk"))
         if desde is not None:
             citas = citas.filter(estado=desde)
+        # A patient does not confirm a booking on a day the clinic or its dentist will not
+        # attend (reception moves or cancels it): in the compare-and-set, so a closure committed
+        # before it is seen. Staff may (they are the ones handling it).
+        cerrado = accion == "confirmar" and not personal
+        if cerrado:
+            citas = citas.filter(~enlaces.en_un_cierre_expr())
         if regla.vuelve_atras:
             # SET reads the row as it was: estado takes the recorded one, then it is cleared.
             cambios = {"estado": F("estado_anterior"), "estado_anterior": ""}
@@ -487,6 +493,8 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None, desde=None) -> Cita:
         elif cita is None or (not personal and (cita.cliente is None or cita.cliente.user_id != actor.pk)):
             raise _error_cita_no_encontrada()
         if cambiadas != 1:
+            if cerrado and estados.permitida(accion, cita, ahora) and enlaces.en_un_cierre(cita.pk, cita.inicio):
+                raise enlaces.error_dia_cerrado()
             if desde is not None and cita.estado != desde and cita.estado in regla.origenes:
                 raise ValidationError(
                     f"No se deshizo: la cita cambió entretanto y ahora está en «{cita.get_estado_display()}».",
@@ -499,8 +507,11 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None, desde=None) -> Cita:
 
 
 def confirmar_cita(*, actor, cita_id) -> Cita:
-    """reservada → confirmada, before the start. Staff, or the patient on their own booking.
-    Raises ValidationError ``cita_no_encontrada``, ``transicion_invalida``, ``cita_ya_comenzo``."""
+    """reservada → confirmada, before the start. Staff, or the patient on their own booking;
+    a patient's booking on a day of a closure is not confirmed (``dia_cerrado``, as for the
+    reminder's link: reception will move or cancel it).
+    Raises ValidationError ``cita_no_encontrada``, ``transicion_invalida``, ``cita_ya_comenzo``,
+    ``dia_cerrado``."""
     return _cambiar_estado(accion="confirmar", actor=actor, cita_id=cita_id)
 
 

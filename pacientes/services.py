@@ -59,15 +59,23 @@ def _telefono_o_vacio(telefono):
 def actualizar_cliente(
     *, actor, cliente_id, nombre_completo, email="", telefono="", rut="", fecha_nacimiento=None, alergias="",
     tipo_documento=TipoDocumento.RUT, numero_documento="", pais_documento="", canal_preferido=None,
-    acepta_whatsapp=None, acepta_sms=None, medio_consentimiento="",
+    acepta_whatsapp=None, acepta_sms=None, medio_consentimiento="", agregar_alergias="",
 ) -> Cliente:
     """Change a patient's data; their login (``User.email``, username, names) follows in the
     same transaction, so the two never drift apart.
 
     With ``canal_preferido`` (reception's form) the notice channel and the WhatsApp/SMS consents
     are recorded too (``guardar_canales``: who, when, how); without it they stay as they are, but
-    a consent the new number cannot receive (a landline now) is refused all the same."""
+    a consent the new number cannot receive (a landline now) is refused all the same.
+
+    ``alergias=None`` keeps the recorded allergies, and ``agregar_alergias`` adds a line to them:
+    the desk records what the patient declares without reading the clinical record."""
     cliente = Cliente.objects.con_consentimientos().get(pk=cliente_id)
+    if alergias is None:
+        alergias = cliente.alergias
+    agregar_alergias = " ".join((agregar_alergias or "").split())
+    if agregar_alergias:
+        alergias = f"{alergias.strip()}\n{agregar_alergias}".strip()
     vigentes = [canal for canal, fecha in (("whatsapp", cliente.whatsapp_aceptado_en),
                                            ("sms", cliente.sms_aceptado_en)) if fecha is not None]
     if canal_preferido is None:

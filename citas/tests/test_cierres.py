@@ -28,6 +28,7 @@ from citas.selectors import filas_de_horas_libres, horas_libres, opciones_de_den
 from citas.services import (
     asignar_cita,
     cancelar_cita,
+    confirmar_cita,
     confirmar_por_enlace,
     crear_cita_disponible,
     reprogramar_cita,
@@ -307,6 +308,26 @@ def test_el_enlace_de_confirmar_de_un_dia_cerrado_no_confirma(dentista, recepcio
     assert "cirugía" not in error.value.message  # the closure's reason stays with the clinic
     assert huella_bd() == antes
     assert Cita.objects.get(pk=cita.pk).estado == EstadoCita.RESERVADA
+
+
+def test_confirmar_en_el_portal_una_cita_de_un_dia_cerrado_no_confirma(dentista, recepcionista, horas, dia):
+    propia, ajena = horas(dentista, dia, 2)
+    paciente, otro = registrar_paciente(1), registrar_paciente(2)
+    propia = reservar_cita(user=paciente, cita_id=propia.pk)
+    ajena = reservar_cita(user=otro, cita_id=ajena.pk)
+    cerrar_rango(actor=recepcionista.user, desde=dia, hasta=dia, dentista_id=dentista.pk, tipo="licencia",
+                 motivo="Licencia médica")
+    antes = huella_bd()
+    with pytest.raises(ValidationError) as error:
+        confirmar_cita(actor=paciente, cita_id=propia.pk)
+    assert error.value.code == "dia_cerrado" and "no atenderá ese día" in error.value.message
+    # Someone else's booking still looks like a missing one, closed day or not.
+    with pytest.raises(ValidationError) as error:
+        confirmar_cita(actor=paciente, cita_id=ajena.pk)
+    assert error.value.code == "cita_no_encontrada"
+    assert huella_bd() == antes
+    # Staff may still confirm (they are the ones moving it, and know why).
+    assert confirmar_cita(actor=recepcionista.user, cita_id=propia.pk).estado == EstadoCita.CONFIRMADA
 
 
 # Integrity check ------------------------------------------------------------------------------

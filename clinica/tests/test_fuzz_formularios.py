@@ -161,7 +161,7 @@ POST = {
     "gestion:salir": ("administrador", formulario()),
     "gestion:activar": ("activacion_personal", formulario(*CLAVES_NUEVAS)),
     "gestion:paciente_nuevo": ("administrador", formulario(*PACIENTE_RECEPCION, "enviar_invitacion", "clave_envio")),
-    "gestion:paciente_editar": ("administrador", formulario(*PACIENTE_RECEPCION)),
+    "gestion:paciente_editar": ("administrador", formulario(*PACIENTE_RECEPCION, "agregar_alergias")),
     "gestion:paciente_desactivar": ("administrador", formulario()),
     "gestion:paciente_reactivar": ("administrador", formulario()),
     "gestion:paciente_reenviar": ("administrador", formulario()),

@@ -84,13 +84,35 @@ class FormularioPaciente(ConErroresDelServicio, forms.Form):
 
     def datos(self):
         """Keyword arguments for the service."""
-        return {campo: self.cleaned_data[campo] for campo in
+        return {campo: self.cleaned_data.get(campo, "") for campo in
                 ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "alergias", "tipo_documento",
                  "numero_documento", "pais_documento", "canal_preferido", "acepta_whatsapp", "acepta_sms",
                  "medio_consentimiento")} | {
             # Not sent (an old page): a RUT, and the channel and consents stay as they are.
             "tipo_documento": self.cleaned_data["tipo_documento"] or TipoDocumento.RUT,
             "canal_preferido": self.cleaned_data["canal_preferido"] or None}
+
+
+class FormularioPacienteEditado(FormularioPaciente):
+    """Editing a patient at the desk. Allergies are clinical data that only the dentist who
+    treats the patient reads (``personal.permisos.ve_alergias``), and the desk (administración,
+    recepción) edits: so this form never shows what is recorded, it only adds what the patient
+    declares now (``actualizar_cliente(agregar_alergias=…)``)."""
+
+    alergias = None
+    agregar_alergias = forms.CharField(
+        label="Agregar alergias que declara el paciente", required=False, max_length=LARGO_ENTRADA * 2,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Se suma a lo ya anotado. Lo anotado es un dato clínico: lo ve solo el dentista que atiende "
+                  "al paciente (en la ficha verá «Alerta clínica»).",
+    )
+    field_order = ["nombre_completo", "tipo_documento", "rut", "numero_documento", "pais_documento", "email",
+                   "telefono", "fecha_nacimiento", "agregar_alergias"]
+
+    def datos(self):
+        datos = super().datos()
+        datos.pop("alergias")
+        return {**datos, "alergias": None, "agregar_alergias": self.cleaned_data["agregar_alergias"]}
 
 
 class FormularioPacienteNuevo(FormularioPaciente):

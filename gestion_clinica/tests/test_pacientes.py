@@ -362,7 +362,24 @@ def test_editar_muestra_los_datos_actuales(clientes, paciente):
     texto = clientes["recepcion"].get(url("paciente_editar", paciente)).text
     assert 'value="marta@correo.example"' in texto and 'value="+56 9 8765 4321"' in texto  # as people read it
     assert 'value="12.345.678-5"' in texto
-    assert "Látex y penicilina" in texto
+    # Allergies are clinical data: the desk's form never shows what is recorded, it only adds.
+    assert "Látex y penicilina" not in texto and 'name="agregar_alergias"' in texto
+    assert 'name="alergias"' not in texto
+
+
+@pytest.mark.parametrize("persona", ["recepcion", "administrador"])
+def test_editar_suma_alergias_sin_leerlas(clientes, paciente, persona):
+    respuesta = clientes[persona].post(url("paciente_editar", paciente), datos_validos(
+        nombre_completo="Marta Díaz Rojas", rut="12345678-5", alergias="", agregar_alergias="  Ibuprofeno  "))
+    assert respuesta.status_code == 302
+    paciente.refresh_from_db()
+    # A POSTed "alergias" (an old page, a crafted request) neither shows nor erases the record.
+    assert paciente.alergias == "Látex y penicilina\nIbuprofeno"
+    respuesta = clientes[persona].post(url("paciente_editar", paciente), datos_validos(
+        nombre_completo="Marta Díaz Rojas", rut="12345678-5", agregar_alergias=""))
+    paciente.refresh_from_db()
+    assert paciente.alergias == "Látex y penicilina\nIbuprofeno"
+    assert "Ibuprofeno" not in clientes[persona].get(url("paciente", paciente)).text
 
 
 def test_editar_guarda(clientes, paciente):
@@ -540,7 +557,7 @@ def test_editar_paciente_con_cuenta_exige_correo(clientes, invitado):
 
 def test_editar_con_tipos_equivocados_y_textos_enormes(clientes, paciente):
     for datos in ({"nombre_completo": "x" * 50_000}, {"nombre_completo": "Marta", "fecha_nacimiento": "99999-99-99"},
-                  {"nombre_completo": "Marta", "alergias": "y" * 10_000}, {"nombre_completo": "\x00\x00"}):
+                  {"nombre_completo": "Marta", "agregar_alergias": "y" * 10_000}, {"nombre_completo": "\x00\x00"}):
         respuesta = clientes["recepcion"].post(url("paciente_editar", paciente), datos)
         assert respuesta.status_code == 200 and 'aria-invalid="true"' in respuesta.text
     paciente.refresh_from_db()

@@ -14,7 +14,7 @@ from django.utils.dateformat import format as formato_fecha
 from django.views.decorators.http import require_POST
 
 from citas import estados, services
-from citas.models import EstadoCita
+from citas.models import Cita, EstadoCita
 from citas.selectors import cancelaciones_de_cita
 from gestion_clinica.forms.agenda import FormularioAsignar, FormularioCancelar, FormularioDeshacer, FormularioReprogramar
 from gestion_clinica.permisos import DENTISTA, TODOS, requiere_rol
@@ -131,8 +131,14 @@ def cancelar(request, cita_id):
                 for campo, errores in error.error_dict.items():
                     formulario.add_error(campo if campo in formulario.fields else None, errores)
             else:
-                messages.success(request, "Cita cancelada por la clínica; se avisó al paciente." if por_clinica
-                                 else "Cita cancelada; la hora quedó libre.")
+                if por_clinica:
+                    texto = "Cita cancelada por la clínica; se avisó al paciente."
+                elif Cita.objects.filter(pk=cita.pk, estado=EstadoCita.BLOQUEADA).exists():
+                    # Freed on a day of a closure: the database keeps the slot blocked (cierres).
+                    texto = "Cita cancelada; la hora sigue bloqueada por el cierre de ese día."
+                else:
+                    texto = "Cita cancelada; la hora quedó libre."
+                messages.success(request, texto)
                 return redirect(volver)
     else:
         inicial = {"motivo": " ".join(request.GET.get("motivo", "").split())[:200]}

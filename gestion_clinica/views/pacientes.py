@@ -26,7 +26,7 @@ from gestion_clinica.forms.agenda import FormularioDarHora
 from gestion_clinica.forms.pacientes import (
     FormularioDesactivar,
     FormularioDocumento,
-    FormularioPaciente,
+    FormularioPacienteEditado,
     FormularioPacienteNuevo,
 )
 from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
@@ -174,7 +174,7 @@ def editar(request, cliente_id):
     """Change a patient's data (``actualizar_cliente``)."""
     cliente = _resumen_o_404(cliente_id).cliente
     if request.method == "POST":
-        form = FormularioPaciente(request.POST)
+        form = FormularioPacienteEditado(request.POST)
         if form.is_valid():
             try:
                 actualizar_cliente(actor=request.user, cliente_id=cliente_id, **form.datos())
@@ -187,10 +187,10 @@ def editar(request, cliente_id):
                 return redirect("gestion:paciente", cliente_id=cliente_id)
     else:
         whatsapp, sms = cliente.fechas_de_consentimiento()
-        form = FormularioPaciente(initial={
+        form = FormularioPacienteEditado(initial={
             "nombre_completo": cliente.nombre_completo, "rut": cliente.rut, "email": cliente.email,
             "telefono": str(cliente.telefono or ""), "fecha_nacimiento": cliente.fecha_nacimiento,
-            "alergias": cliente.alergias, "tipo_documento": cliente.tipo_documento,
+            "tipo_documento": cliente.tipo_documento,
             "numero_documento": cliente.numero_documento, "pais_documento": cliente.pais_documento,
             "canal_preferido": cliente.canal_preferido, "acepta_whatsapp": whatsapp is not None,
             "acepta_sms": sms is not None,
