@@ -3,7 +3,8 @@ a login attempt for django-axes.
 
 Without this, someone holding an open session (a borrowed phone) could guess the password on
 those pages without limit and then take the account. A wrong password there is reported to
-axes like a failed login (same key: the account's normalised e-mail and the IP), so the limit
+axes like a failed login under the account's username, which is also what a login by RUT or
+e-mail is counted as (``cuentas.axes``): one counter per account and client address, so the limit
 and the lockout page are the login's own, and the lockout also holds at the login page.
 """
 
@@ -12,7 +13,7 @@ from django.contrib.auth.signals import user_login_failed
 
 
 def _credenciales(request):
-    return {"username": request.user.email or request.user.get_username()}
+    return {"username": request.user.get_username()}
 
 
 def clave_bloqueada(request) -> bool:

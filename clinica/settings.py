@@ -4,6 +4,7 @@ Everything that differs between machines comes from the environment (12-factor).
 DATABASE_URL the embedded PostgreSQL of ``clinica.postgres_embebido`` is used.
 """
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -234,7 +235,20 @@ PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.5  # hours
+# A lockout is per (account, client address): a stranger's guesses from elsewhere never lock the
+# account's owner out. One address trying many accounts has its own, higher limit
+# (CLINICA_LIMITE_FALLOS_POR_IP, counted by ``cuentas.axes.ManejadorBloqueo``).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "cuentas.axes.ManejadorBloqueo"
+CLINICA_LIMITE_FALLOS_POR_IP = int(os.environ.get("CLINICA_LIMITE_FALLOS_POR_IP", "30"))
+# Attempts made while locked out are refused without being counted: retrying does not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client's address: X-Forwarded-For only from these proxies (addresses or networks, comma
+# separated; docs/produccion.md). None by default: then REMOTE_ADDR, whatever the headers say.
+# A typo fails at start-up, not at the first login.
+CLINICA_PROXIES_DE_CONFIANZA = [str(ipaddress.ip_network(red, strict=False))
+                                for red in _env_lista("CLINICA_PROXIES_DE_CONFIANZA")]
+AXES_CLIENT_IP_CALLABLE = "nucleo.ip_cliente.ip_del_cliente"
 # Spanish lockout page (axes ships no Spanish), each site's own, by URL namespace.
 AXES_LOCKOUT_CALLABLE = "nucleo.bloqueo.respuesta_bloqueo"
 CLINICA_PLANTILLAS_BLOQUEO = {"gestion": "gestion_clinica/bloqueo.html", "portal": "cliente_web/bloqueo.html"}
