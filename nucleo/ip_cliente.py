@@ -50,3 +50,19 @@ def ip_del_cliente(request) -> str | None:
         if not es_proxy_de_confianza(ip):
             break
     return cliente
+
+
+def comprobar_proxies(app_configs=None, **kwargs):
+    """``check --deploy``: behind a TLS proxy (``SECURE_PROXY_SSL_HEADER``, set by
+    ``DJANGO_BEHIND_PROXY=1``) with no trusted proxy listed, every client has the proxy's
+    address: the per-address lockout limits would then count the whole clinic as one client."""
+    from django.core.checks import Warning
+
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and not getattr(settings, "CLINICA_PROXIES_DE_CONFIANZA", ()):
+        return [Warning(
+            "Detrás de un proxy (DJANGO_BEHIND_PROXY=1) sin CLINICA_PROXIES_DE_CONFIANZA, todos los clientes "
+            "tienen la dirección del proxy: los límites de intentos por dirección cuentan a toda la clínica junta.",
+            hint="Indique la dirección del proxy, p. ej. CLINICA_PROXIES_DE_CONFIANZA=127.0.0.1,::1 (docs/produccion.md).",
+            id="nucleo.W001",
+        )]
+    return []

@@ -198,3 +198,16 @@ def test_la_cuenta_se_busca_una_vez_por_intento(paciente):
 def rut_con_puntos(rut):
     cuerpo, dv = rut.split("-")
     return f"{int(cuerpo):,}".replace(",", ".") + f"-{dv}"
+
+
+def test_check_deploy_avisa_detras_de_un_proxy_sin_proxies_de_confianza(settings):
+    from nucleo.ip_cliente import comprobar_proxies
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.CLINICA_PROXIES_DE_CONFIANZA = []
+    assert [aviso.id for aviso in comprobar_proxies()] == ["nucleo.W001"]
+    settings.CLINICA_PROXIES_DE_CONFIANZA = ["127.0.0.1/32"]
+    assert comprobar_proxies() == []
+    settings.SECURE_PROXY_SSL_HEADER = None
+    settings.CLINICA_PROXIES_DE_CONFIANZA = []
+    assert comprobar_proxies() == []

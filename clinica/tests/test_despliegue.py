@@ -96,3 +96,13 @@ def test_desarrollo_y_pruebas_arrancan_sin_clave(entorno):
 def test_el_modo_de_pruebas_no_redirige_a_https(settings):
     """This very run: DEBUG off but plain http (test client, live server), never a 301."""
     assert settings.SECURE_SSL_REDIRECT is False
+
+
+def test_check_deploy_avisa_el_proxy_sin_proxies_de_confianza():
+    """Behind nginx every client has the proxy's address unless it is listed as trusted."""
+    resultado = ejecutar("manage.py", "check", "--deploy", "--fail-level", "WARNING", **PRODUCCION,
+                         DJANGO_BEHIND_PROXY="1")
+    assert resultado.returncode != 0 and "nucleo.W001" in resultado.stdout + resultado.stderr
+    resultado = ejecutar("manage.py", "check", "--deploy", "--fail-level", "WARNING", **PRODUCCION,
+                         DJANGO_BEHIND_PROXY="1", CLINICA_PROXIES_DE_CONFIANZA="127.0.0.1,::1")
+    assert resultado.returncode == 0, resultado.stdout + resultado.stderr
