@@ -234,7 +234,8 @@ def asignar_cita(
     """Staff give a free slot to a patient (seed flow D), or to a person without a record
     (only the snapshot fields). The patient is told by their channels.
     Raises ValidationError ``cliente_invalido``, ``hora_no_disponible``, ``dentista_inactivo``
-    (the slot is free but its dentist no longer works), ``motivo_largo`` or the snapshot's."""
+    (the slot is free but its dentist no longer works), ``paciente_ocupado`` (the patient has
+    another appointment at that time), ``motivo_largo`` or the snapshot's."""
     motivo = _limpiar_motivo(motivo)
     cliente = perfil = None
     if cliente_id is not None:
@@ -566,7 +567,9 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
     The new slot's dentist must be active: staff get ``dentista_inactivo``, a patient the
     portal's ``hora_no_disponible`` (such slots are not offered there).
     Returns the new Cita. Raises ValidationError ``cita_no_encontrada``, ``no_reprogramable``,
-    ``fuera_de_plazo``, ``max_reprogramaciones``, ``hora_no_disponible``, ``dentista_inactivo``.
+    ``fuera_de_plazo``, ``max_reprogramaciones``, ``hora_no_disponible``, ``dentista_inactivo``,
+    ``paciente_ocupado`` (the new time overlaps another of the patient's appointments).
+    Not a new booking: the portal's cap (``CLINICA_MAX_RESERVAS_PORTAL``) does not apply.
     """
     if not es_id_valido(cita_id):
         raise _error_cita_no_encontrada()
@@ -605,8 +608,10 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         destino.estado = TRANSICIONES[accion].destino
         destino.reprogramaciones = origen.reprogramaciones + (0 if personal else 1)
         destino.reservada_en = ahora  # a new booking for the reminders: its own notice just went out
-        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en", "actualizado"])
+        # Free the old slot first: the patient's exclusion constraint (cita_sin_traslape_por_paciente)
+        # is checked per statement, so a move to a time that overlaps the old one is not refused.
         origen.liberar(ahora=ahora)
+        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en", "actualizado"])
         nombre = destino.paciente_nombre
         anterior = _contexto(origen, nombre)
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).
