@@ -116,6 +116,9 @@ def preparar_django(args):
         print("AVISO: DJANGO_DEBUG activo; se mide con DEBUG=False.", file=sys.stderr)
     os.environ["DJANGO_DEBUG"] = "false"  # DEBUG keeps every query in memory: not production
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinica.settings")
+    # Its patients win slots round after round: the portal's cap (2 live bookings) would turn the
+    # contest into refusals. The cap's work (the patient's row lock and the count) is still done.
+    os.environ.setdefault("CLINICA_MAX_RESERVAS_PORTAL", "1000000")
     sys.path.insert(0, str(RAIZ))
 
     import django
@@ -254,13 +257,26 @@ def _intento_servicio(cita_id, paciente, _cursor):
         reservar_cita(user=user, cita_id=cita_id, motivo="Control")
         return RESERVA, None
     except ValidationError as exc:
-        if getattr(exc, "code", None) == "hora_no_disponible":
+        # Taken, or the same patient already won another slot at that time (issue 14's
+        # cita_sin_traslape_por_paciente: the dentists' slots share their times): a refusal.
+        if getattr(exc, "code", None) in ("hora_no_disponible", "paciente_ocupado"):
             return RECHAZO, None
         return ERROR, f"ValidationError({getattr(exc, 'code', None)}): {exc}"
 
 
+def _es_paciente_ocupado(exc):
+    return getattr(getattr(exc.__cause__ or exc, "diag", None), "constraint_name", None) == "cita_sin_traslape_por_paciente"
+
+
 def _intento_sql(cita_id, paciente, cursor):
-    cursor.execute(SQL_CAS, [paciente.cliente_id, paciente.nombre, cita_id])
+    from django.db import IntegrityError
+
+    try:
+        cursor.execute(SQL_CAS, [paciente.cliente_id, paciente.nombre, cita_id])
+    except IntegrityError as exc:  # autocommit: nothing to roll back
+        if _es_paciente_ocupado(exc):
+            return RECHAZO, None
+        raise
     return (RESERVA if cursor.rowcount == 1 else RECHAZO), None
 
 
@@ -289,10 +305,11 @@ _CUERPO = (
 def _intento_sql_servicio(cita_id, paciente, cursor):
     """The service's statements, issued by hand: what the database alone costs.
 
-    Same round trips, SQL text and rows as reservar_cita: BEGIN, ``_RESERVAR_SQL`` (patient +
+    Same round trips, SQL text and rows as reservar_cita: BEGIN, the patient's row lock
+    (``_BLOQUEAR_PACIENTE_SQL``, the portal's cap), ``_RESERVAR_SQL`` (patient +
     compare-and-set + snapshot and dentist), the notification's INSERT (what ``bulk_create``
     sends), procrastinate's ``defer_jobs`` query (what ``batch_defer`` sends), COMMIT; a
-    rejection is BEGIN, ``_RESERVAR_SQL``, ROLLBACK. The same triggers fire; the ORM, the
+    rejection is BEGIN, the lock, ``_RESERVAR_SQL``, ROLLBACK. The same triggers fire; the ORM, the
     templates, procrastinate's Python, the log line and the rest of the Python do not run."""
     import json
     import uuid
@@ -302,7 +319,9 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
     from procrastinate.sql import queries
 
     from citas import reglas
-    from citas.services import _RESERVAR_SQL
+    from django.conf import settings
+
+    from citas.services import _BLOQUEAR_PACIENTE_SQL, _RESERVAR_SQL
 
     ahora = timezone.now()
     contexto = {
@@ -311,10 +330,11 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
     }
     cursor.execute("BEGIN")
     try:
+        cursor.execute(_BLOQUEAR_PACIENTE_SQL, [paciente.user_id])
         cursor.execute(_CONTEXTO_PGHISTORY + _RESERVAR_SQL, {
             **contexto, "user_id": paciente.user_id, "cita_id": cita_id, "motivo": "Control", "ahora": ahora,
             "inicio_minimo": reglas.inicio_minimo_para_reservar(ahora), "reservada": "reservada",
-            "disponible": "disponible",
+            "disponible": "disponible", "max_reservas": settings.CLINICA_MAX_RESERVAS_PORTAL,
         })
         cursor.nextset()
         fila = cursor.fetchone()
@@ -346,8 +366,10 @@ def _intento_sql_servicio(cita_id, paciente, cursor):
         cursor.fetchall()
         cursor.execute("COMMIT")
         return RESERVA, None
-    except BaseException:
+    except BaseException as exc:
         cursor.execute("ROLLBACK")
+        if _es_paciente_ocupado(exc):
+            return RECHAZO, None
         raise
 
 

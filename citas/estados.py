@@ -44,6 +44,11 @@ ESTADOS_CON_PACIENTE = [
 ]
 
 
+# Live bookings: the patient still has to come (the per-patient exclusion constraint and the
+# portal's cap count these).
+ESTADOS_VIVOS = (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA, EstadoCita.EN_ESPERA)
+
+
 # A mark of what happened at the desk ("Llegó", "Atendida", "No asistió"), and the states it
 # may come from: what ``deshacer`` goes back to (``Cita.estado_anterior``).
 ESTADOS_MARCADOS = (EstadoCita.EN_ESPERA, EstadoCita.ATENDIDA, EstadoCita.NO_ASISTIO)

@@ -309,6 +309,20 @@ class Cita(ConFechas):
                 violation_error_code="traslape",
                 violation_error_message="El dentista ya tiene otra hora en ese horario.",
             ),
+            # A patient never holds two live appointments that overlap (one account cannot hold
+            # two dentists at once). Live = still ahead of the patient: reservada, confirmada,
+            # en_espera (ESTADOS_VIVOS). Not: cancelada (by the clinic, kept with its patient),
+            # atendida / no_asistio (history), disponible / bloqueada (no patient).
+            ExclusionConstraint(
+                name="cita_sin_traslape_por_paciente",
+                expressions=[
+                    ("cliente", RangeOperators.EQUAL),
+                    (TsTzRangeCerrado("inicio", "fin"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(cliente__isnull=False, estado__in=estados.ESTADOS_VIVOS),
+                violation_error_code="paciente_ocupado",
+                violation_error_message="Ya tiene otra cita a esa hora.",
+            ),
         ]
         indexes = [
             models.Index(fields=["estado", "inicio"], name="cita_estado_inicio_idx"),

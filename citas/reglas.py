@@ -4,7 +4,8 @@ it (which buttons a patient sees, and why one is missing), so the two never disa
 Settings: ``CLINICA_ANTICIPACION_MINIMA_MIN`` (a slot is bookable only this far ahead),
 ``CLINICA_SEMANAS_RESERVA`` (how far ahead the portal offers slots), ``CLINICA_PLAZO_CAMBIOS_H``
 (a patient may cancel or move a booking until this many hours before it) and
-``CLINICA_MAX_REPROGRAMACIONES`` (how many times a patient may move one booking).
+``CLINICA_MAX_REPROGRAMACIONES`` (how many times a patient may move one booking) and
+``CLINICA_MAX_RESERVAS_PORTAL`` (how many live future bookings a patient may hold through it).
 Staff are not bound by any of these.
 """
 
@@ -24,6 +25,7 @@ class PoliticaPortal:
     plazo_cambios_h: int
     max_reprogramaciones: int
     telefono: str
+    max_reservas: int = 2
 
     @property
     def anticipacion_texto(self) -> str:
@@ -42,6 +44,7 @@ def politica_del_portal() -> PoliticaPortal:
         plazo_cambios_h=settings.CLINICA_PLAZO_CAMBIOS_H,
         max_reprogramaciones=settings.CLINICA_MAX_REPROGRAMACIONES,
         telefono=settings.CLINICA_TELEFONO,
+        max_reservas=settings.CLINICA_MAX_RESERVAS_PORTAL,
     )
 
 
@@ -81,6 +84,16 @@ def error_max_reprogramaciones() -> ValidationError:
         f"Esta cita ya se cambió de hora {politica.max_reprogramaciones} veces, el máximo por el portal: "
         f"para otro cambio, llame a la clínica al {politica.telefono}.",
         code="max_reprogramaciones",
+    )
+
+
+def error_max_reservas() -> ValidationError:
+    politica = politica_del_portal()
+    return ValidationError(
+        f"Por el portal puede tener hasta {politica.max_reservas} "
+        f"{'hora reservada' if politica.max_reservas == 1 else 'horas reservadas'} a la vez, y ya las tiene: "
+        f"para reservar otra, llame a la clínica al {politica.telefono}.",
+        code="max_reservas",
     )
 
 

@@ -7,6 +7,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -110,10 +111,19 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo):
 # the slot was not taken (gone, past, too soon, or an inactive dentist's: the portal does not
 # offer those either). The patient's channel is on their record and each live consent is one
 # row of the partial unique index ``consentimiento_vigente_unico``: two index probes.
+# The portal's cap (``CLINICA_MAX_RESERVAS_PORTAL``): ``vigentes`` counts the patient's live
+# future bookings and the UPDATE takes the slot only below the cap. The count is race-free
+# because ``_BLOQUEAR_PACIENTE_SQL`` locked the patient's row in an earlier statement: a second
+# booking of the same patient waits there until the first commits, and this statement's snapshot
+# (taken when it starts, in READ COMMITTED) then sees it. A lock in this statement would not do:
+# its count would still read the snapshot from before the wait.
+_VIVOS_SQL = ", ".join(f"'{estado.value}'" for estado in estados.ESTADOS_VIVOS)
 _RESERVAR_SQL = f"""
 WITH paciente AS (
     SELECT c.id, c.nombre_completo, c.email, c.telefono,
-           c.canal_preferido, kw.otorgado_en AS whatsapp_aceptado_en, ks.otorgado_en AS sms_aceptado_en
+           c.canal_preferido, kw.otorgado_en AS whatsapp_aceptado_en, ks.otorgado_en AS sms_aceptado_en,
+           (SELECT count(*) FROM citas_cita v
+             WHERE v.cliente_id = c.id AND v.estado IN ({_VIVOS_SQL}) AND v.inicio > %(ahora)s) AS vigentes
       FROM pacientes_cliente c
       LEFT JOIN pacientes_consentimientocanal kw
              ON kw.cliente_id = c.id AND kw.canal = 'whatsapp' AND kw.revocado_en IS NULL
@@ -129,21 +139,31 @@ WITH paciente AS (
      WHERE cita.id = %(cita_id)s AND cita.estado = %(disponible)s AND cita.inicio > %(ahora)s
        AND cita.inicio >= %(inicio_minimo)s
        AND d.id = cita.dentista_id AND u.id = d.user_id AND {sql_reservable("d", "u")}
+       AND paciente.vigentes < %(max_reservas)s
  RETURNING cita.*, u.first_name AS dentista_nombre, u.last_name AS dentista_apellido,
            u.username AS dentista_usuario
 )
-SELECT tomada.*, paciente.canal_preferido, paciente.whatsapp_aceptado_en, paciente.sms_aceptado_en
+SELECT tomada.*, paciente.canal_preferido, paciente.whatsapp_aceptado_en, paciente.sms_aceptado_en,
+       paciente.vigentes
   FROM paciente
   LEFT JOIN tomada ON TRUE
 """
+# NO KEY UPDATE, not UPDATE: it serialises the patient's portal bookings, but does not conflict
+# with the KEY SHARE lock that any write of a ``citas_cita.cliente_id`` takes on this row (staff
+# giving the same slot to this patient at that instant would otherwise deadlock with us).
+_BLOQUEAR_PACIENTE_SQL = "SELECT id FROM pacientes_cliente WHERE user_id = %s AND activo FOR NO KEY UPDATE"
 
 
 def _tomar_hora_para_usuario(*, user, cita_id, motivo, ahora) -> Cita | None:
     """Run ``_RESERVAR_SQL`` through ``Cita.objects.raw``: the ``Cita`` it returns, with every
     field loaded and, as extra attributes, the dentist's name parts and the patient's channel
-    preferences (``pk`` None: the slot was not taken); None when ``user`` has no active patient."""
+    preferences and ``vigentes`` (``pk`` None: the slot was not taken); None when ``user`` has no
+    active patient. Locks the patient's row first (the cap's count, see ``_RESERVAR_SQL``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BLOQUEAR_PACIENTE_SQL, [user.pk])
     citas = Cita.objects.raw(_RESERVAR_SQL, {
         "user_id": user.pk, "cita_id": cita_id, "motivo": motivo, "ahora": ahora,
+        "max_reservas": settings.CLINICA_MAX_RESERVAS_PORTAL,
         "inicio_minimo": reglas.inicio_minimo_para_reservar(ahora),
         "reservada": TRANSICIONES["reservar"].destino, "disponible": EstadoCita.DISPONIBLE,
     })
@@ -171,7 +191,9 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
     access).
     Raises ValidationError ``hora_no_disponible`` when the slot is gone, past, sooner than
     ``CLINICA_ANTICIPACION_MINIMA_MIN`` from now or of an inactive dentist (the portal shows the
-    nearest free slots, as for a taken one), or ``cliente_inactivo``.
+    nearest free slots, as for a taken one), ``max_reservas`` when the patient already holds
+    ``CLINICA_MAX_RESERVAS_PORTAL`` live future bookings (staff may give more), ``paciente_ocupado``
+    when they hold another appointment at an overlapping time, or ``cliente_inactivo``.
     """
     motivo = _limpiar_motivo(motivo)
     if not es_id_valido(cita_id):
@@ -183,6 +205,8 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
             _crear_ficha_para_usuario_antiguo(user)
             cita = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
         if cita.pk is None:
+            if cita.vigentes >= settings.CLINICA_MAX_RESERVAS_PORTAL:
+                raise reglas.error_max_reservas()
             raise _error_hora_no_disponible()
         perfil = Preferencias.de_valores(cita.canal_preferido, cita.whatsapp_aceptado_en, cita.sms_aceptado_en)
         notificar(
@@ -234,7 +258,8 @@ def asignar_cita(
     """Staff give a free slot to a patient (seed flow D), or to a person without a record
     (only the snapshot fields). The patient is told by their channels.
     Raises ValidationError ``cliente_invalido``, ``hora_no_disponible``, ``dentista_inactivo``
-    (the slot is free but its dentist no longer works), ``motivo_largo`` or the snapshot's."""
+    (the slot is free but its dentist no longer works), ``paciente_ocupado`` (the patient has
+    another appointment at that time), ``motivo_largo`` or the snapshot's."""
     motivo = _limpiar_motivo(motivo)
     cliente = perfil = None
     if cliente_id is not None:
@@ -566,7 +591,9 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
     The new slot's dentist must be active: staff get ``dentista_inactivo``, a patient the
     portal's ``hora_no_disponible`` (such slots are not offered there).
     Returns the new Cita. Raises ValidationError ``cita_no_encontrada``, ``no_reprogramable``,
-    ``fuera_de_plazo``, ``max_reprogramaciones``, ``hora_no_disponible``, ``dentista_inactivo``.
+    ``fuera_de_plazo``, ``max_reprogramaciones``, ``hora_no_disponible``, ``dentista_inactivo``,
+    ``paciente_ocupado`` (the new time overlaps another of the patient's appointments).
+    Not a new booking: the portal's cap (``CLINICA_MAX_RESERVAS_PORTAL``) does not apply.
     """
     if not es_id_valido(cita_id):
         raise _error_cita_no_encontrada()
@@ -605,8 +632,10 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         destino.estado = TRANSICIONES[accion].destino
         destino.reprogramaciones = origen.reprogramaciones + (0 if personal else 1)
         destino.reservada_en = ahora  # a new booking for the reminders: its own notice just went out
-        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en", "actualizado"])
+        # Free the old slot first: the patient's exclusion constraint (cita_sin_traslape_por_paciente)
+        # is checked per statement, so a move to a time that overlaps the old one is not refused.
         origen.liberar(ahora=ahora)
+        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en", "actualizado"])
         nombre = destino.paciente_nombre
         anterior = _contexto(origen, nombre)
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).

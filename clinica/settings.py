@@ -302,6 +302,9 @@ CLINICA_SEMANAS_RESERVA = int(os.environ.get("CLINICA_SEMANAS_RESERVA", "4"))
 CLINICA_PLAZO_CAMBIOS_H = int(os.environ.get("CLINICA_PLAZO_CAMBIOS_H", "12"))
 # How many times a patient may move one booking on the portal (the clinic can always move it).
 CLINICA_MAX_REPROGRAMACIONES = int(os.environ.get("CLINICA_MAX_REPROGRAMACIONES", "2"))
+# How many live future bookings a patient may hold through the portal (one script must not empty
+# the agenda); the clinic can give more at the desk.
+CLINICA_MAX_RESERVAS_PORTAL = int(os.environ.get("CLINICA_MAX_RESERVAS_PORTAL", "2"))
 
 # Background jobs -----------------------------------------------------------------------------
 # The outbox's hooks into the layers above it (notificaciones/ganchos.py).

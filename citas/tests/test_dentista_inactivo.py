@@ -147,9 +147,10 @@ def test_reservar_sigue_en_dos_sentencias_con_el_dentista_en_la_reserva(
     the slot, then the notifications and their job (plus the savepoint pair of the test's
     transaction), and the message still names the dentist."""
     user = registrar_paciente(5)
-    with django_assert_num_queries(5) as consultas:
+    with django_assert_num_queries(6) as consultas:  # + the patient's row lock (the portal's cap)
         cita = reservar_cita(user=user, cita_id=libre.pk)
-    tomar = consultas.captured_queries[1]["sql"]
+    assert "FOR NO KEY UPDATE" in consultas.captured_queries[1]["sql"]
+    tomar = consultas.captured_queries[2]["sql"]
     assert "UPDATE citas_cita" in tomar and "personal_perfil" in tomar and "is_active" in tomar
     assert cita.reservada_en is not None
     from notificaciones.models import Notificacion

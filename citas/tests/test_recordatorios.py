@@ -48,7 +48,8 @@ def reservada_hace_una_semana(cita, ahora):
 
 
 @pytest.fixture
-def agenda(dentista, recepcionista, ahora):
+def agenda(dentista, recepcionista, ahora, settings):
+    settings.CLINICA_MAX_RESERVAS_PORTAL = 100  # many bookings of one patient; the cap has its own tests
     """``agenda(horas, paciente=None, motivo="", reciente=False)``: a slot ``horas`` after
     ``ahora`` booked by ``paciente`` (a portal User) a week ago (``reciente``: right now), or
     left free when None."""

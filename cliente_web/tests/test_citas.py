@@ -20,8 +20,9 @@ MIS_CITAS = "/portal/citas/"
 
 
 @pytest.fixture
-def reservar(paciente, horas):  # noqa: F811
+def reservar(paciente, horas, settings):  # noqa: F811
     """``reservar(delta)``: a booking of ``paciente`` starting ``delta`` from now."""
+    settings.CLINICA_MAX_RESERVAS_PORTAL = 100  # many bookings of one patient; the cap has its own tests
 
     def crear(delta, user=None, motivo=""):
         hora = horas(delta)

@@ -36,7 +36,8 @@ def _rutas_con_id(patrones, prefijo=""):
 
 
 @pytest.fixture
-def citas_ajenas(otro_paciente, dentista, recepcionista):
+def citas_ajenas(otro_paciente, dentista, recepcionista, settings):
+    settings.CLINICA_MAX_RESERVAS_PORTAL = 100  # many bookings of one patient; the cap has its own tests
     ahora = timezone.now()
 
     def hora(delta):

@@ -178,6 +178,33 @@ def test_hora_tomada_mientras_tanto_ofrece_las_mas_cercanas(portal, horas, otro_
     assert huella_bd() == antes
 
 
+def test_otra_cita_a_la_misma_hora_o_el_tope_se_explican_en_la_pagina(portal, paciente, horas, otro_dentista,
+                                                                      recepcionista, settings):
+    """Issue 14: the patient's second appointment at the same time, and a booking past the
+    portal's cap, are refused on the confirm page with the reason (not the "taken" page)."""
+    from citas.services import asignar_cita
+
+    settings.CLINICA_MAX_RESERVAS_PORTAL = 2
+    suya = horas(30 * H)
+    reservar_cita(user=paciente, cita_id=suya.pk)
+    a_la_vez = horas(30 * H + 10 * MIN, dentista_id=otro_dentista.pk)
+    url = reverse("portal:reservar_confirmar", args=[a_la_vez.pk])
+    antes = huella_bd()
+    respuesta = portal.post(url, {"motivo": "control"})
+    assert respuesta.status_code == 200 and "Ya tiene otra cita a esa hora." in respuesta.content.decode()
+    assert huella_bd() == antes
+    # The clinic gave one more at the desk (staff may exceed the cap): the portal refuses a third.
+    asignar_cita(actor=recepcionista.user, cita_id=horas(50 * H).pk, cliente_id=paciente.cliente.pk)
+    otra = horas(70 * H)
+    antes = huella_bd()
+    respuesta = portal.post(reverse("portal:reservar_confirmar", args=[otra.pk]), {"motivo": ""})
+    contenido = respuesta.content.decode()
+    assert respuesta.status_code == 200
+    assert ("Por el portal puede tener hasta 2 horas reservadas a la vez, y ya las tiene: para reservar otra, "
+            f"llame a la clínica al {settings.CLINICA_TELEFONO}.") in contenido
+    assert huella_bd() == antes
+
+
 def _hora_de_caso(caso, horas, otro_paciente, dentista):
     if caso == "pasada":
         return horas(-3 * H).pk

@@ -309,3 +309,18 @@ def test_inicio_con_horas_hoy_no_enlaza(clientes, dentista, cita_hoy):
     assert "Próximo día hábil" not in clientes["recepcion"].get(INICIO).text
     Cita.objects.all().delete()
     assert "Próximo día hábil" not in clientes["recepcion"].get(INICIO).text  # none ahead either
+
+
+def test_dar_hora_a_la_misma_hora_que_otra_suya(clientes, dentista, otro_dentista, hora, marta, recepcionista):
+    """A patient never holds two appointments at once (``cita_sin_traslape_por_paciente``): the
+    second dentist at the same time is refused with a Spanish message, back on the picker."""
+    lunes = _lunes_siguiente()
+    suya = hora(dentista, lunes, datetime.time(10))
+    asignar_cita(actor=recepcionista.user, cita_id=suya.pk, cliente_id=marta.pk)
+    otra = hora(otro_dentista, lunes, datetime.time(10, 15))
+    url = reverse("gestion:paciente_dar_hora", args=[marta.pk])
+    respuesta = clientes["recepcion"].post(url, {"hora": otra.pk, "dentista": otro_dentista.pk})
+    assert respuesta.status_code == 302 and respuesta.url == f"{url}?dentista={otro_dentista.pk}"
+    assert mensajes(respuesta) == ["Ya tiene otra cita a esa hora."]
+    otra.refresh_from_db()
+    assert (otra.estado, otra.cliente_id) == (EstadoCita.DISPONIBLE, None)
