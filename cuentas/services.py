@@ -476,10 +476,21 @@ def revisar_cambio_de_correo(*, token) -> CambioDeCorreo:
                           nuevo=datos["e"], ya_confirmado=ya)
 
 
-def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimiento=None) -> str:
+def _exigir_clave_actual(user, password):
+    """A change of the login e-mail or the phone needs the current password: an open session
+    alone (a borrowed phone) must not be enough to take the account. Raises ``clave_incorrecta``
+    by field ``password``; the portal counts it toward the login's lockout."""
+    if not password or not user.check_password(password):
+        raise ValidationError({"password": ValidationError(
+            "Para cambiar su correo o su celular, escriba su contraseña actual correcta.",
+            code="clave_incorrecta")})
+
+
+def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimiento=None, password="") -> str:
     """A patient changes their own contact data in the portal.
 
-    Phone and birth date are saved at once. A new e-mail is the login, so it is not: in the same
+    Changing the e-mail or the phone needs the current ``password`` (``clave_incorrecta``
+    otherwise, nothing saved); the birth date alone does not. Phone and birth date are saved at once. A new e-mail is the login, so it is not: in the same
     transaction a signed link (24 h) is recorded to the new address and a notice to the old one;
     ``confirmar_cambio_de_correo`` applies it. Returns the address waiting for confirmation, or "".
     """
@@ -494,6 +505,12 @@ def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimien
         validar_username_disponible(datos.email, excluir_user_id=user.pk)
     except ValidationError as error:
         raise ValidationError({"email": error}) from None
+    try:
+        email_actual = normalizar_email(cliente.email)
+    except ValidationError:
+        email_actual = ""
+    if datos.email != email_actual or str(datos.telefono or "") != str(cliente.telefono or ""):
+        _exigir_clave_actual(user, password)
     with operacion("actualizar_contacto_del_paciente", actor=user):
         cliente = Cliente.objects.select_for_update().get(pk=cliente.pk)
         cliente.telefono, cliente.fecha_nacimiento = datos.telefono, datos.fecha_nacimiento

@@ -29,6 +29,7 @@ def test_cambiar_el_correo_con_su_enlace(page, live_server, captura, paciente):
     page.goto(f"{live_server.url}/portal/cuenta/")
     page.get_by_role("link", name="Cambiar correo, celular o nacimiento").click()
     page.get_by_label("Correo electrónico").fill(NUEVO)
+    page.get_by_label("Contraseña actual").fill(CLAVE_PACIENTE)
     page.get_by_role("button", name="Guardar").click()
     expect(page.get_by_text(f"Le enviamos un enlace a {NUEVO}; su correo cambiará cuando lo abra.")).to_be_visible()
     captura("portal-correo-enlace-enviado")

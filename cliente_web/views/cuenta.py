@@ -55,13 +55,18 @@ def mi_cuenta(request):
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
 def contacto(request):
+    if request.method == "POST" and clave_bloqueada(request):
+        return respuesta_bloqueo(request)
     form = FormularioContacto.de(request.paciente, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            # A new e-mail (the login) waits for the link sent to it; the rest is saved now.
+            # A new e-mail (the login) waits for the link sent to it; the rest is saved now. A new
+            # e-mail or phone needs the current password, counted like a login attempt.
             pendiente = actualizar_contacto_del_paciente(user=request.user, **form.cleaned_data)
         except ValidationError as error:
             form.agregar_errores_del_servicio(error)
+            if any(e.code == "clave_incorrecta" for e in getattr(error, "error_dict", {}).get("password", [])):
+                registrar_clave_incorrecta(request)
         else:
             messages.success(request, "Sus datos de contacto quedaron guardados.")
             if pendiente:

@@ -11,7 +11,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from pghistory.models import Context
 
-from citas.tests.test_services import registrar_paciente
+from citas.tests.test_services import PASSWORD, registrar_paciente
 from cuentas.models import PerfilCliente
 from notificaciones.models import Canal
 from cuentas.services import (
@@ -36,7 +36,8 @@ NUEVO = "nuevo.correo@correo.example"
 
 def pedir(user, email=NUEVO, **otros):
     cliente = Cliente.objects.get(user=user)
-    datos = {"email": email, "telefono": str(cliente.telefono), "fecha_nacimiento": None, **otros}
+    datos = {"email": email, "telefono": str(cliente.telefono), "fecha_nacimiento": None, "password": PASSWORD,
+             **otros}
     return actualizar_contacto_del_paciente(user=user, **datos)
 
 
