@@ -27,8 +27,10 @@ from cuentas.services import (
     actualizar_contacto_del_paciente,
     actualizar_preferencias,
     confirmar_cambio_de_correo,
+    deshacer_cambio_de_correo,
     eliminar_mi_cuenta,
     revisar_cambio_de_correo,
+    revisar_deshacer_cambio_de_correo,
 )
 from notificaciones.models import Canal
 from nucleo.bloqueo import respuesta_bloqueo
@@ -174,6 +176,29 @@ def confirmar_correo(request, token):
     return respuesta
 
 
+@never_cache
+@require_http_methods(["GET", "POST"])
+def deshacer_correo(request, token):
+    """The old address's "it was not me" link, without logging in (the signed token is the key).
+    GET shows a button (mail scanners open links); the POST undoes the change and locks the
+    account (an inactive login: every session of it ends, this one included)."""
+    try:
+        if request.method == "POST":
+            deshecho = deshacer_cambio_de_correo(token=token)
+            plantilla = "cliente_web/cuenta/correo_deshecho.html"
+        else:
+            deshecho = revisar_deshacer_cambio_de_correo(token=token)
+            plantilla = "cliente_web/cuenta/correo_deshacer.html"
+        contexto, estado = {"deshecho": deshecho}, 200
+    except ValidationError as error:
+        codigo = getattr(error, "code", None)
+        plantilla = "cliente_web/cuenta/correo_error.html"
+        contexto, estado = {"codigo": codigo, "mensaje": error.messages[0]}, ESTADO_HTTP_CORREO.get(codigo, 200)
+    respuesta = render(request, plantilla, contexto, status=estado)
+    respuesta["X-Robots-Tag"] = "noindex, nofollow"
+    return respuesta
+
+
 def eliminada(request):
     return render(request, "cliente_web/cuenta/eliminada.html")
 
@@ -187,4 +212,5 @@ urlpatterns = [
     path("cuenta/eliminar/", eliminar, name="cuenta_eliminar"),
     path("cuenta/eliminada/", eliminada, name="cuenta_eliminada"),
     path("cuenta/correo/<str:token>/", confirmar_correo, name="cuenta_correo_confirmar"),
+    path("cuenta/correo-deshacer/<str:token>/", deshacer_correo, name="cuenta_correo_deshacer"),
 ]
