@@ -392,6 +392,7 @@ class CambioDeCorreo:
     nombre: str
     nuevo: str
     ya_confirmado: bool
+    user_id: int | None = None
 
 
 def _huella_correo(email) -> str:
@@ -576,7 +577,7 @@ def confirmar_cambio_de_correo(*, token) -> CambioDeCorreo:
         user.save(update_fields=["username", "email"])
     registrar_evento(logger, "correo_cambiado_por_enlace", cliente_id=cliente.pk, user_id=user.pk)
     return CambioDeCorreo(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
-                          nuevo=cliente.email, ya_confirmado=False)
+                          nuevo=cliente.email, ya_confirmado=False, user_id=user.pk)
 
 
 # Undoing it from the old address: "it was not me" -----------------------------------------------

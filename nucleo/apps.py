@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class NucleoConfig(AppConfig):
     name = "nucleo"
     verbose_name = "Núcleo"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from nucleo.sesiones import iniciar
+
+        # Session lifetimes start at login (nucleo.sesiones).
+        user_logged_in.connect(iniciar, dispatch_uid="nucleo.sesiones.iniciar")

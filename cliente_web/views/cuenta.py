@@ -34,6 +34,7 @@ from cuentas.services import (
 )
 from notificaciones.models import Canal
 from nucleo.bloqueo import respuesta_bloqueo
+from nucleo.sesiones import renovar_login
 
 
 def _perfil(request):
@@ -162,6 +163,11 @@ def confirmar_correo(request, token):
         if request.method == "POST":
             cambio = confirmar_cambio_de_correo(token=token)
             plantilla = "cliente_web/cuenta/correo_confirmado.html"
+            # The account's other sessions end (their login changed); this one, if it is the
+            # same account's, stays.
+            if request.user.is_authenticated and request.user.pk == cambio.user_id:
+                request.user.username = cambio.nuevo
+                renovar_login(request, request.user)
         else:
             cambio = revisar_cambio_de_correo(token=token)
             plantilla = "cliente_web/cuenta/correo_confirmar.html"
