@@ -494,6 +494,20 @@ def _exigir_clave_actual(user, password):
             code="clave_incorrecta")})
 
 
+def _cambia_correo_o_celular(cliente, email, telefono) -> bool:
+    """Whether ``email``/``telefono`` differ from the record (anything unreadable counts as a change)."""
+    def igual(normalizar, nuevo, actual):
+        try:
+            return str(normalizar(nuevo)) == str(normalizar(actual))
+        except ValidationError:
+            return False
+    correo_igual = igual(normalizar_email, email, cliente.email)
+    if not telefono and not cliente.telefono:
+        return not correo_igual
+    return not (correo_igual and igual(lambda v: normalizar_telefono(v, solo_celular_chileno=False),
+                                       str(telefono or ""), str(cliente.telefono or "")))
+
+
 def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimiento=None, password="") -> str:
     """A patient changes their own contact data in the portal.
 
@@ -505,6 +519,9 @@ def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimien
     cliente = Cliente.objects.filter(user_id=user.pk, activo=True).first()
     if cliente is None:
         raise ValidationError("Su cuenta no tiene una ficha de paciente activa.", code="sin_ficha")
+    # The password first: an open session alone must not even learn whether an address is taken.
+    if _cambia_correo_o_celular(cliente, email, telefono):
+        _exigir_clave_actual(user, password)
     datos = validar_datos_cliente_completos(
         nombre_completo=cliente.nombre_completo, email=email, telefono=telefono, fecha_nacimiento=fecha_nacimiento,
         exigir_email=True, excluir_cliente_id=cliente.pk, excluir_user_id=user.pk,
@@ -513,12 +530,6 @@ def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimien
         validar_username_disponible(datos.email, excluir_user_id=user.pk)
     except ValidationError as error:
         raise ValidationError({"email": error}) from None
-    try:
-        email_actual = normalizar_email(cliente.email)
-    except ValidationError:
-        email_actual = ""
-    if datos.email != email_actual or str(datos.telefono or "") != str(cliente.telefono or ""):
-        _exigir_clave_actual(user, password)
     with operacion("actualizar_contacto_del_paciente", actor=user):
         cliente = Cliente.objects.select_for_update().get(pk=cliente.pk)
         cliente.telefono, cliente.fecha_nacimiento = datos.telefono, datos.fecha_nacimiento

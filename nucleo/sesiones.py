@@ -11,17 +11,18 @@ Every signed-in session carries three values, set at login (``user_logged_in``):
   change page keeps its own with ``update_session_auth_hash``) but not when the e-mail changes:
   a session opened with another login ends here. ``renovar_login`` keeps the current one.
 
-An ended session goes to its site's login page with a Spanish message (HTMX: a client redirect).
+The check runs when the request's user is read, like Django's own (pages that never read the
+session or the user, like the public free-slot page, still do not). An ended session is flushed
+and the request goes on as anonymous, with a Spanish message: each site's permission checks send
+it to its login page (HTMX requests get their client redirect there), where the message shows.
 """
 
 import time
 
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth import SESSION_KEY, logout
-from django.contrib.auth.views import redirect_to_login
-from django.urls import NoReverseMatch, reverse
-from django_htmx.http import HttpResponseClientRedirect
+from django.contrib import auth, messages
+from django.contrib.auth.models import AnonymousUser
+from django.utils.functional import SimpleLazyObject
 
 INICIO = "_clinica_sesion_inicio"
 ULTIMO_USO = "_clinica_sesion_uso"
@@ -54,11 +55,12 @@ def iniciar(sender, request, user, **kwargs):
 
 def renovar_login(request, user) -> None:
     """After the login name of ``user`` changed in this very request: this session stays."""
-    if getattr(request, "user", None) is not None and request.user.is_authenticated and request.user.pk == user.pk:
+    if request.user.is_authenticated and request.user.pk == user.pk:
         request.session[LOGIN] = user.get_username()
 
 
-def _motivo(sesion, user, ahora) -> str | None:
+def motivo_de_cierre(sesion, user, ahora) -> str | None:
+    """Why ``user``'s session ``sesion`` is over at ``ahora`` (a key of ``MENSAJES``), or None."""
     inactividad, maxima = limites(user)
     if sesion.get(LOGIN, user.get_username()) != user.get_username():
         return "login"
@@ -69,46 +71,34 @@ def _motivo(sesion, user, ahora) -> str | None:
     return None
 
 
-def _pagina_de_entrada(user) -> str:
-    nombres = ("gestion:entrar", "portal:entrar") if user.is_staff else ("portal:entrar", "gestion:entrar")
-    for nombre in nombres:
-        try:
-            return reverse(nombre)
-        except NoReverseMatch:
-            continue
-    return settings.LOGIN_URL
+def usuario_vigente(request):
+    """The request's user if their session is still valid; else the session ends (flushed, a
+    message queued) and the request is anonymous."""
+    user = auth.get_user(request)
+    if not user.is_authenticated:
+        return user
+    sesion, ahora = request.session, int(time.time())
+    motivo = motivo_de_cierre(sesion, user, ahora)
+    if motivo is None:
+        if INICIO not in sesion:  # opened before these checks existed: it starts now
+            sesion[INICIO] = ahora
+            sesion[LOGIN] = user.get_username()
+        if ahora - sesion.get(ULTIMO_USO, 0) >= GRANO_USO:
+            sesion[ULTIMO_USO] = ahora
+        return user
+    # What ``logout`` does, without reading ``request.user`` (this is its evaluation).
+    auth.user_logged_out.send(sender=user.__class__, request=request, user=user)
+    sesion.flush()
+    messages.info(request, MENSAJES[motivo])
+    return AnonymousUser()
 
 
 class VigenciaDeSesionMiddleware:
-    """After ``AuthenticationMiddleware`` and ``MessageMiddleware``."""
+    """Replaces ``AuthenticationMiddleware``'s lazy user (after it and ``MessageMiddleware``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        # Without a session cookie there is nothing to check, and nothing is read.
-        if settings.SESSION_COOKIE_NAME in request.COOKIES and SESSION_KEY in request.session:
-            respuesta = self._revisar(request)
-            if respuesta is not None:
-                return respuesta
+        request.user = SimpleLazyObject(lambda: usuario_vigente(request))
         return self.get_response(request)
-
-    def _revisar(self, request):
-        user = request.user
-        if not user.is_authenticated:
-            return None
-        sesion, ahora = request.session, int(time.time())
-        motivo = _motivo(sesion, user, ahora)
-        if motivo is None:
-            if INICIO not in sesion:  # opened before these checks existed: it starts now
-                sesion[INICIO] = ahora
-                sesion[LOGIN] = user.get_username()
-            if ahora - sesion.get(ULTIMO_USO, 0) >= GRANO_USO:
-                sesion[ULTIMO_USO] = ahora
-            return None
-        entrada = _pagina_de_entrada(user)
-        logout(request)
-        messages.info(request, MENSAJES[motivo])
-        if request.headers.get("HX-Request") == "true":
-            return HttpResponseClientRedirect(redirect_to_login(request.get_full_path(), entrada).url)
-        return redirect_to_login(request.get_full_path(), entrada)

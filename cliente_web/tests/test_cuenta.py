@@ -361,3 +361,12 @@ def test_adivinar_la_clave_al_cambiar_el_correo_bloquea_como_el_inicio(portal, p
     assert portal.post(CONTACTO, buenos).status_code == 429
     assert huella_bd() == antes
     assert Client().post("/portal/entrar/", {"username": paciente.email, "password": CLAVE_PACIENTE}).status_code == 429
+
+
+def test_sin_la_clave_no_se_sabe_si_un_correo_es_de_otro_paciente(portal, paciente, otro_paciente):
+    ajeno = cliente_de(otro_paciente) and otro_paciente.cliente.email
+    respuesta = portal.post(CONTACTO, contacto_valido(paciente.cliente, email=ajeno, password="no-es-la-clave"))
+    assert respuesta.status_code == 200
+    html = respuesta.content.decode()
+    assert "escriba su contraseña actual correcta" in error_de(respuesta, "password")
+    assert "registrado" not in html

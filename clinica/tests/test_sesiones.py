@@ -74,6 +74,7 @@ def test_htmx_recibe_una_redireccion_del_cliente(administrador, settings):
     envejecer(gestion, sin_uso=settings.CLINICA_SESION_INACTIVIDAD_PERSONAL + 1)
     respuesta = gestion.get(reverse("gestion:agenda"), headers={"HX-Request": "true"})
     assert respuesta["HX-Redirect"].startswith(reverse("gestion:entrar") + "?next=")
+    assert "Su sesión se cerró por inactividad." in gestion.get(respuesta["HX-Redirect"]).content.decode()
 
 
 def test_entrar_de_nuevo_reinicia_la_sesion(paciente, settings):
