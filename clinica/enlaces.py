@@ -50,6 +50,9 @@ class EnlacesClinica(Enlaces):
     def cambio_de_correo(self, *, token):
         return settings.CLINICA_URL_PORTAL + _portal("portal:cuenta_correo_confirmar", token=token)
 
+    def deshacer_cambio_de_correo(self, *, token):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:cuenta_correo_deshacer", token=token)
+
     def descarga_documento(self, *, documento_id):
         return reverse("portal:documento", args=[documento_id], urlconf=URLCONF_PORTAL)
 

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     # (writes come from POSTs only: see PGHISTORY_MIDDLEWARE_METHODS).
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session lifetimes (shorter for staff), and the login a session belongs to.
+    "nucleo.sesiones.VigenciaDeSesionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -214,8 +216,18 @@ SECURE_CSP = {
     "style-src": [CSP.SELF, CSP.NONCE],
     "img-src": [CSP.SELF, "data:"],
     "frame-ancestors": [CSP.NONE],
+    # No <base> or form may send the page's links or data elsewhere (an injected tag).
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
 }
 SESSION_COOKIE_HTTPONLY = True
+# Session lifetimes in seconds (nucleo.sesiones; README, "Sesiones"): a patient's
+# session ends after 30 minutes unused or 12 hours in all; staff ones, shared desk computers, after
+# 15 minutes unused or 10 hours (a working day).
+CLINICA_SESION_INACTIVIDAD_PORTAL = int(os.environ.get("CLINICA_SESION_INACTIVIDAD_PORTAL", 30 * 60))
+CLINICA_SESION_MAXIMA_PORTAL = int(os.environ.get("CLINICA_SESION_MAXIMA_PORTAL", 12 * 3600))
+CLINICA_SESION_INACTIVIDAD_PERSONAL = int(os.environ.get("CLINICA_SESION_INACTIVIDAD_PERSONAL", 15 * 60))
+CLINICA_SESION_MAXIMA_PERSONAL = int(os.environ.get("CLINICA_SESION_MAXIMA_PERSONAL", 10 * 3600))
 _HTTPS = not DEBUG and _env_bool("DJANGO_HTTPS", True)
 SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS

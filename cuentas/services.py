@@ -377,6 +377,11 @@ VIGENCIA_CAMBIO_CORREO = datetime.timedelta(hours=24)
 LARGO_MAXIMO_TOKEN_CORREO = 1500
 EVENTO_CONFIRMAR_CORREO = "cambio_correo_confirmar"
 EVENTO_AVISO_CORREO = "cambio_correo_aviso"
+EVENTO_CORREO_DESHECHO = "cambio_correo_deshecho"
+# The old address's notice carries a link that undoes the change and locks the account; it
+# outlives the 24 h of the confirmation, so a change already confirmed can still be undone.
+SAL_DESHACER_CORREO = "cuentas.deshacer_cambio_de_correo"
+VIGENCIA_DESHACER_CORREO = datetime.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -387,6 +392,7 @@ class CambioDeCorreo:
     nombre: str
     nuevo: str
     ya_confirmado: bool
+    user_id: int | None = None
 
 
 def _huella_correo(email) -> str:
@@ -446,7 +452,9 @@ def _revisar_cambio(cliente, datos) -> bool:
         raise _error_enlace("enlace_reemplazado")
     # One use, newest wins: the link must belong to the latest request recorded for this patient
     # (so an old link cannot undo a later change back).
-    ultima = (Notificacion.objects.filter(cliente_id=cliente.pk, plantilla=EVENTO_CONFIRMAR_CORREO)
+    # An undo (``deshacer_cambio_de_correo``) after it kills it too.
+    ultima = (Notificacion.objects
+              .filter(cliente_id=cliente.pk, plantilla__in=(EVENTO_CONFIRMAR_CORREO, EVENTO_CORREO_DESHECHO))
               .order_by("-pk").values_list("clave_idempotencia", flat=True).first())
     if ultima != f"{EVENTO_CONFIRMAR_CORREO}:{cliente.pk}:{datos['n']}:{Canal.EMAIL}":
         raise _error_enlace("enlace_reemplazado")
@@ -476,16 +484,44 @@ def revisar_cambio_de_correo(*, token) -> CambioDeCorreo:
                           nuevo=datos["e"], ya_confirmado=ya)
 
 
-def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimiento=None) -> str:
+def _exigir_clave_actual(user, password):
+    """A change of the login e-mail or the phone needs the current password: an open session
+    alone (a borrowed phone) must not be enough to take the account. Raises ``clave_incorrecta``
+    by field ``password``; the portal counts it toward the login's lockout."""
+    if not password or not user.check_password(password):
+        raise ValidationError({"password": ValidationError(
+            "Para cambiar su correo o su celular, escriba su contraseña actual correcta.",
+            code="clave_incorrecta")})
+
+
+def _cambia_correo_o_celular(cliente, email, telefono) -> bool:
+    """Whether ``email``/``telefono`` differ from the record (anything unreadable counts as a change)."""
+    def igual(normalizar, nuevo, actual):
+        try:
+            return str(normalizar(nuevo)) == str(normalizar(actual))
+        except ValidationError:
+            return False
+    correo_igual = igual(normalizar_email, email, cliente.email)
+    if not telefono and not cliente.telefono:
+        return not correo_igual
+    return not (correo_igual and igual(lambda v: normalizar_telefono(v, solo_celular_chileno=False),
+                                       str(telefono or ""), str(cliente.telefono or "")))
+
+
+def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimiento=None, password="") -> str:
     """A patient changes their own contact data in the portal.
 
-    Phone and birth date are saved at once. A new e-mail is the login, so it is not: in the same
+    Changing the e-mail or the phone needs the current ``password`` (``clave_incorrecta``
+    otherwise, nothing saved); the birth date alone does not. Phone and birth date are saved at once. A new e-mail is the login, so it is not: in the same
     transaction a signed link (24 h) is recorded to the new address and a notice to the old one;
     ``confirmar_cambio_de_correo`` applies it. Returns the address waiting for confirmation, or "".
     """
     cliente = Cliente.objects.filter(user_id=user.pk, activo=True).first()
     if cliente is None:
         raise ValidationError("Su cuenta no tiene una ficha de paciente activa.", code="sin_ficha")
+    # The password first: an open session alone must not even learn whether an address is taken.
+    if _cambia_correo_o_celular(cliente, email, telefono):
+        _exigir_clave_actual(user, password)
     datos = validar_datos_cliente_completos(
         nombre_completo=cliente.nombre_completo, email=email, telefono=telefono, fecha_nacimiento=fecha_nacimiento,
         exigir_email=True, excluir_cliente_id=cliente.pk, excluir_user_id=user.pk,
@@ -514,9 +550,12 @@ def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimien
                           "enlace": enlaces().cambio_de_correo(token=token)},
             )
             if cliente.email:
+                deshacer = token_deshacer_cambio_de_correo(cliente=cliente, nonce=nonce)
                 notificar(
                     evento=EVENTO_AVISO_CORREO, referencia=referencia, email=cliente.email, cliente=cliente,
-                    contexto={"nombre": cliente.nombre_completo, "telefono_clinica": settings.CLINICA_TELEFONO},
+                    contexto={"nombre": cliente.nombre_completo, "telefono_clinica": settings.CLINICA_TELEFONO,
+                              "enlace_deshacer": enlaces().deshacer_cambio_de_correo(token=deshacer),
+                              "dias_deshacer": VIGENCIA_DESHACER_CORREO.days},
                 )
     registrar_evento(logger, "contacto_actualizado_por_paciente", cliente_id=cliente.pk, user_id=user.pk,
                      cambio_de_correo_pedido=bool(nuevo))
@@ -549,7 +588,104 @@ def confirmar_cambio_de_correo(*, token) -> CambioDeCorreo:
         user.save(update_fields=["username", "email"])
     registrar_evento(logger, "correo_cambiado_por_enlace", cliente_id=cliente.pk, user_id=user.pk)
     return CambioDeCorreo(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
-                          nuevo=cliente.email, ya_confirmado=False)
+                          nuevo=cliente.email, ya_confirmado=False, user_id=user.pk)
+
+
+# Undoing it from the old address: "it was not me" -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorreoDeshecho:
+    """What an undo link names, for its page."""
+
+    cliente_id: int
+    nombre: str
+    anterior: str
+    ya_bloqueada: bool
+
+
+def token_deshacer_cambio_de_correo(*, cliente, nonce) -> str:
+    """The signed token (7 days) that gives ``cliente`` back their current e-mail and locks the
+    account; sent only to that address, with the request ``nonce`` it answers."""
+    datos = {"c": cliente.pk, "a": normalizar_email(cliente.email), "n": nonce}
+    return signing.dumps(datos, salt=SAL_DESHACER_CORREO, compress=True)
+
+
+def _leer_token_deshacer(token) -> dict:
+    if not isinstance(token, str) or not 0 < len(token) <= LARGO_MAXIMO_TOKEN_CORREO or not token.isascii():
+        raise _error_enlace("enlace_invalido")
+    try:
+        datos = signing.loads(token, salt=SAL_DESHACER_CORREO, max_age=VIGENCIA_DESHACER_CORREO)
+    except signing.SignatureExpired:
+        raise ValidationError(
+            f"Este enlace venció (dura {VIGENCIA_DESHACER_CORREO.days} días). Si usted no pidió cambiar su correo, "
+            f"llame a la clínica al {settings.CLINICA_TELEFONO}.", code="enlace_vencido") from None
+    except (signing.BadSignature, ValueError, TypeError):
+        raise _error_enlace("enlace_invalido") from None
+    if not (isinstance(datos, dict) and set(datos) == {"c", "a", "n"} and es_id_valido(datos["c"])
+            and all(isinstance(datos[k], str) for k in "an")):
+        raise _error_enlace("enlace_invalido")
+    return datos
+
+
+def _cliente_a_deshacer(datos, *, bloquear_fila=False):
+    consulta = Cliente.objects.filter(pk=datos["c"], activo=True, user__isnull=False)
+    if bloquear_fila:
+        consulta = consulta.select_for_update(of=("self",))
+    cliente = consulta.select_related("user").first()
+    if cliente is None:
+        raise _error_enlace("enlace_invalido")
+    return cliente
+
+
+def revisar_deshacer_cambio_de_correo(*, token) -> CorreoDeshecho:
+    """What an undo link would do (its GET page), writing nothing."""
+    datos = _leer_token_deshacer(token)
+    cliente = _cliente_a_deshacer(datos)
+    return CorreoDeshecho(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
+                          anterior=datos["a"], ya_bloqueada=not cliente.user.is_active)
+
+
+def deshacer_cambio_de_correo(*, token) -> CorreoDeshecho:
+    """"It was not me": the e-mail goes back to the address the notice was sent to (record and
+    login, if no one else took it meanwhile), any pending confirmation link dies, and the portal
+    account is locked for review (``is_active=False``: every open session ends, no login, no
+    password reset) until the clinic checks it — deactivating and reactivating the patient, or
+    the admin, unlocks it. A notice to that address says to call the clinic. Idempotent: a
+    locked account is left as it is (``ya_bloqueada``). Raises ``enlace_invalido`` or
+    ``enlace_vencido``.
+    """
+    datos = _leer_token_deshacer(token)
+    cliente = _cliente_a_deshacer(datos)
+    with operacion("deshacer_cambio_de_correo", actor=cliente.user):
+        cliente = _cliente_a_deshacer(datos, bloquear_fila=True)
+        user = cliente.user
+        if not user.is_active:
+            return CorreoDeshecho(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
+                                  anterior=datos["a"], ya_bloqueada=True)
+        try:
+            _exigir_correo_libre(cliente, datos["a"])
+            libre = True
+        except ValidationError:
+            libre = False
+        try:
+            actual = normalizar_email(cliente.email)
+        except ValidationError:
+            actual = ""
+        if libre and actual != datos["a"]:
+            cliente.email = datos["a"]
+            cliente.save(update_fields=["email", "actualizado"])
+            user.username = user.email = datos["a"]
+        user.is_active = False
+        user.save(update_fields=["username", "email", "is_active"])
+        notificar(
+            evento=EVENTO_CORREO_DESHECHO, referencia=f"{cliente.pk}:{datos['n']}", email=datos["a"], cliente=cliente,
+            contexto={"nombre": cliente.nombre_completo, "telefono_clinica": settings.CLINICA_TELEFONO},
+        )
+    registrar_evento(logger, "cambio_de_correo_deshecho", cliente_id=cliente.pk, user_id=user.pk,
+                     correo_restituido=libre)
+    return CorreoDeshecho(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
+                          anterior=datos["a"], ya_bloqueada=False)
 
 
 # What the providers tell us back (webhooks): the consent is the patient's -------------------

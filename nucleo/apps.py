@@ -6,8 +6,12 @@ class NucleoConfig(AppConfig):
     verbose_name = "Núcleo"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
         from django.core import checks
 
         from nucleo.ip_cliente import comprobar_proxies
+        from nucleo.sesiones import iniciar
 
         checks.register(comprobar_proxies, checks.Tags.security, deploy=True)
+        # Session lifetimes start at login (nucleo.sesiones).
+        user_logged_in.connect(iniciar, dispatch_uid="nucleo.sesiones.iniciar")

@@ -31,6 +31,11 @@ class Enlaces:
         """The page that confirms a new e-mail address."""
         raise NotImplementedError
 
+    def deshacer_cambio_de_correo(self, *, token: str) -> str:
+        """The page, linked from the old address's notice, that undoes an e-mail change and locks
+        the account."""
+        raise NotImplementedError
+
     def descarga_documento(self, *, documento_id: int) -> str:
         """Where the patient downloads one of their documents (a path on the portal)."""
         raise NotImplementedError

@@ -22,6 +22,10 @@ class FormularioContacto(ErroresDelPortal, forms.Form):
     email = campo_email()
     telefono = campo_telefono()
     fecha_nacimiento = campo_fecha_nacimiento(requerido=False)
+    # Checked by the service, and only when the e-mail or the phone changes.
+    password = campo_clave("Contraseña actual", obligatorio="", autocompletar="current-password",
+                           ayuda="Necesaria para cambiar su correo o su celular.")
+    password.required = False
 
     @classmethod
     def de(cls, cliente, *args, **kwargs):

@@ -32,7 +32,7 @@ def entra(usuario) -> bool:
 
 def pedir_cambio(portal, paciente, email=NUEVO):
     respuesta = portal.post(CONTACTO, {"email": email, "telefono": str(paciente.cliente.telefono),
-                                       "fecha_nacimiento": ""})
+                                       "fecha_nacimiento": "", "password": CLAVE_PACIENTE})
     assert respuesta.status_code == 302, respuesta.content.decode()[:2000]
 
 
@@ -77,6 +77,47 @@ def test_de_punta_a_punta_con_el_servidor_smtp(servidor_smtp, cola_vacia, pacien
     otra_vez = Client().post(ruta)
     assert otra_vez.status_code == 200 and "Su correo ya estaba confirmado" in otra_vez.content.decode()
     assert "Su nuevo correo ya estaba confirmado" in Client().get(ruta).content.decode()
+
+
+DESHACER = re.compile(r"https?://[^\s]+(/portal/cuenta/correo-deshacer/[^/\s]+/)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_toma_de_cuenta_con_una_sesion_abierta_se_deshace_desde_el_correo_anterior(servidor_smtp, cola_vacia,
+                                                                                    paciente):
+    """A borrowed phone with an open session: no password, no change; with it (the thief knows
+    it), the old address's notice undoes the change even after the thief confirmed, locks the
+    account and ends the thief's session."""
+    anterior = paciente.cliente.email
+    ladron = cliente_de(paciente)
+    antes = huella_bd()
+    sin_clave = ladron.post(CONTACTO, {"email": NUEVO, "telefono": str(paciente.cliente.telefono),
+                                       "fecha_nacimiento": ""})
+    assert sin_clave.status_code == 200 and "escriba su contraseña actual" in sin_clave.content.decode()
+    assert huella_bd() == antes
+
+    pedir_cambio(ladron, paciente)
+    ejecutar_worker()
+    (al_nuevo,) = servidor_smtp.para(NUEVO)
+    (al_anterior,) = [m for m in servidor_smtp.para(anterior) if "correo" in m.asunto]
+    assert ladron.post(ENLACE.search(al_nuevo.cuerpo).group(1)).status_code == 200  # the thief confirms
+    assert entra(NUEVO) and not entra(anterior)
+
+    deshacer = DESHACER.search(al_anterior.cuerpo).group(1)
+    dueno = Client()
+    antes = huella_bd()
+    pagina = dueno.get(deshacer)
+    assert pagina.status_code == 200 and "No fui yo" in pagina.content.decode()
+    assert huella_bd() == antes  # a mail scanner's GET changes nothing
+    hecho = dueno.post(deshacer)
+    assert hecho.status_code == 200 and "Llame a la clínica" in hecho.content.decode()
+    ficha = Cliente.objects.select_related("user").get(pk=paciente.cliente.pk)
+    assert ficha.email == ficha.user.username == anterior and not ficha.user.is_active
+    # The thief's session is over; nobody logs in until the clinic reviews it.
+    assert ladron.get("/portal/cuenta/").status_code == 302
+    assert not entra(NUEVO) and not entra(anterior)
+    ejecutar_worker()
+    assert any("bloqueamos su cuenta" in m.asunto for m in servidor_smtp.para(anterior))
 
 
 def test_la_pagina_del_enlace_pide_csrf_en_el_post(portal, paciente):
@@ -143,7 +184,7 @@ def test_enlaces_que_no_sirven_dan_una_pagina_clara_y_no_cambian_nada(
 def test_el_correo_de_otro_paciente_se_rechaza_en_el_formulario_sin_enviar_nada(portal, paciente, otro_paciente):
     antes = huella_bd()
     respuesta = portal.post(CONTACTO, {"email": otro_paciente.cliente.email, "telefono": str(paciente.cliente.telefono),
-                                       "fecha_nacimiento": ""})
+                                       "fecha_nacimiento": "", "password": CLAVE_PACIENTE})
     assert respuesta.status_code == 200
     assert "Ese correo ya está registrado en otra ficha" in respuesta.content.decode()
     assert huella_bd() == antes

@@ -37,7 +37,8 @@ def error_de(respuesta, campo):
 
 
 def contacto_valido(cliente, **cambios):
-    datos = {"email": cliente.email, "telefono": str(cliente.telefono), "fecha_nacimiento": "1990-01-31"}
+    datos = {"email": cliente.email, "telefono": str(cliente.telefono), "fecha_nacimiento": "1990-01-31",
+             "password": CLAVE_PACIENTE}
     datos.update(cambios)
     return datos
 
@@ -81,7 +82,7 @@ def test_cambiar_contacto_guarda_lo_demas_y_el_correo_espera_su_enlace(portal, p
     """The e-mail is the login: it changes only from the link sent to it (test_cambio_correo)."""
     anterior = paciente.cliente.email
     respuesta = portal.post(CONTACTO, {"email": "Nuevo.Correo@Correo.example", "telefono": "+56 9 6123 4567",
-                                       "fecha_nacimiento": "1990-01-31"})
+                                       "fecha_nacimiento": "1990-01-31", "password": CLAVE_PACIENTE})
     assert respuesta.status_code == 302 and respuesta["Location"] == CUENTA
     html = portal.get(CUENTA).content.decode()
     assert "Sus datos de contacto quedaron guardados." in html
@@ -328,3 +329,44 @@ def test_una_clave_mala_aislada_no_bloquea(portal, paciente):
     assert portal.post(ELIMINAR, {"password": "no-es-la-clave"}).status_code == 200
     assert portal.post(ELIMINAR, {"password": CLAVE_PACIENTE}).status_code == 302
     assert not Cliente.objects.filter(pk=paciente.cliente.pk).exists()
+
+
+# Takeover with an open session: a new e-mail or phone needs the current password ---------------
+
+
+@pytest.mark.parametrize("clave", ["", "no-es-la-clave"])
+@pytest.mark.parametrize("cambio", [{"email": "ladron@correo.example"}, {"telefono": "+56 9 8765 4321"}])
+def test_cambiar_correo_o_celular_sin_la_clave_se_rechaza(portal, paciente, cambio, clave):
+    antes, avisos = huella_bd(), Notificacion.objects.count()
+    respuesta = portal.post(CONTACTO, contacto_valido(paciente.cliente, password=clave, **cambio))
+    assert respuesta.status_code == 200
+    assert "escriba su contraseña actual correcta" in error_de(respuesta, "password")
+    assert huella_bd() == antes
+    assert Notificacion.objects.count() == avisos
+
+
+def test_solo_la_fecha_de_nacimiento_no_pide_la_clave(portal, paciente):
+    respuesta = portal.post(CONTACTO, contacto_valido(paciente.cliente, password="", fecha_nacimiento="1985-05-05"))
+    assert respuesta.status_code == 302
+    assert str(Cliente.objects.get(pk=paciente.cliente.pk).fecha_nacimiento) == "1985-05-05"
+
+
+def test_adivinar_la_clave_al_cambiar_el_correo_bloquea_como_el_inicio(portal, paciente, settings):
+    malos = contacto_valido(paciente.cliente, email="ladron@correo.example", password="no-es-la-clave")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert portal.post(CONTACTO, malos).status_code == 200
+    assert portal.post(CONTACTO, malos).status_code == 429
+    antes = huella_bd()
+    buenos = contacto_valido(paciente.cliente, email="ladron@correo.example")
+    assert portal.post(CONTACTO, buenos).status_code == 429
+    assert huella_bd() == antes
+    assert Client().post("/portal/entrar/", {"username": paciente.email, "password": CLAVE_PACIENTE}).status_code == 429
+
+
+def test_sin_la_clave_no_se_sabe_si_un_correo_es_de_otro_paciente(portal, paciente, otro_paciente):
+    ajeno = cliente_de(otro_paciente) and otro_paciente.cliente.email
+    respuesta = portal.post(CONTACTO, contacto_valido(paciente.cliente, email=ajeno, password="no-es-la-clave"))
+    assert respuesta.status_code == 200
+    html = respuesta.content.decode()
+    assert "escriba su contraseña actual correcta" in error_de(respuesta, "password")
+    assert "registrado" not in html

@@ -25,7 +25,7 @@ ENTRAR = "/portal/entrar/"
 # Open to anyone (their own rules are tested in test_sesion, test_registro, test_clave, ...).
 PUBLICAS = {
     "entrar", "salir", "registro", "privacidad", "recuperar_clave", "recuperar_clave_enviado", "activar",
-    "cuenta_eliminada", "recordatorio_enlace", "reservar", "cuenta_correo_confirmar",
+    "cuenta_eliminada", "recordatorio_enlace", "reservar", "cuenta_correo_confirmar", "cuenta_correo_deshacer",
 }
 # The booking step takes a free slot's id, not one of the patient's records.
 DE_HORA_LIBRE = {"reservar_confirmar"}

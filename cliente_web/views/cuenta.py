@@ -27,11 +27,14 @@ from cuentas.services import (
     actualizar_contacto_del_paciente,
     actualizar_preferencias,
     confirmar_cambio_de_correo,
+    deshacer_cambio_de_correo,
     eliminar_mi_cuenta,
     revisar_cambio_de_correo,
+    revisar_deshacer_cambio_de_correo,
 )
 from notificaciones.models import Canal
 from nucleo.bloqueo import respuesta_bloqueo
+from nucleo.sesiones import renovar_login
 
 
 def _perfil(request):
@@ -55,13 +58,18 @@ def mi_cuenta(request):
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
 def contacto(request):
+    if request.method == "POST" and clave_bloqueada(request):
+        return respuesta_bloqueo(request)
     form = FormularioContacto.de(request.paciente, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            # A new e-mail (the login) waits for the link sent to it; the rest is saved now.
+            # A new e-mail (the login) waits for the link sent to it; the rest is saved now. A new
+            # e-mail or phone needs the current password, counted like a login attempt.
             pendiente = actualizar_contacto_del_paciente(user=request.user, **form.cleaned_data)
         except ValidationError as error:
             form.agregar_errores_del_servicio(error)
+            if any(e.code == "clave_incorrecta" for e in getattr(error, "error_dict", {}).get("password", [])):
+                registrar_clave_incorrecta(request)
         else:
             messages.success(request, "Sus datos de contacto quedaron guardados.")
             if pendiente:
@@ -155,6 +163,11 @@ def confirmar_correo(request, token):
         if request.method == "POST":
             cambio = confirmar_cambio_de_correo(token=token)
             plantilla = "cliente_web/cuenta/correo_confirmado.html"
+            # The account's other sessions end (their login changed); this one, if it is the
+            # same account's, stays.
+            if request.user.is_authenticated and request.user.pk == cambio.user_id:
+                request.user.username = cambio.nuevo
+                renovar_login(request, request.user)
         else:
             cambio = revisar_cambio_de_correo(token=token)
             plantilla = "cliente_web/cuenta/correo_confirmar.html"
@@ -165,6 +178,29 @@ def confirmar_correo(request, token):
         contexto, estado = {"codigo": codigo, "mensaje": error.messages[0]}, ESTADO_HTTP_CORREO.get(codigo, 200)
     respuesta = render(request, plantilla, contexto, status=estado)
     # The URL is a key: keep it out of search engines.
+    respuesta["X-Robots-Tag"] = "noindex, nofollow"
+    return respuesta
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def deshacer_correo(request, token):
+    """The old address's "it was not me" link, without logging in (the signed token is the key).
+    GET shows a button (mail scanners open links); the POST undoes the change and locks the
+    account (an inactive login: every session of it ends, this one included)."""
+    try:
+        if request.method == "POST":
+            deshecho = deshacer_cambio_de_correo(token=token)
+            plantilla = "cliente_web/cuenta/correo_deshecho.html"
+        else:
+            deshecho = revisar_deshacer_cambio_de_correo(token=token)
+            plantilla = "cliente_web/cuenta/correo_deshacer.html"
+        contexto, estado = {"deshecho": deshecho}, 200
+    except ValidationError as error:
+        codigo = getattr(error, "code", None)
+        plantilla = "cliente_web/cuenta/correo_error.html"
+        contexto, estado = {"codigo": codigo, "mensaje": error.messages[0]}, ESTADO_HTTP_CORREO.get(codigo, 200)
+    respuesta = render(request, plantilla, contexto, status=estado)
     respuesta["X-Robots-Tag"] = "noindex, nofollow"
     return respuesta
 
@@ -182,4 +218,5 @@ urlpatterns = [
     path("cuenta/eliminar/", eliminar, name="cuenta_eliminar"),
     path("cuenta/eliminada/", eliminada, name="cuenta_eliminada"),
     path("cuenta/correo/<str:token>/", confirmar_correo, name="cuenta_correo_confirmar"),
+    path("cuenta/correo-deshacer/<str:token>/", deshacer_correo, name="cuenta_correo_deshacer"),
 ]

@@ -8,6 +8,7 @@ The people come from the sites' own fixtures (imported, not copied), so "adminis
 import datetime
 
 import pytest
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
@@ -17,7 +18,7 @@ from citas.cierres import cerrar_rango
 from citas.services import crear_cita_disponible, reservar_cita
 from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (pytest fixtures)
 from clinica.tests.seguridad import cliente_logueado
-from cuentas.services import token_cambio_de_correo
+from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
@@ -92,6 +93,9 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         "token_enlace": enlaces.token_de(cita, "confirmar"),
         # Well signed, but no request recorded: its page answers "replaced", nothing changes.
         "token_correo": token_cambio_de_correo(cliente=paciente.cliente, nuevo="nuevo@correo.example"),
+        # Well signed, for a patient that does not exist (a real one would lock that account).
+        "token_deshacer": signing.dumps({"c": 2**31 - 1, "a": "nadie@correo.example", "n": "x"},
+                                        salt=SAL_DESHACER_CORREO, compress=True),
         "otro_cliente_id": otro_paciente.cliente.pk,
         "otra_cita_id": otra_cita.pk,
         "otro_documento_id": documento(otro_paciente.cliente).pk,

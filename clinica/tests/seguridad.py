@@ -47,7 +47,8 @@ def argumentos_de(clave, patron, registros, **cambios):
         elif nombre == "cita_id" and clave == "portal:reservar_confirmar":
             kwargs[nombre] = registros["libre_id"]
         elif nombre == "token":
-            tokens = {"portal:recordatorio_enlace": "token_enlace", "portal:cuenta_correo_confirmar": "token_correo"}
+            tokens = {"portal:recordatorio_enlace": "token_enlace", "portal:cuenta_correo_confirmar": "token_correo",
+                      "portal:cuenta_correo_deshacer": "token_deshacer"}
             kwargs[nombre] = registros[tokens.get(clave, "token_activacion")]
         else:
             kwargs[nombre] = registros[nombre]

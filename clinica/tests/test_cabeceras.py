@@ -91,6 +91,8 @@ def test_cabeceras_y_csp_de_cada_pagina(clave, usuarios, registros):
     csp = directivas(respuesta.get("Content-Security-Policy", ""))
     assert csp, f"{url} sin Content-Security-Policy"
     assert respuesta.get("X-Frame-Options") == "DENY" or csp.get("frame-ancestors") == ["'none'"]
+    # An injected <base> or <form> cannot send links or typed data (a password) elsewhere.
+    assert csp.get("base-uri") == ["'self'"] and csp.get("form-action") == ["'self'"], url
     todas = [fuente for fuentes in csp.values() for fuente in fuentes]
     assert "'unsafe-inline'" not in todas and "'unsafe-eval'" not in todas
     if respuesta.status_code != 200 or not respuesta["Content-Type"].startswith("text/html"):

@@ -14,6 +14,7 @@ CASOS = [
     ("activacion_personal", {"uidb64": "Mg", "token": "def-456"}, "gestion:activar", "gestion"),
     ("recordatorio", {"token": "eJxz:1vX:a_b-c"}, "portal:recordatorio_enlace", "portal"),
     ("cambio_de_correo", {"token": "eJx.ABC:xyz"}, "portal:cuenta_correo_confirmar", "portal"),
+    ("deshacer_cambio_de_correo", {"token": "eJx.ABC:xyz"}, "portal:cuenta_correo_deshacer", "portal"),
 ]
 URLCONF_DEL_SITIO = {"portal": "clinica.urls_portal", "gestion": "clinica.urls_gestion"}
 

@@ -202,12 +202,13 @@ POST = {
     "portal:cita_confirmar": ("paciente", formulario()),
     "portal:cita_cancelar": ("paciente", formulario()),
     "portal:cita_reprogramar": ("paciente", formulario("nueva_cita_id")),
-    "portal:cuenta_contacto": ("paciente", formulario("email", "telefono", "fecha_nacimiento")),
+    "portal:cuenta_contacto": ("paciente", formulario("email", "telefono", "fecha_nacimiento", "password")),
     "portal:cuenta_avisos": ("paciente", formulario("canal_preferido", "acepta_whatsapp", "acepta_sms")),
     "portal:cuenta_clave": ("paciente", formulario("old_password", *CLAVES_NUEVAS)),
     "portal:cuenta_eliminar": ("paciente", formulario("password")),
     "portal:recordatorio_enlace": ("anonimo", formulario()),
     "portal:cuenta_correo_confirmar": ("anonimo", formulario()),
+    "portal:cuenta_correo_deshacer": ("anonimo", formulario()),
 }
 # Pages that read their query string: url → (who, the GET parameters).
 GET = {
@@ -286,7 +287,7 @@ def _ruta(clave):
     if clave == "gestion:agenda_accion":
         opciones["accion"] = st.one_of(st.none(), st.from_regex(r"\A[-a-zA-Z0-9_]{1,40}\Z"),
                                        st.sampled_from(["confirmar", "cancelar", "marcar_atendida", "reprogramar"]))
-    if clave in ("portal:recordatorio_enlace", "portal:cuenta_correo_confirmar"):
+    if clave in ("portal:recordatorio_enlace", "portal:cuenta_correo_confirmar", "portal:cuenta_correo_deshacer"):
         opciones["token"] = st.one_of(st.none(), st.text(st.characters(codec="utf-8", exclude_characters="/"),
                                                           min_size=1, max_size=300))
     return st.fixed_dictionaries(opciones).map(lambda d: {k: v for k, v in d.items() if v is not None})

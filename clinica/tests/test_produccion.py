@@ -149,6 +149,8 @@ def test_bin_produccion_sirve_el_portal_con_gunicorn_y_whitenoise(produccion):
     assert estado == 200 and cabeceras["Server"].startswith("gunicorn")
     assert "nonce-" in cabeceras["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in cabeceras["Content-Security-Policy"]
+    assert "base-uri 'self'" in cabeceras["Content-Security-Policy"]
+    assert "form-action 'self'" in cabeceras["Content-Security-Policy"]
     assert cabeceras["X-Frame-Options"] == "DENY"
     assert cabeceras["X-Content-Type-Options"] == "nosniff"
     assert cabeceras["Referrer-Policy"] == "same-origin"

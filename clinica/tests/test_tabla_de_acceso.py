@@ -100,6 +100,7 @@ TABLA = {
     "portal:documento": {"paciente"},
     "portal:recordatorio_enlace": {"publica"},  # the reminder's signed token is the key
     "portal:cuenta_correo_confirmar": {"publica"},  # the signed token is the key
+    "portal:cuenta_correo_deshacer": {"publica"},  # the signed token (sent to the old address) is the key
     # Providers' webhooks (/webhooks/): CSRF-exempt, signature-verified ------------------------
     "webhooks:twilio": {"firma del proveedor"},
     "webhooks:twilio_estado": {"firma del proveedor"},

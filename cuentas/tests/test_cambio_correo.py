@@ -11,11 +11,14 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from pghistory.models import Context
 
-from citas.tests.test_services import registrar_paciente
+from citas.tests.test_services import PASSWORD, registrar_paciente
 from cuentas.models import PerfilCliente
 from notificaciones.models import Canal
 from cuentas.services import (
     SAL_CAMBIO_CORREO,
+    SAL_DESHACER_CORREO,
+    deshacer_cambio_de_correo,
+    revisar_deshacer_cambio_de_correo,
     actualizar_contacto_del_paciente,
     actualizar_preferencias,
     confirmar_cambio_de_correo,
@@ -36,7 +39,8 @@ NUEVO = "nuevo.correo@correo.example"
 
 def pedir(user, email=NUEVO, **otros):
     cliente = Cliente.objects.get(user=user)
-    datos = {"email": email, "telefono": str(cliente.telefono), "fecha_nacimiento": None, **otros}
+    datos = {"email": email, "telefono": str(cliente.telefono), "fecha_nacimiento": None, "password": PASSWORD,
+             **otros}
     return actualizar_contacto_del_paciente(user=user, **datos)
 
 
@@ -262,3 +266,67 @@ def test_la_confirmacion_queda_en_la_auditoria_con_su_usuario(db):
     contexto = Context.objects.filter(metadata__servicio="confirmar_cambio_de_correo").get()
     assert contexto.metadata["user"] == user.pk
     assert PerfilCliente.objects.filter(user_id=user.pk).exists()
+
+
+# "It was not me": the old address undoes the change and locks the account -------------------
+
+
+def token_deshacer(cliente_id):
+    aviso = Notificacion.objects.filter(cliente_id=cliente_id, plantilla="cambio_correo_aviso").latest("pk")
+    return re.search(r"/portal/cuenta/correo-deshacer/([^/\s]+)/", aviso.cuerpo).group(1)
+
+
+@pytest.mark.parametrize("confirmado_antes", [False, True])
+def test_deshacer_desde_el_correo_anterior_restituye_y_bloquea(db, confirmado_antes):
+    user = registrar_paciente(1)
+    anterior = user.cliente.email
+    pedir(user)
+    aviso = Notificacion.objects.get(plantilla="cambio_correo_aviso")
+    assert aviso.destinatario == anterior and "llame a la clínica" in aviso.cuerpo
+    confirmar = token_enviado(user.cliente.pk)
+    if confirmado_antes:  # the thief confirmed at once: the undo still works
+        confirmar_cambio_de_correo(token=confirmar)
+        assert Cliente.objects.get(pk=user.cliente.pk).email == NUEVO
+    deshacer = token_deshacer(user.cliente.pk)
+    assert not revisar_deshacer_cambio_de_correo(token=deshacer).ya_bloqueada
+    resultado = deshacer_cambio_de_correo(token=deshacer)
+    assert resultado.anterior == anterior and not resultado.ya_bloqueada
+    ficha = Cliente.objects.select_related("user").get(pk=user.cliente.pk)
+    assert ficha.email == ficha.user.username == ficha.user.email == anterior
+    assert not ficha.user.is_active and ficha.activo  # the login is locked, the record stays
+    aviso = Notificacion.objects.get(plantilla="cambio_correo_deshecho")
+    assert aviso.destinatario == anterior and "bloqueada" in aviso.cuerpo
+    # The thief's confirmation link is dead, and so is the login (password reset included).
+    antes = huella_bd()
+    with pytest.raises(ValidationError):
+        confirmar_cambio_de_correo(token=confirmar)
+    assert huella_bd() == antes
+    # Twice: nothing more happens.
+    assert deshacer_cambio_de_correo(token=deshacer).ya_bloqueada
+    assert huella_bd() == antes
+
+
+def test_un_enlace_para_deshacer_alterado_o_vencido_no_hace_nada(db):
+    user = registrar_paciente(1)
+    pedir(user)
+    deshacer = token_deshacer(user.cliente.pk)
+    datos = signing.loads(deshacer, salt=SAL_DESHACER_CORREO)
+
+    class Firmador(signing.TimestampSigner):
+        def timestamp(self):
+            return signing.b62_encode(int(time.time()) - 8 * 24 * 3600)
+
+    viejo = Firmador(salt=SAL_DESHACER_CORREO).sign_object(datos, compress=True)
+    ajeno = signing.dumps({**datos, "c": datos["c"] + 10_000}, salt=SAL_DESHACER_CORREO, compress=True)
+    for token, codigo in [(viejo, "enlace_vencido"), (deshacer[:-3] + "abc", "enlace_invalido"),
+                          (ajeno, "enlace_invalido"), ("x" * 2000, "enlace_invalido"), (confirmar_de(user), "enlace_invalido")]:
+        antes = huella_bd()
+        with pytest.raises(ValidationError) as error:
+            deshacer_cambio_de_correo(token=token)
+        assert error.value.code == codigo
+        assert huella_bd() == antes
+    assert User.objects.get(pk=user.pk).is_active
+
+
+def confirmar_de(user):
+    return token_enviado(user.cliente.pk)
