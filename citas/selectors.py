@@ -579,6 +579,15 @@ def hora_para_reservar(*, cita_id: int, ahora=None) -> HoraLibre | None:
     return HoraLibre(pk, inicio, dentista, nombre_de_personal(nombre, apellido, usuario), fin=fin)
 
 
+def es_reserva_propia(*, cita_id, user) -> bool:
+    """Whether the slot ``cita_id`` is a live booking (``estados.ESTADOS_VIVOS``) of ``user``'s
+    patient: a patient back on the booking page of a slot they just took is told it is theirs,
+    not that somebody else took it. One query."""
+    if not es_id_valido(cita_id) or not getattr(user, "pk", None):
+        return False
+    return Cita.objects.filter(pk=cita_id, cliente__user_id=user.pk, estado__in=estados.ESTADOS_VIVOS).exists()
+
+
 # The nearest bookable slots, written out: only the ``limite`` nearest on each side of the
 # reference time, of all dentists and of the same one, can make the list, so four short index
 # scans replace sorting every bookable slot (~13 ms with 10,000 of them, paid by each patient

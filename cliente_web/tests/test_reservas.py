@@ -585,3 +585,22 @@ def test_horas_cercanas_igual_que_ordenar_todas(
                                                          excluir_id=excluir_id)
                 assert [c.pk for c in obtenidas] == [c.pk for c in esperadas], (cita_id, excluir_id, limite)
     assert horas_cercanas(cita_id=tomada.pk, ahora=ahora)[0].nombre == "Camila Soto"
+
+
+def test_volver_atras_tras_reservar_dice_que_la_hora_es_suya(portal, horas, otro_paciente):
+    """Back after booking (GET) or a second tap (POST): "Esta hora ya es suya", to their
+    appointment; never "otra persona la tomó", and never a second booking. Another patient
+    still gets the page of a slot that is gone."""
+    hora = horas(30 * H)
+    url = f"{RESERVAR}{hora.pk}/"
+    assert portal.post(url, {"motivo": ""}).status_code == 302
+    antes = huella_bd()
+    for respuesta in (portal.get(url, follow=True), portal.post(url, {"motivo": ""}, follow=True)):
+        assert respuesta.redirect_chain == [(reverse("portal:cita", args=[hora.pk]), 302)]
+        contenido = respuesta.content.decode()
+        assert "Esta hora ya es suya" in contenido and "ya no está disponible" not in contenido
+    assert huella_bd() == antes
+    portal.force_login(otro_paciente)
+    ajena = portal.get(url)
+    assert ajena.status_code == 404 and "Esa hora ya no está disponible" in ajena.content.decode()
+    assert "Esta hora ya es suya" not in ajena.content.decode()

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from citas.selectors import (
     agrupar_por_dia,
+    es_reserva_propia,
     filas_de_horas_libres,
     hora_para_reservar,
     horas_cercanas,
@@ -201,7 +202,12 @@ def reservar(request):
 
 
 def _no_disponible(request, cita_id, *, status):
-    """The slot is gone, too soon or never existed: say so and offer the nearest free ones."""
+    """The slot is gone, too soon or never existed: say so and offer the nearest free ones.
+    When it is gone because this patient booked it (Back after booking, a second tap), say it
+    is theirs and show it."""
+    if es_reserva_propia(cita_id=cita_id, user=request.user):
+        messages.info(request, "Esta hora ya es suya: la reservó usted. Aquí está su cita.")
+        return redirect("portal:cita", pk=cita_id)
     return render(
         request, "cliente_web/reservas/no_disponible.html",
         {"cercanas": horas_cercanas(cita_id=cita_id), "politica": politica_del_portal()},
