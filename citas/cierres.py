@@ -108,7 +108,7 @@ def cierre_de(*, dentista_id, fecha):
     """The closure that keeps ``dentista_id`` from attending on ``fecha`` (the clinic's first,
     as the trigger picks), or None."""
     return (
-        Cierre.objects.filter(Q(dentista__isnull=True) | Q(dentista_id=dentista_id), desde__lte=fecha, hasta__gte=fecha)
+        Cierre.objects.que_cubren(dentista=dentista_id, desde=fecha)
         .order_by(F("dentista_id").asc(nulls_first=True), "pk")
         .first()
     )

@@ -19,7 +19,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -86,16 +86,14 @@ def error_dia_cerrado() -> ValidationError:
 def _cierres_del_dia(inicio, dentista):
     """Closures of the clinic or of ``dentista`` (an id or an ``OuterRef``) on ``inicio``'s
     Santiago day."""
-    fecha = timezone.localdate(inicio)
-    return Cierre.objects.filter(Q(dentista__isnull=True) | Q(dentista_id=dentista), desde__lte=fecha, hasta__gte=fecha)
+    return Cierre.objects.que_cubren(dentista=dentista, desde=timezone.localdate(inicio))
 
 
 def en_un_cierre_expr() -> Exists:
     """``en_un_cierre`` as an expression on the outer appointment's row (its dentist and its
     start's Santiago date), for a compare-and-set's WHERE."""
     fecha = TruncDate(ExpressionWrapper(OuterRef("inicio"), output_field=DateTimeField()))
-    return Exists(Cierre.objects.filter(Q(dentista__isnull=True) | Q(dentista_id=OuterRef("dentista_id")),
-                                        desde__lte=fecha, hasta__gte=fecha))
+    return Exists(Cierre.objects.que_cubren(dentista=OuterRef("dentista_id"), desde=fecha))
 
 
 def en_un_cierre(cita_id, inicio) -> bool:

@@ -54,6 +54,16 @@ class TipoCierre(models.TextChoices):
     OTRO = "otro", "Otro"
 
 
+class CierreQuerySet(models.QuerySet):
+    def que_cubren(self, *, dentista, desde, hasta=None):
+        """The closures that keep ``dentista`` from attending on some day of ``[desde, hasta]``
+        (one day without ``hasta``): the clinic's and that dentist's own. Each argument may be
+        a value or an expression (``OuterRef``), so one rule serves the lookups and a
+        compare-and-set's subquery."""
+        return self.filter(Q(dentista__isnull=True) | Q(dentista_id=dentista),
+                           desde__lte=desde if hasta is None else hasta, hasta__gte=desde)
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Cierre(ConFechas):
     """Days on which the whole clinic (``dentista`` NULL) or one dentist does not attend, from
@@ -77,6 +87,8 @@ class Cierre(ConFechas):
         settings.AUTH_USER_MODEL, verbose_name="creado por", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="+",
     )
+
+    objects = CierreQuerySet.as_manager()
 
     class Meta:
         verbose_name = "cierre o ausencia"

@@ -296,9 +296,9 @@ def agenda_semanal(*, dentista: Perfil, lunes: datetime.date) -> AgendaSemana:
         cita.dentista = dentista
     filas = _grilla(lista, dias, lambda c: timezone.localdate(c.inicio))
     cierres = [""] * 7
-    for cierre in Cierre.objects.filter(
-        Q(dentista__isnull=True) | Q(dentista_id=dentista.pk), desde__lte=dias[-1], hasta__gte=dias[0]
-    ).order_by(F("dentista_id").asc(nulls_first=True), "pk"):
+    for cierre in Cierre.objects.que_cubren(dentista=dentista.pk, desde=dias[0], hasta=dias[-1]).order_by(
+        F("dentista_id").asc(nulls_first=True), "pk"
+    ):
         for n, dia in enumerate(dias):
             if cierre.desde <= dia <= cierre.hasta and not cierres[n]:
                 cierres[n] = ("Clínica cerrada. " if cierre.dentista_id is None else "") + cierre.texto
