@@ -84,10 +84,10 @@ class FormularioPaciente(ConErroresDelServicio, forms.Form):
 
     def datos(self):
         """Keyword arguments for the service."""
-        return {campo: self.cleaned_data.get(campo, "") for campo in
+        return {campo: self.cleaned_data[campo] for campo in
                 ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "alergias", "tipo_documento",
                  "numero_documento", "pais_documento", "canal_preferido", "acepta_whatsapp", "acepta_sms",
-                 "medio_consentimiento")} | {
+                 "medio_consentimiento") if campo in self.fields} | {
             # Not sent (an old page): a RUT, and the channel and consents stay as they are.
             "tipo_documento": self.cleaned_data["tipo_documento"] or TipoDocumento.RUT,
             "canal_preferido": self.cleaned_data["canal_preferido"] or None}
@@ -110,9 +110,7 @@ class FormularioPacienteEditado(FormularioPaciente):
                    "telefono", "fecha_nacimiento", "agregar_alergias"]
 
     def datos(self):
-        datos = super().datos()
-        datos.pop("alergias")
-        return {**datos, "alergias": None, "agregar_alergias": self.cleaned_data["agregar_alergias"]}
+        return {**super().datos(), "alergias": None, "agregar_alergias": self.cleaned_data["agregar_alergias"]}
 
 
 class FormularioPacienteNuevo(FormularioPaciente):
