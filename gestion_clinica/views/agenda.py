@@ -80,33 +80,33 @@ QUIEN_CANCELO = {
 }
 
 
-def _texto_error(error: ValidationError) -> str:
+def texto_error(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _url_dia(fecha: datetime.date) -> str:
+def url_dia(fecha: datetime.date) -> str:
     return f"{reverse('gestion:agenda')}?fecha={fecha.isoformat()}"
 
 
-def _dentista_propio(request):
+def dentista_propio_de(request):
     """The dentist's own Perfil when the user is a dentist, else None (manages everything)."""
     return perfil_de(request.user) if request.rol_personal == DENTISTA else None
 
 
-def _cita_o_404(request, cita_id, *, relacionados=("dentista__user",)):
+def cita_o_404(request, cita_id, *, relacionados=("dentista__user",)):
     cita = get_object_or_404(Cita.objects.select_related(*relacionados), pk=cita_id)
-    propio = _dentista_propio(request)
+    propio = dentista_propio_de(request)
     if propio is not None and cita.dentista_id != propio.pk:
         raise Http404("Cita no encontrada.")
     return cita
 
 
-def _volver(request, cita):
+def volver_a(request, cita):
     """Where an action goes back to: the appointment's page when it was sent from there
     (``volver=cita``), else its day in the grid."""
     if request.POST.get("volver") == "cita":
         return reverse("gestion:agenda_cita", args=[cita.pk])
-    return _url_dia(timezone.localdate(cita.inicio))
+    return url_dia(timezone.localdate(cita.inicio))
 
 
 def _fecha_pedida(request, parametro):
@@ -135,7 +135,7 @@ class Accion(NamedTuple):
 _MARCA = "987654321"  # an id for reverse(): replaced by each appointment's own
 
 
-class _Enlaces:
+class Enlaces:
     """The per-appointment URLs of one page: one ``reverse`` per route, then a join per
     appointment (a ``{% url %}`` per cell and button was a large part of the grid's time)."""
 
@@ -149,7 +149,7 @@ class _Enlaces:
         return f"{partes[0]}{cita_id}{partes[1]}"
 
 
-def _acciones(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None, nombre=None) -> list[Accion]:
+def acciones_de(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=None, nombre=None) -> list[Accion]:
     """What the staff may do to ``cita`` now (``transiciones_posibles``, narrowed for a
     dentist), in display order: the service's rules decide ("Llegó" only on the appointment's
     own Santiago day). Links use ``cita_id`` (default ``cita.pk``), labels ``hora`` (default
@@ -246,7 +246,7 @@ class _Celdas:
         self._ve_alergias = dentista_propio is not None and ve_alergias(rol=Rol.DENTISTA, atiende=True)
         self._ahora = ahora
         self._fecha = fecha or timezone.localdate(ahora)
-        self._enlaces = _Enlaces()
+        self._enlaces = Enlaces()
         self._textos = {valor: str(texto) for valor, texto in EstadoCita.choices}
         self._por_clave = {}  # (state, start, without a patient) per appointment -> its look's HTML
         self._por_aspecto = {}  # the partial's input with placeholders -> its HTML
@@ -264,7 +264,7 @@ class _Celdas:
             alergias = alergias if cita.alergias else None
             motivo = motivo if cita.bloqueo_motivo else None
             historial = tuple([_hueco_historial(n, k) for k in range(len(cita.cancelaciones))])
-        acciones = _acciones(cita, dentista_propio=self._dentista_propio, ahora=self._ahora, enlaces=self._enlaces,
+        acciones = acciones_de(cita, dentista_propio=self._dentista_propio, ahora=self._ahora, enlaces=self._enlaces,
                              cita_id=pk, hora=hora, nombre=nombre)
         return CitaEnCelda(pk=pk, estado=cita.estado, texto=self._textos.get(cita.estado, cita.estado),
                            nombre=nombre, motivo=motivo, url=self._enlaces("gestion:agenda_cita", pk),
@@ -317,7 +317,7 @@ class Columna:
 
 
 def _columnas(dentistas, fecha, *, gestiona):
-    enlaces = _Enlaces()
+    enlaces = Enlaces()
     return [
         Columna(nombre=d.nombre, semana=f"{enlaces('gestion:agenda_semana', d.pk)}?semana={fecha.isoformat()}",
                 horario=enlaces("gestion:agenda_horario", d.pk) if gestiona else "", activo=d.activo,
@@ -340,7 +340,7 @@ def _campos_crear_hora(dentistas: tuple, fecha: datetime.date, idioma: str) -> t
 def dia(request):
     """The day grid: dentists as columns, times as rows; a dentist sees only their column."""
     fecha = _fecha_pedida(request, "fecha")
-    propio = _dentista_propio(request)
+    propio = dentista_propio_de(request)
     agenda = agenda_del_dia(fecha=fecha, dentista_id=propio.pk if propio else None)
     un_dia = datetime.timedelta(days=1)
     return render(request, "gestion_clinica/agenda/dia.html", {
@@ -360,28 +360,28 @@ def dia(request):
 @requiere_rol(*GESTION)
 def crear_hora(request):
     """One free slot outside the generated ones; back to its day."""
-    formulario = FormularioCrearHora(request.POST, dentistas=_dentistas_activos())
+    formulario = FormularioCrearHora(request.POST, dentistas=dentistas_activos())
     if not formulario.is_valid():
         errores = [e for lista in formulario.errors.values() for e in lista]
         messages.error(request, "No se creó la hora: " + " ".join(errores))
         fecha = fecha_valida(request.POST.get("fecha")) or timezone.localdate()
-        return redirect(_url_dia(fecha))
+        return redirect(url_dia(fecha))
     datos = formulario.cleaned_data
     try:
         services.crear_cita_disponible(actor=request.user, dentista_id=datos["dentista"], inicio=datos["inicio"],
                                        duracion_minutos=datos["duracion_minutos"])
     except ValidationError as error:
-        messages.error(request, "No se creó la hora: " + _texto_error(error))
+        messages.error(request, "No se creó la hora: " + texto_error(error))
     else:
         messages.success(request, f"Hora libre creada: {datos['fecha']:%d-%m-%Y} {datos['hora']:%H:%M}.")
-    return redirect(_url_dia(datos["fecha"]))
+    return redirect(url_dia(datos["fecha"]))
 
 
 @requiere_rol(*TODOS)
 def semana(request, dentista_id):
     """One dentist's week, Monday to Sunday; a dentist may only open their own."""
     dentista = get_object_or_404(Perfil.objects.select_related("user"), pk=dentista_id, rol=Rol.DENTISTA)
-    propio = _dentista_propio(request)
+    propio = dentista_propio_de(request)
     if propio is not None and propio.pk != dentista.pk:
         raise Http404("Dentista no encontrado.")
     fecha = _fecha_pedida(request, "semana")
@@ -394,7 +394,7 @@ def semana(request, dentista_id):
     })
 
 
-def _dentistas_activos():
+def dentistas_activos():
     """The dentists who can be given slots (``Perfil.objects.reservables``), by name."""
     return Perfil.objects.reservables().select_related("user").order_by("user__first_name", "user__last_name", "pk")
 

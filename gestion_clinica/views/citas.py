@@ -23,13 +23,13 @@ from gestion_clinica.views.agenda import (
     GESTION,
     QUIEN_CANCELO,
     SERVICIOS,
-    _acciones,
-    _cita_o_404,
-    _dentista_propio,
-    _Enlaces,
-    _texto_error,
-    _url_dia,
-    _volver,
+    Enlaces,
+    acciones_de,
+    cita_o_404,
+    dentista_propio_de,
+    texto_error,
+    url_dia,
+    volver_a,
 )
 from gestion_clinica.views.comun import reenviar_aviso
 from gestion_clinica.views.selector_horas import selector_pedido, url_del_selector
@@ -46,17 +46,17 @@ def cambiar_estado(request, cita_id, accion):
     """Confirm, arrived, attended, no-show: one service each, then back to the day."""
     if accion not in SERVICIOS:
         raise Http404("Acción desconocida.")
-    cita = _cita_o_404(request, cita_id)
+    cita = cita_o_404(request, cita_id)
     if request.rol_personal == DENTISTA and accion not in DEL_DENTISTA:
         raise Http404("Acción no disponible.")
     servicio, exito = SERVICIOS[accion]
     try:
         servicio(actor=request.user, cita_id=cita.pk)
     except ValidationError as error:
-        messages.error(request, _texto_error(error))
+        messages.error(request, texto_error(error))
     else:
         messages.success(request, exito)
-    return redirect(_volver(request, cita))
+    return redirect(volver_a(request, cita))
 
 
 @requiere_rol(*TODOS)
@@ -64,19 +64,19 @@ def detalle_cita(request, cita_id):
     """One appointment: when, with whom, its state and the actions the grid offers, the slot's
     cancellations (who, when, why, recorded by whom), and its notifications with their delivery state (and "Reenviar" for administración/recepción).
     A dentist opens only their own appointments (another's is a 404, as in the grid)."""
-    cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
-    propio = _dentista_propio(request)
+    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
+    propio = dentista_propio_de(request)
     ahora = timezone.now()
     return render(request, "gestion_clinica/agenda/cita.html", {
         "cita": cita,
-        "acciones": _acciones(cita, dentista_propio=propio, ahora=ahora, enlaces=_Enlaces(),
+        "acciones": acciones_de(cita, dentista_propio=propio, ahora=ahora, enlaces=Enlaces(),
                               nombre=cita.cliente.nombre_completo if cita.cliente_id else cita.paciente_nombre),
         "avisos": avisos_de_cita(cita.pk),
         "cancelaciones": [(c, QUIEN_CANCELO.get((c.por, c.via), c.por)) for c in cancelaciones_de_cita(cita_id=cita.pk)],
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
-        # _cita_o_404 let a dentist open only their own appointment: they see this patient.
+        # cita_o_404 let a dentist open only their own appointment: they see this patient.
         "ve_alergias": ve_alergias(rol=request.rol_personal, atiende=propio is not None and propio.pk == cita.dentista_id),
-        "volver": _url_dia(timezone.localdate(cita.inicio)),
+        "volver": url_dia(timezone.localdate(cita.inicio)),
     })
 
 
@@ -96,7 +96,7 @@ def _volver_de(request, datos, cita):
     in the link or the form), else to its day in the grid."""
     if datos.get("volver") == "cita":
         return reverse("gestion:agenda_cita", args=[cita.pk])
-    return _url_dia(timezone.localdate(cita.inicio))
+    return url_dia(timezone.localdate(cita.inicio))
 
 
 def _canales(cita):
@@ -114,7 +114,7 @@ def cancelar(request, cita_id):
     (or ``0``) and ``?motivo=`` fill them in (the closure screen links here with its reason).
     POST cancels (``cancelar_cita``); a missing choice or reason shows the page again with
     the error, and nothing changes."""
-    cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente__user__perfil_cliente"))
+    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente__user__perfil_cliente"))
     datos = request.POST if request.method == "POST" else request.GET
     volver = _volver_de(request, datos, cita)
     if request.method == "POST":
@@ -126,7 +126,7 @@ def cancelar(request, cita_id):
                                        motivo=formulario.cleaned_data["motivo"])
             except ValidationError as error:
                 if not hasattr(error, "error_dict"):
-                    messages.error(request, _texto_error(error))
+                    messages.error(request, texto_error(error))
                     return redirect(volver)
                 for campo, errores in error.error_dict.items():
                     formulario.add_error(campo if campo in formulario.fields else None, errores)
@@ -157,7 +157,7 @@ def deshacer(request, cita_id):
     click: GET says which mark and to which state the appointment goes back, POST does it
     (with the state shown, so a mark made meanwhile is not undone by mistake). Reception and
     administration on any appointment; a dentist on their own (another's is a 404)."""
-    cita = _cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
+    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
     datos = request.POST if request.method == "POST" else request.GET
     volver = _volver_de(request, datos, cita)
     if request.method == "POST":
@@ -168,7 +168,7 @@ def deshacer(request, cita_id):
         try:
             services.deshacer_marca(actor=request.user, cita_id=cita.pk, desde=formulario.cleaned_data["desde"])
         except ValidationError as error:
-            messages.error(request, _texto_error(error))
+            messages.error(request, texto_error(error))
         else:
             messages.success(request, f"Se deshizo «{estados.MARCA_DE_ESTADO[formulario.cleaned_data['desde']]}».")
         return redirect(volver)
@@ -183,8 +183,8 @@ def deshacer(request, cita_id):
 @requiere_rol(*GESTION)
 def asignar(request, cita_id):
     """Give a free slot to a patient from the search, or to a person without a record."""
-    cita = _cita_o_404(request, cita_id)
-    volver = _url_dia(timezone.localdate(cita.inicio))
+    cita = cita_o_404(request, cita_id)
+    volver = url_dia(timezone.localdate(cita.inicio))
     formulario = FormularioAsignar(request.POST if request.method == "POST" else None)
     if request.method == "POST" and formulario.is_valid():
         datos = formulario.cleaned_data
@@ -200,7 +200,7 @@ def asignar(request, cita_id):
                 )
         except ValidationError as error:
             if getattr(error, "code", None) == "hora_no_disponible":
-                messages.error(request, _texto_error(error))
+                messages.error(request, texto_error(error))
                 return redirect(volver)
             if hasattr(error, "error_dict"):
                 for campo, errores in error.error_dict.items():
@@ -233,8 +233,8 @@ def reprogramar(request, cita_id):
     dentist by default, one day at a time; each free time is a button that moves it in one
     service call (``reprogramar_cita``). A slot taken meanwhile: back to the picker, same day,
     with the service's message."""
-    cita = _cita_o_404(request, cita_id)
-    volver = _url_dia(timezone.localdate(cita.inicio))
+    cita = cita_o_404(request, cita_id)
+    volver = url_dia(timezone.localdate(cita.inicio))
     formulario = FormularioReprogramar(request.POST if request.method == "POST" else None)
     datos = request.GET
     if request.method == "POST":
@@ -244,14 +244,14 @@ def reprogramar(request, cita_id):
                 nueva = services.reprogramar_cita(actor=request.user, cita_id=cita.pk,
                                                   nueva_cita_id=formulario.cleaned_data["nueva"])
             except ValidationError as error:
-                messages.error(request, _texto_error(error))
+                messages.error(request, texto_error(error))
                 if error.code in ("hora_no_disponible",):
                     return redirect(url_del_selector(request.path, request.POST))
                 return redirect(volver)
             inicio = timezone.localtime(nueva.inicio)
             messages.success(request, f"Hora cambiada al {formato_fecha(inicio, 'l j \\d\\e F')} a las "
                                       f"{inicio:%H:%M} con {nueva.dentista.nombre}; se avisó al paciente.")
-            return redirect(_url_dia(inicio.date()))
+            return redirect(url_dia(inicio.date()))
     return render(request, "gestion_clinica/agenda/reprogramar.html", {
         "cita": cita, "formulario": formulario, "volver": volver, "url": request.path,
         "dentista_actual": cita.dentista_id,

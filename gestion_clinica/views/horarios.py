@@ -19,7 +19,7 @@ from gestion_clinica.forms.agenda import (
     FormularioBloquear, FormularioCierre, FormularioHorario, FormularioRango, FormularioSemanaTipo, fecha_valida,
 )
 from gestion_clinica.permisos import requiere_rol
-from gestion_clinica.views.agenda import GESTION, _dentistas_activos, _texto_error, _url_dia
+from gestion_clinica.views.agenda import GESTION, dentistas_activos, texto_error, url_dia
 from nucleo.formato import numero
 from personal.models import Perfil, Rol
 
@@ -34,7 +34,7 @@ def _guardar_horario(request, dentista, bloques):
     try:
         horarios.definir_horario(actor=request.user, dentista_id=dentista.pk, bloques=bloques)
     except ValidationError as error:
-        messages.error(request, _texto_error(error))
+        messages.error(request, texto_error(error))
         return False
     messages.success(request, f"Horario de {dentista.nombre} guardado ({len(bloques)} bloques).")
     return True
@@ -86,7 +86,7 @@ def horario(request, dentista_id):
 @requiere_rol(*GESTION)
 def generar(request):
     """Generate free slots for a date range from the weekly hours; shows what it did."""
-    dentistas = list(_dentistas_activos())
+    dentistas = list(dentistas_activos())
     # GET ?desde=&hasta= (the link after reopening a closure) fills the form in.
     inicial = {k: fecha_valida(request.GET.get(k)) for k in ("desde", "hasta") if fecha_valida(request.GET.get(k))}
     formulario = FormularioRango(request.POST if request.method == "POST" else None, dentistas=dentistas,
@@ -98,7 +98,7 @@ def generar(request):
             resumen = horarios.generar_horas(actor=request.user, desde=datos["desde"], hasta=datos["hasta"],
                                              dentista_id=datos["dentista"])
         except ValidationError as error:
-            formulario.add_error(None, _texto_error(error))
+            formulario.add_error(None, texto_error(error))
         else:
             messages.success(request, f"Horas creadas: {numero(resumen.creadas)}. Ya existían: {numero(resumen.existentes)}.")
     return render(request, "gestion_clinica/agenda/generar.html", {
@@ -154,7 +154,7 @@ def _errores_al_formulario(formulario, error):
         for campo, lista in error.error_dict.items():
             formulario.add_error(campo if campo in formulario.fields else None, lista)
     else:
-        formulario.add_error(None, _texto_error(error))
+        formulario.add_error(None, texto_error(error))
 
 
 @requiere_rol(*GESTION)
@@ -177,7 +177,7 @@ def reabrir(request, cierre_id):
     try:
         resultado = cierres.reabrir_cierre(actor=request.user, cierre_id=cierre_id)
     except ValidationError as error:
-        messages.error(request, _texto_error(error))
+        messages.error(request, texto_error(error))
         return redirect("gestion:agenda_dias_cerrados")
     messages.success(request, f"Cierre reabierto: {resultado.liberadas} horas vuelven a estar libres.")
     dias = resultado.dias_sin_horas
@@ -194,7 +194,7 @@ def reabrir(request, cierre_id):
 def bloquear(request, cita_id):
     """Take one free slot out of the offer, with a reason (GET: a small confirm form)."""
     cita = get_object_or_404(Cita.objects.select_related("dentista__user"), pk=cita_id)
-    volver = _url_dia(timezone.localdate(cita.inicio))
+    volver = url_dia(timezone.localdate(cita.inicio))
     formulario = FormularioBloquear(request.POST if request.method == "POST" else None)
     if request.method == "POST" and formulario.is_valid():
         try:
@@ -215,12 +215,12 @@ def desbloquear(request, cita_id):
     try:
         cierres.desbloquear_hora(actor=request.user, cita_id=cita.pk)
     except ValidationError as error:
-        messages.error(request, _texto_error(error))
+        messages.error(request, texto_error(error))
     else:
         messages.success(request, f"Hora {timezone.localtime(cita.inicio):%d-%m-%Y %H:%M} libre otra vez.")
     if request.POST.get("volver") == "cita":
         return redirect("gestion:agenda_cita", cita_id=cita.pk)
-    return redirect(_url_dia(timezone.localdate(cita.inicio)))
+    return redirect(url_dia(timezone.localdate(cita.inicio)))
 
 
 urlpatterns = [
