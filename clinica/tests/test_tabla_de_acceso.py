@@ -94,6 +94,7 @@ TABLA = {
     "portal:cuenta_avisos": {"paciente"},
     "portal:cuenta_clave": {"paciente"},
     "portal:cuenta_datos": {"paciente"},
+    "portal:cuenta_datos_legibles": {"paciente"},  # the same copy, as a page to read or print
     "portal:cuenta_eliminar": {"paciente"},
     "portal:cuenta_eliminada": {"publica"},  # shown after the account is gone
     "portal:mis_documentos": {"paciente"},
