@@ -1,6 +1,7 @@
 """Reads about a patient's portal account that need thought."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from nucleo.enlaces import enlaces
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
 from citas.selectors import canceladas_del_paciente
+from cuentas.models import PerfilCliente
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal
 
@@ -145,3 +147,22 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
             for documento in ClienteDocumento.objects.filter(cliente_id=cliente.pk).order_by("creado", "pk")
         ],
     }
+
+
+@dataclass(frozen=True)
+class BloqueoDeCuenta:
+    """A portal account locked for review ("No fui yo"): since when (None for a lock older
+    than ``PerfilCliente.bloqueada_en``)."""
+
+    desde: datetime.datetime | None
+
+
+def bloqueo_de_cuenta(cliente) -> BloqueoDeCuenta | None:
+    """Whether ``cliente``'s portal login is locked while the patient is active: what
+    ``desbloquear_cuenta`` undoes (a deactivated patient's login is off with the record, and
+    "Reactivar" is its way back). ``cliente.user`` loaded; one query only when locked."""
+    user = cliente.user if cliente.user_id is not None else None
+    if user is None or user.is_active or not cliente.activo:
+        return None
+    desde = PerfilCliente.objects.filter(user_id=user.pk).values_list("bloqueada_en", flat=True).first()
+    return BloqueoDeCuenta(desde=desde)

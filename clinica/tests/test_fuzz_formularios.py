@@ -165,6 +165,7 @@ POST = {
     "gestion:paciente_desactivar": ("administrador", formulario()),
     "gestion:paciente_reactivar": ("administrador", formulario()),
     "gestion:paciente_reenviar": ("administrador", formulario()),
+    "gestion:paciente_desbloquear": ("administrador", formulario()),
     "gestion:paciente_dar_hora": ("administrador", formulario("hora", "motivo", "dentista", "fecha")),
     "gestion:paciente_invitar": ("administrador", formulario()),
     "gestion:paciente_eliminar": ("administrador", formulario()),
