@@ -135,9 +135,10 @@ def test_la_version_legible_tiene_lo_mismo_en_castellano_y_fechas_chilenas(porta
     assert f"{timezone.localtime(reservada.inicio):%d-%m-%Y %H:%M}" in html  # dd-mm-aaaa
     assert f"{timezone.localtime(clinica.inicio):%d-%m-%Y %H:%M}" in html
     canceladas = html.split('id="t-canceladas"')[1].split("</section>")[0]
-    assert canceladas.count('<tr class="cancelada">') == 3
-    assert "La clínica" in canceladas and MOTIVO_CLINICA in canceladas
-    assert "Usted (en el portal)" in canceladas and "Usted (avisando a la clínica)" in canceladas
+    assert canceladas.count("cancelada\"><strong>") == 3
+    assert "Cancelada por la clínica el " in canceladas and MOTIVO_CLINICA in canceladas
+    assert "Cancelada por usted (en el portal) el " in canceladas
+    assert "Cancelada por usted (avisando a la clínica) el " in canceladas
     assert NOTA_INTERNA not in html and "Pedro" not in html
     assert not re.search(r"\d{4}-\d\d-\d\d", html), "una fecha ISO quedó sin pasar al formato chileno"
     assert "Radiografía" in html and "Reserva confirmada" in html

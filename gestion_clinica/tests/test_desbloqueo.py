@@ -99,6 +99,7 @@ def test_recepcion_desbloquea_y_la_clave_del_intruso_ya_no_sirve(servidor_smtp, 
     """The intruder knew the password (a contact change needs it): after the unlock it no longer
     works; the owner sets a new one from the link sent to the e-mail on file."""
     user = registrar_paciente(1)
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())  # the account was in use
     correo = user.cliente.email
     cliente = bloquear(user)
     assert not entra(correo)
@@ -110,6 +111,7 @@ def test_recepcion_desbloquea_y_la_clave_del_intruso_ya_no_sirve(servidor_smtp, 
     assert user.is_active and not user.has_usable_password()
     assert PerfilCliente.objects.get(user=user).bloqueada_en is None
     assert not entra(correo)  # the old password is dead
+    assert "{#" not in html and "Reenviar invitación" not in html  # unlocked, not invited
 
     # Audited: who unlocked it, in which service.
     evento = (apps.get_model("cuentas", "UserEvent").objects.filter(pgh_obj_id=user.pk, is_active=True)
