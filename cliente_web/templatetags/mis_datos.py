@@ -45,10 +45,30 @@ def pais(valor):
     return NOMBRES.get(valor, valor) or "—"
 
 
+# What each notice was, for the patient (the outbox stores the event's key).
+EVENTOS = {
+    "reserva_confirmada": "Reserva confirmada",
+    "cita_asignada": "Hora dada por la clínica",
+    "cita_cancelada_paciente": "Cita cancelada por usted",
+    "cita_cancelada_clinica": "Cita cancelada por la clínica",
+    "cita_reprogramada": "Cita cambiada de hora",
+    "recordatorio": "Recordatorio de su hora",
+    "invitacion": "Invitación al portal",
+    "bienvenida": "Bienvenida al portal",
+    "restablecer_clave": "Enlace para cambiar la contraseña",
+    "cambio_correo_confirmar": "Confirmación del correo nuevo",
+    "cambio_correo_aviso": "Aviso de cambio de correo",
+    "cambio_correo_deshecho": "Cuenta bloqueada («No fui yo»)",
+    "cuenta_desbloqueada": "Cuenta desbloqueada",
+    "cambio_celular_aviso": "Aviso de cambio de celular",
+}
+
+
 @register.filter
 def legible(valor):
-    """An event's key (``reserva_confirmada``) as words (``Reserva confirmada``)."""
-    return str(valor or "").replace("_", " ").capitalize() or "—"
+    """An event's key (``cita_cancelada_clinica``) as the patient reads it; an unknown one as
+    words (``Reserva confirmada``)."""
+    return EVENTOS.get(valor) or str(valor or "").replace("_", " ").capitalize() or "—"
 
 
 @register.filter

@@ -142,6 +142,8 @@ def test_la_version_legible_tiene_lo_mismo_en_castellano_y_fechas_chilenas(porta
     assert NOTA_INTERNA not in html and "Pedro" not in html
     assert not re.search(r"\d{4}-\d\d-\d\d", html), "una fecha ISO quedó sin pasar al formato chileno"
     assert "Radiografía" in html and "Reserva confirmada" in html
+    avisos = html.split('id="t-notificaciones"')[1].split("</section>")[0]
+    assert "Cita cancelada por la clínica" in avisos and "Cita cancelada por usted" in avisos
     assert 'href="/portal/cuenta/datos/"' in html  # the JSON, from the same page
 
 
