@@ -15,7 +15,16 @@ from django.utils import timezone
 
 from citas import estados, reglas
 from citas.estados import impedimento_del_paciente, limites_del_dia
-from citas.models import Cancelacion, Cierre, Cita, EstadoCita, HorarioAtencion, TipoCierre
+from citas.models import (
+    Cancelacion,
+    Cierre,
+    Cita,
+    EstadoCita,
+    HorarioAtencion,
+    PorQuien,
+    TipoCierre,
+    ViaCancelacion,
+)
 from nucleo.servicios import es_id_valido
 from nucleo.sql import cursor_preparado
 from personal.models import Perfil, Rol, condicion_reservable, nombre_de_personal, sql_reservable
@@ -671,23 +680,80 @@ def acciones_del_paciente(cita: Cita, *, ahora) -> AccionesDelPaciente:
 _ESTADOS_VIGENTES = (EstadoCita.RESERVADA, EstadoCita.CONFIRMADA, EstadoCita.EN_ESPERA)
 
 
+# The reason migration 0007 gave the clinic's cancellations older than the history table: a
+# note for the staff, not something the clinic told the patient.
+MOTIVO_NO_REGISTRADO = "(motivo no registrado: cancelada antes del historial)"
+
+_VIA_PARA_EL_PACIENTE = {
+    ViaCancelacion.PORTAL: "en el portal",
+    ViaCancelacion.ENLACE: "con el enlace del aviso",
+    ViaCancelacion.PERSONAL: "avisando a la clínica",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CitaCancelada:
+    """One cancelled appointment as its patient sees it (``Cancelacion`` row): the original day,
+    time and dentist, when it was cancelled and by whom — the patient or the clinic, never which
+    staff member (``usuario``). ``motivo`` is only the clinic's reason, which the patient's
+    notice carried (``cita_cancelada_clinica``); a patient's own cancellation shows none (the
+    desk's note of how they asked is internal). ``cita_id``: the appointment's page, only while
+    the cancelled appointment is still theirs (the clinic's; a patient's frees the slot)."""
+
+    inicio: datetime.datetime
+    dentista: str
+    cancelada_en: datetime.datetime
+    por_paciente: bool
+    como: str  # "en el portal", "con el enlace del aviso", "avisando a la clínica" ("" for the clinic's)
+    motivo: str
+    cita_id: int | None
+
+    @property
+    def quien(self) -> str:
+        return "Cancelada por usted" if self.por_paciente else "Cancelada por la clínica"
+
+
+def canceladas_del_paciente(*, cliente_id: int, limite: int = 50) -> list[CitaCancelada]:
+    """The patient's cancelled appointments, the most recently cancelled first (at most
+    ``limite``). One query."""
+    filas = (Cancelacion.objects.filter(cliente_id=cliente_id)
+             .select_related("dentista__user", "cita").order_by("-creada", "-pk")[:limite])
+    return [
+        CitaCancelada(
+            inicio=x.inicio, dentista=x.dentista.nombre, cancelada_en=x.creada,
+            por_paciente=x.por == PorQuien.PACIENTE,
+            como=_VIA_PARA_EL_PACIENTE.get(x.via, "") if x.por == PorQuien.PACIENTE else "",
+            motivo="" if x.por == PorQuien.PACIENTE or x.motivo == MOTIVO_NO_REGISTRADO else x.motivo,
+            cita_id=x.cita_id if (x.por == PorQuien.CLINICA and x.cita.cliente_id == cliente_id
+                                  and x.cita.estado == EstadoCita.CANCELADA) else None,
+        )
+        for x in filas
+    ]
+
+
 @dataclass(frozen=True)
 class CitasDelPaciente:
     proximas: list[Cita]  # in time order, each with ``acciones``
-    anteriores: list[Cita]  # most recent first: attended, no-show, cancelled by the clinic
+    anteriores: list[Cita]  # most recent first: attended, no-show, past bookings never marked
+    canceladas: list[CitaCancelada]  # most recently cancelled first, by the patient or the clinic
 
 
 def citas_del_paciente(*, cliente_id: int, ahora=None, limite_anteriores: int = 50) -> CitasDelPaciente:
-    """The patient's upcoming appointments (with what they may do to each) and their history.
-    Two queries whatever the number. A live booking stays "upcoming" until it ends."""
+    """The patient's upcoming appointments (with what they may do to each), their past ones and
+    their cancelled ones (``canceladas_del_paciente``: a patient's cancellation frees the slot,
+    so only its history row remembers it). Three queries whatever the number. A live booking
+    stays "upcoming" until it ends."""
     ahora = ahora or timezone.now()
     propias = Cita.objects.filter(cliente_id=cliente_id).select_related("dentista__user")
     vigentes = Q(estado__in=_ESTADOS_VIGENTES, fin__gt=ahora)
     proximas = list(propias.filter(vigentes).order_by("inicio", "pk"))
     for cita in proximas:
         cita.acciones = acciones_del_paciente(cita, ahora=ahora)
-    anteriores = list(propias.exclude(vigentes).order_by("-inicio", "-pk")[:limite_anteriores])
-    return CitasDelPaciente(proximas=proximas, anteriores=anteriores)
+    # The clinic's cancellations are listed once, with the others (every one has its history row).
+    anteriores = list(propias.exclude(vigentes).exclude(estado=EstadoCita.CANCELADA)
+                      .order_by("-inicio", "-pk")[:limite_anteriores])
+    return CitasDelPaciente(proximas=proximas, anteriores=anteriores,
+                            canceladas=canceladas_del_paciente(cliente_id=cliente_id, limite=limite_anteriores))
 
 
 def cita_del_paciente(*, cliente_id: int, cita_id: int, ahora=None) -> Cita | None:

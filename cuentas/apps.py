@@ -10,4 +10,4 @@ class CuentasConfig(AppConfig):
     def ready(self):
         # The portal account's messages; their texts are in cuentas/templates/notificaciones/.
         declarar("invitacion", "bienvenida", "restablecer_clave", "cambio_correo_confirmar", "cambio_correo_aviso",
-                 "cambio_correo_deshecho")
+                 "cambio_correo_deshecho", "cuenta_desbloqueada", "cambio_celular_aviso")

@@ -41,6 +41,9 @@ class PerfilCliente(ConFechas):
         settings.AUTH_USER_MODEL, verbose_name="usuario", on_delete=models.CASCADE, related_name="perfil_cliente"
     )
     privacidad_aceptada_en = models.DateTimeField("aviso de privacidad aceptado el", null=True, blank=True)
+    # Set when the patient answered "No fui yo" to a change notice (``deshacer_cambio_de_correo``
+    # locks the login); cleared by ``desbloquear_cuenta``. The staff's patient page shows it.
+    bloqueada_en = models.DateTimeField("bloqueada por revisión el", null=True, blank=True)
 
     class Meta:
         verbose_name = "perfil de cliente"

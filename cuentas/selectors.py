@@ -1,12 +1,15 @@
 """Reads about a patient's portal account that need thought."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from nucleo.enlaces import enlaces
 from django.utils import timezone
 
-from citas.models import Cita
+from citas.models import Cita, EstadoCita
+from citas.selectors import canceladas_del_paciente
+from cuentas.models import PerfilCliente
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal
 
@@ -30,22 +33,37 @@ def _valor(valor):
     return str(valor)  # phone numbers and other value objects
 
 
+# The record's columns, each decided: what the patient gets in their copy, and what stays out
+# because it is the clinic's plumbing, not data about them (a test fails when a new column of
+# ``Cliente`` is in neither list).
+CAMPOS_DE_LA_FICHA = (
+    "nombre_completo", "rut", "tipo_documento", "numero_documento", "pais_documento", "fecha_nacimiento",
+    "email", "telefono", "canal_preferido", "alergias", "activo", "creado", "actualizado",
+)
+CAMPOS_INTERNOS_DE_LA_FICHA = (
+    "id",  # the row's key: means nothing outside the database
+    "user_id",  # the login's key (the account is exported as "cuenta")
+    "clave_envio",  # the staff form's one-time key against double submits
+)
+
+
 def exportar_datos_paciente(*, cliente_id) -> dict:
     """Everything the clinic holds about the patient and their account, for the right of access
     and portability (Ley 21.719), as JSON-ready data.
 
-    Five queries whatever the history's length: the record with its account, profile and live
-    consents, the consents' history, the appointments with their dentists, the notifications
-    (without their bodies), the documents (their data; the files themselves are downloaded from
-    "Mis documentos"). Raises
+    Six queries whatever the history's length: the record with its account, profile and live
+    consents, the consents' history, the appointments with their dentists, the cancelled ones
+    (``citas.selectors.canceladas_del_paciente``), the notifications (without their bodies,
+    keys or provider ids), the documents (their data; the files themselves are downloaded from
+    "Mis documentos"). No internal key or id is exported (``CAMPOS_INTERNOS_DE_LA_FICHA``, and
+    nothing of other people: no staff member's name but the dentist's). Raises
     ``Cliente.DoesNotExist`` for an unknown id.
     """
     cliente = Cliente.objects.con_consentimientos().select_related("user", "user__perfil_cliente").get(pk=cliente_id)
     user = cliente.user
     perfil = getattr(user, "perfil_cliente", None) if user is not None else None
 
-    # Every column of the record, so a field added later is exported without touching this.
-    ficha = {campo.attname: _valor(getattr(cliente, campo.attname)) for campo in Cliente._meta.concrete_fields}
+    ficha = {campo: _valor(getattr(cliente, campo)) for campo in CAMPOS_DE_LA_FICHA}
 
     cuenta = None
     if user is not None:
@@ -72,7 +90,22 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
             "estado_texto": cita.get_estado_display(),
             "motivo": cita.motivo,
         }
-        for cita in Cita.objects.filter(cliente_id=cliente.pk).select_related("dentista__user").order_by("inicio")
+        # The clinic's cancellations are in "citas_canceladas", with the others.
+        for cita in Cita.objects.filter(cliente_id=cliente.pk).exclude(estado=EstadoCita.CANCELADA)
+        .select_related("dentista__user").order_by("inicio")
+    ]
+    # A patient's cancellation frees the slot: only its history row remembers it. Who is "usted"
+    # or "la clínica", never which staff member; the reason only when the clinic told it.
+    canceladas = [
+        {
+            "inicio": _fecha(c.inicio),
+            "dentista": c.dentista,
+            "cancelada_en": _fecha(c.cancelada_en),
+            "cancelada_por": "usted" if c.por_paciente else "la clínica",
+            "como": c.como,
+            "motivo": c.motivo,
+        }
+        for c in canceladas_del_paciente(cliente_id=cliente.pk, limite=None)
     ]
     notificaciones = [
         {
@@ -100,6 +133,7 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
             for k in ConsentimientoCanal.objects.filter(cliente_id=cliente.pk).order_by("otorgado_en", "pk")
         ],
         "citas": citas,
+        "citas_canceladas": canceladas,
         "notificaciones": notificaciones,
         "documentos": [
             {
@@ -113,3 +147,22 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
             for documento in ClienteDocumento.objects.filter(cliente_id=cliente.pk).order_by("creado", "pk")
         ],
     }
+
+
+@dataclass(frozen=True)
+class BloqueoDeCuenta:
+    """A portal account locked for review ("No fui yo"): since when (None for a lock older
+    than ``PerfilCliente.bloqueada_en``)."""
+
+    desde: datetime.datetime | None
+
+
+def bloqueo_de_cuenta(cliente) -> BloqueoDeCuenta | None:
+    """Whether ``cliente``'s portal login is locked while the patient is active: what
+    ``desbloquear_cuenta`` undoes (a deactivated patient's login is off with the record, and
+    "Reactivar" is its way back). ``cliente.user`` loaded; one query only when locked."""
+    user = cliente.user if cliente.user_id is not None else None
+    if user is None or user.is_active or not cliente.activo:
+        return None
+    desde = PerfilCliente.objects.filter(user_id=user.pk).values_list("bloqueada_en", flat=True).first()
+    return BloqueoDeCuenta(desde=desde)

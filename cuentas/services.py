@@ -508,11 +508,36 @@ def _cambia_correo_o_celular(cliente, email, telefono) -> bool:
                                        str(telefono or ""), str(cliente.telefono or "")))
 
 
+EVENTO_AVISO_CELULAR = "cambio_celular_aviso"
+# The undo link of a phone change is the e-mail's (``deshacer_cambio_de_correo``: it gives the
+# address on file back, unchanged here, and locks the account); its nonce says which change it
+# answers, so its page and notice talk about the phone. ``token_urlsafe`` never makes a ".".
+PREFIJO_CELULAR = "tel."
+
+
+def _avisar_cambio_de_celular(cliente):
+    """Tell the e-mail on file that the phone changed (the old number only gets SMS once it is
+    verified: not here), with the "No fui yo" link that locks the account for review."""
+    nonce = PREFIJO_CELULAR + secrets.token_urlsafe(9)
+    deshacer = token_deshacer_cambio_de_correo(cliente=cliente, nonce=nonce)
+    digitos = "".join(c for c in str(cliente.telefono or "") if c.isdigit())
+    notificar(
+        evento=EVENTO_AVISO_CELULAR, referencia=f"{cliente.pk}:{nonce}", email=cliente.email, cliente=cliente,
+        contexto={"nombre": cliente.nombre_completo, "telefono_clinica": settings.CLINICA_TELEFONO,
+                  # Only its end: enough for the owner to recognise it, little for anyone else.
+                  "celular_final": digitos[-4:] if digitos else "",
+                  "enlace_deshacer": enlaces().deshacer_cambio_de_correo(token=deshacer),
+                  "dias_deshacer": VIGENCIA_DESHACER_CORREO.days},
+    )
+
+
 def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimiento=None, password="") -> str:
     """A patient changes their own contact data in the portal.
 
     Changing the e-mail or the phone needs the current ``password`` (``clave_incorrecta``
-    otherwise, nothing saved); the birth date alone does not. Phone and birth date are saved at once. A new e-mail is the login, so it is not: in the same
+    otherwise, nothing saved); the birth date alone does not. Phone and birth date are saved at once; a
+    changed phone is told to the e-mail on file, with a "No fui yo" link (``_avisar_cambio_de_celular``).
+    A new e-mail is the login, so it is not: in the same
     transaction a signed link (24 h) is recorded to the new address and a notice to the old one;
     ``confirmar_cambio_de_correo`` applies it. Returns the address waiting for confirmation, or "".
     """
@@ -532,6 +557,7 @@ def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimien
         raise ValidationError({"email": error}) from None
     with operacion("actualizar_contacto_del_paciente", actor=user):
         cliente = Cliente.objects.select_for_update().get(pk=cliente.pk)
+        celular_cambiado = str(datos.telefono or "") != str(cliente.telefono or "")
         cliente.telefono, cliente.fecha_nacimiento = datos.telefono, datos.fecha_nacimiento
         cliente.save(update_fields=["telefono", "fecha_nacimiento", "actualizado"])
         try:
@@ -557,8 +583,10 @@ def actualizar_contacto_del_paciente(*, user, email, telefono="", fecha_nacimien
                               "enlace_deshacer": enlaces().deshacer_cambio_de_correo(token=deshacer),
                               "dias_deshacer": VIGENCIA_DESHACER_CORREO.days},
                 )
+        if celular_cambiado and cliente.email:
+            _avisar_cambio_de_celular(cliente)
     registrar_evento(logger, "contacto_actualizado_por_paciente", cliente_id=cliente.pk, user_id=user.pk,
-                     cambio_de_correo_pedido=bool(nuevo))
+                     cambio_de_correo_pedido=bool(nuevo), celular_cambiado=celular_cambiado)
     return nuevo
 
 
@@ -602,6 +630,7 @@ class CorreoDeshecho:
     nombre: str
     anterior: str
     ya_bloqueada: bool
+    celular: bool = False  # the link answers a phone change (``PREFIJO_CELULAR``), not an e-mail one
 
 
 def token_deshacer_cambio_de_correo(*, cliente, nonce) -> str:
@@ -643,26 +672,28 @@ def revisar_deshacer_cambio_de_correo(*, token) -> CorreoDeshecho:
     datos = _leer_token_deshacer(token)
     cliente = _cliente_a_deshacer(datos)
     return CorreoDeshecho(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
-                          anterior=datos["a"], ya_bloqueada=not cliente.user.is_active)
+                          anterior=datos["a"], ya_bloqueada=not cliente.user.is_active,
+                          celular=datos["n"].startswith(PREFIJO_CELULAR))
 
 
 def deshacer_cambio_de_correo(*, token) -> CorreoDeshecho:
     """"It was not me": the e-mail goes back to the address the notice was sent to (record and
     login, if no one else took it meanwhile), any pending confirmation link dies, and the portal
     account is locked for review (``is_active=False``: every open session ends, no login, no
-    password reset) until the clinic checks it — deactivating and reactivating the patient, or
-    the admin, unlocks it. A notice to that address says to call the clinic. Idempotent: a
+    password reset; ``PerfilCliente.bloqueada_en`` says since when) until the clinic checks it
+    and unlocks it (``desbloquear_cuenta``). A notice to that address says to call the clinic. Idempotent: a
     locked account is left as it is (``ya_bloqueada``). Raises ``enlace_invalido`` or
     ``enlace_vencido``.
     """
     datos = _leer_token_deshacer(token)
+    celular = datos["n"].startswith(PREFIJO_CELULAR)
     cliente = _cliente_a_deshacer(datos)
     with operacion("deshacer_cambio_de_correo", actor=cliente.user):
         cliente = _cliente_a_deshacer(datos, bloquear_fila=True)
         user = cliente.user
         if not user.is_active:
             return CorreoDeshecho(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
-                                  anterior=datos["a"], ya_bloqueada=True)
+                                  anterior=datos["a"], ya_bloqueada=True, celular=celular)
         try:
             _exigir_correo_libre(cliente, datos["a"])
             libre = True
@@ -678,14 +709,60 @@ def deshacer_cambio_de_correo(*, token) -> CorreoDeshecho:
             user.username = user.email = datos["a"]
         user.is_active = False
         user.save(update_fields=["username", "email", "is_active"])
+        PerfilCliente.objects.filter(user_id=user.pk).update(bloqueada_en=timezone.now())
         notificar(
             evento=EVENTO_CORREO_DESHECHO, referencia=f"{cliente.pk}:{datos['n']}", email=datos["a"], cliente=cliente,
-            contexto={"nombre": cliente.nombre_completo, "telefono_clinica": settings.CLINICA_TELEFONO},
+            contexto={"nombre": cliente.nombre_completo, "telefono_clinica": settings.CLINICA_TELEFONO,
+                      "celular": celular},
         )
     registrar_evento(logger, "cambio_de_correo_deshecho", cliente_id=cliente.pk, user_id=user.pk,
-                     correo_restituido=libre)
+                     correo_restituido=libre, celular=celular)
     return CorreoDeshecho(cliente_id=cliente.pk, nombre=cliente.nombre_completo.split()[0],
-                          anterior=datos["a"], ya_bloqueada=False)
+                          anterior=datos["a"], ya_bloqueada=False, celular=celular)
+
+
+# The clinic unlocks an account locked for review ----------------------------------------------
+
+EVENTO_CUENTA_DESBLOQUEADA = "cuenta_desbloqueada"
+
+
+def desbloquear_cuenta(*, actor, cliente_id):
+    """Reception checked an account that "No fui yo" locked (``deshacer_cambio_de_correo``) and
+    gives it back: the login is active again, and its password is made unusable, because
+    whoever changed the e-mail knew it (a contact change needs the current password); a
+    one-time set-password link goes to the e-mail on file (the one "No fui yo" restored, which
+    the owner controls). Until the patient opens it nobody can log in, the intruder included.
+    Audited with ``actor``. Raises ValidationError ``sin_cuenta``, ``cliente_inactivo``
+    (reactivate the patient instead), ``no_bloqueada`` (nothing to unlock), ``sin_email``;
+    ``Cliente.DoesNotExist``. Nothing changes when refused."""
+    with operacion("desbloquear_cuenta", actor=actor):
+        cliente = Cliente.objects.select_for_update(of=("self",)).select_related("user").get(pk=cliente_id)
+        user = cliente.user
+        if user is None:
+            raise ValidationError("Este paciente no tiene cuenta en el portal.", code="sin_cuenta")
+        if not cliente.activo:
+            raise ValidationError("El paciente está desactivado: use «Reactivar», que también activa su cuenta.",
+                                  code="cliente_inactivo")
+        if user.is_active:
+            raise ValidationError("La cuenta del portal de este paciente no está bloqueada.", code="no_bloqueada")
+        if not cliente.email:
+            raise ValidationError("Para desbloquear la cuenta, registre primero el correo del paciente (Editar).",
+                                  code="sin_email")
+        user.is_active = True
+        user.set_unusable_password()
+        user.save(update_fields=["is_active", "password"])
+        PerfilCliente.objects.filter(user_id=user.pk).update(bloqueada_en=None)
+        ahora = timezone.now()
+        notificar(
+            evento=EVENTO_CUENTA_DESBLOQUEADA, referencia=f"{user.pk}:{ahora.isoformat()}", email=cliente.email,
+            cliente=cliente,
+            contexto={"nombre": cliente.nombre_completo, "enlace": enlace_activacion(user),
+                      "dias_validez": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+                      "telefono_clinica": settings.CLINICA_TELEFONO},
+        )
+    registrar_evento(logger, "cuenta_desbloqueada", cliente_id=cliente.pk, user_id=user.pk,
+                     actor_id=getattr(actor, "pk", None))
+    return cliente
 
 
 # What the providers tell us back (webhooks): the consent is the patient's -------------------

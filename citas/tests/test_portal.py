@@ -343,11 +343,21 @@ def test_citas_del_paciente_y_sus_acciones(hora, paciente, recepcionista, django
     cancelar_cita(actor=recepcionista.user, cita_id=cancelada.pk, por_clinica=True, motivo="la clínica no puede atender")
     ajena = hora(60 * H)
     reservar_cita(user=registrar_paciente(2), cita_id=ajena.pk)
+    propia = hora(75 * H)
+    reservar_cita(user=paciente, cita_id=propia.pk)
+    cancelar_cita(actor=paciente, cita_id=propia.pk)  # frees the slot: only its history row remembers it
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         mias = citas_del_paciente(cliente_id=paciente.cliente.pk)
     assert [c.pk for c in mias.proximas] == [cercana.pk, lejana.pk]
-    assert [c.pk for c in mias.anteriores] == [cancelada.pk, pasada.pk]
+    assert [c.pk for c in mias.anteriores] == [pasada.pk]
+    # Cancelled, most recently cancelled first: who (never which staff member), the clinic's reason.
+    por_usted, por_la_clinica = mias.canceladas
+    assert (por_usted.quien, por_usted.como, por_usted.motivo, por_usted.cita_id) == (
+        "Cancelada por usted", "en el portal", "", None)
+    assert por_usted.inicio == propia.inicio and por_usted.dentista == propia.dentista.nombre
+    assert (por_la_clinica.quien, por_la_clinica.motivo, por_la_clinica.cita_id) == (
+        "Cancelada por la clínica", "la clínica no puede atender", cancelada.pk)
     pronto, tarde = mias.proximas
     assert (pronto.acciones.confirmar, pronto.acciones.cancelar, pronto.acciones.reprogramar) == (True, False, False)
     assert "24 horas" in pronto.acciones.por_que_no_cancelar and "llame a la clínica" in pronto.acciones.por_que_no_cancelar

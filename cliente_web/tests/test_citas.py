@@ -4,6 +4,7 @@ cancel and reschedule within the policy, the .ics file; bad input never changes 
 import datetime
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
@@ -48,14 +49,56 @@ def test_mis_citas_proximas_y_anteriores(portal, paciente, reservar, recepcionis
     assert otro_paciente.cliente.nombre_completo not in contenido
 
 
-def test_mis_citas_hace_un_numero_fijo_de_consultas(portal, reservar, django_assert_num_queries):
+def test_mis_citas_hace_un_numero_fijo_de_consultas(portal, paciente, reservar, recepcionista,
+                                                  django_assert_num_queries):
+    # 5: session, user with their record, upcoming, past, cancelled (issue 14: the cancelled list).
     reservar(30 * H)
-    with django_assert_num_queries(4):  # session, user with their record, upcoming, past
+    with django_assert_num_queries(5):
         portal.get(MIS_CITAS)
-    for n in range(8):
-        reservar((40 + n) * H)
-    with django_assert_num_queries(4):
-        assert portal.get(MIS_CITAS).status_code == 200
+    # 20 appointments of every kind: upcoming, cancelled by the patient and by the clinic, past.
+    citas = [reservar((40 + n) * H) for n in range(19)]
+    for cita in citas[:5]:
+        cancelar_cita(actor=paciente, cita_id=cita.pk)
+    for cita in citas[5:10]:
+        cancelar_cita(actor=recepcionista.user, cita_id=cita.pk, por_clinica=True, motivo="sillón en reparación")
+    Cita.objects.filter(pk__in=[c.pk for c in citas[10:14]]).update(
+        inicio=F("inicio") - datetime.timedelta(days=30), fin=F("fin") - datetime.timedelta(days=30),
+        estado=EstadoCita.ATENDIDA)
+    with django_assert_num_queries(5):
+        html = portal.get(MIS_CITAS).content.decode()
+    assert html.count('class="list-group-item cita-cancelada"') == 10
+    assert html.count("Cancelada por usted") == 5 and html.count("Cancelada por la clínica") == 5
+
+
+def test_mis_citas_guarda_las_canceladas_con_quien_cuando_y_la_hora_original(portal, paciente, reservar,
+                                                                             recepcionista, otro_paciente):
+    por_usted, en_la_clinica, por_la_clinica, vigente = (reservar(n * H) for n in (50, 60, 70, 80))
+    cancelar_cita(actor=paciente, cita_id=por_usted.pk)
+    cancelar_cita(actor=recepcionista.user, cita_id=en_la_clinica.pk, motivo="llamó: nota interna de la recepción")
+    cancelar_cita(actor=recepcionista.user, cita_id=por_la_clinica.pk, por_clinica=True,
+                  motivo="la dentista está enferma")
+    ajena = reservar(90 * H, user=otro_paciente)
+    cancelar_cita(actor=otro_paciente, cita_id=ajena.pk)
+    html = portal.get(MIS_CITAS).content.decode()
+    proximas, historia = html.split('id="anteriores-titulo"')
+    assert reverse("portal:cita", args=[vigente.pk]) in proximas and "cita-cancelada" not in proximas
+    _, canceladas = historia.split('id="canceladas-titulo"')
+    filas = canceladas.split('class="list-group-item cita-cancelada"')[1:]
+    assert len(filas) == 3  # the most recently cancelled first; not the other patient's
+    clinica, desk, portal_ = filas
+    assert "Cancelada por la clínica" in clinica and "Motivo de la clínica: la dentista está enferma" in clinica
+    assert reverse("portal:cita", args=[por_la_clinica.pk]) in clinica  # still theirs: its page says more
+    assert "Cancelada por usted" in desk and "(avisando a la clínica)" in desk
+    assert "Cancelada por usted" in portal_ and "(en el portal)" in portal_
+    # The slot a patient freed is not theirs any more: no link to it.
+    assert reverse("portal:cita", args=[por_usted.pk]) not in html
+    # Never the desk's note, nor who on the staff did it.
+    assert "nota interna" not in html and recepcionista.user.username not in html
+    assert recepcionista.user.get_full_name() not in html
+    for cita, fila in ((por_la_clinica, clinica), (en_la_clinica, desk), (por_usted, portal_)):
+        inicio = timezone.localtime(cita.inicio)
+        assert f"{inicio:%H:%M}" in fila and cita.dentista.nombre in fila
+        assert "Cancelada el " in fila
 
 
 def test_detalle_con_acciones_y_politica(portal, reservar):

@@ -244,7 +244,7 @@ def test_descargar_mis_datos_trae_solo_lo_mio(portal, paciente, otro_paciente, h
     assert respuesta["Content-Disposition"] == f'attachment; filename="mis-datos-{timezone.localdate().isoformat()}.json"'
     assert "no-store" in respuesta["Cache-Control"]
     datos = json.loads(respuesta.content)
-    assert datos["paciente"]["id"] == paciente.cliente.pk and datos["cuenta"]["usuario"] == paciente.username
+    assert datos["paciente"]["rut"] == paciente.cliente.rut and datos["cuenta"]["usuario"] == paciente.username
     assert len(datos["citas"]) == 1 and datos["citas"][0]["dentista"] == "Camila Soto"
     assert datos["documentos"] == []
     texto = respuesta.content.decode()
@@ -252,9 +252,10 @@ def test_descargar_mis_datos_trae_solo_lo_mio(portal, paciente, otro_paciente, h
 
 
 def test_descarga_con_ids_ajenos_sigue_siendo_la_mia(portal, paciente, otro_paciente, django_assert_num_queries):
-    with django_assert_num_queries(7):  # session, user with their record + the selector's five (issue 13: consents)
+    # session, user with their record + the selector's six (issue 13: consents; issue 14: cancelled)
+    with django_assert_num_queries(8):
         respuesta = portal.get(DATOS, {"cliente_id": otro_paciente.cliente.pk, "id": otro_paciente.cliente.pk})
-    assert json.loads(respuesta.content)["paciente"]["id"] == paciente.cliente.pk
+    assert json.loads(respuesta.content)["paciente"]["rut"] == paciente.cliente.rut
 
 
 def test_datos_solo_por_get(portal):

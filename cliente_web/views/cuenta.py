@@ -130,6 +130,17 @@ def datos(request):
     return respuesta
 
 
+@require_GET
+@never_cache
+@requiere_paciente
+def datos_legibles(request):
+    """The same copy as ``datos``, as a page the patient reads, prints or saves as PDF: Spanish
+    labels, dates as in Chile."""
+    return render(request, "cliente_web/cuenta/mis_datos.html", {
+        "datos": exportar_datos_paciente(cliente_id=request.paciente.pk),
+    })
+
+
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
 def eliminar(request):
@@ -215,6 +226,7 @@ urlpatterns = [
     path("cuenta/avisos/", avisos, name="cuenta_avisos"),
     path("cuenta/clave/", requiere_paciente(CambiarClaveView.as_view()), name="cuenta_clave"),
     path("cuenta/datos/", datos, name="cuenta_datos"),
+    path("cuenta/datos/legibles/", datos_legibles, name="cuenta_datos_legibles"),
     path("cuenta/eliminar/", eliminar, name="cuenta_eliminar"),
     path("cuenta/eliminada/", eliminada, name="cuenta_eliminada"),
     path("cuenta/correo/<str:token>/", confirmar_correo, name="cuenta_correo_confirmar"),

@@ -165,6 +165,7 @@ POST = {
     "gestion:paciente_desactivar": ("administrador", formulario()),
     "gestion:paciente_reactivar": ("administrador", formulario()),
     "gestion:paciente_reenviar": ("administrador", formulario()),
+    "gestion:paciente_desbloquear": ("administrador", formulario()),
     "gestion:paciente_dar_hora": ("administrador", formulario("hora", "motivo", "dentista", "fecha")),
     "gestion:paciente_invitar": ("administrador", formulario()),
     "gestion:paciente_eliminar": ("administrador", formulario()),
@@ -234,7 +235,8 @@ SOLO_RUTA = {
     "/", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
     "gestion:agenda_cierre",
     "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:mis_citas", "portal:cita",
-    "portal:cita_calendario", "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_eliminada",
+    "portal:cita_calendario", "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_datos_legibles",
+    "portal:cuenta_eliminada",
     "portal:mis_documentos", "portal:documento",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).

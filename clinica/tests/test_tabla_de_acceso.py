@@ -40,6 +40,7 @@ TABLA = {
     "gestion:paciente_desactivar": {A, R},
     "gestion:paciente_reactivar": {A, R},
     "gestion:paciente_reenviar": {A, R},
+    "gestion:paciente_desbloquear": {A, R},  # POST only: an account locked by "No fui yo"
     "gestion:paciente_dar_hora": {A, R},
     "gestion:paciente_invitar": {A, R},
     "gestion:paciente_eliminar": {A, R},
@@ -94,6 +95,7 @@ TABLA = {
     "portal:cuenta_avisos": {"paciente"},
     "portal:cuenta_clave": {"paciente"},
     "portal:cuenta_datos": {"paciente"},
+    "portal:cuenta_datos_legibles": {"paciente"},  # the same copy, as a page to read or print
     "portal:cuenta_eliminar": {"paciente"},
     "portal:cuenta_eliminada": {"publica"},  # shown after the account is gone
     "portal:mis_documentos": {"paciente"},
@@ -133,7 +135,7 @@ IDOR = {
 # exist: test_id_inexistente_es_404).
 SIN_DUENO = {
     "gestion:paciente", "gestion:paciente_editar", "gestion:paciente_desactivar", "gestion:paciente_reactivar",
-    "gestion:paciente_reenviar", "gestion:paciente_dar_hora", "gestion:paciente_invitar",
+    "gestion:paciente_reenviar", "gestion:paciente_desbloquear", "gestion:paciente_dar_hora", "gestion:paciente_invitar",
     "gestion:paciente_eliminar", "gestion:paciente_documento_subir", "gestion:agenda_horario",
     "gestion:agenda_asignar", "gestion:agenda_reprogramar", "gestion:agenda_cancelar",
     "gestion:personal_desactivar", "gestion:personal_reactivar", "gestion:personal_invitar",

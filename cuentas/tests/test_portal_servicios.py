@@ -267,7 +267,7 @@ def test_exportacion_tiene_todo_lo_del_paciente_y_nada_de_otros(con_historia, dj
             actor=recepcionista.user, cliente_id=destino.pk, titulo=titulo,
             archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"),
         )
-    with django_assert_num_queries(5):  # + the consents' history (issue 13)
+    with django_assert_num_queries(6):  # + the consents' history (issue 13), + the cancelled ones (issue 14)
         datos = exportar_datos_paciente(cliente_id=cliente.pk)
     json.dumps(datos, cls=DjangoJSONEncoder)  # serialisable as is
     [consentimiento] = datos["consentimientos"]
@@ -276,7 +276,8 @@ def test_exportacion_tiene_todo_lo_del_paciente_y_nada_de_otros(con_historia, dj
 
     assert datos["paciente"]["rut"] == cliente.rut and datos["paciente"]["telefono"] == str(cliente.telefono)
     assert datos["paciente"]["fecha_nacimiento"] == "1990-05-17"
-    assert set(datos["paciente"]) >= {"id", "nombre_completo", "email", "alergias", "activo", "user_id", "creado"}
+    assert set(datos["paciente"]) >= {"nombre_completo", "email", "alergias", "activo", "creado"}
+    assert not set(datos["paciente"]) & {"id", "user_id", "clave_envio"}  # internal keys (issue 14)
     assert datos["cuenta"]["usuario"] == con_historia.username and datos["cuenta"]["creada_en"]
     assert datos["preferencias"]["canal_preferido"] == "whatsapp" and datos["preferencias"]["whatsapp_aceptado_en"]
     assert len(datos["citas"]) == 2
@@ -301,7 +302,7 @@ def test_exportacion_hace_las_mismas_consultas_con_mucha_historia(con_historia, 
         cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
                                      inicio=manana_10 + datetime.timedelta(days=dias))
         reservar_cita(user=con_historia, cita_id=cita.pk)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         datos = exportar_datos_paciente(cliente_id=con_historia.cliente.pk)
     assert len(datos["citas"]) == 12
 
@@ -309,7 +310,7 @@ def test_exportacion_hace_las_mismas_consultas_con_mucha_historia(con_historia, 
 def test_exportacion_de_paciente_sin_cuenta(recepcionista):
     cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Sin Cuenta")
     datos = exportar_datos_paciente(cliente_id=cliente.pk)
-    assert datos["cuenta"] is None and datos["citas"] == []
+    assert datos["cuenta"] is None and datos["citas"] == [] and datos["citas_canceladas"] == []
     # The channel and consents are the record's, recorded at the desk too (issue 13).
     assert datos["preferencias"] == {"canal_preferido": "email", "whatsapp_aceptado_en": None,
                                      "sms_aceptado_en": None, "privacidad_aceptada_en": None}

@@ -21,7 +21,8 @@ from citas.services import asignar_cita, citas_futuras_del_cliente
 from cuentas.desactivacion import desactivar_paciente
 from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 from cuentas.presencial import crear_cliente_presencial
-from cuentas.services import invitar_al_portal, reenviar_invitacion
+from cuentas.selectors import bloqueo_de_cuenta
+from cuentas.services import desbloquear_cuenta, invitar_al_portal, reenviar_invitacion
 from gestion_clinica.forms.agenda import FormularioDarHora
 from gestion_clinica.forms.pacientes import (
     FormularioDesactivar,
@@ -116,6 +117,8 @@ def _detalle(request, cliente_id, *, form_documento=None):
         "documentos": documentos_de_cliente(cliente_id),
         "form_documento": form_documento or _formulario_documento(),
         "puede_editar": _puede_editar(request),
+        # Issue 14: an account "No fui yo" locked, and the button that gives it back.
+        "bloqueo": bloqueo_de_cuenta(resumen.cliente),
     })
 
 
@@ -302,6 +305,23 @@ def invitar(request, cliente_id):
 
 @require_POST
 @requiere_rol(*EDITORES)
+def desbloquear(request, cliente_id):
+    """Unlock a portal account locked by "No fui yo" (``desbloquear_cuenta``): the patient gets a
+    link to set a new password; the reason in Spanish when refused."""
+    try:
+        cliente = desbloquear_cuenta(actor=request.user, cliente_id=cliente_id)
+    except Cliente.DoesNotExist:
+        raise Http404(YA_NO_EXISTE) from None
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Cuenta del portal desbloqueada. Le enviamos a {cliente.email} un enlace para "
+                                  "crear una contraseña nueva: la anterior ya no sirve.")
+    return redirect("gestion:paciente", cliente_id=cliente_id)
+
+
+@require_POST
+@requiere_rol(*EDITORES)
 def reenviar(request, cliente_id):
     """A fresh portal invitation (``reenviar_invitacion``); the reason in Spanish when refused."""
     try:
@@ -407,6 +427,7 @@ urlpatterns = [
     path("pacientes/<int:cliente_id>/reactivar/", reactivar, name="paciente_reactivar"),
     path("pacientes/<int:cliente_id>/dar-hora/", dar_hora, name="paciente_dar_hora"),
     path("pacientes/<int:cliente_id>/reenviar-invitacion/", reenviar, name="paciente_reenviar"),
+    path("pacientes/<int:cliente_id>/desbloquear-cuenta/", desbloquear, name="paciente_desbloquear"),
     path("pacientes/<int:cliente_id>/invitar/", invitar, name="paciente_invitar"),
     path("pacientes/<int:cliente_id>/eliminar/", eliminar, name="paciente_eliminar"),
     path("pacientes/<int:cliente_id>/avisos/<int:notificacion_id>/reenviar/", aviso_reenviar,
