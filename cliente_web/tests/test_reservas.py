@@ -139,7 +139,19 @@ def test_la_pagina_de_reserva_hace_un_numero_fijo_de_consultas(
     assert muchas.status_code == 200
     with django_assert_num_queries(2):
         todas = portal.get(RESERVAR)
-    assert todas.content.decode().count('class="btn btn-outline-primary hora-libre"') == 300 - 40
+    # "Any dentist" shows each dentist's first 4 times of each day and "Más horas" for the rest
+    # (issue 14); each dentist's own page has every one of the 300 - 40 free slots.
+    por_dia = {}
+    zona = timezone.get_current_timezone()
+    for d, inicio in Cita.objects.filter(estado=EstadoCita.DISPONIBLE).values_list("dentista_id", "inicio"):
+        clave = (d, inicio.astimezone(zona).date())
+        por_dia[clave] = por_dia.get(clave, 0) + 1
+    assert sum(por_dia.values()) == 300 - 40
+    contenido = todas.content.decode()
+    assert contenido.count('class="btn btn-outline-primary hora-libre"') == sum(min(n, 4) for n in por_dia.values())
+    assert contenido.count('class="mas-horas"') == sum(1 for n in por_dia.values() if n > 4)
+    propias = [portal.get(RESERVAR, {"dentista": d.pk}).content.decode() for d in (dentista, otro_dentista)]
+    assert sum(p.count('class="btn btn-outline-primary hora-libre"') for p in propias) == 300 - 40
 
 
 # The confirm step -----------------------------------------------------------------------------
