@@ -13,6 +13,7 @@ from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible, reservar_cita
 from pruebas.soporte import huella_bd, rut_valido
 from pacientes.models import Cliente
+from personal.models import Perfil
 
 pytestmark = pytest.mark.django_db
 
@@ -401,6 +402,10 @@ def test_la_lista_memorizada_nunca_queda_vieja(portal, horas, otro_paciente, den
     dentista.user.save(update_fields=["first_name"])
     contenido = portal.get(RESERVAR).content.decode()
     assert "Renata Soto" in contenido and "Camila Soto" not in contenido
+    # The specialty shown beside the name (issue 14), in the list and in the choice.
+    Perfil.objects.filter(pk=dentista.pk).update(especialidad="Periodoncia")
+    contenido = portal.get(RESERVAR).content.decode()
+    assert contenido.count("Periodoncia") == 2
     telefono = settings.CLINICA_TELEFONO
     settings.CLINICA_TELEFONO = "+56 2 2999 8877"
     contenido = portal.get(RESERVAR).content.decode()
