@@ -617,6 +617,7 @@ def main(argv=None):
 
     cita_desnuda = Cita.objects.order_by("pk").values_list("pk", flat=True)[n_horas // 2]
     ruta_horas = f"/portal/reservar/?{urlencode({'dentista': dentistas[0], 'semana': args.semana})}"
+    ruta_cualquiera = f"/portal/reservar/?{urlencode({'dentista': '', 'semana': args.semana})}"
     ruta_desnuda = f"/bench/una-consulta/{cita_desnuda}/"
     ruta_desnuda_usuario = f"/bench/una-consulta-usuario/{cita_desnuda}/"
     dia_agenda = timezone.localdate() + datetime.timedelta(days=1)
@@ -645,6 +646,10 @@ def main(argv=None):
         pagina = comprobar(cliente, cliente.get(ruta_horas, visitante), 200, "página de horas").decode()
         botones = pagina.count(BOTON_HORA)
         print(f"Página de horas: {ruta_horas}: {botones} botones, {len(pagina) / 1024:.0f} KB")
+        pagina_cualquiera = comprobar(cliente, cliente.get(ruta_cualquiera, visitante), 200, "cualquier dentista").decode()
+        botones_cualquiera = pagina_cualquiera.count(BOTON_HORA)
+        print(f"Cualquier dentista: {ruta_cualquiera}: {botones_cualquiera} botones, "
+              f"{len(pagina_cualquiera) / 1024:.0f} KB")
         agenda = comprobar(cliente, cliente.get(ruta_agenda, sesion_recepcion), 200, "agenda").decode()
         print(f"Agenda: {ruta_agenda}: {len(agenda) / 1024:.0f} KB")
 
@@ -655,6 +660,8 @@ def main(argv=None):
         if "horas" in args.casos:
             medidas["horas"] = por_tiempo(cliente, servidor, "portal: horas de un dentista-semana",
                                           lambda n: cliente.get(ruta_horas, visitante), **comun)
+            medidas["cualquiera"] = por_tiempo(cliente, servidor, "portal: horas de cualquier dentista, una semana",
+                                               lambda n: cliente.get(ruta_cualquiera, visitante), **comun)
         if "reserva" in args.casos:
             rondas = args.rondas_max
             horas_reserva = crear_horas_carrera(crear_dentistas_carrera(), (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
@@ -696,6 +703,7 @@ def main(argv=None):
     lineas = [CABECERA, fila(techo), fila(medidas["desnuda_sesion"], techo)]
     if "horas" in medidas:
         lineas.append(fila(medidas["horas"], techo))
+        lineas.append(fila(medidas["cualquiera"], techo))
     if "reserva" in medidas:
         lineas.append(fila(medidas["cas"]))
         lineas.append(fila(medidas["reserva"], medidas["cas"]))
@@ -714,6 +722,13 @@ def main(argv=None):
                        f"{r_sesion:.2f}× la misma vista cuando lee la sesión y el usuario. Por CPU del servidor: "
                        f"{razon_cpu(medidas['horas'], techo):.2f}× y "
                        f"{razon_cpu(medidas['horas'], medidas['desnuda_sesion']):.2f}×.")
+        from cliente_web.views.reservas import HORAS_POR_DENTISTA
+
+        r = medidas["cualquiera"].por_segundo / techo.por_segundo
+        no_meta |= r < META_HORAS
+        resumen.append(f"- Cualquier dentista ({botones_cualquiera} botones: las primeras "
+                       f"{HORAS_POR_DENTISTA} de cada dentista y día, y «Más horas»): **{r:.2f}×** la vista "
+                       f"desnuda (meta ≥ {META_HORAS}): {'cumple' if r >= META_HORAS else 'NO cumple'}.")
     if "reserva" in medidas:
         m = medidas["reserva"]
         r = m.por_segundo / medidas["cas"].por_segundo

@@ -37,7 +37,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from citas import enlaces
-from citas.mensajes import contexto_cita
+from citas.mensajes import contexto_cita, url_de_la_cita
 from citas.models import EstadoCita
 from notificaciones import services as avisos
 from notificaciones.models import Canal, Notificacion
@@ -144,7 +144,7 @@ def _primer_nombre(nombre) -> str:
 _Reserva = collections.namedtuple("_Reserva", "pk cliente_id inicio")
 
 # What differs per appointment; everything else in the context is the same for the whole run.
-_CAMPOS = ("nombre", "fecha", "hora", "dentista", "enlace_confirmar", "enlace_cancelar")
+_CAMPOS = ("nombre", "fecha", "hora", "dentista", "url_cita", "enlace_confirmar", "enlace_cancelar")
 _FORMATOS = ("asunto", "email", "corto", "variables")
 
 
@@ -207,8 +207,9 @@ def _avisos(fila, *, horas, textos, fechas):
         "enlace_confirmar": "",
         "enlace_cancelar": "",
     }
+    cita = _Reserva(pk=cita_id, cliente_id=cliente_id, inicio=inicio)  # what a link binds to
+    contexto["url_cita"] = url_de_la_cita(cita)
     if cliente_id is not None:
-        cita = _Reserva(pk=cita_id, cliente_id=cliente_id, inicio=inicio)  # what a link binds to
         contexto["enlace_confirmar"] = enlaces.enlace_recordatorio(cita, "confirmar")
         contexto["enlace_cancelar"] = enlaces.enlace_recordatorio(cita, "cancelar")
     canales = avisos.canales_de_envio(email=email or "", telefono=str(telefono or ""),
@@ -271,7 +272,7 @@ def crear_recordatorios(*, ahora=None) -> int:
     ahora = (ahora or timezone.now()).astimezone(datetime.UTC)
     comun = {
         "clinica": settings.CLINICA_NOMBRE, "url_portal": settings.CLINICA_URL_PORTAL,
-        "plazo_cambios_h": settings.CLINICA_PLAZO_CAMBIOS_H, "telefono_clinica": settings.CLINICA_TELEFONO,
+        "direccion": settings.CLINICA_DIRECCION, "plazo_cambios_h": settings.CLINICA_PLAZO_CAMBIOS_H, "telefono_clinica": settings.CLINICA_TELEFONO,
     }
     fechas = {}
     total = 0

@@ -538,11 +538,12 @@ def agrupar_por_dia(horas) -> list[DiaConHoras]:
 class OpcionDentista:
     pk: int
     nombre: str  # ``nombre_de_personal``, as ``Perfil.nombre``
+    especialidad: str = ""  # ``Perfil.especialidad``: shown beside the name on the portal
 
 
 # ``Perfil.objects.reservables()`` by name, written out for the same reason as _HORAS_LIBRES_SQL.
 _OPCIONES_DE_DENTISTA_SQL = f"""
-SELECT p.id, u.first_name, u.last_name, u.username
+SELECT p.id, p.especialidad, u.first_name, u.last_name, u.username
   FROM personal_perfil p JOIN auth_user u ON u.id = p.user_id
  WHERE {sql_reservable("p", "u")}
  ORDER BY u.first_name, u.last_name, p.id
@@ -551,11 +552,11 @@ SELECT p.id, u.first_name, u.last_name, u.username
 
 def opciones_de_dentista() -> list[OpcionDentista]:
     """Bookable dentists (``Perfil.objects.reservables()``), by name, as plain values: the
-    portal's choice list needs only id and name. One query."""
+    portal's choice list needs id, name and specialty. One query."""
     with cursor_preparado() as cursor:
         cursor.execute(_OPCIONES_DE_DENTISTA_SQL)
         filas = cursor.fetchall()
-    return [OpcionDentista(pk, nombre_de_personal(*nombres)) for pk, *nombres in filas]
+    return [OpcionDentista(pk, nombre_de_personal(*nombres), especialidad or "") for pk, especialidad, *nombres in filas]
 
 
 # ``filas_de_horas_libres``' rule (``Cita.objects.libres(…).en_la_ventana(…)``) for one slot,

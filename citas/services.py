@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from citas import cierres, enlaces, estados, reglas
 from citas.estados import TRANSICIONES, es_personal, impedimento_del_paciente
-from citas.mensajes import contexto_cita
+from citas.mensajes import contexto_cita, sin_punto_final
 from citas.models import Cancelacion, Cita, EstadoCita, PorQuien, ViaCancelacion
 from notificaciones.preferencias import Preferencias
 from notificaciones.services import notificar
@@ -213,7 +213,7 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
             evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=cita.paciente_email,
             telefono=cita.paciente_telefono, perfil=perfil, cliente=Cliente(pk=cita.cliente_id), cita=cita,
             contexto=contexto_cita(
-                inicio=cita.inicio, nombre=cita.paciente_nombre,
+                inicio=cita.inicio, nombre=cita.paciente_nombre, cita=cita,
                 dentista=nombre_de_personal(cita.dentista_nombre, cita.dentista_apellido, cita.dentista_usuario),
             ),
         )
@@ -249,7 +249,7 @@ def _cliente_con_consentimientos(cita):
 
 
 def _contexto(cita, nombre):
-    return contexto_cita(inicio=cita.inicio, dentista=cita.dentista.nombre, nombre=nombre)
+    return contexto_cita(inicio=cita.inicio, dentista=cita.dentista.nombre, nombre=nombre, cita=cita)
 
 
 def asignar_cita(
@@ -392,7 +392,7 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via, li
         evento = "cita_cancelada_clinica"
         # The clinic's own reason, under its own name: "motivo" elsewhere is the visit's reason,
         # which no message repeats.
-        contexto["motivo_cancelacion"] = motivo
+        contexto["motivo_cancelacion"] = sin_punto_final(motivo)
     else:
         evento = "cita_cancelada_paciente"
     if liberar:

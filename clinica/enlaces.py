@@ -29,6 +29,14 @@ def _ruta(nombre: str, urlconf: str, argumentos: tuple[str, ...]) -> str:
     return ruta
 
 
+@functools.cache
+def _ruta_con_id(nombre: str, urlconf: str) -> str:
+    """The path of ``nombre`` (one ``<int:pk>``) with a ``{pk}`` field: ``_ruta``'s marker is not
+    a number, so an int converter refuses it."""
+    marca = "9876543210123"
+    return reverse(nombre, kwargs={"pk": int(marca)}, urlconf=urlconf).replace(marca, "{pk}")
+
+
 def _portal(nombre: str, **valores) -> str:
     return _ruta(nombre, URLCONF_PORTAL, tuple(valores)).format(**valores)
 
@@ -43,6 +51,9 @@ class EnlacesClinica(Enlaces):
         base = (settings.CLINICA_URL_GESTION or settings.CLINICA_URL_PORTAL).rstrip("/")
         ruta = _ruta("gestion:activar", URLCONF_GESTION, ("uidb64", "token"))
         return base + ruta.format(uidb64=uidb64, token=token)
+
+    def cita(self, cita):
+        return settings.CLINICA_URL_PORTAL + _ruta_con_id("portal:cita", URLCONF_PORTAL).format(pk=cita.pk)
 
     def recordatorio(self, *, token):
         return settings.CLINICA_URL_PORTAL + _portal("portal:recordatorio_enlace", token=token)

@@ -294,6 +294,8 @@ CLINICA_NOMBRE = os.environ.get("CLINICA_NOMBRE", "Clínica Dental Sonrisa")
 # How patients reach the front desk (shown wherever the portal says "contact the clinic").
 CLINICA_TELEFONO = os.environ.get("CLINICA_TELEFONO", "+56 2 2345 6789")
 CLINICA_CORREO = os.environ.get("CLINICA_CORREO", "contacto@clinica.example")
+# Where the clinic is: SMS, WhatsApp and e-mails about an appointment say it.
+CLINICA_DIRECCION = os.environ.get("CLINICA_DIRECCION", "Av. Providencia 1234, of. 501, Providencia")
 # Absolute base of links sent to patients (invitations, confirmations).
 CLINICA_URL_PORTAL = os.environ.get("CLINICA_URL_PORTAL", "http://127.0.0.1:8000").rstrip("/")
 # The sites' adapter that builds every link the domain sends (nucleo/enlaces.py).
@@ -333,6 +335,9 @@ NOTIFICACIONES_ESPERA_BASE_S = int(os.environ.get("NOTIFICACIONES_ESPERA_BASE_S"
 NOTIFICACIONES_SMS = os.environ.get("NOTIFICACIONES_SMS", "")  # twilio | consola | ""
 NOTIFICACIONES_WHATSAPP = os.environ.get("NOTIFICACIONES_WHATSAPP", "")  # twilio | meta | consola | ""
 NOTIFICACIONES_HTTP_TIMEOUT_S = float(os.environ.get("NOTIFICACIONES_HTTP_TIMEOUT_S", "10"))
+# Welcome messages (a new portal account) go by e-mail only: every WhatsApp costs money and the
+# e-mail is enough to say "your account is ready". True also sends them by the preferred phone channel.
+NOTIFICACIONES_BIENVENIDA_POR_TELEFONO = _env_bool("NOTIFICACIONES_BIENVENIDA_POR_TELEFONO", False)
 # Reminders: hours before each live appointment ("72,24" adds the early one); computed in UTC.
 NOTIFICACIONES_RECORDATORIOS_H = tuple(
     int(h) for h in os.environ.get("NOTIFICACIONES_RECORDATORIOS_H", "24").split(",") if h.strip()

@@ -173,12 +173,18 @@ def registrar_cliente_web(
         guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
                         acepta_sms=acepta_sms, medio=MedioConsentimiento.PORTAL, actor=user, ahora=ahora)
         notificar(
-            evento="bienvenida", referencia=str(user.pk), email=user.email, telefono=str(cliente.telefono),
+            evento="bienvenida", referencia=str(user.pk), email=user.email, telefono=_telefono_de_bienvenida(cliente),
             perfil=cliente.preferencias(), cliente=cliente, contexto={"nombre": cliente.nombre_completo},
         )
     registrar_evento(logger, "cliente_registrado_web", cliente_id=cliente.pk, user_id=user.pk,
                      vinculado=existente is not None)
     return user
+
+
+def _telefono_de_bienvenida(cliente) -> str:
+    """Where the welcome goes besides the e-mail: nowhere unless the clinic enables it
+    (``NOTIFICACIONES_BIENVENIDA_POR_TELEFONO``), since each WhatsApp is paid for."""
+    return str(cliente.telefono or "") if settings.NOTIFICACIONES_BIENVENIDA_POR_TELEFONO else ""
 
 
 def validar_registro_cliente_web(**datos) -> None:

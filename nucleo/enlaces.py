@@ -23,6 +23,11 @@ class Enlaces:
         """A staff member's one-time page to set their password on the staff site."""
         raise NotImplementedError
 
+    def cita(self, cita) -> str:
+        """The appointment's page in the portal (``cita``: anything with its ``pk``), the link
+        every notice about it carries."""
+        raise NotImplementedError
+
     def recordatorio(self, *, token: str) -> str:
         """A reminder's one-tap confirm/cancel page."""
         raise NotImplementedError

@@ -358,7 +358,7 @@ def test_reservada_en_el_cambio_de_horario(dentista, inicio, reservada, enviado)
 # Channels ------------------------------------------------------------------------------------
 
 
-def test_canal_por_preferencia_y_consentimiento(agenda, ahora):
+def test_canal_por_preferencia_y_consentimiento(agenda, ahora, settings):
     con_whatsapp = agenda(3, registrar_paciente(1, canal_preferido=Canal.WHATSAPP, acepta_whatsapp=True))
     retiro = registrar_paciente(2, canal_preferido=Canal.WHATSAPP, acepta_whatsapp=True)
     # Prefers WhatsApp but withdrew the consent later (e.g. answered BAJA).
@@ -374,8 +374,10 @@ def test_canal_por_preferencia_y_consentimiento(agenda, ahora):
     whatsapp = _recordatorios(cita_id=con_whatsapp.pk, canal=Canal.WHATSAPP).get()
     assert whatsapp.destinatario == "+56960000001"
     assert len(_enlaces(whatsapp.cuerpo)) == 2
-    # The WhatsApp template's values: clinic, date, time, both links, phone; never the reason.
-    assert len(whatsapp.variables) == 6 and whatsapp.variables[3].endswith("/") and "/portal/r/" in whatsapp.variables[4]
+    # The WhatsApp template's values: clinic, date, time, both links, phone, then (issue 14, last so
+    # approved templates keep their positions) dentist and address; never the reason.
+    assert len(whatsapp.variables) == 8 and whatsapp.variables[3].endswith("/") and "/portal/r/" in whatsapp.variables[4]
+    assert whatsapp.variables[6:] == [con_whatsapp.dentista.nombre, settings.CLINICA_DIRECCION]
 
 
 def test_texto_neutral_con_clinica_fecha_hora_y_politica(agenda, ahora, settings):
@@ -412,7 +414,8 @@ def test_textos_iguales_a_los_de_notificar(agenda, recepcionista, ahora, setting
     for cita, horas in ((reservada, 24), (confirmada, 72), (sin_ficha, 24)):
         cita = Cita.objects.select_related("dentista__user", "cliente").get(pk=cita.pk)
         contexto = {
-            **contexto_cita(inicio=cita.inicio, dentista=cita.dentista.nombre, nombre=cita.paciente_nombre.split()[0]),
+            **contexto_cita(inicio=cita.inicio, dentista=cita.dentista.nombre, nombre=cita.paciente_nombre.split()[0],
+                            cita=cita),
             "horas_antes": horas, "confirmada": cita.estado == EstadoCita.CONFIRMADA,
             "plazo_cambios_h": settings.CLINICA_PLAZO_CAMBIOS_H, "telefono_clinica": settings.CLINICA_TELEFONO,
             "enlace_confirmar": enlaces.enlace_recordatorio(cita, "confirmar") if cita.cliente_id else "",

@@ -120,7 +120,10 @@ def test_opciones_de_dentista_igual_que_el_orm(personal_de_cada_tipo):
     """The portal's dentist choice (SQL) = ``Perfil.objects.reservables()`` by name."""
     esperadas = Perfil.objects.reservables().select_related("user").order_by(
         "user__first_name", "user__last_name", "pk")
-    assert [(d.pk, d.nombre) for d in opciones_de_dentista()] == [(p.pk, p.nombre) for p in esperadas]
+    Perfil.objects.filter(pk=esperadas[0].pk).update(especialidad="Ortodoncia")
+    assert [(d.pk, d.nombre, d.especialidad) for d in opciones_de_dentista()] == [
+        (p.pk, p.nombre, p.especialidad) for p in esperadas]
+    assert opciones_de_dentista()[0].especialidad == "Ortodoncia"
 
 
 def test_columnas_de_la_agenda_igual_que_el_resumen_del_dia(personal_de_cada_tipo, horas_de_cada_tipo):

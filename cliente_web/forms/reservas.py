@@ -16,6 +16,11 @@ def _sin_marcas(texto):
     return texto
 
 
+def _etiqueta(dentista):
+    """"Camila Soto (Ortodoncia)": the specialty helps a patient choose."""
+    return f"{dentista.nombre} ({dentista.especialidad})" if dentista.especialidad else dentista.nombre
+
+
 class FormularioElegirDentista(ConClasesBootstrap, forms.Form):
     """``?dentista=<id>``, empty for any dentist."""
 
@@ -26,7 +31,7 @@ class FormularioElegirDentista(ConClasesBootstrap, forms.Form):
 
     def __init__(self, *args, dentistas=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["dentista"].choices = [("", "Cualquier dentista"), *((d.pk, d.nombre) for d in dentistas)]
+        self.fields["dentista"].choices = [("", "Cualquier dentista"), *((d.pk, _etiqueta(d)) for d in dentistas)]
 
 
 class FormularioReserva(ConErroresDelServicio, forms.Form):

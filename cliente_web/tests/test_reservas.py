@@ -13,6 +13,7 @@ from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible, reservar_cita
 from pruebas.soporte import huella_bd, rut_valido
 from pacientes.models import Cliente
+from personal.models import Perfil
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +140,19 @@ def test_la_pagina_de_reserva_hace_un_numero_fijo_de_consultas(
     assert muchas.status_code == 200
     with django_assert_num_queries(2):
         todas = portal.get(RESERVAR)
-    assert todas.content.decode().count('class="btn btn-outline-primary hora-libre"') == 300 - 40
+    # "Any dentist" shows each dentist's first 4 times of each day and "Más horas" for the rest
+    # (issue 14); each dentist's own page has every one of the 300 - 40 free slots.
+    por_dia = {}
+    zona = timezone.get_current_timezone()
+    for d, inicio in Cita.objects.filter(estado=EstadoCita.DISPONIBLE).values_list("dentista_id", "inicio"):
+        clave = (d, inicio.astimezone(zona).date())
+        por_dia[clave] = por_dia.get(clave, 0) + 1
+    assert sum(por_dia.values()) == 300 - 40
+    contenido = todas.content.decode()
+    assert contenido.count('class="btn btn-outline-primary hora-libre"') == sum(min(n, 4) for n in por_dia.values())
+    assert contenido.count('class="mas-horas"') == sum(1 for n in por_dia.values() if n > 4)
+    propias = [portal.get(RESERVAR, {"dentista": d.pk}).content.decode() for d in (dentista, otro_dentista)]
+    assert sum(p.count('class="btn btn-outline-primary hora-libre"') for p in propias) == 300 - 40
 
 
 # The confirm step -----------------------------------------------------------------------------
@@ -389,6 +402,10 @@ def test_la_lista_memorizada_nunca_queda_vieja(portal, horas, otro_paciente, den
     dentista.user.save(update_fields=["first_name"])
     contenido = portal.get(RESERVAR).content.decode()
     assert "Renata Soto" in contenido and "Camila Soto" not in contenido
+    # The specialty shown beside the name (issue 14), in the list and in the choice.
+    Perfil.objects.filter(pk=dentista.pk).update(especialidad="Periodoncia")
+    contenido = portal.get(RESERVAR).content.decode()
+    assert contenido.count("Periodoncia") == 2
     telefono = settings.CLINICA_TELEFONO
     settings.CLINICA_TELEFONO = "+56 2 2999 8877"
     contenido = portal.get(RESERVAR).content.decode()

@@ -2,8 +2,10 @@
 confirm on one screen. A slot taken meanwhile (or too soon, or gone) gets a friendly page with
 the nearest free ones, never an error page."""
 
+import datetime
 import hashlib
 import pickle
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +21,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
 from citas.selectors import (
+    OpcionDentista,
     agrupar_por_dia,
     es_reserva_propia,
     filas_de_horas_libres,
@@ -105,16 +108,55 @@ class _Parte:
     __str__ = __html__
 
 
+def _claves_de(dentistas):
+    """What the parts show of each dentist, as plain tuples: pickling the dataclasses themselves
+    cost ~45 µs per key (two keys per request)."""
+    return tuple((d.pk, d.nombre, d.especialidad) for d in dentistas)
+
+
 def _html_elegir_dentista(request, formulario, dentistas):
     """The dentist choice (``_elegir_dentista_form.html``): a function of the choices, the
     value typed and the path alone (its error follows from those two)."""
     llave = _llave(
-        "dentista", get_language(), request.path, tuple((d.pk, d.nombre) for d in dentistas), formulario.is_bound,
+        "dentista", get_language(), request.path, _claves_de(dentistas), formulario.is_bound,
         formulario.data.get("dentista") if formulario.is_bound else None,
     )
     return _Parte(llave, lambda: render_to_string(
         "cliente_web/reservas/_elegir_dentista_form.html", {"formulario_dentista": formulario, "request": request}
     ))
+
+
+# "Any dentist": this many times per dentist and day, then "Más horas" opens that dentist's day
+# (a phone showed 4,700 px of buttons with every time of every dentist).
+HORAS_POR_DENTISTA = 4
+
+
+@dataclass(frozen=True)
+class _HorasDeUnDentista:
+    dentista: OpcionDentista
+    horas: list  # the first HORAS_POR_DENTISTA
+    mas: int  # how many more that day
+
+
+@dataclass(frozen=True)
+class _DiaPorDentista:
+    fecha: datetime.date
+    dentistas: list  # _HorasDeUnDentista, in the choice list's order
+
+
+def por_dentista(dias, dentistas, *, maximo=HORAS_POR_DENTISTA) -> list[_DiaPorDentista]:
+    """Each day's slots (``agrupar_por_dia``) split by dentist, in ``dentistas``' order, the
+    first ``maximo`` of each and how many more."""
+    resultado = []
+    for dia in dias:
+        grupos = {}
+        for hora in dia.horas:
+            grupos.setdefault(hora.dentista_id, []).append(hora)
+        resultado.append(_DiaPorDentista(dia.fecha, [
+            _HorasDeUnDentista(d, grupos[d.pk][:maximo], max(len(grupos[d.pk]) - maximo, 0))
+            for d in dentistas if d.pk in grupos
+        ]))
+    return resultado
 
 
 def _html_de_horas(contexto, dentistas, filas, excluir_id):
@@ -125,8 +167,7 @@ def _html_de_horas(contexto, dentistas, filas, excluir_id):
     llave = _llave(
         "horas", get_language(), timezone.get_current_timezone_name(), politica.telefono, excluir_id,
         contexto["dentista_id"], contexto["semana"], contexto["semana_desde"], contexto["semana_hasta"],
-        contexto["semana_anterior"], contexto["semana_siguiente"], tuple((d.pk, d.nombre) for d in dentistas),
-        tuple(filas),
+        contexto["semana_anterior"], contexto["semana_siguiente"], _claves_de(dentistas), tuple(filas),
     )
 
     def dibujar():
@@ -136,7 +177,13 @@ def _html_de_horas(contexto, dentistas, filas, excluir_id):
         else:  # rescheduling: the button picks the new time on the reschedule page
             _enlazar(horas, "portal:cita_reprogramar", excluir_id,
                      sufijo=f"?nueva={_MARCA}&dentista={contexto['dentista_id'] or ''}&semana={contexto['semana']}")
-        return render_to_string("cliente_web/reservas/_horas_semana.html", {**contexto, "dias": agrupar_por_dia(horas)})
+        dias = agrupar_por_dia(horas)
+        if contexto["dentista_id"] is None:
+            dias = por_dentista(dias, dentistas)
+        # The chosen one's full name and specialty: a phone's closed <select> cuts a long name.
+        elegido = next((d for d in dentistas if d.pk == contexto["dentista_id"]), None)
+        return render_to_string("cliente_web/reservas/_horas_semana.html",
+                                {**contexto, "dias": dias, "dentista_elegido": elegido})
 
     return _Parte(llave, dibujar)
 

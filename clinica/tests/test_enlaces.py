@@ -42,3 +42,17 @@ def test_la_eliminacion_de_un_paciente_es_una_ruta_del_sitio_del_personal():
     for urlconf in ("clinica.urls", "clinica.urls_gestion"):
         encontrada = resolve(ruta, urlconf=urlconf)
         assert (encontrada.view_name, encontrada.kwargs) == ("gestion:paciente_eliminar", {"cliente_id": 7})
+
+
+def test_la_pagina_de_una_cita_es_una_direccion_absoluta_del_portal(settings):
+    """Every notice about an appointment links to its page (issue 14), on the portal's base."""
+    settings.CLINICA_URL_PORTAL = "https://portal.clinica.example"
+
+    class Reserva:
+        pk = 58
+
+    url = urlsplit(enlaces().cita(Reserva()))
+    assert f"{url.scheme}://{url.netloc}" == "https://portal.clinica.example"
+    for urlconf in ("clinica.urls", "clinica.urls_portal"):
+        encontrada = resolve(url.path, urlconf=urlconf)
+        assert (encontrada.view_name, encontrada.kwargs) == ("portal:cita", {"pk": 58})

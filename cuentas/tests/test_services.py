@@ -15,7 +15,8 @@ from cuentas.presencial import crear_cliente_presencial
 User = get_user_model()
 
 
-def test_registro_crea_las_tres_filas_enlazadas_y_da_la_bienvenida(db):
+def test_registro_crea_las_tres_filas_enlazadas_y_da_la_bienvenida(db, settings):
+    settings.NOTIFICACIONES_BIENVENIDA_POR_TELEFONO = True  # the clinic chose to pay for it
     user = registrar_paciente(1, canal_preferido="whatsapp", acepta_whatsapp=True)
     assert user.check_password(PASSWORD)
     assert user.cliente.rut == rut_valido(11_000_001)
@@ -25,6 +26,15 @@ def test_registro_crea_las_tres_filas_enlazadas_y_da_la_bienvenida(db):
     assert set(Notificacion.objects.filter(plantilla="bienvenida").values_list("canal", flat=True)) == {
         "email", "whatsapp",
     }
+
+
+@pytest.mark.parametrize(("canal", "consentimiento"), [("whatsapp", "acepta_whatsapp"), ("sms", "acepta_sms")])
+def test_la_bienvenida_va_solo_por_correo_por_defecto(db, canal, consentimiento):
+    """Each WhatsApp costs money and the e-mail says it all: a new account's welcome goes by e-mail
+    only unless NOTIFICACIONES_BIENVENIDA_POR_TELEFONO is on, whatever channel the patient prefers."""
+    user = registrar_paciente(1, canal_preferido=canal, **{consentimiento: True})
+    avisos = Notificacion.objects.filter(plantilla="bienvenida")
+    assert list(avisos.values_list("canal", "destinatario")) == [("email", user.email)]
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ def notificar_en_servicio(*, evento="reserva_confirmada", referencia="cita-1", e
                           contexto=None):
     """``notificar`` as a service calls it: inside ``operacion`` (a durable transaction)."""
     contexto = {"nombre": "Ana", "fecha": "lunes 3 de marzo", "hora": "10:00", "dentista": "Dra. Soto",
+                "url_cita": "http://127.0.0.1:8000/portal/citas/1/", "direccion": "Av. Providencia 1234, of. 501",
                 **(contexto or {})}
     with operacion("prueba_notificar"):
         return notificar(

@@ -55,6 +55,8 @@ def test_caida_durante_200_reservas_y_entrega_unica_al_volver(
 ):
     # Retries wait an hour: within this test, time passes only through adelantar_reintentos().
     settings.NOTIFICACIONES_ESPERA_BASE_S = 3600
+    # Two WhatsApp per patient (welcome and booking) in flight during the outage.
+    settings.NOTIFICACIONES_BIENVENIDA_POR_TELEFONO = True
     twilio.detener()  # the SMS/WhatsApp provider is down from the start
 
     primer_dia = timezone.localdate() + datetime.timedelta(days=2)

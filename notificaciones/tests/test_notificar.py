@@ -31,7 +31,7 @@ def test_sin_perfil_solo_correo(db):
     assert n.estado == EstadoNotificacion.PENDIENTE and n.intentos == 0 and n.enviada_en is None
     assert n.asunto == "Clínica Dental Sonrisa: su hora del lunes 3 de marzo a las 10:00"
     assert n.cuerpo.startswith("Hola Ana:")
-    assert "Dra. Soto" in n.cuerpo and "http://127.0.0.1:8000" in n.cuerpo
+    assert "Dra. Soto" in n.cuerpo and "http://127.0.0.1:8000/portal/citas/1/" in n.cuerpo
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,8 @@ def test_un_registro_por_canal_segun_preferencia_y_consentimiento(
             # The short text, no subject, to the phone.
             assert n.destinatario == telefono and n.asunto == ""
             assert n.cuerpo.startswith("Clínica Dental Sonrisa: su hora quedó reservada")
-            assert "Dra. Soto" not in n.cuerpo
+            # The dentist (issue 14: whom to ask for) and the appointment's page.
+            assert "Dra. Soto" in n.cuerpo and n.cuerpo.endswith("http://127.0.0.1:8000/portal/citas/1/")
 
 
 def test_trabajos_solo_para_los_correos(crear_perfil):
