@@ -47,10 +47,10 @@ def _direccion(correo, nombre):
 
 
 def ics(*, reserva_uid, secuencia, inicio, fin, dentista, metodo, correo_paciente="", nombre_paciente="",
-        ahora=None) -> str:
+        ahora=None, uid=None) -> str:
     """The calendar file's text for one booking. ``metodo``: ``REQUEST`` (e-mail of a live
     booking, names the clinic as organizer and the patient as attendee), ``PUBLISH``
-    (download) or ``CANCEL``."""
+    (download) or ``CANCEL``. ``uid`` replaces the UID made from ``reserva_uid`` (old rows)."""
     if metodo not in (SOLICITUD, PUBLICACION, CANCELACION):
         raise ValueError(f"método desconocido: {metodo}")
     ahora = ahora or timezone.now()
@@ -60,7 +60,7 @@ def ics(*, reserva_uid, secuencia, inicio, fin, dentista, metodo, correo_pacient
     calendario.add("version", "2.0")
     calendario.add("method", metodo)
     evento = Event()
-    evento.add("uid", uid_de(reserva_uid))
+    evento.add("uid", uid or uid_de(reserva_uid))
     evento.add("sequence", secuencia)
     evento.add("dtstamp", _utc(ahora))
     evento.add("dtstart", _utc(inicio))
@@ -95,7 +95,10 @@ def ics_de_cita(cita, *, dentista, metodo=SOLICITUD, ahora=None) -> str:
     lives, a CANCEL when the clinic cancelled it (the row keeps it, at that version)."""
     if cita.estado == EstadoCita.CANCELADA:
         metodo = CANCELACION
-    return ics(
+    # A booking stored before bookings had an identity and never changed since (history kept
+    # as it was): the UID the portal gave it then.
+    uid = None if cita.reserva_uid else f"cita-{cita.pk}@{dominio()}"
+    return ics(uid=uid,
         reserva_uid=cita.reserva_uid, secuencia=cita.reserva_secuencia, inicio=cita.inicio, fin=cita.fin,
         dentista=dentista, metodo=metodo, correo_paciente=cita.paciente_email,
         nombre_paciente=cita.paciente_nombre, ahora=ahora,

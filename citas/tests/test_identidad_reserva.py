@@ -235,3 +235,25 @@ def test_metodo_desconocido_no_se_acepta(reservada):
     with pytest.raises(ValueError):
         calendario.ics(reserva_uid=uuid.uuid4(), secuencia=0, inicio=timezone.now(), fin=timezone.now(),
                        dentista="X", metodo="REFRESH")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_la_migracion_da_identidad_a_las_reservas_guardadas(reservada, dentista, recepcionista, en_tres_dias_10):
+    """0011: every booking stored before gets its identity; free slots none."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    libre = _hora(dentista, recepcionista, en_tres_dias_10 + datetime.timedelta(hours=5))
+    antes = [("citas", "0010_sin_traslape_por_paciente")]
+    ejecutor = MigrationExecutor(connection)
+    ejecutor.migrate(antes)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT estado FROM citas_cita WHERE id = %s", [reservada.pk])
+            assert cursor.fetchone() == (EstadoCita.RESERVADA,)
+    finally:
+        ejecutor = MigrationExecutor(connection)
+        ejecutor.loader.build_graph()
+        ejecutor.migrate(ejecutor.loader.graph.leaf_nodes())
+    fila = Cita.objects.get(pk=reservada.pk)
+    assert isinstance(fila.reserva_uid, uuid.UUID) and fila.reserva_secuencia == 0
+    assert Cita.objects.get(pk=libre.pk).reserva_uid is None

@@ -68,7 +68,7 @@ def test_enlace_de_una_cita_cancelada_dice_que_se_cancelo(portal, paciente, rese
         respuesta = portal.get(url)
         texto = respuesta.content.decode()
         assert respuesta.status_code == 200, url
-        assert "Esta cita fue cancelada" in texto and "la canceló el paciente" in texto
+        assert "Esta cita fue cancelada" in texto and "usted la canceló" in texto
         assert "Camila Soto" in texto and reverse("portal:reservar") in texto
     metodo, uid_ics, secuencia = _evento(portal.get(reverse("portal:cita_calendario_reserva", args=[uid])))
     assert (metodo, uid_ics, secuencia) == ("CANCEL", f"reserva-{uid}@127.0.0.1", 1)

@@ -191,7 +191,7 @@ def cita_calendario(request, pk):
     clinic's name and address as location, the dentist, a reminder alarm, times in UTC, and the
     booking's UID with its version as SEQUENCE (re-importing after a move updates the event)."""
     cita = cita_del_paciente(cliente_id=request.paciente.pk, cita_id=pk)
-    if cita is None or cita.reserva_uid is None:
+    if cita is None:
         return _seguir_reserva(request, pk, "cita_calendario")
     return _ics_de_reserva(Reserva(cita=cita))
 
