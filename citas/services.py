@@ -693,7 +693,7 @@ def confirmar_por_enlace(*, token) -> Cita:
     enlace = enlaces.leer_enlace(token, accion="confirmar")
     if enlace.cita is None:  # cancelled: say so
         raise enlaces.explicar_fallo(enlace, enlaces.error_enlace_invalido())
-    if enlaces.en_un_cierre(enlace.cita_id, enlace.inicio):
+    if enlace.cita.en_cierre:  # read with the booking (leer_enlace)
         raise enlaces.explicar_fallo(enlace, enlaces.error_dia_cerrado())
     try:
         cita = _cambiar_estado(accion="confirmar", actor=None, cita_id=enlace.cita_id, enlace=enlace)
