@@ -87,3 +87,33 @@ def test_la_pagina_de_una_cita_reservada_sigue_en_seis_consultas(clientes, cita,
     cliente.get(url)
     with django_assert_num_queries(6):  # the look for a moved booking runs only on a free slot's page
         assert cliente.get(url).status_code == 200
+
+
+# In a real browser (1280 px): reception opens the old slot's page of a moved booking ------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_navegador_la_hora_anterior_lleva_a_la_cita_movida(page, live_server, captura, errores_de_consola,
+                                                           entrar_a_gestion, recepcionista, dentista, inicio):
+    import os
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    paciente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Marta Díaz Rojas",
+                                        email="marta@correo.example")
+    hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio)
+    cita = asignar_cita(actor=recepcionista.user, cita_id=hora.pk, cliente_id=paciente.pk)
+    nueva = _movida(cita, recepcionista, dentista, inicio)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    entrar_a_gestion(recepcionista)
+    page.goto(f"{live_server.url}{reverse('gestion:agenda_cita', args=[cita.pk])}")
+    expect(page.get_by_role("status")).to_contain_text("se cambió al")
+    captura("identidad-personal-hora-anterior")
+    carpeta = Path(os.environ.get("CLINICA_CAPTURAS_IDENTIDAD", "/tmp/capturas-identidad"))
+    carpeta.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(carpeta / "identidad-personal-hora-anterior.png"), full_page=True)
+    page.get_by_role("link", name="Ver la cita en su hora actual").click()
+    expect(page.get_by_role("heading", name="Cita del")).to_contain_text("13:00")
+    assert page.url.endswith(reverse("gestion:agenda_cita", args=[nueva.pk]))
+    assert errores_de_consola == []
