@@ -1,21 +1,27 @@
 """One-tap links of the reminders: confirm or cancel an appointment without logging in.
 
 The link's address comes from the sites' adapter (``nucleo.enlaces``). The token is signed with Django's
-``signing`` (its own salt) and names one booking, not just a slot: the appointment's id, its
-patient and its start. A booking that was moved, freed, re-booked by someone else or whose
-patient was deleted no longer matches, so its old links are invalid (``enlace_invalido``).
-Links expire when the appointment starts (``enlace_vencido``). They act once: the state
-machine does the rest (a confirmed booking cannot be confirmed again, a freed slot cannot be
-cancelled again) and ``situacion_del_enlace`` tells the patient what already happened.
+``signing`` (its own salt) and names one booking, not a slot: the booking's identity
+(``Cita.reserva_uid``). It follows the booking when it is moved to another slot; a booking that
+was cancelled answers "already cancelled" (``Cancelacion.reserva_uid``) while its slot stays free,
+and ``enlace_invalido`` once the slot holds another booking, even of the same patient (a new
+booking has a new identity); a booking whose patient was deleted is gone (``enlace_invalido``).
+Links expire when the booking's current start comes (``enlace_vencido``). They act once: the
+state machine does the rest (a confirmed booking cannot be confirmed again, a freed slot cannot
+be cancelled again) and ``situacion_del_enlace`` tells the patient what already happened.
+Tokens of the earlier format (slot id, patient, start) are refused as ``enlace_invalido``: they
+could not tell two bookings of one slot and patient apart.
 
 Only bookings of a patient record get links (a walk-in without a record has no stable
 identity to bind to).
 """
 
+import base64
+import binascii
 import datetime
+import uuid
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -24,9 +30,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from citas.estados import impedimento_del_paciente
-from citas.models import Cierre, Cita, EstadoCita
+from citas.models import Cancelacion, Cierre, Cita, EstadoCita
 from nucleo.enlaces import enlaces
-from nucleo.servicios import es_id_valido
 
 SAL = "citas.enlaces.recordatorio"
 # What a token carries for each action (short: the link goes into SMS and WhatsApp).
@@ -35,10 +40,6 @@ _ACCIONES = {codigo: accion for accion, codigo in _CODIGOS.items()}
 ACCIONES = tuple(_CODIGOS)
 # A real token is about 80 characters; anything much longer is junk, refused before parsing.
 LARGO_MAXIMO = 300
-_EPOCA = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-_MICRO = datetime.timedelta(microseconds=1)
-# Services whose freeing of a slot means "the patient cancelled" (not "moved" or "deleted").
-_SERVICIOS_DE_CANCELACION = {"cancelar_cita", "cancelar_por_enlace"}
 
 # Situations of a valid, unexpired link.
 PENDIENTE = "pendiente"  # the action can be done: show its button
@@ -104,30 +105,55 @@ def en_un_cierre(cita_id, inicio) -> bool:
 
 @dataclass(frozen=True)
 class Enlace:
-    """What a valid token says: which booking (appointment, patient, start) and what to do."""
+    """What a valid token names, resolved now: the booking (``reserva_uid``), the action, and
+    where the booking is: ``cita``, the row holding it (with ``en_cierre``), or, once cancelled,
+    ``cancelacion`` (its history row, with the slot it left: ``cancelacion.cita``)."""
 
-    cita_id: int
-    cliente_id: int
-    inicio: datetime.datetime
+    reserva_uid: uuid.UUID
     accion: str
+    cita: Cita | None = None
+    cancelacion: Cancelacion | None = None
+
+    @property
+    def cita_id(self):
+        return self.cita.pk if self.cita is not None else self.cancelacion.cita_id
+
+    @property
+    def cliente_id(self):
+        return self.cita.cliente_id if self.cita is not None else self.cancelacion.cliente_id
+
+    @property
+    def inicio(self):
+        return self.cita.inicio if self.cita is not None else self.cancelacion.inicio
 
     def corresponde(self, cita) -> bool:
-        """Whether ``cita`` is still the booking the link was made for."""
-        return cita is not None and cita.cliente_id == self.cliente_id and cita.inicio == self.inicio
+        """Whether ``cita`` still holds the booking the link was made for."""
+        return cita is not None and cita.reserva_uid == self.reserva_uid
 
 
-def _microsegundos(momento: datetime.datetime) -> int:
-    # Exact integer arithmetic: a float timestamp could round a microsecond away.
-    return (momento - _EPOCA) // _MICRO
+def _codificar_uid(reserva_uid: uuid.UUID) -> str:
+    # 22 characters instead of 36: the link goes into SMS and WhatsApp.
+    return base64.urlsafe_b64encode(reserva_uid.bytes).rstrip(b"=").decode()
+
+
+def _decodificar_uid(texto) -> uuid.UUID | None:
+    if not isinstance(texto, str) or len(texto) != 22 or not texto.isascii():
+        return None
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(texto + "=="))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def token_de(cita, accion: str) -> str:
-    """The signed token of ``accion`` on ``cita`` (a booking with a patient record)."""
+    """The signed token of ``accion`` on the booking ``cita`` holds (one of a patient record)."""
     if accion not in _CODIGOS:
         raise ValueError(f"acción desconocida: {accion}")
     if cita.cliente_id is None:
         raise ValueError("solo las citas de un paciente con ficha tienen enlaces")
-    datos = [cita.pk, cita.cliente_id, _microsegundos(cita.inicio), _CODIGOS[accion]]
+    if cita.reserva_uid is None:
+        raise ValueError("solo una hora reservada tiene enlaces")
+    datos = [_codificar_uid(cita.reserva_uid), _CODIGOS[accion]]
     return signing.dumps(datos, salt=SAL, compress=True)
 
 
@@ -137,10 +163,12 @@ def enlace_recordatorio(cita, accion: str) -> str:
 
 
 def leer_enlace(token, *, accion=None, ahora=None) -> Enlace:
-    """The booking and action a token names. With ``accion``, the token must be for it.
+    """The booking and action a token names, resolved to where the booking is now (one query
+    while it lives, two once cancelled). With ``accion``, the token must be for it.
 
-    Raises ValidationError ``enlace_invalido`` (tampered, junk, another action) or
-    ``enlace_vencido`` (the appointment has started). Never anything else, whatever the input.
+    Raises ValidationError ``enlace_invalido`` (tampered, junk, another action, an old format,
+    a booking that is gone or whose slot now holds another one) or ``enlace_vencido`` (the
+    booking has started). Never anything else, whatever the input.
     """
     if not isinstance(token, str) or not 0 < len(token) <= LARGO_MAXIMO or not token.isascii():
         raise error_enlace_invalido()
@@ -149,20 +177,36 @@ def leer_enlace(token, *, accion=None, ahora=None) -> Enlace:
     except (signing.BadSignature, ValueError, TypeError):
         raise error_enlace_invalido() from None
     # A valid signature means we made it; the shape is checked anyway (old formats, bugs).
-    if not (isinstance(datos, list) and len(datos) == 4):
+    if not (isinstance(datos, list) and len(datos) == 2):
         raise error_enlace_invalido()
-    cita_id, cliente_id, inicio_us, codigo = datos
-    if not (es_id_valido(cita_id) and es_id_valido(cliente_id) and es_id_valido(inicio_us)) or codigo not in _ACCIONES:
+    reserva_uid, codigo = _decodificar_uid(datos[0]), datos[1]
+    if reserva_uid is None or not isinstance(codigo, str) or codigo not in _ACCIONES:
         raise error_enlace_invalido()
     if accion is not None and _ACCIONES[codigo] != accion:
         raise error_enlace_invalido()
-    try:
-        inicio = _EPOCA + datetime.timedelta(microseconds=inicio_us)
-    except OverflowError:
-        raise error_enlace_invalido() from None
-    if (ahora or timezone.now()) >= inicio:
+    enlace = _resolver(reserva_uid, _ACCIONES[codigo])
+    if (ahora or timezone.now()) >= enlace.inicio:
         raise error_enlace_vencido()
-    return Enlace(cita_id=cita_id, cliente_id=cliente_id, inicio=inicio, accion=_ACCIONES[codigo])
+    return enlace
+
+
+def _resolver(reserva_uid, accion) -> Enlace:
+    """Where the booking ``reserva_uid`` is now: its row (with whether its day is closed, in the
+    same query), or its cancellation while the slot it left holds no other booking."""
+    cita = (
+        Cita.objects.select_related("dentista__user").annotate(en_cierre=en_un_cierre_expr())
+        .filter(reserva_uid=reserva_uid).first()
+    )
+    if cita is not None:
+        return Enlace(reserva_uid=reserva_uid, accion=accion, cita=cita)
+    cancelacion = (
+        Cancelacion.objects.select_related("dentista__user", "cita").filter(reserva_uid=reserva_uid)
+        .order_by("-pk").first()
+    )
+    # Freed and then taken again (even by the same patient: a new booking): not this link's.
+    if cancelacion is None or cancelacion.cita.reserva_uid is not None:
+        raise error_enlace_invalido()
+    return Enlace(reserva_uid=reserva_uid, accion=accion, cancelacion=cancelacion)
 
 
 @dataclass(frozen=True)
@@ -191,43 +235,18 @@ class SituacionEnlace:
         return getattr(self.error, "code", None)
 
 
-def _cancelada_por_el_paciente(enlace) -> bool:
-    """Whether the booking the link names ended with the patient cancelling it (on the portal,
-    by a link, or by staff on their behalf), read from the audit trail: a slot freed by a
-    move or by deleting the patient looks the same in ``citas_cita``, but not in its history."""
-    CitaEvent = apps.get_model("citas", "CitaEvent")  # pghistory's event model of Cita
-    ultimo_del_titular = (
-        CitaEvent.objects.filter(pgh_obj_id=enlace.cita_id, cliente_id=enlace.cliente_id, inicio=enlace.inicio)
-        .order_by("-pgh_id").values("pgh_id")[:1]
-    )
-    siguiente = (
-        CitaEvent.objects.filter(pgh_obj_id=enlace.cita_id, pgh_id__gt=ultimo_del_titular)
-        .order_by("pgh_id").values_list("estado", "pgh_context__metadata__servicio").first()
-    )
-    return siguiente is not None and siguiente[0] == EstadoCita.DISPONIBLE and siguiente[1] in _SERVICIOS_DE_CANCELACION
-
-
 def situacion(enlace, *, ahora=None) -> SituacionEnlace:
-    """Where the booking of a (signature-checked) link stands now.
+    """Where the booking of a resolved link (``leer_enlace``) stands now: no query.
 
-    Raises ValidationError ``enlace_invalido`` when the booking is gone for another reason
-    than the patient cancelling it (moved, re-booked, deleted)."""
+    A cancelled booking shows its cancelled time (the slot it left, as it was)."""
     ahora = ahora or timezone.now()
-    # With whether its day is closed (an Exists in the same query: the link's page is one query).
-    cita = (
-        Cita.objects.select_related("dentista__user")
-        .annotate(en_cierre=Exists(_cierres_del_dia(enlace.inicio, OuterRef("dentista_id"))))
-        .filter(pk=enlace.cita_id)
-        .first()
-    )
+    cita = enlace.cita
     if cita is None:
-        raise error_enlace_invalido()
-    if not enlace.corresponde(cita):
-        # Still free after the patient cancelled: say so. Taken by someone else since: the
-        # link is simply no longer theirs.
-        if cita.estado == EstadoCita.DISPONIBLE and _cancelada_por_el_paciente(enlace):
-            return SituacionEnlace(enlace, cita, YA_HECHO, _error_ya_cancelada(enlace.accion))
-        raise error_enlace_invalido()
+        cancelacion = enlace.cancelacion
+        hora = Cita(pk=cancelacion.cita_id, inicio=cancelacion.inicio, fin=cancelacion.cita.fin,
+                    dentista=cancelacion.dentista, estado=EstadoCita.CANCELADA,
+                    paciente_nombre=cancelacion.paciente_nombre)
+        return SituacionEnlace(enlace, hora, YA_HECHO, _error_ya_cancelada(enlace.accion))
     if cita.estado == EstadoCita.CANCELADA:
         return SituacionEnlace(enlace, cita, YA_HECHO, _error_ya_cancelada(enlace.accion))
     if enlace.accion == "confirmar" and cita.en_cierre:
@@ -250,7 +269,16 @@ def explicar_fallo(enlace, error: ValidationError) -> ValidationError:
     """The error to report when a link's action did not happen: what the booking's state says
     (already confirmed, already cancelled, moved…), else the service's own ``error``."""
     try:
-        actual = situacion(enlace)
+        actual = situacion(leer_enlace_por_uid(enlace.reserva_uid, enlace.accion))
     except ValidationError as motivo:
         return motivo
     return actual.error if actual.error is not None else error
+
+
+def leer_enlace_por_uid(reserva_uid, accion, *, ahora=None) -> Enlace:
+    """``leer_enlace`` again from what an earlier read found (a fresh look after a failed
+    action). Raises its errors."""
+    enlace = _resolver(reserva_uid, accion)
+    if (ahora or timezone.now()) >= enlace.inicio:
+        raise error_enlace_vencido()
+    return enlace

@@ -13,6 +13,11 @@ def url_de_la_cita(cita) -> str:
     snapshot) has no page of its own to open: the portal's address instead."""
     if cita is None or getattr(cita, "cliente_id", None) is None:
         return settings.CLINICA_URL_PORTAL
+    # By the booking's identity when it has one: the link follows a reschedule and, once
+    # cancelled, says so (the slot's own page would belong to whoever books it next).
+    reserva_uid = getattr(cita, "reserva_uid", None)
+    if reserva_uid:
+        return enlaces().cita_paciente(reserva_uid=reserva_uid)
     return enlaces().cita(cita)
 
 

@@ -43,6 +43,8 @@ VALORES_DE_HORA_LIBRE = {
     "estado_anterior": "",
     "bloqueo_motivo": "",
     "cierre": None,
+    "reserva_uid": None,
+    "reserva_secuencia": 0,
 }
 
 
@@ -243,6 +245,14 @@ class Cita(ConFechas):
     cierre = models.ForeignKey(
         Cierre, verbose_name="cierre", on_delete=models.SET_NULL, null=True, blank=True, related_name="citas"
     )
+    # The booking's own identity, which a slot row only hosts: set when the slot is taken (the
+    # booking statement itself, gen_random_uuid()), moved to the new row by a reschedule, kept
+    # by a cancellation of the clinic (the row stays cancelled with its patient), cleared when
+    # the slot is free again. Links, one-tap tokens and the calendar file's UID carry it, so they
+    # follow the booking across rows. ``reserva_secuencia`` counts its changes (the .ics SEQUENCE):
+    # 0 when booked, +1 on each reschedule or cancellation.
+    reserva_uid = models.UUIDField("identificador de la reserva", null=True, blank=True, editable=False)
+    reserva_secuencia = models.PositiveIntegerField("versión de la reserva", default=0, db_default=0)
 
     objects = CitaQuerySet.as_manager()
 
@@ -302,6 +312,18 @@ class Cita(ConFechas):
                 name="cita_reservada_con_paciente",
                 violation_error_code="reservada_sin_paciente",
                 violation_error_message="Una cita reservada debe tener un paciente o al menos su nombre.",
+            ),
+            # One booking lives on one row at a time; a free or blocked slot holds no booking.
+            models.UniqueConstraint(
+                fields=["reserva_uid"], condition=Q(reserva_uid__isnull=False), name="cita_reserva_uid_unica",
+                violation_error_code="reserva_duplicada",
+                violation_error_message="Esa reserva ya está en otra hora.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(estado__in=(EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA)) | Q(reserva_uid__isnull=True),
+                name="cita_libre_sin_reserva",
+                violation_error_code="libre_con_reserva",
+                violation_error_message="Una hora libre o bloqueada no puede tener una reserva.",
             ),
             models.CheckConstraint(
                 condition=Q(estado_anterior__in=("", *estados.ESTADOS_ANTES_DE_UNA_MARCA)),
@@ -414,6 +436,11 @@ class Cancelacion(models.Model):
     )
     motivo = models.CharField("motivo de la cancelación", max_length=200, blank=True)
     creada = models.DateTimeField("cancelada el")
+    # Which booking was cancelled (``Cita.reserva_uid``) and the version of that last change
+    # (the calendar file's CANCEL carries it): its links still resolve, to "cancelled". NULL for
+    # cancellations recorded before bookings had an identity.
+    reserva_uid = models.UUIDField("identificador de la reserva", null=True, blank=True, editable=False)
+    reserva_secuencia = models.PositiveIntegerField("versión de la reserva", default=0, db_default=0)
 
     class Meta:
         verbose_name = "cancelación"
@@ -434,7 +461,10 @@ class Cancelacion(models.Model):
                 violation_error_message="La cancelación por la clínica necesita un motivo.",
             ),
         ]
-        indexes = [models.Index(fields=["inicio"], name="cancelacion_inicio_idx")]
+        indexes = [
+            models.Index(fields=["inicio"], name="cancelacion_inicio_idx"),
+            models.Index(fields=["reserva_uid"], name="cancelacion_reserva_idx", condition=Q(reserva_uid__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.cita_id} {self.creada:%Y-%m-%d %H:%M} ({self.por})"

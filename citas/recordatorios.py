@@ -76,7 +76,7 @@ SELECT c.id, c.inicio, c.estado, c.cliente_id, c.paciente_nombre,
        CASE WHEN c.cliente_id IS NULL THEN c.paciente_email ELSE cl.email END AS email,
        CASE WHEN c.cliente_id IS NULL THEN c.paciente_telefono ELSE coalesce(cl.telefono, '') END AS telefono,
        cl.canal_preferido, kw.otorgado_en, ks.otorgado_en,
-       u.first_name, u.last_name, u.username
+       u.first_name, u.last_name, u.username, c.reserva_uid
   FROM citas_cita c
   JOIN personal_perfil d ON d.id = c.dentista_id
   JOIN auth_user u ON u.id = d.user_id
@@ -141,7 +141,7 @@ def _primer_nombre(nombre) -> str:
     return partes[0] if partes else ""
 
 
-_Reserva = collections.namedtuple("_Reserva", "pk cliente_id inicio")
+_Reserva = collections.namedtuple("_Reserva", "pk cliente_id inicio reserva_uid")
 
 # What differs per appointment; everything else in the context is the same for the whole run.
 _CAMPOS = ("nombre", "fecha", "hora", "dentista", "url_cita", "enlace_confirmar", "enlace_cancelar")
@@ -194,7 +194,7 @@ class Textos:
 def _avisos(fila, *, horas, textos, fechas):
     """The reminder's rows for one candidate row, one per channel (as ``notificar`` makes them)."""
     (cita_id, inicio, estado, cliente_id, paciente_nombre, email, telefono,
-     canal_preferido, whatsapp_en, sms_en, d_nombre, d_apellido, d_usuario) = fila
+     canal_preferido, whatsapp_en, sms_en, d_nombre, d_apellido, d_usuario, reserva_uid) = fila
     # Many appointments share a day and a time: format each once.
     local = timezone.localtime(inicio)
     if local not in fechas:
@@ -207,9 +207,10 @@ def _avisos(fila, *, horas, textos, fechas):
         "enlace_confirmar": "",
         "enlace_cancelar": "",
     }
-    cita = _Reserva(pk=cita_id, cliente_id=cliente_id, inicio=inicio)  # what a link binds to
+    # What a link binds to: the booking's identity (the reminder SQL reads it).
+    cita = _Reserva(pk=cita_id, cliente_id=cliente_id, inicio=inicio, reserva_uid=reserva_uid)
     contexto["url_cita"] = url_de_la_cita(cita)
-    if cliente_id is not None:
+    if cliente_id is not None and reserva_uid is not None:
         contexto["enlace_confirmar"] = enlaces.enlace_recordatorio(cita, "confirmar")
         contexto["enlace_cancelar"] = enlaces.enlace_recordatorio(cita, "cancelar")
     canales = avisos.canales_de_envio(email=email or "", telefono=str(telefono or ""),

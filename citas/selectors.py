@@ -8,6 +8,7 @@ and compared with the stored UTC values, so a DST change day (23 or 25 hours) is
 import datetime
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, NullIf
@@ -777,3 +778,49 @@ def reservas_futuras_del_dentista(dentista_id) -> int:
         dentista_id=dentista_id, inicio__gte=timezone.now(),
         estado__in=(EstadoCita.RESERVADA, EstadoCita.CONFIRMADA, EstadoCita.EN_ESPERA),
     ).count()
+
+
+# A booking's identity (``Cita.reserva_uid``): where it is now, for links made before a move ---
+
+
+@dataclass(frozen=True)
+class Reserva:
+    """Where a booking is now: ``cita``, the row holding it, or, once cancelled,
+    ``cancelacion`` (its history row, with the dentist and the slot it left)."""
+
+    cita: Cita | None = None
+    cancelacion: Cancelacion | None = None
+
+    @property
+    def cancelada(self) -> bool:
+        return self.cita is None or self.cita.estado == EstadoCita.CANCELADA
+
+
+def reserva(*, reserva_uid, cliente_id=None) -> Reserva | None:
+    """The booking ``reserva_uid`` (only the patient ``cliente_id``'s, when given): its live
+    row, else its cancellation; None when there is neither (or it is someone else's). One
+    query while the booking lives, two once cancelled."""
+    citas = Cita.objects.select_related("dentista__user").filter(reserva_uid=reserva_uid)
+    if cliente_id is not None:
+        citas = citas.filter(cliente_id=cliente_id)
+    cita = citas.first()
+    if cita is not None:
+        return Reserva(cita=cita)
+    cancelaciones = Cancelacion.objects.select_related("dentista__user", "cita").filter(reserva_uid=reserva_uid)
+    if cliente_id is not None:
+        cancelaciones = cancelaciones.filter(cliente_id=cliente_id)
+    cancelacion = cancelaciones.order_by("-pk").first()
+    return Reserva(cancelacion=cancelacion) if cancelacion is not None else None
+
+
+def reserva_que_estuvo_en(*, cita_id, cliente_id=None):
+    """The identity of the last booking (of ``cliente_id``, when given) that the slot row
+    ``cita_id`` held, read from its audit trail (``CitaEvent``): what an old link to a slot
+    names after its booking moved away or was cancelled. None when there was none. One query."""
+    if not es_id_valido(cita_id):
+        return None
+    CitaEvent = apps.get_model("citas", "CitaEvent")  # pghistory's event model of Cita
+    eventos = CitaEvent.objects.filter(pgh_obj_id=cita_id, reserva_uid__isnull=False)
+    if cliente_id is not None:
+        eventos = eventos.filter(cliente_id=cliente_id)
+    return eventos.order_by("-pgh_id").values_list("reserva_uid", flat=True).first()

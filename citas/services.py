@@ -4,6 +4,7 @@ cancellations. Each service is one transaction; taking a slot is a compare-and-s
 
 import datetime
 import logging
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from citas import cierres, enlaces, estados, reglas
+from citas import calendario, cierres, enlaces, estados, reglas
 from citas.estados import TRANSICIONES, es_personal, impedimento_del_paciente
 from citas.mensajes import contexto_cita, sin_punto_final
 from citas.models import Cancelacion, Cita, EstadoCita, PorQuien, ViaCancelacion
@@ -89,6 +90,7 @@ def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo):
     tomadas = Cita.objects.filter(pk=cita_id).libres(ahora=ahora, anticipacion=False).update(
         estado=TRANSICIONES["asignar"].destino, cliente=cliente, paciente_nombre=nombre, paciente_email=email,
         paciente_telefono=telefono, motivo=motivo, reprogramaciones=0, reservada_en=ahora, actualizado=ahora,
+        reserva_uid=uuid.uuid4(), reserva_secuencia=0,
     )
     if tomadas != 1:
         # Only on failure: was the slot there for the taking, but its dentist inactive?
@@ -134,7 +136,8 @@ WITH paciente AS (
     UPDATE citas_cita AS cita
        SET estado = %(reservada)s, cliente_id = paciente.id, paciente_nombre = paciente.nombre_completo,
            paciente_email = paciente.email, paciente_telefono = paciente.telefono,
-           motivo = %(motivo)s, reprogramaciones = 0, reservada_en = %(ahora)s, actualizado = %(ahora)s
+           motivo = %(motivo)s, reprogramaciones = 0, reservada_en = %(ahora)s, actualizado = %(ahora)s,
+           reserva_uid = gen_random_uuid(), reserva_secuencia = 0
       FROM paciente, personal_perfil d, auth_user u
      WHERE cita.id = %(cita_id)s AND cita.estado = %(disponible)s AND cita.inicio > %(ahora)s
        AND cita.inicio >= %(inicio_minimo)s
@@ -216,6 +219,9 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
                 inicio=cita.inicio, nombre=cita.paciente_nombre, cita=cita,
                 dentista=nombre_de_personal(cita.dentista_nombre, cita.dentista_apellido, cita.dentista_usuario),
             ),
+            adjunto_calendario=calendario.ics_de_cita(
+                cita, dentista=nombre_de_personal(cita.dentista_nombre, cita.dentista_apellido, cita.dentista_usuario),
+                ahora=ahora),
         )
     registrar_evento(logger, "cita_reservada", cita_id=cita.pk, cliente_id=cita.cliente_id, origen="portal")
     return cita
@@ -279,6 +285,7 @@ def asignar_cita(
         notificar(
             evento="cita_asignada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
             perfil=perfil, cliente=cliente, cita=cita, contexto=_contexto(cita, nombre),
+            adjunto_calendario=calendario.ics_de_cita(cita, dentista=cita.dentista.nombre, ahora=ahora),
         )
     registrar_evento(logger, "cita_asignada", cita_id=cita.pk, cliente_id=getattr(cliente, "pk", None),
                      actor_id=getattr(actor, "pk", None))
@@ -381,11 +388,15 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via, li
     _exigir_transicion(accion, cita, ahora, personal=es_personal)
     cliente = _cliente_con_consentimientos(cita)
     nombre, email, telefono = cita.paciente_nombre, cita.paciente_email, cita.paciente_telefono
-    Cancelacion.objects.create(
+    # The booking's identity and the version of this last change, before the slot forgets them:
+    # its links resolve to "cancelled" and its calendar file becomes a CANCEL.
+    reserva_uid, secuencia = cita.reserva_uid, cita.reserva_secuencia + 1
+    cancelacion = Cancelacion.objects.create(
         cita=cita, inicio=cita.inicio, dentista_id=cita.dentista_id, cliente=cliente,
         paciente_nombre=nombre or getattr(cliente, "nombre_completo", ""),
         por=PorQuien.CLINICA if por_clinica else PorQuien.PACIENTE, via=via,
         usuario=usuario if getattr(usuario, "pk", None) else None, motivo=motivo, creada=ahora,
+        reserva_uid=reserva_uid, reserva_secuencia=secuencia,
     )
     contexto = {**_contexto(cita, nombre), "telefono_clinica": settings.CLINICA_TELEFONO}
     if por_clinica:
@@ -395,15 +406,19 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via, li
         contexto["motivo_cancelacion"] = sin_punto_final(motivo)
     else:
         evento = "cita_cancelada_paciente"
+    ics = calendario.ics_de_cancelacion(cancelacion, fin=cita.fin, dentista=cita.dentista.nombre,
+                                        correo_paciente=email) if reserva_uid else None
     if liberar:
         cita.liberar(ahora=ahora)
     else:
+        # Cancelled with its patient, the row keeps the booking at the cancellation's version.
         cita.estado = TRANSICIONES[accion].destino
-        cita.save(update_fields=["estado", "actualizado"])
+        cita.reserva_secuencia = secuencia
+        cita.save(update_fields=["estado", "reserva_secuencia", "actualizado"])
     perfil = _perfil_de(cliente)
     notificar(
         evento=evento, referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
-        perfil=perfil, cliente=cliente, cita=cita, contexto=contexto,
+        perfil=perfil, cliente=cliente, cita=cita, contexto=contexto, adjunto_calendario=ics,
     )
 
 
@@ -490,7 +505,7 @@ def _cambiar_estado(*, accion, actor, cita_id, enlace=None, desde=None) -> Cita:
         ahora = timezone.now()
         citas = Cita.objects.filter(pk=cita_id, **estados.filtro(accion, ahora))
         if enlace is not None:
-            citas = citas.filter(cliente_id=enlace.cliente_id, inicio=enlace.inicio)
+            citas = citas.filter(reserva_uid=enlace.reserva_uid)
         elif not personal:
             # A subquery on cliente_id, not a join: with a join Django updates "WHERE id IN
             # (SELECT …)", and PostgreSQL would not re-check the state after a concurrent change.
@@ -632,10 +647,14 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         destino.estado = TRANSICIONES[accion].destino
         destino.reprogramaciones = origen.reprogramaciones + (0 if personal else 1)
         destino.reservada_en = ahora  # a new booking for the reminders: its own notice just went out
+        # The booking keeps its identity on the new row, one version later (the .ics SEQUENCE).
+        destino.reserva_uid = origen.reserva_uid or uuid.uuid4()
+        destino.reserva_secuencia = origen.reserva_secuencia + 1
         # Free the old slot first: the patient's exclusion constraint (cita_sin_traslape_por_paciente)
         # is checked per statement, so a move to a time that overlaps the old one is not refused.
         origen.liberar(ahora=ahora)
-        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en", "actualizado"])
+        destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en",
+                                    "reserva_uid", "reserva_secuencia", "actualizado"])
         nombre = destino.paciente_nombre
         anterior = _contexto(origen, nombre)
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).
@@ -644,6 +663,7 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
             email=destino.paciente_email, telefono=destino.paciente_telefono,
             perfil=_perfil_de(cliente),
             cliente=destino.cliente, cita=destino,
+            adjunto_calendario=calendario.ics_de_cita(destino, dentista=destino.dentista.nombre, ahora=ahora),
             contexto={
                 **_contexto(destino, nombre), "fecha_anterior": anterior["fecha"],
                 "hora_anterior": anterior["hora"], "dentista_anterior": anterior["dentista"],
@@ -671,7 +691,9 @@ def confirmar_por_enlace(*, token) -> Cita:
     ``cita_ya_comenzo``.
     """
     enlace = enlaces.leer_enlace(token, accion="confirmar")
-    if enlaces.en_un_cierre(enlace.cita_id, enlace.inicio):
+    if enlace.cita is None:  # cancelled: say so
+        raise enlaces.explicar_fallo(enlace, enlaces.error_enlace_invalido())
+    if enlace.cita.en_cierre:  # read with the booking (leer_enlace)
         raise enlaces.explicar_fallo(enlace, enlaces.error_dia_cerrado())
     try:
         cita = _cambiar_estado(accion="confirmar", actor=None, cita_id=enlace.cita_id, enlace=enlace)
@@ -693,7 +715,7 @@ def cancelar_por_enlace(*, token) -> Cita:
     try:
         with operacion("cancelar_por_enlace", actor=None):
             ahora = timezone.now()
-            cita = _cita_para_cancelar(enlace.cita_id)
+            cita = _cita_para_cancelar(enlace.cita_id) if enlace.cita is not None else None
             if not enlace.corresponde(cita):
                 raise enlaces.error_enlace_invalido()
             _cancelar(cita=cita, ahora=ahora, es_personal=False, por_clinica=False, motivo="", usuario=None,

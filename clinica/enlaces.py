@@ -37,6 +37,16 @@ def _ruta_con_id(nombre: str, urlconf: str) -> str:
     return reverse(nombre, kwargs={"pk": int(marca)}, urlconf=urlconf).replace(marca, "{pk}")
 
 
+# A path converter for UUIDs does not take the text marker: a fixed UUID stands in for it.
+_MARCA_UUID = "00000000-0000-4000-8000-00000000fe11"
+
+
+@functools.cache
+def _ruta_con_uuid(nombre: str, urlconf: str, argumento: str) -> str:
+    """The path of ``nombre`` with a ``{argumento}`` field in place of its one UUID argument."""
+    return reverse(nombre, kwargs={argumento: _MARCA_UUID}, urlconf=urlconf).replace(_MARCA_UUID, "{" + argumento + "}")
+
+
 def _portal(nombre: str, **valores) -> str:
     return _ruta(nombre, URLCONF_PORTAL, tuple(valores)).format(**valores)
 
@@ -63,6 +73,19 @@ class EnlacesClinica(Enlaces):
 
     def deshacer_cambio_de_correo(self, *, token):
         return settings.CLINICA_URL_PORTAL + _portal("portal:cuenta_correo_deshacer", token=token)
+
+    def cita_paciente(self, *, reserva_uid):
+        ruta = _ruta_con_uuid("portal:cita_reserva", URLCONF_PORTAL, "reserva_uid")
+        return settings.CLINICA_URL_PORTAL + ruta.format(reserva_uid=reserva_uid)
+
+    def calendario_cita(self, *, reserva_uid):
+        ruta = _ruta_con_uuid("portal:cita_calendario_reserva", URLCONF_PORTAL, "reserva_uid")
+        return settings.CLINICA_URL_PORTAL + ruta.format(reserva_uid=reserva_uid)
+
+    def cita_personal(self, *, reserva_uid):
+        base = (settings.CLINICA_URL_GESTION or settings.CLINICA_URL_PORTAL).rstrip("/")
+        ruta = _ruta_con_uuid("gestion:agenda_reserva", URLCONF_GESTION, "reserva_uid")
+        return base + ruta.format(reserva_uid=reserva_uid)
 
     def descarga_documento(self, *, documento_id):
         return reverse("portal:documento", args=[documento_id], urlconf=URLCONF_PORTAL)

@@ -294,7 +294,8 @@ CLINICA_NOMBRE = os.environ.get("CLINICA_NOMBRE", "Clínica Dental Sonrisa")
 # How patients reach the front desk (shown wherever the portal says "contact the clinic").
 CLINICA_TELEFONO = os.environ.get("CLINICA_TELEFONO", "+56 2 2345 6789")
 CLINICA_CORREO = os.environ.get("CLINICA_CORREO", "contacto@clinica.example")
-# Where the clinic is: SMS, WhatsApp and e-mails about an appointment say it.
+# Where the clinic is: the calendar file's LOCATION, and the SMS, WhatsApp and e-mails about an
+# appointment (a demo default).
 CLINICA_DIRECCION = os.environ.get("CLINICA_DIRECCION", "Av. Providencia 1234, of. 501, Providencia")
 # Absolute base of links sent to patients (invitations, confirmations).
 CLINICA_URL_PORTAL = os.environ.get("CLINICA_URL_PORTAL", "http://127.0.0.1:8000").rstrip("/")

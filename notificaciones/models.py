@@ -39,6 +39,10 @@ class Notificacion(ConFechas):
     # A WhatsApp template's positional values ({{1}}, {{2}}…), rendered with the text from the
     # event's variables.txt: neutral about health, like the short text. Empty for e-mail.
     variables = models.JSONField("variables de la plantilla", default=list, blank=True, db_default=[])
+    # An iCalendar file (RFC 5545 text) the e-mail carries as a ``text/calendar`` part, with the
+    # METHOD it states (REQUEST, PUBLISH or CANCEL); rendered when recorded, like the body, by the
+    # layer that asks for the message. NULL: no attachment (and never on SMS or WhatsApp).
+    adjunto_calendario = models.TextField("archivo de calendario adjunto", null=True, blank=True)
     estado = models.CharField(
         "estado", max_length=10, choices=EstadoNotificacion.choices, default=EstadoNotificacion.PENDIENTE
     )

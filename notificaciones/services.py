@@ -37,8 +37,13 @@ def canales_de_envio(*, email, telefono, perfil):
     return canales
 
 
-def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente=None, cita=None, contexto=None):
+def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente=None, cita=None, contexto=None,
+              adjunto_calendario=None):
     """Record one notification per channel for ``evento`` and defer the delivery jobs.
+
+    ``adjunto_calendario``: an iCalendar text (with its METHOD) that the e-mail carries as a
+    ``text/calendar`` attachment (stored with the e-mail's row; the other channels ignore it).
+    The layer that asks for the message renders it: this one knows no appointments.
 
     ``referencia`` makes the idempotency key (``evento:referencia:canal``): the same event for
     the same thing is recorded once, however often the caller retries.
@@ -68,6 +73,7 @@ def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente
                 asunto=asunto[:200],
                 cuerpo=render_to_string(f"notificaciones/{evento}/{formato}.txt", contexto).strip(),
                 variables=variables,
+                adjunto_calendario=(adjunto_calendario or None) if canal == Canal.EMAIL else None,
                 clave_idempotencia=f"{evento}:{referencia}:{canal}",
             )
         )
@@ -183,7 +189,7 @@ def reenviar_notificacion(*, actor, notificacion_id) -> Notificacion:
             copia = Notificacion(
                 cliente_id=original.cliente_id, cita_id=original.cita_id, canal=original.canal,
                 plantilla=original.plantilla, destinatario=original.destinatario, asunto=original.asunto,
-                cuerpo=original.cuerpo, variables=original.variables,
+                cuerpo=original.cuerpo, variables=original.variables, adjunto_calendario=original.adjunto_calendario,
                 clave_idempotencia=_clave_de_reenvio(original.clave_idempotencia, ahora),
             )
             [resultado] = registrar_avisos([copia])

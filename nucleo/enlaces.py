@@ -41,6 +41,20 @@ class Enlaces:
         the account."""
         raise NotImplementedError
 
+    def cita_paciente(self, *, reserva_uid) -> str:
+        """The patient's portal page of one booking, by its identity (``Cita.reserva_uid``):
+        it leads to the slot the booking is in now, or says that it was cancelled."""
+        raise NotImplementedError
+
+    def calendario_cita(self, *, reserva_uid) -> str:
+        """The booking's calendar file (.ics) on the portal, by its identity."""
+        raise NotImplementedError
+
+    def cita_personal(self, *, reserva_uid) -> str:
+        """The staff site's page of one booking, by its identity (its current slot, or the slot
+        it was cancelled from)."""
+        raise NotImplementedError
+
     def descarga_documento(self, *, documento_id: int) -> str:
         """Where the patient downloads one of their documents (a path on the portal)."""
         raise NotImplementedError

@@ -2,6 +2,7 @@
 cancelar_por_enlace: a link names one booking, acts once, and expires at the start."""
 
 import datetime
+import uuid
 
 import pytest
 from django.conf import settings
@@ -86,8 +87,12 @@ def test_token_manipulado_o_de_otra_sal_es_invalido(reservada):
     for malo in (token[:-1] + ("A" if token[-1] != "A" else "B"), carga + ":" + firma[::-1],
                  otra_sal, token + "x", "", "a" * 10_000, "ñandú:x", token.upper()):
         assert _codigo(confirmar_por_enlace, token=malo) == "enlace_invalido"
-    # A well-signed token of another slot (start in 1970): expired before anything else.
-    assert _codigo(confirmar_por_enlace, token=otra_cita) == "enlace_vencido"
+    # A well-signed token of the earlier format (slot, patient, start): it cannot tell two
+    # bookings of one slot and patient apart, so it is refused (issue 14).
+    assert _codigo(confirmar_por_enlace, token=otra_cita) == "enlace_invalido"
+    # A well-signed token of a booking that never existed.
+    desconocida = signing.dumps([enlaces._codificar_uid(uuid.uuid4()), "c"], salt=enlaces.SAL, compress=True)
+    assert _codigo(confirmar_por_enlace, token=desconocida) == "enlace_invalido"
     assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.RESERVADA
 
 
@@ -211,14 +216,37 @@ def test_confirmada_en_el_portal_el_enlace_lo_dice(reservada, paciente):
 # A link names a booking, not a slot -------------------------------------------------------------
 
 
-def test_cita_movida_invalida_sus_enlaces(reservada, dentista, recepcionista, en_20_horas):
+def test_cita_movida_sus_enlaces_la_siguen(reservada, dentista, recepcionista, en_20_horas):
+    # Issue 14: the link names the booking, which a reschedule moves to another slot row.
     tokens = {a: _token(reservada, a) for a in enlaces.ACCIONES}
     nueva = _hora(dentista, recepcionista, en_20_horas + datetime.timedelta(hours=2))
     reprogramar_cita(actor=recepcionista.user, cita_id=reservada.pk, nueva_cita_id=nueva.pk)
+    enlace = enlaces.leer_enlace(tokens["confirmar"])
+    assert (enlace.cita_id, enlace.inicio) == (nueva.pk, nueva.inicio)
+    assert confirmar_por_enlace(token=tokens["confirmar"]).pk == nueva.pk
+    assert Cita.objects.get(pk=nueva.pk).estado == EstadoCita.CONFIRMADA
+    assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.DISPONIBLE
+    cancelar_por_enlace(token=tokens["cancelar"])
+    assert Cita.objects.get(pk=nueva.pk).estado == EstadoCita.DISPONIBLE
+
+
+def test_enlace_de_una_reserva_anterior_no_actua_sobre_la_nueva(reservada, paciente):
+    # Reproduced in issue 14: the patient books slot S, gets the cancel link, cancels, books S
+    # again; the first booking's link must not cancel the second one.
+    viejo = _token(reservada, "cancelar")
+    cancelar_cita(actor=paciente, cita_id=reservada.pk)
+    nueva = reservar_cita(user=paciente, cita_id=reservada.pk)
+    assert nueva.pk == reservada.pk and nueva.cliente_id == reservada.cliente_id
     antes = huella_bd()
-    assert _codigo(confirmar_por_enlace, token=tokens["confirmar"]) == "enlace_invalido"
-    assert _codigo(cancelar_por_enlace, token=tokens["cancelar"]) == "enlace_invalido"
+    with pytest.raises(ValidationError) as error:
+        cancelar_por_enlace(token=viejo)
+    assert error.value.code == "enlace_invalido"
+    assert "no corresponde a una hora suya" in error.value.messages[0]
     assert huella_bd() == antes
+    assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.RESERVADA
+    # The new booking's own link works.
+    cancelar_por_enlace(token=_token(nueva, "cancelar"))
+    assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.DISPONIBLE
 
 
 def test_liberada_y_tomada_por_otro_paciente_invalida_sus_enlaces(reservada, recepcionista):

@@ -141,11 +141,12 @@ def test_la_migracion_se_detiene_con_la_lista_de_traslapes_antiguos(dentista, ot
 
     antes, despues = [("citas", "0009_auditoria_con_cierres_y_cancelaciones")], [("citas", "0010_sin_traslape_por_paciente")]
     paciente = registrar_paciente(1).cliente
+    # The slots are made with today's model, before going back (later migrations add columns).
+    a = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+    b = crear_cita_disponible(actor=recepcionista.user, dentista_id=otro_dentista.pk, inicio=manana_10)
     ejecutor = MigrationExecutor(connection)
     ejecutor.migrate(antes)
     try:
-        a = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
-        b = crear_cita_disponible(actor=recepcionista.user, dentista_id=otro_dentista.pk, inicio=manana_10)
         Cita.objects.filter(pk__in=(a.pk, b.pk)).update(estado=EstadoCita.RESERVADA, cliente=paciente)
         ejecutor = MigrationExecutor(connection)
         ejecutor.loader.build_graph()

@@ -146,8 +146,10 @@ def test_cancelar_muestra_la_politica_y_libera_la_hora(portal, reservar):
     assert (fila.por, fila.via) == ("paciente", "portal")
     assert Notificacion.objects.filter(cita_id=cita.pk).latest("pk").plantilla == "cita_cancelada_paciente"
     assert "Canceló su hora" in portal.get(MIS_CITAS).content.decode()
-    # The slot is free now: its detail is no longer theirs.
-    assert portal.get(reverse("portal:cita", args=[cita.pk])).status_code == 404
+    # The slot is free now: its old address says the booking was cancelled (issue 14: never a
+    # bare 404 to its owner), with no action on it.
+    detalle = portal.get(reverse("portal:cita", args=[cita.pk])).content.decode()
+    assert "Esta cita fue cancelada" in detalle and reverse("portal:cita_cancelar", args=[cita.pk]) not in detalle
 
 
 def test_cancelar_dentro_del_plazo_no_cambia_nada(portal, reservar):
@@ -237,17 +239,21 @@ def test_calendario_ics(portal, reservar, settings):
     respuesta = portal.get(url)
     assert respuesta.status_code == 200
     assert respuesta["Content-Type"].startswith("text/calendar")
-    assert respuesta["Content-Disposition"] == f'attachment; filename="cita-{cita.pk}.ics"'
+    assert respuesta["Content-Disposition"] == 'attachment; filename="cita.ics"'
     calendario = Calendar.from_ical(respuesta.content)
     (evento,) = calendario.walk("VEVENT")
     # iCalendar has whole seconds (real slots start on the minute).
     assert evento.decoded("dtstart") == cita.inicio.astimezone(datetime.UTC).replace(microsecond=0)
     assert evento.decoded("dtend") == cita.fin.astimezone(datetime.UTC).replace(microsecond=0)
-    assert str(evento["summary"]) == f"Hora dental · {settings.CLINICA_NOMBRE}"
-    assert str(evento["location"]) == settings.CLINICA_NOMBRE
+    # Issue 14: the dentist in the summary, the clinic's name and address as the place, the
+    # booking's identity as the UID (stable across reschedules) with its version.
+    assert str(evento["summary"]) == f"Hora dental con Camila Soto · {settings.CLINICA_NOMBRE}"
+    assert str(evento["location"]) == f"{settings.CLINICA_NOMBRE}, {settings.CLINICA_DIRECCION}"
+    assert str(calendario["method"]) == "PUBLISH" and int(evento["sequence"]) == 0
     assert b"muela" not in respuesta.content and b"DTSTART:" in respuesta.content and b"Z\r\n" in respuesta.content
     otra = Calendar.from_ical(portal.get(url).content)
-    assert str(otra.walk("VEVENT")[0]["uid"]) == str(evento["uid"]) == f"cita-{cita.pk}@127.0.0.1"
+    reserva_uid = Cita.objects.get(pk=cita.pk).reserva_uid
+    assert str(otra.walk("VEVENT")[0]["uid"]) == str(evento["uid"]) == f"reserva-{reserva_uid}@127.0.0.1"
 
 
 def test_horas_de_la_pagina_en_hora_de_santiago(portal, reservar):

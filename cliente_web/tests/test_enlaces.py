@@ -145,13 +145,17 @@ def test_enlace_vencido_410(reservada):
     assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.RESERVADA
 
 
-def test_cita_movida_404(reservada, dentista, recepcionista):
+def test_cita_movida_el_enlace_la_sigue(reservada, dentista, recepcionista):
+    # Issue 14: the one-tap link names the booking, not the slot it was in.
     ruta = _ruta(reservada, "cancelar")
     nueva = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=_en(50))
     reprogramar_cita(actor=recepcionista.user, cita_id=reservada.pk, nueva_cita_id=nueva.pk)
-    assert Client().get(ruta).status_code == 404
-    assert Client().post(ruta).status_code == 404
-    assert Cita.objects.get(pk=nueva.pk).estado == EstadoCita.RESERVADA
+    pagina = Client().get(ruta)
+    assert pagina.status_code == 200
+    assert timezone.localtime(nueva.inicio).strftime("%H:%M") in pagina.content.decode()
+    assert Client().post(ruta).status_code == 200
+    assert Cita.objects.get(pk=nueva.pk).estado == EstadoCita.DISPONIBLE
+    assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.DISPONIBLE
 
 
 def test_liberada_y_tomada_por_otro_404(reservada, recepcionista):

@@ -40,14 +40,14 @@ def objetos(paciente, dentista, recepcionista, settings, tmp_path):
     ahora = timezone.now()
     hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
                                  inicio=ahora + datetime.timedelta(days=3))
-    reservar_cita(user=paciente, cita_id=hora.pk, motivo="motivo-privado-del-paciente")
+    reservada = reservar_cita(user=paciente, cita_id=hora.pk, motivo="motivo-privado-del-paciente")
     libre = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
                                   inicio=ahora + datetime.timedelta(days=4))
     documento = subir_documento(
         actor=recepcionista.user, cliente_id=paciente.cliente.pk, titulo="Radiografía privada",
         archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"),
     )
-    return {"cita": hora.pk, "libre": libre.pk, "documento": documento.pk}
+    return {"cita": hora.pk, "libre": libre.pk, "documento": documento.pk, "reserva_uid": reservada.reserva_uid}
 
 
 def url_de(nombre, objetos):
@@ -58,6 +58,8 @@ def url_de(nombre, objetos):
             kwargs[clave] = "no-es-valido"
         elif nombre in DE_HORA_LIBRE:
             kwargs[clave] = objetos["libre"]
+        elif clave == "reserva_uid":  # a booking by its identity (issue 14)
+            kwargs[clave] = objetos["reserva_uid"]
         elif nombre.startswith("documento"):
             kwargs[clave] = objetos["documento"]
         else:

@@ -3,22 +3,31 @@ within the clinic's policy (shown before acting); add to calendar (.ics).
 
 Every appointment is read through ``cita_del_paciente(cliente_id=request.paciente.pk, ...)``:
 another patient's id, a free slot or a junk id all answer 404 alike.
+
+A booking keeps its identity when it moves to another slot (``Cita.reserva_uid``). Links sent
+from now on name it (``citas/<uuid>/``): it leads to the slot the booking is in now, or to a
+"this appointment was cancelled" page. The slot's own address (``citas/<id>/``, kept for the
+pages and old links) resolves an old link through the slot's history the same way.
 """
 
-import datetime
-from urllib.parse import urlsplit
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from icalendar import Calendar, Event
 
-from citas.models import EstadoCita
-from citas.selectors import cita_del_paciente, citas_del_paciente, hora_para_reservar, horas_cercanas, politica_del_portal
+from citas import calendario
+from citas.selectors import (
+    cita_del_paciente,
+    citas_del_paciente,
+    hora_para_reservar,
+    horas_cercanas,
+    politica_del_portal,
+    Reserva,
+    reserva,
+    reserva_que_estuvo_en,
+)
 from citas.services import cancelar_cita, confirmar_cita, reprogramar_cita
 from cliente_web.forms.reservas import FormularioReprogramar
 from cliente_web.permisos import requiere_paciente
@@ -44,12 +53,54 @@ def mis_citas(request):
     })
 
 
+def _reserva_o_404(request, reserva_uid):
+    encontrada = reserva(reserva_uid=reserva_uid, cliente_id=request.paciente.pk) if reserva_uid else None
+    if encontrada is None:
+        raise Http404("Cita no encontrada.")
+    return encontrada
+
+
+def _cancelada(request, encontrada):
+    """The page of a cancelled booking (its link still works for its patient)."""
+    return render(request, "cliente_web/citas/cancelada.html", {
+        "cita": encontrada.cita, "cancelacion": encontrada.cancelacion,
+    })
+
+
+def _seguir_reserva(request, pk, destino):
+    """An old link to slot ``pk`` that no longer holds this patient's booking: to where that
+    booking is now (``destino``: "cita" or "cita_calendario"), or its cancelled page; 404 when
+    the slot never held one of theirs."""
+    reserva_uid = reserva_que_estuvo_en(cita_id=pk, cliente_id=request.paciente.pk)
+    encontrada = _reserva_o_404(request, reserva_uid)
+    if encontrada.cita is not None:
+        if encontrada.cita.pk == pk:  # e.g. still there, but no longer the patient's: not theirs
+            raise Http404("Cita no encontrada.")
+        return redirect(f"portal:{destino}", pk=encontrada.cita.pk)
+    if destino == "cita_calendario":
+        return _ics_de_reserva(encontrada)
+    return _cancelada(request, encontrada)
+
+
 @require_GET
 @requiere_paciente
 def cita(request, pk):
+    encontrada = cita_del_paciente(cliente_id=request.paciente.pk, cita_id=pk)
+    if encontrada is None:
+        return _seguir_reserva(request, pk, "cita")
     return render(request, "cliente_web/citas/detalle.html", {
-        "cita": _cita_o_404(request, pk), "politica": politica_del_portal(),
+        "cita": encontrada, "politica": politica_del_portal(),
     })
+
+
+@require_GET
+@requiere_paciente
+def cita_reserva(request, reserva_uid):
+    """A booking by its identity (the links of notices): to its current slot, or "cancelled"."""
+    encontrada = _reserva_o_404(request, reserva_uid)
+    if encontrada.cita is not None:
+        return redirect("portal:cita", pk=encontrada.cita.pk)
+    return _cancelada(request, encontrada)
 
 
 @require_POST
@@ -118,31 +169,37 @@ def cita_reprogramar(request, pk):
     return render(request, "cliente_web/citas/reprogramar.html", contexto)
 
 
-def _dominio_uid():
-    return urlsplit(settings.CLINICA_URL_PORTAL).hostname or "clinica.example"
+def _ics_de_reserva(encontrada):
+    """The booking as an iCalendar file to download (``citas.calendario``): PUBLISH while it
+    lives, CANCEL once cancelled; the same UID across its reschedules."""
+    if encontrada.cita is not None:
+        cita = encontrada.cita
+        texto = calendario.ics_de_cita(cita, dentista=cita.dentista.nombre, metodo=calendario.PUBLICACION)
+    else:
+        cancelacion = encontrada.cancelacion
+        texto = calendario.ics_de_cancelacion(cancelacion, fin=cancelacion.cita.fin,
+                                              dentista=cancelacion.dentista.nombre)
+    respuesta = HttpResponse(texto, content_type="text/calendar; charset=utf-8")
+    respuesta["Content-Disposition"] = 'attachment; filename="cita.ics"'
+    return respuesta
 
 
 @require_GET
 @requiere_paciente
 def cita_calendario(request, pk):
     """The appointment as an iCalendar file: neutral summary (no reason, no treatment), the
-    clinic as location, times in UTC, a UID stable per appointment (re-importing updates)."""
-    cita = _cita_o_404(request, pk)
-    calendario = Calendar()
-    calendario.add("prodid", f"-//{settings.CLINICA_NOMBRE}//Portal de pacientes//ES")
-    calendario.add("version", "2.0")
-    evento = Event()
-    evento.add("uid", f"cita-{cita.pk}@{_dominio_uid()}")
-    evento.add("dtstamp", datetime.datetime.now(datetime.UTC))
-    evento.add("dtstart", cita.inicio.astimezone(datetime.UTC))
-    evento.add("dtend", cita.fin.astimezone(datetime.UTC))
-    evento.add("summary", f"Hora dental · {settings.CLINICA_NOMBRE}")
-    evento.add("location", settings.CLINICA_NOMBRE)
-    evento.add("status", "CANCELLED" if cita.estado == EstadoCita.CANCELADA else "CONFIRMED")
-    calendario.add_component(evento)
-    respuesta = HttpResponse(calendario.to_ical(), content_type="text/calendar; charset=utf-8")
-    respuesta["Content-Disposition"] = f'attachment; filename="cita-{cita.pk}.ics"'
-    return respuesta
+    clinic's name and address as location, the dentist, a reminder alarm, times in UTC, and the
+    booking's UID with its version as SEQUENCE (re-importing after a move updates the event)."""
+    cita = cita_del_paciente(cliente_id=request.paciente.pk, cita_id=pk)
+    if cita is None:
+        return _seguir_reserva(request, pk, "cita_calendario")
+    return _ics_de_reserva(Reserva(cita=cita))
+
+
+@require_GET
+@requiere_paciente
+def cita_calendario_reserva(request, reserva_uid):
+    return _ics_de_reserva(_reserva_o_404(request, reserva_uid))
 
 
 urlpatterns = [
@@ -152,4 +209,6 @@ urlpatterns = [
     path("citas/<int:pk>/cancelar/", cita_cancelar, name="cita_cancelar"),
     path("citas/<int:pk>/reprogramar/", cita_reprogramar, name="cita_reprogramar"),
     path("citas/<int:pk>/calendario.ics", cita_calendario, name="cita_calendario"),
+    path("citas/<uuid:reserva_uid>/", cita_reserva, name="cita_reserva"),
+    path("citas/<uuid:reserva_uid>/calendario.ics", cita_calendario_reserva, name="cita_calendario_reserva"),
 ]

@@ -78,6 +78,7 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
     return {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,
+        "reserva_uid": cita.reserva_uid,
         "libre_id": libre.pk,
         "documento_id": documento(paciente.cliente).pk,
         "notificacion_id": _aviso(paciente.cliente, cita, f"seguridad:{cita.pk}").pk,

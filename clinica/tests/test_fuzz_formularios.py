@@ -235,8 +235,8 @@ SOLO_RUTA = {
     "/", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
     "gestion:agenda_cierre",
     "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:mis_citas", "portal:cita",
-    "portal:cita_calendario", "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_datos_legibles",
-    "portal:cuenta_eliminada",
+    "portal:cita_calendario", "portal:cita_reserva", "portal:cita_calendario_reserva", "gestion:agenda_reserva",
+    "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_datos_legibles", "portal:cuenta_eliminada",
     "portal:mis_documentos", "portal:documento",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).

@@ -60,6 +60,7 @@ TABLA = {
     "gestion:agenda_desbloquear": {A, R},
     "gestion:agenda_buscar_pacientes": {A, R},
     "gestion:agenda_cita": {A, R, D},  # a dentist: only their own appointments
+    "gestion:agenda_reserva": {A, R, D},  # a booking by its identity: to its slot's page (a dentist: own only)
     "gestion:agenda_cita_aviso_reenviar": {A, R},
     "gestion:agenda_asignar": {A, R},
     "gestion:agenda_reprogramar": {A, R},
@@ -90,6 +91,8 @@ TABLA = {
     "portal:cita_cancelar": {"paciente"},
     "portal:cita_reprogramar": {"paciente"},
     "portal:cita_calendario": {"paciente"},
+    "portal:cita_reserva": {"paciente"},  # a booking by its identity: its current slot, or "cancelled"
+    "portal:cita_calendario_reserva": {"paciente"},
     "portal:mi_cuenta": {"paciente"},
     "portal:cuenta_contacto": {"paciente"},
     "portal:cuenta_avisos": {"paciente"},
@@ -271,7 +274,8 @@ def test_id_de_otro_dueno_es_404(clave, personas, registros):
     antes = huella_bd()
     metodo, respuesta = _pedir(personas[persona], url)
     assert respuesta.status_code == esperado, f"{persona} {metodo} {url}"
-    if metodo == "GET" and clave not in ("portal:cita_calendario", "gestion:paciente_documento"):
+    if metodo == "GET" and clave not in ("portal:cita_calendario", "portal:cita_calendario_reserva",
+                                         "gestion:paciente_documento"):
         # Pages that also take a POST: the POST with the foreign id must not act either.
         respuesta = personas[persona].post(url)
         assert respuesta.status_code in (esperado, 302, 405, 409), f"{persona} POST {url}"

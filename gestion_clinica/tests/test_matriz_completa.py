@@ -41,7 +41,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path):
         datetime.date.today() + datetime.timedelta(days=2), datetime.time(10), tzinfo=datetime.UTC
     )
     cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana)
-    asignar_cita(actor=recepcionista.user, cita_id=cita.pk, cliente_id=cliente.pk)
+    asignada = asignar_cita(actor=recepcionista.user, cita_id=cita.pk, cliente_id=cliente.pk)
     # A notification of both that patient and that appointment, for the resend routes.
     with operacion("prueba_matriz"):
         [aviso] = notificar(evento="cita_asignada", referencia=f"matriz:{cita.pk}", email="rosa@correo.example",
@@ -53,7 +53,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path):
     return {
         "cliente_id": cliente.pk, "cita_id": cita.pk, "dentista_id": dentista.pk, "perfil_id": dentista.pk,
         "fecha": "2027-02-10", "accion": "confirmar", "documento_id": documento.pk,
-        "notificacion_id": aviso.pk, "cierre_id": cierre.pk,
+        "notificacion_id": aviso.pk, "cierre_id": cierre.pk, "reserva_uid": asignada.reserva_uid,
     }
 
 

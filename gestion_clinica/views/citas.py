@@ -11,11 +11,11 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as formato_fecha
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from citas import estados, services
 from citas.models import Cita, EstadoCita
-from citas.selectors import cancelaciones_de_cita
+from citas.selectors import cancelaciones_de_cita, reserva, reserva_que_estuvo_en
 from gestion_clinica.forms.agenda import FormularioAsignar, FormularioCancelar, FormularioDeshacer, FormularioReprogramar
 from gestion_clinica.permisos import DENTISTA, TODOS, requiere_rol
 from gestion_clinica.views.agenda import (
@@ -69,6 +69,7 @@ def detalle_cita(request, cita_id):
     ahora = timezone.now()
     return render(request, "gestion_clinica/agenda/cita.html", {
         "cita": cita,
+        "movida_a": _movida_a(cita, propio),
         "acciones": acciones_de(cita, dentista_propio=propio, ahora=ahora, enlaces=Enlaces(),
                               nombre=cita.cliente.nombre_completo if cita.cliente_id else cita.paciente_nombre),
         "avisos": avisos_de_cita(cita.pk),
@@ -78,6 +79,41 @@ def detalle_cita(request, cita_id):
         "ve_alergias": ve_alergias(rol=request.rol_personal, atiende=propio is not None and propio.pk == cita.dentista_id),
         "volver": url_dia(timezone.localdate(cita.inicio)),
     })
+
+
+def _movida_a(cita, propio):
+    """For a free or blocked slot whose last booking was moved to another slot: the row that
+    holds it now (the page links to it; an old link of the booking lands here). The slot's
+    page stays the slot's (the grid links every cell to it), so no redirect. Two queries, only
+    for a free or blocked slot."""
+    if cita.estado not in (EstadoCita.DISPONIBLE, EstadoCita.BLOQUEADA):
+        return None
+    reserva_uid = reserva_que_estuvo_en(cita_id=cita.pk)
+    encontrada = reserva(reserva_uid=reserva_uid) if reserva_uid else None
+    if encontrada is None or encontrada.cita is None or encontrada.cita.pk == cita.pk:
+        return None
+    if propio is not None and encontrada.cita.dentista_id != propio.pk:
+        return None
+    return encontrada.cita
+
+
+@require_GET
+@requiere_rol(*TODOS)
+def detalle_reserva(request, reserva_uid):
+    """A booking by its identity (``Cita.reserva_uid``, the links the domain builds): to the
+    slot that holds it now, or, once cancelled, to the slot it was cancelled from (whose page
+    lists the cancellation). A dentist only reaches their own (404 otherwise)."""
+    encontrada = reserva(reserva_uid=reserva_uid)
+    propio = dentista_propio_de(request)
+    if encontrada is None or (propio is not None and (encontrada.cita or encontrada.cancelacion).dentista_id != propio.pk):
+        raise Http404("Cita no encontrada.")
+    if encontrada.cita is not None:
+        return redirect("gestion:agenda_cita", cita_id=encontrada.cita.pk)
+    cancelacion = encontrada.cancelacion
+    messages.info(request, f"Esta cita fue cancelada el {formato_fecha(timezone.localtime(cancelacion.creada), 'd-m-Y')} "
+                           f"a las {formato_fecha(timezone.localtime(cancelacion.creada), 'H:i')}: abajo, el historial "
+                           "de la hora.")
+    return redirect("gestion:agenda_cita", cita_id=cancelacion.cita_id)
 
 
 @require_POST
@@ -262,6 +298,7 @@ def reprogramar(request, cita_id):
 urlpatterns = [
     path("agenda/buscar-pacientes/", buscar, name="agenda_buscar_pacientes"),
     path("agenda/cita/<int:cita_id>/", detalle_cita, name="agenda_cita"),
+    path("agenda/reserva/<uuid:reserva_uid>/", detalle_reserva, name="agenda_reserva"),
     path("agenda/cita/<int:cita_id>/avisos/<int:notificacion_id>/reenviar/", aviso_reenviar,
          name="agenda_cita_aviso_reenviar"),
     path("agenda/cita/<int:cita_id>/asignar/", asignar, name="agenda_asignar"),

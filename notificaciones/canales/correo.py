@@ -1,6 +1,7 @@
 """E-mail through Django's default mailer (MAILERS / EMAIL_* settings, with its timeout)."""
 
 import re
+from email.message import MIMEPart
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -11,6 +12,24 @@ from notificaciones.canales.base import ErrorReintentable
 
 # What RFC 5322 allows in the left part of a Message-ID (dot-atom-text), minus the dot.
 _NO_ATOMO = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
+
+
+# The iTIP method an iCalendar text states (its first METHOD line).
+_METODO = re.compile(r"^METHOD:([A-Z-]+)\r?$", re.MULTILINE)
+NOMBRE_ADJUNTO = "cita.ics"
+
+
+def parte_calendario(texto: str) -> MIMEPart:
+    """The ``text/calendar; method=…`` part of an e-mail. Built by hand: Django's
+    ``EmailMessage.attach(name, text, mimetype)`` splits the type at the first "/" and would take
+    "calendar; method=REQUEST" as the subtype; calendar clients need ``method`` as a parameter
+    of the part's Content-Type to treat it as an invitation, update or cancellation."""
+    parte = MIMEPart()
+    encontrado = _METODO.search(texto)
+    parametros = {"method": encontrado.group(1)} if encontrado else {}
+    parte.set_content(texto, subtype="calendar", charset="utf-8", params=parametros,
+                      disposition="attachment", filename=NOMBRE_ADJUNTO)
+    return parte
 
 
 class EnvioNoAceptado(ErrorReintentable):
@@ -36,6 +55,8 @@ class CanalCorreo:
             to=[notificacion.destinatario],
             headers={"Message-ID": identificador},
         )
+        if notificacion.adjunto_calendario:
+            mensaje.attach(parte_calendario(notificacion.adjunto_calendario))
         # SMTP errors (refused recipient included) stay retryable, as before: a mailbox may be
         # full for a while.
         if mensaje.send() != 1:
