@@ -34,7 +34,9 @@ def escena(db, settings, dentista, recepcionista, en_tres_dias_10):
 
 
 def _pagina(cita):
-    return BASE + reverse("portal:cita", kwargs={"pk": cita.pk})
+    """The appointment's page by its booking's identity: it follows a reschedule and says when
+    the booking was cancelled."""
+    return BASE + reverse("portal:cita_reserva", kwargs={"reserva_uid": cita.reserva_uid})
 
 
 def _avisos(cita, evento):

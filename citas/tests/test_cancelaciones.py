@@ -114,7 +114,7 @@ def test_por_sms_y_whatsapp_tambien_dice_quien_y_por_que(dentista, recepcionista
         assert corto.plantilla == ("cita_cancelada_clinica" if por_clinica else "cita_cancelada_paciente")
         assert MOTIVO_DE_LA_VISITA not in corto.cuerpo and MOTIVO_DE_LA_VISITA not in corto.variables
         if por_clinica:
-            assert "la clínica tuvo que cancelar" in corto.cuerpo and "(corte de agua)" in corto.cuerpo
+            assert "debimos cancelar su hora" in corto.cuerpo and "(corte de agua)" in corto.cuerpo
             assert corto.variables[4] == "corte de agua" and corto.variables[5] == settings.CLINICA_TELEFONO
         else:
             assert "como lo pidió" in corto.cuerpo and "agua" not in corto.cuerpo and "agua" not in corto.variables
