@@ -81,6 +81,21 @@ def test_los_limites_por_defecto(settings):
     assert settings.CLINICA_LIMITE_RECUPERAR_IP == ("10/h",)
 
 
+def test_una_tasa_mal_escrita_detiene_el_arranque(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from clinica.settings import _env_tasas
+
+    monkeypatch.setenv("CLINICA_LIMITE_X", "5/10m, 100/d")
+    assert _env_tasas("CLINICA_LIMITE_X", "1/m") == ("5/10m", "100/d")
+    for malo in ("10 por minuto", "10/min", "0/m", "10/m;30/h"):
+        monkeypatch.setenv("CLINICA_LIMITE_X", malo)
+        with pytest.raises(ImproperlyConfigured, match="no es una tasa"):
+            _env_tasas("CLINICA_LIMITE_X", "1/m")
+    monkeypatch.setenv("CLINICA_LIMITE_X", "")
+    assert _env_tasas("CLINICA_LIMITE_X", "1/m") == ()  # no limit
+
+
 def test_la_reserva_once_en_un_minuto_es_rechazada_sin_reservar(reloj, portal, paciente, horas, settings):
     libres = horas(11)
     codigos = [_reservar(portal, hora).status_code for hora in libres[:10]]
