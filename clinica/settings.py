@@ -6,6 +6,7 @@ DATABASE_URL the embedded PostgreSQL of ``clinica.postgres_embebido`` is used.
 
 import ipaddress
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,8 +28,6 @@ def _env_lista(nombre, defecto=""):
 def _env_tasas(nombre, defecto):
     """Rates in django-ratelimit's form ("10/m,30/h"; "" = no limit). A typo fails at start-up,
     not at the first attempt."""
-    import re
-
     tasas = tuple(_env_lista(nombre, defecto))
     for tasa in tasas:
         if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", tasa):
