@@ -38,6 +38,12 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 # bookings) would turn the contest into refusals. The cap's work (the patient's row lock and the
 # count) is still done on every POST.
 CLINICA_MAX_RESERVAS_PORTAL = 1_000_000
+# Likewise the attempt limits: 200 patients on one address (127.0.0.1) post ~14 times each in
+# 25 s, so the real ones (10/m per account, 60/h per address) would answer most POSTs with a fast
+# 429 and report a speed that is not booking. Raised, not removed: every POST still counts its
+# three counters in PostgreSQL (nucleo.cache_pg), as in production.
+CLINICA_LIMITE_CITAS_CUENTA = ("1000000/m", "1000000/h")
+CLINICA_LIMITE_CITAS_IP = ("1000000/h",)
 
 _quitar = {m.strip() for m in os.environ.get("BENCH_QUITAR_MIDDLEWARE", "").split(",") if m.strip()}
 MIDDLEWARE = [m for m in MIDDLEWARE if m not in _quitar]

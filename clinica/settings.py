@@ -6,6 +6,7 @@ DATABASE_URL the embedded PostgreSQL of ``clinica.postgres_embebido`` is used.
 
 import ipaddress
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,18 @@ def _env_bool(nombre, defecto=False):
 
 def _env_lista(nombre, defecto=""):
     return [x.strip() for x in os.environ.get(nombre, defecto).split(",") if x.strip()]
+
+
+def _env_tasas(nombre, defecto):
+    """Rates in django-ratelimit's form ("10/m,30/h"; "" = no limit). A typo fails at start-up,
+    not at the first attempt."""
+    tasas = tuple(_env_lista(nombre, defecto))
+    for tasa in tasas:
+        if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", tasa):
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(f"{nombre}: «{tasa}» no es una tasa como 10/m o 30/h.")
+    return tasas
 
 
 DEBUG = _env_bool("DJANGO_DEBUG", False)
@@ -54,6 +67,7 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "phonenumber_field",
     "axes",
+    "django_ratelimit",
     "procrastinate.contrib.django",
     "nucleo",
     "personal",
@@ -159,7 +173,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Cache ---------------------------------------------------------------------------------------
 # "default" holds nothing yet. What must hold across processes (throttling, lockouts, sessions)
-# goes to the database, or to a cache server shared by all processes: never to these.
+# goes to the database, or to a cache server shared by all processes: never to the in-memory ones.
 # "paginas": the portal's booking pages and their parts, each keyed by a digest of everything it
 # shows (cliente_web/views/reservas.py), so a copy per process is never stale and a miss only
 # renders. In memory, not the database's cache: a hit there costs a query and a round trip, more
@@ -172,7 +186,19 @@ CACHES = {
         "LOCATION": "paginas",
         "OPTIONS": {"MAX_ENTRIES": 64},
     },
+    # The attempt limits' counters (django-ratelimit), shared by every process on every host: in
+    # PostgreSQL, one atomic statement per add or increment (nucleo/cache_pg.py says why not
+    # LocMem, Django's DatabaseCache or a Redis server; docs/produccion.md, "Límites de intentos").
+    "limites": {"BACKEND": "nucleo.cache_pg.CacheContadoresPG", "LOCATION": "nucleo_contadorlimite"},
 }
+RATELIMIT_USE_CACHE = "limites"
+# django-ratelimit warns (W001) for any backend that is not memcached or django-redis, ours
+# included; nucleo.E001 takes its place: the limits' cache must be ours or one of those (its
+# E003 still rejects LocMem, DatabaseCache and the file cache).
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+# django-ratelimit's "ip" key: the client behind our trusted proxies, as axes sees it (an IPv6
+# client is counted by its /64, RATELIMIT_IPV6_MASK's default: one home or phone).
+RATELIMIT_IP_META_KEY = "nucleo.ip_cliente.ip_del_cliente"
 
 # Locale: Chile -------------------------------------------------------------------------------
 LANGUAGE_CODE = "es-cl"
@@ -320,6 +346,25 @@ CLINICA_MAX_REPROGRAMACIONES = int(os.environ.get("CLINICA_MAX_REPROGRAMACIONES"
 # How many live future bookings a patient may hold through the portal (one script must not empty
 # the agenda); the clinic can give more at the desk.
 CLINICA_MAX_RESERVAS_PORTAL = int(os.environ.get("CLINICA_MAX_RESERVAS_PORTAL", "2"))
+# Attempt limits on the portal's POSTs (cliente_web/limites.py; README, "Límites de intentos"):
+# django-ratelimit rates, comma separated, "" for none. Past one, the attempt gets a 429 page with
+# the clinic's phone and changes nothing. The staff site has none.
+# Booking, cancelling and rescheduling count together, per account: a patient does a few in a
+# visit (a double tap or Back counts one each); 10 in a minute is a script, and 30 in an hour
+# stops one that books and cancels in a loop (each change sends messages; the cap above stops
+# hoarding, not churning).
+CLINICA_LIMITE_CITAS_CUENTA = _env_tasas("CLINICA_LIMITE_CITAS_CUENTA", "10/m,30/h")
+# The same, per client address: a family behind one home router (4-5 accounts, a few changes
+# each) or patients on the clinic's own wifi stay far below 60 an hour; many accounts driven from
+# one machine do not. Mobile carriers put many subscribers behind one address (CGNAT), but few of
+# them are this clinic's patients in the same hour.
+CLINICA_LIMITE_CITAS_IP = _env_tasas("CLINICA_LIMITE_CITAS_IP", "60/h")
+# The one-tap links of the reminders (no account: per address only).
+CLINICA_LIMITE_ENLACES_IP = _env_tasas("CLINICA_LIMITE_ENLACES_IP", "30/h")
+# Sign-up and "forgot password", per address: each sends a message to the address typed; a
+# family signs up a few people, with a typo or two.
+CLINICA_LIMITE_REGISTRO_IP = _env_tasas("CLINICA_LIMITE_REGISTRO_IP", "20/h")
+CLINICA_LIMITE_RECUPERAR_IP = _env_tasas("CLINICA_LIMITE_RECUPERAR_IP", "10/h")
 
 # Background jobs -----------------------------------------------------------------------------
 # The outbox's hooks into the layers above it (notificaciones/ganchos.py).

@@ -38,6 +38,8 @@ def _rutas_con_id(patrones, prefijo=""):
 @pytest.fixture
 def citas_ajenas(otro_paciente, dentista, recepcionista, settings):
     settings.CLINICA_MAX_RESERVAS_PORTAL = 100  # many bookings of one patient; the cap has its own tests
+    # Dozens of POSTs by one patient: the attempt limits have their own tests (test_limites.py).
+    settings.CLINICA_LIMITE_CITAS_CUENTA = settings.CLINICA_LIMITE_CITAS_IP = ()
     ahora = timezone.now()
 
     def hora(delta):

@@ -30,6 +30,7 @@ from citas.selectors import (
 )
 from citas.services import cancelar_cita, confirmar_cita, reprogramar_cita
 from cliente_web.forms.reservas import FormularioReprogramar
+from cliente_web.limites import limitar
 from cliente_web.permisos import requiere_paciente
 from cliente_web.views.reservas import contexto_de_horas, cuando
 
@@ -118,6 +119,7 @@ def cita_confirmar(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
+@limitar("portal.citas", cuenta="CLINICA_LIMITE_CITAS_CUENTA", ip="CLINICA_LIMITE_CITAS_IP")
 def cita_cancelar(request, pk):
     """GET: what cancelling means (the slot is freed) and the policy; POST: cancel."""
     cita = _cita_o_404(request, pk)
@@ -134,6 +136,7 @@ def cita_cancelar(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
+@limitar("portal.citas", cuenta="CLINICA_LIMITE_CITAS_CUENTA", ip="CLINICA_LIMITE_CITAS_IP")
 def cita_reprogramar(request, pk):
     """GET: free slots like the booking page (without the current one); ``?nueva=<id>`` shows
     the chosen one to confirm. POST ``nueva_cita_id``: move the booking."""

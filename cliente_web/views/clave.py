@@ -9,11 +9,13 @@ from django.urls import path, reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from cliente_web.forms.registro import FormularioNuevaClave, FormularioRecuperarClave
+from cliente_web.limites import limitar
 from cliente_web.permisos import paciente_de
 from cuentas.services import solicitar_restablecimiento
 
 
 @require_http_methods(["GET", "POST"])
+@limitar("portal.recuperar", ip="CLINICA_LIMITE_RECUPERAR_IP")
 def recuperar_clave(request):
     form = FormularioRecuperarClave(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from citas import enlaces
 from citas.selectors import politica_del_portal
 from citas.services import cancelar_por_enlace, confirmar_por_enlace
+from cliente_web.limites import limitar
 
 SERVICIOS = {"confirmar": confirmar_por_enlace, "cancelar": cancelar_por_enlace}
 # Invalid: 404; expired: 410 Gone; anything else (already done, policy) is a normal answer.
@@ -42,6 +43,7 @@ def _error(request, error: ValidationError):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@limitar("portal.enlaces", ip="CLINICA_LIMITE_ENLACES_IP")
 def recordatorio_enlace(request, token):
     """GET: the appointment and its one button (or why there is none). POST: act."""
     try:

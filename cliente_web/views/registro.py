@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from cliente_web.forms.registro import FormularioRegistro
+from cliente_web.limites import limitar
 from cliente_web.permisos import paciente_de
 from cuentas.services import registrar_cliente_web, validar_registro_cliente_web
 
@@ -25,6 +26,7 @@ def _siguiente(request) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@limitar("portal.registro", ip="CLINICA_LIMITE_REGISTRO_IP")
 def registro(request):
     siguiente = _siguiente(request)
     if paciente_de(request.user) is not None:

@@ -34,6 +34,7 @@ from citas.selectors import (
 )
 from citas.services import reservar_cita
 from cliente_web.forms.reservas import FormularioElegirDentista, FormularioReserva
+from cliente_web.limites import limitar
 from cliente_web.permisos import requiere_paciente
 
 
@@ -264,6 +265,7 @@ def _no_disponible(request, cita_id, *, status):
 
 @require_http_methods(["GET", "POST"])
 @requiere_paciente
+@limitar("portal.citas", cuenta="CLINICA_LIMITE_CITAS_CUENTA", ip="CLINICA_LIMITE_CITAS_IP")
 def reservar_confirmar(request, cita_id):
     """One screen: date, time, dentist, the policy, an optional reason, "Confirmar reserva"."""
     hora = hora_para_reservar(cita_id=cita_id)
