@@ -53,6 +53,15 @@ class EnlacesClinica(Enlaces):
     def deshacer_cambio_de_correo(self, *, token):
         return settings.CLINICA_URL_PORTAL + _portal("portal:cuenta_correo_deshacer", token=token)
 
+    def verificacion_registro(self, *, token):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:registro_verificar", token=token)
+
+    def entrar_portal(self):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:entrar")
+
+    def recuperar_clave(self):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:recuperar_clave")
+
     def descarga_documento(self, *, documento_id):
         return reverse("portal:documento", args=[documento_id], urlconf=URLCONF_PORTAL)
 
