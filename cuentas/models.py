@@ -2,6 +2,7 @@ import pghistory
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils import timezone
 
 from notificaciones.models import Canal
 from notificaciones.preferencias import Preferencias
@@ -94,7 +95,7 @@ class RegistroPendiente(models.Model):
     siguiente = models.CharField("volver a", max_length=300, blank=True)
     # Names this sign-up in its link; the link works once (the row goes when it is used).
     nonce = models.CharField(max_length=32)
-    creado = models.DateTimeField("creado", auto_now_add=True)
+    creado = models.DateTimeField("creado", default=timezone.now)
     vence = models.DateTimeField("vence", db_index=True)
 
     class Meta:

@@ -32,19 +32,21 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from cuentas.models import RegistroPendiente
-from cuentas.services import crear_cuenta_web, impedimento_para_vincular, paciente_existente_por_rut, revisar_registro
+from cuentas.services import crear_cuenta_web, impedimento_para_vincular, paciente_existente_por_rut
 from notificaciones.models import Canal
 from notificaciones.services import notificar
 from nucleo.enlaces import enlaces
 from nucleo.registro import registrar_evento
 from nucleo.servicios import es_id_valido, operacion
+from pacientes.consentimientos import errores_de_canales
 from pacientes.models import Cliente
 from pacientes.validaciones import (
     normalizar_email,
@@ -52,6 +54,7 @@ from pacientes.validaciones import (
     normalizar_rut,
     normalizar_telefono,
     validar_datos_cliente_completos,
+    validar_fecha_nacimiento,
     validar_username_disponible,
 )
 
@@ -65,34 +68,40 @@ EVENTO_CUENTA_EXISTENTE = "registro_cuenta_existente"
 EVENTO_CONTACTAR_CLINICA = "registro_contactar_clinica"
 EVENTOS = (EVENTO_VERIFICAR, EVENTO_CUENTA_EXISTENTE, EVENTO_CONTACTAR_CLINICA)
 
-# The checks' answers that depend on who else is registered: never shown on the form.
-CODIGOS_DE_EXISTENCIA = frozenset({
-    "rut_con_cuenta", "paciente_existente_contactar_clinica", "cuenta_duplicada", "email_duplicado",
-    "telefono_duplicado", "rut_duplicado", "documento_duplicado",
-})
-
-
-def _solo_errores_de_formato(error: ValidationError):
-    """The part of ``revisar_registro``'s error that anyone may see, or None."""
-    if not hasattr(error, "error_dict"):
-        return None if getattr(error, "code", None) in CODIGOS_DE_EXISTENCIA else error
-    formato = {}
-    for campo, lista in error.error_dict.items():
-        propios = [e for e in lista if e.code not in CODIGOS_DE_EXISTENCIA]
-        if propios:
-            formato[campo] = propios
-    return ValidationError(formato) if formato else None
+def _errores_de_formato(*, nombre_completo="", rut="", email="", telefono="", password="", fecha_nacimiento=None,
+                        canal_preferido=Canal.EMAIL, acepta_whatsapp=False, acepta_sms=False, acepta_privacidad=False):
+    """Every rule of a sign-up that does not depend on who else is registered, by field, without
+    a single query: the same work for every person. The rules are the ones of
+    ``cuentas.services.revisar_registro`` (the validation module's normalisers)."""
+    errores = {}
+    if not acepta_privacidad:
+        errores["acepta_privacidad"] = ValidationError(
+            "Debe aceptar el aviso de privacidad para crear su cuenta.", code="privacidad_obligatoria")
+    for campo, normalizar, valor in (("nombre_completo", normalizar_nombre, nombre_completo),
+                                     ("rut", normalizar_rut, rut), ("email", normalizar_email, email),
+                                     ("telefono", normalizar_telefono, telefono),
+                                     ("fecha_nacimiento", validar_fecha_nacimiento, fecha_nacimiento)):
+        try:
+            normalizar(valor)
+        except ValidationError as error:
+            errores[campo] = error
+    telefono_valido = "" if "telefono" in errores else normalizar_telefono(telefono)
+    errores.update(errores_de_canales(canal_preferido=canal_preferido, telefono=telefono_valido,
+                                      acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms))
+    try:
+        validate_password(password, user=get_user_model()(username=email, email=email))
+    except ValidationError as error:
+        errores["password"] = error
+    return errores
 
 
 def revisar_formato_registro_web(**datos) -> None:
     """The format checks of ``solicitar_registro_web`` (same arguments but ``siguiente``), writing
-    nothing: a page lists every problem of a form at once. Never says who is registered."""
-    try:
-        revisar_registro(**datos)
-    except ValidationError as error:
-        formato = _solo_errores_de_formato(error)
-        if formato is not None:
-            raise formato from None
+    nothing and reading nothing: a page lists every problem of a form at once. Never says who
+    is registered."""
+    errores = _errores_de_formato(**datos)
+    if errores:
+        raise ValidationError(errores)
 
 
 def solicitar_registro_web(
@@ -109,7 +118,7 @@ def solicitar_registro_web(
                  fecha_nacimiento=fecha_nacimiento, canal_preferido=canal_preferido,
                  acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms, acepta_privacidad=acepta_privacidad)
     revisar_formato_registro_web(**datos)
-    # Well formed from here on (the checks above passed but for who else is registered).
+    # Well formed from here on.
     rut, email = normalizar_rut(rut), normalizar_email(email)
     telefono = normalizar_telefono(telefono)
     nombre = normalizar_nombre(nombre_completo)
@@ -124,7 +133,7 @@ def solicitar_registro_web(
                 nombre_completo=nombre, rut=rut, email=email, telefono=telefono, fecha_nacimiento=fecha_nacimiento,
                 clave=clave, canal_preferido=canal_preferido, acepta_whatsapp=bool(acepta_whatsapp),
                 acepta_sms=bool(acepta_sms), siguiente=siguiente[:300],
-                nonce=secrets.token_urlsafe(12), vence=ahora + VIGENCIA_REGISTRO,
+                nonce=secrets.token_urlsafe(12), creado=ahora, vence=ahora + VIGENCIA_REGISTRO,
             )
             token = signing.dumps({"p": pendiente.pk, "n": pendiente.nonce}, salt=SAL_REGISTRO, compress=True)
             contexto = {"nombre": nombre, "enlace": enlaces().verificacion_registro(token=token),
@@ -145,27 +154,33 @@ def solicitar_registro_web(
 
 def _caso(*, rut, email, telefono, nombre):
     """Which message a well-formed sign-up gets: (event, address to send it to or "", name to
-    greet). Addresses are the ones on file, never the typed one
-    when a record holds another."""
-    por_rut = paciente_existente_por_rut(rut)
+    greet). Addresses are the ones on file, never the typed one when a record holds another.
+
+    The same four queries in every case, all run before deciding (an early return would make
+    the new person, who passes every check, the slowest)."""
+    activos = Cliente.objects.filter(activo=True)
+    por_rut = activos.filter(rut=rut).first()
+    ficha_de_la_cuenta = activos.filter(user_id=OuterRef("pk")).values("nombre_completo")[:1]
+    cuenta = (get_user_model().objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
+              .annotate(ficha=Subquery(ficha_de_la_cuenta)).values("pk", "ficha").first())
+    con_correo = list(activos.filter(email=email).values_list("pk", "nombre_completo")[:2])
+    con_telefono = list(activos.filter(telefono=telefono).values_list("pk", flat=True)[:2])
+    excluir = por_rut.pk if por_rut is not None else None
+    otro_con_correo = next((n for pk, n in con_correo if pk != excluir), None)
+
     if por_rut is not None and por_rut.user_id is not None:
         return EVENTO_CUENTA_EXISTENTE, por_rut.email, por_rut.nombre_completo
-    cuenta = (get_user_model().objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
-              .values_list("pk", flat=True).first())
     if cuenta is not None:
-        ficha = Cliente.objects.filter(user_id=cuenta, activo=True).first()
-        if ficha is not None:
-            return EVENTO_CUENTA_EXISTENTE, email, ficha.nombre_completo
+        if cuenta["ficha"] is not None:
+            return EVENTO_CUENTA_EXISTENTE, email, cuenta["ficha"]
         # A staff login or an orphan: the portal cannot serve it, the clinic can.
         return EVENTO_CONTACTAR_CLINICA, email, ""
     if por_rut is not None and impedimento_para_vincular(por_rut, email) is not None:
         # A desk patient whose e-mail on file is another (or none): only the desk links them.
         return EVENTO_CONTACTAR_CLINICA, por_rut.email, por_rut.nombre_completo
-    excluir = por_rut.pk if por_rut is not None else None
-    otro_con_correo = Cliente.objects.filter(activo=True, email=email).exclude(pk=excluir).first()
     if otro_con_correo is not None:
-        return EVENTO_CONTACTAR_CLINICA, email, otro_con_correo.nombre_completo
-    if Cliente.objects.filter(activo=True, telefono=telefono).exclude(pk=excluir).exists():
+        return EVENTO_CONTACTAR_CLINICA, email, otro_con_correo
+    if any(pk != excluir for pk in con_telefono):
         # The typed address gets a neutral "call the clinic" (it does not say which data).
         return EVENTO_CONTACTAR_CLINICA, email, nombre
     return EVENTO_VERIFICAR, email, nombre
