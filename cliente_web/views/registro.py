@@ -85,6 +85,10 @@ def registro_verificar(request, token):
             pendiente = revisar_registro_pendiente(token=token)
     except ValidationError as error:
         codigo = getattr(error, "code", None)
+        if codigo == "enlace_invalido" and paciente_de(request.user) is not None:
+            # Opened again from the e-mail after it did its work, in the same browser.
+            messages.info(request, "Ese enlace ya se usó: usted ya está dentro de su cuenta.")
+            return redirect("portal:inicio")
         respuesta = render(request, "cliente_web/registro/verificar_error.html",
                            {"codigo": codigo, "mensaje": error.messages[0]}, status=ESTADO_HTTP.get(codigo, 400))
     else:

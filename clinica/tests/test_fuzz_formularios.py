@@ -209,6 +209,7 @@ POST = {
     "portal:recordatorio_enlace": ("anonimo", formulario()),
     "portal:cuenta_correo_confirmar": ("anonimo", formulario()),
     "portal:cuenta_correo_deshacer": ("anonimo", formulario()),
+    "portal:registro_verificar": ("anonimo", formulario()),
 }
 # Pages that read their query string: url → (who, the GET parameters).
 GET = {
@@ -233,7 +234,7 @@ GET = {
 SOLO_RUTA = {
     "/", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
     "gestion:agenda_cierre",
-    "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:mis_citas", "portal:cita",
+    "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:registro_enviado", "portal:mis_citas", "portal:cita",
     "portal:cita_calendario", "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_eliminada",
     "portal:mis_documentos", "portal:documento",
 }
@@ -287,7 +288,8 @@ def _ruta(clave):
     if clave == "gestion:agenda_accion":
         opciones["accion"] = st.one_of(st.none(), st.from_regex(r"\A[-a-zA-Z0-9_]{1,40}\Z"),
                                        st.sampled_from(["confirmar", "cancelar", "marcar_atendida", "reprogramar"]))
-    if clave in ("portal:recordatorio_enlace", "portal:cuenta_correo_confirmar", "portal:cuenta_correo_deshacer"):
+    if clave in ("portal:recordatorio_enlace", "portal:cuenta_correo_confirmar", "portal:cuenta_correo_deshacer",
+                 "portal:registro_verificar"):
         opciones["token"] = st.one_of(st.none(), st.text(st.characters(codec="utf-8", exclude_characters="/"),
                                                           min_size=1, max_size=300))
     return st.fixed_dictionaries(opciones).map(lambda d: {k: v for k, v in d.items() if v is not None})
