@@ -66,7 +66,7 @@ LARGO_MAXIMO_TOKEN = 300
 EVENTO_VERIFICAR = "registro_verificar"
 EVENTO_CUENTA_EXISTENTE = "registro_cuenta_existente"
 EVENTO_CONTACTAR_CLINICA = "registro_contactar_clinica"
-EVENTOS = (EVENTO_VERIFICAR, EVENTO_CUENTA_EXISTENTE, EVENTO_CONTACTAR_CLINICA)
+
 
 def _errores_de_formato(*, nombre_completo="", rut="", email="", telefono="", password="", fecha_nacimiento=None,
                         canal_preferido=Canal.EMAIL, acepta_whatsapp=False, acepta_sms=False, acepta_privacidad=False):
@@ -121,7 +121,7 @@ def solicitar_registro_web(
     # Well formed from here on.
     rut, email = normalizar_rut(rut), normalizar_email(email)
     telefono = normalizar_telefono(telefono)
-    nombre = normalizar_nombre(nombre_completo)
+    nombre, fecha_nacimiento = normalizar_nombre(nombre_completo), validar_fecha_nacimiento(fecha_nacimiento)
     # Hashed in every case, also when the hash is thrown away: the slow part costs the same.
     clave = make_password(password)
     caso, destino, nombre_destino = _caso(rut=rut, email=email, telefono=telefono, nombre=nombre)
