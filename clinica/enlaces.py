@@ -87,6 +87,15 @@ class EnlacesClinica(Enlaces):
         ruta = _ruta_con_uuid("gestion:agenda_reserva", URLCONF_GESTION, "reserva_uid")
         return base + ruta.format(reserva_uid=reserva_uid)
 
+    def verificacion_registro(self, *, token):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:registro_verificar", token=token)
+
+    def entrar_portal(self):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:entrar")
+
+    def recuperar_clave(self):
+        return settings.CLINICA_URL_PORTAL + _portal("portal:recuperar_clave")
+
     def descarga_documento(self, *, documento_id):
         return reverse("portal:documento", args=[documento_id], urlconf=URLCONF_PORTAL)
 

@@ -11,3 +11,5 @@ class CuentasConfig(AppConfig):
         # The portal account's messages; their texts are in cuentas/templates/notificaciones/.
         declarar("invitacion", "bienvenida", "restablecer_clave", "cambio_correo_confirmar", "cambio_correo_aviso",
                  "cambio_correo_deshecho", "cuenta_desbloqueada", "cambio_celular_aviso")
+        # Sign-up's next step, by e-mail (cuentas.registro).
+        declarar("registro_verificar", "registro_cuenta_existente", "registro_contactar_clinica")

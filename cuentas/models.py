@@ -2,6 +2,7 @@ import pghistory
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils import timezone
 
 from notificaciones.models import Canal
 from notificaciones.preferencias import Preferencias
@@ -71,3 +72,38 @@ class PerfilCliente(ConFechas):
     def acepta(self, canal: str) -> bool:
         """Whether the account's patient opted in to ``canal`` (the outbox's rule)."""
         return self._preferencias().acepta(canal)
+
+
+class RegistroPendiente(models.Model):
+    """A portal sign-up waiting for its e-mail to be proven (issue 14): the validated data and the
+    password's hash, until the link sent to that address creates the account
+    (``cuentas.registro.confirmar_registro_web``) or the sign-up expires (``vence``, 48 h) and the
+    periodic purge deletes it.
+
+    It claims nothing: no unique index on the RUT, e-mail or phone, so signing up with someone
+    else's address never blocks its owner, and the checks that matter run again when the link is
+    opened (whether a desk patient's record is linked is decided then, by the RUT). Not audited by pghistory on purpose: it holds a password hash and the data of a person
+    not yet proven, which must disappear with the row (the account it creates is audited)."""
+
+    nombre_completo = models.CharField("nombre completo", max_length=200)
+    rut = models.CharField("RUT", max_length=12)
+    email = models.EmailField("correo electrónico", max_length=254)
+    telefono = models.CharField("celular", max_length=20)
+    fecha_nacimiento = models.DateField("fecha de nacimiento", null=True, blank=True)
+    clave = models.CharField("contraseña (hash)", max_length=128)
+    canal_preferido = models.CharField("canal preferido", max_length=10, choices=Canal.choices, default=Canal.EMAIL)
+    acepta_whatsapp = models.BooleanField("acepta WhatsApp", default=False)
+    acepta_sms = models.BooleanField("acepta SMS", default=False)
+    # Where the patient was going (the slot they chose): a path on the portal, checked on use.
+    siguiente = models.CharField("volver a", max_length=300, blank=True)
+    # Names this sign-up in its link; the link works once (the row goes when it is used).
+    nonce = models.CharField(max_length=32)
+    creado = models.DateTimeField("creado", default=timezone.now)
+    vence = models.DateTimeField("vence", db_index=True)
+
+    class Meta:
+        verbose_name = "registro pendiente de verificación"
+        verbose_name_plural = "registros pendientes de verificación"
+
+    def __str__(self):
+        return f"Registro pendiente {self.pk}"

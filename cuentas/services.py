@@ -40,17 +40,25 @@ from pacientes.validaciones import (
 logger = logging.getLogger(__name__)
 
 
-def crear_cuenta_portal(*, cliente, password=None, perfil_datos=None):
+def crear_cuenta_portal(*, cliente, password=None, perfil_datos=None, clave_cifrada=None):
     """``User`` (username = e-mail) + ``PerfilCliente``, linked through ``Cliente.user``.
 
     Without ``password`` the account has no usable one: the patient sets it from an invitation.
+    ``clave_cifrada`` is a password already hashed (``make_password``: a verified sign-up's).
     Runs inside the caller's transaction.
     """
     exigir_transaccion()
     nombre, apellido = dividir_nombre(cliente.nombre_completo)
-    user = get_user_model().objects.create_user(
-        username=cliente.email, email=cliente.email, first_name=nombre, last_name=apellido, password=password
-    )
+    User = get_user_model()
+    if clave_cifrada is None:
+        user = User.objects.create_user(
+            username=cliente.email, email=cliente.email, first_name=nombre, last_name=apellido, password=password
+        )
+    else:
+        user = User.objects.create(
+            username=User.normalize_username(cliente.email), email=User.objects.normalize_email(cliente.email),
+            first_name=nombre, last_name=apellido, password=clave_cifrada,
+        )
     perfil = PerfilCliente.objects.create(user=user, **(perfil_datos or {}))
     cliente.user = user
     cliente.save(update_fields=["user", "actualizado"])
@@ -156,25 +164,16 @@ def registrar_cliente_web(
     matches too; otherwise the person is sent to the clinic. Never a silent duplicate.
     Raises ValidationError (per field where it can) and leaves nothing behind.
     """
-    existente, datos = _revisar_registro(
+    existente, datos = revisar_registro(
         nombre_completo=nombre_completo, rut=rut, email=email, telefono=telefono, password=password,
         fecha_nacimiento=fecha_nacimiento, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
         acepta_sms=acepta_sms, acepta_privacidad=acepta_privacidad,
     )
-    ahora = timezone.now()
     with operacion("registrar_cliente_web"):
-        if existente is not None:
-            cliente = _vincular_paciente_existente(existente.pk, datos)
-        else:
-            cliente = Cliente.objects.create(**datos.__dict__, canal_preferido=canal_preferido)
-        user, perfil = crear_cuenta_portal(cliente=cliente, password=password,
-                                           perfil_datos={"privacidad_aceptada_en": ahora})
-        # The consents are the patient's, given by themselves on the portal.
-        guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
-                        acepta_sms=acepta_sms, medio=MedioConsentimiento.PORTAL, actor=user, ahora=ahora)
-        notificar(
-            evento="bienvenida", referencia=str(user.pk), email=user.email, telefono=_telefono_de_bienvenida(cliente),
-            perfil=cliente.preferencias(), cliente=cliente, contexto={"nombre": cliente.nombre_completo},
+        user, cliente = crear_cuenta_web(
+            existente_id=existente.pk if existente is not None else None, datos=datos, password=password,
+            canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms,
+            ahora=timezone.now(),
         )
     registrar_evento(logger, "cliente_registrado_web", cliente_id=cliente.pk, user_id=user.pk,
                      vinculado=existente is not None)
@@ -187,17 +186,42 @@ def _telefono_de_bienvenida(cliente) -> str:
     return str(cliente.telefono or "") if settings.NOTIFICACIONES_BIENVENIDA_POR_TELEFONO else ""
 
 
+def crear_cuenta_web(*, existente_id, datos, canal_preferido, acepta_whatsapp, acepta_sms, ahora, password=None,
+                     clave_cifrada=None):
+    """The writes of a portal sign-up, under the caller's transaction: the clinic's record
+    ``existente_id`` linked (``vincular_paciente_existente``) or a new one from ``datos``, the
+    account with its password (plain ``password`` or ``clave_cifrada``), the consents the patient
+    gave (at ``ahora``) and the welcome. Returns (user, cliente)."""
+    exigir_transaccion()
+    if existente_id is not None:
+        cliente = vincular_paciente_existente(existente_id, datos)
+    else:
+        cliente = Cliente.objects.create(**datos.__dict__, canal_preferido=canal_preferido)
+    user, perfil = crear_cuenta_portal(cliente=cliente, password=password, clave_cifrada=clave_cifrada,
+                                       perfil_datos={"privacidad_aceptada_en": ahora})
+    # The consents are the patient's, given by themselves on the portal.
+    guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
+                    acepta_sms=acepta_sms, medio=MedioConsentimiento.PORTAL, actor=user, ahora=ahora)
+    notificar(
+        evento="bienvenida", referencia=str(user.pk), email=user.email, telefono=_telefono_de_bienvenida(cliente),
+        perfil=cliente.preferencias(), cliente=cliente, contexto={"nombre": cliente.nombre_completo},
+    )
+    return user, cliente
+
+
 def validar_registro_cliente_web(**datos) -> None:
     """Every check of ``registrar_cliente_web`` (same arguments), writing nothing: a page can show
     all the problems of a form at once. Raises the same ValidationError."""
-    _revisar_registro(**datos)
+    revisar_registro(**datos)
 
 
-def _revisar_registro(
+def revisar_registro(
     *, nombre_completo="", rut="", email="", telefono="", password="", fecha_nacimiento=None,
     canal_preferido=Canal.EMAIL, acepta_whatsapp=False, acepta_sms=False, acepta_privacidad=False,
 ):
-    """The registration's checks; returns (the clinic's record to link or None, normalised data)."""
+    """The registration's checks; returns (the clinic's record to link or None, normalised data).
+    Raises one ValidationError with every problem found, by field (a record that cannot be
+    linked is reported on ``rut``, first)."""
     errores = {}
     if not acepta_privacidad:
         errores["acepta_privacidad"] = ValidationError(
@@ -205,12 +229,11 @@ def _revisar_registro(
         )
     errores.update(_errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms, _telefono_si_valido(telefono)))
 
-    existente = _paciente_existente_por_rut(rut)
+    existente = paciente_existente_por_rut(rut)
     if existente is not None:
-        impedimento = _impedimento_para_vincular(existente, email)
+        impedimento = impedimento_para_vincular(existente, email)
         if impedimento is not None:
-            # Nothing else to check: the person's next step is the login page or the clinic.
-            raise ValidationError({"rut": impedimento})
+            errores["rut"] = impedimento
     try:
         datos = validar_datos_cliente_completos(
             nombre_completo=nombre_completo, email=email, telefono=telefono, rut=rut,
@@ -218,7 +241,8 @@ def _revisar_registro(
             excluir_cliente_id=existente.pk if existente else None,
         )
     except ValidationError as error:
-        errores.update(error.error_dict)
+        for campo, lista in error.error_dict.items():
+            errores[campo] = [*([errores[campo]] if campo in errores else []), *lista]
         datos = None
     if datos is not None:
         try:
@@ -242,7 +266,8 @@ def _telefono_si_valido(telefono):
         return ""
 
 
-def _paciente_existente_por_rut(rut):
+def paciente_existente_por_rut(rut):
+    """The active patient with this RUT (any spelling), or None (also for a malformed RUT)."""
     try:
         rut = normalizar_rut(rut)
     except ValidationError:
@@ -250,7 +275,7 @@ def _paciente_existente_por_rut(rut):
     return Cliente.objects.filter(activo=True, rut=rut).first()
 
 
-def _impedimento_para_vincular(cliente, email):
+def impedimento_para_vincular(cliente, email):
     """Why a registration cannot take over the clinic's existing record, or None.
 
     Linking needs proof that it is the same person: same RUT (how it was found) and same e-mail.
@@ -273,11 +298,11 @@ def _impedimento_para_vincular(cliente, email):
     return None
 
 
-def _vincular_paciente_existente(cliente_id, datos):
+def vincular_paciente_existente(cliente_id, datos):
     """Link the account to the clinic's record, re-checked under a row lock so two
     registrations cannot both claim it."""
     cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
-    impedimento = _impedimento_para_vincular(cliente, datos.email)
+    impedimento = impedimento_para_vincular(cliente, datos.email)
     if impedimento is not None:
         raise ValidationError({"rut": impedimento})
     # The clinic's record wins; the registration only fills what the clinic did not have.

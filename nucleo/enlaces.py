@@ -55,6 +55,18 @@ class Enlaces:
         it was cancelled from)."""
         raise NotImplementedError
 
+    def verificacion_registro(self, *, token: str) -> str:
+        """The page that proves a new sign-up's e-mail and creates the account."""
+        raise NotImplementedError
+
+    def entrar_portal(self) -> str:
+        """The portal's login page."""
+        raise NotImplementedError
+
+    def recuperar_clave(self) -> str:
+        """The portal's "forgot my password" page."""
+        raise NotImplementedError
+
     def descarga_documento(self, *, documento_id: int) -> str:
         """Where the patient downloads one of their documents (a path on the portal)."""
         raise NotImplementedError

@@ -337,3 +337,10 @@ def _validar_fecha_nacimiento(valor):
     if valor.year < 1900:
         raise ValidationError("La fecha de nacimiento no es válida.", code="fecha_invalida")
     return valor
+
+
+def validar_fecha_nacimiento(valor):
+    """A birth date in normal form (None when empty): not in the future, not before 1900. The
+    rule of ``validar_datos_cliente_completos``, for checks that must not touch the database
+    (the portal's sign-up, whose answer must take the same time for everyone)."""
+    return _validar_fecha_nacimiento(valor)

@@ -11,7 +11,8 @@ from django.urls import reverse
 from cliente_web.tests.conftest import CLAVE_PACIENTE
 from cuentas.tokens import enlace_activacion
 from notificaciones.models import Notificacion
-from pruebas.soporte import ejecutar_worker, huella_bd
+from cuentas.tasks import restablecer_clave
+from pruebas.soporte import ejecutar_worker, huella_bd, trabajos
 from cuentas.presencial import crear_cliente_presencial
 from pacientes.services import desactivar_cliente
 
@@ -42,11 +43,16 @@ def test_el_enlace_de_olvido_aparece_al_entrar(db):
 
 
 @pytest.mark.parametrize("existe", [True, False])
-def test_misma_respuesta_exista_o_no_la_cuenta(paciente, existe):
+def test_misma_respuesta_exista_o_no_la_cuenta(paciente, existe, cola_vacia):
     identificador = paciente.cliente.rut if existe else "nadie@correo.example"
     respuesta = pedir(identificador)
     assert respuesta.redirect_chain == [(reverse("portal:recuperar_clave_enviado"), 302)]
     assert RESPUESTA_UNICA in respuesta.content.decode()
+    # The request only queued the lookup: the same single job for a known and an unknown account.
+    assert not Notificacion.objects.filter(plantilla="restablecer_clave").exists()
+    (trabajo,) = trabajos(tarea="cuentas.restablecer_clave")
+    assert trabajo["args"] == {"identificador": identificador}
+    restablecer_clave(**trabajo["args"])  # what the worker runs
     assert Notificacion.objects.filter(plantilla="restablecer_clave").exists() is existe
 
 

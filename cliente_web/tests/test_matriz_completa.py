@@ -26,6 +26,7 @@ ENTRAR = "/portal/entrar/"
 PUBLICAS = {
     "entrar", "salir", "registro", "privacidad", "recuperar_clave", "recuperar_clave_enviado", "activar",
     "cuenta_eliminada", "recordatorio_enlace", "reservar", "cuenta_correo_confirmar", "cuenta_correo_deshacer",
+    "registro_enviado", "registro_verificar",
 }
 # The booking step takes a free slot's id, not one of the patient's records.
 DE_HORA_LIBRE = {"reservar_confirmar"}

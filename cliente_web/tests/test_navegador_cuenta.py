@@ -1,5 +1,5 @@
 """In a real browser on a phone-sized screen (390x844, Playwright driving Debian's Chromium): a
-new patient registers with WhatsApp opt-in, lands on the home page, opens Mi cuenta, changes
+new patient registers with WhatsApp opt-in, confirms their e-mail, lands on the home page, opens Mi cuenta, changes
 their notification preferences, downloads their data and deletes their account. Screenshots go
 to var/capturas/."""
 
@@ -8,6 +8,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from cliente_web.tests.test_registro import enlace_de_verificacion
 from cuentas.models import PerfilCliente
 from pacientes.models import Cliente
 
@@ -50,7 +51,11 @@ def test_paciente_se_registra_ajusta_avisos_descarga_sus_datos_y_se_va(page, liv
     page.get_by_label("Acepto recibir avisos de mis horas por WhatsApp en este celular.").check()
     page.get_by_label("He leído y acepto el aviso de privacidad.").check()
     page.get_by_role("button", name="Crear mi cuenta").click()
-    expect(page.get_by_text("Su cuenta quedó creada")).to_be_visible()
+    expect(page.get_by_role("heading", name="Revise su correo")).to_be_visible()
+    # The link of the e-mail (test_navegador_registro follows it through the SMTP server).
+    page.goto(live_server.url + enlace_de_verificacion("valentina@correo.example"))
+    page.get_by_role("button", name="Confirmar y crear mi cuenta").click()
+    expect(page.get_by_text("Su correo quedó confirmado y su cuenta creada")).to_be_visible()
     expect(page.get_by_role("heading", name="Hola, Valentina Rojas Pérez")).to_be_visible()
     captura("portal-inicio")
     perfil = PerfilCliente.objects.get(user__cliente__rut="12345678-5")

@@ -1,12 +1,17 @@
 """Portal sign-up: every field checked with a Spanish message next to it, nothing written on
-an error, duplicates answered with a next step and without revealing anyone's record."""
+an error; a well-formed sign-up always answers "revise su correo" and the account exists only
+once the link in that e-mail is opened (issue 14). Who is already registered is never shown
+on the page: see test_registro_sin_enumeracion.py for the e-mail each case gets."""
+
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from cuentas.models import PerfilCliente
+from cuentas.models import PerfilCliente, RegistroPendiente
+from notificaciones.models import Notificacion
 from pruebas.soporte import huella_bd, rut_valido
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial
@@ -38,6 +43,22 @@ def registrar(cliente=None, **cambios):
     return cliente, cliente.post(REGISTRO, datos_validos(**cambios))
 
 
+def enlace_de_verificacion(email):
+    """The path of the link in the newest sign-up e-mail recorded for ``email``."""
+    aviso = Notificacion.objects.filter(plantilla="registro_verificar", destinatario=email).latest("pk")
+    return re.search(r"https?://[^/\s]+(/portal/registro/verificar/\S+/)", aviso.cuerpo).group(1)
+
+
+def registrar_y_verificar(cliente=None, **cambios):
+    """Sign up, then open the e-mailed link and press its button: the account is created and the
+    browser logged in. Returns (client, the button's response)."""
+    cliente, respuesta = registrar(cliente, **cambios)
+    assert respuesta.status_code == 302 and respuesta["Location"] == reverse("portal:registro_enviado")
+    enlace = enlace_de_verificacion(datos_validos(**cambios)["email"].strip().lower())
+    assert "Confirmar y crear mi cuenta" in cliente.get(enlace).content.decode()
+    return cliente, cliente.post(enlace)
+
+
 def error_de(respuesta, campo):
     """The text shown under ``campo`` (``comun/_campo.html``'s ``id_<campo>_error`` block)."""
     html = respuesta.content.decode()
@@ -61,13 +82,25 @@ def test_aviso_de_privacidad_nombra_responsable_datos_y_derechos(db):
         assert texto in html
 
 
+def test_registro_pide_revisar_el_correo_y_no_crea_nada_todavia(db):
+    cliente, respuesta = registrar(email="  Valentina@Correo.Example ")
+    assert respuesta.status_code == 302 and respuesta["Location"] == reverse("portal:registro_enviado")
+    html = cliente.get(respuesta["Location"]).content.decode()
+    assert "Revise su correo" in html
+    assert "Le enviamos un enlace a <strong class=\"text-break\">valentina@correo.example</strong> para continuar." in html
+    assert not Cliente.objects.exists() and not get_user_model().objects.exists()
+    assert RegistroPendiente.objects.get().email == "valentina@correo.example"
+    assert cliente.get(reverse("portal:inicio")).status_code == 302  # not logged in
+
+
 def test_registro_exitoso_entra_y_da_la_bienvenida(db):
-    cliente, respuesta = registrar(canal_preferido="whatsapp", acepta_whatsapp="on")
+    cliente, respuesta = registrar_y_verificar(canal_preferido="whatsapp", acepta_whatsapp="on")
     assert respuesta.status_code == 302 and respuesta["Location"] == reverse("portal:inicio")
     inicio = cliente.get(respuesta["Location"])
     assert inicio.status_code == 200
     html = inicio.content.decode()
-    assert "Su cuenta quedó creada" in html and "Hola, Valentina Rojas Pérez" in html
+    assert "Su correo quedó confirmado y su cuenta creada" in html and "Hola, Valentina Rojas Pérez" in html
+    assert not RegistroPendiente.objects.exists()
     ficha = Cliente.objects.get(rut="12345678-5")
     assert str(ficha.telefono) == "+56961234567" and ficha.fecha_nacimiento.isoformat() == "1988-03-14"
     perfil = PerfilCliente.objects.get(user=ficha.user)
@@ -146,52 +179,66 @@ def test_datos_malos_dan_un_mensaje_junto_al_campo_y_no_guardan_nada(db, cambios
 
 
 def test_etiquetas_script_se_muestran_escapadas(db):
-    cliente, respuesta = registrar(nombre_completo="<script>alert(1)</script> Pérez")
+    cliente, respuesta = registrar_y_verificar(nombre_completo="<script>alert(1)</script> Pérez")
     assert respuesta.status_code == 302
     html = cliente.get(reverse("portal:inicio")).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Pérez" in html
 
 
+def sin_cuenta_nueva(respuesta):
+    """The one answer of every well-formed sign-up, and nothing created."""
+    assert respuesta.status_code == 302 and respuesta["Location"] == reverse("portal:registro_enviado")
+    assert not RegistroPendiente.objects.exists()
+
+
 def test_correo_o_celular_de_otro_paciente_sin_revelar_su_ficha(otro_paciente):
     ajeno = otro_paciente.cliente
-    antes = huella_bd()
-    _, respuesta = registrar(email=ajeno.email.upper(), telefono=str(ajeno.telefono))
-    html = respuesta.content.decode()
-    assert "Ese correo ya está registrado en otra ficha; si es suyo, hable con la clínica." in error_de(respuesta, "email")
-    assert "Ese celular ya está registrado en otra ficha; si es suyo, hable con la clínica." in error_de(
-        respuesta, "telefono")
-    assert ajeno.nombre_completo not in html and "/gestion/" not in html
-    assert huella_bd() == antes
+    clientes = Cliente.objects.count()
+    cliente, respuesta = registrar(email=ajeno.email.upper(), telefono=str(ajeno.telefono))
+    sin_cuenta_nueva(respuesta)
+    html = cliente.get(respuesta["Location"]).content.decode()
+    assert ajeno.nombre_completo not in html and "/gestion/" not in html and "registrado" not in html
+    assert Cliente.objects.count() == clientes
+    # That address already has an account: its owner is told so, by e-mail.
+    (aviso,) = Notificacion.objects.filter(plantilla__startswith="registro_")
+    assert aviso.plantilla == "registro_cuenta_existente" and aviso.destinatario == ajeno.email
 
 
-def test_rut_con_cuenta_lleva_a_entrar_o_recuperar_la_clave(paciente):
-    antes = huella_bd()
+def test_celular_de_otra_ficha_avisa_por_correo_sin_decir_cual_dato(otro_paciente):
+    _, respuesta = registrar(telefono=str(otro_paciente.cliente.telefono))
+    sin_cuenta_nueva(respuesta)
+    (aviso,) = Notificacion.objects.filter(plantilla__startswith="registro_")
+    assert aviso.plantilla == "registro_contactar_clinica" and aviso.destinatario == "valentina@correo.example"
+    assert "celular" not in aviso.cuerpo and str(otro_paciente.cliente.telefono) not in aviso.cuerpo
+
+
+def test_rut_con_cuenta_recibe_por_correo_entrar_o_recuperar_la_clave(paciente):
     _, respuesta = registrar(rut=paciente.cliente.rut, email="otra.persona@correo.example")
-    html = respuesta.content.decode()
-    assert "Ya existe una cuenta del portal con ese RUT" in error_de(respuesta, "rut")
-    siguiente = html.split('id="siguiente-paso"', 1)[1].split("</div>\n</div>", 1)[0]
-    assert reverse("portal:entrar") in siguiente and reverse("portal:recuperar_clave") in siguiente
-    assert huella_bd() == antes
+    sin_cuenta_nueva(respuesta)
+    # To the address on file, never to the one typed.
+    (aviso,) = Notificacion.objects.filter(plantilla__startswith="registro_")
+    assert aviso.plantilla == "registro_cuenta_existente" and aviso.destinatario == paciente.cliente.email
+    assert "/portal/entrar/" in aviso.cuerpo and "/portal/recuperar/" in aviso.cuerpo
 
 
 def test_paciente_de_la_clinica_con_otros_datos_recibe_el_contacto_de_la_clinica(recepcionista, settings):
     crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Valentina Rojas", rut="12.345.678-5",
                              email="valentina.antiguo@correo.example")
-    antes = huella_bd()
-    _, respuesta = registrar()
-    html = respuesta.content.decode()
-    assert "Comuníquese con la clínica" in error_de(respuesta, "rut")
-    siguiente = html.split('id="siguiente-paso"', 1)[1]
-    assert settings.CLINICA_TELEFONO in siguiente and settings.CLINICA_CORREO in siguiente
-    assert "valentina.antiguo" not in html
-    assert huella_bd() == antes
+    cliente, respuesta = registrar()
+    sin_cuenta_nueva(respuesta)
+    assert "valentina.antiguo" not in cliente.get(respuesta["Location"]).content.decode()
+    (aviso,) = Notificacion.objects.filter(plantilla__startswith="registro_")
+    assert aviso.plantilla == "registro_contactar_clinica" and aviso.destinatario == "valentina.antiguo@correo.example"
+    assert settings.CLINICA_TELEFONO in aviso.cuerpo and settings.CLINICA_CORREO in aviso.cuerpo
+    assert Cliente.objects.get().user_id is None
 
 
 def test_paciente_de_la_clinica_con_el_mismo_correo_queda_vinculado(recepcionista):
     ficha = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Valentina Rojas",
                                      rut="12345678-5", email="valentina@correo.example", alergias="Látex")
-    cliente, respuesta = registrar()
+    assert not Notificacion.objects.filter(plantilla="registro_verificar").exists()
+    cliente, respuesta = registrar_y_verificar()
     assert respuesta.status_code == 302
     ficha.refresh_from_db()
     assert ficha.user is not None and ficha.alergias == "Látex"
@@ -200,8 +247,8 @@ def test_paciente_de_la_clinica_con_el_mismo_correo_queda_vinculado(recepcionist
 
 
 def test_ids_ajenos_en_el_formulario_se_ignoran(otro_paciente):
-    cliente, respuesta = registrar(cliente_id=otro_paciente.cliente.pk, user=otro_paciente.pk,
-                                   rut=rut_valido(13_000_000))
+    cliente, respuesta = registrar_y_verificar(cliente_id=otro_paciente.cliente.pk, user=otro_paciente.pk,
+                                               rut=rut_valido(13_000_000))
     assert respuesta.status_code == 302
     otro_paciente.cliente.refresh_from_db()
     assert otro_paciente.cliente.email == "paciente502@correo.example"

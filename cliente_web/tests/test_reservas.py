@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible, reservar_cita
+from cliente_web.tests.test_registro import enlace_de_verificacion
 from pruebas.soporte import huella_bd, rut_valido
 from pacientes.models import Cliente
 from personal.models import Perfil
@@ -331,7 +332,12 @@ def test_crear_cuenta_desde_una_hora_vuelve_a_ella(client, horas):
         "password2": "Una-Clave-Larga-2026", "canal_preferido": "email", "acepta_privacidad": "on", "next": confirmar,
     }
     respuesta = client.post("/portal/registro/", datos)
-    assert respuesta.status_code == 302 and respuesta["Location"] == confirmar, respuesta.context and respuesta.context["form"].errors
+    assert respuesta.status_code == 302 and respuesta["Location"] == reverse("portal:registro_enviado"), (
+        respuesta.context and respuesta.context["form"].errors)
+    # The account exists once the e-mailed link is used; that brings the patient back to the slot.
+    enlace = enlace_de_verificacion("ana.nueva@correo.example")
+    respuesta = client.post(enlace)
+    assert respuesta.status_code == 302 and respuesta["Location"] == confirmar
     assert "Confirme ahora la hora que eligió" in client.get(confirmar).content.decode()
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from cliente_web.forms.registro import FormularioNuevaClave, FormularioRecuperarClave
 from cliente_web.limites import limitar
 from cliente_web.permisos import paciente_de
-from cuentas.services import solicitar_restablecimiento
+from cuentas.tasks import pedir_restablecimiento
 
 
 @require_http_methods(["GET", "POST"])
@@ -19,8 +19,9 @@ from cuentas.services import solicitar_restablecimiento
 def recuperar_clave(request):
     form = FormularioRecuperarClave(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        solicitar_restablecimiento(identificador=form.cleaned_data["identificador"])
-        # Same answer whether or not there is such an account: the page must not tell.
+        # Only queues the job, which does the lookup: same answer and same time whether or not
+        # there is such an account.
+        pedir_restablecimiento(identificador=form.cleaned_data["identificador"])
         return redirect("portal:recuperar_clave_enviado")
     return render(request, "cliente_web/registro/recuperar.html", {"form": form})
 

@@ -18,6 +18,7 @@ from citas.cierres import cerrar_rango
 from citas.services import crear_cita_disponible, reservar_cita
 from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (pytest fixtures)
 from clinica.tests.seguridad import cliente_logueado
+from cuentas.registro import SAL_REGISTRO
 from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
@@ -97,6 +98,8 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         # Well signed, for a patient that does not exist (a real one would lock that account).
         "token_deshacer": signing.dumps({"c": 2**31 - 1, "a": "nadie@correo.example", "n": "x"},
                                         salt=SAL_DESHACER_CORREO, compress=True),
+        # Well signed, for a sign-up that does not exist (a real one would create an account).
+        "token_registro": signing.dumps({"p": 2**31 - 1, "n": "x"}, salt=SAL_REGISTRO, compress=True),
         "otro_cliente_id": otro_paciente.cliente.pk,
         "otra_cita_id": otra_cita.pk,
         "otro_documento_id": documento(otro_paciente.cliente).pk,

@@ -48,7 +48,7 @@ def argumentos_de(clave, patron, registros, **cambios):
             kwargs[nombre] = registros["libre_id"]
         elif nombre == "token":
             tokens = {"portal:recordatorio_enlace": "token_enlace", "portal:cuenta_correo_confirmar": "token_correo",
-                      "portal:cuenta_correo_deshacer": "token_deshacer"}
+                      "portal:cuenta_correo_deshacer": "token_deshacer", "portal:registro_verificar": "token_registro"}
             kwargs[nombre] = registros[tokens.get(clave, "token_activacion")]
         else:
             kwargs[nombre] = registros[nombre]

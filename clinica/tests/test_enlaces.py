@@ -15,6 +15,9 @@ CASOS = [
     ("recordatorio", {"token": "eJxz:1vX:a_b-c"}, "portal:recordatorio_enlace", "portal"),
     ("cambio_de_correo", {"token": "eJx.ABC:xyz"}, "portal:cuenta_correo_confirmar", "portal"),
     ("deshacer_cambio_de_correo", {"token": "eJx.ABC:xyz"}, "portal:cuenta_correo_deshacer", "portal"),
+    ("verificacion_registro", {"token": "eJx.ABC:xyz"}, "portal:registro_verificar", "portal"),
+    ("entrar_portal", {}, "portal:entrar", "portal"),
+    ("recuperar_clave", {}, "portal:recuperar_clave", "portal"),
 ]
 URLCONF_DEL_SITIO = {"portal": "clinica.urls_portal", "gestion": "clinica.urls_gestion"}
 

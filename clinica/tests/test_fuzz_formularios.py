@@ -210,6 +210,7 @@ POST = {
     "portal:recordatorio_enlace": ("anonimo", formulario()),
     "portal:cuenta_correo_confirmar": ("anonimo", formulario()),
     "portal:cuenta_correo_deshacer": ("anonimo", formulario()),
+    "portal:registro_verificar": ("anonimo", formulario()),
 }
 # Pages that read their query string: url → (who, the GET parameters).
 GET = {
@@ -234,9 +235,10 @@ GET = {
 SOLO_RUTA = {
     "/", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
     "gestion:agenda_cierre",
-    "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:mis_citas", "portal:cita",
-    "portal:cita_calendario", "portal:cita_reserva", "portal:cita_calendario_reserva", "gestion:agenda_reserva",
-    "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_datos_legibles", "portal:cuenta_eliminada",
+    "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:registro_enviado", "portal:mis_citas",
+    "portal:cita", "portal:cita_calendario", "portal:cita_reserva", "portal:cita_calendario_reserva",
+    "gestion:agenda_reserva", "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_datos_legibles",
+    "portal:cuenta_eliminada",
     "portal:mis_documentos", "portal:documento",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
@@ -289,7 +291,8 @@ def _ruta(clave):
     if clave == "gestion:agenda_accion":
         opciones["accion"] = st.one_of(st.none(), st.from_regex(r"\A[-a-zA-Z0-9_]{1,40}\Z"),
                                        st.sampled_from(["confirmar", "cancelar", "marcar_atendida", "reprogramar"]))
-    if clave in ("portal:recordatorio_enlace", "portal:cuenta_correo_confirmar", "portal:cuenta_correo_deshacer"):
+    if clave in ("portal:recordatorio_enlace", "portal:cuenta_correo_confirmar", "portal:cuenta_correo_deshacer",
+                 "portal:registro_verificar"):
         opciones["token"] = st.one_of(st.none(), st.text(st.characters(codec="utf-8", exclude_characters="/"),
                                                           min_size=1, max_size=300))
     return st.fixed_dictionaries(opciones).map(lambda d: {k: v for k, v in d.items() if v is not None})

@@ -1,7 +1,8 @@
 """Journeys across both sites in a real browser (Playwright driving Debian's Chromium), against a
 live server on the real PostgreSQL, with e-mail through a real SMTP server:
 
-(a) a new patient on a phone registers, books with "cualquier dentista", reschedules, cancels;
+(a) a new patient on a phone registers, confirms the e-mail, books with "cualquier dentista",
+    reschedules, cancels;
 (b) reception registers a walk-in with an invitation; the patient sets a password through the
     e-mailed link on a phone and books;
 (c) a dentist sees their day, and only their own appointments;
@@ -19,6 +20,7 @@ from playwright.sync_api import expect
 
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible
+from cliente_web.tests.test_registro import enlace_de_verificacion
 from gestion_clinica.tests.conftest import cita_hoy  # noqa: F401  (fixture)
 from pruebas.soporte import ejecutar_worker
 from pacientes.models import Cliente
@@ -84,6 +86,12 @@ def test_visitante_ve_horas_se_registra_reserva_reprograma_y_cancela(
     page.get_by_label("He leído y acepto el aviso de privacidad.").check()
     captura("recorrido-a-registro")
     page.get_by_role("button", name="Crear mi cuenta").click()
+    # The account waits for the e-mail: its link creates it and brings her back to the time.
+    expect(page.get_by_role("heading", name="Revise su correo")).to_be_visible()
+    assert not Cliente.objects.exists()
+    page.goto(live_server.url + enlace_de_verificacion("valentina@correo.example"))
+    page.get_by_role("button", name="Confirmar y crear mi cuenta").click()
+    expect(page.get_by_role("heading", name="Confirme su hora")).to_be_visible()
     cliente = Cliente.objects.get(rut="12345678-5")
     assert cliente.user is not None and cliente.user.check_password(CLAVE_NUEVA)
 

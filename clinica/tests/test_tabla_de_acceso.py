@@ -79,6 +79,8 @@ TABLA = {
     "portal:entrar": {"publica"},
     "portal:salir": {"publica"},  # POST only
     "portal:registro": {"publica"},
+    "portal:registro_enviado": {"publica"},  # "revise su correo", the same for everyone
+    "portal:registro_verificar": {"publica"},  # the signed token (sent to the address typed) is the key
     "portal:privacidad": {"publica"},
     "portal:recuperar_clave": {"publica"},
     "portal:recuperar_clave_enviado": {"publica"},
