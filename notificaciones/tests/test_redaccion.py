@@ -28,6 +28,10 @@ COMPLETO = {
     "correo_nuevo": "ana.nueva@correo.example", "horas_validez": 24,
     "enlace_deshacer": "https://portal.clinica.example/portal/cuenta/correo-deshacer/t/", "dias_deshacer": 7,
     "rol": "recepción", "username": "precepcion",
+    "enlace_entrar": "https://portal.clinica.example/portal/entrar/",
+    "enlace_recuperar": "https://portal.clinica.example/portal/recuperar/",
+    "correo_clinica": "contacto@clinica.example", "celular_final": "4567",
+    "codigo": "123456", "minutos_validez": 10,
 }
 # What may really be missing: a walk-in's name, a clinic without an address set, a cancellation
 # without a reason, a reminder of a booking without a patient record (no one-tap links).
