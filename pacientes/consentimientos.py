@@ -124,5 +124,6 @@ def canales_de_aviso_con(cliente, consentimientos) -> list[str]:
     """``Cliente.canales_de_aviso`` from consents already read (``consentimientos_de_cliente``):
     no query."""
     vigentes = {k.canal: k.otorgado_en for k in consentimientos if k.revocado_en is None}
-    preferencias = Preferencias(cliente.canal_preferido, vigentes.get(Canal.WHATSAPP), vigentes.get(Canal.SMS))
+    preferencias = Preferencias(cliente.canal_preferido, vigentes.get(Canal.WHATSAPP), vigentes.get(Canal.SMS),
+                                cliente.telefono_confirmado)
     return canales_alcanzables(email=cliente.email, telefono=str(cliente.telefono or ""), preferencias=preferencias)

@@ -19,10 +19,15 @@ from notificaciones.models import Notificacion
 from pruebas.soporte import huella_bd, rut_valido
 from cuentas.presencial import crear_cliente_presencial
 
+from pruebas import soporte  # noqa: E402
+
 PASSWORD = "Muela-Sana-2026"
 
 
-def registrar_paciente(n, **extra):
+def registrar_paciente(n, *, confirmar_telefono=None, **extra):
+    """A portal patient. One who opts in to WhatsApp or SMS also confirms their number (as with
+    the code of cuentas.codigos), or no message could reach that channel (issue 14);
+    ``confirmar_telefono`` says otherwise."""
     datos = {
         "nombre_completo": f"Paciente Número {n}",
         "rut": rut_valido(11_000_000 + n),
@@ -32,7 +37,12 @@ def registrar_paciente(n, **extra):
         "acepta_privacidad": True,
     }
     datos.update(extra)
-    return registrar_cliente_web(**datos)
+    resultado = registrar_cliente_web(**datos)
+    if confirmar_telefono is None:
+        confirmar_telefono = bool(datos.get("acepta_whatsapp") or datos.get("acepta_sms"))
+    if confirmar_telefono:
+        soporte.confirmar_telefono(user=resultado)
+    return resultado
 
 
 @pytest.fixture

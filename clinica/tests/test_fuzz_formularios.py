@@ -204,6 +204,7 @@ POST = {
     "portal:cita_reprogramar": ("paciente", formulario("nueva_cita_id")),
     "portal:cuenta_contacto": ("paciente", formulario("email", "telefono", "fecha_nacimiento", "password")),
     "portal:cuenta_avisos": ("paciente", formulario("canal_preferido", "acepta_whatsapp", "acepta_sms")),
+    "portal:cuenta_telefono": ("paciente", formulario("accion", "codigo")),
     "portal:cuenta_clave": ("paciente", formulario("old_password", *CLAVES_NUEVAS)),
     "portal:cuenta_eliminar": ("paciente", formulario("password")),
     "portal:recordatorio_enlace": ("anonimo", formulario()),

@@ -53,11 +53,12 @@ def test_celular_o_fijo(numero, celular):
 def test_canales_de_envio_nunca_sms_ni_whatsapp_a_un_fijo():
     ahora = timezone.now()
     for canal in (Canal.SMS, Canal.WHATSAPP):
-        preferencias = Preferencias(canal, ahora, ahora)
-        assert canales_de_envio(email="", telefono=FIJO, perfil=preferencias) == []
-        assert canales_de_envio(email="", telefono=CELULAR_ARGENTINO, perfil=preferencias) == [
+        # Each number confirmed (issue 14): the landline still gets no SMS or WhatsApp.
+        fijo, argentino = (Preferencias(canal, ahora, ahora, telefono_verificado=n) for n in (FIJO, CELULAR_ARGENTINO))
+        assert canales_de_envio(email="", telefono=FIJO, perfil=fijo) == []
+        assert canales_de_envio(email="", telefono=CELULAR_ARGENTINO, perfil=argentino) == [
             (canal, CELULAR_ARGENTINO)]
-        assert canales_de_envio(email="a@b.cl", telefono=FIJO, perfil=preferencias) == [(Canal.EMAIL, "a@b.cl")]
+        assert canales_de_envio(email="a@b.cl", telefono=FIJO, perfil=fijo) == [(Canal.EMAIL, "a@b.cl")]
 
 
 # Recorded at the desk, with its proof ---------------------------------------------------------
