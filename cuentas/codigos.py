@@ -132,7 +132,8 @@ def confirmar_codigo_telefono(*, user, codigo) -> Cliente:
             fila.save(update_fields=["intentos", "actualizado"])
             quedan = INTENTOS_MAXIMOS - fila.intentos
             error = ValidationError(
-                f"El código no coincide. Le quedan {quedan} intento{'s' if quedan != 1 else ''}." if quedan
+                (f"El código no coincide. Le quedan {quedan} intentos." if quedan > 1
+                 else "El código no coincide. Le queda 1 intento.") if quedan
                 else "El código no coincide. Ingresó mal el código demasiadas veces: pida uno nuevo.",
                 code="codigo_incorrecto")
     if error is not None:
