@@ -262,10 +262,11 @@ def test_consentimiento_del_portal_y_de_recepcion_son_el_mismo(recepcionista, ho
                                  telefono=CELULAR, password="Una-Clave-Larga-2026", acepta_privacidad=True)
     cliente = Cliente.objects.get(user=user)
     assert ConsentimientoCanal.objects.filter(cliente=cliente).count() == 0
-    # Reception records WhatsApp (verbal); the portal's booking statement uses it.
+    # Reception records WhatsApp (verbal) and confirms the number the portal sign-up left
+    # unconfirmed (issue 14); the portal's booking statement uses both.
     actualizar_cliente(actor=recepcionista.user, cliente_id=cliente.pk, nombre_completo=cliente.nombre_completo,
                        email=cliente.email, telefono=CELULAR, rut=cliente.rut, canal_preferido=Canal.WHATSAPP,
-                       acepta_whatsapp=True, acepta_sms=False, medio_consentimiento="verbal")
+                       acepta_whatsapp=True, acepta_sms=False, medio_consentimiento="verbal", confirmar_telefono=True)
     cita = reservar_cita(user=user, cita_id=hora_libre().pk)
     assert _canales(cita) == [(Canal.EMAIL, "ana@correo.example"), (Canal.WHATSAPP, CELULAR)]
     # The patient withdraws on the portal: closed, how: the portal, by: their account.
