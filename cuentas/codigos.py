@@ -64,6 +64,14 @@ def _telefono_por_confirmar(cliente) -> str:
     return telefono
 
 
+def codigo_vigente(cliente) -> bool:
+    """Whether a code sent to the patient's current number can still be used (one query)."""
+    if not cliente.telefono or cliente.telefono_verificado_en is not None:
+        return False
+    return CodigoTelefono.objects.filter(cliente_id=cliente.pk, telefono=str(cliente.telefono), usado_en__isnull=True,
+                                         expira_en__gt=timezone.now(), intentos__lt=INTENTOS_MAXIMOS).exists()
+
+
 def enviar_codigo_telefono(*, user) -> CodigoTelefono:
     """Send a new code by SMS to the number on the user's record, in one transaction (the code
     row and the SMS row commit together). Raises ValidationError ``sin_ficha``, ``sin_telefono``,

@@ -156,8 +156,8 @@ def _aplicar_cupo(filas):
             if numero > maximo:
                 fila.estado = EstadoNotificacion.SUPRIMIDA
                 fila.ultimo_error = (
-                    f"No se envió: este destino ya recibió {maximo} avisos en esta hora (límite de la clínica "
-                    "para no inundar a nadie con mensajes). Si el paciente lo necesita, puede reenviarlo."
+                    f"No se envió: este destino ya recibió el máximo de {maximo} por hora (límite contra envíos "
+                    "masivos). Si el paciente lo necesita, puede reenviarlo."
                 )
     suprimidas = sum(fila.estado == EstadoNotificacion.SUPRIMIDA for fila in contadas)
     if suprimidas:

@@ -34,12 +34,15 @@ def test_el_paciente_confirma_su_celular_con_el_codigo(page, live_server, captur
     page.goto(f"{live_server.url}{reverse('portal:mi_cuenta')}")
     celular = page.locator("#celular")
     expect(celular).to_contain_text("Sin confirmar")
+    expect(page.locator("#aviso-sin-confirmar")).to_contain_text(
+        "Mientras no confirme su celular, le avisaremos solo por correo.")
     captura("telefono-1-mi-cuenta-sin-confirmar")
     celular.get_by_role("link", name="Confirmar con un código").click()
     expect(page.get_by_role("heading", name="Confirmar su celular")).to_be_visible()
     captura("telefono-2-confirmar")
     page.get_by_role("button", name="Enviar código").click()
     expect(page.get_by_text("Le enviamos un código por SMS. Escríbalo abajo: vence en 10 minutos.")).to_be_visible()
+    expect(page.get_by_role("button", name="Enviar código", exact=True)).to_have_count(0)
 
     sms = Notificacion.objects.get(plantilla="codigo_telefono")
     assert (sms.canal, sms.destinatario) == (Canal.SMS, "+56961234567")
@@ -49,7 +52,7 @@ def test_el_paciente_confirma_su_celular_con_el_codigo(page, live_server, captur
     page.get_by_role("button", name="Confirmar", exact=True).click()
     expect(page.locator("#error-codigo")).to_have_text("El código no coincide. Le quedan 4 intentos.")
     captura("telefono-3-codigo-incorrecto")
-    page.get_by_role("button", name="Enviar código").click()  # too soon: refused, said why
+    page.get_by_role("button", name="¿No le llegó? Enviar otro código").click()  # too soon: refused, said why
     expect(page.locator("#error-codigo")).to_contain_text("Ya le enviamos un código hace menos de un minuto.")
     page.get_by_label("Código recibido").fill(codigo)
     page.get_by_role("button", name="Confirmar", exact=True).click()
@@ -57,6 +60,7 @@ def test_el_paciente_confirma_su_celular_con_el_codigo(page, live_server, captur
     expect(page.get_by_role("heading", name="Mi cuenta")).to_be_visible()
     expect(page.get_by_text("Su celular quedó confirmado")).to_be_visible()
     expect(page.locator("#celular")).to_contain_text("Verificado")
+    expect(page.locator("#aviso-sin-confirmar")).to_have_count(0)
     captura("telefono-4-verificado")
     assert Cliente.objects.get(pk=paciente.cliente.pk).telefono_verificado_medio == "codigo"
 
@@ -67,9 +71,10 @@ def test_el_paciente_confirma_su_celular_con_el_codigo(page, live_server, captur
     assert dict(Notificacion.objects.filter(plantilla="reserva_confirmada").values_list("canal", "estado")) == {
         Canal.SMS: "pendiente", Canal.EMAIL: "suprimida"}
     page.set_viewport_size({"width": 1280, "height": 900})
+    page.context.clear_cookies()  # the patient's session ends; a receptionist logs in
     entrar_a_gestion(recepcionista)
     page.goto(f"{live_server.url}{reverse('gestion:paciente', args=[paciente.cliente.pk])}")
     expect(page.get_by_text("Confirmado", exact=True)).to_be_visible()
     expect(page.get_by_text("No enviada (límite por hora)")).to_be_visible()
-    expect(page.get_by_text("Motivo: No se envió: este destino ya recibió 1 avisos en esta hora")).to_be_visible()
+    expect(page.get_by_text("Motivo: No se envió: este destino ya recibió el máximo de 1 por hora")).to_be_visible()
     captura("telefono-5-ficha-personal")

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cliente_web.forms.cuenta import FormularioAvisos, FormularioCambioClave, FormularioContacto, FormularioEliminarCuenta
 from cliente_web.permisos import requiere_paciente
 from cliente_web.reintentos import clave_bloqueada, registrar_clave_incorrecta
-from cuentas.codigos import confirmar_codigo_telefono, enviar_codigo_telefono
+from cuentas.codigos import codigo_vigente, confirmar_codigo_telefono, enviar_codigo_telefono
 from cuentas.models import PerfilCliente
 from cuentas.selectors import exportar_datos_paciente
 from cuentas.services import (
@@ -117,7 +117,8 @@ def telefono(request):
         except ValidationError as exc:
             error = " ".join(exc.messages)
         request.paciente.refresh_from_db()
-    return render(request, "cliente_web/cuenta/telefono.html", {"error": error}, status=400 if error else 200)
+    return render(request, "cliente_web/cuenta/telefono.html",
+                  {"error": error, "codigo_vigente": codigo_vigente(request.paciente)}, status=400 if error else 200)
 
 
 class CambiarClaveView(auth_views.PasswordChangeView):

@@ -43,7 +43,8 @@ def test_sobre_el_cupo_quedan_suprimidas_con_motivo_y_sin_trabajo(settings, crea
         filas = Notificacion.objects.filter(canal=canal, destinatario=destino).order_by("pk")
         assert [f.estado for f in filas] == [EstadoNotificacion.PENDIENTE] * 3 + [EstadoNotificacion.SUPRIMIDA] * 2
         suprimida = filas.last()
-        assert suprimida.ultimo_error.startswith("No se envió: este destino ya recibió 3 avisos en esta hora")
+        assert suprimida.ultimo_error == ("No se envió: este destino ya recibió el máximo de 3 por hora (límite "
+                                          "contra envíos masivos). Si el paciente lo necesita, puede reenviarlo.")
         assert suprimida.get_estado_display() == "No enviada (límite por hora)"
     ids_con_trabajo = {t["args"]["notificacion_id"] for t in trabajos()}
     assert not ids_con_trabajo & set(Notificacion.objects.filter(estado="suprimida").values_list("pk", flat=True))
@@ -87,7 +88,7 @@ def test_el_personal_ve_el_aviso_suprimido_con_su_motivo_y_puede_reenviarlo(sett
     pagina = cliente_de(recepcionista.user).get(reverse("gestion:paciente", args=[cliente.pk]))
     html = pagina.content.decode()
     assert "No enviada (límite por hora)" in html
-    assert "Motivo: No se envió: este destino ya recibió 1 avisos en esta hora" in html
+    assert "Motivo: No se envió: este destino ya recibió el máximo de 1 por hora" in html
     assert f"/avisos/{fila.pk}/reenviar/" in html
 
 
