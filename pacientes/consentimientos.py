@@ -103,7 +103,13 @@ def guardar_canales(*, cliente, canal_preferido, acepta_whatsapp, acepta_sms, me
 def revocar_por_telefono(*, telefono, canal, ahora) -> int:
     """A STOP/BAJA from ``telefono``: close the live ``canal`` consent of the active patient with
     that number (how: the patient's answer; by: nobody on the staff). Under the caller's
-    transaction; returns how many consents closed."""
+    transaction; returns how many consents closed.
+
+    Since issue 14 several active patients may hold one number (one confirmed at most, the
+    others unconfirmed claims). The reply comes from the number itself, so it speaks for its
+    owner: every patient holding it loses the consent, the confirmed one included. Only a
+    confirmed number receives messages, so closing the claims' consents too takes nothing from
+    anyone, and a claim that is confirmed later does not resume messages the owner stopped."""
     exigir_transaccion()
     return ConsentimientoCanal.objects.filter(
         canal=canal, revocado_en__isnull=True, cliente__activo=True, cliente__telefono=telefono
