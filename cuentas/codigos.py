@@ -25,6 +25,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from cuentas.models import CodigoTelefono
+from notificaciones.canales import canales_con_entrega
+from notificaciones.models import Canal
 from notificaciones.preferencias import es_celular
 from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
@@ -75,7 +77,7 @@ def codigo_vigente(cliente) -> bool:
 def enviar_codigo_telefono(*, user) -> CodigoTelefono:
     """Send a new code by SMS to the number on the user's record, in one transaction (the code
     row and the SMS row commit together). Raises ValidationError ``sin_ficha``, ``sin_telefono``,
-    ``telefono_ya_confirmado``, ``no_es_celular``, ``codigo_reciente`` (less than a minute since
+    ``telefono_ya_confirmado``, ``no_es_celular``, ``sms_no_disponible`` (no SMS provider), ``codigo_reciente`` (less than a minute since
     the last one to this number or this patient) or ``demasiados_codigos`` (5 in 24 hours)."""
     with operacion("enviar_codigo_telefono", actor=user):
         cliente = _paciente_bloqueado(user)
@@ -83,6 +85,11 @@ def enviar_codigo_telefono(*, user) -> CodigoTelefono:
         if not es_celular(telefono):
             raise ValidationError("Ese número no recibe SMS (es un teléfono fijo). Registre un celular.",
                                   code="no_es_celular")
+        if Canal.SMS not in canales_con_entrega():
+            # Recorded, it would wait for a provider and the patient would wait for nothing.
+            raise ValidationError(
+                "Por ahora la clínica no envía SMS: para confirmar su celular, llame a la clínica al "
+                f"{settings.CLINICA_TELEFONO}.", code="sms_no_disponible")
         with connection.cursor() as cursor:
             # Serialises every request for this number (whichever account asks) until commit.
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"codigo_telefono:{telefono}"])

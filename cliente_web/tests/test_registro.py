@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cuentas.models import PerfilCliente
-from pruebas.soporte import huella_bd, rut_valido
+from pruebas.soporte import confirmar_telefono, huella_bd, rut_valido
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial
 
@@ -155,6 +155,7 @@ def test_etiquetas_script_se_muestran_escapadas(db):
 
 def test_correo_o_celular_de_otro_paciente_sin_revelar_su_ficha(otro_paciente):
     ajeno = otro_paciente.cliente
+    confirmar_telefono(cliente=ajeno)  # an unconfirmed number would block nobody (issue 14)
     antes = huella_bd()
     _, respuesta = registrar(email=ajeno.email.upper(), telefono=str(ajeno.telefono))
     html = respuesta.content.decode()

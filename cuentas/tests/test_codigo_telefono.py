@@ -24,6 +24,12 @@ from pruebas.soporte import huella_bd, rut_valido
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _sms_por_consola(settings):
+    """An SMS provider is configured (the console one: the message stays in the outbox)."""
+    settings.NOTIFICACIONES_SMS = "consola"
+
 CELULAR = "+56961234567"
 
 
@@ -140,8 +146,14 @@ def test_limite_de_envio_uno_por_minuto_y_cinco_al_dia(settings):
     enviar_codigo_telefono(user=user)
 
 
-def test_sin_celular_o_con_fijo_no_se_envia_codigo():
+def test_sin_celular_con_fijo_o_sin_proveedor_no_se_envia_codigo(settings):
+    settings.CLINICA_TELEFONO = "+56 2 2999 0000"
     user = registrar_paciente(1)
+    settings.NOTIFICACIONES_SMS = ""
+    error = error_de(enviar_codigo_telefono, user=user)
+    assert error.code == "sms_no_disponible" and error.messages == [
+        "Por ahora la clínica no envía SMS: para confirmar su celular, llame a la clínica al +56 2 2999 0000."]
+    settings.NOTIFICACIONES_SMS = "consola"
     Cliente.objects.filter(user=user).update(telefono="")
     assert error_de(enviar_codigo_telefono, user=user).code == "sin_telefono"
     Cliente.objects.filter(user=user).update(telefono="+56222345678")
