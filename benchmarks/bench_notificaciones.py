@@ -101,11 +101,13 @@ def registrar(n, corrida):
 
     from notificaciones.preferencias import Preferencias
 
-    perfil = Preferencias(Canal.WHATSAPP, whatsapp_aceptado_en=timezone.now())
+    ahora = timezone.now()
     contexto = {"nombre": "Paciente", "fecha": "lunes 7 de septiembre", "hora": "10:00", "dentista": "Dra. Bench"}
     for inicio in range(0, n, LOTE):
         with operacion("bench_notificaciones"):
             for i in range(inicio, min(n, inicio + LOTE)):
+                # Each number confirmed (issue 14), or no WhatsApp row would be recorded.
+                perfil = Preferencias(Canal.WHATSAPP, whatsapp_aceptado_en=ahora, telefono_verificado=f"+5696{i:07d}")
                 notificar(
                     evento="reserva_confirmada", referencia=f"bench-{corrida}-{i}", telefono=f"+5696{i:07d}",
                     perfil=perfil, contexto={**contexto, "hora": f"{i % 24:02d}:{i % 60:02d}"},

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from notificaciones.eventos import declarar
+from notificaciones.eventos import declarar, declarar_fuera_de_cupo
 
 
 class CitasConfig(AppConfig):
@@ -10,5 +10,7 @@ class CitasConfig(AppConfig):
     def ready(self):
         # The appointments' messages; their texts are in citas/templates/notificaciones/.
         declarar("reserva_confirmada", "cita_asignada", "cita_cancelada_paciente", "cita_cancelada_clinica",
-                 "cita_reprogramada", "recordatorio")
+                 "cita_reprogramada")
+        # One per appointment and hours-before, scheduled by the clinic: outside the send budget.
+        declarar_fuera_de_cupo("recordatorio")
         from citas import integridad  # noqa: F401  (registers its checks in nucleo.integridad)

@@ -76,6 +76,7 @@ SELECT c.id, c.inicio, c.estado, c.cliente_id, c.paciente_nombre,
        CASE WHEN c.cliente_id IS NULL THEN c.paciente_email ELSE cl.email END AS email,
        CASE WHEN c.cliente_id IS NULL THEN c.paciente_telefono ELSE coalesce(cl.telefono, '') END AS telefono,
        cl.canal_preferido, kw.otorgado_en, ks.otorgado_en,
+       CASE WHEN cl.telefono_verificado_en IS NOT NULL THEN cl.telefono ELSE '' END AS telefono_verificado,
        u.first_name, u.last_name, u.username, c.reserva_uid
   FROM citas_cita c
   JOIN personal_perfil d ON d.id = c.dentista_id
@@ -194,7 +195,7 @@ class Textos:
 def _avisos(fila, *, horas, textos, fechas):
     """The reminder's rows for one candidate row, one per channel (as ``notificar`` makes them)."""
     (cita_id, inicio, estado, cliente_id, paciente_nombre, email, telefono,
-     canal_preferido, whatsapp_en, sms_en, d_nombre, d_apellido, d_usuario, reserva_uid) = fila
+     canal_preferido, whatsapp_en, sms_en, telefono_verificado, d_nombre, d_apellido, d_usuario, reserva_uid) = fila
     # Many appointments share a day and a time: format each once.
     local = timezone.localtime(inicio)
     if local not in fechas:
@@ -214,7 +215,8 @@ def _avisos(fila, *, horas, textos, fechas):
         contexto["enlace_confirmar"] = enlaces.enlace_recordatorio(cita, "confirmar")
         contexto["enlace_cancelar"] = enlaces.enlace_recordatorio(cita, "cancelar")
     canales = avisos.canales_de_envio(email=email or "", telefono=str(telefono or ""),
-                              perfil=Preferencias.de_valores(canal_preferido, whatsapp_en, sms_en))
+                              perfil=Preferencias.de_valores(canal_preferido, whatsapp_en, sms_en,
+                                                             telefono_verificado))
     if not canales:
         return []
     texto = textos.de(contexto)

@@ -123,6 +123,7 @@ _VIVOS_SQL = ", ".join(f"'{estado.value}'" for estado in estados.ESTADOS_VIVOS)
 _RESERVAR_SQL = f"""
 WITH paciente AS (
     SELECT c.id, c.nombre_completo, c.email, c.telefono,
+           CASE WHEN c.telefono_verificado_en IS NOT NULL THEN c.telefono ELSE '' END AS telefono_verificado,
            c.canal_preferido, kw.otorgado_en AS whatsapp_aceptado_en, ks.otorgado_en AS sms_aceptado_en,
            (SELECT count(*) FROM citas_cita v
              WHERE v.cliente_id = c.id AND v.estado IN ({_VIVOS_SQL}) AND v.inicio > %(ahora)s) AS vigentes
@@ -146,7 +147,7 @@ WITH paciente AS (
  RETURNING cita.*, u.first_name AS dentista_nombre, u.last_name AS dentista_apellido,
            u.username AS dentista_usuario
 )
-SELECT tomada.*, paciente.canal_preferido, paciente.whatsapp_aceptado_en, paciente.sms_aceptado_en,
+SELECT tomada.*, paciente.canal_preferido, paciente.telefono_verificado, paciente.whatsapp_aceptado_en, paciente.sms_aceptado_en,
        paciente.vigentes
   FROM paciente
   LEFT JOIN tomada ON TRUE
@@ -211,7 +212,8 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
             if cita.vigentes >= settings.CLINICA_MAX_RESERVAS_PORTAL:
                 raise reglas.error_max_reservas()
             raise _error_hora_no_disponible()
-        perfil = Preferencias.de_valores(cita.canal_preferido, cita.whatsapp_aceptado_en, cita.sms_aceptado_en)
+        perfil = Preferencias.de_valores(cita.canal_preferido, cita.whatsapp_aceptado_en, cita.sms_aceptado_en,
+                                         cita.telefono_verificado)
         notificar(
             evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=cita.paciente_email,
             telefono=cita.paciente_telefono, perfil=perfil, cliente=Cliente(pk=cita.cliente_id), cita=cita,

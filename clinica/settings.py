@@ -374,6 +374,11 @@ NOTIFICACIONES_REGISTRAR_BAJA = "cuentas.services.registrar_baja"
 PERSONAL_RESERVAS_FUTURAS = "citas.selectors.reservas_futuras_del_dentista"
 # Delivery retries: attempt n waits NOTIFICACIONES_ESPERA_BASE_S ** n seconds. The defaults
 # (3 s, 9 s, 27 s ... about 1 day in all) ride out a provider outage of hours without losing mail.
+# Send budget per destination (issue 14): at most this many messages per e-mail address or phone
+# number per clock hour; more are recorded as "suprimida" (not sent, with the reason) instead of
+# failing the change that asked for them. Reminders and phone codes are outside the budget
+# (``notificaciones.eventos.declarar_fuera_de_cupo``).
+NOTIFICACIONES_MAXIMO_POR_HORA = int(os.environ.get("NOTIFICACIONES_MAXIMO_POR_HORA", "6"))
 NOTIFICACIONES_MAX_INTENTOS = int(os.environ.get("NOTIFICACIONES_MAX_INTENTOS", "10"))
 NOTIFICACIONES_ESPERA_BASE_S = int(os.environ.get("NOTIFICACIONES_ESPERA_BASE_S", "3"))
 # SMS / WhatsApp providers (notificaciones.ajustes; docs/notificaciones.md). Credentials

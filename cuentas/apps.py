@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from notificaciones.eventos import declarar
+from notificaciones.eventos import declarar, declarar_fuera_de_cupo
 
 
 class CuentasConfig(AppConfig):
@@ -13,3 +13,5 @@ class CuentasConfig(AppConfig):
                  "cambio_correo_deshecho", "cuenta_desbloqueada", "cambio_celular_aviso")
         # Sign-up's next step, by e-mail (cuentas.registro).
         declarar("registro_verificar", "registro_cuenta_existente", "registro_contactar_clinica")
+        # The phone code has its own limits (cuentas.codigos): outside the per-destination budget.
+        declarar_fuera_de_cupo("codigo_telefono")

@@ -73,6 +73,36 @@ class PerfilCliente(ConFechas):
         """Whether the account's patient opted in to ``canal`` (the outbox's rule)."""
         return self._preferencias().acepta(canal)
 
+    def confirmado(self, telefono) -> bool:
+        """Whether ``telefono`` is the patient's confirmed number (the outbox's rule)."""
+        return self._preferencias().confirmado(telefono)
+
+
+class CodigoTelefono(ConFechas):
+    """A code sent by SMS to confirm that a number is the patient's (issue 14; table
+    ``cuentas_codigotelefono``). Only a keyed hash of the code is stored (``cuentas.codigos``);
+    it expires, admits a few wrong tries, and is spent when used. The rows also count how many
+    codes a number and a patient asked for (the send limits)."""
+
+    cliente = models.ForeignKey(Cliente, verbose_name="paciente", on_delete=models.CASCADE,
+                                related_name="codigos_telefono")
+    telefono = models.CharField("teléfono", max_length=20)
+    codigo_hash = models.CharField("código (hash)", max_length=64)
+    expira_en = models.DateTimeField("vence el")
+    intentos = models.PositiveSmallIntegerField("intentos fallidos", default=0)
+    usado_en = models.DateTimeField("usado el", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "código de teléfono"
+        verbose_name_plural = "códigos de teléfono"
+        indexes = [
+            models.Index(fields=["telefono", "creado"], name="codigotelefono_numero_idx"),
+            models.Index(fields=["cliente", "creado"], name="codigotelefono_cliente_idx"),
+        ]
+
+    def __str__(self):
+        return f"Código para {self.cliente_id} ({self.creado:%Y-%m-%d %H:%M})"
+
 
 class RegistroPendiente(models.Model):
     """A portal sign-up waiting for its e-mail to be proven (issue 14): the validated data and the

@@ -15,6 +15,7 @@ from nucleo.servicios import operacion
 from pacientes.consentimientos import guardar_canales
 from pacientes.models import Cliente, TipoDocumento
 from pacientes.services import validar_datos_y_canales
+from pacientes.telefonos import RECEPCION, tomar_telefono
 from pacientes.validaciones import validar_username_disponible
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ def crear_cliente_presencial(
                 raise ValidationError({"email": error}) from None
         with operacion("crear_cliente_presencial", actor=actor):
             cliente = Cliente.objects.create(**datos.__dict__, clave_envio=clave_envio, canal_preferido=canal_preferido)
+            # Recorded at the desk: the patient's confirmed number (an unconfirmed claim by
+            # someone else on the portal is dropped, issue 14).
+            tomar_telefono(cliente, medio=RECEPCION, ahora=timezone.now())
             guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
                             acepta_sms=acepta_sms, medio=medio_consentimiento, actor=actor, ahora=timezone.now())
             if enviar_invitacion:

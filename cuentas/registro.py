@@ -164,7 +164,9 @@ def _caso(*, rut, email, telefono, nombre):
     cuenta = (get_user_model().objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
               .annotate(ficha=Subquery(ficha_de_la_cuenta)).values("pk", "ficha").first())
     con_correo = list(activos.filter(email=email).values_list("pk", "nombre_completo")[:2])
-    con_telefono = list(activos.filter(telefono=telefono).values_list("pk", flat=True)[:2])
+    # Only a confirmed number is anyone's (``pacientes.telefonos``): an unconfirmed claim blocks nobody.
+    con_telefono = list(activos.filter(telefono=telefono, telefono_verificado_en__isnull=False)
+                        .values_list("pk", flat=True)[:2])
     excluir = por_rut.pk if por_rut is not None else None
     otro_con_correo = next((n for pk, n in con_correo if pk != excluir), None)
 

@@ -13,3 +13,18 @@ def declarar(*eventos: str) -> None:
 
 def declarados() -> frozenset[str]:
     return frozenset(_declarados)
+
+
+_fuera_de_cupo: set[str] = set()
+
+
+def declarar_fuera_de_cupo(*eventos: str) -> None:
+    """Events not counted in the per-destination send budget (``NOTIFICACIONES_MAXIMO_POR_HORA``):
+    reminders (one per appointment, scheduled by the clinic) and messages with their own limit
+    (the phone code). They are declared with ``declarar`` too."""
+    declarar(*eventos)
+    _fuera_de_cupo.update(eventos)
+
+
+def fuera_de_cupo() -> frozenset[str]:
+    return frozenset(_fuera_de_cupo)

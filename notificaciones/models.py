@@ -14,6 +14,9 @@ class EstadoNotificacion(models.TextChoices):
     PENDIENTE = "pendiente", "Pendiente"
     ENVIADA = "enviada", "Enviada"
     FALLIDA = "fallida", "Fallida tras reintentos"
+    # Over the destination's send budget (issue 14): recorded, never sent; the reason is in
+    # ``ultimo_error``. Staff may still resend it by hand.
+    SUPRIMIDA = "suprimida", "No enviada (límite por hora)"
 
 
 class Notificacion(ConFechas):
@@ -72,3 +75,27 @@ class Notificacion(ConFechas):
 
     def __str__(self):
         return f"{self.plantilla} por {self.get_canal_display()} ({self.get_estado_display()})"
+
+
+class CupoEnvio(models.Model):
+    """How many budgeted messages one destination (an e-mail address or a phone number) got in
+    one clock hour (``hora``, its start in UTC). One row per (destination, hour), raised by an
+    ``INSERT … ON CONFLICT DO UPDATE`` in the transaction that records the messages: the row
+    lock makes a concurrent transaction wait and then read the committed count, so two cannot
+    both pass the budget; a rolled-back change gives its share back. Old rows are swept by
+    ``notificaciones.tasks.barrer_cupos``."""
+
+    destinatario = models.CharField("destinatario", max_length=254)
+    hora = models.DateTimeField("hora")
+    enviados = models.PositiveIntegerField("avisos registrados")
+
+    class Meta:
+        verbose_name = "cupo de envío"
+        verbose_name_plural = "cupos de envío"
+        constraints = [
+            models.UniqueConstraint(fields=["destinatario", "hora"], name="cupoenvio_destino_hora_unico"),
+        ]
+        indexes = [models.Index(fields=["hora"], name="cupoenvio_hora_idx")]
+
+    def __str__(self):
+        return f"{self.destinatario} {self.hora:%Y-%m-%d %H}h: {self.enviados}"

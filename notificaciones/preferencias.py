@@ -59,23 +59,30 @@ class Preferencias:
     canal_preferido: str
     whatsapp_aceptado_en: datetime.datetime | None = None
     sms_aceptado_en: datetime.datetime | None = None
+    # The patient's number (E.164) when it is confirmed (recorded at the desk, or confirmed with
+    # a code), else "": SMS and WhatsApp go only to that number (issue 14).
+    telefono_verificado: str = ""
 
     @classmethod
-    def de_valores(cls, canal_preferido, whatsapp_aceptado_en, sms_aceptado_en):
+    def de_valores(cls, canal_preferido, whatsapp_aceptado_en, sms_aceptado_en, telefono_verificado=""):
         """From a query's columns; None when there is no patient record."""
         if canal_preferido is None:
             return None
-        return cls(canal_preferido, whatsapp_aceptado_en, sms_aceptado_en)
+        return cls(canal_preferido, whatsapp_aceptado_en, sms_aceptado_en, str(telefono_verificado or ""))
 
     def acepta(self, canal: str) -> bool:
         return acepta_canal(canal, whatsapp_aceptado_en=self.whatsapp_aceptado_en, sms_aceptado_en=self.sms_aceptado_en)
 
+    def confirmado(self, telefono) -> bool:
+        """Whether ``telefono`` is the patient's confirmed number."""
+        return bool(self.telefono_verificado) and self.telefono_verificado == str(telefono or "")
+
 
 def canales_alcanzables(*, email, telefono, preferencias) -> list[str]:
     """Every channel a notice could reach this patient by: e-mail with an address, and each
-    phone channel they consented to that their number can receive. Empty: no notice reaches
-    them (the staff site warns)."""
+    phone channel they consented to that their number can receive, once the number is confirmed.
+    Empty: no notice reaches them (the staff site warns)."""
     canales = [Canal.EMAIL] if email else []
-    if preferencias is not None:
+    if preferencias is not None and preferencias.confirmado(telefono):
         canales += [c for c in canales_del_numero(telefono) if preferencias.acepta(c)]
     return canales

@@ -9,6 +9,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -27,23 +28,29 @@ logger = logging.getLogger(__name__)
 def canales_de_envio(*, email, telefono, perfil):
     """The (channel, destination) pairs of one message. E-mail whenever there is an address (it
     is the written record), plus the patient's preferred phone channel when they opted in to it
-    and their number can receive it (``canales_del_numero``: no SMS or WhatsApp to a landline)."""
+    and their number can receive it (``canales_del_numero``: no SMS or WhatsApp to a landline)
+    and it is their confirmed number (``Preferencias.telefono_verificado``: recorded at the desk
+    or confirmed with a code; issue 14). Reminders too."""
     canales = []
     if email:
         canales.append((Canal.EMAIL, email))
-    if telefono and perfil is not None and perfil.canal_preferido != Canal.EMAIL:
+    telefono = str(telefono or "")
+    if telefono and perfil is not None and perfil.canal_preferido != Canal.EMAIL and perfil.confirmado(telefono):
         if perfil.acepta(perfil.canal_preferido) and perfil.canal_preferido in canales_del_numero(telefono):
             canales.append((perfil.canal_preferido, telefono))
     return canales
 
 
 def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente=None, cita=None, contexto=None,
-              adjunto_calendario=None):
+              adjunto_calendario=None, sms_sin_confirmar=""):
     """Record one notification per channel for ``evento`` and defer the delivery jobs.
 
     ``adjunto_calendario``: an iCalendar text (with its METHOD) that the e-mail carries as a
     ``text/calendar`` attachment (stored with the e-mail's row; the other channels ignore it).
     The layer that asks for the message renders it: this one knows no appointments.
+
+    ``sms_sin_confirmar``: the one exception to ``canales_de_envio`` (issue 14): the code that
+    confirms a number goes by SMS to that number, and only there, before it is confirmed.
 
     ``referencia`` makes the idempotency key (``evento:referencia:canal``): the same event for
     the same thing is recorded once, however often the caller retries.
@@ -54,7 +61,9 @@ def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente
         raise ValueError(f"evento desconocido: {evento}")
     contexto = {"clinica": settings.CLINICA_NOMBRE, "url_portal": settings.CLINICA_URL_PORTAL, **(contexto or {})}
     filas = []
-    for canal, destinatario in canales_de_envio(email=email, telefono=telefono, perfil=perfil):
+    destinos = ([(Canal.SMS, str(sms_sin_confirmar))] if sms_sin_confirmar
+                else canales_de_envio(email=email, telefono=telefono, perfil=perfil))
+    for canal, destinatario in destinos:
         # WhatsApp and SMS share one short text, neutral about health details.
         formato = "email" if canal == Canal.EMAIL else "corto"
         asunto = ""
@@ -92,21 +101,78 @@ def _variables(evento, contexto):
     return [" ".join(linea.split()) for linea in texto.strip().splitlines()]
 
 
-def registrar_avisos(filas):
+def registrar_avisos(filas, *, con_cupo=True):
     """Insert ``filas`` (unsaved ``Notificacion``) and defer the delivery job of each one whose
     channel has a provider, in the caller's transaction: procrastinate's Django connector
     writes its jobs through Django's connection, so they commit or roll back with the rows
     (never ``on_commit``: no window to lose a message). No queueing lock, so no conflict can
-    abort the transaction. Returns the rows, saved. Two statements."""
+    abort the transaction. Returns the rows, saved. Two statements, plus one for the send
+    budget (``_aplicar_cupo``) when a row counts in it.
+
+    ``con_cupo=False``: outside the budget (a staff member's deliberate resend)."""
     if not filas:
         return []
+    if con_cupo:
+        _aplicar_cupo(filas)
     Notificacion.objects.bulk_create(filas)
-    # Channels without a provider keep their rows pending, with no job.
+    # Channels without a provider keep their rows pending, with no job; suppressed rows too.
     con_entrega = canales_con_entrega()
-    trabajos = [{"notificacion_id": fila.pk} for fila in filas if fila.canal in con_entrega]
+    trabajos = [{"notificacion_id": fila.pk} for fila in filas
+                if fila.canal in con_entrega and fila.estado != EstadoNotificacion.SUPRIMIDA]
     if trabajos:
         enviar_notificacion.batch_defer(*trabajos)
     return filas
+
+
+_CUPO_SQL = """
+INSERT INTO notificaciones_cupoenvio AS cupo (destinatario, hora, enviados)
+SELECT d, date_trunc('hour', %s::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', n
+  FROM unnest(%s::text[], %s::int[]) AS x(d, n)
+ ORDER BY d
+    ON CONFLICT (destinatario, hora) DO UPDATE SET enviados = cupo.enviados + EXCLUDED.enviados
+RETURNING destinatario, enviados
+"""
+
+
+def _aplicar_cupo(filas):
+    """The per-destination send budget (issue 14): count the rows that are in it (every event
+    but ``eventos.fuera_de_cupo()``) on their destination's counter for this clock hour, and
+    mark the ones past ``NOTIFICACIONES_MAXIMO_POR_HORA`` as ``suprimida``, with the reason.
+
+    One statement, race-safe: the upsert locks each destination's counter row until the caller
+    commits, so a concurrent transaction for the same destination waits and then adds to the
+    committed count (READ COMMITTED re-reads the row for ON CONFLICT DO UPDATE); destinations
+    are taken in sorted order, so two transactions never wait for each other in a cycle."""
+    exentos = eventos.fuera_de_cupo()
+    contadas = [fila for fila in filas if fila.plantilla not in exentos and fila.destinatario.strip()]
+    if not contadas:
+        return
+    por_destino = {}
+    for fila in contadas:
+        por_destino.setdefault(_clave_de_destino(fila.destinatario), []).append(fila)
+    destinos = sorted(por_destino)
+    with connection.cursor() as cursor:
+        cursor.execute(_CUPO_SQL, [timezone.now(), destinos, [len(por_destino[d]) for d in destinos]])
+        totales = dict(cursor.fetchall())
+    maximo = settings.NOTIFICACIONES_MAXIMO_POR_HORA
+    for destino, propias in por_destino.items():
+        antes = totales[destino] - len(propias)
+        for numero, fila in enumerate(propias, start=antes + 1):
+            if numero > maximo:
+                fila.estado = EstadoNotificacion.SUPRIMIDA
+                fila.ultimo_error = (
+                    f"No se envió: este destino ya recibió el máximo de {maximo} por hora (límite contra envíos "
+                    "masivos). Si el paciente lo necesita, puede reenviarlo."
+                )
+    suprimidas = sum(fila.estado == EstadoNotificacion.SUPRIMIDA for fila in contadas)
+    if suprimidas:
+        registrar_evento(logger, "avisos_suprimidos_por_cupo", suprimidas=suprimidas,
+                         eventos=sorted({fila.plantilla for fila in contadas}))
+
+
+def _clave_de_destino(destinatario: str) -> str:
+    """One counter per address or number, whatever its spelling case."""
+    return destinatario.strip().lower()
 
 
 # What the providers tell us back (webhooks) ------------------------------------------------
@@ -192,7 +258,7 @@ def reenviar_notificacion(*, actor, notificacion_id) -> Notificacion:
                 cuerpo=original.cuerpo, variables=original.variables, adjunto_calendario=original.adjunto_calendario,
                 clave_idempotencia=_clave_de_reenvio(original.clave_idempotencia, ahora),
             )
-            [resultado] = registrar_avisos([copia])
+            [resultado] = registrar_avisos([copia], con_cupo=False)
             modo = "copia"
         else:
             if original.estado == EstadoNotificacion.PENDIENTE and tiene_trabajo_vivo(original.pk):

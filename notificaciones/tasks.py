@@ -27,7 +27,7 @@ from procrastinate.retry import RetryDecision
 
 from notificaciones import entrega
 from notificaciones.canales import ErrorPermanente, canales_con_entrega
-from notificaciones.models import EstadoNotificacion, Notificacion
+from notificaciones.models import CupoEnvio, EstadoNotificacion, Notificacion
 from notificaciones.trabajos import COLA_ENVIO, TAREA_ENVIO, sin_trabajo_vivo
 from nucleo.registro import registrar_evento
 
@@ -173,10 +173,17 @@ def reprogramar_pendientes_sin_trabajo() -> int:
     return len(ids)
 
 
+def barrer_cupos() -> int:
+    """Delete the send-budget counters of hours already over (``CupoEnvio``); returns how many."""
+    borrados, _ = CupoEnvio.objects.filter(hora__lt=Now() - datetime.timedelta(hours=2)).delete()
+    return borrados
+
+
 @app.periodic(cron="*/5 * * * *", periodic_id="barrido_pendientes")
 @app.task(name="notificaciones.barrer_pendientes", queue="mantenimiento", queueing_lock="barrer_pendientes")
 def barrer_pendientes(timestamp: int) -> None:
     reprogramar_pendientes_sin_trabajo()
+    barrer_cupos()
 
 
 @app.periodic(cron="*/5 * * * *", periodic_id="reintentar_estancados")

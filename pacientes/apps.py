@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from notificaciones.eventos import declarar
+
 
 class PacientesConfig(AppConfig):
     name = "pacientes"
@@ -7,3 +9,5 @@ class PacientesConfig(AppConfig):
 
     def ready(self):
         from pacientes import integridad  # noqa: F401  (registers its checks in nucleo.integridad)
+
+        declarar("telefono_liberado")

@@ -103,7 +103,13 @@ def guardar_canales(*, cliente, canal_preferido, acepta_whatsapp, acepta_sms, me
 def revocar_por_telefono(*, telefono, canal, ahora) -> int:
     """A STOP/BAJA from ``telefono``: close the live ``canal`` consent of the active patient with
     that number (how: the patient's answer; by: nobody on the staff). Under the caller's
-    transaction; returns how many consents closed."""
+    transaction; returns how many consents closed.
+
+    Since issue 14 several active patients may hold one number (one confirmed at most, the
+    others unconfirmed claims). The reply comes from the number itself, so it speaks for its
+    owner: every patient holding it loses the consent, the confirmed one included. Only a
+    confirmed number receives messages, so closing the claims' consents too takes nothing from
+    anyone, and a claim that is confirmed later does not resume messages the owner stopped."""
     exigir_transaccion()
     return ConsentimientoCanal.objects.filter(
         canal=canal, revocado_en__isnull=True, cliente__activo=True, cliente__telefono=telefono
@@ -124,5 +130,6 @@ def canales_de_aviso_con(cliente, consentimientos) -> list[str]:
     """``Cliente.canales_de_aviso`` from consents already read (``consentimientos_de_cliente``):
     no query."""
     vigentes = {k.canal: k.otorgado_en for k in consentimientos if k.revocado_en is None}
-    preferencias = Preferencias(cliente.canal_preferido, vigentes.get(Canal.WHATSAPP), vigentes.get(Canal.SMS))
+    preferencias = Preferencias(cliente.canal_preferido, vigentes.get(Canal.WHATSAPP), vigentes.get(Canal.SMS),
+                                cliente.telefono_confirmado)
     return canales_alcanzables(email=cliente.email, telefono=str(cliente.telefono or ""), preferencias=preferencias)

@@ -35,9 +35,9 @@ TELEFONO_NORMAL_SQL = (f"(CASE WHEN c.telefono ~ {_TEL_FORMA} THEN c.telefono "
 _DUPLICADOS = """
     SELECT k.norma AS valor, array_agg(c.id ORDER BY c.id) AS clientes, count(*) OVER () AS grupos,
            sum(count(*)) OVER () AS filas
-      FROM (SELECT {norma} AS norma FROM pacientes_cliente c WHERE c.activo AND c.{campo} <> ''
+      FROM (SELECT {norma} AS norma FROM pacientes_cliente c WHERE c.activo AND c.{campo} <> ''{extra}
              GROUP BY 1 HAVING count(*) > 1) k
-      JOIN pacientes_cliente c ON c.activo AND c.{campo} <> '' AND {norma} = k.norma
+      JOIN pacientes_cliente c ON c.activo AND c.{campo} <> ''{extra} AND {norma} = k.norma
      GROUP BY k.norma ORDER BY min(c.id) LIMIT %(limite)s
 """
 
@@ -72,7 +72,9 @@ def _duplicados(campo, norma, limite, *, forma, unico):
         return 0, []  # the unique index on the normal form forbids them
     if forma:
         norma = "lower(c.email)" if campo == "email" else f"c.{campo}"  # stored in normal form already
-    resultado = filas(_DUPLICADOS.format(campo=campo, norma=norma), {"limite": limite})
+    # Phones: only confirmed numbers are unique (issue 14); unconfirmed claims may repeat.
+    extra = " AND c.telefono_verificado_en IS NOT NULL" if campo == "telefono" else ""
+    resultado = filas(_DUPLICADOS.format(campo=campo, norma=norma, extra=extra), {"limite": limite})
     if not resultado:
         return 0, []
     # The count is of patients involved: each group of k duplicates is k rows to review.
@@ -88,7 +90,7 @@ def pacientes_duplicados(*, limite):
     for campo, norma, descripcion in (
         ("rut", RUT_NORMAL_SQL, "Pacientes activos con el mismo RUT"),
         ("email", EMAIL_NORMAL_SQL, "Pacientes activos con el mismo correo"),
-        ("telefono", TELEFONO_NORMAL_SQL, "Pacientes activos con el mismo teléfono"),
+        ("telefono", TELEFONO_NORMAL_SQL, "Pacientes activos con el mismo teléfono confirmado"),
     ):
         cantidad, ejemplos = _duplicados(campo, norma, limite, forma=forma[campo], unico=unico[campo])
         yield Hallazgo(f"{campo}_duplicado", 1, descripcion, cantidad, ejemplos, _REVISAR)

@@ -43,6 +43,16 @@ class Cliente(ConFechas):
     nombre_completo = models.CharField("nombre completo", max_length=200)
     email = models.EmailField("correo electrónico", blank=True)
     telefono = PhoneNumberField("teléfono", blank=True)
+    # When ``telefono`` was confirmed to belong to this patient: recorded at the desk by staff,
+    # or confirmed by the patient with a code sent to it. Only a confirmed number receives SMS
+    # or WhatsApp, and only a confirmed one is unique among active patients (an unconfirmed
+    # claim blocks nobody). A database trigger clears it whenever the number changes without
+    # it being set in the same UPDATE (migration ``0006_telefono_verificado``).
+    telefono_verificado_en = models.DateTimeField("teléfono confirmado el", null=True, blank=True)
+    telefono_verificado_medio = models.CharField(
+        "cómo se confirmó el teléfono", max_length=10, blank=True, default="", db_default="",
+        choices=[("recepcion", "Registrado en recepción"), ("codigo", "Código enviado al número")],
+    )
     rut = models.CharField("RUT", max_length=12, blank=True, help_text="Formato 12345678-5.")
     # Patients without a Chilean RUT (tourists, recent immigrants): the RUT stays in ``rut``
     # (the seed's column); any other document is its number and its issuing country.
@@ -118,9 +128,17 @@ class Cliente(ConFechas):
                 violation_error_code="email_duplicado",
                 violation_error_message="Ya existe un paciente activo con ese correo electrónico.",
             ),
+            models.CheckConstraint(
+                condition=Q(telefono_verificado_en__isnull=True) | ~Q(telefono=""),
+                name="cliente_telefono_verificado_con_numero",
+                violation_error_code="telefono_verificado_sin_numero",
+                violation_error_message="Un teléfono confirmado necesita el número.",
+            ),
+            # Only confirmed numbers: a stranger who typed someone else's number at sign-up
+            # must not block its owner (issue 14).
             models.UniqueConstraint(
                 "telefono",
-                condition=Q(activo=True) & ~Q(telefono=""),
+                condition=Q(activo=True) & ~Q(telefono="") & Q(telefono_verificado_en__isnull=False),
                 name="cliente_telefono_activo_unico",
                 violation_error_code="telefono_duplicado",
                 violation_error_message="Ya existe un paciente activo con ese teléfono.",
@@ -164,7 +182,13 @@ class Cliente(ConFechas):
 
     def preferencias(self) -> Preferencias:
         """What the outbox reads (``notificaciones.preferencias.Preferencias``)."""
-        return Preferencias(self.canal_preferido, *self.fechas_de_consentimiento())
+        return Preferencias(self.canal_preferido, *self.fechas_de_consentimiento(),
+                            telefono_verificado=self.telefono_confirmado)
+
+    @property
+    def telefono_confirmado(self) -> str:
+        """The number (E.164) when it is confirmed (desk or code), else ''."""
+        return str(self.telefono) if self.telefono and self.telefono_verificado_en is not None else ""
 
     def acepta(self, canal: str) -> bool:
         """Whether the patient has a live consent to ``canal`` (e-mail needs none)."""

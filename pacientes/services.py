@@ -13,6 +13,7 @@ from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
 from pacientes.consentimientos import MEDIOS_EN_RECEPCION, errores_de_canales, guardar_canales
 from pacientes.models import Cliente, TipoDocumento
+from pacientes.telefonos import RECEPCION, tomar_telefono
 from pacientes.validaciones import (
     DatosCliente,
     dividir_nombre,
@@ -59,7 +60,7 @@ def _telefono_o_vacio(telefono):
 def actualizar_cliente(
     *, actor, cliente_id, nombre_completo, email="", telefono="", rut="", fecha_nacimiento=None, alergias="",
     tipo_documento=TipoDocumento.RUT, numero_documento="", pais_documento="", canal_preferido=None,
-    acepta_whatsapp=None, acepta_sms=None, medio_consentimiento="", agregar_alergias="",
+    acepta_whatsapp=None, acepta_sms=None, medio_consentimiento="", agregar_alergias="", confirmar_telefono=False,
 ) -> Cliente:
     """Change a patient's data; their login (``User.email``, username, names) follows in the
     same transaction, so the two never drift apart.
@@ -69,7 +70,10 @@ def actualizar_cliente(
     a consent the new number cannot receive (a landline now) is refused all the same.
 
     ``alergias=None`` keeps the recorded allergies, and ``agregar_alergias`` adds a line to them:
-    the desk records what the patient declares without reading the clinical record."""
+    the desk records what the patient declares without reading the clinical record.
+
+    A number the desk records (a new or changed one), or confirms with ``confirmar_telefono``,
+    is the patient's confirmed number (``pacientes.telefonos.tomar_telefono``, issue 14)."""
     cliente = Cliente.objects.con_consentimientos().get(pk=cliente_id)
     if alergias is None:
         alergias = cliente.alergias
@@ -96,9 +100,13 @@ def actualizar_cliente(
             raise ValidationError({"email": error}) from None
     with operacion("actualizar_cliente", actor=actor):
         cliente = Cliente.objects.select_for_update(of=("self",)).select_related("user").get(pk=cliente_id)
+        telefono_anterior = str(cliente.telefono or "")
         for campo, valor in datos.__dict__.items():
             setattr(cliente, campo, valor)
-        cliente.save()
+        cliente.save()  # a changed number loses its confirmation here (the database trigger)
+        if datos.telefono and (datos.telefono != telefono_anterior
+                               or (confirmar_telefono and cliente.telefono_verificado_en is None)):
+            tomar_telefono(cliente, medio=RECEPCION, ahora=timezone.now())
         guardar_canales(cliente=cliente, canal_preferido=canal_preferido, acepta_whatsapp=acepta_whatsapp,
                         acepta_sms=acepta_sms, medio=medio_consentimiento, actor=actor, ahora=timezone.now())
         if cliente.user is not None:

@@ -200,9 +200,12 @@ def validar_rut_cliente(rut: str, *, excluir_cliente_id=None) -> str:
 
 
 def validar_telefono_cliente(telefono: str, *, excluir_cliente_id=None, solo_celular_chileno=True) -> str:
-    """Normalised phone (E.164), refused if an active patient has it."""
+    """Normalised phone (E.164), refused if an active patient has it confirmed (recorded at the
+    desk or confirmed with a code). An unconfirmed claim blocks nobody: whoever confirms the
+    number first takes it (``pacientes.telefonos.tomar_telefono``)."""
     telefono = normalizar_telefono(telefono, solo_celular_chileno=solo_celular_chileno)
-    existente = _activos(excluir_cliente_id).filter(telefono=telefono).values_list("pk", flat=True).first()
+    existente = (_activos(excluir_cliente_id).filter(telefono=telefono, telefono_verificado_en__isnull=False)
+                 .values_list("pk", flat=True).first())
     if existente is not None:
         raise _duplicado("Ya existe un paciente activo con ese teléfono.", "telefono_duplicado", existente)
     return telefono

@@ -415,3 +415,15 @@ def huella_bd():
             cursor.execute(f'SELECT count(*), md5(coalesce(string_agg(t::text, \',\' ORDER BY t::text), \'\')) FROM "{tabla}" t')
             huella[tabla] = cursor.fetchone()
     return huella
+
+
+def confirmar_telefono(*, user=None, cliente=None) -> None:
+    """Mark the patient's current number confirmed, as the code flow does (issue 14): for scenes
+    that need SMS or WhatsApp to reach a portal patient."""
+    from django.utils import timezone
+
+    from pacientes.models import Cliente
+
+    filtro = {"user_id": user.pk} if user is not None else {"pk": cliente.pk}
+    Cliente.objects.filter(**filtro).exclude(telefono="").update(
+        telefono_verificado_en=timezone.now(), telefono_verificado_medio="codigo")

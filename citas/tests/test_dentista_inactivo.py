@@ -147,7 +147,8 @@ def test_reservar_sigue_en_dos_sentencias_con_el_dentista_en_la_reserva(
     the slot, then the notifications and their job (plus the savepoint pair of the test's
     transaction), and the message still names the dentist."""
     user = registrar_paciente(5)
-    with django_assert_num_queries(6) as consultas:  # + the patient's row lock (the portal's cap)
+    # + the patient's row lock (the portal's cap), + the send budget's counter (issue 14)
+    with django_assert_num_queries(7) as consultas:
         cita = reservar_cita(user=user, cita_id=libre.pk)
     assert "FOR NO KEY UPDATE" in consultas.captured_queries[1]["sql"]
     tomar = consultas.captured_queries[2]["sql"]

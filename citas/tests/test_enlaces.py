@@ -307,7 +307,8 @@ def test_fallas_en_confirmar_por_enlace(probar_fallas, reservada):
 
 def test_fallas_en_cancelar_por_enlace(probar_fallas, reservada):
     token = _token(reservada, "cancelar")
-    # The history row, the slot freed, then the notification, then its job (procrastinate's defer).
-    assert probar_fallas(lambda: cancelar_por_enlace(token=token)) == 4
+    # The history row, the slot freed, the send budget's counter (issue 14), then the notification,
+    # then its job (procrastinate's defer).
+    assert probar_fallas(lambda: cancelar_por_enlace(token=token)) == 5
     assert Cita.objects.get(pk=reservada.pk).estado == EstadoCita.DISPONIBLE
     assert Notificacion.objects.filter(plantilla="cita_cancelada_paciente").count() == 1

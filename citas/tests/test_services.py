@@ -19,10 +19,15 @@ from notificaciones.models import Notificacion
 from pruebas.soporte import huella_bd, rut_valido
 from cuentas.presencial import crear_cliente_presencial
 
+from pruebas import soporte  # noqa: E402
+
 PASSWORD = "Muela-Sana-2026"
 
 
-def registrar_paciente(n, **extra):
+def registrar_paciente(n, *, confirmar_telefono=None, **extra):
+    """A portal patient. One who opts in to WhatsApp or SMS also confirms their number (as with
+    the code of cuentas.codigos), or no message could reach that channel (issue 14);
+    ``confirmar_telefono`` says otherwise."""
     datos = {
         "nombre_completo": f"Paciente Número {n}",
         "rut": rut_valido(11_000_000 + n),
@@ -32,7 +37,12 @@ def registrar_paciente(n, **extra):
         "acepta_privacidad": True,
     }
     datos.update(extra)
-    return registrar_cliente_web(**datos)
+    resultado = registrar_cliente_web(**datos)
+    if confirmar_telefono is None:
+        confirmar_telefono = bool(datos.get("acepta_whatsapp") or datos.get("acepta_sms"))
+    if confirmar_telefono:
+        soporte.confirmar_telefono(user=resultado)
+    return resultado
 
 
 @pytest.fixture
@@ -287,8 +297,9 @@ def test_fallas_en_reservar_cita(probar_fallas, dentista, recepcionista, manana_
     hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
     user = registrar_paciente(1, canal_preferido="sms", acepta_sms=True)
     escrituras = probar_fallas(lambda: reservar_cita(user=user, cita_id=hora.pk))
-    # The patient's row lock (the portal's cap); the booking; the notifications; their job (procrastinate's defer).
-    assert escrituras == 4
+    # The patient's row lock (the portal's cap); the booking; the send budget's counter (issue 14);
+    # the notifications; their job (procrastinate's defer).
+    assert escrituras == 5
     assert Cita.objects.get().estado == EstadoCita.RESERVADA
 
 
@@ -332,10 +343,11 @@ def test_fallas_en_asignar_y_cancelar(probar_fallas, dentista, recepcionista, en
 def test_reservar_cita_hace_un_numero_fijo_de_consultas(hora_libre, django_assert_num_queries):
     """Pinned: one statement locks the patient's row (so the portal's cap counts right under
     concurrency), one takes the slot for the user's patient (and returns what the message
-    needs), one records the notifications, one defers their job (procrastinate's batch_defer),
-    plus the savepoint pair of the durable block inside the test's transaction."""
+    needs), one counts the messages on their destinations' send budget (issue 14), one records
+    the notifications, one defers their job (procrastinate's batch_defer), plus the savepoint
+    pair of the durable block inside the test's transaction."""
     user = registrar_paciente(5, canal_preferido="whatsapp", acepta_whatsapp=True)
-    with django_assert_num_queries(6) as consultas:
+    with django_assert_num_queries(7) as consultas:
         reservar_cita(user=user, cita_id=hora_libre.pk)
     assert sum("procrastinate_defer" in c["sql"] for c in consultas.captured_queries) == 1
 
@@ -367,8 +379,8 @@ def test_fallas_al_crear_la_ficha_y_reservar(probar_fallas, dentista, recepcioni
     PerfilCliente.objects.create(user=user)
     escrituras = probar_fallas(lambda: reservar_cita(user=user, cita_id=hora.pk))
     # The lock and the booking statement find no record; the record; the lock and the booking again;
-    # the confirmation; its job.
-    assert escrituras == 7
+    # the send budget's counter (issue 14); the confirmation; its job.
+    assert escrituras == 8
     cliente = Cliente.objects.get(user=user)
     assert cliente.nombre_completo == "Rosa Antigua"
     assert Cita.objects.get(pk=hora.pk).cliente_id == cliente.pk

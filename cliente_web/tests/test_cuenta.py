@@ -14,7 +14,7 @@ from citas.services import reservar_cita
 from cliente_web.tests.conftest import CLAVE_PACIENTE, cliente_de
 from cuentas.models import PerfilCliente
 from notificaciones.models import Notificacion
-from pruebas.soporte import huella_bd
+from pruebas.soporte import confirmar_telefono, huella_bd
 from pacientes.models import Cliente
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +136,7 @@ def test_contacto_malo_se_rechaza_sin_cambios(portal, paciente, cambios, campo, 
 
 def test_correo_o_celular_de_otro_paciente_no_revela_su_ficha(portal, paciente, otro_paciente):
     ajeno = otro_paciente.cliente
+    confirmar_telefono(cliente=ajeno)  # an unconfirmed number would block nobody (issue 14)
     antes = huella_bd()
     respuesta = portal.post(CONTACTO, contacto_valido(paciente.cliente, email=ajeno.email.upper(),
                                                       telefono=str(ajeno.telefono)))

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from cuentas.models import PerfilCliente, RegistroPendiente
 from notificaciones.models import Notificacion
-from pruebas.soporte import huella_bd, rut_valido
+from pruebas.soporte import confirmar_telefono, huella_bd, rut_valido
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cliente_web.forms.cuenta import FormularioAvisos, FormularioCambioClave, FormularioContacto, FormularioEliminarCuenta
 from cliente_web.permisos import requiere_paciente
 from cliente_web.reintentos import clave_bloqueada, registrar_clave_incorrecta
+from cuentas.codigos import codigo_vigente, confirmar_codigo_telefono, enviar_codigo_telefono
 from cuentas.models import PerfilCliente
 from cuentas.selectors import exportar_datos_paciente
 from cuentas.services import (
@@ -92,6 +93,32 @@ def avisos(request):
             messages.success(request, "Sus preferencias de aviso quedaron guardadas.")
             return redirect("portal:mi_cuenta")
     return render(request, "cliente_web/cuenta/avisos.html", {"form": form, **contexto})
+
+
+@require_http_methods(["GET", "POST"])
+@requiere_paciente
+def telefono(request):
+    """Confirm the number on the record with a code sent to it by SMS (``cuentas.codigos``):
+    ``accion=enviar`` sends one, ``accion=confirmar`` checks the one typed in ``codigo``."""
+    error = ""
+    if request.method == "POST":
+        accion = request.POST.get("accion", "")
+        try:
+            if accion == "enviar":
+                enviar_codigo_telefono(user=request.user)
+                messages.success(request, "Le enviamos un código por SMS. Escríbalo abajo: vence en 10 minutos.")
+                return redirect("portal:cuenta_telefono")
+            if accion == "confirmar":
+                confirmar_codigo_telefono(user=request.user, codigo=request.POST.get("codigo", "")[:40])
+                messages.success(request, "Su celular quedó confirmado: desde ahora puede recibir avisos por SMS "
+                                          "o WhatsApp, según lo que elija en «Avisos de sus horas».")
+                return redirect("portal:mi_cuenta")
+            error = "El formulario llegó incompleto. Recargue la página e intente de nuevo."
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        request.paciente.refresh_from_db()
+    return render(request, "cliente_web/cuenta/telefono.html",
+                  {"error": error, "codigo_vigente": codigo_vigente(request.paciente)}, status=400 if error else 200)
 
 
 class CambiarClaveView(auth_views.PasswordChangeView):
@@ -224,6 +251,7 @@ urlpatterns = [
     path("cuenta/", mi_cuenta, name="mi_cuenta"),
     path("cuenta/contacto/", contacto, name="cuenta_contacto"),
     path("cuenta/avisos/", avisos, name="cuenta_avisos"),
+    path("cuenta/celular/", telefono, name="cuenta_telefono"),
     path("cuenta/clave/", requiere_paciente(CambiarClaveView.as_view()), name="cuenta_clave"),
     path("cuenta/datos/", datos, name="cuenta_datos"),
     path("cuenta/datos/legibles/", datos_legibles, name="cuenta_datos_legibles"),

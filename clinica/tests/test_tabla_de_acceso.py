@@ -98,6 +98,7 @@ TABLA = {
     "portal:mi_cuenta": {"paciente"},
     "portal:cuenta_contacto": {"paciente"},
     "portal:cuenta_avisos": {"paciente"},
+    "portal:cuenta_telefono": {"paciente"},
     "portal:cuenta_clave": {"paciente"},
     "portal:cuenta_datos": {"paciente"},
     "portal:cuenta_datos_legibles": {"paciente"},  # the same copy, as a page to read or print

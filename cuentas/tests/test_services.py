@@ -23,9 +23,8 @@ def test_registro_crea_las_tres_filas_enlazadas_y_da_la_bienvenida(db, settings)
     perfil = PerfilCliente.objects.get(user=user)
     assert perfil.canal_preferido == "whatsapp" and perfil.whatsapp_aceptado_en and perfil.privacidad_aceptada_en
     assert perfil.sms_aceptado_en is None
-    assert set(Notificacion.objects.filter(plantilla="bienvenida").values_list("canal", flat=True)) == {
-        "email", "whatsapp",
-    }
+    # At sign-up the number is not confirmed yet: the welcome goes by e-mail only (issue 14).
+    assert set(Notificacion.objects.filter(plantilla="bienvenida").values_list("canal", flat=True)) == {"email"}
 
 
 @pytest.mark.parametrize(("canal", "consentimiento"), [("whatsapp", "acepta_whatsapp"), ("sms", "acepta_sms")])
@@ -114,7 +113,8 @@ def test_reenviar_invitacion(recepcionista):
 
 @pytest.mark.django_db(transaction=True)
 def test_fallas_en_registrar_cliente_web(probar_fallas):
-    assert probar_fallas(lambda: registrar_paciente(1, canal_preferido="sms", acepta_sms=True)) >= 5
+    assert probar_fallas(lambda: registrar_paciente(1, canal_preferido="sms", acepta_sms=True,
+                                                    confirmar_telefono=False)) >= 5
 
 
 @pytest.mark.django_db(transaction=True)

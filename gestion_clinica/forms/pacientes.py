@@ -106,11 +106,19 @@ class FormularioPacienteEditado(FormularioPaciente):
         help_text="Se suma a lo ya anotado. Lo anotado es un dato clínico: lo ve solo el dentista que atiende "
                   "al paciente (en la ficha verá «Alerta clínica»).",
     )
+    # Issue 14: only a confirmed number gets SMS/WhatsApp. A number typed (or changed) here is
+    # confirmed by the desk; one that came from the portal is confirmed here on request.
+    confirmar_telefono = forms.BooleanField(
+        label="El paciente confirmó en recepción que este teléfono es suyo", required=False,
+        help_text="Solo un número confirmado (en recepción o con el código del portal) recibe SMS y WhatsApp. "
+                  "Un número nuevo o cambiado aquí queda confirmado.",
+    )
     field_order = ["nombre_completo", "tipo_documento", "rut", "numero_documento", "pais_documento", "email",
-                   "telefono", "fecha_nacimiento", "agregar_alergias"]
+                   "telefono", "confirmar_telefono", "fecha_nacimiento", "agregar_alergias"]
 
     def datos(self):
-        return {**super().datos(), "alergias": None, "agregar_alergias": self.cleaned_data["agregar_alergias"]}
+        return {**super().datos(), "alergias": None, "agregar_alergias": self.cleaned_data["agregar_alergias"],
+                "confirmar_telefono": self.cleaned_data["confirmar_telefono"]}
 
 
 class FormularioPacienteNuevo(FormularioPaciente):

@@ -97,7 +97,10 @@ def _plantar(tipo, c):
         return [p1.cliente.pk, c["presencial"]]
     if tipo == "telefono_duplicado":
         quitar_indice("cliente_telefono_activo_unico")
-        ejecutar("UPDATE pacientes_cliente SET telefono = %s WHERE id = %s", [str(p2.cliente.telefono), p3.cliente.pk])
+        # Two confirmed holders (unconfirmed claims may share a number, issue 14).
+        ejecutar("UPDATE pacientes_cliente SET telefono_verificado_en = now() WHERE id = %s", [p2.cliente.pk])
+        ejecutar("UPDATE pacientes_cliente SET telefono = %s, telefono_verificado_en = now() WHERE id = %s",
+                 [str(p2.cliente.telefono), p3.cliente.pk])
         return [p2.cliente.pk, p3.cliente.pk]
     if tipo == "dato_no_normalizado":
         # The CHECK only asks for the shape: a wrong check digit passes it.
@@ -256,7 +259,10 @@ def test_duplicados_en_otra_forma_de_escribir(clinica):
     quitar_restriccion("pacientes_cliente", "cliente_telefono_e164")
     quitar_restriccion("pacientes_cliente", "cliente_email_normalizado")
     cuerpo, dv = p1.cliente.rut.split("-")
-    ejecutar("UPDATE pacientes_cliente SET rut = %s, telefono = %s, email = %s WHERE id = %s",
+    # Both numbers confirmed: unconfirmed claims may share a number (issue 14).
+    ejecutar("UPDATE pacientes_cliente SET telefono_verificado_en = now() WHERE id = %s", [p1.cliente.pk])
+    ejecutar("UPDATE pacientes_cliente SET rut = %s, telefono = %s, email = %s, telefono_verificado_en = now() "
+             "WHERE id = %s",
              [f"{int(cuerpo):,}".replace(",", ".") + f"-{dv}", "9 " + str(p1.cliente.telefono)[4:],
               " " + p1.cliente.email.upper(), p2.cliente.pk])
     _, informe = informe_json()

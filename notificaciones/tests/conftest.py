@@ -19,12 +19,14 @@ def _cola_vacia(cola_vacia):
 @pytest.fixture
 def crear_perfil(db):
     """Factory for a patient's channel preferences as the outbox reads them (the patient
-    record's channel and consents): ``crear_perfil(canal="whatsapp", whatsapp=True)``."""
+    record's channel and consents): ``crear_perfil(canal="whatsapp", whatsapp=True)``. The
+    patient's confirmed number is ``TELEFONO`` unless ``telefono_verificado`` says otherwise
+    ("" = not confirmed: no SMS or WhatsApp, issue 14)."""
 
-    def crear(*, canal=Canal.EMAIL, whatsapp=False, sms=False):
+    def crear(*, canal=Canal.EMAIL, whatsapp=False, sms=False, telefono_verificado=TELEFONO):
         ahora = timezone.now()
         return Preferencias(canal, whatsapp_aceptado_en=ahora if whatsapp else None,
-                            sms_aceptado_en=ahora if sms else None)
+                            sms_aceptado_en=ahora if sms else None, telefono_verificado=telefono_verificado)
 
     return crear
 

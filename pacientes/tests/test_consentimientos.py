@@ -53,11 +53,12 @@ def test_celular_o_fijo(numero, celular):
 def test_canales_de_envio_nunca_sms_ni_whatsapp_a_un_fijo():
     ahora = timezone.now()
     for canal in (Canal.SMS, Canal.WHATSAPP):
-        preferencias = Preferencias(canal, ahora, ahora)
-        assert canales_de_envio(email="", telefono=FIJO, perfil=preferencias) == []
-        assert canales_de_envio(email="", telefono=CELULAR_ARGENTINO, perfil=preferencias) == [
+        # Each number confirmed (issue 14): the landline still gets no SMS or WhatsApp.
+        fijo, argentino = (Preferencias(canal, ahora, ahora, telefono_verificado=n) for n in (FIJO, CELULAR_ARGENTINO))
+        assert canales_de_envio(email="", telefono=FIJO, perfil=fijo) == []
+        assert canales_de_envio(email="", telefono=CELULAR_ARGENTINO, perfil=argentino) == [
             (canal, CELULAR_ARGENTINO)]
-        assert canales_de_envio(email="a@b.cl", telefono=FIJO, perfil=preferencias) == [(Canal.EMAIL, "a@b.cl")]
+        assert canales_de_envio(email="a@b.cl", telefono=FIJO, perfil=fijo) == [(Canal.EMAIL, "a@b.cl")]
 
 
 # Recorded at the desk, with its proof ---------------------------------------------------------
@@ -261,10 +262,11 @@ def test_consentimiento_del_portal_y_de_recepcion_son_el_mismo(recepcionista, ho
                                  telefono=CELULAR, password="Una-Clave-Larga-2026", acepta_privacidad=True)
     cliente = Cliente.objects.get(user=user)
     assert ConsentimientoCanal.objects.filter(cliente=cliente).count() == 0
-    # Reception records WhatsApp (verbal); the portal's booking statement uses it.
+    # Reception records WhatsApp (verbal) and confirms the number the portal sign-up left
+    # unconfirmed (issue 14); the portal's booking statement uses both.
     actualizar_cliente(actor=recepcionista.user, cliente_id=cliente.pk, nombre_completo=cliente.nombre_completo,
                        email=cliente.email, telefono=CELULAR, rut=cliente.rut, canal_preferido=Canal.WHATSAPP,
-                       acepta_whatsapp=True, acepta_sms=False, medio_consentimiento="verbal")
+                       acepta_whatsapp=True, acepta_sms=False, medio_consentimiento="verbal", confirmar_telefono=True)
     cita = reservar_cita(user=user, cita_id=hora_libre().pk)
     assert _canales(cita) == [(Canal.EMAIL, "ana@correo.example"), (Canal.WHATSAPP, CELULAR)]
     # The patient withdraws on the portal: closed, how: the portal, by: their account.

@@ -65,4 +65,7 @@ def test_los_consentimientos_de_la_cuenta_pasan_al_paciente_y_vuelven():
                          FROM cuentas_perfilcliente ORDER BY user_id""") == [
             ("whatsapp", True, False), ("sms", True, False), ("email", False, False)]
     finally:
-        _migrar(DESPUES)
+        # Back to the latest schema (later migrations too), so the tests after this one see it.
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())

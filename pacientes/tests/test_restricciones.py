@@ -7,6 +7,7 @@ Every attempt goes around ``pacientes/validaciones.py`` (``objects.create``, ``Q
 
 
 import pytest
+from django.utils import timezone
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
@@ -49,6 +50,11 @@ def crear(**campos):
     return Cliente.objects.create(**campos)
 
 
+def dato(campo, valor):
+    """``{campo: valor}``; a phone goes confirmed: only confirmed numbers are unique (issue 14)."""
+    return {campo: valor, "telefono_verificado_en": timezone.now()} if campo == "telefono" else {campo: valor}
+
+
 # Duplicates among active patients: RUT, e-mail, phone ----------------------------------------
 
 DUPLICADOS = [
@@ -64,18 +70,18 @@ DUPLICADOS = [
 
 @pytest.mark.parametrize(("campo", "valor", "otro", "restriccion", "code"), DUPLICADOS)
 def test_duplicado_entre_activos_rechazado_con_create(campo, valor, otro, restriccion, code):
-    crear(**{campo: valor})
+    crear(**dato(campo, valor))
     with rechazado_por(restriccion, code):
-        crear(nombre_completo="Otra Persona", **{campo: valor})
+        crear(nombre_completo="Otra Persona", **dato(campo, valor))
     assert Cliente.objects.count() == 1
 
 
 @pytest.mark.parametrize(("campo", "valor", "otro", "restriccion", "code"), DUPLICADOS)
 def test_duplicado_entre_activos_rechazado_con_update(campo, valor, otro, restriccion, code):
-    crear(**{campo: valor})
-    segundo = crear(nombre_completo="Otra Persona", **{campo: otro})
+    crear(**dato(campo, valor))
+    segundo = crear(nombre_completo="Otra Persona", **dato(campo, otro))
     with rechazado_por(restriccion, code):
-        Cliente.objects.filter(pk=segundo.pk).update(**{campo: valor})
+        Cliente.objects.filter(pk=segundo.pk).update(**dato(campo, valor))
     segundo.refresh_from_db()
     assert str(getattr(segundo, campo)) == otro
 
@@ -84,34 +90,52 @@ def test_duplicado_entre_activos_rechazado_con_update(campo, valor, otro, restri
 def test_duplicado_entre_activos_rechazado_con_bulk_create(campo, valor, otro, restriccion, code):
     with rechazado_por(restriccion, code):
         Cliente.objects.bulk_create(
-            [Cliente(nombre_completo="Ana Pérez", **{campo: valor}), Cliente(nombre_completo="Otra", **{campo: valor})]
+            [Cliente(nombre_completo="Ana Pérez", **dato(campo, valor)), Cliente(nombre_completo="Otra", **dato(campo, valor))]
         )
     assert not Cliente.objects.exists()
 
 
 @pytest.mark.parametrize(("campo", "valor", "otro", "restriccion", "code"), DUPLICADOS)
 def test_duplicado_entre_activos_rechazado_con_sql(campo, valor, otro, restriccion, code):
-    insertar_sql(**{campo: valor})
+    insertar_sql(**dato(campo, valor))
     with rechazado_por(restriccion, code):
-        insertar_sql(nombre_completo="Otra Persona", **{campo: valor})
+        insertar_sql(nombre_completo="Otra Persona", **dato(campo, valor))
 
 
 @pytest.mark.parametrize(("campo", "valor", "otro", "restriccion", "code"), DUPLICADOS)
 def test_duplicado_permitido_si_el_anterior_esta_inactivo(campo, valor, otro, restriccion, code):
-    crear(activo=False, **{campo: valor})
-    crear(nombre_completo="Otra Persona", **{campo: valor})
-    insertar_sql(nombre_completo="Tercera Persona", activo=False, **{campo: valor})
+    crear(activo=False, **dato(campo, valor))
+    crear(nombre_completo="Otra Persona", **dato(campo, valor))
+    insertar_sql(nombre_completo="Tercera Persona", activo=False, **dato(campo, valor))
     assert Cliente.objects.filter(**{campo: valor}).count() == 3
 
 
 @pytest.mark.parametrize(("campo", "valor", "otro", "restriccion", "code"), DUPLICADOS)
 def test_reactivar_duplicado_rechazado(campo, valor, otro, restriccion, code):
-    antiguo = crear(activo=False, **{campo: valor})
-    crear(nombre_completo="Otra Persona", **{campo: valor})
+    antiguo = crear(activo=False, **dato(campo, valor))
+    crear(nombre_completo="Otra Persona", **dato(campo, valor))
     with rechazado_por(restriccion, code):
         Cliente.objects.filter(pk=antiguo.pk).update(activo=True)
     with rechazado_por(restriccion, code):
         actualizar_sql(antiguo.pk, "activo", True)
+
+
+def test_telefono_sin_confirmar_no_bloquea_a_nadie():
+    """Issue 14: an unconfirmed number may be shared (a stranger's claim blocks nobody); a
+    confirmed one is unique among active patients; changing a number drops its confirmation
+    (trigger ``cliente_telefono_desconfirmar``), so the update below does not collide."""
+    crear(telefono=CELULAR_ANA)
+    insertar_sql(nombre_completo="Extraño", telefono=CELULAR_ANA)
+    dueno = crear(nombre_completo="Dueña", **dato("telefono", CELULAR_ANA))
+    with rechazado_por("cliente_telefono_activo_unico", "telefono_duplicado"):
+        crear(nombre_completo="Otra Persona", **dato("telefono", CELULAR_ANA))
+    beto = crear(nombre_completo="Beto Soto", **dato("telefono", CELULAR_BETO))
+    Cliente.objects.filter(pk=beto.pk).update(telefono=CELULAR_ANA)
+    beto.refresh_from_db()
+    assert str(beto.telefono) == CELULAR_ANA and beto.telefono_verificado_en is None
+    assert Cliente.objects.filter(telefono=CELULAR_ANA, telefono_verificado_en__isnull=False).get() == dueno
+    with rechazado_por("cliente_telefono_verificado_con_numero", "telefono_verificado_sin_numero"):
+        crear(nombre_completo="Sin Número", telefono_verificado_en=timezone.now())
 
 
 def test_campos_vacios_no_cuentan_como_duplicados():
@@ -247,10 +271,10 @@ def test_operacion_convierte_rut_duplicado_y_no_guarda_nada():
     [("email", "ana@example.cl", "email_duplicado"), ("telefono", CELULAR_ANA, "telefono_duplicado")],
 )
 def test_operacion_convierte_otros_duplicados(campo, valor, code):
-    crear(**{campo: valor})
+    crear(**dato(campo, valor))
     with pytest.raises(ValidationError) as exc:
         with operacion("prueba_duplicado"):
-            crear(nombre_completo="Beto Soto", **{campo: valor})
+            crear(nombre_completo="Beto Soto", **dato(campo, valor))
     assert exc.value.code == code
     assert Cliente.objects.count() == 1
 

@@ -277,7 +277,11 @@ def test_rut_invalido_se_rechaza_antes_de_buscar_duplicados():
 @pytest.mark.django_db
 @pytest.mark.parametrize("escrito", ["+56961234567", "+56 9 6123 4567", "9 6123 4567", "961234567"])
 def test_telefono_duplicado_entre_activos_rechazado(escrito):
-    existente = crear_cliente(telefono=CELULAR_ANA)
+    """Against a confirmed number; an unconfirmed claim blocks nobody (issue 14)."""
+    crear_cliente(telefono=CELULAR_ANA)  # a claim, not confirmed
+    assert validar_telefono_cliente(escrito) == CELULAR_ANA
+    existente = crear_cliente(nombre_completo="Dueña del Número", telefono=CELULAR_ANA,
+                              telefono_verificado_en=timezone.now())
     with pytest.raises(ValidationError) as exc:
         validar_telefono_cliente(escrito)
     assert_error(exc, "telefono_duplicado", "Ya existe un paciente activo con ese teléfono")
@@ -502,7 +506,8 @@ def test_datos_completos_exigidos_y_presentes():
 
 @pytest.mark.django_db
 def test_datos_completos_duplicados_por_campo_con_cliente_id():
-    existente = crear_cliente(rut=RUT_ANA, email="ana@example.cl", telefono=CELULAR_ANA)
+    existente = crear_cliente(rut=RUT_ANA, email="ana@example.cl", telefono=CELULAR_ANA,
+                              telefono_verificado_en=timezone.now())
     with pytest.raises(ValidationError) as exc:
         validar_datos_cliente_completos(
             nombre_completo="Ana Pérez", email="ANA@example.cl", telefono="9 6123 4567", rut="12.345.678-5"
