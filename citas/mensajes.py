@@ -27,6 +27,8 @@ def contexto_cita(*, inicio, dentista, nombre, cita=None):
     return {
         "nombre": nombre,
         "fecha": formats.date_format(local, "l j \\d\\e F"),
+        # Day/month, for an SMS that must name two dates and still fit its segments.
+        "fecha_corta": formats.date_format(local, "j/n"),
         "hora": formats.time_format(local, "H:i"),
         "dentista": dentista,
         "direccion": settings.CLINICA_DIRECCION,

@@ -668,7 +668,7 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
             adjunto_calendario=calendario.ics_de_cita(destino, dentista=destino.dentista.nombre, ahora=ahora),
             contexto={
                 **_contexto(destino, nombre), "fecha_anterior": anterior["fecha"],
-                "hora_anterior": anterior["hora"], "dentista_anterior": anterior["dentista"],
+                "fecha_anterior_corta": anterior["fecha_corta"], "hora_anterior": anterior["hora"], "dentista_anterior": anterior["dentista"],
             },
         )
     registrar_evento(logger, "cita_reprogramada", cita_id=origen.pk, nueva_cita_id=destino.pk,

@@ -38,7 +38,8 @@ def _valor(valor):
 # ``Cliente`` is in neither list).
 CAMPOS_DE_LA_FICHA = (
     "nombre_completo", "rut", "tipo_documento", "numero_documento", "pais_documento", "fecha_nacimiento",
-    "email", "telefono", "canal_preferido", "alergias", "activo", "creado", "actualizado",
+    "email", "telefono", "telefono_verificado_en", "telefono_verificado_medio", "canal_preferido", "alergias",
+    "activo", "creado", "actualizado",
 )
 CAMPOS_INTERNOS_DE_LA_FICHA = (
     "id",  # the row's key: means nothing outside the database

@@ -365,8 +365,10 @@ def test_reprogramar_mueve_paciente_snapshot_y_motivo_y_avisa(reservada_y_libre,
     antes = contexto_cita(inicio=origen.inicio, dentista="", nombre="")
     ahora = contexto_cita(inicio=nueva.inicio, dentista="", nombre="")
     assert (antes["hora"], ahora["hora"]) == ("10:00", "15:30")
-    for texto in (correo.cuerpo, avisos["whatsapp"].cuerpo):
-        assert f"{antes['fecha']} a las 10:00" in texto and f"{ahora['fecha']} a las 15:30" in texto
+    # The short text names the old day as day/month, to fit two dates in its segments.
+    for texto, hora_antes in ((correo.cuerpo, f"{antes['fecha']} a las 10:00"),
+                              (avisos["whatsapp"].cuerpo, f"{antes['fecha_corta']} 10:00")):
+        assert hora_antes in texto and f"{ahora['fecha']} a las 15:30" in texto
         assert "muela" not in texto
     assert "Tomás Vidal" in correo.cuerpo and "15:30" in correo.asunto and "muela" not in correo.asunto
     with connection.cursor() as cursor:
@@ -616,11 +618,12 @@ def test_plantillas_de_reprogramacion(formato):
         f"notificaciones/cita_reprogramada/{formato}.txt",
         {"clinica": "Clínica Sonrisa", "url_portal": "https://portal.example", "nombre": "Ana",
          "fecha": "jueves 3 de diciembre", "hora": "15:30", "dentista": "Tomás Vidal",
-         "fecha_anterior": "miércoles 2 de diciembre", "hora_anterior": "10:00"},
+         "fecha_anterior": "miércoles 2 de diciembre", "fecha_anterior_corta": "2/12", "hora_anterior": "10:00"},
     )
     assert "15:30" in texto
     if formato != "email":  # the e-mail says who sends it in its From and subject
         assert "Clínica Sonrisa" in texto
     if formato != "asunto":
-        assert "10:00" in texto and "miércoles 2 de diciembre" in texto
+        # The SMS names the old day short (two dates within its 4 segments); the e-mail in full.
+        assert "10:00" in texto and ("2/12" if formato == "corto" else "miércoles 2 de diciembre") in texto
     assert "&" not in texto  # autoescape off: plain text

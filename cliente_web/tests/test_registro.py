@@ -206,6 +206,7 @@ def test_correo_o_celular_de_otro_paciente_sin_revelar_su_ficha(otro_paciente):
 
 
 def test_celular_de_otra_ficha_avisa_por_correo_sin_decir_cual_dato(otro_paciente):
+    confirmar_telefono(user=otro_paciente)  # an unconfirmed number would be nobody's yet
     _, respuesta = registrar(telefono=str(otro_paciente.cliente.telefono))
     sin_cuenta_nueva(respuesta)
     (aviso,) = Notificacion.objects.filter(plantilla__startswith="registro_")

@@ -25,7 +25,7 @@ from cuentas.registro import (
 )
 
 # The address the "revise su correo" page names, kept in the visitor's session.
-CLAVE_CORREO_ENVIADO = "registro_correo"
+SESION_CORREO_ENVIADO = "registro_correo"
 
 
 def _seguro(request, destino) -> str:
@@ -55,7 +55,7 @@ def registro(request):
             form.agregar_errores_del_servicio(error)
         else:
             # The same answer for everyone: what follows is in the e-mail.
-            request.session[CLAVE_CORREO_ENVIADO] = email
+            request.session[SESION_CORREO_ENVIADO] = email
             return redirect("portal:registro_enviado")
     elif request.method == "POST":
         # Also the service's format findings, so that every problem is listed after one try.
@@ -68,7 +68,7 @@ def registro(request):
 
 def registro_enviado(request):
     return render(request, "cliente_web/registro/enviado.html",
-                  {"correo": request.session.get(CLAVE_CORREO_ENVIADO, "")})
+                  {"correo": request.session.get(SESION_CORREO_ENVIADO, "")})
 
 
 # Invalid, tampered or used: 400; expired: 410 Gone; data taken meanwhile: 409.

@@ -27,7 +27,7 @@ from cuentas.registro import (
 )
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
-from pruebas.soporte import huella_bd
+from pruebas.soporte import confirmar_telefono, huella_bd
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +124,9 @@ def test_datos_tomados_mientras_tanto_no_crean_nada(tomar):
     token = token_enviado()
     cambios = {"correo": {"email": "valentina@correo.example"}, "rut": {"rut": "12.345.678-5"},
                "telefono": {"telefono": "+56961234567"}}[tomar]
-    registrar_paciente(3, **cambios)
+    otro = registrar_paciente(3, **cambios)
+    # A number is someone's once confirmed; an unconfirmed claim blocks nobody (pacientes.telefonos).
+    confirmar_telefono(user=otro)
     antes = huella_bd()
     with pytest.raises(ValidationError) as error:
         confirmar_registro_web(token=token)

@@ -17,7 +17,7 @@ COMPLETO = {
     "url_cita": "https://portal.clinica.example/portal/citas/58/", "nombre": "Ana Pérez",
     "fecha": "lunes 3 de marzo", "hora": "10:00", "dentista": "Camila Soto",
     "direccion": "Av. Providencia 1234, of. 501, Providencia",
-    "fecha_anterior": "viernes 28 de febrero", "hora_anterior": "09:30", "dentista_anterior": "Tomás Vidal",
+    "fecha_anterior": "viernes 28 de febrero", "fecha_anterior_corta": "28/2", "hora_anterior": "09:30", "dentista_anterior": "Tomás Vidal",
     "telefono_clinica": "+56 2 2345 6789",
     # Typed by the staff with its own full stop: "(la dentista está con licencia.)." was the bug.
     "motivo_cancelacion": "la dentista está con licencia.",
@@ -31,7 +31,7 @@ COMPLETO = {
     "enlace_entrar": "https://portal.clinica.example/portal/entrar/",
     "enlace_recuperar": "https://portal.clinica.example/portal/recuperar/",
     "correo_clinica": "contacto@clinica.example", "celular_final": "4567",
-    "codigo": "123456", "minutos_validez": 10,
+    "codigo": "123456", "minutos": 10, "final_telefono": "4567",
 }
 # What may really be missing: a walk-in's name, a clinic without an address set, a cancellation
 # without a reason, a reminder of a booking without a patient record (no one-tap links).
