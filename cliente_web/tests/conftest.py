@@ -44,3 +44,19 @@ def portal(paciente):
 def hora_libre(dentista, recepcionista, manana_10):
     """A free slot tomorrow at 10:00 (well past the minimum notice)."""
     return crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+
+
+@pytest.fixture
+def entrar_al_portal(page, live_server):
+    """``entrar_al_portal(user)``: log a patient in to the portal through its login form, by RUT,
+    and wait for their greeting."""
+    from playwright.sync_api import expect
+
+    def entrar(user):
+        page.goto(f"{live_server.url}/portal/entrar/")
+        page.get_by_label("RUT o correo electrónico").fill(user.cliente.rut)
+        page.get_by_label("Contraseña").fill(CLAVE_PACIENTE)
+        page.get_by_role("button", name="Entrar").click()
+        expect(page.get_by_role("heading", name=f"Hola, {user.cliente.nombre_completo}")).to_be_visible()
+
+    return entrar

@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from citas.models import Cita, EstadoCita
 from citas.services import cancelar_cita, crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
-from cliente_web.tests.conftest import CLAVE_PACIENTE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +25,7 @@ def foto(page):
     return lambda nombre: page.screenshot(path=str(CAPTURAS / f"{nombre}.png"), full_page=True)
 
 
-def test_el_paciente_cancela_y_la_ve_en_su_historial_y_en_sus_datos(page, live_server, foto, errores_de_consola,
+def test_el_paciente_cancela_y_la_ve_en_su_historial_y_en_sus_datos(entrar_al_portal, page, live_server, foto, errores_de_consola,
                                                                    recepcionista, dentista, settings):
     settings.CLINICA_MAX_RESERVAS_PORTAL = 10
     dia = timezone.localdate() + datetime.timedelta(days=4)
@@ -45,11 +44,7 @@ def test_el_paciente_cancela_y_la_ve_en_su_historial_y_en_sus_datos(page, live_s
                                              paciente_nombre=paciente.cliente.nombre_completo)
 
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/portal/entrar/")
-    page.get_by_label("RUT o correo electrónico").fill(paciente.cliente.rut)
-    page.get_by_label("Contraseña").fill(CLAVE_PACIENTE)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("heading", name="Hola, Josefa Martínez Soto")).to_be_visible()
+    entrar_al_portal(paciente)
 
     page.goto(f"{live_server.url}/portal/citas/")
     proxima = page.locator("article.cita-proxima").filter(has_text="11:00")

@@ -15,7 +15,6 @@ from playwright.sync_api import expect
 from citas.models import Cita
 from citas.services import crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
-from cliente_web.tests.conftest import CLAVE_PACIENTE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +27,7 @@ def _ics(descarga):
     return str(calendario["METHOD"]), str(evento["UID"]), int(evento["SEQUENCE"])
 
 
-def test_reservar_cambiar_abrir_el_enlace_viejo_descargar_y_cancelar(page, live_server, captura, errores_de_consola,
+def test_reservar_cambiar_abrir_el_enlace_viejo_descargar_y_cancelar(entrar_al_portal, page, live_server, captura, errores_de_consola,
                                                                       recepcionista, dentista):
     CAPTURAS_EXTRA.mkdir(parents=True, exist_ok=True)
 
@@ -43,11 +42,7 @@ def test_reservar_cambiar_abrir_el_enlace_viejo_descargar_y_cancelar(page, live_
     segunda = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=a_las(12))
     paciente = registrar_paciente(43, nombre_completo="Ana María Núñez")
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/portal/entrar/")
-    page.get_by_label("RUT o correo electrónico").fill(paciente.cliente.rut)
-    page.get_by_label("Contraseña").fill(CLAVE_PACIENTE)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("heading", name="Hola, Ana María Núñez")).to_be_visible()
+    entrar_al_portal(paciente)
 
     # Book.
     page.goto(f"{live_server.url}/portal/reservar/{primera.pk}/")

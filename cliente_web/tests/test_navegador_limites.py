@@ -13,13 +13,12 @@ from playwright.sync_api import expect
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
-from cliente_web.tests.conftest import CLAVE_PACIENTE
 from cliente_web.tests.test_limites import _Reloj
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_demasiados_intentos_en_el_telefono(page, live_server, captura, errores_de_consola, recepcionista, dentista,
+def test_demasiados_intentos_en_el_telefono(entrar_al_portal, page, live_server, captura, errores_de_consola, recepcionista, dentista,
                                            monkeypatch):
     monkeypatch.setattr(django_ratelimit.core, "time", _Reloj())  # no window ends mid-test
     dia = timezone.localdate() + datetime.timedelta(days=3)
@@ -30,11 +29,7 @@ def test_demasiados_intentos_en_el_telefono(page, live_server, captura, errores_
              for i in range(11)]
     paciente = registrar_paciente(43, nombre_completo="Ana María Núñez")
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/portal/entrar/")
-    page.get_by_label("RUT o correo electrónico").fill(paciente.cliente.rut)
-    page.get_by_label("Contraseña").fill(CLAVE_PACIENTE)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("heading", name="Hola, Ana María Núñez")).to_be_visible()
+    entrar_al_portal(paciente)
 
     for hora in horas:
         page.goto(f"{live_server.url}/portal/reservar/{hora.pk}/")

@@ -12,12 +12,11 @@ from playwright.sync_api import expect
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
-from cliente_web.tests.conftest import CLAVE_PACIENTE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_paciente_reserva_ve_reprograma_y_cancela(page, live_server, captura, recepcionista, dentista, crear_personal):
+def test_paciente_reserva_ve_reprograma_y_cancela(entrar_al_portal, page, live_server, captura, recepcionista, dentista, crear_personal):
     otro = crear_personal(nombre="Tomás", apellido="Vidal")
     dia = timezone.localdate() + datetime.timedelta(days=3)
     zona = timezone.get_current_timezone()
@@ -31,11 +30,7 @@ def test_paciente_reserva_ve_reprograma_y_cancela(page, live_server, captura, re
     page.on("pageerror", lambda error: errores.append(str(error)))
     page.set_viewport_size({"width": 390, "height": 844})
 
-    page.goto(f"{live_server.url}/portal/entrar/")
-    page.get_by_label("RUT o correo electrónico").fill(paciente.cliente.rut)
-    page.get_by_label("Contraseña").fill(CLAVE_PACIENTE)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("heading", name="Hola, Ana María Núñez")).to_be_visible()
+    entrar_al_portal(paciente)
 
     # Book: any dentist, the first time of the day.
     page.get_by_role("navigation", name="Secciones del portal").get_by_role("link", name="Reservar").click()

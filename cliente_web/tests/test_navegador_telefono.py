@@ -12,25 +12,20 @@ from playwright.sync_api import expect
 
 from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
-from cliente_web.tests.conftest import CLAVE_PACIENTE
 from notificaciones.models import Canal, Notificacion
 from pacientes.models import Cliente
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_el_paciente_confirma_su_celular_con_el_codigo(page, live_server, captura, errores_de_consola, settings,
+def test_el_paciente_confirma_su_celular_con_el_codigo(entrar_al_portal, page, live_server, captura, errores_de_consola, settings,
                                                       entrar_a_gestion, recepcionista, dentista, manana_10):
     settings.NOTIFICACIONES_MAXIMO_POR_HORA = 1  # the welcome e-mail takes the hour's place
     settings.NOTIFICACIONES_SMS = "consola"  # the SMS stays in the outbox, where the test reads it
     paciente = registrar_paciente(43, nombre_completo="Ana María Núñez", telefono="+56 9 6123 4567",
                                   canal_preferido=Canal.SMS, acepta_sms=True, confirmar_telefono=False)
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/portal/entrar/")
-    page.get_by_label("RUT o correo electrónico").fill(paciente.cliente.rut)
-    page.get_by_label("Contraseña").fill(CLAVE_PACIENTE)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("heading", name="Hola, Ana María Núñez")).to_be_visible()
+    entrar_al_portal(paciente)
 
     page.goto(f"{live_server.url}{reverse('portal:mi_cuenta')}")
     celular = page.locator("#celular")

@@ -12,12 +12,11 @@ from playwright.sync_api import expect
 
 from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
-from cliente_web.tests.conftest import CLAVE_PACIENTE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_el_paciente_ve_por_que_no_puede_reservar_mas(page, live_server, captura, errores_de_consola, recepcionista,
+def test_el_paciente_ve_por_que_no_puede_reservar_mas(entrar_al_portal, page, live_server, captura, errores_de_consola, recepcionista,
                                                      dentista, crear_personal):
     otro = crear_personal(nombre="Tomás", apellido="Vidal")
     dia = timezone.localdate() + datetime.timedelta(days=3)
@@ -29,11 +28,7 @@ def test_el_paciente_ve_por_que_no_puede_reservar_mas(page, live_server, captura
     reservar_cita(user=paciente, cita_id=nueva(dentista, a_las(10)).pk)
     a_la_vez = nueva(otro, a_las(10, 15))
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/portal/entrar/")
-    page.get_by_label("RUT o correo electrónico").fill(paciente.cliente.rut)
-    page.get_by_label("Contraseña").fill(CLAVE_PACIENTE)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("heading", name="Hola, Ana María Núñez")).to_be_visible()
+    entrar_al_portal(paciente)
 
     page.goto(f"{live_server.url}/portal/reservar/{a_la_vez.pk}/")
     page.get_by_role("button", name="Confirmar reserva").click()
