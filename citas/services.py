@@ -288,6 +288,7 @@ def asignar_cita(
             evento="cita_asignada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
             perfil=perfil, cliente=cliente, cita=cita, contexto=_contexto(cita, nombre),
             adjunto_calendario=calendario.ics_de_cita(cita, dentista=cita.dentista.nombre, ahora=ahora),
+            con_cupo=False,  # the clinic gave this hour: never silenced by the anti-flood budget
         )
     registrar_evento(logger, "cita_asignada", cita_id=cita.pk, cliente_id=getattr(cliente, "pk", None),
                      actor_id=getattr(actor, "pk", None))
@@ -421,6 +422,9 @@ def _cancelar(*, cita, ahora, es_personal, por_clinica, motivo, usuario, via, li
     notificar(
         evento=evento, referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
         perfil=perfil, cliente=cliente, cita=cita, contexto=contexto, adjunto_calendario=ics,
+        # The budget is against floods a patient account can cause; the clinic's own cancellations
+        # (one per booking when a patient is deactivated) must all reach the patient.
+        con_cupo=not es_personal,
     )
 
 
@@ -668,8 +672,10 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
             adjunto_calendario=calendario.ics_de_cita(destino, dentista=destino.dentista.nombre, ahora=ahora),
             contexto={
                 **_contexto(destino, nombre), "fecha_anterior": anterior["fecha"],
-                "fecha_anterior_corta": anterior["fecha_corta"], "hora_anterior": anterior["hora"], "dentista_anterior": anterior["dentista"],
+                "fecha_anterior_corta": anterior["fecha_corta"], "hora_anterior": anterior["hora"],
+                "dentista_anterior": anterior["dentista"],
             },
+            con_cupo=not personal,
         )
     registrar_evento(logger, "cita_reprogramada", cita_id=origen.pk, nueva_cita_id=destino.pk,
                      cliente_id=destino.cliente_id, actor_id=getattr(actor, "pk", None))

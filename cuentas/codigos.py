@@ -12,7 +12,6 @@ as a keyed hash (HMAC with the SECRET_KEY), expires after ``VIGENCIA`` and admit
 """
 
 import datetime
-import hashlib
 import hmac
 import logging
 import re
@@ -23,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from cuentas.models import CodigoTelefono
 from notificaciones.canales import canales_con_entrega
@@ -43,8 +43,9 @@ INTENTOS_MAXIMOS = 5
 
 
 def _hash(cliente_id, telefono, codigo) -> str:
-    mensaje = f"codigo_telefono:{cliente_id}:{telefono}:{codigo}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), mensaje, hashlib.sha256).hexdigest()
+    """The stored form of a code: Django's keyed hash (SECRET_KEY), like the e-mail fingerprint
+    of ``cuentas.services``."""
+    return salted_hmac("cuentas.codigo_telefono", f"{cliente_id}:{telefono}:{codigo}", algorithm="sha256").hexdigest()
 
 
 def _paciente_bloqueado(user):
@@ -70,8 +71,10 @@ def codigo_vigente(cliente) -> bool:
     """Whether a code sent to the patient's current number can still be used (one query)."""
     if not cliente.telefono or cliente.telefono_verificado_en is not None:
         return False
-    return CodigoTelefono.objects.filter(cliente_id=cliente.pk, telefono=str(cliente.telefono), usado_en__isnull=True,
-                                         expira_en__gt=timezone.now(), intentos__lt=INTENTOS_MAXIMOS).exists()
+    # The newest unused code, the only one ``confirmar_codigo_telefono`` accepts.
+    ultimo = (CodigoTelefono.objects.filter(cliente_id=cliente.pk, telefono=str(cliente.telefono), usado_en__isnull=True)
+              .order_by("-creado").only("expira_en", "intentos").first())
+    return ultimo is not None and ultimo.expira_en > timezone.now() and ultimo.intentos < INTENTOS_MAXIMOS
 
 
 def enviar_codigo_telefono(*, user) -> CodigoTelefono:

@@ -42,8 +42,13 @@ def canales_de_envio(*, email, telefono, perfil):
 
 
 def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente=None, cita=None, contexto=None,
-              adjunto_calendario=None, sms_sin_confirmar=""):
+              adjunto_calendario=None, sms_sin_confirmar="", con_cupo=True):
     """Record one notification per channel for ``evento`` and defer the delivery jobs.
+
+    ``con_cupo=False``: outside the per-destination budget (``registrar_avisos``): a notice the
+    clinic's staff caused (a cancellation by the clinic, an assignment, a move): the budget is
+    against floods a patient account or a stranger can trigger, and must never silence the
+    clinic telling a patient that their appointments changed.
 
     ``adjunto_calendario``: an iCalendar text (with its METHOD) that the e-mail carries as a
     ``text/calendar`` attachment (stored with the e-mail's row; the other channels ignore it).
@@ -86,7 +91,7 @@ def notificar(*, evento, referencia, email="", telefono="", perfil=None, cliente
                 clave_idempotencia=f"{evento}:{referencia}:{canal}",
             )
         )
-    return registrar_avisos(filas)
+    return registrar_avisos(filas, con_cupo=con_cupo)
 
 
 def _variables(evento, contexto):

@@ -61,7 +61,14 @@ EVENTOS = {
     "cambio_correo_deshecho": "Cuenta bloqueada («No fui yo»)",
     "cuenta_desbloqueada": "Cuenta desbloqueada",
     "cambio_celular_aviso": "Aviso de cambio de celular",
+    "codigo_telefono": "Código para confirmar su celular",
+    "telefono_liberado": "Aviso: quitamos un celular de su ficha",
+    "registro_verificar": "Enlace para confirmar su correo y crear su cuenta",
+    "registro_cuenta_existente": "Aviso: ya tenía una cuenta",
+    "registro_contactar_clinica": "Aviso: hable con la clínica para activar su cuenta",
 }
+# Notices that only ever go to staff: never in a patient's copy.
+EVENTOS_DEL_PERSONAL = {"invitacion_personal"}
 
 
 @register.filter

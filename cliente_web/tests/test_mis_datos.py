@@ -15,8 +15,10 @@ from django.utils import timezone
 
 from citas.models import Cancelacion
 from citas.services import cancelar_cita, crear_cita_disponible, reservar_cita
+from cliente_web.templatetags.mis_datos import EVENTOS, EVENTOS_DEL_PERSONAL
 from cliente_web.tests.conftest import cliente_de
 from cuentas.selectors import CAMPOS_DE_LA_FICHA, CAMPOS_INTERNOS_DE_LA_FICHA, exportar_datos_paciente
+from notificaciones.eventos import declarados
 from notificaciones.models import Notificacion
 from pacientes.documentos import subir_documento
 from pacientes.models import Cliente
@@ -190,3 +192,9 @@ def test_exportar_sin_limite_de_canceladas(paciente, dentista, recepcionista, ma
         cancelar_cita(actor=paciente, cita_id=hora.pk)
     assert Cancelacion.objects.filter(cliente=paciente.cliente).count() == 55
     assert len(exportar_datos_paciente(cliente_id=paciente.cliente.pk)["citas_canceladas"]) == 55
+
+
+def test_la_copia_legible_nombra_cada_aviso_que_puede_recibir_un_paciente():
+    """Every declared event a patient can receive has its Spanish label in the readable copy
+    (the fallback would print the key without its accents: "Codigo telefono")."""
+    assert set(declarados()) - EVENTOS_DEL_PERSONAL <= set(EVENTOS)

@@ -12,6 +12,7 @@ from citas.models import Cancelacion, Cierre, Cita, EstadoCita, HorarioAtencion
 from citas.selectors import agenda_del_dia, agenda_semanal
 from citas.services import asignar_cita, cancelar_cita, crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
+from cuentas.presencial import crear_cliente_presencial
 from gestion_clinica.tests.conftest import cliente_de
 from personal.models import Rol
 from pruebas.soporte import huella_bd
@@ -306,6 +307,19 @@ def test_get_nunca_cancela(clientes, dentista, futura):
     respuesta = clientes["recepcion"].get(url, {"por_clinica": "1", "motivo": "x", "volver": "cita"})
     assert respuesta.status_code == 200 and "Confirmar la cancelación" in respuesta.text
     assert huella_bd() == antes
+
+
+def test_la_pagina_de_cancelar_dice_los_canales_que_usara_el_aviso_sin_cuenta_del_portal(
+        clientes, dentista, recepcionista, futura):
+    """A desk patient (no portal account) with a confirmed phone and SMS consent gets the
+    cancellation by e-mail and SMS: the page says so, as the outbox will do."""
+    ficha = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Rosa Díaz",
+                                     email="rosa@correo.example", telefono="+56961110000",
+                                     canal_preferido="sms", acepta_sms=True, medio_consentimiento="verbal")
+    hora = futura(dentista)
+    cita = asignar_cita(actor=recepcionista.user, cita_id=hora.pk, cliente_id=ficha.pk)
+    respuesta = clientes["recepcion"].get(reverse("gestion:agenda_cancelar", args=[cita.pk]))
+    assert "El paciente recibirá un aviso por: Correo electrónico, SMS." in respuesta.text
 
 
 @pytest.mark.parametrize("datos, error", [

@@ -137,7 +137,9 @@ def _volver_de(request, datos, cita):
 
 def _canales(cita):
     """How the patient would be told (the outbox's rule), as labels: ["Correo electrónico", …]."""
-    perfil = getattr(getattr(cita.cliente, "user", None), "perfil_cliente", None) if cita.cliente_id else None
+    # The patient's record (consents, confirmed phone), as the outbox reads it: also for a
+    # patient without a portal account.
+    perfil = cita.cliente.preferencias() if cita.cliente_id else None
     canales = canales_de_envio(email=cita.paciente_email, telefono=cita.paciente_telefono, perfil=perfil)
     return [Canal(canal).label for canal, _ in canales]
 

@@ -13,7 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
-from citas.services import cancelar_cita, crear_cita_disponible, reservar_cita
+from citas.services import (
+    asignar_cita, cancelar_cita, cancelar_citas_futuras_del_cliente, crear_cita_disponible, reprogramar_cita,
+    reservar_cita,
+)
 from citas.tests.test_services import registrar_paciente
 from gestion_clinica.tests.conftest import cliente_de
 from notificaciones.models import Canal, CupoEnvio, EstadoNotificacion, Notificacion
@@ -176,3 +179,27 @@ def test_diez_transacciones_que_registran_a_la_vez_no_pasan_juntas_el_cupo(setti
         hilo.join()
     assert sorted(estados) == [EstadoNotificacion.PENDIENTE] * 3 + [EstadoNotificacion.SUPRIMIDA] * 7
     assert Notificacion.objects.exclude(estado=EstadoNotificacion.SUPRIMIDA).count() == 3
+
+
+def test_los_avisos_que_causa_la_clinica_no_cuentan_en_el_cupo(settings, dentista, recepcionista, en_tres_dias_10):
+    """The budget is against floods a patient account can cause: the clinic assigning, moving
+    and cancelling a patient's hours (here 8 cancellations when the desk releases their
+    bookings) are all sent, and leave the patient's own budget untouched."""
+    settings.NOTIFICACIONES_MAXIMO_POR_HORA = 2
+    settings.NOTIFICACIONES_SMS = "consola"
+    user = registrar_paciente(1, canal_preferido=Canal.SMS, acepta_sms=True)
+    cliente = user.cliente
+    Notificacion.objects.all().delete()  # the welcome
+    CupoEnvio.objects.all().delete()
+    horas = [crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=en_tres_dias_10 + i * H)
+             for i in range(9)]
+    for hora in horas[:8]:
+        asignar_cita(actor=recepcionista.user, cita_id=hora.pk, cliente_id=cliente.pk)
+    reprogramar_cita(actor=recepcionista.user, cita_id=horas[7].pk, nueva_cita_id=horas[8].pk)
+    with operacion("liberar", actor=recepcionista.user):
+        assert cancelar_citas_futuras_del_cliente(actor=recepcionista.user, cliente_id=cliente.pk,
+                                                  ahora=timezone.now(), motivo="Cierre de la ficha") == 8
+    avisos = Notificacion.objects.filter(cliente_id=cliente.pk)
+    assert avisos.count() == 2 * (8 + 1 + 8)  # e-mail and SMS of each
+    assert not avisos.filter(estado=EstadoNotificacion.SUPRIMIDA).exists()
+    assert not CupoEnvio.objects.exists()
