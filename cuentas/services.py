@@ -136,14 +136,6 @@ def reenviar_invitacion(*, actor, cliente_id):
                      actor_id=getattr(actor, "pk", None))
 
 
-def _errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms, telefono="") -> dict:
-    """The consent rule of both registration and preferences (``pacientes.consentimientos``):
-    WhatsApp or SMS as the preferred channel needs its explicit opt-in and a number that can
-    receive it; e-mail needs none. Errors by field."""
-    return errores_de_canales(canal_preferido=canal_preferido, telefono=telefono,
-                              acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms)
-
-
 def registrar_cliente_web(
     *,
     nombre_completo,
@@ -227,7 +219,8 @@ def revisar_registro(
         errores["acepta_privacidad"] = ValidationError(
             "Debe aceptar el aviso de privacidad para crear su cuenta.", code="privacidad_obligatoria"
         )
-    errores.update(_errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms, _telefono_si_valido(telefono)))
+    errores.update(errores_de_canales(canal_preferido=canal_preferido, telefono=_telefono_si_valido(telefono),
+                                      acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms))
 
     existente = paciente_existente_por_rut(rut)
     if existente is not None:
@@ -367,7 +360,8 @@ def actualizar_preferencias(*, user, canal_preferido, acepta_whatsapp, acepta_sm
     cliente = Cliente.objects.filter(user_id=user.pk, activo=True).first()
     if cliente is None:
         raise ValidationError("Su cuenta no tiene una ficha de paciente activa.", code="sin_ficha")
-    errores = _errores_de_canal(canal_preferido, acepta_whatsapp, acepta_sms, str(cliente.telefono or ""))
+    errores = errores_de_canales(canal_preferido=canal_preferido, telefono=str(cliente.telefono or ""),
+                                 acepta_whatsapp=acepta_whatsapp, acepta_sms=acepta_sms)
     if errores:
         raise ValidationError(errores)
     with operacion("actualizar_preferencias", actor=user):

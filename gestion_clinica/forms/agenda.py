@@ -8,7 +8,7 @@ from django.utils import timezone
 from citas.estados import ESTADOS_MARCADOS
 from citas.horarios import Bloque
 from citas.models import DiaSemana, TipoCierre
-from nucleo.formularios import ConClasesBootstrap, EntradaFecha
+from nucleo.formularios import ConClasesBootstrap, ConErroresDelServicio, EntradaFecha
 
 ID_MAXIMO = 2**63 - 1
 # Dates the agenda accepts: beyond them the time-zone arithmetic overflows (year 9999 in UTC).
@@ -202,7 +202,7 @@ class FormularioRango(ConClasesBootstrap, forms.Form):
         self.fields["dentista"].choices = [("", "Todos los dentistas"), *((d.pk, d.nombre) for d in dentistas)]
 
 
-class FormularioCierre(ConClasesBootstrap, forms.Form):
+class FormularioCierre(ConErroresDelServicio, forms.Form):
     """A closure of the whole clinic or an absence of one dentist, over a date range.
     ``confirmado``: the receptionist saw how many bookings it affects and closes anyway."""
 
@@ -219,7 +219,7 @@ class FormularioCierre(ConClasesBootstrap, forms.Form):
         self.fields["dentista"].choices = [("", "Toda la clínica"), *((d.pk, d.nombre) for d in dentistas)]
 
 
-class FormularioBloquear(ConClasesBootstrap, forms.Form):
+class FormularioBloquear(ConErroresDelServicio, forms.Form):
     motivo = forms.CharField(label="Motivo", max_length=200, error_messages={"required": "Indique el motivo."},
                              help_text="Por ejemplo: reunión, sillón en reparación. Se muestra en la agenda.")
 

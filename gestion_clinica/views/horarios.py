@@ -125,15 +125,14 @@ def dias_cerrados(request):
         argumentos = {"desde": datos["desde"], "hasta": datos["hasta"], "dentista_id": datos["dentista"],
                       "tipo": datos["tipo"], "motivo": datos["motivo"]}
         try:
-            cierres.validar_cierre(**argumentos)
-            afectadas = cierres.contar_afectadas(desde=datos["desde"], hasta=datos["hasta"],
-                                                 dentista_id=datos["dentista"])
-            if afectadas and not datos["confirmado"]:
-                por_confirmar = afectadas
-            else:
-                resultado = cierres.cerrar_rango(actor=request.user, **argumentos)
+            if not datos["confirmado"]:  # first ask, when bookings are affected
+                cierres.validar_cierre(**argumentos)
+                por_confirmar = cierres.contar_afectadas(desde=datos["desde"], hasta=datos["hasta"],
+                                                         dentista_id=datos["dentista"]) or None
+            if por_confirmar is None:
+                resultado = cierres.cerrar_rango(actor=request.user, **argumentos)  # validates again, locked
         except ValidationError as error:
-            _errores_al_formulario(formulario, error)
+            formulario.agregar_errores_del_servicio(error)
         else:
             if por_confirmar is None:
                 cierre = resultado.cierre
@@ -146,15 +145,6 @@ def dias_cerrados(request):
         "formulario": formulario, "por_confirmar": por_confirmar,
         "cierres": cierres.proximos_cierres(desde=timezone.localdate()),
     })
-
-
-def _errores_al_formulario(formulario, error):
-    """A service's ValidationError on the form: by field when it names one of the form's."""
-    if hasattr(error, "error_dict"):
-        for campo, lista in error.error_dict.items():
-            formulario.add_error(campo if campo in formulario.fields else None, lista)
-    else:
-        formulario.add_error(None, texto_error(error))
 
 
 @requiere_rol(*GESTION)
@@ -200,7 +190,7 @@ def bloquear(request, cita_id):
         try:
             cierres.bloquear_hora(actor=request.user, cita_id=cita.pk, motivo=formulario.cleaned_data["motivo"])
         except ValidationError as error:
-            _errores_al_formulario(formulario, error)
+            formulario.agregar_errores_del_servicio(error)
         else:
             messages.success(request, f"Hora {timezone.localtime(cita.inicio):%d-%m-%Y %H:%M} bloqueada.")
             return redirect(volver)
