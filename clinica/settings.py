@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "pacientes",
     "cuentas",
     "citas",
+    "ficha",
     "notificaciones",
     "mantenimiento",
     "django_htmx",
@@ -345,6 +346,11 @@ CLINICA_PLAZO_CAMBIOS_H = int(os.environ.get("CLINICA_PLAZO_CAMBIOS_H", "12"))
 CLINICA_MAX_REPROGRAMACIONES = int(os.environ.get("CLINICA_MAX_REPROGRAMACIONES", "2"))
 # How many live future bookings a patient may hold through the portal (one script must not empty
 # the agenda); the clinic can give more at the desk.
+# The clinical record (ficha): how long an urgent access opened by a dentist outside the care
+# team lasts, and how many years a record is kept after its last entry (Decreto 41 art. 11 and
+# Ley 20.584: at least 15) before the purge may delete it.
+CLINICA_FICHA_URGENCIA_HORAS = int(os.environ.get("CLINICA_FICHA_URGENCIA_HORAS", "12"))
+CLINICA_FICHA_ANOS_CONSERVACION = max(15, int(os.environ.get("CLINICA_FICHA_ANOS_CONSERVACION", "15")))
 CLINICA_MAX_RESERVAS_PORTAL = int(os.environ.get("CLINICA_MAX_RESERVAS_PORTAL", "2"))
 # Attempt limits on the portal's POSTs (cliente_web/limites.py; README, "Límites de intentos"):
 # django-ratelimit rates, comma separated, "" for none. Past one, the attempt gets a 429 page with

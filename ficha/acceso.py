@@ -1,0 +1,125 @@
+"""Who may read a patient's clinical record: the one place that decides (Ley 20.584 art. 13).
+
+Clinical content (medical history, allergies, progress notes, the record's documents) is for the
+care team only: an active dentist who has or had an appointment with the patient (any state but
+cancelled: a booking that never took place did not make them part of the care), or whom an
+administrator assigned to the patient's treatment (``AccesoFicha``). A dentist outside the team
+may open the record only through "acceso de urgencia" with a written reason, which lasts
+``CLINICA_FICHA_URGENCIA_HORAS`` and stays flagged for review (``AccesoUrgencia``). Reception and
+administration see administrative data only (name, contact, appointments), never clinical
+content; an administrator grants access but does not read. Every view that shows any part of a
+record asks ``acceso_a_ficha`` and writes the answer to the read log (``ficha.lecturas``).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+
+from citas.estados import ESTADOS_CON_PACIENTE, EstadoCita
+from citas.models import Cita
+from ficha.models import AccesoFicha, AccesoUrgencia, Via
+from pacientes.models import Cliente
+from personal.models import Perfil, Rol
+
+# The appointments that make a dentist part of a patient's care: every state that holds the
+# patient except a cancellation by the clinic (a booking the patient cancelled frees the slot
+# and no longer names them).
+ESTADOS_DE_CUIDADO = [estado for estado in ESTADOS_CON_PACIENTE if estado != EstadoCita.CANCELADA]
+
+
+@dataclass(frozen=True)
+class Acceso:
+    """The answer for one person and one record.
+
+    ``permitido``: they may read clinical content now; ``via``: on what ground (a ``Via``,
+    ``denegado`` when refused); ``puede_urgencia``: refused, but a dentist who may open urgent
+    access with a reason; ``urgencia_id`` / ``motivo_urgencia``: the urgent access in force;
+    ``rol``: the reader's role as the log shows it."""
+
+    permitido: bool
+    via: str
+    rol: str
+    puede_urgencia: bool = False
+    urgencia_id: int | None = None
+    motivo_urgencia: str = ""
+
+
+def horas_de_urgencia() -> int:
+    return getattr(settings, "CLINICA_FICHA_URGENCIA_HORAS", 12)
+
+
+def perfil_clinico(usuario) -> Perfil | None:
+    """The active dentist profile of an active user, or None: only dentists read records.
+    Through ``user.perfil_personal``, the relation the staff site's role check already loaded."""
+    if usuario is None or not getattr(usuario, "is_authenticated", False) or not usuario.is_active:
+        return None
+    try:
+        perfil = usuario.perfil_personal
+    except ObjectDoesNotExist:
+        return None
+    if not perfil.activo or perfil.rol != Rol.DENTISTA:
+        return None
+    return perfil
+
+
+def rol_visible(usuario) -> str:
+    """The reader's role for the log: the staff role's label, "Superusuario" or "Paciente"."""
+    perfil = Perfil.objects.filter(user_id=usuario.pk).values_list("rol", flat=True).first()
+    if perfil is not None:
+        return Rol(perfil).label
+    if usuario.is_superuser:
+        return "Superusuario"
+    return "Paciente" if hasattr(usuario, "cliente") else "Sin rol"
+
+
+def en_el_equipo(cliente_ref, dentista_id):
+    """``Exists`` expressions: the dentist has or had an appointment with the patient at
+    ``cliente_ref`` (an OuterRef or an id), or is assigned to their treatment."""
+    return (
+        Exists(Cita.objects.filter(cliente_id=cliente_ref, dentista_id=dentista_id, estado__in=ESTADOS_DE_CUIDADO)),
+        Exists(AccesoFicha.objects.filter(cliente_id=cliente_ref, dentista_id=dentista_id, revocado_en__isnull=True)),
+    )
+
+
+def acceso_a_ficha(usuario, cliente_id, *, ahora: datetime.datetime | None = None) -> Acceso | None:
+    """Whether ``usuario`` may read the clinical record of patient ``cliente_id`` now, and why
+    (one query for a dentist, none for anyone else). None when there is no such patient."""
+    ahora = ahora or timezone.now()
+    perfil = perfil_clinico(usuario)
+    if perfil is None:
+        if not Cliente.objects.filter(pk=cliente_id).exists():
+            return None
+        rol = rol_visible(usuario) if getattr(usuario, "is_authenticated", False) else "Anónimo"
+        return Acceso(permitido=False, via=Via.DENEGADO, rol=rol)
+    rol = Rol.DENTISTA.label
+    equipo, asignado = en_el_equipo(OuterRef("pk"), perfil.pk)
+    urgencias = AccesoUrgencia.objects.filter(
+        cliente_id=OuterRef("pk"), usuario_id=usuario.pk, vence_en__gt=ahora
+    ).order_by("-vence_en")
+    fila = (
+        Cliente.objects.filter(pk=cliente_id)
+        .annotate(equipo=equipo, asignado=asignado, urgencia_id=Subquery(urgencias.values("pk")[:1]),
+                  motivo_urgencia=Subquery(urgencias.values("motivo")[:1]))
+        .values("equipo", "asignado", "urgencia_id", "motivo_urgencia")
+        .first()
+    )
+    if fila is None:
+        return None
+    if fila["equipo"]:
+        return Acceso(permitido=True, via=Via.EQUIPO, rol=rol)
+    if fila["asignado"]:
+        return Acceso(permitido=True, via=Via.ASIGNADO, rol=rol)
+    if fila["urgencia_id"] is not None:
+        return Acceso(permitido=True, via=Via.URGENCIA, rol=rol, urgencia_id=fila["urgencia_id"],
+                      motivo_urgencia=fila["motivo_urgencia"])
+    return Acceso(permitido=False, via=Via.DENEGADO, rol=rol, puede_urgencia=True)
+
+
+def acceso_del_paciente(usuario, cliente_id) -> Acceso:
+    """The patient reading their own record (the portal's data export): always allowed, and
+    logged like any other read."""
+    return Acceso(permitido=True, via=Via.PACIENTE, rol="Paciente")

@@ -1,0 +1,373 @@
+"""The clinical record (ficha clínica, Ley 20.584 and Decreto 41 of 2012).
+
+- ``Antecedentes``: the patient's medical history, one row per patient, every change kept with
+  who and when (pghistory events). Its ``alergias`` and the seed's ``pacientes_cliente.alergias``
+  are kept in step by two database triggers (migration ``0001``), whichever side is written.
+- ``Evolucion``: a progress note per visit. Once signed, the database refuses any change and
+  any deletion (trigger ``evolucion_firmada_inmutable``); a correction is an addendum, a new note
+  whose ``corrige`` points to it. The only deletion ever accepted is the purge of a record whose
+  legal hold (``Resguardo``) has expired.
+- ``AccesoFicha`` (an administrator assigns a dentist to a patient's treatment) and
+  ``AccesoUrgencia`` (a dentist outside the care team opens the record with a written reason,
+  flagged for review): with the appointments, what ``ficha.acceso`` decides on.
+- ``LecturaFicha``: one append-only row per read of any part of a record (Decreto 41 art. 9);
+  the database refuses updates and deletions.
+- ``Resguardo``: the legal hold of an erased patient's record, until ``conservar_hasta``.
+"""
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from nucleo.models import ConFechas
+
+# FDI two-digit notation: quadrant (1–4 permanent, 5–8 deciduous) and position (1–8 / 1–5).
+DIENTES_PERMANENTES = [c * 10 + p for c in (1, 2, 3, 4) for p in range(1, 9)]
+DIENTES_TEMPORALES = [c * 10 + p for c in (5, 6, 7, 8) for p in range(1, 6)]
+DIENTES_FDI = DIENTES_PERMANENTES + DIENTES_TEMPORALES
+
+
+class Embarazo(models.TextChoices):
+    NO_REGISTRADO = "", "Sin registrar"
+    NO_APLICA = "no_aplica", "No aplica"
+    NO = "no", "No"
+    SI = "si", "Sí, embarazada"
+
+
+class Tabaquismo(models.TextChoices):
+    NO_REGISTRADO = "", "Sin registrar"
+    NO = "no", "No fuma"
+    EX = "ex", "Ex fumador(a)"
+    SI = "si", "Fuma"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class Antecedentes(ConFechas):
+    """A patient's medical history (table ``ficha_antecedentes``). ``version`` grows by one with
+    every change, so an edit made on a stale form is refused instead of overwriting a colleague's
+    (compare-and-set in ``ficha.antecedentes``); the triggers that keep ``alergias`` in step bump
+    it too. Database defaults on every column: the allergy trigger inserts the row in SQL."""
+
+    cliente = models.OneToOneField(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.PROTECT, related_name="antecedentes"
+    )
+    enfermedades = models.TextField("enfermedades y condiciones", blank=True, default="", db_default="")
+    medicamentos = models.TextField("medicamentos actuales", blank=True, default="", db_default="")
+    alergias = models.TextField("alergias", blank=True, default="", db_default="")
+    embarazo = models.CharField("embarazo", max_length=10, choices=Embarazo.choices, blank=True, default="",
+                                db_default="")
+    tabaquismo = models.CharField("tabaquismo", max_length=10, choices=Tabaquismo.choices, blank=True,
+                                  default="", db_default="")
+    anticoagulantes = models.BooleanField("toma anticoagulantes", default=False, db_default=False)
+    anticoagulantes_detalle = models.CharField("cuál anticoagulante", max_length=200, blank=True, default="",
+                                               db_default="")
+    cirugias = models.TextField("cirugías relevantes", blank=True, default="", db_default="")
+    observaciones = models.TextField("otras observaciones", blank=True, default="", db_default="")
+    version = models.PositiveIntegerField("versión", default=1, db_default=1)
+    actualizado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="actualizado por", on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    creado = models.DateTimeField("creado", auto_now_add=True, db_default=Now())
+    actualizado = models.DateTimeField("actualizado", auto_now=True, db_default=Now())
+
+    class Meta:
+        verbose_name = "antecedentes"
+        verbose_name_plural = "antecedentes"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(anticoagulantes=True) | Q(anticoagulantes_detalle=""),
+                name="antecedentes_anticoagulante_coherente",
+                violation_error_code="anticoagulante_sin_marcar",
+                violation_error_message="Indique el anticoagulante solo si el paciente toma uno.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Antecedentes de {self.cliente_id}"
+
+
+# Signed notes are the record as the law keeps it: no UPDATE at all, and a DELETE only when the
+# patient's legal hold has expired (the purge, ``ficha.retencion``). Raw SQL and the ORM alike.
+_SQL_EVOLUCION_FIRMADA = """
+    IF TG_OP = 'DELETE' AND EXISTS (
+        SELECT 1 FROM ficha_resguardo r
+        WHERE r.cliente_id = OLD.cliente_id AND r.conservar_hasta < CURRENT_DATE
+    ) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'La evolución % está firmada: no se puede modificar ni eliminar; agregue una adenda.', OLD.id
+        USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'evolucion_firmada_inmutable';
+"""
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Evolucion(ConFechas):
+    """A progress note (table ``ficha_evolucion``): what the dentist did at a visit, on which
+    teeth, in their words. A draft (``firmada_en`` empty) is the author's to edit or discard;
+    signing fixes it for good. An addendum is a note of its own whose ``corrige`` names the
+    signed note it completes or corrects."""
+
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.PROTECT, related_name="evoluciones"
+    )
+    cita = models.ForeignKey(
+        "citas.Cita", verbose_name="cita", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="evoluciones",
+    )
+    dentista = models.ForeignKey(
+        "personal.Perfil", verbose_name="dentista", on_delete=models.PROTECT, related_name="evoluciones"
+    )
+    atendido_el = models.DateField("fecha de la atención")
+    procedimiento = models.CharField("qué se hizo", max_length=200, blank=True, default="")
+    dientes = ArrayField(models.PositiveSmallIntegerField(), verbose_name="dientes (FDI)", blank=True,
+                         default=list, db_default="{}")
+    texto = models.TextField("evolución", blank=True, default="")
+    corrige = models.ForeignKey(
+        "self", verbose_name="adenda de", on_delete=models.PROTECT, null=True, blank=True, related_name="adendas"
+    )
+    firmada_en = models.DateTimeField("firmada el", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "evolución"
+        verbose_name_plural = "evoluciones"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dientes__contained_by=DIENTES_FDI),
+                name="evolucion_dientes_fdi",
+                violation_error_code="diente_invalido",
+                violation_error_message="Los dientes se indican con la numeración FDI (11 a 48; temporales 51 a 85).",
+            ),
+            models.CheckConstraint(
+                condition=Q(firmada_en__isnull=True)
+                | Q(procedimiento__regex=r"\S") | Q(texto__regex=r"\S"),
+                name="evolucion_firmada_con_contenido",
+                violation_error_code="evolucion_vacia",
+                violation_error_message="Escriba qué se hizo o la evolución antes de firmar.",
+            ),
+            models.CheckConstraint(
+                condition=Q(firmada_en__isnull=True) | Q(firmada_en__gte=models.F("creado")),
+                name="evolucion_firma_posterior",
+                violation_error_code="firma_invalida",
+                violation_error_message="La firma no puede ser anterior a la nota.",
+            ),
+        ]
+        indexes = [models.Index(fields=["cliente", "-atendido_el", "-id"], name="evolucion_cliente_idx")]
+        triggers = [
+            pgtrigger.Trigger(
+                name="evolucion_firmada_inmutable",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Q(old__firmada_en__isnull=False),
+                func=_SQL_EVOLUCION_FIRMADA,
+            ),
+        ]
+
+    def __str__(self):
+        return f"Evolución {self.pk} de {self.cliente_id} ({self.atendido_el:%d-%m-%Y})"
+
+    @property
+    def firmada(self) -> bool:
+        return self.firmada_en is not None
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class AccesoFicha(ConFechas):
+    """A dentist assigned to a patient's treatment by an administrator (table
+    ``ficha_accesoficha``): part of the care team without an appointment yet (a specialist who
+    will take over, the dentist who plans the treatment). Revoked by closing the row."""
+
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.CASCADE, related_name="accesos_ficha"
+    )
+    dentista = models.ForeignKey(
+        "personal.Perfil", verbose_name="dentista", on_delete=models.CASCADE, related_name="accesos_ficha"
+    )
+    motivo = models.CharField("motivo", max_length=200)
+    otorgado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="otorgado por", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    revocado_en = models.DateTimeField("revocado el", null=True, blank=True)
+    revocado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="revocado por", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "acceso a la ficha"
+        verbose_name_plural = "accesos a fichas"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cliente", "dentista"],
+                condition=Q(revocado_en__isnull=True),
+                name="acceso_ficha_vigente_unico",
+                violation_error_code="acceso_duplicado",
+                violation_error_message="Ese dentista ya tiene acceso a esta ficha.",
+            ),
+            models.CheckConstraint(
+                condition=Q(motivo__regex=r"\S"),
+                name="acceso_ficha_con_motivo",
+                violation_error_code="motivo_requerido",
+                violation_error_message="Indique por qué se otorga el acceso.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Acceso de {self.dentista_id} a {self.cliente_id}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class AccesoUrgencia(ConFechas):
+    """"Acceso de urgencia" (table ``ficha_accesourgencia``): a dentist outside the care team
+    opened a record with a written reason. It lasts ``CLINICA_FICHA_URGENCIA_HORAS`` and stays
+    flagged until an administrator reviews it (``revisado_en``)."""
+
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.CASCADE, related_name="accesos_urgencia"
+    )
+    usuario = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="quién", on_delete=models.PROTECT, related_name="+"
+    )
+    motivo = models.TextField("motivo")
+    abierto_en = models.DateTimeField("abierto el", db_default=Now())
+    vence_en = models.DateTimeField("vence el")
+    revisado_en = models.DateTimeField("revisado el", null=True, blank=True)
+    revisado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="revisado por", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    revision_nota = models.TextField("nota de la revisión", blank=True, default="", db_default="")
+
+    class Meta:
+        verbose_name = "acceso de urgencia"
+        verbose_name_plural = "accesos de urgencia"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(motivo__regex=r"^\s*\S.{8,}\S\s*$"),
+                name="urgencia_con_motivo",
+                violation_error_code="motivo_requerido",
+                violation_error_message="Escriba el motivo de la urgencia (al menos 10 caracteres).",
+            ),
+            models.CheckConstraint(
+                condition=Q(vence_en__gt=models.F("abierto_en")),
+                name="urgencia_vence_despues",
+                violation_error_code="vencimiento_invalido",
+                violation_error_message="El acceso de urgencia debe vencer después de abrirse.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["cliente", "usuario", "-vence_en"], name="urgencia_cliente_idx"),
+            models.Index(fields=["abierto_en"], condition=Q(revisado_en__isnull=True), name="urgencia_por_revisar_idx"),
+        ]
+
+    def __str__(self):
+        return f"Urgencia de {self.usuario_id} en {self.cliente_id}"
+
+
+class Seccion(models.TextChoices):
+    """What part of a record was read (``LecturaFicha.seccion``)."""
+
+    FICHA = "ficha", "Ficha clínica"
+    ANTECEDENTES = "antecedentes", "Antecedentes"
+    EVOLUCION = "evolucion", "Evolución"
+    DOCUMENTO = "documento", "Documento"
+    PDF = "pdf", "PDF de la ficha"
+    EXPORTACION = "exportacion", "Exportación de datos"
+
+
+class Via(models.TextChoices):
+    """On what ground a read was allowed, or that it was refused (``ficha.acceso``)."""
+
+    EQUIPO = "equipo", "Equipo de cuidado (atiende al paciente)"
+    ASIGNADO = "asignado", "Asignado al tratamiento"
+    URGENCIA = "urgencia", "Acceso de urgencia"
+    PACIENTE = "paciente", "El propio paciente"
+    DENEGADO = "denegado", "Intento sin acceso"
+
+
+class LecturaFicha(models.Model):
+    """One read of a record (table ``ficha_lecturaficha``), written in the request that showed
+    it. Append-only: triggers refuse UPDATE, DELETE and TRUNCATE, so the proof of who read what
+    cannot be edited even by the application's own database user.
+
+    No foreign-key constraints: the log outlives what it points to (a deleted user, a purged
+    record). It keeps the reader's name and role as they were, never clinical content."""
+
+    momento = models.DateTimeField("cuándo", db_default=Now(), db_index=True)
+    usuario = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="quién", on_delete=models.DO_NOTHING, db_constraint=False,
+        null=True, related_name="+",
+    )
+    usuario_nombre = models.CharField("nombre", max_length=200)
+    rol = models.CharField("rol", max_length=40, blank=True)
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )
+    seccion = models.CharField("qué", max_length=20, choices=Seccion.choices)
+    objeto_id = models.BigIntegerField("registro", null=True, blank=True)
+    via = models.CharField("acceso", max_length=10, choices=Via.choices)
+    motivo_urgencia = models.TextField("motivo de la urgencia", blank=True, default="")
+    ip = models.GenericIPAddressField("desde", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "lectura de ficha"
+        verbose_name_plural = "lecturas de fichas"
+        indexes = [
+            models.Index(fields=["cliente", "-momento"], name="lectura_cliente_idx"),
+            models.Index(fields=["usuario", "-momento"], name="lectura_usuario_idx"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="lectura_solo_agregar",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func="RAISE EXCEPTION 'El registro de lecturas de fichas no se puede modificar ni borrar.' "
+                     "USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'lectura_solo_agregar';",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.usuario_nombre} leyó {self.seccion} de {self.cliente_id} ({self.momento:%d-%m-%Y %H:%M})"
+
+    @property
+    def permitida(self) -> bool:
+        return self.via != Via.DENEGADO
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Resguardo(models.Model):
+    """The legal hold of an erased patient's record (table ``ficha_resguardo``): the portal
+    account and contact data are gone, the record stays, identified by the minimum the law asks,
+    until ``conservar_hasta`` (``CLINICA_FICHA_ANOS_CONSERVACION`` years after its last entry).
+    Only then may the purge delete it, signed notes included."""
+
+    cliente = models.OneToOneField(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.PROTECT, related_name="resguardo"
+    )
+    desde = models.DateTimeField("en resguardo desde", db_default=Now())
+    ultima_entrada = models.DateField("última entrada de la ficha")
+    conservar_hasta = models.DateField("conservar hasta")
+    solicitado_por = models.CharField(
+        "eliminación pedida por", max_length=10, choices=[("paciente", "El paciente"), ("clinica", "La clínica")]
+    )
+
+    class Meta:
+        verbose_name = "resguardo legal"
+        verbose_name_plural = "resguardos legales"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(conservar_hasta__gt=models.F("ultima_entrada")),
+                name="resguardo_plazo_posterior",
+                violation_error_code="plazo_invalido",
+                violation_error_message="El plazo de conservación debe terminar después de la última entrada.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Resguardo de {self.cliente_id} hasta {self.conservar_hasta:%d-%m-%Y}"
