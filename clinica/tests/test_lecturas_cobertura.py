@@ -1,0 +1,108 @@
+"""Every read of a clinical record is logged, and clinical content reaches only the care team
+(Decreto 41 art. 9, Ley 20.584 art. 13) — tried on EVERY URL of the staff site, not on a list.
+
+The patient of the security scene (``registros``) gets a record whose every part carries a
+marker: allergies, medical history, a signed note, an addendum, a document. Then each staff URL
+is opened (GET; what a page shows) by each staff person. A response "shows clinical content"
+when its body holds a marker, or it is a file (a document, a PDF, a JSON copy). Such a response
+must have written its row in the read log during that same request, and must reach only the
+care team. A new page that shows clinical content without going through
+``gestion_clinica.views.acceso_ficha.con_acceso_a_ficha`` fails here, whatever its URL.
+"""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinica.tests.seguridad import argumentos_de, patrones
+from ficha.models import Antecedentes, Evolucion, LecturaFicha, Via
+from pacientes.models import Cliente
+from personal.models import Perfil
+
+pytestmark = [pytest.mark.django_db, pytest.mark.lento]
+
+MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731")
+TIPOS_DE_ARCHIVO = ("application/pdf", "image/", "application/json", "application/octet-stream")
+
+
+@pytest.fixture
+def ficha_marcada(registros):
+    """The scene's patient with every part of a record marked; the scene's dentist (who has
+    an appointment with them) is their care team."""
+    cliente_id = registros["cliente_id"]
+    dentista = Perfil.objects.get(pk=registros["dentista_id"])
+    Cliente.objects.filter(pk=cliente_id).update(alergias="Penicilina ALERGIA-7731")
+    Antecedentes.objects.filter(cliente_id=cliente_id).update(enfermedades="Diabetes ENFERMEDAD-7731")
+    hoy = timezone.localdate()
+    nota = Evolucion.objects.create(cliente_id=cliente_id, dentista=dentista, atendido_el=hoy,
+                                    procedimiento="Control", dientes=[16], texto="Sin novedad EVOLUCION-7731")
+    Evolucion.objects.filter(pk=nota.pk).update(firmada_en=timezone.now())
+    adenda = Evolucion.objects.create(cliente_id=cliente_id, dentista=dentista, atendido_el=hoy, corrige=nota,
+                                      texto="Corrige el diente ADENDA-7731")
+    Evolucion.objects.filter(pk=adenda.pk).update(firmada_en=timezone.now())
+    return {**registros, "evolucion_id": nota.pk}
+
+
+def _urls_del_personal(registros):
+    """Every staff URL, filled with the scene's ids (the patient's own, never another's)."""
+    urls = []
+    for clave, patron in patrones():
+        if not clave.startswith("gestion:") or clave in ("gestion:entrar", "gestion:salir", "gestion:activar"):
+            continue
+        try:
+            urls.append((clave, reverse(clave, kwargs=argumentos_de(clave, patron, registros))))
+        except KeyError as falta:  # a new kind of id: the scene must learn it, not skip it
+            pytest.fail(f"{clave}: la escena no tiene {falta}; agréguelo a ficha_marcada o a registros")
+    return urls
+
+
+def _muestra_ficha(respuesta) -> bool:
+    tipo = respuesta.get("Content-Type", "")
+    if respuesta.streaming or any(tipo.startswith(t) for t in TIPOS_DE_ARCHIVO):
+        return True
+    cuerpo = respuesta.content.decode("utf-8", "replace")
+    return any(marcador in cuerpo for marcador in MARCADORES)
+
+
+def _recorrer(cliente, urls):
+    """(clave, url, shows clinical content, log rows written by that request) for each URL."""
+    for clave, url in urls:
+        antes = LecturaFicha.objects.count()
+        respuesta = cliente.get(url)
+        assert respuesta.status_code < 500, f"GET {url} → {respuesta.status_code}"
+        nuevas = list(LecturaFicha.objects.order_by("id")[antes:])
+        if respuesta.streaming:
+            b"".join(respuesta.streaming_content)
+        yield clave, url, _muestra_ficha(respuesta), nuevas
+
+
+def test_el_equipo_de_cuidado_deja_registro_en_cada_url_que_muestra_la_ficha(ficha_marcada, personas):
+    muestran = []
+    for clave, url, muestra, nuevas in _recorrer(personas["dentista"], _urls_del_personal(ficha_marcada)):
+        if not muestra:
+            continue
+        muestran.append(clave)
+        assert nuevas, f"{url} mostró contenido clínico sin registrar la lectura"
+        assert all(fila.cliente_id == ficha_marcada["cliente_id"] and fila.via == Via.EQUIPO for fila in nuevas), url
+    # The walk really met the record: the ficha page and a document at least.
+    assert "gestion:ficha" in muestran and "gestion:paciente_documento" in muestran, muestran
+
+
+@pytest.mark.parametrize("persona", ["recepcion", "administrador"])
+def test_recepcion_y_administracion_no_ven_contenido_clinico_en_ninguna_url(persona, ficha_marcada, personas):
+    for clave, url, muestra, nuevas in _recorrer(personas[persona], _urls_del_personal(ficha_marcada)):
+        assert not muestra, f"{persona} vio contenido clínico en {url}"
+        assert all(fila.via == Via.DENEGADO for fila in nuevas), url
+
+
+def test_un_dentista_fuera_del_equipo_no_ve_la_ficha_y_su_intento_queda(ficha_marcada, crear_personal):
+    from clinica.tests.seguridad import cliente_logueado
+
+    ajeno = crear_personal(rol="dentista", username="dr.ajeno", nombre="Jorge", apellido="Mora")
+    intentos = 0
+    for clave, url, muestra, nuevas in _recorrer(cliente_logueado(ajeno.user), _urls_del_personal(ficha_marcada)):
+        assert not muestra, f"un dentista fuera del equipo vio contenido clínico en {url}"
+        if "ficha" in clave or "documento" in clave:
+            assert nuevas and all(fila.via == Via.DENEGADO for fila in nuevas), f"{url}: intento sin registrar"
+            intentos += 1
+    assert intentos >= 2
