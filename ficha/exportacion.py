@@ -125,14 +125,17 @@ def _evoluciones(cliente_id) -> list[dict]:
     ]
 
 
-def ficha_como_datos(cliente_id) -> dict:
+def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
     """The clinical record of patient ``cliente_id`` as JSON-ready data (dates in ISO 8601):
     ``paciente`` (identification), ``antecedentes`` (current values, version, who and when, and
     ``historial`` with every version; None when never recorded), ``evoluciones`` (signed notes
     with author, teeth, appointment start and ``adendas``), ``documentos`` (their data, not the
-    files) and ``conservacion`` (how long the clinic keeps it). Six queries whatever the record's
-    size. Raises ``Cliente.DoesNotExist`` for an unknown id."""
-    cliente = Cliente.objects.get(pk=cliente_id)
+    files) and ``conservacion`` (how long the clinic keeps it). Five queries whatever the
+    record's size (one less without a medical history, one less when the caller passes the
+    ``cliente`` it already loaded). Raises
+    ``Cliente.DoesNotExist`` for an unknown id."""
+    if cliente is None or cliente.pk != cliente_id:
+        cliente = Cliente.objects.get(pk=cliente_id)
     antecedentes = _antecedentes(cliente.pk)
     evoluciones = _evoluciones(cliente.pk)
     documentos = [
