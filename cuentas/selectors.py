@@ -10,6 +10,7 @@ from django.utils import timezone
 from citas.models import Cita, EstadoCita
 from citas.selectors import canceladas_del_paciente
 from cuentas.models import PerfilCliente
+from ficha.exportacion import ficha_como_datos
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal
 
@@ -52,11 +53,13 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
     """Everything the clinic holds about the patient and their account, for the right of access
     and portability (Ley 21.719), as JSON-ready data.
 
-    Six queries whatever the history's length: the record with its account, profile and live
+    Nine or ten queries whatever the history's length: the record with its account, profile and live
     consents, the consents' history, the appointments with their dentists, the cancelled ones
     (``citas.selectors.canceladas_del_paciente``), the notifications (without their bodies,
     keys or provider ids), the documents (their data; the files themselves are downloaded from
-    "Mis documentos"). No internal key or id is exported (``CAMPOS_INTERNOS_DE_LA_FICHA``, and
+    "Mis documentos"), and the clinical record (``ficha_clinica``, from
+    ``ficha.exportacion.ficha_como_datos``: three more, four with a medical history). It writes nothing: the views that show
+    or download it log the read of the clinical record. No internal key or id is exported (``CAMPOS_INTERNOS_DE_LA_FICHA``, and
     nothing of other people: no staff member's name but the dentist's). Raises
     ``Cliente.DoesNotExist`` for an unknown id.
     """
@@ -147,6 +150,9 @@ def exportar_datos_paciente(*, cliente_id) -> dict:
             }
             for documento in ClienteDocumento.objects.filter(cliente_id=cliente.pk).order_by("creado", "pk")
         ],
+        # The clinical record (issue 15): history with its versions, signed notes with their
+        # addenda, how long it is kept. Also as a PDF (portal:cuenta_ficha_pdf).
+        "ficha_clinica": ficha_como_datos(cliente.pk, cliente=cliente),
     }
 
 

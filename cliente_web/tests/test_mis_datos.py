@@ -122,7 +122,9 @@ def test_cada_columna_de_la_ficha_esta_decidida():
 
 def test_la_version_legible_tiene_lo_mismo_en_castellano_y_fechas_chilenas(portal, paciente, historia,
                                                                           django_assert_num_queries):
-    with django_assert_num_queries(8):  # session, user with their record + the export's six
+    # session, user with their record + the export's nine (the clinical record's three without a
+    # medical history, issue 15) + the read log's row
+    with django_assert_num_queries(12):
         respuesta = portal.get(LEGIBLES)
     assert respuesta.status_code == 200 and respuesta["Content-Type"].startswith("text/html")
     assert "no-store" in respuesta["Cache-Control"]
@@ -172,11 +174,15 @@ def test_ids_ajenos_no_cambian_de_quien_es_la_copia(portal, paciente, otro_pacie
 
 @pytest.mark.parametrize("url", [DATOS, LEGIBLES])
 def test_no_escribe_ni_registra_nada(portal, paciente, historia, url, caplog):
+    """Nothing but the read of the clinical record it carries (issue 15: one row of the read
+    log, ``cliente_web/tests/test_mis_datos_ficha.py``); a refused POST not even that."""
     antes = huella_bd()
     with caplog.at_level(logging.DEBUG):
         assert portal.get(url).status_code == 200
         assert portal.post(url).status_code == 405
-    assert huella_bd() == antes
+    despues = huella_bd()
+    assert despues.pop("ficha_lecturaficha")[0] == antes.pop("ficha_lecturaficha")[0] + 1
+    assert despues == antes
     propios = [r for r in caplog.records
                if r.name.split(".")[0] in {"cuentas", "cliente_web", "citas", "pacientes", "notificaciones", "nucleo"}]
     assert propios == []

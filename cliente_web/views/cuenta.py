@@ -24,6 +24,10 @@ from cliente_web.reintentos import clave_bloqueada, registrar_clave_incorrecta
 from cuentas.codigos import codigo_vigente, confirmar_codigo_telefono, enviar_codigo_telefono
 from cuentas.models import PerfilCliente
 from cuentas.selectors import exportar_datos_paciente
+from ficha.acceso import acceso_del_paciente
+from ficha.exportacion import ficha_en_pdf
+from ficha.lecturas import registrar_lectura
+from ficha.models import Seccion
 from cuentas.services import (
     actualizar_contacto_del_paciente,
     actualizar_preferencias,
@@ -35,6 +39,7 @@ from cuentas.services import (
 )
 from notificaciones.models import Canal
 from nucleo.bloqueo import respuesta_bloqueo
+from nucleo.ip_cliente import ip_del_cliente
 from nucleo.sesiones import renovar_login
 
 
@@ -144,11 +149,19 @@ class CambiarClaveView(auth_views.PasswordChangeView):
         return super().form_invalid(form)
 
 
+def _registrar_copia(request, seccion: str) -> None:
+    """The patient's own read of their clinical record, in the read log like anyone's
+    (Decreto 41 art. 9): the copy carries the record."""
+    registrar_lectura(usuario=request.user, cliente_id=request.paciente.pk, seccion=seccion,
+                      acceso=acceso_del_paciente(request.user, request.paciente.pk), ip=ip_del_cliente(request))
+
+
 @require_GET
 @never_cache
 @requiere_paciente
 def datos(request):
-    """All the patient's data as a JSON download."""
+    """All the patient's data as a JSON download, the clinical record included (logged)."""
+    _registrar_copia(request, Seccion.EXPORTACION)
     contenido = json.dumps(exportar_datos_paciente(cliente_id=request.paciente.pk), cls=DjangoJSONEncoder,
                            ensure_ascii=False, indent=2)
     respuesta = HttpResponse(contenido, content_type="application/json; charset=utf-8")
@@ -162,10 +175,26 @@ def datos(request):
 @requiere_paciente
 def datos_legibles(request):
     """The same copy as ``datos``, as a page the patient reads, prints or saves as PDF: Spanish
-    labels, dates as in Chile."""
+    labels, dates as in Chile. It shows allergies and what the clinical record holds: logged."""
+    _registrar_copia(request, Seccion.EXPORTACION)
     return render(request, "cliente_web/cuenta/mis_datos.html", {
         "datos": exportar_datos_paciente(cliente_id=request.paciente.pk),
     })
+
+
+@require_GET
+@never_cache
+@requiere_paciente
+def ficha_pdf(request):
+    """The patient's clinical record as a readable PDF (their right to a copy, Ley 20.584
+    art. 14); the read is logged."""
+    _registrar_copia(request, Seccion.PDF)
+    contenido = ficha_en_pdf(request.paciente.pk,
+                             generado_para=f"{request.paciente.nombre_completo} (paciente, desde el portal)")
+    respuesta = HttpResponse(contenido, content_type="application/pdf")
+    nombre = f"ficha-clinica-{timezone.localdate().isoformat()}.pdf"
+    respuesta["Content-Disposition"] = f'attachment; filename="{nombre}"'
+    return respuesta
 
 
 @require_http_methods(["GET", "POST"])
@@ -255,6 +284,7 @@ urlpatterns = [
     path("cuenta/clave/", requiere_paciente(CambiarClaveView.as_view()), name="cuenta_clave"),
     path("cuenta/datos/", datos, name="cuenta_datos"),
     path("cuenta/datos/legibles/", datos_legibles, name="cuenta_datos_legibles"),
+    path("cuenta/datos/ficha.pdf", ficha_pdf, name="cuenta_ficha_pdf"),
     path("cuenta/eliminar/", eliminar, name="cuenta_eliminar"),
     path("cuenta/eliminada/", eliminada, name="cuenta_eliminada"),
     path("cuenta/correo/<str:token>/", confirmar_correo, name="cuenta_correo_confirmar"),

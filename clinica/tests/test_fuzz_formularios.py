@@ -242,6 +242,7 @@ SOLO_RUTA = {
     "gestion:agenda_reserva", "portal:mi_cuenta", "portal:cuenta_datos", "portal:cuenta_datos_legibles",
     "portal:cuenta_eliminada",
     "portal:mis_documentos", "portal:documento",
+    "gestion:ficha_pdf", "gestion:ficha_datos", "portal:cuenta_ficha_pdf",  # the clinical record's copy (issue 15)
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}
@@ -358,7 +359,11 @@ def test_get_con_basura_nunca_es_5xx(clave, remitentes, registros):
 
 def _persona_de(clave):
     quien = TABLA[clave]
-    return "paciente" if "paciente" in quien else "administrador" if "administrador" in quien else "anonimo"
+    if "paciente" in quien:
+        return "paciente"
+    if "administrador" in quien:
+        return "administrador"
+    return "dentista" if "dentista" in quien else "anonimo"  # the care team's pages (issue 15)
 
 
 @pytest.mark.parametrize("clave", sorted(SOLO_RUTA))

@@ -74,6 +74,10 @@ TABLA = {
     "gestion:personal_reactivar": {A},
     "gestion:personal_invitar": {A},
     "gestion:auditoria": {A},
+    # The clinical record's copy (issue 15): the care team only (``con_acceso_a_ficha``; the
+    # scene's dentist has an appointment with the patient); reception and administration 403.
+    "gestion:ficha_pdf": {D},
+    "gestion:ficha_datos": {D},
     # Patient portal (/portal/) -------------------------------------------------------------
     "portal:inicio": {"paciente"},
     "portal:entrar": {"publica"},
@@ -102,6 +106,7 @@ TABLA = {
     "portal:cuenta_clave": {"paciente"},
     "portal:cuenta_datos": {"paciente"},
     "portal:cuenta_datos_legibles": {"paciente"},  # the same copy, as a page to read or print
+    "portal:cuenta_ficha_pdf": {"paciente"},  # their clinical record as a PDF (issue 15)
     "portal:cuenta_eliminar": {"paciente"},
     "portal:cuenta_eliminada": {"publica"},  # shown after the account is gone
     "portal:mis_documentos": {"paciente"},
@@ -147,6 +152,9 @@ SIN_DUENO = {
     "gestion:personal_desactivar", "gestion:personal_reactivar", "gestion:personal_invitar",
     "gestion:personal_editar",
     "gestion:agenda_cierre", "gestion:agenda_reabrir", "gestion:agenda_bloquear", "gestion:agenda_desbloquear",
+    # The care rule, not an owner, decides: a dentist outside the team gets 403 and a logged
+    # attempt (gestion_clinica/tests/test_ficha_exportacion.py).
+    "gestion:ficha_pdf", "gestion:ficha_datos",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}
@@ -228,17 +236,29 @@ def _quienes_abren(clave):
     return [persona for persona in PERSONAS if persona in quien or "publica" in quien]
 
 
+# Pages that show clinical content: their GET writes exactly one row of the read log
+# (Decreto 41 art. 9), and nothing else.
+LECTURAS_DE_FICHA = {
+    "gestion:ficha_pdf", "gestion:ficha_datos",
+    "portal:cuenta_datos", "portal:cuenta_datos_legibles", "portal:cuenta_ficha_pdf",
+}
+
+
 @pytest.mark.parametrize("clave", [c for c in FILAS_DE_SITIO if _quienes_abren(c)])
 def test_un_get_no_escribe(clave, personas, registros):
     """The audit context is opened for writing methods only (PGHISTORY_MIDDLEWARE_METHODS):
     a page that wrote on GET would leave audit rows without their user. No page does, for
-    anyone who may open it."""
+    anyone who may open it, but for the read log of a clinical record's pages."""
     url = "/" if clave == "/" else reverse(clave, kwargs=argumentos_de(clave, FILAS[clave], registros))
     for persona in _quienes_abren(clave):
         antes = huella_bd()
         respuesta = personas[persona].get(url)
         assert respuesta.status_code < 500, f"{persona} GET {url} → {respuesta.status_code}"
-        assert huella_bd() == antes, f"{persona} GET {url} escribió en la base"
+        despues = huella_bd()
+        if clave in LECTURAS_DE_FICHA:
+            lecturas = despues.pop("ficha_lecturaficha")[0] - antes.pop("ficha_lecturaficha")[0]
+            assert lecturas == 1, f"{persona} GET {url}: {lecturas} filas en el registro de lecturas"
+        assert despues == antes, f"{persona} GET {url} escribió en la base"
 
 
 def test_admin_solo_para_el_superusuario(personas, registros):

@@ -1,0 +1,256 @@
+"""A copy of a patient's clinical record: as data (the JSON of the portal's and the staff's data
+export) and as a readable PDF (the patient's right to a copy, Ley 20.584 art. 14; access and
+portability, Ley 21.719).
+
+Neither function checks who asks nor writes the read log: the views that call them do both
+(``ficha.acceso`` decides, ``ficha.lecturas.registrar_lectura`` logs), like any other read of a
+record. What the copy holds: identification, the medical history with every version (who and
+when), the signed progress notes in order with their addenda, the record's documents (their
+data; the files are downloaded apart). Drafts are not part of the record until signed, so they
+are not in the copy. Nothing of another patient; of the staff, only the names of the people who
+wrote in the record.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from ficha.models import Antecedentes, Evolucion
+from nucleo.pdf import DocumentoPDF
+from pacientes.models import Cliente, ClienteDocumento
+from personal.models import nombre_de_personal
+
+# The medical history's columns in the copy, with the labels the PDF prints.
+CAMPOS_ANTECEDENTES = (
+    ("enfermedades", "Enfermedades y condiciones"),
+    ("medicamentos", "Medicamentos actuales"),
+    ("alergias", "Alergias"),
+    ("embarazo", "Embarazo"),
+    ("tabaquismo", "Tabaquismo"),
+    ("anticoagulantes", "Toma anticoagulantes"),
+    ("anticoagulantes_detalle", "Anticoagulante"),
+    ("cirugias", "Cirugías relevantes"),
+    ("observaciones", "Otras observaciones"),
+)
+CON_OPCIONES = {"embarazo", "tabaquismo"}
+
+
+def _fecha(valor):
+    """ISO 8601; instants in Santiago's time with their offset (as ``cuentas.selectors``)."""
+    if valor is None:
+        return None
+    if isinstance(valor, datetime.datetime):
+        return timezone.localtime(valor).isoformat()
+    return valor.isoformat()
+
+
+def _nombre(usuario) -> str | None:
+    if usuario is None:
+        return None
+    return nombre_de_personal(usuario.first_name, usuario.last_name, usuario.username)
+
+
+def _campos(fila) -> dict:
+    datos = {}
+    for campo, _ in CAMPOS_ANTECEDENTES:
+        datos[campo] = getattr(fila, campo)
+        if campo in CON_OPCIONES:
+            opciones = Antecedentes._meta.get_field(campo).choices
+            datos[f"{campo}_texto"] = dict(opciones).get(datos[campo], datos[campo])
+    return datos
+
+
+def _antecedentes(cliente_id) -> dict | None:
+    fila = Antecedentes.objects.select_related("actualizado_por").filter(cliente_id=cliente_id).first()
+    if fila is None:
+        return None
+    eventos = list(fila.events.select_related("actualizado_por").order_by("pgh_created_at", "pgh_id"))
+    return {
+        **_campos(fila),
+        "version": fila.version,
+        "actualizado_en": _fecha(fila.actualizado),
+        "actualizado_por": _nombre(fila.actualizado_por),
+        # Every version as it was saved (pghistory's events): who and when, and the values.
+        "historial": [
+            {"version": evento.version, "registrado_en": _fecha(evento.pgh_created_at),
+             "por": _nombre(evento.actualizado_por), **_campos(evento)}
+            for evento in eventos
+        ],
+    }
+
+
+def _nota(nota: Evolucion, por_id: dict) -> dict:
+    datos = {
+        "atendido_el": _fecha(nota.atendido_el),
+        "procedimiento": nota.procedimiento,
+        "dientes": list(nota.dientes),
+        "texto": nota.texto,
+        "dentista": nota.dentista.nombre,
+        "firmada_en": _fecha(nota.firmada_en),
+        "cita_inicio": _fecha(nota.cita.inicio) if nota.cita_id else None,
+    }
+    if nota.corrige_id is not None:
+        corregida = por_id.get(nota.corrige_id)
+        datos["adenda_de"] = {"atendido_el": _fecha(corregida.atendido_el) if corregida else None,
+                              "firmada_en": _fecha(corregida.firmada_en) if corregida else None}
+    return datos
+
+
+def _evoluciones(cliente_id) -> list[dict]:
+    """Signed notes, oldest first; each with its addenda (an addendum to an addendum goes with
+    the note at the root of its chain), in the order they were signed."""
+    notas = list(
+        Evolucion.objects.filter(cliente_id=cliente_id, firmada_en__isnull=False)
+        .select_related("dentista__user", "cita")
+        .order_by("atendido_el", "firmada_en", "pk")
+    )
+    por_id = {nota.pk: nota for nota in notas}
+
+    def raiz(nota):
+        vistos = set()
+        while nota.corrige_id in por_id and nota.pk not in vistos:
+            vistos.add(nota.pk)
+            nota = por_id[nota.corrige_id]
+        return nota
+
+    adendas: dict[int, list[Evolucion]] = {}
+    for nota in notas:
+        if nota.corrige_id is not None:
+            adendas.setdefault(raiz(nota).pk, []).append(nota)
+    return [
+        {**_nota(nota, por_id),
+         "adendas": [_nota(a, por_id) for a in sorted(adendas.get(nota.pk, []), key=lambda a: (a.firmada_en, a.pk))]}
+        for nota in notas if nota.corrige_id is None or nota.corrige_id not in por_id
+    ]
+
+
+def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
+    """The clinical record of patient ``cliente_id`` as JSON-ready data (dates in ISO 8601):
+    ``paciente`` (identification), ``antecedentes`` (current values, version, who and when, and
+    ``historial`` with every version; None when never recorded), ``evoluciones`` (signed notes
+    with author, teeth, appointment start and ``adendas``), ``documentos`` (their data, not the
+    files) and ``conservacion`` (how long the clinic keeps it). Five queries whatever the
+    record's size (one less without a medical history, one less when the caller passes the
+    ``cliente`` it already loaded). Raises
+    ``Cliente.DoesNotExist`` for an unknown id."""
+    if cliente is None or cliente.pk != cliente_id:
+        cliente = Cliente.objects.get(pk=cliente_id)
+    antecedentes = _antecedentes(cliente.pk)
+    evoluciones = _evoluciones(cliente.pk)
+    documentos = [
+        {"titulo": d.titulo, "nombre": d.nombre_descarga, "tipo": d.tipo_contenido, "tamano_bytes": d.tamano,
+         "adjuntado_en": _fecha(d.creado)}
+        for d in ClienteDocumento.objects.filter(cliente_id=cliente.pk).order_by("creado", "pk")
+    ]
+    return {
+        "paciente": {
+            "nombre_completo": cliente.nombre_completo,
+            "documento": cliente.documento_visible,
+            "fecha_nacimiento": _fecha(cliente.fecha_nacimiento),
+        },
+        "antecedentes": antecedentes,
+        "evoluciones": evoluciones,
+        "documentos": documentos,
+        "conservacion": {
+            "anos_minimos": settings.CLINICA_FICHA_ANOS_CONSERVACION,
+            "norma": "Decreto 41 de 2012 del Ministerio de Salud, art. 11",
+            "explicacion": (
+                f"La clínica conserva esta ficha al menos {settings.CLINICA_FICHA_ANOS_CONSERVACION} años "
+                "desde su última entrada, también si usted elimina su cuenta del portal."
+            ),
+        },
+    }
+
+
+def _dd(valor: str | None, *, hora: bool = False) -> str:
+    """An ISO date of the data as Chileans read it (``dd-mm-aaaa``, with ``hh:mm`` if asked)."""
+    if not valor:
+        return "—"
+    if "T" in valor:
+        leido = timezone.localtime(datetime.datetime.fromisoformat(valor))
+        return leido.strftime("%d-%m-%Y %H:%M" if hora else "%d-%m-%Y")
+    return datetime.date.fromisoformat(valor).strftime("%d-%m-%Y")
+
+
+def _valor_antecedente(datos: dict, campo: str) -> str:
+    if campo == "anticoagulantes":
+        return "Sí" if datos[campo] else "No"
+    if campo in CON_OPCIONES:
+        return datos[f"{campo}_texto"]
+    return datos[campo] or "Sin registrar"
+
+
+def _lineas_nota(nota: dict) -> list[tuple[str, str]]:
+    lineas = [("Dentista", nota["dentista"])]
+    if nota["cita_inicio"]:
+        lineas.append(("Cita", _dd(nota["cita_inicio"], hora=True)))
+    if nota["procedimiento"]:
+        lineas.append(("Qué se hizo", nota["procedimiento"]))
+    if nota["dientes"]:
+        lineas.append(("Dientes (FDI)", ", ".join(str(d) for d in nota["dientes"])))
+    if nota["texto"]:
+        lineas.append(("Evolución", nota["texto"]))
+    lineas.append(("Firmada el", _dd(nota["firmada_en"], hora=True)))
+    return lineas
+
+
+def ficha_en_pdf(cliente_id, *, generado_para: str) -> bytes:
+    """The clinical record of patient ``cliente_id`` as a readable PDF (``nucleo.pdf``): the
+    clinic's data, the patient's identification, the medical history and its versions, the
+    signed notes in order with their addenda ("Adenda del … a la evolución del …"), the
+    documents' list and how long the record is kept; each page with "Página N de M" and, at the
+    foot, when and for whom it was generated (``generado_para``: a name and role). Built from
+    ``ficha_como_datos``, so the PDF and the JSON say the same. Raises ``Cliente.DoesNotExist``."""
+    datos = ficha_como_datos(cliente_id)
+    paciente = datos["paciente"]
+    doc = DocumentoPDF(titulo="Ficha clínica", generado_para=generado_para)
+
+    doc.seccion("Paciente")
+    doc.datos([("Nombre", paciente["nombre_completo"]), ("Documento", paciente["documento"] or "Sin documento"),
+               ("Fecha de nacimiento", _dd(paciente["fecha_nacimiento"]))])
+
+    doc.seccion("Antecedentes médicos")
+    antecedentes = datos["antecedentes"]
+    if antecedentes is None:
+        doc.parrafo("No hay antecedentes médicos registrados.")
+    else:
+        por = f" por {antecedentes['actualizado_por']}" if antecedentes["actualizado_por"] else ""
+        doc.parrafo(f"Versión {antecedentes['version']}, actualizada el "
+                    f"{_dd(antecedentes['actualizado_en'], hora=True)}{por}.", estilo="nota")
+        for campo, etiqueta in CAMPOS_ANTECEDENTES:
+            if campo == "anticoagulantes_detalle" and not antecedentes["anticoagulantes"]:
+                continue
+            doc.parrafo(_valor_antecedente(antecedentes, campo), negrita=f"{etiqueta}:")
+        if len(antecedentes["historial"]) > 1:
+            doc.bloque("Historial de cambios", [
+                ("", f"Versión {v['version']}: {_dd(v['registrado_en'], hora=True)}"
+                     + (f", {v['por']}" if v["por"] else ""))
+                for v in antecedentes["historial"]
+            ])
+            doc.parrafo("Los valores de cada versión están en la copia en JSON.", estilo="nota")
+
+    evoluciones = datos["evoluciones"]
+    doc.seccion(f"Evoluciones ({len(evoluciones)})")
+    if not evoluciones:
+        doc.parrafo("No hay evoluciones firmadas.")
+    for nota in evoluciones:
+        titulo = f"Evolución del {_dd(nota['atendido_el'])}"
+        doc.bloque(titulo, _lineas_nota(nota))
+        for adenda in nota["adendas"]:
+            corregida = adenda["adenda_de"]["atendido_el"]
+            doc.bloque(f"Adenda del {_dd(adenda['firmada_en'])} a la evolución del {_dd(corregida)}",
+                       _lineas_nota(adenda), sangria=True)
+
+    doc.seccion("Documentos")
+    if not datos["documentos"]:
+        doc.parrafo("No hay documentos en la ficha.")
+    for documento in datos["documentos"]:
+        doc.parrafo(f"{documento['nombre']} ({documento['tipo']}), adjuntado el "
+                    f"{_dd(documento['adjuntado_en'])}", negrita=f"{documento['titulo']}:")
+    if datos["documentos"]:
+        doc.parrafo("Los archivos se descargan aparte.", estilo="nota")
+
+    doc.seccion("Conservación")
+    doc.parrafo(f"{datos['conservacion']['explicacion']} ({datos['conservacion']['norma']}.)")
+    return doc.pdf()
