@@ -24,3 +24,14 @@ def ve_alergias(*, rol, atiende: bool) -> bool:
     past or ahead, not cancelled. Everyone else (recepción, administración, another dentist)
     sees only that there is a clinical alert, never its content."""
     return rol == Rol.DENTISTA and atiende
+
+
+def es_administrador(actor) -> bool:
+    """An active administrador, or an active superuser whose ``Perfil`` (if any) is not
+    deactivated: the staff site's ``administrador`` role, asked by a domain service."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    perfil = Perfil.objects.filter(user_id=actor.pk).values_list("rol", "activo").first()
+    if perfil is not None and not perfil[1]:
+        return False
+    return actor.is_superuser or (perfil is not None and perfil[0] == Rol.ADMINISTRADOR)
