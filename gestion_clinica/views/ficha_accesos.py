@@ -45,30 +45,32 @@ def _destino(request, cliente_id):
 @require_POST
 @requiere_rol(*TODOS)
 def urgencia(request, cliente_id):
-    """Open "acceso de urgencia" (``abrir_urgencia``) and go back to the clinical page; refused,
-    the 403 page again with the reason next to the form."""
+    """Open "acceso de urgencia" (``abrir_urgencia``) and go back to the clinical page. Who
+    already may read the record goes straight there; who may not open one (reception,
+    administration) gets the 403 page, nothing written; a refused reason, the 403 page again
+    with the reason next to the form."""
+    acceso = acceso_a_ficha(request.user, cliente_id)
+    if acceso is None:
+        raise Http404("Ese paciente no existe.")
+    if acceso.permitido:
+        messages.info(request, "Usted ya puede ver esta ficha: no necesita un acceso de urgencia.")
+        return redirect(_destino(request, cliente_id))
+    if not acceso.puede_urgencia:
+        return respuesta_sin_acceso(request, cliente_id, acceso)
     form = FormularioUrgencia(request.POST)
     if form.is_valid():
         try:
             abierta = abrir_urgencia(actor=request.user, cliente_id=cliente_id, motivo=form.cleaned_data["motivo"])
         except ValidationError as error:
-            codigos = {item.code for item in error.error_list}
-            if "no_existe" in codigos:
+            if any(item.code == "no_existe" for item in error.error_list):
                 raise Http404("Ese paciente no existe.") from None
-            if "ya_tiene_acceso" in codigos:
-                messages.info(request, " ".join(error.messages))
-                return redirect(_destino(request, cliente_id))
             form.agregar_errores_del_servicio(error)
         else:
             messages.warning(request, "Acceso de urgencia abierto hasta las "
-                                      f"{abierta.vence_en.astimezone():%H:%M}. Quedó registrado y la administración "
-                                      "lo revisará.")
+                                      f"{timezone.localtime(abierta.vence_en):%H:%M}. Quedó registrado y la "
+                                      "administración lo revisará.")
             return redirect(_destino(request, cliente_id))
-    acceso = acceso_a_ficha(request.user, cliente_id)
-    if acceso is None:
-        raise Http404("Ese paciente no existe.")
-    return respuesta_sin_acceso(request, cliente_id, acceso, form_urgencia=form, status=400 if acceso.puede_urgencia
-                                else 403)
+    return respuesta_sin_acceso(request, cliente_id, acceso, form_urgencia=form, status=400)
 
 
 @requiere_rol(ADMINISTRADOR)
