@@ -8,7 +8,7 @@ shows who read what, not what it said)."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -36,7 +36,7 @@ def _destino(request, cliente_id):
     """Where to go once urgent access is open: the clinical page the dentist knocked at
     (``next``, only a path of this site), else the patient's page."""
     destino = request.POST.get("next", "")
-    if destino and url_has_allowed_host_and_scheme(destino, allowed_hosts={request.get_host()},
+    if destino.startswith("/") and url_has_allowed_host_and_scheme(destino, allowed_hosts={request.get_host()},
                                                    require_https=request.is_secure()):
         return destino
     return reverse("gestion:paciente", args=[cliente_id])
@@ -54,7 +54,7 @@ def urgencia(request, cliente_id):
         raise Http404("Ese paciente no existe.")
     if acceso.permitido:
         messages.info(request, "Usted ya puede ver esta ficha: no necesita un acceso de urgencia.")
-        return redirect(_destino(request, cliente_id))
+        return HttpResponseRedirect(_destino(request, cliente_id))
     if not acceso.puede_urgencia:
         return respuesta_sin_acceso(request, cliente_id, acceso)
     form = FormularioUrgencia(request.POST)
@@ -69,7 +69,7 @@ def urgencia(request, cliente_id):
             messages.warning(request, "Acceso de urgencia abierto hasta las "
                                       f"{timezone.localtime(abierta.vence_en):%H:%M}. Quedó registrado y la "
                                       "administración lo revisará.")
-            return redirect(_destino(request, cliente_id))
+            return HttpResponseRedirect(_destino(request, cliente_id))
     return respuesta_sin_acceso(request, cliente_id, acceso, form_urgencia=form, status=400)
 
 
