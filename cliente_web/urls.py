@@ -2,6 +2,7 @@
 keeps its own ``urlpatterns``; they are joined here."""
 
 from cliente_web.views import citas, clave, cuenta, documentos, enlaces, inicio, registro, reservas, sesion
+from cliente_web.views import ficha_lecturas
 
 app_name = "portal"
 
@@ -15,4 +16,5 @@ urlpatterns = [
     *cuenta.urlpatterns,
     *documentos.urlpatterns,
     *enlaces.urlpatterns,
+    *ficha_lecturas.urlpatterns,
 ]

@@ -37,7 +37,8 @@ class Acceso:
 
     ``permitido``: they may read clinical content now; ``via``: on what ground (a ``Via``,
     ``denegado`` when refused); ``puede_urgencia``: refused, but a dentist who may open urgent
-    access with a reason; ``urgencia_id`` / ``motivo_urgencia``: the urgent access in force;
+    access with a reason; ``urgencia_id`` / ``motivo_urgencia`` / ``vence_urgencia``: the urgent
+    access in force (its banner says until when);
     ``rol``: the reader's role as the log shows it."""
 
     permitido: bool
@@ -46,6 +47,7 @@ class Acceso:
     puede_urgencia: bool = False
     urgencia_id: int | None = None
     motivo_urgencia: str = ""
+    vence_urgencia: datetime.datetime | None = None
 
 
 def horas_de_urgencia() -> int:
@@ -103,8 +105,9 @@ def acceso_a_ficha(usuario, cliente_id, *, ahora: datetime.datetime | None = Non
     fila = (
         Cliente.objects.filter(pk=cliente_id)
         .annotate(equipo=equipo, asignado=asignado, urgencia_id=Subquery(urgencias.values("pk")[:1]),
-                  motivo_urgencia=Subquery(urgencias.values("motivo")[:1]))
-        .values("equipo", "asignado", "urgencia_id", "motivo_urgencia")
+                  motivo_urgencia=Subquery(urgencias.values("motivo")[:1]),
+                  vence_urgencia=Subquery(urgencias.values("vence_en")[:1]))
+        .values("equipo", "asignado", "urgencia_id", "motivo_urgencia", "vence_urgencia")
         .first()
     )
     if fila is None:
@@ -115,7 +118,7 @@ def acceso_a_ficha(usuario, cliente_id, *, ahora: datetime.datetime | None = Non
         return Acceso(permitido=True, via=Via.ASIGNADO, rol=rol)
     if fila["urgencia_id"] is not None:
         return Acceso(permitido=True, via=Via.URGENCIA, rol=rol, urgencia_id=fila["urgencia_id"],
-                      motivo_urgencia=fila["motivo_urgencia"])
+                      motivo_urgencia=fila["motivo_urgencia"], vence_urgencia=fila["vence_urgencia"])
     return Acceso(permitido=False, via=Via.DENEGADO, rol=rol, puede_urgencia=True)
 
 

@@ -5,6 +5,7 @@ from django.urls import path
 
 from gestion_clinica.views import agenda, auditoria, citas, horarios, pacientes, personal
 from gestion_clinica.views import ficha_exportacion
+from gestion_clinica.views import ficha_accesos
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -22,4 +23,5 @@ urlpatterns = [
     *personal.urlpatterns,
     *auditoria.urlpatterns,
     *ficha_exportacion.urlpatterns,
+    *ficha_accesos.urlpatterns,
 ]

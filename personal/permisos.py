@@ -16,11 +16,12 @@ def puede_reenviar_avisos(actor) -> bool:
     return actor.is_superuser or (perfil is not None and perfil[0] in (Rol.ADMINISTRADOR, Rol.RECEPCION))
 
 
-def ve_alergias(*, rol, atiende: bool) -> bool:
-    """Whether a staff member may read a patient's allergies: clinical data (Ley 20.584
-    art. 13), so only the dentist who sees the patient does. ``rol``: their role on the staff
-    site (an active superuser counts as administrador); ``atiende``: they are the dentist of
-    the appointment shown, or (on the patient's record) of one of the patient's appointments,
-    past or ahead, not cancelled. Everyone else (recepción, administración, another dentist)
-    sees only that there is a clinical alert, never its content."""
-    return rol == Rol.DENTISTA and atiende
+def es_administrador(actor) -> bool:
+    """An active administrador, or an active superuser whose ``Perfil`` (if any) is not
+    deactivated: the staff site's ``administrador`` role, asked by a domain service."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    perfil = Perfil.objects.filter(user_id=actor.pk).values_list("rol", "activo").first()
+    if perfil is not None and not perfil[1]:
+        return False
+    return actor.is_superuser or (perfil is not None and perfil[0] == Rol.ADMINISTRADOR)

@@ -20,6 +20,7 @@ from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (p
 from clinica.tests.seguridad import cliente_logueado
 from cuentas.registro import SAL_REGISTRO
 from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
+from ficha.models import AccesoFicha, AccesoUrgencia
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
@@ -105,6 +106,11 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         "otro_documento_id": documento(otro_paciente.cliente).pk,
         "otra_notificacion_id": _aviso(otro_paciente.cliente, otra_cita, f"seguridad:{otra_cita.pk}").pk,
         "otro_dentista_id": otro_dentista.pk,
+        # Issue 15: a dentist assigned to the patient's treatment, and an urgent access to review.
+        "acceso_id": AccesoFicha.objects.create(cliente=paciente.cliente, dentista=otro_dentista, motivo="Ortodoncia").pk,
+        "urgencia_id": AccesoUrgencia.objects.create(
+            cliente=paciente.cliente, usuario=otro_dentista.user, motivo="Dolor agudo, su dentista no está",
+            abierto_en=ahora, vence_en=ahora + datetime.timedelta(hours=12)).pk,
         "rut_paciente": paciente.cliente.rut,
         "email_paciente": paciente.cliente.email,
     }

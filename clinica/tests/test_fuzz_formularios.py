@@ -29,7 +29,7 @@ from hypothesis import settings as ajustes_hypothesis
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from clinica.tests.seguridad import argumentos_de, patrones
+from clinica.tests.seguridad import argumentos_de, cliente_logueado, patrones
 from clinica.tests.test_tabla_de_acceso import TABLA, _ids_enteros
 from personal.models import Rol
 
@@ -172,7 +172,11 @@ POST = {
     "gestion:paciente_eliminar": ("administrador", formulario()),
     "gestion:paciente_aviso_reenviar": ("administrador", formulario()),
     "gestion:paciente_documento_subir": ("administrador", formulario("titulo", archivos=["archivo"])),
-    "gestion:paciente_documento_eliminar": ("administrador", formulario()),
+    "gestion:paciente_documento_eliminar": ("dentista", formulario()),  # the care team's (issue 15)
+    "gestion:ficha_urgencia": ("dentista_ajeno", formulario("motivo", "next")),
+    "gestion:ficha_urgencia_revisar": ("administrador", formulario("nota")),
+    "gestion:ficha_accesos": ("administrador", formulario("dentista", "motivo")),
+    "gestion:ficha_acceso_revocar": ("administrador", formulario()),
     "gestion:agenda_horario": ("administrador", st.one_of(bloques_de_horario(), semana_tipo())),
     "gestion:agenda_crear_hora": ("administrador", formulario("dentista", "fecha", "hora", "duracion_minutos")),
     "gestion:agenda_generar": ("administrador", formulario("desde", "hasta", "dentista")),
@@ -227,6 +231,9 @@ GET = {
     "gestion:agenda_deshacer": ("administrador", formulario("volver")),
     "gestion:agenda_generar": ("administrador", formulario("desde", "hasta")),
     "gestion:auditoria": ("administrador", formulario("modelo", "usuario", "desde", "hasta", "registro_id", "pagina", "contexto")),
+    "gestion:ficha_lecturas": ("administrador", formulario("paciente", "usuario", "desde", "hasta", "via",
+                                                           "solo_urgencia", "pagina")),
+    "portal:cuenta_lecturas_ficha": ("paciente", formulario("pagina")),
     "portal:reservar": ("paciente", formulario("dentista", "semana")),
     "portal:cita_reprogramar": ("paciente", formulario("nueva", "dentista", "semana")),
     "portal:entrar": ("anonimo", formulario("next")),
@@ -243,6 +250,7 @@ SOLO_RUTA = {
     "portal:cuenta_eliminada",
     "portal:mis_documentos", "portal:documento",
     "gestion:ficha_pdf", "gestion:ficha_datos", "portal:cuenta_ficha_pdf",  # the clinical record's copy (issue 15)
+    "gestion:ficha_urgencias", "gestion:ficha_urgencias_cuenta",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}
@@ -277,6 +285,8 @@ def remitentes(personas, registros, crear_personal, otro_paciente, settings):
         **personas,
         "activacion_personal": _enlace_de_activacion(invitado, "gestion:activar"),
         "activacion_paciente": _enlace_de_activacion(otro_paciente, "portal:activar"),
+        # A dentist outside the patient's care team: the one who may ask for urgent access.
+        "dentista_ajeno": cliente_logueado(crear_personal(rol=Rol.DENTISTA, nombre="Jorge", apellido="Mora").user),
     }
 
 

@@ -46,8 +46,10 @@ TABLA = {
     "gestion:paciente_eliminar": {A, R},
     "gestion:paciente_aviso_reenviar": {A, R},
     "gestion:paciente_documento_subir": {A, R, D},
-    "gestion:paciente_documento": {A, R, D},
-    "gestion:paciente_documento_eliminar": {A, R},
+    # Issue 15: the record's documents are clinical content, for the care team only (the scene's
+    # dentist attends the patient; reception and administration get the record's 403 page).
+    "gestion:paciente_documento": {D},
+    "gestion:paciente_documento_eliminar": {D},
     "gestion:agenda": {A, R, D},  # a dentist sees only their own column
     "gestion:agenda_semana": {A, R, D},  # a dentist: only their own week
     "gestion:agenda_horario": {A, R},
@@ -78,6 +80,15 @@ TABLA = {
     # scene's dentist has an appointment with the patient); reception and administration 403.
     "gestion:ficha_pdf": {D},
     "gestion:ficha_datos": {D},
+    # Issue 15, who may read a record: urgent access (a dentist outside the care team; one inside
+    # is sent straight to the record), the read log, the urgent accesses to review, the care team.
+    "gestion:ficha_urgencia": {D},
+    "gestion:ficha_lecturas": {A},
+    "gestion:ficha_urgencias": {A},
+    "gestion:ficha_urgencias_cuenta": {A},
+    "gestion:ficha_urgencia_revisar": {A},
+    "gestion:ficha_accesos": {A},
+    "gestion:ficha_acceso_revocar": {A},
     # Patient portal (/portal/) -------------------------------------------------------------
     "portal:inicio": {"paciente"},
     "portal:entrar": {"publica"},
@@ -110,6 +121,7 @@ TABLA = {
     "portal:cuenta_eliminar": {"paciente"},
     "portal:cuenta_eliminada": {"publica"},  # shown after the account is gone
     "portal:mis_documentos": {"paciente"},
+    "portal:cuenta_lecturas_ficha": {"paciente"},  # "quién vio mi ficha": only their own rows
     "portal:documento": {"paciente"},
     "portal:recordatorio_enlace": {"publica"},  # the reminder's signed token is the key
     "portal:cuenta_correo_confirmar": {"publica"},  # the signed token is the key
@@ -132,8 +144,11 @@ IDOR = {
     # Another patient's booking is not a free slot: the "no longer available" page.
     "portal:reservar_confirmar": ("paciente", {"cita_id": "otra_cita_id"}, 404),
     # Staff see every patient; what must not mix is a child id under another parent.
-    "gestion:paciente_documento": ("recepcion", {"cliente_id": "otro_cliente_id"}, 404),
-    "gestion:paciente_documento_eliminar": ("recepcion", {"cliente_id": "otro_cliente_id"}, 404),
+    # The record's documents: another patient's record is refused by the access rule (the
+    # dentist is not in that patient's care team) before the document is looked up.
+    "gestion:paciente_documento": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:paciente_documento_eliminar": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_acceso_revocar": ("administrador", {"cliente_id": "otro_cliente_id"}, 404),
     "gestion:paciente_aviso_reenviar": ("recepcion", {"notificacion_id": "otra_notificacion_id"}, 404),
     "gestion:agenda_cita_aviso_reenviar": ("recepcion", {"notificacion_id": "otra_notificacion_id"}, 404),
     # A dentist owns their agenda: another dentist's week or appointment does not exist for them.
@@ -155,6 +170,7 @@ SIN_DUENO = {
     # The care rule, not an owner, decides: a dentist outside the team gets 403 and a logged
     # attempt (gestion_clinica/tests/test_ficha_exportacion.py).
     "gestion:ficha_pdf", "gestion:ficha_datos",
+    "gestion:ficha_urgencia", "gestion:ficha_accesos", "gestion:ficha_urgencia_revisar",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}

@@ -46,3 +46,11 @@ def tratante(crear_personal, paciente_ficha, dar_cita):
 def ajeno(crear_personal):
     """A dentist of the clinic who never saw the patient."""
     return crear_personal(rol=Rol.DENTISTA, username="dr.mora", nombre="Jorge", apellido="Mora")
+
+
+@pytest.fixture
+def superusuario_ficha(db):
+    """A Django superuser without a staff profile: an administrator for the services."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("raiz.ficha", "raiz.ficha@clinica.example", "Clave-muy-larga-1")

@@ -94,8 +94,8 @@ class FormularioPaciente(ConErroresDelServicio, forms.Form):
 
 
 class FormularioPacienteEditado(FormularioPaciente):
-    """Editing a patient at the desk. Allergies are clinical data that only the dentist who
-    treats the patient reads (``personal.permisos.ve_alergias``), and the desk (administración,
+    """Editing a patient at the desk. Allergies are clinical data that only the patient's care
+    team reads (``ficha.acceso.acceso_a_ficha``), and the desk (administración,
     recepción) edits: so this form never shows what is recorded, it only adds what the patient
     declares now (``actualizar_cliente(agregar_alergias=…)``)."""
 
@@ -103,8 +103,8 @@ class FormularioPacienteEditado(FormularioPaciente):
     agregar_alergias = forms.CharField(
         label="Agregar alergias que declara el paciente", required=False, max_length=LARGO_ENTRADA * 2,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Se suma a lo ya anotado. Lo anotado es un dato clínico: lo ve solo el dentista que atiende "
-                  "al paciente (en la ficha verá «Alerta clínica»).",
+        help_text="Se suma a lo ya anotado. Lo anotado es un dato clínico: lo ve solo el equipo de cuidado "
+                  "del paciente (en la ficha verá «Alerta clínica»).",
     )
     # Issue 14: only a confirmed number gets SMS/WhatsApp. A number typed (or changed) here is
     # confirmed by the desk; one that came from the portal is confirmed here on request.

@@ -1,6 +1,7 @@
-"""Allergies are clinical data (Ley 20.584 art. 13): only the dentist who sees the patient reads
-them (``personal.permisos.ve_alergias``), on the appointment's page, in the day grid's cell
-and on the patient's record; recepción and administración see only "Alerta clínica"."""
+"""Allergies are clinical data (Ley 20.584 art. 13): only the patient's care team reads them
+(the one rule, ``ficha.acceso.acceso_a_ficha``), on the appointment's page and on the
+patient's record, each read logged; the day grid shows everyone only "Alerta clínica";
+recepción and administración see only the alert everywhere."""
 
 import datetime
 
@@ -13,12 +14,12 @@ from django.utils import timezone
 from citas.selectors import agenda_del_dia
 from citas.services import asignar_cita, cancelar_cita, crear_cita_disponible
 from cuentas.presencial import crear_cliente_presencial
+from ficha.models import LecturaFicha, Seccion, Via
 from gestion_clinica.tests.conftest import cliente_de
 from gestion_clinica.views.agenda import _Celdas
 from pacientes.models import Cliente
 from pacientes.services import actualizar_cliente
 from personal.models import Rol
-from personal.permisos import ve_alergias
 
 pytestmark = pytest.mark.django_db
 
@@ -53,13 +54,6 @@ def cita_de(recepcionista):
     return crear
 
 
-def test_la_regla():
-    assert ve_alergias(rol=Rol.DENTISTA, atiende=True)
-    assert not ve_alergias(rol=Rol.DENTISTA, atiende=False)
-    for rol in (Rol.RECEPCION, Rol.ADMINISTRADOR, None):
-        assert not ve_alergias(rol=rol, atiende=True)
-
-
 # The appointment's page ------------------------------------------------------------------------
 
 
@@ -68,11 +62,15 @@ def test_pagina_de_la_cita(clientes, dentista, otro_dentista, con_alergia, cita_
     url = reverse("gestion:agenda_cita", args=[cita.pk])
     texto = clientes["dentista"].get(url).text
     assert ALERGIA in texto and "⚠ ALERGIAS:" in texto and "Alerta clínica" not in texto
+    lectura = LecturaFicha.objects.get()  # the read of the allergies, logged
+    assert (lectura.usuario_id, lectura.cliente_id, lectura.seccion, lectura.via) == (
+        dentista.user.pk, con_alergia.pk, Seccion.ANTECEDENTES, Via.EQUIPO)
     assert cliente_de(otro_dentista.user).get(url).status_code == 404  # another dentist's: as before
     for persona in ("recepcion", "administrador", "superusuario"):
         texto = clientes[persona].get(url).text
         assert "Alerta clínica" in texto
         assert ALERGIA not in texto and "látex" not in texto
+    assert LecturaFicha.objects.count() == 1  # the desk saw no clinical text: nothing to log
 
 
 def test_pagina_de_la_cita_sin_alergias_ni_alerta(clientes, dentista, recepcionista, cita_de):
@@ -81,24 +79,25 @@ def test_pagina_de_la_cita_sin_alergias_ni_alerta(clientes, dentista, recepcioni
     for persona in ("dentista", "recepcion"):
         texto = clientes[persona].get(reverse("gestion:agenda_cita", args=[cita.pk])).text
         assert "Alerta clínica" not in texto and "ALERGIAS" not in texto
+    assert not LecturaFicha.objects.exists()
 
 
 # The day grid ----------------------------------------------------------------------------------
 
 
-def test_grilla_dentista_ve_el_texto_recepcion_solo_la_alerta(clientes, dentista, con_alergia, cita_de, recepcionista):
+def test_grilla_solo_la_alerta_para_todos(clientes, dentista, con_alergia, cita_de, recepcionista):
+    """The grid never shows allergy text (not even to the dentist: no per-cell read log), only a
+    non-clinical marker; the text is on the appointment's page."""
     cita_de(dentista, con_alergia)
     otra = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Otra Persona",
                                     alergias="<script>alert(1)</script> & O'Higgins")
     cita_de(dentista, otra, datetime.time(11))
-    texto = clientes["dentista"].get(AGENDA).text
-    assert f"⚠ Alergias: {ALERGIA}" in texto
-    assert "⚠ Alergias: &lt;script&gt;alert(1)&lt;/script&gt; &amp; O&#x27;Higgins" in texto
-    assert "<script>alert(1)" not in texto and "Alerta clínica" not in texto
-    for persona in ("recepcion", "administrador"):
+    for persona in ("dentista", "recepcion", "administrador"):
         texto = clientes[persona].get(AGENDA).text
         assert texto.count('<span class="badge text-bg-danger alerta-clinica">Alerta clínica</span>') == 2
         assert ALERGIA not in texto and "O&#x27;Higgins" not in texto and "Alergias:" not in texto
+        assert "<script>alert(1)" not in texto
+    assert not LecturaFicha.objects.exists()
 
 
 @pytest.mark.parametrize("persona", ["recepcion", "dentista"])
@@ -141,8 +140,10 @@ def test_grilla_sigue_en_seis_consultas_con_alergias(clientes, dentista, con_ale
 def test_ficha_solo_el_dentista_que_atiende_ve_el_contenido(clientes, dentista, otro_dentista, con_alergia, cita_de,
                                                            recepcionista, django_assert_num_queries):
     ficha = reverse("gestion:paciente", args=[con_alergia.pk])
-    # Before any appointment: no dentist sees it.
-    assert ALERGIA not in clientes["dentista"].get(ficha).text
+    # Before any appointment: no dentist sees it, and the refused attempt is logged.
+    texto = clientes["dentista"].get(ficha).text
+    assert ALERGIA not in texto and "Alerta clínica" in texto and 'id="form-urgencia"' in texto
+    assert LecturaFicha.objects.get().via == Via.DENEGADO
     cita_de(dentista, con_alergia)
     actualizar_cliente(actor=recepcionista.user, cliente_id=con_alergia.pk, nombre_completo="Marta Díaz Rojas",
                        alergias="Penicilina, látex y yodo")
@@ -154,10 +155,15 @@ def test_ficha_solo_el_dentista_que_atiende_ve_el_contenido(clientes, dentista, 
         assert "Alerta clínica" in texto
         assert "Penicilina" not in texto and "yodo" not in texto  # neither in the box nor in the history
         assert "(dato clínico)" in texto
-    # The dentist's record: one more query (do they see this patient?), only for a dentist.
+    # Logged: the team dentist's reads (allowed) and the other dentist's attempt (refused); the
+    # desk saw no clinical content, so no row of theirs.
+    lecturas = LecturaFicha.objects.order_by("pk")
+    assert [(le.usuario_id, le.via) for le in lecturas] == [
+        (dentista.user.pk, Via.DENEGADO), (dentista.user.pk, Via.EQUIPO), (otro_dentista.user.pk, Via.DENEGADO)]
+    # The dentist's record: two more queries (the access rule, the read log's row), only for a dentist.
     de_recepcion = len(_consultas(clientes["recepcion"], ficha))
     clientes["dentista"].get(ficha)
-    with django_assert_num_queries(de_recepcion + 1):
+    with django_assert_num_queries(de_recepcion + 2):
         clientes["dentista"].get(ficha)
 
 

@@ -1,5 +1,9 @@
 """Patients' documents on the staff site: who uploads, downloads and deletes; errors in
-Spanish with nothing stored; download headers; the record's Documentos card."""
+Spanish with nothing stored; download headers; the record's Documentos card.
+
+The documents are part of the clinical record (issue 15): everyone on the staff uploads
+(reception scans the x-ray a patient brings), only the care team lists, downloads and deletes
+them, and every one of those reads is logged, refused attempts too."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -7,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from ficha.models import AccesoFicha, LecturaFicha, Seccion, Via
 from pacientes.documentos import subir_documento
 from pacientes.models import ClienteDocumento
 from cuentas.presencial import crear_cliente_presencial
@@ -32,6 +37,13 @@ def paciente(recepcionista):
 def documento(paciente, recepcionista):
     return subir_documento(actor=recepcionista.user, cliente_id=paciente.pk, titulo="Radiografía panorámica",
                            archivo=SimpleUploadedFile("Radiografía 2026.pdf", PDF))
+
+
+@pytest.fixture
+def del_equipo(dentista, paciente):
+    """The ``dentista`` client's user, assigned to ``paciente``'s treatment (care team)."""
+    AccesoFicha.objects.create(cliente=paciente, dentista=dentista, motivo="Tratante")
+    return dentista
 
 
 def subir_url(cliente):
@@ -79,32 +91,34 @@ def test_subir_solo_por_post(clientes, paciente):
     assert clientes["recepcion"].get(subir_url(paciente)).status_code == 405
 
 
-@pytest.mark.parametrize("persona", ["administrador", "recepcion"])
-def test_administracion_y_recepcion_eliminan(clientes, documento, persona, media):
-    confirmacion = clientes[persona].get(eliminar_url(documento))
+def test_el_equipo_de_cuidado_elimina(clientes, documento, del_equipo, media):
+    confirmacion = clientes["dentista"].get(eliminar_url(documento))
     assert confirmacion.status_code == 200
     assert "¿Eliminar el documento «Radiografía panorámica»?" in confirmacion.text
     assert ClienteDocumento.objects.filter(pk=documento.pk).exists(), "el GET solo pregunta"
 
-    respuesta = clientes[persona].post(eliminar_url(documento))
+    respuesta = clientes["dentista"].post(eliminar_url(documento))
     assert respuesta.status_code == 302
     assert not ClienteDocumento.objects.filter(pk=documento.pk).exists()
     # Test transactions never commit, so the file's removal (on commit) is proven in pacientes' tests.
-    otra_vez = clientes[persona].post(eliminar_url(documento), follow=True)
+    otra_vez = clientes["dentista"].post(eliminar_url(documento), follow=True)
     assert otra_vez.status_code == 200
     assert "Ese documento ya había sido eliminado; no se hizo nada." in otra_vez.text
-    assert clientes[persona].get(eliminar_url(documento)).status_code == 404
+    assert clientes["dentista"].get(eliminar_url(documento)).status_code == 404
+    assert set(LecturaFicha.objects.filter(seccion=Seccion.DOCUMENTO, objeto_id=documento.pk)
+               .values_list("via", flat=True)) == {Via.ASIGNADO}
 
 
-def test_dentista_no_elimina(clientes, documento):
-    assert clientes["dentista"].get(eliminar_url(documento)).status_code == 403
-    assert clientes["dentista"].post(eliminar_url(documento)).status_code == 403
+@pytest.mark.parametrize("persona", ["administrador", "superusuario", "recepcion", "dentista"])
+def test_fuera_del_equipo_no_elimina(clientes, documento, persona):
+    assert clientes[persona].get(eliminar_url(documento)).status_code == 403
+    assert clientes[persona].post(eliminar_url(documento)).status_code == 403
     assert ClienteDocumento.objects.filter(pk=documento.pk).exists()
+    assert list(LecturaFicha.objects.values_list("via", "objeto_id")) == [(Via.DENEGADO, documento.pk)] * 2
 
 
-@pytest.mark.parametrize("persona", ["administrador", "recepcion", "dentista"])
-def test_personal_descarga_con_cabeceras_seguras(clientes, documento, persona):
-    respuesta = clientes[persona].get(bajar_url(documento))
+def test_el_equipo_descarga_con_cabeceras_seguras(clientes, documento, del_equipo):
+    respuesta = clientes["dentista"].get(bajar_url(documento))
     assert respuesta.status_code == 200
     assert b"".join(respuesta.streaming_content) == PDF
     assert respuesta["Content-Type"] == "application/pdf"
@@ -112,6 +126,20 @@ def test_personal_descarga_con_cabeceras_seguras(clientes, documento, persona):
     assert respuesta["X-Content-Type-Options"] == "nosniff"
     assert respuesta["Cache-Control"] == "private, no-store"
     assert respuesta["Content-Length"] == str(len(PDF))
+    lectura = LecturaFicha.objects.get()
+    assert (lectura.usuario_id, lectura.cliente_id, lectura.seccion, lectura.objeto_id, lectura.via) == (
+        del_equipo.user.pk, documento.cliente_id, Seccion.DOCUMENTO, documento.pk, Via.ASIGNADO)
+
+
+@pytest.mark.parametrize("persona", ["administrador", "superusuario", "recepcion", "dentista"])
+def test_descarga_fuera_del_equipo_es_403_y_queda_registrada(clientes, documento, persona):
+    respuesta = clientes[persona].get(bajar_url(documento))
+    assert respuesta.status_code == 403
+    assert PDF.decode() not in respuesta.text and "es solo para su equipo de cuidado" in respuesta.text
+    # Only a dentist outside the team is offered urgent access.
+    assert ('id="form-urgencia"' in respuesta.text) == (persona == "dentista")
+    lectura = LecturaFicha.objects.get()
+    assert (lectura.via, lectura.seccion, lectura.objeto_id) == (Via.DENEGADO, Seccion.DOCUMENTO, documento.pk)
 
 
 @pytest.mark.parametrize("persona,esperado", [("anonimo", 302), ("paciente", 403)])
@@ -119,24 +147,29 @@ def test_descarga_fuera_del_personal(clientes, documento, persona, esperado):
     assert clientes[persona].get(bajar_url(documento)).status_code == esperado
 
 
-def test_documento_por_la_ficha_de_otro_paciente_es_404(clientes, documento, recepcionista):
+def test_documento_por_la_ficha_de_otro_paciente_es_404(clientes, documento, recepcionista, del_equipo):
     otro = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Otra Persona")
-    assert clientes["recepcion"].get(bajar_url(documento, otro)).status_code == 404
-    assert clientes["recepcion"].get(eliminar_url(documento, otro)).status_code == 404
-    clientes["recepcion"].post(eliminar_url(documento, otro))
+    AccesoFicha.objects.create(cliente=otro, dentista=del_equipo, motivo="Tratante")
+    assert clientes["dentista"].get(bajar_url(documento, otro)).status_code == 404
+    assert clientes["dentista"].get(eliminar_url(documento, otro)).status_code == 404
+    clientes["dentista"].post(eliminar_url(documento, otro))
     assert ClienteDocumento.objects.filter(pk=documento.pk).exists()
+    # And through a patient whose record they may not read: refused before anything is looked up.
+    tercero = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Tercera Persona")
+    assert clientes["dentista"].get(bajar_url(documento, tercero)).status_code == 403
 
 
-def test_ids_inexistentes(clientes, paciente, documento):
+def test_ids_inexistentes(clientes, paciente, documento, del_equipo):
     assert clientes["recepcion"].post(reverse("gestion:paciente_documento_subir", args=[987_654]),
                                       {"titulo": "x", "archivo": archivo()}).status_code == 404
-    assert clientes["recepcion"].get(reverse("gestion:paciente_documento", args=[paciente.pk, 987_654])).status_code == 404
+    assert clientes["dentista"].get(reverse("gestion:paciente_documento", args=[paciente.pk, 987_654])).status_code == 404
+    assert clientes["dentista"].get(reverse("gestion:paciente_documento", args=[987_654, 1])).status_code == 404
     assert not ClienteDocumento.objects.exclude(pk=documento.pk).exists()
 
 
-def test_archivo_perdido_en_el_disco_es_404(clientes, documento, media):
+def test_archivo_perdido_en_el_disco_es_404(clientes, documento, media, del_equipo):
     (media / documento.archivo.name).unlink()
-    respuesta = clientes["recepcion"].get(bajar_url(documento))
+    respuesta = clientes["dentista"].get(bajar_url(documento))
     assert respuesta.status_code == 404
 
 
@@ -197,28 +230,38 @@ def test_titulo_con_etiquetas_se_muestra_como_texto(clientes, paciente):
 # The record's Documentos card --------------------------------------------------------------------
 
 
-def test_tarjeta_de_documentos(clientes, documento, paciente, recepcionista):
+def test_tarjeta_de_documentos(clientes, documento, paciente, recepcionista, del_equipo):
     subir_documento(actor=recepcionista.user, cliente_id=paciente.pk, titulo="Foto intraoral",
                     archivo=archivo("foto.png", PNG, "image/png"))
-    texto = clientes["recepcion"].get(reverse("gestion:paciente", args=[paciente.pk])).text
+    texto = clientes["dentista"].get(reverse("gestion:paciente", args=[paciente.pk])).text
     assert 'id="documentos"' in texto
     assert "Radiografía panorámica" in texto and "Radiografía 2026.pdf" in texto and "Foto intraoral" in texto
     assert "Pedro Rojas" in texto  # who uploaded
     assert texto.index("Foto intraoral") < texto.index("Radiografía panorámica"), "lo más nuevo primero"
     assert f'href="{bajar_url(documento)}"' in texto and f'href="{eliminar_url(documento)}"' in texto
     assert f'action="{subir_url(paciente)}" enctype="multipart/form-data"' in texto
+    # The list is a read of the record: logged with the allergies' (the page's two parts).
+    assert sorted(LecturaFicha.objects.values_list("seccion", "via")) == [
+        (Seccion.ANTECEDENTES, Via.ASIGNADO), (Seccion.DOCUMENTO, Via.ASIGNADO)]
 
-    del_dentista = clientes["dentista"].get(reverse("gestion:paciente", args=[paciente.pk])).text
-    assert f'href="{bajar_url(documento)}"' in del_dentista and subir_url(paciente) in del_dentista
-    assert eliminar_url(documento) not in del_dentista
+    # The desk: how many, never which; and it still attaches (the x-ray the patient brought).
+    for persona in ("recepcion", "administrador"):
+        del_meson = clientes[persona].get(reverse("gestion:paciente", args=[paciente.pk])).text
+        assert "2 documentos en la ficha clínica." in del_meson
+        assert "Radiografía 2026.pdf" not in del_meson and "Foto intraoral" not in del_meson
+        assert bajar_url(documento) not in del_meson and eliminar_url(documento) not in del_meson
+        assert f'action="{subir_url(paciente)}" enctype="multipart/form-data"' in del_meson
+    assert LecturaFicha.objects.count() == 2
 
 
 def test_ficha_sin_documentos(clientes, paciente):
     assert "Sin documentos adjuntos." in clientes["recepcion"].get(reverse("gestion:paciente", args=[paciente.pk])).text
 
 
-def test_ficha_consultas_fijas_con_documentos(clientes, paciente, documento, recepcionista, django_assert_num_queries):
-    cliente = clientes["recepcion"]
+@pytest.mark.parametrize("persona", ["recepcion", "dentista"])
+def test_ficha_consultas_fijas_con_documentos(clientes, paciente, documento, recepcionista, del_equipo, persona,
+                                              django_assert_num_queries):
+    cliente = clientes[persona]
     url = reverse("gestion:paciente", args=[paciente.pk])
     with CaptureQueriesContext(connection) as pocas:
         cliente.get(url)

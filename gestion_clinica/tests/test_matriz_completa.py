@@ -16,23 +16,29 @@ from citas.cierres import cerrar_rango
 from nucleo.servicios import operacion
 from pacientes.documentos import subir_documento
 from cuentas.presencial import crear_cliente_presencial
+from ficha.models import AccesoFicha, AccesoUrgencia
 
 PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
 SOLO_ADMINISTRADOR_PREFIJOS = ("personal", "auditoria")
 NOMBRES = [p.name for p in urlpatterns if p.name not in PUBLICAS]
+# Issue 15: administration manages who reads records and reads the log, not the records.
+SOLO_ADMINISTRADOR = {"ficha_lecturas", "ficha_urgencias", "ficha_urgencias_cuenta", "ficha_urgencia_revisar",
+                      "ficha_accesos", "ficha_acceso_revocar"}
+# Clinical content: the care team only (the fixture's dentist attends the patient), never the
+# desk nor administration; urgent access is for a dentist (one of the team is sent straight on).
+DEL_EQUIPO_DE_CUIDADO = {"paciente_documento", "paciente_documento_eliminar", "ficha_urgencia"}
 ESCRITURAS_DE_RECEPCION = {
     "paciente_nuevo", "paciente_editar", "paciente_desactivar", "paciente_reenviar", "paciente_eliminar",
     "agenda_horario", "agenda_crear_hora", "agenda_generar", "agenda_dias_cerrados", "agenda_reabrir",
     "agenda_cierre", "agenda_bloquear", "agenda_desbloquear",
     "agenda_buscar_pacientes", "agenda_asignar", "agenda_reprogramar", "agenda_cancelar",
-    "paciente_documento_eliminar",  # dentists upload and download documents, but do not delete them
     # Resending a notification (issue 5): dentists see the delivery state, they do not resend.
     "paciente_aviso_reenviar", "agenda_cita_aviso_reenviar",
 }
 
 
 @pytest.fixture
-def argumentos(recepcionista, dentista, settings, tmp_path):
+def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
     settings.MEDIA_ROOT = tmp_path / "media"  # the document's file, outside the project
     cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Rosa Vera Díaz")
     documento = subir_documento(actor=recepcionista.user, cliente_id=cliente.pk, titulo="Radiografía",
@@ -50,7 +56,13 @@ def argumentos(recepcionista, dentista, settings, tmp_path):
     Notificacion.objects.filter(pk=aviso.pk).update(estado=EstadoNotificacion.FALLIDA, ultimo_error="Timeout")
     cierre = cerrar_rango(actor=recepcionista.user, desde=datetime.date(2030, 2, 10), hasta=datetime.date(2030, 2, 14),
                           dentista_id=dentista.pk, tipo="vacaciones", motivo="Vacaciones de verano").cierre
+    otro = crear_personal(rol="dentista", nombre="Luis", apellido="Muñoz")
+    ahora = datetime.datetime.now(tz=datetime.UTC)
+    acceso = AccesoFicha.objects.create(cliente=cliente, dentista=otro, motivo="Ortodoncia")
+    urgencia = AccesoUrgencia.objects.create(cliente=cliente, usuario=otro.user, motivo="Dolor agudo, sin su dentista",
+                                             abierto_en=ahora, vence_en=ahora + datetime.timedelta(hours=12))
     return {
+        "acceso_id": acceso.pk, "urgencia_id": urgencia.pk,
         "cliente_id": cliente.pk, "cita_id": cita.pk, "dentista_id": dentista.pk, "perfil_id": dentista.pk,
         "fecha": "2027-02-10", "accion": "confirmar", "documento_id": documento.pk,
         "notificacion_id": aviso.pk, "cierre_id": cierre.pk, "reserva_uid": asignada.reserva_uid,
@@ -75,9 +87,11 @@ def test_toda_url_por_toda_persona(clientes, argumentos, nombre, persona):
         assert respuesta.status_code == 302 and respuesta.url.startswith(ENTRAR)
     elif persona in ("paciente", "dentista_inactivo"):
         assert respuesta.status_code == 403
+    elif nombre in DEL_EQUIPO_DE_CUIDADO:
+        assert respuesta.status_code == (403 if persona != "dentista" else 200 if not solo_post else 302)
     elif persona in ("administrador", "superusuario"):
-        assert respuesta.status_code in (200, 302), "el administrador puede todo"
-    elif nombre.startswith(SOLO_ADMINISTRADOR_PREFIJOS):
+        assert respuesta.status_code in (200, 302), "el administrador puede todo lo que no es clínico"
+    elif nombre.startswith(SOLO_ADMINISTRADOR_PREFIJOS) or nombre in SOLO_ADMINISTRADOR:
         assert respuesta.status_code == 403
     elif persona == "dentista" and nombre in ESCRITURAS_DE_RECEPCION:
         assert respuesta.status_code == 403, "el dentista solo mira fuera de sus propias citas"

@@ -31,7 +31,6 @@ from citas.selectors import agenda_del_dia, agenda_semanal
 from gestion_clinica.forms.agenda import FormularioCrearHora, fecha_valida
 from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
 from personal.models import Perfil, Rol
-from personal.permisos import ve_alergias
 
 GESTION = (ADMINISTRADOR, RECEPCION)
 
@@ -198,8 +197,7 @@ class CitaEnCelda(NamedTuple):
     motivo: str | None  # why a blocked slot is not offered, None for any other
     url: str  # the appointment's page
     acciones: tuple[Accion, ...]
-    alerta: bool = False  # the patient has allergies ("Alerta clínica" when not shown)
-    alergias: str | None = None  # their text, only for whom ``ve_alergias``
+    alerta: bool = False  # the patient has allergies: "Alerta clínica", never their text here
     historial: tuple[str, ...] = ()  # the slot's cancellations that day (``texto_cancelacion``)
 
 
@@ -211,10 +209,10 @@ def _hueco_historial(n, k):
 
 @functools.cache
 def _huecos(n):
-    """The placeholders of the id, local time, patient's name, allergies and block reason of
-    the ``n``-th appointment of a cell. NUL is in no markup and in no data (PostgreSQL text
-    cannot hold it), and escaping leaves it as it is."""
-    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre", "alergias", "motivo"))
+    """The placeholders of the id, local time, patient's name and block reason of the ``n``-th
+    appointment of a cell. NUL is in no markup and in no data (PostgreSQL text cannot hold it),
+    and escaping leaves it as it is."""
+    return tuple(f"\x00{campo}{n}\x00" for campo in ("pk", "hora", "nombre", "motivo"))
 
 
 class _Celdas:
@@ -228,10 +226,9 @@ class _Celdas:
     state and buttons, with a patient or not) differ only in their id, local time and
     patient's name: the partial is rendered once per look with placeholders for those
     (``_huecos``), and each cell is a copy with its own values put in, the id and the time as
-    they are (digits and a colon), the name, the block reason (and, for the dentist, the
-    allergies) escaped as the template escapes them, and last, so that no text of theirs is
+    they are (digits and a colon), the name and the block reason escaped as the template escapes them, and last, so that no text of theirs is
     ever taken for a placeholder. Whether the patient has allergies is part of the look (the
-    alert); their text is per appointment, like the name. The slot's cancellation history
+    alert, never their text: clinical data is not shown in the grid). The slot's cancellation history
     (free text: names, reasons) works the same way: the look knows how many lines each
     appointment has, with a placeholder each (``_hueco_historial``), filled last and escaped.
     The tests compare every cell with the partial rendered straight (``render``).
@@ -241,9 +238,8 @@ class _Celdas:
         self._plantilla = get_template("gestion_clinica/agenda/_cita.html#celda")
         self._csrf_token = csrf_token
         self._dentista_propio = dentista_propio
-        # Only a dentist has ``dentista_propio``, and their grid holds only their own
-        # appointments: they see those patients. Recepción and administración: the alert.
-        self._ve_alergias = dentista_propio is not None and ve_alergias(rol=Rol.DENTISTA, atiende=True)
+        # Allergies are clinical data: the grid shows only that there is an alert, to everyone
+        # (their text is on the appointment's page, for the care team, each read logged).
         self._ahora = ahora
         self._fecha = fecha or timezone.localdate(ahora)
         self._enlaces = Enlaces()
@@ -255,21 +251,19 @@ class _Celdas:
         """The ``cita`` partial's input for ``cita``: with its own values, or with ``n`` the
         placeholders of the ``n``-th appointment of a cell."""
         if n is None:
-            pk, hora, nombre, alergias = str(cita.pk), cita.hora_local, cita.nombre_paciente, cita.alergias
+            pk, hora, nombre = str(cita.pk), cita.hora_local, cita.nombre_paciente
             motivo = cita.bloqueo_motivo or None
             historial = tuple([texto_cancelacion(c, self._fecha) for c in cita.cancelaciones])
         else:
-            pk, hora, nombre, alergias, motivo = _huecos(n)
+            pk, hora, nombre, motivo = _huecos(n)
             nombre = nombre if cita.nombre_paciente else None
-            alergias = alergias if cita.alergias else None
             motivo = motivo if cita.bloqueo_motivo else None
             historial = tuple([_hueco_historial(n, k) for k in range(len(cita.cancelaciones))])
         acciones = acciones_de(cita, dentista_propio=self._dentista_propio, ahora=self._ahora, enlaces=self._enlaces,
                              cita_id=pk, hora=hora, nombre=nombre)
         return CitaEnCelda(pk=pk, estado=cita.estado, texto=self._textos.get(cita.estado, cita.estado),
                            nombre=nombre, motivo=motivo, url=self._enlaces("gestion:agenda_cita", pk),
-                           acciones=tuple(acciones), alerta=bool(cita.alergias),
-                           alergias=alergias if self._ve_alergias else None, historial=historial)
+                           acciones=tuple(acciones), alerta=bool(cita.alergias), historial=historial)
 
     def render(self, en_celda):
         """The ``celda`` partial for these ``CitaEnCelda``, straight from the template."""
@@ -291,10 +285,8 @@ class _Celdas:
         for n, cita in enumerate(citas):
             if cita.nombre_paciente:
                 html = html.replace(_huecos(n)[2], escape(cita.nombre_paciente))
-            if cita.alergias and self._ve_alergias:
-                html = html.replace(_huecos(n)[3], escape(cita.alergias))
             if cita.bloqueo_motivo:
-                html = html.replace(_huecos(n)[4], escape(cita.bloqueo_motivo))
+                html = html.replace(_huecos(n)[3], escape(cita.bloqueo_motivo))
             for k, cancelacion in enumerate(cita.cancelaciones):
                 html = html.replace(_hueco_historial(n, k), escape(texto_cancelacion(cancelacion, self._fecha)))
         return html

@@ -16,6 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from citas import estados, services
 from citas.models import Cita, EstadoCita
 from citas.selectors import cancelaciones_de_cita, reserva, reserva_que_estuvo_en
+from ficha.acceso import acceso_a_ficha
+from ficha.lecturas import registrar_lectura
+from ficha.models import Seccion
 from gestion_clinica.forms.agenda import FormularioAsignar, FormularioCancelar, FormularioDeshacer, FormularioReprogramar
 from gestion_clinica.permisos import DENTISTA, TODOS, requiere_rol
 from gestion_clinica.views.agenda import (
@@ -36,8 +39,8 @@ from gestion_clinica.views.selector_horas import selector_pedido, url_del_select
 from notificaciones.models import Canal
 from notificaciones.selectors import avisos_de_cita, es_aviso_de
 from notificaciones.services import canales_de_envio
+from nucleo.ip_cliente import ip_del_cliente
 from pacientes.selectors import buscar_pacientes
-from personal.permisos import ve_alergias
 
 
 @require_POST
@@ -75,10 +78,25 @@ def detalle_cita(request, cita_id):
         "avisos": avisos_de_cita(cita.pk),
         "cancelaciones": [(c, QUIEN_CANCELO.get((c.por, c.via), c.por)) for c in cancelaciones_de_cita(cita_id=cita.pk)],
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
-        # cita_o_404 let a dentist open only their own appointment: they see this patient.
-        "ve_alergias": ve_alergias(rol=request.rol_personal, atiende=propio is not None and propio.pk == cita.dentista_id),
+        "ve_alergias": _ve_alergias(request, cita, propio),
         "volver": url_dia(timezone.localdate(cita.inicio)),
     })
+
+
+def _ve_alergias(request, cita, propio) -> bool:
+    """The patient's allergies are clinical data: shown to a dentist with access to the record
+    (the one rule, ``acceso_a_ficha``) and that read logged; anyone else sees only the alert.
+    No query and no log when there is nothing to show (no patient or no allergies)."""
+    if propio is None or not cita.cliente_id or not cita.cliente.alergias:
+        return False
+    acceso = acceso_a_ficha(request.user, cita.cliente_id)
+    if acceso is None:
+        return False
+    registrar_lectura(usuario=request.user, cliente_id=cita.cliente_id, seccion=Seccion.ANTECEDENTES, acceso=acceso,
+                      ip=ip_del_cliente(request))
+    if acceso.permitido:
+        request.acceso_ficha = acceso
+    return acceso.permitido
 
 
 def _movida_a(cita, propio):

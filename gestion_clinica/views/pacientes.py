@@ -1,8 +1,12 @@
 """Pacientes (staff site). URLs of this area are in ``urlpatterns``, joined by ``gestion_clinica.urls``.
 
-Everyone on the staff reads; only administración and recepción create, edit, deactivate,
-invite and delete. Documents: everyone uploads and downloads (dentists attach x-rays), only
-administración and recepción delete. Views parse, call one selector or service, respond.
+Everyone on the staff reads administrative data; only administración and recepción create,
+edit, deactivate, invite and delete. Clinical content (allergies, the record's documents) is
+for the care team only, decided by ``ficha.acceso.acceso_a_ficha`` and logged
+(``ficha.lecturas``): everyone uploads a document (reception scans the x-ray a patient brings:
+adding to the record without reading it), only a dentist with access lists, downloads or
+deletes one (a misfiled document is removed by who can see it). Views parse, call one selector
+or service, respond.
 """
 
 from django.contrib import messages
@@ -16,13 +20,18 @@ from django.utils.cache import patch_vary_headers
 from django.utils.dateformat import format as formato_fecha
 from django.views.decorators.http import require_POST, require_safe
 
-from citas.del_paciente import atiende_al_paciente, citas_de_paciente, resumen_paciente
+
+from citas.del_paciente import citas_de_paciente, resumen_paciente
 from citas.services import asignar_cita, citas_futuras_del_cliente
 from cuentas.desactivacion import desactivar_paciente
 from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 from cuentas.presencial import crear_cliente_presencial
 from cuentas.selectors import bloqueo_de_cuenta
 from cuentas.services import desbloquear_cuenta, invitar_al_portal, reenviar_invitacion
+from ficha.acceso import acceso_a_ficha
+from ficha.lecturas import registrar_lectura
+from ficha.models import Seccion
+from ficha.selectors_lecturas import documentos_en_la_ficha
 from gestion_clinica.forms.agenda import FormularioDarHora
 from gestion_clinica.forms.pacientes import (
     FormularioDesactivar,
@@ -30,17 +39,18 @@ from gestion_clinica.forms.pacientes import (
     FormularioPacienteEditado,
     FormularioPacienteNuevo,
 )
-from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, perfil_de, requiere_rol
+from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, requiere_rol
+from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
 from gestion_clinica.views.comun import reenviar_aviso
 from gestion_clinica.views.selector_horas import selector_pedido, url_del_selector
 from notificaciones.selectors import avisos_de_paciente, es_aviso_de
+from nucleo.ip_cliente import ip_del_cliente
 from pacientes.consentimientos import canales_de_aviso_con, consentimientos_de_cliente
 from pacientes.documentos import eliminar_documento, maximo_bytes, respuesta_descarga, subir_documento
 from pacientes.models import Cliente, ClienteDocumento
 from pacientes.selectors import buscar_pacientes, documento_de_cliente, documentos_de_cliente, historial_cliente
 from pacientes.services import actualizar_cliente, reactivar_cliente
 from pacientes.validaciones import normalizar_telefono
-from personal.permisos import ve_alergias
 
 POR_PAGINA = 25
 EDITORES = (ADMINISTRADOR, RECEPCION)
@@ -80,13 +90,28 @@ def _formulario_documento(*args):
     return FormularioDocumento(*args, maximo_mb=maximo_bytes() // (1024 * 1024))
 
 
-def _ve_alergias(request, cliente_id) -> bool:
-    """``ve_alergias`` on the record: a dentist reads them when they see this patient (one
-    query, only for a dentist)."""
-    if request.rol_personal != DENTISTA:
-        return False
-    return ve_alergias(rol=request.rol_personal,
-                       atiende=atiende_al_paciente(dentista_id=perfil_de(request.user).pk, cliente_id=cliente_id))
+def _ficha_en_la_pagina(request, cliente):
+    """What of the clinical record the patient's page shows: to a dentist with access (the one
+    rule, ``acceso_a_ficha``) the allergies and the documents, each read logged; to anyone
+    else their count and that there is an alert. A dentist outside the care team who opened a
+    patient with clinical content gets a logged refused attempt (and the urgent-access form).
+    Returns ``(acceso or None, documentos or None, how many documents)``."""
+    acceso = acceso_a_ficha(request.user, cliente.pk) if request.rol_personal == DENTISTA else None
+    ip = ip_del_cliente(request)
+    if acceso is not None and acceso.permitido:
+        request.acceso_ficha = acceso
+        documentos = documentos_de_cliente(cliente.pk)
+        registrar_lectura(usuario=request.user, cliente_id=cliente.pk, seccion=Seccion.ANTECEDENTES, acceso=acceso,
+                          ip=ip)
+        if documentos:
+            registrar_lectura(usuario=request.user, cliente_id=cliente.pk, seccion=Seccion.DOCUMENTO, acceso=acceso,
+                              ip=ip)
+        return acceso, documentos, len(documentos)
+    cuantos = documentos_en_la_ficha(cliente.pk)
+    if acceso is not None and (cliente.alergias or cuantos):
+        registrar_lectura(usuario=request.user, cliente_id=cliente.pk, seccion=Seccion.ANTECEDENTES, acceso=acceso,
+                          ip=ip)
+    return acceso, None, cuantos
 
 
 def _sin_alergias(historial):
@@ -101,7 +126,8 @@ def _sin_alergias(historial):
 def _detalle(request, cliente_id, *, form_documento=None):
     # The notifications card reads its own rows (with their delivery state): none from here.
     resumen = _resumen_o_404(cliente_id, notificaciones=0)
-    ve = _ve_alergias(request, cliente_id)
+    acceso, documentos, cuantos_documentos = _ficha_en_la_pagina(request, resumen.cliente)
+    ve = acceso is not None and acceso.permitido
     historial = historial_cliente(cliente_id)
     consentimientos = consentimientos_de_cliente(cliente_id)
     return render(request, "gestion_clinica/pacientes/detalle.html", {
@@ -114,7 +140,10 @@ def _detalle(request, cliente_id, *, form_documento=None):
         "avisos": avisos_de_paciente(cliente_id),
         "citas": citas_de_paciente(cliente_id),
         "historial": historial if ve else _sin_alergias(historial),
-        "documentos": documentos_de_cliente(cliente_id),
+        "acceso": acceso,
+        "documentos": documentos,
+        "cuantos_documentos": cuantos_documentos,
+        "es_administrador": request.rol_personal == ADMINISTRADOR,
         "form_documento": form_documento or _formulario_documento(),
         "puede_editar": _puede_editar(request),
         # Issue 14: an account "No fui yo" locked, and the button that gives it back.
@@ -124,8 +153,8 @@ def _detalle(request, cliente_id, *, form_documento=None):
 
 @requiere_rol(*TODOS)
 def detalle(request, cliente_id):
-    """Contact data, allergies, appointments, notifications, documents and the record's change
-    history."""
+    """Contact data, appointments, notifications and the record's change history; allergies and
+    documents for the care team (``_ficha_en_la_pagina``)."""
     return _detalle(request, cliente_id)
 
 
@@ -390,9 +419,10 @@ def documento_subir(request, cliente_id):
 
 
 @require_safe
-@requiere_rol(*TODOS)
+@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id")
 def documento(request, cliente_id, documento_id):
-    """Download (always an attachment; never a public media URL)."""
+    """Download (always an attachment; never a public media URL): clinical content, for the
+    care team, every download logged."""
     try:
         doc = documento_de_cliente(cliente_id=cliente_id, documento_id=documento_id)
     except ClienteDocumento.DoesNotExist:
@@ -400,9 +430,10 @@ def documento(request, cliente_id, documento_id):
     return respuesta_descarga(doc)
 
 
-@requiere_rol(*EDITORES)
+@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id")
 def documento_eliminar(request, cliente_id, documento_id):
-    """GET: which document will go; POST: ``eliminar_documento``."""
+    """GET: which document will go; POST: ``eliminar_documento``. For the care team (who can
+    see the document), through the record's gate: the confirmation shows it, so it is logged."""
     if request.method == "POST":
         try:
             eliminar_documento(actor=request.user, cliente_id=cliente_id, documento_id=documento_id)
