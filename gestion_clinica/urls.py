@@ -4,6 +4,7 @@ keeps its own ``urlpatterns``; they are joined here."""
 from django.urls import path
 
 from gestion_clinica.views import agenda, auditoria, citas, horarios, pacientes, personal
+from gestion_clinica.views.ficha import urlpatterns as urls_ficha
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -20,4 +21,5 @@ urlpatterns = [
     *citas.urlpatterns,
     *personal.urlpatterns,
     *auditoria.urlpatterns,
+    *urls_ficha,
 ]
