@@ -396,7 +396,9 @@ def falla_tras_escritura(n):
 def huella_bd():
     """A digest of every table the clinic writes (domain, auth, audit, jobs): equal digests
     mean the database holds exactly the same rows. Attempt counters (axes', the limits' in
-    ``nucleo_contadorlimite``) are left out: a refused attempt counts, and changes nothing else."""
+    ``nucleo_contadorlimite``) are left out: a refused attempt counts, and changes nothing else.
+    So is the clinical record's read log (``ficha_lecturaficha``): every read of a record,
+    allowed or refused, writes its row by law (Decreto 41 art. 9), and changes nothing else."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -405,7 +407,7 @@ def huella_bd():
             SELECT table_name FROM information_schema.tables
             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
               AND table_name NOT LIKE 'django_%%' AND table_name NOT LIKE 'axes_%%'
-              AND table_name <> 'nucleo_contadorlimite'
+              AND table_name NOT IN ('nucleo_contadorlimite', 'ficha_lecturaficha')
             ORDER BY table_name
             """
         )

@@ -20,6 +20,7 @@ from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (p
 from clinica.tests.seguridad import cliente_logueado
 from cuentas.registro import SAL_REGISTRO
 from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
+from ficha.evoluciones import crear_evolucion
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
@@ -105,6 +106,10 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         "otro_documento_id": documento(otro_paciente.cliente).pk,
         "otra_notificacion_id": _aviso(otro_paciente.cliente, otra_cita, f"seguridad:{otra_cita.pk}").pk,
         "otro_dentista_id": otro_dentista.pk,
+        # Progress notes (drafts by each patient's dentist, who is in that patient's care team).
+        "evolucion_id": crear_evolucion(actor=dentista.user, cliente_id=paciente.cliente.pk, texto="Control").pk,
+        "otra_evolucion_id": crear_evolucion(actor=otro_dentista.user, cliente_id=otro_paciente.cliente.pk,
+                                             texto="Control").pk,
         "rut_paciente": paciente.cliente.rut,
         "email_paciente": paciente.cliente.email,
     }
