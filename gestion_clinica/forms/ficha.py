@@ -66,7 +66,8 @@ class FormularioEvolucion(_Base):
                         "evolucion_vacia": "texto"}
 
     atendido_el = forms.DateField(label="Fecha de la atención", required=False, widget=EntradaFecha(),
-                                  error_messages={"invalid": "La fecha no es válida."})
+                                  error_messages={"invalid": "La fecha no es válida."},
+                                  help_text="Vacía: la fecha de la cita elegida, o hoy.")
     cita = forms.TypedChoiceField(label="Cita", required=False, coerce=int, empty_value=None,
                                   error_messages={"invalid_choice": "Elija una de sus citas con este paciente."})
     procedimiento = forms.CharField(label="Qué se hizo", required=False, max_length=LARGO_PROCEDIMIENTO,

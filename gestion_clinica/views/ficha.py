@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from ficha.acceso import perfil_clinico
@@ -157,12 +158,16 @@ def antecedentes_historial(request, cliente_id):
 
 
 def _cita_pedida(request, citas):
+    """``?cita=<id>`` (from the agenda) when it is one of ``citas``; without it, today's
+    appointment if there is one (the visit being written about)."""
     valor = request.GET.get("cita", "")
     if valor.isascii() and valor.isdigit() and es_id_valido(int(valor)):
         if any(c.pk == int(valor) for c in citas):
             return int(valor)
         messages.warning(request, "Esa cita no es suya con este paciente: elija una de la lista o ninguna.")
-    return None
+        return None
+    hoy = timezone.localdate()
+    return next((c.pk for c in citas if timezone.localdate(c.inicio) == hoy), None)
 
 
 @_ids_validos
