@@ -18,6 +18,10 @@ from stdnum.cl.rut import calc_check_digit
 from citas.models import Cita, EstadoCita
 from citas.horarios import Bloque, dias_no_habiles, definir_horario, generar_horas
 from citas.services import asignar_cita, reservar_cita
+from ficha.acceso import acceso_a_ficha
+from ficha.antecedentes import actualizar_antecedentes, antecedentes_de
+from ficha.evoluciones import agregar_adenda, crear_evolucion, firmar_evolucion
+from ficha.models import Evolucion
 from notificaciones.models import Canal
 from cuentas.services import registrar_cliente_web
 from nucleo.registro import registrar_evento
@@ -85,6 +89,23 @@ ASIGNACIONES_RECEPCION = (
 )
 SIN_FICHA = ("Jorge Tapia Fuentes", "+56961234599", 0, 2, "16:00", "Urgencia: diente roto")
 
+# A real-looking clinical record for two of dra. Soto's patients (her bookings put them in her
+# care team): history, signed notes (days ago), one addendum. Patient index → (history, notes).
+FICHAS = {
+    0: ({"enfermedades": "Hipotiroidismo en tratamiento", "medicamentos": "Levotiroxina 50 µg",
+         "embarazo": "no", "tabaquismo": "no"},
+        [(200, "Destartraje y profilaxis", "", "Sangrado leve al sondaje en sector anteroinferior. Se refuerza "
+                                               "técnica de cepillado y uso de seda dental.", None),
+         (30, "Obturación con resina", "36", "Caries oclusal moderada. Aislamiento relativo, resina compuesta "
+                                             "A2. Sin sensibilidad al alta.",
+          "Control de la obturación del 36 en la próxima visita: revisar contacto oclusal.")]),
+    8: ({"enfermedades": "Hipertensión arterial", "medicamentos": "Losartán 50 mg; acenocumarol 4 mg",
+         "anticoagulantes": True, "anticoagulantes_detalle": "Acenocumarol 4 mg", "tabaquismo": "ex",
+         "cirugias": "Reemplazo valvular aórtico (2019)"},
+        [(60, "Evaluación y radiografías", "16, 26", "Caries interproximales en 16 y 26. Se solicita INR "
+                                                    "antes de cualquier procedimiento con sangrado.", None)]),
+}
+
 
 @dataclass
 class ResumenDemo:
@@ -99,6 +120,7 @@ class ResumenDemo:
     reservas_creadas: int = 0
     reservas_existentes: int = 0
     reservas_omitidas: int = 0
+    evoluciones_creadas: int = 0
     dias: list[datetime.date] = field(default_factory=list)
     feriados: list[tuple[datetime.date, str]] = field(default_factory=list)
 
@@ -151,6 +173,7 @@ def cargar_demo(*, desde: datetime.date | None = None) -> ResumenDemo:
     pacientes = _cargar_pacientes(resumen, actor=admin)
     _cargar_horas(resumen, actor=recepcion, dentistas=dentistas)
     _cargar_reservas(resumen, recepcion=recepcion, dentistas=dentistas, pacientes=pacientes)
+    _cargar_fichas(resumen, dentista=dentistas[0], pacientes=pacientes)
 
     registrar_evento(
         logger, "demo_cargada", personal_creado=resumen.personal_creado, pacientes_creados=resumen.pacientes_creados,
@@ -282,3 +305,23 @@ def _cargar_reservas(resumen, *, recepcion, dentistas, pacientes):
         return
     asignar_cita(actor=recepcion, cita_id=cita_id, paciente_nombre=nombre, paciente_telefono=telefono, motivo=motivo)
     resumen.reservas_creadas += 1
+
+
+def _cargar_fichas(resumen, *, dentista, pacientes):
+    """The history and signed notes of ``FICHAS``, written by the dentist through the ficha's
+    services (a patient who already has a note is left as it is)."""
+    hoy = timezone.localdate()
+    for indice, (historia, notas) in FICHAS.items():
+        cliente = pacientes[indice]
+        if Evolucion.objects.filter(cliente=cliente).exists() or not acceso_a_ficha(dentista.user, cliente.pk).permitido:
+            continue
+        actual = antecedentes_de(cliente.pk)
+        actualizar_antecedentes(actor=dentista.user, cliente_id=cliente.pk, version=actual.version,
+                                **{"alergias": actual.alergias, **historia})
+        for dias, procedimiento, dientes, texto, adenda in notas:
+            nota = crear_evolucion(actor=dentista.user, cliente_id=cliente.pk, procedimiento=procedimiento,
+                                   dientes=dientes, texto=texto, atendido_el=hoy - datetime.timedelta(days=dias))
+            firmar_evolucion(actor=dentista.user, evolucion_id=nota.pk)
+            resumen.evoluciones_creadas += 1
+            if adenda:
+                agregar_adenda(actor=dentista.user, evolucion_id=nota.pk, texto=adenda)

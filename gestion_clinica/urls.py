@@ -3,9 +3,9 @@ keeps its own ``urlpatterns``; they are joined here."""
 
 from django.urls import path
 
-from gestion_clinica.views import agenda, auditoria, citas, horarios, pacientes, personal
-from gestion_clinica.views import ficha_exportacion
-from gestion_clinica.views import ficha_accesos
+from gestion_clinica.views import (
+    agenda, auditoria, citas, ficha, ficha_accesos, ficha_exportacion, horarios, pacientes, personal,
+)
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -24,4 +24,5 @@ urlpatterns = [
     *auditoria.urlpatterns,
     *ficha_exportacion.urlpatterns,
     *ficha_accesos.urlpatterns,
+    *ficha.urlpatterns,
 ]

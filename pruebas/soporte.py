@@ -407,7 +407,7 @@ def huella_bd():
             SELECT table_name FROM information_schema.tables
             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
               AND table_name NOT LIKE 'django_%%' AND table_name NOT LIKE 'axes_%%'
-              AND table_name <> 'nucleo_contadorlimite' AND table_name <> 'ficha_lecturaficha'
+              AND table_name NOT IN ('nucleo_contadorlimite', 'ficha_lecturaficha')
             ORDER BY table_name
             """
         )

@@ -20,6 +20,7 @@ from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (p
 from clinica.tests.seguridad import cliente_logueado
 from cuentas.registro import SAL_REGISTRO
 from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
+from ficha.evoluciones import crear_evolucion
 from ficha.models import AccesoFicha, AccesoUrgencia
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
@@ -56,6 +57,20 @@ def _aviso(cliente, cita, referencia):
     return aviso
 
 
+class _AlPedirlos(dict):
+    """The scene's ids, plus some made only when first asked for (``perezosos``: name → how)."""
+
+    def __init__(self, perezosos, valores):
+        super().__init__(valores)
+        self._perezosos = perezosos
+
+    def __missing__(self, nombre):
+        if nombre not in self._perezosos:
+            raise KeyError(nombre)
+        self[nombre] = self._perezosos[nombre]()
+        return self[nombre]
+
+
 @pytest.fixture
 def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, settings, tmp_path):  # noqa: F811
     """The patient's own records (booked with ``dentista``) and someone else's of each kind
@@ -77,7 +92,16 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         return subir_documento(actor=actor, cliente_id=cliente.pk, titulo="Radiografía",
                                archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"))
 
-    return {
+    return _AlPedirlos({
+        # Progress notes (drafts by each patient's dentist, who is in that patient's care team),
+        # written only when a URL asks for one: a patient with a clinical record cannot be
+        # erased until the legal hold (issue 15, erasure part) lands, and "paciente_eliminar"
+        # really erases the scene's patient.
+        "evolucion_id": lambda: crear_evolucion(actor=dentista.user, cliente_id=paciente.cliente.pk,
+                                                texto="Control").pk,
+        "otra_evolucion_id": lambda: crear_evolucion(actor=otro_dentista.user, cliente_id=otro_paciente.cliente.pk,
+                                                     texto="Control").pk,
+    }, {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,
         "reserva_uid": cita.reserva_uid,
@@ -113,6 +137,6 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
             abierto_en=ahora, vence_en=ahora + datetime.timedelta(hours=12)).pk,
         "rut_paciente": paciente.cliente.rut,
         "email_paciente": paciente.cliente.email,
-    }
+    })
 
 

@@ -101,6 +101,12 @@ PISTAS = {
     "tipo_documento": st.sampled_from(["rut", "pasaporte", "otro", "dni"]),
     "pais_documento": st.sampled_from(["AR", "PE", "ZZ", "", "ar"]),
     "medio_consentimiento": st.sampled_from(["verbal", "formulario", "portal", ""]),
+    "version": st.integers(min_value=-2, max_value=5).map(str),
+    "anticoagulantes": casilla, "atendido_el": fecha_borde,
+    "cita": real("cita_id") | real("otra_cita_id") | real("libre_id"),
+    "dientes": st.sampled_from(["16, 26 y 11", "19", "0", "abc", "11 y", "y", "85 51", "١٦", "16,,", "-11"]),
+    "embarazo": st.sampled_from(["", "no_aplica", "no", "si", "quizas"]),
+    "tabaquismo": st.sampled_from(["", "no", "ex", "si", "mucho"]),
     "telefono": st.sampled_from(["+56 9 6123 4567", "+56 2 2345 6789", "+54 9 11 2345 6789", "+1 415 555 2671",
                                  "123"]),
 }
@@ -154,6 +160,10 @@ PACIENTE = ("nombre_completo", "rut", "email", "telefono", "fecha_nacimiento", "
 PACIENTE_RECEPCION = (*PACIENTE, "tipo_documento", "numero_documento", "pais_documento", "canal_preferido",
                       "acepta_whatsapp", "acepta_sms", "medio_consentimiento")
 CLAVES_NUEVAS = ("new_password1", "new_password2")
+# The dentist's forms of the clinical record (gestion_clinica.forms.ficha).
+ANTECEDENTES = ("alergias", "enfermedades", "medicamentos", "anticoagulantes", "anticoagulantes_detalle",
+                "embarazo", "tabaquismo", "cirugias", "observaciones")
+EVOLUCION = ("atendido_el", "cita", "procedimiento", "dientes", "texto")
 
 # url → (who sends it, its POST data). Field names are those of each view's form class.
 POST = {
@@ -192,6 +202,13 @@ POST = {
     "gestion:agenda_cancelar": ("administrador", formulario("por_clinica", "motivo", "volver")),
     "gestion:agenda_deshacer": ("administrador", formulario("desde", "volver")),
     "gestion:agenda_accion": ("administrador", formulario("volver")),
+    # The clinical record (issue 15): sent by the patient's dentist (the care team).
+    "gestion:ficha_antecedentes": ("dentista", formulario("version", *ANTECEDENTES)),
+    "gestion:ficha_evolucion_nueva": ("dentista", formulario(*EVOLUCION)),
+    "gestion:ficha_evolucion": ("dentista", formulario(*EVOLUCION)),
+    "gestion:ficha_evolucion_firmar": ("dentista", formulario()),
+    "gestion:ficha_evolucion_descartar": ("dentista", formulario()),
+    "gestion:ficha_evolucion_adenda": ("dentista", formulario("texto")),
     "gestion:personal_nuevo": ("administrador", formulario("username", "nombre", "apellido", "email", "rol",
                                                           "especialidad", "enviar_invitacion")),
     "gestion:personal_editar": ("administrador", formulario("nombre", "apellido", "rol", "especialidad")),
@@ -230,6 +247,9 @@ GET = {
     "gestion:agenda_cancelar": ("administrador", formulario("por_clinica", "motivo", "volver")),
     "gestion:agenda_deshacer": ("administrador", formulario("volver")),
     "gestion:agenda_generar": ("administrador", formulario("desde", "hasta")),
+    "gestion:ficha": ("dentista", formulario("todas")),
+    "gestion:ficha_evolucion_nueva": ("dentista", formulario("cita")),
+    "gestion:ficha_antecedentes_historial": ("dentista", formulario()),  # only its path; sent by the care team
     "gestion:auditoria": ("administrador", formulario("modelo", "usuario", "desde", "hasta", "registro_id", "pagina", "contexto")),
     "gestion:ficha_lecturas": ("administrador", formulario("paciente", "usuario", "desde", "hasta", "via",
                                                            "solo_urgencia", "pagina")),

@@ -89,6 +89,16 @@ TABLA = {
     "gestion:ficha_urgencia_revisar": {A},
     "gestion:ficha_accesos": {A},
     "gestion:ficha_acceso_revocar": {A},
+    # The clinical record (issue 15): the care team only (ficha.acceso). The scene's dentist has an
+    # appointment with the patient; reception and administration get a 403, logged.
+    "gestion:ficha": {D},
+    "gestion:ficha_antecedentes": {D},
+    "gestion:ficha_antecedentes_historial": {D},
+    "gestion:ficha_evolucion_nueva": {D},
+    "gestion:ficha_evolucion": {D},  # the author's draft (editable) or a signed note
+    "gestion:ficha_evolucion_firmar": {D},  # GET: confirmation; POST: sign (the author only)
+    "gestion:ficha_evolucion_descartar": {D},  # the author's draft only
+    "gestion:ficha_evolucion_adenda": {D},  # signed notes only (a draft: back to it)
     # Patient portal (/portal/) -------------------------------------------------------------
     "portal:inicio": {"paciente"},
     "portal:entrar": {"publica"},
@@ -156,6 +166,16 @@ IDOR = {
     "gestion:agenda_cita": ("dentista", {"cita_id": "otra_cita_id"}, 404),
     "gestion:agenda_accion": ("dentista", {"cita_id": "otra_cita_id"}, 404),
     "gestion:agenda_deshacer": ("dentista", {"cita_id": "otra_cita_id"}, 404),
+    # A dentist outside another patient's care team: that record is refused (and logged).
+    "gestion:ficha": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_antecedentes": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_antecedentes_historial": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_evolucion_nueva": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    # Another patient's note under this patient's record does not exist.
+    "gestion:ficha_evolucion": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
+    "gestion:ficha_evolucion_firmar": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
+    "gestion:ficha_evolucion_descartar": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
+    "gestion:ficha_evolucion_adenda": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).

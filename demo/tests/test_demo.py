@@ -13,6 +13,7 @@ from stdnum.cl import rut as stdnum_rut
 
 from citas.models import Cita, EstadoCita
 from demo.datos import PASSWORD_DEMO, dias_habiles
+from ficha.models import Antecedentes, Evolucion
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
 from pacientes.validaciones import normalizar_telefono
@@ -75,8 +76,16 @@ def test_carga_la_clinica_y_la_segunda_vez_no_agrega_nada():
         assert not datetime.time(13) <= local.time() < datetime.time(14, 30)  # lunch
         assert fin - inicio == datetime.timedelta(minutes=30)
 
+    # A real ficha for two of dra. Soto's patients (history, signed notes, an addendum).
+    notas = Evolucion.objects.filter(dentista__user__username="dra.soto")
+    assert notas.filter(firmada_en__isnull=False, corrige__isnull=True).count() == 3
+    assert notas.filter(corrige__isnull=False).count() == 1 and not notas.filter(firmada_en__isnull=True).exists()
+    assert Antecedentes.objects.filter(anticoagulantes=True, alergias="Penicilina").count() == 1
+    assert "Fichas clínicas: 3 evoluciones firmadas" in primera
+    conteos["evoluciones"] = Evolucion.objects.count()
+
     segunda = _cargar()
-    assert _conteos() == conteos
+    assert _conteos() | {"evoluciones": Evolucion.objects.count()} == conteos
     assert "Pacientes: 20 creados" in primera
     assert "Pacientes: 0 creados, 20 ya existían" in segunda
     assert "Horas de atención: 0 creadas" in segunda

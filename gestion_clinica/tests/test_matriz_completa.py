@@ -16,10 +16,14 @@ from citas.cierres import cerrar_rango
 from nucleo.servicios import operacion
 from pacientes.documentos import subir_documento
 from cuentas.presencial import crear_cliente_presencial
+from ficha.evoluciones import crear_evolucion
 from ficha.models import AccesoFicha, AccesoUrgencia
 
 PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
 SOLO_ADMINISTRADOR_PREFIJOS = ("personal", "auditoria")
+# The clinical record (issue 15): the care team only (the fixture's dentist has the patient's
+# appointment); administración and recepción get a 403 (Ley 20.584 art. 13).
+SOLO_EQUIPO_CLINICO_PREFIJO = "ficha"
 NOMBRES = [p.name for p in urlpatterns if p.name not in PUBLICAS]
 # Issue 15: administration manages who reads records and reads the log, not the records.
 SOLO_ADMINISTRADOR = {"ficha_lecturas", "ficha_urgencias", "ficha_urgencias_cuenta", "ficha_urgencia_revisar",
@@ -66,6 +70,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
         "cliente_id": cliente.pk, "cita_id": cita.pk, "dentista_id": dentista.pk, "perfil_id": dentista.pk,
         "fecha": "2027-02-10", "accion": "confirmar", "documento_id": documento.pk,
         "notificacion_id": aviso.pk, "cierre_id": cierre.pk, "reserva_uid": asignada.reserva_uid,
+        "evolucion_id": crear_evolucion(actor=dentista.user, cliente_id=cliente.pk, texto="Control").pk,
     }
 
 
@@ -89,10 +94,12 @@ def test_toda_url_por_toda_persona(clientes, argumentos, nombre, persona):
         assert respuesta.status_code == 403
     elif nombre in DEL_EQUIPO_DE_CUIDADO:
         assert respuesta.status_code == (403 if persona != "dentista" else 200 if not solo_post else 302)
+    elif nombre.startswith(SOLO_EQUIPO_CLINICO_PREFIJO) and nombre not in SOLO_ADMINISTRADOR:
+        esperado = (200, 302) if persona == "dentista" else (403,)
+        assert respuesta.status_code in esperado, "la ficha clínica es solo del equipo de cuidado"
     elif persona in ("administrador", "superusuario"):
         assert respuesta.status_code in (200, 302), "el administrador puede todo lo que no es clínico"
-    elif nombre.startswith(SOLO_ADMINISTRADOR_PREFIJOS) or nombre in SOLO_ADMINISTRADOR:
-        assert respuesta.status_code == 403
+    elif nombre.startswith(SOLO_ADMINISTRADOR_PREFIJOS) or nombre in SOLO_ADMINISTRADOR:        assert respuesta.status_code == 403
     elif persona == "dentista" and nombre in ESCRITURAS_DE_RECEPCION:
         assert respuesta.status_code == 403, "el dentista solo mira fuera de sus propias citas"
 

@@ -34,6 +34,7 @@ from gestion_clinica.views.agenda import (
     url_dia,
     volver_a,
 )
+from ficha.acceso import ESTADOS_DE_CUIDADO
 from gestion_clinica.views.comun import reenviar_aviso
 from gestion_clinica.views.selector_horas import selector_pedido, url_del_selector
 from notificaciones.models import Canal
@@ -80,6 +81,10 @@ def detalle_cita(request, cita_id):
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
         "ve_alergias": _ve_alergias(request, cita, propio),
         "volver": url_dia(timezone.localdate(cita.inicio)),
+        # Issue 15: the dentist's own patient (this appointment makes them part of the care
+        # team): links to the ficha and to a note for this visit; no clinical content here.
+        "con_ficha": propio is not None and cita.cliente_id is not None and propio.pk == cita.dentista_id
+                     and cita.estado in ESTADOS_DE_CUIDADO,
     })
 
 

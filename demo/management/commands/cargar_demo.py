@@ -60,5 +60,7 @@ class Command(BaseCommand):
         if r.reservas_omitidas:
             linea += f" {r.reservas_omitidas} sin hora libre."
         escribir(linea)
+        if r.evoluciones_creadas:
+            escribir(f"Fichas clínicas: {r.evoluciones_creadas} evoluciones firmadas (pacientes de dra.soto).")
         usuarios = ", ".join(p[0] for p in PERSONAL)
         escribir(self.style.SUCCESS(f"Demostración lista. Usuarios: {usuarios}; contraseña: {PASSWORD_DEMO}"))

@@ -1,0 +1,107 @@
+"""What the ficha page reads: the patient's header, history, notes with their addenda and
+documents, in a constant number of queries however long the record is."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from citas.models import Cita
+from ficha.acceso import ESTADOS_DE_CUIDADO
+from ficha.models import Antecedentes, Embarazo, Evolucion
+from pacientes.models import Cliente, ClienteDocumento
+
+NOTAS_POR_PAGINA = 50
+
+
+@dataclass
+class Ficha:
+    """The ficha page's content: ``cliente`` (with ``edad``), ``antecedentes`` (an unsaved empty
+    one with ``version = 0`` when nothing is recorded), ``alertas`` (what a dentist must see
+    first), ``notas`` (original notes newest first, each with ``.adendas_firmadas``), ``hay_mas``
+    (older notes beyond ``limite``) and ``documentos``."""
+
+    cliente: Cliente
+    edad: int | None
+    antecedentes: Antecedentes
+    alertas: list[str]
+    notas: list[Evolucion]
+    hay_mas: bool
+    documentos: list[ClienteDocumento] = field(default_factory=list)
+
+
+def edad_de(fecha_nacimiento, hoy=None) -> int | None:
+    if fecha_nacimiento is None:
+        return None
+    hoy = hoy or timezone.localdate()
+    return hoy.year - fecha_nacimiento.year - ((hoy.month, hoy.day) < (fecha_nacimiento.month, fecha_nacimiento.day))
+
+
+def alertas_clinicas(antecedentes: Antecedentes) -> list[str]:
+    """The history's facts that change what a dentist may do today: allergies, anticoagulants,
+    pregnancy."""
+    alertas = []
+    if antecedentes.alergias.strip():
+        alertas.append(f"Alergias: {antecedentes.alergias.strip()}")
+    if antecedentes.anticoagulantes:
+        detalle = f" ({antecedentes.anticoagulantes_detalle})" if antecedentes.anticoagulantes_detalle else ""
+        alertas.append(f"Toma anticoagulantes{detalle}")
+    if antecedentes.embarazo == Embarazo.SI:
+        alertas.append("Embarazada")
+    return alertas
+
+
+def notas_visibles(cliente_id, *, dentista_id=None):
+    """The patient's original notes (not addenda) a dentist sees: the signed ones, and their
+    own drafts. Newest first (index ``evolucion_cliente_idx``)."""
+    visibles = Q(firmada_en__isnull=False)
+    if dentista_id is not None:
+        visibles |= Q(dentista_id=dentista_id)
+    adendas = (Evolucion.objects.filter(firmada_en__isnull=False).select_related("dentista__user")
+               .order_by("firmada_en", "pk"))
+    return (
+        Evolucion.objects.filter(visibles, cliente_id=cliente_id, corrige__isnull=True)
+        .select_related("dentista__user", "cita")
+        .prefetch_related(Prefetch("adendas", queryset=adendas, to_attr="adendas_firmadas"))
+        .order_by("-atendido_el", "-id")
+    )
+
+
+def ficha_del_paciente(cliente_id, *, dentista_id=None, limite: int | None = NOTAS_POR_PAGINA) -> Ficha:
+    """Everything the ficha page shows, in four queries whatever the number of notes, addenda
+    and documents: the patient with their history, the notes (``limite`` newest, None for all;
+    one more is read to know whether there are older ones), their addenda, the documents.
+    Raises ``Cliente.DoesNotExist``."""
+    cliente = Cliente.objects.select_related("antecedentes").get(pk=cliente_id)
+    try:
+        antecedentes = cliente.antecedentes
+    except Antecedentes.DoesNotExist:
+        antecedentes = Antecedentes(cliente_id=cliente_id, version=0)
+    notas = notas_visibles(cliente_id, dentista_id=dentista_id)
+    notas = list(notas if limite is None else notas[: limite + 1])
+    hay_mas = limite is not None and len(notas) > limite
+    documentos = list(ClienteDocumento.objects.filter(cliente_id=cliente_id)
+                      .only("pk", "cliente_id", "titulo", "creado", "tamano", "nombre_original")
+                      .order_by("-creado", "-pk"))
+    return Ficha(cliente=cliente, edad=edad_de(cliente.fecha_nacimiento), antecedentes=antecedentes,
+                 alertas=alertas_clinicas(antecedentes), notas=notas[:limite] if hay_mas else notas,
+                 hay_mas=hay_mas, documentos=documentos)
+
+
+def evolucion_del_paciente(*, cliente_id, evolucion_id) -> Evolucion:
+    """One note of that patient (another patient's id finds nothing), with its author, its
+    appointment, what it corrects and its signed addenda. Raises ``Evolucion.DoesNotExist``."""
+    adendas = (Evolucion.objects.filter(firmada_en__isnull=False).select_related("dentista__user")
+               .order_by("firmada_en", "pk"))
+    return (Evolucion.objects.select_related("dentista__user", "cita", "corrige")
+            .prefetch_related(Prefetch("adendas", queryset=adendas, to_attr="adendas_firmadas"))
+            .get(pk=evolucion_id, cliente_id=cliente_id))
+
+
+def citas_para_evolucion(*, cliente_id, dentista_id, hoy: datetime.date | None = None, limite=20):
+    """The dentist's appointments with the patient a note may name, newest first (up to today)."""
+    hoy = hoy or timezone.localdate()
+    fin = timezone.make_aware(datetime.datetime.combine(hoy + datetime.timedelta(days=1), datetime.time()))
+    return list(Cita.objects.filter(cliente_id=cliente_id, dentista_id=dentista_id, estado__in=ESTADOS_DE_CUIDADO,
+                                    inicio__lt=fin).only("pk", "inicio").order_by("-inicio")[:limite])

@@ -1,0 +1,81 @@
+"""The ficha page's read: what it holds and a constant number of queries however long the
+record is (2 notes or 200 with addenda, 30 documents)."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from ficha.models import Antecedentes, Evolucion
+from ficha.selectors import ficha_del_paciente
+from pacientes.models import ClienteDocumento
+
+
+def notas(paciente, dentista, n, *, con_adendas=True):
+    """``n`` signed notes on consecutive days back from today, every third with two addenda."""
+    hoy = timezone.localdate()
+    creadas = Evolucion.objects.bulk_create([
+        Evolucion(cliente=paciente, dentista=dentista, atendido_el=hoy - datetime.timedelta(days=i),
+                  procedimiento=f"Control {i}", texto="Sin novedad", dientes=[11])
+        for i in range(n)
+    ])
+    adendas = [Evolucion(cliente=paciente, dentista=dentista, atendido_el=hoy, texto=f"Adenda {k} de {nota.pk}",
+                         corrige=nota)
+               for nota in creadas[::3] if con_adendas for k in range(2)]
+    Evolucion.objects.bulk_create(adendas)
+    Evolucion.objects.filter(cliente=paciente, firmada_en__isnull=True).update(firmada_en=timezone.now())
+    return creadas
+
+
+def documentos(paciente, n):
+    ClienteDocumento.objects.bulk_create([
+        ClienteDocumento(cliente=paciente, titulo=f"Radiografía {i}", archivo=f"documentos/x{i}.png",
+                         nombre_original="rx.png", tipo_contenido="image/png", tamano=1000 + i)
+        for i in range(n)
+    ])
+
+
+def test_la_ficha_trae_todo_en_orden(paciente_ficha, tratante):
+    Antecedentes.objects.create(cliente=paciente_ficha, alergias="Penicilina", anticoagulantes=True,
+                                anticoagulantes_detalle="Warfarina", embarazo="si")
+    creadas = notas(paciente_ficha, tratante, 4)
+    borrador = Evolucion.objects.create(cliente=paciente_ficha, dentista=tratante, atendido_el=timezone.localdate(),
+                                        texto="Mío")
+    documentos(paciente_ficha, 2)
+    ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk)
+    assert ficha.alertas == ["Alergias: Penicilina", "Toma anticoagulantes (Warfarina)", "Embarazada"]
+    assert ficha.edad == timezone.localdate().year - 1985 - (
+        (timezone.localdate().month, timezone.localdate().day) < (3, 14))
+    # Newest first; the draft is there for its author; addenda under their note, not in the list.
+    assert [n.pk for n in ficha.notas] == [borrador.pk] + [c.pk for c in creadas]
+    assert [a.texto for a in ficha.notas[1].adendas_firmadas] == [f"Adenda 0 de {creadas[0].pk}",
+                                                                  f"Adenda 1 de {creadas[0].pk}"]
+    assert [d.titulo for d in ficha.documentos] == ["Radiografía 1", "Radiografía 0"]
+    # Another dentist does not see the draft.
+    assert borrador.pk not in [n.pk for n in ficha_del_paciente(paciente_ficha.pk, dentista_id=None).notas]
+
+
+def test_la_ficha_sin_antecedentes_tiene_version_cero(paciente_ficha):
+    ficha = ficha_del_paciente(paciente_ficha.pk)
+    assert (ficha.antecedentes.pk, ficha.antecedentes.version, ficha.alertas, ficha.notas) == (None, 0, [], [])
+
+
+@pytest.mark.parametrize("cuantas", [2, 200])
+def test_consultas_constantes(paciente_ficha, tratante, django_assert_num_queries, cuantas):
+    """Patient + history, notes, their addenda, documents: 4 queries for 2 notes and for 200."""
+    Antecedentes.objects.create(cliente=paciente_ficha, alergias="Penicilina")
+    notas(paciente_ficha, tratante, cuantas)
+    documentos(paciente_ficha, 30)
+    with django_assert_num_queries(4):
+        ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite=None)
+        for nota in ficha.notas:
+            (nota.dentista.nombre, nota.cita, [a.dentista.nombre for a in nota.adendas_firmadas])
+    assert len(ficha.notas) == cuantas and len(ficha.documentos) == 30
+
+
+def test_pagina_de_notas(paciente_ficha, tratante):
+    notas(paciente_ficha, tratante, 52, con_adendas=False)
+    ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite=50)
+    assert (len(ficha.notas), ficha.hay_mas) == (50, True)
+    ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite=60)
+    assert (len(ficha.notas), ficha.hay_mas) == (52, False)
