@@ -212,14 +212,20 @@ def errores_de_consola(page):
 
 @pytest.fixture
 def entrar_a_gestion(page, live_server):
-    """``entrar_a_gestion(perfil)``: log ``perfil`` in to the staff site through its login form."""
+    """``entrar_a_gestion(perfil)``: log ``perfil`` in to the staff site through its login form
+    and the second-factor step (a code of their test device, ``pruebas.soporte``)."""
     from playwright.sync_api import expect
+
+    from pruebas.soporte import codigo_de_prueba
 
     def entrar(perfil):
         page.goto(f"{live_server.url}/gestion/")
         page.get_by_label("Usuario").fill(perfil.user.username)
         page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
         page.get_by_role("button", name="Entrar").click()
+        expect(page.get_by_role("heading", name="Ingrese el código de su aplicación")).to_be_visible()
+        page.get_by_label("Código", exact=True).fill(codigo_de_prueba(perfil.user))
+        page.get_by_role("button", name="Verificar").click()
         expect(page.get_by_role("navigation", name="Navegación principal")).to_be_visible()
 
     return entrar

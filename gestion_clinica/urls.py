@@ -3,7 +3,7 @@ keeps its own ``urlpatterns``; they are joined here."""
 
 from django.urls import path
 
-from gestion_clinica.views import agenda, auditoria, citas, horarios, pacientes, personal
+from gestion_clinica.views import agenda, auditoria, citas, horarios, pacientes, personal, segundo_factor
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -20,4 +20,5 @@ urlpatterns = [
     *citas.urlpatterns,
     *personal.urlpatterns,
     *auditoria.urlpatterns,
+    *segundo_factor.urlpatterns,
 ]

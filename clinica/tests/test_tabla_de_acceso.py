@@ -74,6 +74,10 @@ TABLA = {
     "gestion:personal_reactivar": {A},
     "gestion:personal_invitar": {A},
     "gestion:auditoria": {A},
+    # The second-factor step: staff who gave their password (a verified session goes on to next=)
+    "gestion:segundo_factor": {A, R, D},
+    "gestion:segundo_factor_inscribir": {A, R, D},
+    "gestion:personal_segundo_factor_restablecer": {A},  # POST only: a lost phone
     # Patient portal (/portal/) -------------------------------------------------------------
     "portal:inicio": {"paciente"},
     "portal:entrar": {"publica"},
@@ -145,7 +149,7 @@ SIN_DUENO = {
     "gestion:paciente_eliminar", "gestion:paciente_documento_subir", "gestion:agenda_horario",
     "gestion:agenda_asignar", "gestion:agenda_reprogramar", "gestion:agenda_cancelar",
     "gestion:personal_desactivar", "gestion:personal_reactivar", "gestion:personal_invitar",
-    "gestion:personal_editar",
+    "gestion:personal_editar", "gestion:personal_segundo_factor_restablecer",
     "gestion:agenda_cierre", "gestion:agenda_reabrir", "gestion:agenda_bloquear", "gestion:agenda_desbloquear",
 }
 ID_INEXISTENTE = 987_654_321

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from gestion_clinica.tests.conftest import CLAVE_PERSONAL
+from pruebas.soporte import codigo_de_prueba
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,6 +29,8 @@ def test_recepcion_entra_ve_el_dia_y_sale(page, live_server, captura, recepcioni
 
     page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
     page.get_by_role("button", name="Entrar").click()
+    page.get_by_label("Código", exact=True).fill(codigo_de_prueba(recepcionista.user))
+    page.get_by_role("button", name="Verificar").click()
     expect(page.get_by_text("Marta Díaz")).to_be_visible()
     captura(f"gestion-inicio-{nombre}")
     assert not errores, f"errores en la consola (¿CSP?): {errores}"
