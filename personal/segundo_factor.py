@@ -20,6 +20,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.utils import timezone
 from django_otp.models import VerifyNotAllowed
@@ -135,7 +136,7 @@ def confirmar_inscripcion(*, user, secreto, codigo) -> tuple[TOTPDevice, list[st
     with operacion("confirmar_segundo_factor", actor=user):
         # Two tabs confirming at once: the user's row serialises them; the second one finds the
         # first's device and is refused.
-        type(user).objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         if tiene_segundo_factor(user):
             raise ValidationError("Ya configuró su segundo factor.", code="ya_inscrito")
         TOTPDevice.objects.filter(user=user).delete()
