@@ -219,12 +219,13 @@ def entrar_a_gestion(page, live_server):
     from pruebas.soporte import codigo_de_prueba
 
     def entrar(perfil):
+        codigo = codigo_de_prueba(perfil.user)  # enrolled before the login, as after a first one
         page.goto(f"{live_server.url}/gestion/")
         page.get_by_label("Usuario").fill(perfil.user.username)
         page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
         page.get_by_role("button", name="Entrar").click()
         expect(page.get_by_role("heading", name="Ingrese el código de su aplicación")).to_be_visible()
-        page.get_by_label("Código", exact=True).fill(codigo_de_prueba(perfil.user))
+        page.get_by_label("Código", exact=True).fill(codigo)
         page.get_by_role("button", name="Verificar").click()
         expect(page.get_by_role("navigation", name="Navegación principal")).to_be_visible()
 

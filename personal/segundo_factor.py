@@ -40,7 +40,7 @@ CODIGOS_DE_RECUPERACION = 10
 NOMBRE_APP = "Aplicación de autenticación"
 NOMBRE_RECUPERACION = "Códigos de recuperación"
 
-MENSAJE_INCORRECTO = "El código no es correcto o ya se usó. Revise su aplicación e intente de nuevo."
+MENSAJE_INCORRECTO = "El código no es correcto o ya se usó. Intente de nuevo con el código que se ve ahora."
 MENSAJE_ESPERE = "Demasiados códigos incorrectos seguidos. Espere {segundos} segundos e intente de nuevo."
 
 
@@ -153,10 +153,10 @@ def confirmar_inscripcion(*, user, secreto, codigo) -> tuple[TOTPDevice, list[st
 
 
 def es_codigo_de_recuperacion(codigo: str) -> bool:
-    """Codes of the app are digits; recovery codes (``StaticToken.random_token``) are letters
-    and digits. Only the device the code can belong to is tried: a typo in one does not count
-    against the other's throttle."""
-    return not codigo.isdigit()
+    """Codes of the app are 6 digits; recovery codes (``StaticToken.random_token``) are 8
+    letters and digits. Only the device the code can belong to is tried: a typo in one does not
+    count against the other's throttle."""
+    return not (codigo.isdigit() and len(codigo) == 6)
 
 
 def verificar_segundo_factor(*, user, codigo):

@@ -40,6 +40,13 @@ def _con_siguiente(nombre, siguiente):
     return f"{reverse(nombre)}?{urlencode({'next': siguiente})}"
 
 
+def _error(form, error):
+    """The service's message under the field, marked invalid like the form's own errors."""
+    form.add_error("codigo", error)
+    campo = form.fields["codigo"].widget
+    campo.attrs["class"] = f"{campo.attrs.get('class', '')} is-invalid".strip()
+
+
 def _qr_svg(texto) -> str:
     """The otpauth:// URL as a QR code, an SVG drawn on the server (no script; an <img> with a
     data: URL, which the CSP's img-src allows)."""
@@ -67,7 +74,7 @@ def verificar(request):
         try:
             dispositivo = sf.verificar_segundo_factor(user=request.user, codigo=form.cleaned_data["codigo"])
         except ValidationError as error:
-            form.add_error("codigo", error)
+            _error(form, error)
         else:
             request.session.cycle_key()  # a more trusted session gets a new key
             otp_login(request, dispositivo)
@@ -98,7 +105,7 @@ def inscribir(request):
         except ValidationError as error:
             if error.code == "ya_inscrito":
                 return redirect(_con_siguiente("gestion:segundo_factor", siguiente))
-            form.add_error("codigo", error)
+            _error(form, error)
         else:
             del request.session[CLAVE_SECRETO]
             request.session.cycle_key()
