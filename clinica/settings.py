@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",  # passkeys, as a second factor only (gestion_clinica/views/llaves.py)
     "nucleo",
     "personal",
     "pacientes",
@@ -428,3 +429,14 @@ OTP_TOTP_ISSUER = CLINICA_NOMBRE
 # Wrong codes in a row: the next try waits 2**(n-1) seconds (django-otp's throttling, per device).
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
+# Passkeys (django-otp-webauthn): a second factor after the password, never a login by itself.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = CLINICA_NOMBRE
+# The relying party is the host the browser shows (a passkey belongs to one site name); the
+# origins a ceremony may come from are the staff site's (plus DJANGO_WEBAUTHN_ORIGENES, comma
+# separated, for other names of the same site). Browsers refuse passkeys on an IP address and on
+# plain http other than localhost: in development (http://127.0.0.1:8000) they work at
+# http://localhost:8000; codes of the app work on both.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "gestion_clinica.views.llaves.rp_id"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [origen.replace("://127.0.0.1", "://localhost") for origen in
+                                (CLINICA_URL_GESTION, *_env_lista("DJANGO_WEBAUTHN_ORIGENES"))]

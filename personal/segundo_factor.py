@@ -82,6 +82,13 @@ def tiene_segundo_factor(user) -> bool:
     return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
 
 
+def tiene_llave(user) -> bool:
+    """A passkey (django-otp-webauthn), added after enrolling the app: offered at the code step."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+
+
 def codigo_totp(dispositivo, instante=None) -> str:
     """The code the authenticator app shows now for ``dispositivo`` (demo and tests)."""
     totp = TOTP(dispositivo.bin_key, dispositivo.step, dispositivo.t0, dispositivo.digits, dispositivo.drift)
@@ -189,12 +196,15 @@ def restablecer_segundo_factor(*, actor, perfil_id) -> Perfil:
     with no longer exists). Recorded in the audit trail as a change of
     ``Perfil.segundo_factor_restablecido``. Raises ``no_autorizado`` or ``personal_no_encontrado``.
     """
+    from django_otp_webauthn.models import WebAuthnCredential
+
     with operacion("restablecer_segundo_factor", actor=actor):
         _exigir_administrador(actor)
         perfil = _perfil_bloqueado(perfil_id)
         _exigir_permiso_sobre(actor, perfil.user)
         TOTPDevice.objects.filter(user=perfil.user).delete()
         StaticDevice.objects.filter(user=perfil.user).delete()
+        WebAuthnCredential.objects.filter(user=perfil.user).delete()
         perfil.segundo_factor_restablecido = timezone.now()
         perfil.save(update_fields=["segundo_factor_restablecido", "actualizado"])
     registrar_evento(logger, "segundo_factor_restablecido", perfil_id=perfil.pk, user_id=perfil.user_id,

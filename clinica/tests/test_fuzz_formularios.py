@@ -197,6 +197,11 @@ POST = {
     "gestion:personal_invitar": ("administrador", formulario()),
     "gestion:personal_segundo_factor_restablecer": ("administrador", formulario("confirmar")),
     "gestion:segundo_factor": ("personal_sin_verificar", formulario("codigo", "next")),
+    "otp_webauthn:credential-registration-begin": ("administrador", formulario()),
+    "otp_webauthn:credential-registration-complete": ("administrador", formulario("id", "rawId", "type", "response")),
+    "otp_webauthn:credential-authentication-begin": ("personal_sin_verificar", formulario()),
+    "otp_webauthn:credential-authentication-complete": ("personal_sin_verificar",
+                                                        formulario("id", "rawId", "type", "response")),
     "gestion:segundo_factor_inscribir": ("personal_sin_inscribir", formulario("codigo", "next")),
     "portal:entrar": ("anonimo", formulario("username", "password")),
     "portal:salir": ("paciente", formulario()),
@@ -241,7 +246,7 @@ GET = {
 }
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
-    "/", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
+    "/", "otp_webauthn:js-i18n-catalog", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
     "gestion:agenda_cierre",
     "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:registro_enviado", "portal:mis_citas",
     "portal:cita", "portal:cita_calendario", "portal:cita_reserva", "portal:cita_calendario_reserva",

@@ -24,6 +24,9 @@ from pruebas.soporte import huella_bd
 pytestmark = pytest.mark.django_db
 
 A, R, D = "administrador", "recepcion", "dentista"
+# JSON endpoints for staff with a role: anyone else (the anonymous too: no login page for a
+# script) gets a JSON 403.
+LLAVES = "personal, en JSON"
 
 TABLA = {
     "/": {"publica"},  # the bare address redirects to the portal
@@ -78,6 +81,12 @@ TABLA = {
     "gestion:segundo_factor": {A, R, D},
     "gestion:segundo_factor_inscribir": {A, R, D},
     "gestion:personal_segundo_factor_restablecer": {A},  # POST only: a lost phone
+    # Passkeys of the staff's second factor (/gestion/llaves/, JSON for their script) -------------
+    "otp_webauthn:credential-registration-begin": {LLAVES},  # adding one: a verified session only
+    "otp_webauthn:credential-registration-complete": {LLAVES},
+    "otp_webauthn:credential-authentication-begin": {LLAVES},  # after the password, like a code
+    "otp_webauthn:credential-authentication-complete": {LLAVES},
+    "otp_webauthn:js-i18n-catalog": {"publica"},  # the script's Spanish texts
     # Patient portal (/portal/) -------------------------------------------------------------
     "portal:inicio": {"paciente"},
     "portal:entrar": {"publica"},
@@ -168,7 +177,7 @@ def test_la_tabla_cubre_exactamente_el_urlconf():
     sobran = sorted(set(TABLA) - set(FILAS))
     assert not faltan, f"URLs sin fila en TABLA de {__file__}: agréguelas con quién puede usarlas: {faltan}"
     assert not sobran, f"Filas de TABLA sin URL (¿se renombró o eliminó?): {sobran}"
-    conocidos = {"publica", "paciente", A, R, D, "firma del proveedor", "superusuario"}
+    conocidos = {"publica", "paciente", A, R, D, "firma del proveedor", "superusuario", LLAVES}
     assert all(quien and quien <= conocidos for quien in TABLA.values())
 
 
@@ -213,6 +222,9 @@ def test_cada_fila_para_cada_persona(clave, personas, registros):
             assert respuesta.status_code == 403, caso
         elif "publica" in quien:
             assert respuesta.status_code != 403, caso
+        elif LLAVES in quien:
+            assert respuesta["Content-Type"] == "application/json", caso
+            assert (respuesta.status_code != 403) == (persona in (A, R, D)), caso
         elif persona == "anonimo":
             assert respuesta.status_code == 302, caso
             assert respuesta.url.startswith(f"{_login_de(clave)}?next="), caso

@@ -102,3 +102,49 @@ def test_dentista_configura_entra_con_codigo_y_con_recuperacion(page, live_serve
     captura("9-restablecido")
     assert not TOTPDevice.objects.filter(user=dentista.user).exists()
     assert not errores_de_consola, errores_de_consola
+
+
+def test_dentista_agrega_una_llave_de_acceso_y_entra_con_ella(page, live_server, errores_de_consola, dentista,
+                                                              settings):
+    """Passkeys (django-otp-webauthn) with Chromium's virtual authenticator: added on the recovery
+    codes' page, then used instead of the code. Its script is a static file: no CSP error."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]
+    CAPTURAS.mkdir(parents=True, exist_ok=True)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    def con_clave():
+        page.get_by_label("Usuario").fill(dentista.user.username)
+        page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
+        page.get_by_role("button", name="Entrar").click()
+
+    page.goto(f"{live_server.url}/gestion/agenda/")
+    con_clave()
+    secreto = page.locator("#secreto").inner_text().replace(" ", "")
+    page.get_by_label("Código de 6 dígitos").fill(codigo_totp(TOTPDevice(key=base64.b32decode(secreto).hex())))
+    page.get_by_role("button", name="Confirmar").click()
+    page.get_by_role("button", name="Agregar llave de acceso").click()
+    expect(page.locator("#passkey-register-status-message")).not_to_be_empty()
+    captura_llave = CAPTURAS / "10-llave-agregada.png"
+    page.screenshot(path=str(captura_llave), full_page=True)
+    assert WebAuthnCredential.objects.filter(user=dentista.user, confirmed=True).count() == 1
+
+    page.get_by_role("link", name="Ya los guardé, continuar").click()
+    expect(page).to_have_url(f"{live_server.url}/gestion/agenda/")
+    page.get_by_role("button", name=dentista.nombre).click()
+    page.get_by_role("button", name="Cerrar sesión").click()
+
+    page.goto(f"{live_server.url}/gestion/agenda/")
+    con_clave()
+    expect(page.get_by_role("heading", name="Ingrese el código de su aplicación")).to_be_visible()
+    page.screenshot(path=str(CAPTURAS / "11-codigo-o-llave.png"), full_page=True)
+    page.get_by_role("button", name="Usar mi llave de acceso").click()
+    expect(page).to_have_url(f"{live_server.url}/gestion/agenda/")
+    expect(page.get_by_role("navigation", name="Navegación principal")).to_be_visible()
+    assert not errores_de_consola, errores_de_consola

@@ -255,3 +255,44 @@ def test_codigo_totp_coincide_con_la_aplicacion():
     assert codigo_totp(vector, instante=59) == "94287082"
     assert codigo_totp(vector, instante=1111111109) == "07081804"
     assert len(codigo_totp(Modelo(), instante=time.time())) == 6
+
+
+# Passkeys (django-otp-webauthn): a second factor only, added from a verified session --------------
+
+LLAVE_REGISTRO = reverse("otp_webauthn:credential-registration-begin")
+LLAVE_VERIFICACION = reverse("otp_webauthn:credential-authentication-begin")
+
+
+def test_llave_solo_se_agrega_con_la_sesion_verificada(recepcionista):
+    sin_verificar = iniciar_sesion(Client(), recepcionista.user, segundo_factor=False)
+    # Not enrolled yet: the password alone does not add a passkey either (our rule).
+    respuesta = sin_verificar.post(LLAVE_REGISTRO)
+    assert respuesta.status_code == 403 and respuesta.json()["code"] == "sin_verificar"
+    dispositivo_de_prueba(recepcionista.user)  # enrolled, not verified: the library's own rule
+    respuesta = sin_verificar.post(LLAVE_REGISTRO)
+    assert respuesta.status_code == 403 and respuesta.json()["code"] == "user_not_verified"
+    assert "otp_webauthn_register_state" not in sin_verificar.session
+    verificado = iniciar_sesion(Client(), recepcionista.user)
+    opciones = verificado.post(LLAVE_REGISTRO).json()
+    assert opciones["rp"] == {"id": "testserver", "name": "Clínica Dental Sonrisa"}
+    assert opciones["user"]["name"] == recepcionista.user.username
+
+
+def test_llave_nunca_es_el_primer_factor_ni_de_pacientes(usuario_paciente):
+    anonimo = Client().post(LLAVE_VERIFICACION)
+    assert anonimo.status_code == 403 and anonimo.json()["code"] == "passwordless_login_disabled"
+    paciente = iniciar_sesion(Client(), usuario_paciente).post(LLAVE_VERIFICACION)
+    assert paciente.status_code == 403 and paciente.json()["code"] == "no_es_personal"
+
+
+def test_el_paso_ofrece_la_llave_solo_a_quien_tiene_una(dentista):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    dispositivo_de_prueba(dentista.user)
+    cliente = con_clave(dentista.user)
+    assert "passkey-verification-button" not in cliente.get(PASO).text
+    WebAuthnCredential.objects.create(user=dentista.user, name="Llave", confirmed=True, credential_id=b"x",
+                                      public_key=b"y", sign_count=0)
+    pagina = cliente.get(PASO).text
+    assert 'id="passkey-verification-button"' in pagina
+    assert 'type="module" src="/static/django_otp_webauthn/otp_webauthn_auth.js"' in pagina

@@ -83,7 +83,9 @@ def verificar(request):
                 messages.warning(request, f"Usó un código de recuperación; le quedan {quedan}. "
                                           "Si perdió su teléfono, pida al administrador que restablezca su segundo factor.")
             return redirect(siguiente)
-    return render(request, "gestion_clinica/segundo_factor/verificar.html", {"form": form, "next": siguiente})
+    return render(request, "gestion_clinica/segundo_factor/verificar.html", {
+        "form": form, "next": siguiente, "con_llave": sf.tiene_llave(request.user),
+    })
 
 
 @requiere_rol(*TODOS, segundo_factor=False)
