@@ -4,7 +4,8 @@ One home for the rule "this account signs in with a second factor" (``requiere_s
 the staff site's ``requiere_rol`` and the admin site's ``has_permission`` ask it.
 
 Devices are django-otp's own models: one ``TOTPDevice`` (an authenticator app) and one
-``StaticDevice`` holding the recovery codes (each ``StaticToken`` is consumed when used). Both
+``StaticDevice`` holding the recovery codes (each ``StaticToken`` is consumed when used), and
+optional passkeys (django-otp-webauthn's ``WebAuthnCredential``, gestion_clinica/views/llaves.py). The first two
 throttle wrong codes themselves (``ThrottlingMixin``: after n failures in a row the next try is
 refused for 2**(n-1) seconds); the count is kept in the device's row, so it holds across
 processes. Errors are ``ValidationError`` with a stable ``code``:
@@ -28,6 +29,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
+from django_otp_webauthn.models import WebAuthnCredential
 
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
@@ -73,10 +75,6 @@ def esta_verificado(user) -> bool:
     return bool(verificado and verificado())
 
 
-def dispositivo_app(user, *, confirmado=True):
-    return TOTPDevice.objects.devices_for_user(user, confirmed=confirmado).order_by("pk").first()
-
-
 def tiene_segundo_factor(user) -> bool:
     """True once enrolment was confirmed (a confirmed authenticator app)."""
     return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
@@ -84,8 +82,6 @@ def tiene_segundo_factor(user) -> bool:
 
 def tiene_llave(user) -> bool:
     """A passkey (django-otp-webauthn), added after enrolling the app: offered at the code step."""
-    from django_otp_webauthn.models import WebAuthnCredential
-
     return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
 
 
@@ -107,9 +103,10 @@ def dispositivo_por_confirmar(user, secreto) -> TOTPDevice:
     return TOTPDevice(user=user, name=NOMBRE_APP, key=secreto, confirmed=False)
 
 
-def _verificar(dispositivo, codigo) -> None:
-    """Verify ``codigo`` on ``dispositivo`` (locked by the caller), honouring its throttle.
-    A wrong code is counted (the caller's transaction must commit: return, not raise, inside)."""
+def _verificar(dispositivo, codigo) -> ValidationError | None:
+    """Verify ``codigo`` on ``dispositivo`` (locked by the caller), honouring its throttle: the
+    error to raise, or None. A wrong code is counted, so the caller's transaction must commit
+    (the error is returned, and raised after it)."""
     permitido, datos = dispositivo.verify_is_allowed()
     if not permitido:
         return _espera(dispositivo, datos)
@@ -196,8 +193,6 @@ def restablecer_segundo_factor(*, actor, perfil_id) -> Perfil:
     with no longer exists). Recorded in the audit trail as a change of
     ``Perfil.segundo_factor_restablecido``. Raises ``no_autorizado`` or ``personal_no_encontrado``.
     """
-    from django_otp_webauthn.models import WebAuthnCredential
-
     with operacion("restablecer_segundo_factor", actor=actor):
         _exigir_administrador(actor)
         perfil = _perfil_bloqueado(perfil_id)

@@ -8,6 +8,7 @@ none. Their script is a static file (``<script type="module" src>``) with its se
 ``json_script``: our CSP allows both. URLs: ``gestion_clinica.urls_llaves`` (namespace
 ``otp_webauthn``, which the library's template tags reverse)."""
 
+from django.http.request import split_domain_port
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.views import (
     BeginCredentialAuthenticationView, BeginCredentialRegistrationView, CompleteCredentialAuthenticationView,
@@ -32,7 +33,8 @@ class SinVerificar(exceptions.OTPWebAuthnApiError):
 def rp_id(request) -> str:
     """The relying party: this site's host name as the browser sees it (Host is checked against
     ALLOWED_HOSTS first). Origins stay fixed in ``OTP_WEBAUTHN_ALLOWED_ORIGINS``."""
-    return request.get_host().rsplit(":", 1)[0] if not request.get_host().startswith("[") else request.get_host()
+    dominio, _puerto = split_domain_port(request.get_host())
+    return dominio
 
 
 def _exigir_personal(request):

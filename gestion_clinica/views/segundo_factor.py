@@ -21,7 +21,7 @@ from gestion_clinica.permisos import TODOS, falta_segundo_factor, requiere_rol
 from personal import segundo_factor as sf
 
 # The secret being enrolled, until confirmed (showing the page writes nothing to the database).
-CLAVE_SECRETO = "segundo_factor_secreto"
+EN_SESION = "segundo_factor_secreto"
 # The step's own pages: a next= pointing at them would loop.
 _PROPIAS = ("segundo_factor", "segundo_factor_inscribir")
 
@@ -97,8 +97,8 @@ def inscribir(request):
     if sf.tiene_segundo_factor(request.user):
         return redirect(_con_siguiente("gestion:segundo_factor", siguiente) if falta_segundo_factor(request)
                         else siguiente)
-    secreto = request.session.get(CLAVE_SECRETO) or sf.nuevo_secreto()
-    request.session[CLAVE_SECRETO] = secreto
+    secreto = request.session.get(EN_SESION) or sf.nuevo_secreto()
+    request.session[EN_SESION] = secreto
     form = FormularioCodigoApp(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -109,7 +109,7 @@ def inscribir(request):
                 return redirect(_con_siguiente("gestion:segundo_factor", siguiente))
             _error(form, error)
         else:
-            del request.session[CLAVE_SECRETO]
+            del request.session[EN_SESION]
             request.session.cycle_key()
             otp_login(request, dispositivo)
             return render(request, "gestion_clinica/segundo_factor/codigos.html",
