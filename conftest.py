@@ -34,6 +34,17 @@ CLAVE_PERSONAL = "clave-de-prueba-1234"  # every staff member's password in the 
 
 
 @pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's ``admin_client``, logged in the one way tests log in
+    (``pruebas.soporte.iniciar_sesion``): a superuser's session verified with the second factor."""
+    from django.test import Client
+
+    from pruebas.soporte import iniciar_sesion
+
+    return iniciar_sesion(Client(), admin_user)
+
+
+@pytest.fixture
 def crear_personal(db):
     """Factory for staff members: ``crear_personal(rol="dentista", username="dra.soto")``."""
     contador = {"n": 0}
