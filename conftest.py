@@ -34,6 +34,17 @@ CLAVE_PERSONAL = "clave-de-prueba-1234"  # every staff member's password in the 
 
 
 @pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's ``admin_client``, logged in the one way tests log in
+    (``pruebas.soporte.iniciar_sesion``): a superuser's session verified with the second factor."""
+    from django.test import Client
+
+    from pruebas.soporte import iniciar_sesion
+
+    return iniciar_sesion(Client(), admin_user)
+
+
+@pytest.fixture
 def crear_personal(db):
     """Factory for staff members: ``crear_personal(rol="dentista", username="dra.soto")``."""
     contador = {"n": 0}
@@ -212,14 +223,21 @@ def errores_de_consola(page):
 
 @pytest.fixture
 def entrar_a_gestion(page, live_server):
-    """``entrar_a_gestion(perfil)``: log ``perfil`` in to the staff site through its login form."""
+    """``entrar_a_gestion(perfil)``: log ``perfil`` in to the staff site through its login form
+    and the second-factor step (a code of their test device, ``pruebas.soporte``)."""
     from playwright.sync_api import expect
 
+    from pruebas.soporte import codigo_de_prueba
+
     def entrar(perfil):
+        codigo = codigo_de_prueba(perfil.user)  # enrolled before the login, as after a first one
         page.goto(f"{live_server.url}/gestion/")
         page.get_by_label("Usuario").fill(perfil.user.username)
         page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
         page.get_by_role("button", name="Entrar").click()
+        expect(page.get_by_role("heading", name="Ingrese el código de su aplicación")).to_be_visible()
+        page.get_by_label("Código", exact=True).fill(codigo)
+        page.get_by_role("button", name="Verificar").click()
         expect(page.get_by_role("navigation", name="Navegación principal")).to_be_visible()
 
     return entrar

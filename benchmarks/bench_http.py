@@ -189,11 +189,17 @@ def sesion_de(user):
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from personal.segundo_factor import requiere_segundo_factor
+    from pruebas.soporte import dispositivo_de_prueba
 
     s = SessionStore()
     s[SESSION_KEY] = str(user.pk)
     s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     s[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if requiere_segundo_factor(user):  # staff pages need a session verified with the second factor
+        s[DEVICE_ID_SESSION_KEY] = dispositivo_de_prueba(user).persistent_id
     s.create()
     secreto = _get_new_csrf_string()
     return {"sesion": s.session_key, "csrf_cookie": secreto, "csrf_token": _mask_cipher_secret(secreto)}
@@ -489,8 +495,10 @@ def verificar_carrera(salidas, plan, pacientes_carrera, estado_ganador):
 def perfilar_pagina(ruta, user):
     from django.test import Client
 
+    from pruebas.soporte import iniciar_sesion
+
     c = Client(HTTP_HOST="127.0.0.1")
-    c.force_login(user)
+    iniciar_sesion(c, user)
     for _ in range(10):
         c.get(ruta)
     perfil = cProfile.Profile()

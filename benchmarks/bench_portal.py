@@ -141,9 +141,11 @@ def main(argv=None):
 
     from django.contrib.auth import get_user_model
 
+    from pruebas.soporte import iniciar_sesion
+
     usuario = get_user_model().objects.get(pk=pacientes[len(pacientes) // 2].user_id)
     cliente = Client(HTTP_HOST="127.0.0.1")
-    cliente.force_login(usuario)
+    iniciar_sesion(cliente, usuario)
 
     casos = [
         ("cualquier dentista", {"semana": args.semana}),

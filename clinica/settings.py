@@ -69,6 +69,11 @@ INSTALLED_APPS = [
     "axes",
     "django_ratelimit",
     "procrastinate.contrib.django",
+    # The staff second factor (personal/segundo_factor.py): an authenticator app and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",  # passkeys, as a second factor only (gestion_clinica/views/llaves.py)
     "nucleo",
     "personal",
     "pacientes",
@@ -98,6 +103,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle and absolute session lifetimes (shorter for staff), and the login a session belongs to.
     "nucleo.sesiones.VigenciaDeSesionMiddleware",
+    # request.user.is_verified(): the session passed the second factor (django-otp). After
+    # VigenciaDeSesionMiddleware, which replaces AuthenticationMiddleware's lazy user: placed
+    # before it, this wrapper would be thrown away and no session would ever count as verified.
+    "django_otp.middleware.OTPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -413,3 +422,27 @@ LOGGING = {
         "procrastinate.jobs": {"level": "WARNING"},
     },
 }
+
+# Staff second factor (personal/segundo_factor.py; docs/segundo_factor.md) ----------------------
+# Roles that sign in to the staff site with a second factor, besides every superuser (/admin/).
+# All three by default: a dentist reads clinical records; an administrator grants access to them
+# and manages the accounts that can read them; reception sees patients' contact data, documents'
+# titles and appointments' reasons (health-adjacent data), and a reception account is the easiest
+# one to phish. A stolen password alone must open none of them.
+CLINICA_MFA_ROLES = tuple(_env_lista("CLINICA_MFA_ROLES", "administrador,recepcion,dentista"))
+# The name an authenticator app shows next to the code.
+OTP_TOTP_ISSUER = CLINICA_NOMBRE
+# Wrong codes in a row: the next try waits 2**(n-1) seconds (django-otp's throttling, per device).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Passkeys (django-otp-webauthn): a second factor after the password, never a login by itself.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = CLINICA_NOMBRE
+# The relying party is the host the browser shows (a passkey belongs to one site name); the
+# origins a ceremony may come from are the staff site's (plus DJANGO_WEBAUTHN_ORIGENES, comma
+# separated, for other names of the same site). Browsers refuse passkeys on an IP address and on
+# plain http other than localhost: in development (http://127.0.0.1:8000) they work at
+# http://localhost:8000; codes of the app work on both.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "gestion_clinica.views.llaves.rp_id"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [origen.replace("://127.0.0.1", "://localhost") for origen in
+                                (CLINICA_URL_GESTION, *_env_lista("DJANGO_WEBAUTHN_ORIGENES"))]

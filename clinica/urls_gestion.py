@@ -10,4 +10,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="gestion:inicio", permanent=False)),
     path("admin/", admin.site.urls),
     path("gestion/", include("gestion_clinica.urls")),
+    # Passkeys of the staff's second factor (namespace otp_webauthn: gestion_clinica/urls_llaves.py)
+    path("gestion/llaves/", include("gestion_clinica.urls_llaves")),
 ]

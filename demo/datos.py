@@ -5,6 +5,7 @@ up first so that loading twice creates nothing new: staff by username, patients 
 by dentist and start time, bookings by patient (or by name for the person without a record).
 """
 
+import base64
 import datetime
 import logging
 import unicodedata
@@ -27,13 +28,20 @@ from cuentas.services import registrar_cliente_web
 from nucleo.registro import registrar_evento
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial
+from nucleo.servicios import operacion
 from personal.models import Rol
+from personal.segundo_factor import NOMBRE_APP
 from personal.services import crear_personal
 
 logger = logging.getLogger(__name__)
 
 # Documented in the README: every demo account (staff and portal patients) uses it.
 PASSWORD_DEMO = "clinica-demo-2026"
+# The demo staff's second factor (personal/segundo_factor.py): one known authenticator secret for
+# all of them, so a tester adds it once to an app, or runs ``manage.py demo_codigo`` for the code
+# of now. Base32 as an app asks for it (20 bytes); the demo only, like the password.
+SECRETO_DEMO_BASE32 = "CLINICADEMOCLINICADEMOCLINICADEM"
+SECRETO_DEMO = base64.b32decode(SECRETO_DEMO_BASE32).hex()
 ZONA = ZoneInfo("America/Santiago")
 DIAS_CORRIDOS = 14  # two weeks from the first working day
 DURACION_MINUTOS = 30
@@ -200,9 +208,21 @@ def _cargar_personal(resumen):
             resumen.personal_existente += 1
         usuarios[username] = user
         actor = actor or user  # the administrator creates everyone after themself
+    _segundo_factor_demo(usuarios.values())
     # In the order of PERSONAL, which the booking plan refers to.
     dentistas = [usuarios[p[0]].perfil_personal for p in PERSONAL if p[3] == Rol.DENTISTA]
     return usuarios["admin"], usuarios["recepcion"], dentistas
+
+
+def _segundo_factor_demo(usuarios):
+    """Each demo staff member enrolled with ``SECRETO_DEMO`` (unless they already enrolled their
+    own app, or have one from an earlier load)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with operacion("demo_segundo_factor"):
+        for user in usuarios:
+            if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                TOTPDevice.objects.create(user=user, name=NOMBRE_APP, key=SECRETO_DEMO, confirmed=True)
 
 
 def _cargar_pacientes(resumen, *, actor):

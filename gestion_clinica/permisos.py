@@ -15,6 +15,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from personal.models import Rol
+from personal.segundo_factor import esta_verificado, requiere_segundo_factor
 
 ADMINISTRADOR = Rol.ADMINISTRADOR
 RECEPCION = Rol.RECEPCION
@@ -59,9 +60,30 @@ def _a_entrar(request):
     return redirect_to_login(request.get_full_path(), reverse("gestion:entrar"))
 
 
-def requiere_rol(*roles):
+def falta_segundo_factor(request) -> bool:
+    """The user must verify a second factor in this session and has not (personal.segundo_factor)."""
+    rol = getattr(request, "rol_personal", None) or rol_de(request.user)
+    return requiere_segundo_factor(request.user, rol) and not esta_verificado(request.user)
+
+
+def _a_segundo_factor(request):
+    """The second-factor step (enrolment or code), coming back here afterwards; for htmx, the
+    whole page navigates, as for the login."""
+    destino = reverse("gestion:segundo_factor")
+    if getattr(request, "htmx", False):
+        actual = request.htmx.current_url_abs_path or reverse("gestion:inicio")
+        return HttpResponseClientRedirect(redirect_to_login(actual, destino).url)
+    return redirect_to_login(request.get_full_path(), destino)
+
+
+def requiere_rol(*roles, segundo_factor=True):
     """View decorator: anonymous → the staff login (with ``next``); no role or another role
-    → 403. Sets ``request.rol_personal`` for the layout (menus shown by role)."""
+    → 403; a role that needs the second factor (``CLINICA_MFA_ROLES``, and every superuser) in a
+    session not verified with it → the second-factor step (with ``next``). Sets
+    ``request.rol_personal`` for the layout (menus shown by role).
+
+    ``segundo_factor=False`` only for the second-factor step's own pages. Every other staff page
+    goes through here: clinica/tests/test_segundo_factor_cobertura.py walks them all."""
     desconocidos = set(roles) - set(TODOS)
     if not roles or desconocidos:
         raise ValueError(f"requiere_rol: roles desconocidos {sorted(desconocidos)}")
@@ -72,6 +94,10 @@ def requiere_rol(*roles):
             if not request.user.is_authenticated:
                 return _a_entrar(request)
             request.rol_personal = rol_de(request.user)
+            if request.rol_personal is None:
+                return respuesta_prohibida(request)
+            if segundo_factor and falta_segundo_factor(request):
+                return _a_segundo_factor(request)
             if request.rol_personal not in roles:
                 return respuesta_prohibida(request)
             return vista(request, *args, **kwargs)

@@ -4,7 +4,7 @@ keeps its own ``urlpatterns``; they are joined here."""
 from django.urls import path
 
 from gestion_clinica.views import (
-    agenda, auditoria, citas, ficha, ficha_accesos, ficha_exportacion, horarios, pacientes, personal,
+    agenda, auditoria, citas, ficha, ficha_accesos, ficha_exportacion, horarios, pacientes, personal, segundo_factor,
 )
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
@@ -25,4 +25,5 @@ urlpatterns = [
     *ficha_exportacion.urlpatterns,
     *ficha_accesos.urlpatterns,
     *ficha.urlpatterns,
+    *segundo_factor.urlpatterns,
 ]

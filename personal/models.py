@@ -48,6 +48,9 @@ class Perfil(ConFechas):
     rol = models.CharField("rol", max_length=20, choices=Rol.choices)
     especialidad = models.CharField("especialidad", max_length=120, blank=True)
     activo = models.BooleanField("activo", default=True)
+    # When an administrator last removed this member's second-factor devices (a lost phone):
+    # the reset itself is in the audit trail, with who did it (personal.segundo_factor).
+    segundo_factor_restablecido = models.DateTimeField("segundo factor restablecido", null=True, blank=True)
 
     objects = PerfilQuerySet.as_manager()
 

@@ -429,3 +429,51 @@ def confirmar_telefono(*, user=None, cliente=None) -> None:
     filtro = {"user_id": user.pk} if user is not None else {"pk": cliente.pk}
     Cliente.objects.filter(**filtro).exclude(telefono="").update(
         telefono_verificado_en=timezone.now(), telefono_verificado_medio="codigo")
+
+
+# Staff second factor (personal/segundo_factor.py) ----------------------------------------------
+# A fixed secret for the tests' authenticator devices (hex, 20 bytes): the test computes the code
+# the app would show (``personal.segundo_factor.codigo_totp``).
+SECRETO_DE_PRUEBA = "3132333435363738393031323334353637383930"
+
+
+def dispositivo_de_prueba(user):
+    """The user's confirmed authenticator device (created with ``SECRETO_DE_PRUEBA`` if they
+    have none), as after a finished enrolment."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    dispositivo = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    if dispositivo is None:
+        dispositivo = TOTPDevice.objects.create(user=user, name="Aplicación de prueba", key=SECRETO_DE_PRUEBA,
+                                                confirmed=True)
+    return dispositivo
+
+
+def codigo_de_prueba(user) -> str:
+    """A code the user's test device accepts now. A code is spent once per 30 s step
+    (``last_t``); a test that signs the same person in twice in one step would get it refused,
+    so the step is reset first: only the tests of the second factor itself check the reuse."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from personal.segundo_factor import codigo_totp
+
+    dispositivo = dispositivo_de_prueba(user)
+    TOTPDevice.objects.filter(pk=dispositivo.pk).update(last_t=-1, throttling_failure_count=0,
+                                                        throttling_failure_timestamp=None)
+    return codigo_totp(dispositivo)
+
+
+def iniciar_sesion(cliente, user, *, segundo_factor=True):
+    """Log ``user`` in on a test client: the ONE way tests open a session. Staff who must use the
+    second factor (``requiere_segundo_factor``) get a device and a session verified with it, as
+    after typing its code (``segundo_factor=False``: password only, to test the enforcement)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from personal.segundo_factor import requiere_segundo_factor
+
+    cliente.force_login(user)
+    if segundo_factor and requiere_segundo_factor(user):
+        sesion = cliente.session
+        sesion[DEVICE_ID_SESSION_KEY] = dispositivo_de_prueba(user).persistent_id
+        sesion.save()
+    return cliente

@@ -5,6 +5,7 @@ from django.test import Client
 
 from citas.services import crear_cita_disponible
 from citas.tests.test_services import PASSWORD, registrar_paciente
+from pruebas.soporte import iniciar_sesion
 
 CLAVE_PACIENTE = PASSWORD  # registrar_paciente's password
 
@@ -29,9 +30,8 @@ def otro_paciente(db):
 
 
 def cliente_de(user):
-    cliente = Client()
-    cliente.force_login(user)
-    return cliente
+    """A test client logged in as ``user`` (staff: with a verified second factor)."""
+    return iniciar_sesion(Client(), user)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
 from cliente_web.tests.conftest import cliente_de
-from pruebas.soporte import huella_bd
+from pruebas.soporte import iniciar_sesion, huella_bd
 
 pytestmark = pytest.mark.django_db
 
@@ -227,6 +227,6 @@ def test_recuperar_clave_limitado_por_direccion(reloj, paciente, settings):
 
 
 def test_el_sitio_del_personal_no_tiene_limites(reloj, client, recepcionista):
-    client.force_login(recepcionista.user)
+    iniciar_sesion(client, recepcionista.user)
     for _ in range(15):
         assert client.post(reverse("gestion:agenda_cancelar", args=[999_999])).status_code == 404

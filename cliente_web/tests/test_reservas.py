@@ -12,7 +12,7 @@ from django.utils import timezone
 from citas.models import Cita, EstadoCita
 from citas.services import crear_cita_disponible, reservar_cita
 from cliente_web.tests.test_registro import enlace_de_verificacion
-from pruebas.soporte import huella_bd, rut_valido
+from pruebas.soporte import iniciar_sesion, huella_bd, rut_valido
 from pacientes.models import Cliente
 from personal.models import Perfil
 
@@ -623,7 +623,7 @@ def test_volver_atras_tras_reservar_dice_que_la_hora_es_suya(portal, horas, otro
         contenido = respuesta.content.decode()
         assert "Esta hora ya es suya" in contenido and "ya no está disponible" not in contenido
     assert huella_bd() == antes
-    portal.force_login(otro_paciente)
+    iniciar_sesion(portal, otro_paciente)
     ajena = portal.get(url)
     assert ajena.status_code == 404 and "Esa hora ya no está disponible" in ajena.content.decode()
     assert "Esta hora ya es suya" not in ajena.content.decode()

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from cliente_web.tests.conftest import CLAVE_PACIENTE
 from pacientes.services import desactivar_cliente
+from pruebas.soporte import iniciar_sesion
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def test_personal_no_entra_al_portal_y_se_le_dice_donde_ir(recepcionista):
 
 def test_personal_con_sesion_ve_un_403_en_espanol(recepcionista):
     cliente = Client()
-    cliente.force_login(recepcionista.user)
+    iniciar_sesion(cliente, recepcionista.user)
     respuesta = cliente.get(reverse("portal:inicio"))
     assert respuesta.status_code == 403
     assert "no tiene una ficha de paciente activa" in respuesta.content.decode()

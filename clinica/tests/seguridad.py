@@ -5,6 +5,8 @@ records of the ``registros`` fixture (conftest.py)."""
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from pruebas.soporte import iniciar_sesion
+
 # The kinds of person every row of the access table is tried with.
 PERSONAS = ("anonimo", "paciente", "dentista", "recepcion", "administrador")
 
@@ -12,7 +14,7 @@ PERSONAS = ("anonimo", "paciente", "dentista", "recepcion", "administrador")
 def cliente_logueado(user, **opciones):
     cliente = Client(**opciones)
     if user is not None:
-        cliente.force_login(user)
+        iniciar_sesion(cliente, user)
     return cliente
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from clinica.tests.seguridad import argumentos_de, patrones
 from clinica.tests.test_tabla_de_acceso import TABLA
-from pruebas.soporte import huella_bd
+from pruebas.soporte import iniciar_sesion, huella_bd
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def _persona_para(clave):
 def _cliente(persona, usuarios):
     cliente = Client(enforce_csrf_checks=True)
     if usuarios[persona] is not None:
-        cliente.force_login(usuarios[persona])
+        iniciar_sesion(cliente, usuarios[persona])
     return cliente
 
 

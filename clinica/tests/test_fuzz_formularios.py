@@ -32,6 +32,7 @@ from twilio.request_validator import RequestValidator
 from clinica.tests.seguridad import argumentos_de, cliente_logueado, patrones
 from clinica.tests.test_tabla_de_acceso import TABLA, _ids_enteros
 from personal.models import Rol
+from pruebas.soporte import dispositivo_de_prueba, iniciar_sesion
 
 pytestmark = [pytest.mark.django_db, pytest.mark.lento]
 
@@ -215,6 +216,14 @@ POST = {
     "gestion:personal_desactivar": ("administrador", formulario()),
     "gestion:personal_reactivar": ("administrador", formulario()),
     "gestion:personal_invitar": ("administrador", formulario()),
+    "gestion:personal_segundo_factor_restablecer": ("administrador", formulario("confirmar")),
+    "gestion:segundo_factor": ("personal_sin_verificar", formulario("codigo", "next")),
+    "otp_webauthn:credential-registration-begin": ("administrador", formulario()),
+    "otp_webauthn:credential-registration-complete": ("administrador", formulario("id", "rawId", "type", "response")),
+    "otp_webauthn:credential-authentication-begin": ("personal_sin_verificar", formulario()),
+    "otp_webauthn:credential-authentication-complete": ("personal_sin_verificar",
+                                                        formulario("id", "rawId", "type", "response")),
+    "gestion:segundo_factor_inscribir": ("personal_sin_inscribir", formulario("codigo", "next")),
     "portal:entrar": ("anonimo", formulario("username", "password")),
     "portal:salir": ("paciente", formulario()),
     "portal:registro": ("anonimo", formulario(*PACIENTE[:5], "password", "password2", "canal_preferido",
@@ -258,11 +267,13 @@ GET = {
     "portal:cita_reprogramar": ("paciente", formulario("nueva", "dentista", "semana")),
     "portal:entrar": ("anonimo", formulario("next")),
     "gestion:entrar": ("anonimo", formulario("next")),
+    "gestion:segundo_factor": ("personal_sin_verificar", formulario("next")),
+    "gestion:segundo_factor_inscribir": ("personal_sin_inscribir", formulario("next")),
     "webhooks:meta": ("anonimo", formulario("hub.mode", "hub.verify_token", "hub.challenge")),
 }
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
-    "/", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
+    "/", "otp_webauthn:js-i18n-catalog", "gestion:inicio", "gestion:paciente", "gestion:paciente_documento", "gestion:agenda_cita", "gestion:personal",
     "gestion:agenda_cierre",
     "portal:inicio", "portal:privacidad", "portal:recuperar_clave_enviado", "portal:registro_enviado", "portal:mis_citas",
     "portal:cita", "portal:cita_calendario", "portal:cita_reserva", "portal:cita_calendario_reserva",
@@ -301,8 +312,14 @@ def remitentes(personas, registros, crear_personal, otro_paciente, settings):
     # Logins are fuzzed, not locked out: the form and axes' username parsing run every time.
     settings.AXES_FAILURE_LIMIT = 10_000
     invitado = crear_personal(rol=Rol.RECEPCION, nombre="Nuevo", apellido="Invitado").user
+    # The second-factor step: someone who gave the password only, with a device and without one.
+    sin_verificar = crear_personal(rol=Rol.DENTISTA, nombre="Sin", apellido="Verificar").user
+    dispositivo_de_prueba(sin_verificar)
+    sin_inscribir = crear_personal(rol=Rol.RECEPCION, nombre="Sin", apellido="Inscribir").user
     return {
         **personas,
+        "personal_sin_verificar": iniciar_sesion(Client(), sin_verificar, segundo_factor=False),
+        "personal_sin_inscribir": iniciar_sesion(Client(), sin_inscribir, segundo_factor=False),
         "activacion_personal": _enlace_de_activacion(invitado, "gestion:activar"),
         "activacion_paciente": _enlace_de_activacion(otro_paciente, "portal:activar"),
         # A dentist outside the patient's care team: the one who may ask for urgent access.

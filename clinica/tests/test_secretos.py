@@ -81,6 +81,8 @@ def _nombre(m):
 # Each known value, by file and name: test constants and the demo's published password.
 PERMITIDOS = {
     ("demo/datos.py", "PASSWORD_DEMO"),  # printed on screen and in the README on purpose
+    ("demo/datos.py", "SECRETO_DEMO_BASE32"),  # the demo staff's authenticator secret: in the README too
+    ("pruebas/soporte.py", "SECRETO_DE_PRUEBA"),  # the tests' authenticator devices (RFC 6238's example key)
     # The development/test key: settings refuse it without DEBUG outside the test run
     # (test_la_clave_de_desarrollo_solo_con_la_guarda_de_debug holds that guard in place).
     ("clinica/settings.py", "SECRET_KEY"),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from cliente_web.tests.conftest import CLAVE_PACIENTE, cliente_de
 from notificaciones.models import Notificacion
 from nucleo.sesiones import INICIO, LOGIN, ULTIMO_USO
+from pruebas.soporte import iniciar_sesion
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_entrar_de_nuevo_reinicia_la_sesion(paciente, settings):
     envejecer(cliente, desde_inicio=settings.CLINICA_SESION_MAXIMA_PORTAL - 10)
     # A login over the same old session (django.contrib.auth.login keeps its data) starts its
     # lifetime again.
-    cliente.force_login(paciente)
+    iniciar_sesion(cliente, paciente)
     assert cliente.session[INICIO] >= int(time.time()) - 5
     assert cliente.session[LOGIN] == paciente.username
 

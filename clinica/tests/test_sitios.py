@@ -22,6 +22,7 @@ from cliente_web.tests.conftest import paciente  # noqa: F401  (fixture)
 from cliente_web.tests.test_matriz_completa import objetos  # noqa: F401  (fixture)
 from gestion_clinica.tests.conftest import usuario_paciente  # noqa: F401  (fixture)
 from gestion_clinica.tests.test_matriz_completa import argumentos  # noqa: F401  (fixture)
+from pruebas.soporte import iniciar_sesion
 
 RAIZ = Path(__file__).resolve().parents[2]
 
@@ -142,7 +143,7 @@ def test_solo_gestion_no_tiene_paginas_del_portal(solo_gestion, client, ruta):
 def test_solo_gestion_la_raiz_lleva_a_gestion_y_el_admin_sigue(solo_gestion, client, admin_user):
     respuesta = client.get("/")
     assert respuesta.status_code == 302 and respuesta.url == "/gestion/"
-    client.force_login(admin_user)
+    iniciar_sesion(client, admin_user)
     assert client.get("/admin/").status_code == 200
 
 

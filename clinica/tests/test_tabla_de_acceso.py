@@ -24,6 +24,9 @@ from pruebas.soporte import huella_bd
 pytestmark = pytest.mark.django_db
 
 A, R, D = "administrador", "recepcion", "dentista"
+# JSON endpoints for staff with a role: anyone else (the anonymous too: no login page for a
+# script) gets a JSON 403.
+LLAVES = "personal, en JSON"
 
 TABLA = {
     "/": {"publica"},  # the bare address redirects to the portal
@@ -99,6 +102,16 @@ TABLA = {
     "gestion:ficha_evolucion_firmar": {D},  # GET: confirmation; POST: sign (the author only)
     "gestion:ficha_evolucion_descartar": {D},  # the author's draft only
     "gestion:ficha_evolucion_adenda": {D},  # signed notes only (a draft: back to it)
+    # The second-factor step: staff who gave their password (a verified session goes on to next=)
+    "gestion:segundo_factor": {A, R, D},
+    "gestion:segundo_factor_inscribir": {A, R, D},
+    "gestion:personal_segundo_factor_restablecer": {A},  # POST only: a lost phone
+    # Passkeys of the staff's second factor (/gestion/llaves/, JSON for their script) -------------
+    "otp_webauthn:credential-registration-begin": {LLAVES},  # adding one: a verified session only
+    "otp_webauthn:credential-registration-complete": {LLAVES},
+    "otp_webauthn:credential-authentication-begin": {LLAVES},  # after the password, like a code
+    "otp_webauthn:credential-authentication-complete": {LLAVES},
+    "otp_webauthn:js-i18n-catalog": {"publica"},  # the script's Spanish texts
     # Patient portal (/portal/) -------------------------------------------------------------
     "portal:inicio": {"paciente"},
     "portal:entrar": {"publica"},
@@ -185,7 +198,7 @@ SIN_DUENO = {
     "gestion:paciente_eliminar", "gestion:paciente_documento_subir", "gestion:agenda_horario",
     "gestion:agenda_asignar", "gestion:agenda_reprogramar", "gestion:agenda_cancelar",
     "gestion:personal_desactivar", "gestion:personal_reactivar", "gestion:personal_invitar",
-    "gestion:personal_editar",
+    "gestion:personal_editar", "gestion:personal_segundo_factor_restablecer",
     "gestion:agenda_cierre", "gestion:agenda_reabrir", "gestion:agenda_bloquear", "gestion:agenda_desbloquear",
     # The care rule, not an owner, decides: a dentist outside the team gets 403 and a logged
     # attempt (gestion_clinica/tests/test_ficha_exportacion.py).
@@ -208,7 +221,7 @@ def test_la_tabla_cubre_exactamente_el_urlconf():
     sobran = sorted(set(TABLA) - set(FILAS))
     assert not faltan, f"URLs sin fila en TABLA de {__file__}: agréguelas con quién puede usarlas: {faltan}"
     assert not sobran, f"Filas de TABLA sin URL (¿se renombró o eliminó?): {sobran}"
-    conocidos = {"publica", "paciente", A, R, D, "firma del proveedor", "superusuario"}
+    conocidos = {"publica", "paciente", A, R, D, "firma del proveedor", "superusuario", LLAVES}
     assert all(quien and quien <= conocidos for quien in TABLA.values())
 
 
@@ -253,6 +266,9 @@ def test_cada_fila_para_cada_persona(clave, personas, registros):
             assert respuesta.status_code == 403, caso
         elif "publica" in quien:
             assert respuesta.status_code != 403, caso
+        elif LLAVES in quien:
+            assert respuesta["Content-Type"] == "application/json", caso
+            assert (respuesta.status_code != 403) == (persona in (A, R, D)), caso
         elif persona == "anonimo":
             assert respuesta.status_code == 302, caso
             assert respuesta.url.startswith(f"{_login_de(clave)}?next="), caso

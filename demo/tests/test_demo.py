@@ -115,3 +115,29 @@ def test_dias_habiles_omiten_feriados_y_fines_de_semana(desde, feriado):
     assert dias[0] >= desde and dias[-1] < dias[0] + datetime.timedelta(days=14)
     if feriado.weekday() < 5 and feriado >= dias[0]:
         assert feriado in [dia for dia, _ in omitidos]
+
+
+@pytest.mark.django_db
+def test_el_personal_de_la_demo_entra_con_el_codigo_de_demo_codigo():
+    """Demo staff are enrolled with the known secret: ``demo_codigo`` prints the code that the
+    second-factor step accepts."""
+    import re
+
+    from django.test import Client
+    from django.urls import reverse
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from demo.datos import PERSONAL, SECRETO_DEMO
+
+    salida = _cargar()
+    assert "demo_codigo" in salida
+    for username, *_ in PERSONAL:
+        assert TOTPDevice.objects.get(user__username=username, confirmed=True).key == SECRETO_DEMO
+    codigo = io.StringIO()
+    call_command("demo_codigo", stdout=codigo)
+    numero = re.search(r"Código: (\d{6}) ", codigo.getvalue()).group(1)
+    cliente = Client()
+    cliente.post(reverse("gestion:entrar"), {"username": "dra.soto", "password": PASSWORD_DEMO})
+    respuesta = cliente.post(reverse("gestion:segundo_factor"), {"codigo": numero})
+    assert respuesta.status_code == 302 and respuesta.url == reverse("gestion:inicio")
+    assert cliente.get(reverse("gestion:agenda")).status_code == 200

@@ -12,6 +12,7 @@ from citas.models import Cita, EstadoCita
 from citas.services import asignar_cita, crear_cita_disponible
 from citas.tests.test_services import registrar_paciente
 from personal.models import Rol
+from pruebas.soporte import iniciar_sesion
 
 CLAVE_PERSONAL = "clave-de-prueba-1234"  # = conftest.CLAVE_PERSONAL (crear_personal's password)
 
@@ -39,9 +40,8 @@ def dentista_inactivo(crear_personal):
 
 
 def cliente_de(user):
-    cliente = Client()
-    cliente.force_login(user)
-    return cliente
+    """A test client logged in as ``user`` (staff: with a verified second factor)."""
+    return iniciar_sesion(Client(), user)
 
 
 @pytest.fixture

@@ -157,8 +157,9 @@ def test_vista_dia_consultas_fijas(django_assert_num_queries, recepcionista, cre
     cliente = cliente_de(recepcionista.user)
     cliente.get(AGENDA)  # warm-up (session)
     # session, user, perfil, then the agenda's 3 queries (dentists, appointments, and since
-    # issue 13 the day's cancellations, for the history lines: one query for the whole day)
-    with django_assert_num_queries(6):
+    # issue 13 the day's cancellations, for the history lines: one query for the whole day), and
+    # (issue 15) the device the session was verified with (django-otp's OTPMiddleware)
+    with django_assert_num_queries(7):
         respuesta = cliente.get(AGENDA, {"fecha": fecha.isoformat()})
     assert respuesta.status_code == 200
 

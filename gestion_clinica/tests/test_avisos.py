@@ -337,8 +337,9 @@ def test_pagina_de_cita_en_seis_consultas(clientes, cita, django_assert_num_quer
     cliente = clientes["recepcion"]
     cliente.get(url_cita(cita))
     # session, user, staff profile, the appointment (dentist, patient), its notifications, and
-    # (issue 13) the slot's cancellations with who recorded them
-    with django_assert_num_queries(6):
+    # (issue 13) the slot's cancellations with who recorded them, (issue 15) the second factor's
+    # device (OTPMiddleware)
+    with django_assert_num_queries(7):
         assert cliente.get(url_cita(cita)).status_code == 200
 
 

@@ -153,8 +153,9 @@ def test_resumen_hace_tres_consultas(crear_personal, django_assert_num_queries, 
 def test_inicio_hace_un_numero_fijo_de_consultas(clientes, dentista, crear_personal, django_assert_num_queries, n, persona):
     otros = [crear_personal(rol=Rol.DENTISTA, username=f"dent{i}") for i in range(3)]
     _llenar_dia([dentista, *otros], n)
-    # session + user + staff profile (the role) + the selector's three reads
-    with django_assert_num_queries(6):
+    # session + user + staff profile (the role) + the second factor's device (OTPMiddleware)
+    # + the selector's three reads
+    with django_assert_num_queries(7):
         respuesta = clientes[persona].get(INICIO)
     assert respuesta.status_code == 200
     esperadas = n if persona == "recepcion" else (n + 3) // 4

@@ -153,11 +153,25 @@ def test_requiere_rol_en_una_vista(rf, recepcionista, dentista):
     def vista(request):
         return HttpResponse(request.rol_personal.label)
 
+    from django_otp.middleware import OTPMiddleware
+
+    from pruebas.soporte import dispositivo_de_prueba
+
+    def verificado(user):  # as django-otp's middleware leaves a session verified with a device
+        OTPMiddleware._init_user_fields(user)
+        user.otp_device = dispositivo_de_prueba(user)
+        return user
+
+    sin_verificar = type(recepcionista.user).objects.get(pk=recepcionista.user.pk)
+    OTPMiddleware._init_user_fields(sin_verificar)
     respuestas = {}
-    for persona, user in (("recepcion", recepcionista.user), ("dentista", dentista.user), ("anonimo", AnonymousUser())):
+    for persona, user in (("recepcion", verificado(recepcionista.user)), ("dentista", verificado(dentista.user)),
+                          ("anonimo", AnonymousUser()), ("recepcion_sin_verificar", sin_verificar)):
         peticion = rf.get("/gestion/x/")
         peticion.user = user
         respuestas[persona] = vista(peticion)
+    assert respuestas["recepcion_sin_verificar"].status_code == 302
+    assert respuestas["recepcion_sin_verificar"].url == f"{reverse('gestion:segundo_factor')}?next=/gestion/x/"
     assert respuestas["recepcion"].status_code == 200
     assert respuestas["recepcion"].content.decode() == RECEPCION.label
     assert respuestas["dentista"].status_code == 403

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
+from pruebas.soporte import iniciar_sesion
 
 ARCHIVOS = [
     "vendor/bootstrap/bootstrap.min.css",
@@ -40,6 +41,6 @@ def test_scripts_con_nonce_y_nada_en_linea(clientes, nombre, persona):
 
 
 def test_mensajes_se_muestran(client, recepcionista):
-    client.force_login(recepcionista.user)
+    iniciar_sesion(client, recepcionista.user)
     respuesta = client.post(reverse("gestion:salir"), follow=True)
     assert 'class="alert alert-info' in respuesta.text

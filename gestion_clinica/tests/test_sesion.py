@@ -11,6 +11,7 @@ from citas.tests.test_services import PASSWORD as CLAVE_PACIENTE
 from personal.tokens import enlace_activacion_personal
 from gestion_clinica.tests.conftest import CLAVE_PERSONAL
 from personal.services import crear_personal as crear_personal_servicio
+from pruebas.soporte import iniciar_sesion
 
 ENTRAR = reverse("gestion:entrar")
 SALIR = reverse("gestion:salir")
@@ -111,7 +112,7 @@ def test_bloqueo_es_por_usuario(client, recepcionista, dentista, settings):
 
 
 def test_salir_solo_por_post(client, recepcionista):
-    client.force_login(recepcionista.user)
+    iniciar_sesion(client, recepcionista.user)
     assert client.get(SALIR).status_code == 405
     assert sesion_de(client) == str(recepcionista.user.pk)
     respuesta = client.post(SALIR, follow=True)
@@ -121,12 +122,12 @@ def test_salir_solo_por_post(client, recepcionista):
 
 
 def test_personal_con_sesion_no_ve_el_formulario(client, recepcionista):
-    client.force_login(recepcionista.user)
+    iniciar_sesion(client, recepcionista.user)
     assert client.get(ENTRAR).url == INICIO
 
 
 def test_paciente_con_sesion_puede_entrar_con_cuenta_del_personal(client, usuario_paciente, recepcionista):
-    client.force_login(usuario_paciente)
+    iniciar_sesion(client, usuario_paciente)
     respuesta = client.get(ENTRAR)
     assert respuesta.status_code == 200
     assert "al entrar se cerrará" in respuesta.text

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from gestion_clinica.forms.personal import FormularioEditarPersonal, FormularioPersonal
 from gestion_clinica.permisos import ADMINISTRADOR, requiere_rol
 from personal.models import Perfil
+from personal.segundo_factor import restablecer_segundo_factor, tiene_segundo_factor
 from personal.services import (
     crear_personal, desactivar_personal, editar_personal, invitar_personal, reactivar_personal,
 )
@@ -59,7 +60,31 @@ def personal_editar(request, perfil_id):
         else:
             messages.success(request, f"Se guardaron los datos de {perfil.nombre}.")
             return redirect("gestion:personal")
-    return render(request, "gestion_clinica/personal/editar.html", {"formulario": formulario, "miembro": perfil})
+    return render(request, "gestion_clinica/personal/editar.html", {
+        "formulario": formulario, "miembro": perfil, "con_segundo_factor": tiene_segundo_factor(perfil.user),
+    })
+
+
+@requiere_rol(ADMINISTRADOR)
+@require_POST
+def personal_segundo_factor_restablecer(request, perfil_id):
+    """Remove a member's second factor (a lost phone): one POST with the confirmation box
+    ticked; the service audits it. Their next login enrols again."""
+    destino = redirect("gestion:personal_editar", perfil_id=perfil_id)
+    if request.POST.get("confirmar") != "si":
+        messages.error(request, "Marque la casilla de confirmación para restablecer el segundo factor.")
+        return destino
+    try:
+        perfil = restablecer_segundo_factor(actor=request.user, perfil_id=perfil_id)
+    except ValidationError as error:
+        if getattr(error, "code", None) == "personal_no_encontrado":
+            raise Http404(error.message) from error
+        for mensaje in error.messages:
+            messages.error(request, mensaje)
+    else:
+        messages.success(request, f"Se restableció el segundo factor de {perfil.nombre}: al entrar de nuevo "
+                                  "configurará su aplicación otra vez.")
+    return destino
 
 
 def _accion(servicio, exito):
@@ -92,4 +117,6 @@ urlpatterns = [
          name="personal_reactivar"),
     path("personal/<int:perfil_id>/invitar/", _accion(invitar_personal, "Se envió la invitación a {email}."),
          name="personal_invitar"),
+    path("personal/<int:perfil_id>/segundo-factor/restablecer/", personal_segundo_factor_restablecer,
+         name="personal_segundo_factor_restablecer"),
 ]

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from demo.datos import PASSWORD_DEMO, PERSONAL, cargar_demo
+from demo.datos import PASSWORD_DEMO, PERSONAL, SECRETO_DEMO_BASE32, cargar_demo
 
 
 class Command(BaseCommand):
@@ -64,3 +64,5 @@ class Command(BaseCommand):
             escribir(f"Fichas clínicas: {r.evoluciones_creadas} evoluciones firmadas (pacientes de dra.soto).")
         usuarios = ", ".join(p[0] for p in PERSONAL)
         escribir(self.style.SUCCESS(f"Demostración lista. Usuarios: {usuarios}; contraseña: {PASSWORD_DEMO}"))
+        escribir(f"Segundo factor del personal: el código del momento con «python manage.py demo_codigo», o agregue "
+                 f"la clave {SECRETO_DEMO_BASE32} a una aplicación de autenticación.")
