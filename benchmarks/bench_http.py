@@ -16,6 +16,10 @@ conexión), cada caso durante un tiempo fijo:
    es quien tiene la hora, sin traslapes; y 0 respuestas 5xx.
 3. ``agenda``: la agenda del día del personal (``/gestion/agenda/?fecha=...``) como recepción,
    frente a la misma vista desnuda de una consulta.
+4. ``ficha``: la ficha clínica de un paciente con 200 evoluciones firmadas y 30 documentos
+   (``/gestion/pacientes/<id>/ficha/``) como su dentista, con la sesión verificada por el segundo
+   factor; cada petición escribe su fila en el registro de lecturas, como manda la ley. Además
+   mide en proceso lo que cuesta esa fila (``registrar_lectura``) por petición.
 
 Imprime peticiones/s, p50/p95, códigos de estado, razón frente al techo, CPU por petición de
 los workers, de PostgreSQL y del generador, y la memoria máxima (VmHWM) de cada worker; con
@@ -59,6 +63,9 @@ NOMBRE_BD = "bench_http"
 AJUSTES = "benchmarks.ajustes_http"
 META_HORAS = 0.5
 META_RESERVA = 0.3
+META_FICHA = 0.2
+EVOLUCIONES_FICHA = 200
+DOCUMENTOS_FICHA = 30
 META_MEMORIA_MB = 150
 PACIENTES_CARRERA = 200
 HORAS_POR_RONDA = 50
@@ -81,7 +88,7 @@ def leer_argumentos(argv=None):
     p.add_argument("--pacientes", type=int, default=5_000, help="pacientes con cuenta del portal; 5000")
     p.add_argument("--semana", type=int, default=1, help="semana de la página de horas (0 = desde hoy); 1")
     p.add_argument("--rondas-max", type=int, default=60, help="rondas de 50 horas disponibles para la carrera; 60")
-    p.add_argument("--casos", default="horas,reserva,agenda", help="casos a medir, separados por coma")
+    p.add_argument("--casos", default="horas,reserva,agenda,ficha", help="casos a medir, separados por coma")
     p.add_argument("--puerto", type=int, default=0, help="puerto de gunicorn; 0 = uno libre")
     p.add_argument("--sin-memo", action="store_true",
                    help="sin la caché «paginas» del portal (DummyCache): cada página de horas se dibuja")
@@ -100,7 +107,7 @@ def leer_argumentos(argv=None):
     except (IndexError, ValueError):
         p.error("--ajuste espera NOMBRE=JSON")
     args.casos = [c.strip() for c in args.casos.split(",") if c.strip()]
-    desconocidos = set(args.casos) - {"horas", "reserva", "agenda"}
+    desconocidos = set(args.casos) - {"horas", "reserva", "agenda", "ficha"}
     if desconocidos:
         p.error(f"casos desconocidos: {', '.join(sorted(desconocidos))}")
     if min(args.workers, args.conexiones, args.horas, args.dentistas, args.pacientes) < 1:
@@ -617,6 +624,8 @@ def main(argv=None):
     visitante = sesion_de(usuarios[pacientes[PACIENTES_CARRERA].user_id])
     carrera = [{**sesion_de(usuarios[p.user_id]), "cliente_id": p.cliente_id} for p in pacientes[:PACIENTES_CARRERA]]
     sesion_recepcion = sesion_de(recepcion.user)
+    ficha_cliente_id, dentista_ficha = crear_ficha_llena(pacientes[-1].cliente_id)
+    sesion_dentista = sesion_de(dentista_ficha)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     futuras = Cita.objects.filter(inicio__gt=timezone.now()).count()
@@ -630,6 +639,8 @@ def main(argv=None):
     ruta_desnuda_usuario = f"/bench/una-consulta-usuario/{cita_desnuda}/"
     dia_agenda = timezone.localdate() + datetime.timedelta(days=1)
     ruta_agenda = f"/gestion/agenda/?fecha={dia_agenda.isoformat()}"
+    ruta_ficha = f"/gestion/pacientes/{ficha_cliente_id}/ficha/"
+    costo_lectura = medir_registro_de_lecturas(dentista_ficha, ficha_cliente_id) if "ficha" in args.casos else None
     if args.perfil:
         perfilar_pagina(ruta_horas, usuarios[pacientes[PACIENTES_CARRERA].user_id])
 
@@ -660,6 +671,11 @@ def main(argv=None):
               f"{len(pagina_cualquiera) / 1024:.0f} KB")
         agenda = comprobar(cliente, cliente.get(ruta_agenda, sesion_recepcion), 200, "agenda").decode()
         print(f"Agenda: {ruta_agenda}: {len(agenda) / 1024:.0f} KB")
+        if "ficha" in args.casos:
+            ficha = comprobar(cliente, cliente.get(ruta_ficha, sesion_dentista), 200, "ficha clínica").decode()
+            if "Evolución" not in ficha and "evolución" not in ficha:
+                raise SystemExit("la ficha clínica no muestra sus evoluciones: ¿se perdió la sesión verificada?")
+            print(f"Ficha: {ruta_ficha}: {len(ficha) / 1024:.0f} KB")
 
         medidas["desnuda"] = por_tiempo(cliente, servidor, "desnuda: una consulta, anónima (techo)",
                                         lambda n: cliente.get(ruta_desnuda), **comun)
@@ -705,6 +721,14 @@ def main(argv=None):
         if "agenda" in args.casos:
             medidas["agenda"] = por_tiempo(cliente, servidor, "gestión: agenda del día (recepción)",
                                            lambda n: cliente.get(ruta_agenda, sesion_recepcion), **comun)
+        if "ficha" in args.casos:
+            from ficha.models import LecturaFicha
+
+            antes_lecturas = LecturaFicha.objects.filter(cliente_id=ficha_cliente_id, seccion="ficha").count()
+            medidas["ficha"] = por_tiempo(
+                cliente, servidor, f"gestión: ficha clínica ({EVOLUCIONES_FICHA} evoluciones, {DOCUMENTOS_FICHA} documentos)",
+                lambda n: cliente.get(ruta_ficha, sesion_dentista), **comun)
+            lecturas_escritas = LecturaFicha.objects.filter(cliente_id=ficha_cliente_id, seccion="ficha").count() - antes_lecturas
         memoria = servidor.memoria()
 
     techo = medidas["desnuda"]
@@ -717,6 +741,8 @@ def main(argv=None):
         lineas.append(fila(medidas["reserva"], medidas["cas"]))
     if "agenda" in medidas:
         lineas.append(fila(medidas["agenda"], techo))
+    if "ficha" in medidas:
+        lineas.append(fila(medidas["ficha"], techo))
     tabla = "\n".join(lineas)
     resumen = []
     fallas = False
@@ -751,6 +777,21 @@ def main(argv=None):
                            f"**doble reserva {v['dobles']}**, traslapes {v['traslapes']}, "
                            f"inconsistencias HTTP/BD {v['inconsistencias']}.")
             fallas |= bool(v["dobles"] or v["traslapes"] or v["inconsistencias"])
+    if "ficha" in medidas:
+        m = medidas["ficha"]
+        r = m.por_segundo / techo.por_segundo
+        no_meta |= r < META_FICHA
+        respondidas = m.estados.get(200, 0)
+        fallas |= lecturas_escritas < respondidas
+        resumen.append(f"- Ficha clínica ({EVOLUCIONES_FICHA} evoluciones firmadas, {DOCUMENTOS_FICHA} documentos), "
+                       f"como su dentista con segundo factor: **{r:.2f}×** la vista desnuda (meta ≥ {META_FICHA}): "
+                       f"{'cumple' if r >= META_FICHA else 'NO cumple'}; por CPU del servidor "
+                       f"{razon_cpu(m, techo):.2f}×. Filas del registro de lecturas escritas: {lecturas_escritas} "
+                       f"para {respondidas} respuestas 200 (y las del calentamiento).")
+    if costo_lectura is not None:
+        resumen.append(f"- Costo del registro de lecturas por petición (en proceso, {costo_lectura['n']} filas, "
+                       f"cada una en su propia transacción como en una petición): **{costo_lectura['ms']:.2f} ms** "
+                       f"de reloj por fila (mediana de {costo_lectura['tandas']} tandas).")
     cinco = sum(m.cinco_xx for m in medidas.values())
     fallas |= bool(cinco)
     resumen.append(f"- Respuestas 5xx (o sin respuesta): **{cinco}**.")
@@ -776,6 +817,66 @@ def main(argv=None):
         escribir(args.escribir, texto)
         print(f"(escrito en {args.escribir})")
     return 1 if fallas else 3 if no_meta else 0
+
+
+def crear_ficha_llena(cliente_id):
+    """A patient with a full record for the ``ficha`` case: their dentist (an attended
+    appointment), the medical history, ``EVOLUCIONES_FICHA`` signed notes over ten years and
+    ``DOCUMENTOS_FICHA`` documents (rows only: the page lists them, it does not read the files).
+    Returns (patient id, the dentist's user)."""
+    import uuid
+
+    from django.utils import timezone
+
+    from citas.models import Cita, EstadoCita
+    from ficha.models import Antecedentes, Evolucion
+    from pacientes.models import Cliente, ClienteDocumento
+    from personal.models import Rol
+    from personal.services import crear_personal
+
+    dentista = crear_personal(actor=None, username="bench_ficha", nombre="Ficha", apellido="Bench",
+                              email="ficha@bench.example", rol=Rol.DENTISTA)
+    cliente = Cliente.objects.get(pk=cliente_id)
+    ahora = timezone.now()
+    inicio = ahora - datetime.timedelta(days=400)
+    cita = Cita.objects.create(dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=30),
+                               estado=EstadoCita.ATENDIDA, cliente=cliente, paciente_nombre=cliente.nombre_completo,
+                               reserva_uid=uuid.uuid4(), reservada_en=inicio - datetime.timedelta(days=2))
+    Cliente.objects.filter(pk=cliente_id).update(alergias="Penicilina")
+    Antecedentes.objects.filter(cliente_id=cliente_id).update(
+        enfermedades="Hipertensión controlada", medicamentos="Losartán 50 mg", anticoagulantes=False)
+    hoy = timezone.localdate()
+    Evolucion.objects.bulk_create([
+        Evolucion(cliente_id=cliente_id, dentista=dentista, cita=cita if i == 0 else None,
+                  atendido_el=hoy - datetime.timedelta(days=18 * i), procedimiento=f"Control y limpieza {i}",
+                  dientes=[16, 26], texto="Encías sanas. Se indica control en seis meses. " * 3,
+                  firmada_en=ahora + datetime.timedelta(seconds=1))
+        for i in range(EVOLUCIONES_FICHA)
+    ])
+    ClienteDocumento.objects.bulk_create([
+        ClienteDocumento(cliente_id=cliente_id, titulo=f"Radiografía {i}", archivo=f"documentos/{cliente_id}/bench{i}.png",
+                         nombre_original=f"rx{i}.png", tipo_contenido="image/png", tamano=120_000)
+        for i in range(DOCUMENTOS_FICHA)
+    ])
+    return cliente_id, dentista.user
+
+
+def medir_registro_de_lecturas(usuario, cliente_id, *, n=400, tandas=5):
+    """Wall-clock ms per read-log row as a request writes it: one INSERT in its own
+    transaction (autocommit), through ``registrar_lectura``. Median of ``tandas`` batches."""
+    from ficha.acceso import acceso_a_ficha
+    from ficha.lecturas import registrar_lectura
+    from ficha.models import Seccion
+
+    acceso = acceso_a_ficha(usuario, cliente_id)
+    medidas = []
+    for _ in range(tandas):
+        t0 = time.perf_counter()
+        for _ in range(n // tandas):
+            registrar_lectura(usuario=usuario, cliente_id=cliente_id, seccion=Seccion.ANTECEDENTES, acceso=acceso,
+                              ip="127.0.0.1")
+        medidas.append((time.perf_counter() - t0) * 1000 / (n // tandas))
+    return {"ms": statistics.median(medidas), "n": n, "tandas": tandas}
 
 
 _DENTISTAS_CARRERA = [0]
