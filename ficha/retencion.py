@@ -218,9 +218,9 @@ def purgar_ficha(*, actor, cliente_id) -> ResultadoPurga:
             borrar_archivos_tras_commit(archivos)
             liberar_citas_del_cliente(cliente=cliente, ahora=timezone.now())
             Notificacion.objects.filter(cliente_id=cliente_id).delete()
-            _limpiar_auditoria_de_la_purga(cliente_id)
             resguardo.delete()
             cliente.delete()
+            _limpiar_auditoria_de_la_purga(cliente_id)  # last: the deletions' own events too
             resultado = ResultadoPurga(cliente_id=cliente_id, purgada=True, conservar_hasta=resguardo.conservar_hasta,
                                        evoluciones=evoluciones, documentos=n_documentos)
     registrar_evento(logger, "ficha_purgada" if resultado.purgada else "resguardo_extendido",
