@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from citas.models import Cancelacion, Cita, PorQuien
 from citas.services import liberar_citas_del_cliente
 from cuentas.models import CodigoTelefono, RegistroPendiente, UsuarioAuditado
-from ficha.models import Resguardo
+from ficha.models import Antecedentes, Resguardo
 from ficha.retencion import plazo_de_conservacion, poner_en_resguardo
 from notificaciones.models import Canal, Notificacion
 from nucleo.registro import registrar_evento
@@ -151,6 +151,8 @@ def _eliminar_sin_ficha(*, cliente, ahora):
     documentos_eliminados = documentos.delete()[0] if archivos else 0
     borrar_archivos_tras_commit(archivos)
     notificaciones_eliminadas = Notificacion.objects.filter(cliente=cliente).delete()[0]
+    # A history row with nothing in it (allergies written and cleared) is no record; it goes.
+    Antecedentes.objects.filter(cliente=cliente).delete()
     cliente_id = cliente.pk
     cliente.delete()
     return ResumenEliminacion(

@@ -21,7 +21,7 @@ from cuentas.services import eliminar_mi_cuenta, invitar_al_portal
 from ficha.models import Antecedentes, Evolucion, Resguardo
 from ficha.retencion import anos_de_conservacion, sumar_anos
 from ficha.tests.escenas_resguardo import (
-    MOTIVO, MOTIVO_CANCELACION, archivos_en, cita_pasada, con_ficha_completa, eventos_que_contienen, media,  # noqa: F401
+    MOTIVO, MOTIVO_CANCELACION, archivos_en, con_ficha_completa, eventos_que_contienen, media,  # noqa: F401
 )
 from notificaciones.models import Canal, Notificacion
 from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal, MedioConsentimiento
@@ -222,3 +222,16 @@ def test_vuelve_como_paciente_nuevo_con_el_mismo_rut(eliminado):
     """The held record is inactive: the RUT is free for a new registration, never merged."""
     nuevo = registrar_paciente(5, email="vuelve@correo.example", telefono="+56961112233")
     assert nuevo.cliente.pk != eliminado.pk and nuevo.cliente.rut == eliminado.rut
+
+
+def test_alergias_escritas_y_borradas_no_son_ficha(recepcionista):
+    """The allergy trigger leaves an empty history row behind: no record, so the patient (and
+    that row, which protects them) are deleted as before issue 15."""
+    user = registrar_paciente(12)
+    Cliente.objects.filter(pk=user.cliente.pk).update(alergias="Látex")
+    Cliente.objects.filter(pk=user.cliente.pk).update(alergias="")
+    assert Antecedentes.objects.filter(cliente_id=user.cliente.pk).exists()
+    resumen = eliminar_cliente(actor=recepcionista.user, cliente_id=user.cliente.pk)
+    assert not resumen.ficha_en_resguardo
+    assert not Cliente.objects.filter(pk=user.cliente.pk).exists()
+    assert not Antecedentes.objects.filter(cliente_id=user.cliente.pk).exists()

@@ -10,15 +10,15 @@ from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
 from cuentas.eliminacion import eliminar_cliente
-from ficha.lecturas import registrar_lectura
 from ficha.acceso import Acceso
+from ficha.lecturas import registrar_lectura
 from ficha.models import Antecedentes, Evolucion, LecturaFicha, Resguardo, Seccion, Via
 from ficha.retencion import (
     anos_de_conservacion, fichas_vencidas, poner_en_resguardo, purgar_ficha, sumar_anos, tiene_ficha,
     ultima_entrada,
 )
 from ficha.tests.escenas_resguardo import (
-    archivos_en, cita_pasada, con_ficha_completa, eventos_que_contienen, ficha_antigua, media, nota, subir_pdf,  # noqa: F401
+    archivos_en, con_ficha_completa, eventos_que_contienen, ficha_antigua, media, nota, subir_pdf,  # noqa: F401
 )
 from pacientes.models import Cliente, ClienteDocumento
 
@@ -71,6 +71,14 @@ def test_poner_en_resguardo_exige_ficha(paciente_ficha, dentista, dar_cita):
         resguardo = poner_en_resguardo(cliente=paciente_ficha, solicitado_por="clinica")
     esperado = sumar_anos(timezone.localdate() - datetime.timedelta(days=10), anos_de_conservacion())
     assert resguardo.conservar_hasta == esperado
+
+
+@pytest.mark.django_db(transaction=True)
+def test_poner_en_resguardo_solo_dentro_de_una_transaccion(paciente_ficha, dentista, dar_cita):
+    dar_cita(dentista, paciente_ficha, dias=-10)
+    with pytest.raises(RuntimeError, match="dentro de la transacción"):
+        poner_en_resguardo(cliente=paciente_ficha, solicitado_por="clinica")
+    assert not Resguardo.objects.exists()
 
 
 def test_el_plazo_nunca_baja_de_15_anos(settings):
