@@ -33,7 +33,8 @@ def resumen_paciente(cliente_id, *, notificaciones=ULTIMAS_NOTIFICACIONES) -> Re
     ahora = timezone.now()
     vigente = ~Q(citas__estado=EstadoCita.CANCELADA)
     cliente = (
-        Cliente.objects.select_related("user")
+        # "resguardo": ficha.Resguardo's reverse relation, by name (a layer above; no import).
+        Cliente.objects.select_related("user", "resguardo")
         .annotate(
             citas_futuras=Count("citas", filter=vigente & Q(citas__inicio__gte=ahora)),
             citas_pasadas=Count("citas", filter=vigente & Q(citas__inicio__lt=ahora)),

@@ -380,7 +380,8 @@ def eliminar_mi_cuenta(*, user, password):
 
     Checks the password (``clave_incorrecta``), then runs the clinic's deletion flow
     (``cuentas.eliminacion.eliminar_cliente``, one transaction): what the clinic must keep
-    (past appointments as history, the audit log) stays. Returns its ``ResumenEliminacion``.
+    (past appointments as history, the audit log, and a clinical record under legal hold with
+    the minimum identification, issue 15) stays. Returns its ``ResumenEliminacion``.
     """
     if not password or not user.check_password(password):
         raise ValidationError(

@@ -7,3 +7,6 @@ class FichaConfig(AppConfig):
 
     name = "ficha"
     verbose_name = "Ficha clínica"
+
+    def ready(self):
+        from ficha import integridad  # noqa: F401  (registers its checks in nucleo.integridad)

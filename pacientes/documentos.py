@@ -165,12 +165,20 @@ def subir_documento(*, actor, cliente_id, archivo, titulo) -> ClienteDocumento:
 
 def eliminar_documento(*, actor, documento_id, cliente_id=None) -> None:
     """Delete a document: the row now, the file after commit. With ``cliente_id``, only a
-    document of that patient. Raises ``ClienteDocumento.DoesNotExist``."""
+    document of that patient. Raises ``ClienteDocumento.DoesNotExist``; ValidationError
+    ``ficha_en_resguardo`` for a document of an erased patient's record under legal hold (kept
+    until the purge, ``ficha.retencion``; the hold is read through the ORM's reverse relation)."""
     with operacion("eliminar_documento", actor=actor):
         documentos = ClienteDocumento.objects.select_for_update()
         if cliente_id is not None:
             documentos = documentos.filter(cliente_id=cliente_id)
         documento = documentos.get(pk=documento_id)
+        if Cliente.objects.filter(pk=documento.cliente_id, resguardo__isnull=False).exists():
+            raise ValidationError(
+                "Este documento es parte de una ficha clínica en resguardo legal: se conserva hasta que termine "
+                "el plazo y no se puede eliminar antes.",
+                code="ficha_en_resguardo",
+            )
         nombre, cliente_del_documento = documento.archivo.name, documento.cliente_id
         documento.delete()
         borrar_archivos_tras_commit([nombre])

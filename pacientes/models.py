@@ -215,6 +215,8 @@ class MedioConsentimiento(models.TextChoices):
     VERBAL = "verbal", "Verbal en recepción"
     FORMULARIO = "formulario", "Formulario firmado"
     RESPUESTA = "respuesta", "Respuesta del paciente al mensaje (BAJA/STOP)"
+    # Withdrawn by erasing the patient whose clinical record the clinic must keep (ficha.retencion).
+    ELIMINACION = "eliminacion", "Eliminación de los datos del paciente"
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())

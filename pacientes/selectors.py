@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pghistory.models
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -126,7 +126,13 @@ def buscar_pacientes(texto, *, incluir_inactivos=False) -> QuerySet[Cliente]:
     """
     pacientes = Cliente.objects.all()
     if not incluir_inactivos:
-        pacientes = pacientes.filter(activo=True)
+        # An active patient is never under legal hold (the erasure deactivates them).
+        pacientes = pacientes.filter(activo=True).annotate(en_resguardo=Value(False))
+    else:
+        # ``en_resguardo``: erased, only their clinical record is kept (``ficha.Resguardo``, read
+        # through the ORM's reverse relation; pacientes does not import the layer above).
+        pacientes = pacientes.annotate(en_resguardo=ExpressionWrapper(Q(resguardo__isnull=False),
+                                                                      output_field=BooleanField()))
     if isinstance(texto, str) and len(texto) > 16 * LARGO_MAXIMO_BUSQUEDA:
         return pacientes.none()  # not worth even cleaning
     texto = _limpiar(texto)

@@ -100,6 +100,7 @@ def actualizar_cliente(
             raise ValidationError({"email": error}) from None
     with operacion("actualizar_cliente", actor=actor):
         cliente = Cliente.objects.select_for_update(of=("self",)).select_related("user").get(pk=cliente_id)
+        impedir_si_en_resguardo(cliente.pk)
         telefono_anterior = str(cliente.telefono or "")
         for campo, valor in datos.__dict__.items():
             setattr(cliente, campo, valor)
@@ -118,11 +119,26 @@ def actualizar_cliente(
     return cliente
 
 
+# The reverse relation of ficha.Resguardo (a layer above): read through the ORM, never imported.
+def impedir_si_en_resguardo(cliente_id) -> None:
+    """Refuse to bring back an erased patient whose clinical record is under legal hold
+    (``ficha.Resguardo``): they asked to be forgotten; if they come back they are a new patient.
+    Raises ValidationError ``ficha_en_resguardo``."""
+    if Cliente.objects.filter(pk=cliente_id, resguardo__isnull=False).exists():
+        raise ValidationError(
+            "Este paciente fue eliminado y solo se conserva su ficha clínica en resguardo legal: no se puede "
+            "reactivar, editar, invitar ni darle hora. Si vuelve a atenderse, regístrelo como paciente nuevo.",
+            code="ficha_en_resguardo",
+        )
+
+
 def cambiar_actividad(cliente_id, *, activo) -> Cliente:
     """The record and its portal login are active together (a deactivated patient cannot log
     in). Under the caller's transaction; nothing is written when already so."""
     exigir_transaccion()
     cliente = Cliente.objects.select_for_update().get(pk=cliente_id)
+    if activo and not cliente.activo:
+        impedir_si_en_resguardo(cliente.pk)
     if cliente.activo != activo:
         cliente.activo = activo
         cliente.save(update_fields=["activo", "actualizado"])

@@ -22,6 +22,7 @@ from cliente_web.forms.cuenta import FormularioAvisos, FormularioCambioClave, Fo
 from cliente_web.permisos import requiere_paciente
 from cliente_web.reintentos import clave_bloqueada, registrar_clave_incorrecta
 from cuentas.codigos import codigo_vigente, confirmar_codigo_telefono, enviar_codigo_telefono
+from cuentas.eliminacion import resumen_eliminacion
 from cuentas.models import PerfilCliente
 from cuentas.selectors import exportar_datos_paciente
 from ficha.acceso import acceso_del_paciente
@@ -213,7 +214,10 @@ def eliminar(request):
         else:
             logout(request)
             return redirect("portal:cuenta_eliminada")
-    return render(request, "cliente_web/cuenta/eliminar.html", {"form": form})
+    # What stays and until when (a clinical record is kept under legal hold, issue 15).
+    return render(request, "cliente_web/cuenta/eliminar.html", {
+        "form": form, "resumen": resumen_eliminacion(cliente_id=request.paciente.pk),
+    })
 
 
 # Invalid or tampered: 400; expired or replaced: 410 Gone; taken meanwhile: 409; done already: 200.

@@ -222,7 +222,11 @@ def test_eliminar_mi_cuenta_borra_cuenta_y_ficha_y_conserva_la_historia(dentista
     resumen = eliminar_mi_cuenta(user=user, password=PASSWORD)
 
     assert resumen.cuenta_eliminada and resumen.citas_futuras_liberadas == 1
-    assert not Cliente.objects.filter(pk=cliente_id).exists()
+    # Issue 15: the attended visit is a clinical record, kept under legal hold; the patient row
+    # stays only as its minimum identification (no contact data, inactive).
+    assert resumen.ficha_en_resguardo
+    guardado = Cliente.objects.get(pk=cliente_id)
+    assert not guardado.activo and guardado.email == "" and guardado.user_id is None
     assert not User.objects.filter(pk=user.pk).exists() and not PerfilCliente.objects.filter(user_id=user.pk).exists()
     futura.refresh_from_db()
     pasada.refresh_from_db()

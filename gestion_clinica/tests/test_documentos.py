@@ -272,8 +272,9 @@ def test_ficha_consultas_fijas_con_documentos(clientes, paciente, documento, rec
 
 
 def test_confirmacion_de_eliminar_paciente_cuenta_documentos(clientes, documento, paciente):
+    # Issue 15: documents are part of the clinical record, kept under legal hold with it.
     texto = clientes["recepcion"].get(reverse("gestion:paciente_eliminar", args=[paciente.pk])).text
-    assert "Se elimina 1 documento adjunto (y su archivo)." in texto
+    assert "1 documento adjunto (radiografías, consentimientos, etc.)." in texto
     respuesta = clientes["recepcion"].post(reverse("gestion:paciente_eliminar", args=[paciente.pk]), follow=True)
-    assert "1 documento(s) eliminado(s)" in respuesta.text
-    assert not ClienteDocumento.objects.exists()
+    assert "queda en resguardo legal" in respuesta.text and "documento(s) eliminado(s)" not in respuesta.text
+    assert ClienteDocumento.objects.filter(cliente=paciente).count() == 1

@@ -69,5 +69,7 @@ def test_recepcion_registra_busca_y_elimina_un_paciente(page, live_server, captu
     page.get_by_role("button", name="Sí, eliminar definitivamente").click()
     expect(page.get_by_text("Paciente eliminado.")).to_be_visible()
     expect(page.get_by_role("heading", name="Pacientes")).to_be_visible()
-    assert not Cliente.objects.filter(pk=cliente.pk).exists()
+    # Issue 15: her allergies are clinical content, kept under legal hold without contact data.
+    guardada = Cliente.objects.get(pk=cliente.pk)
+    assert not guardada.activo and guardada.email == "" and guardada.resguardo
     assert not errores, f"errores en la consola (¿CSP?): {errores}"

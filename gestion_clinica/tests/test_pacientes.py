@@ -402,9 +402,25 @@ def test_editar_con_errores_no_cambia_nada(clientes, paciente, recepcionista):
 
 
 def test_editar_un_paciente_borrado_meanwhile_404(clientes, paciente):
+    # Issue 15: allergies are clinical content, kept under legal hold; without them the
+    # patient has no record and the deletion removes the row, as this test needs.
+    Cliente.objects.filter(pk=paciente.pk).update(alergias="")
     direccion = url("paciente_editar", paciente)
     clientes["recepcion"].post(url("paciente_eliminar", paciente))
     assert clientes["recepcion"].post(direccion, datos_validos()).status_code == 404
+
+
+def test_editar_un_paciente_en_resguardo_vuelve_a_su_pagina(clientes, paciente):
+    """Issue 15: erased with a clinical record (their allergies), the patient stays only as the
+    record's holder: the edit form sends back to their page with the reason; nothing changes."""
+    direccion = url("paciente_editar", paciente)
+    clientes["recepcion"].post(url("paciente_eliminar", paciente))
+    antes = huella_bd()
+    respuesta = clientes["recepcion"].post(direccion, datos_validos(), follow=True)
+    assert respuesta.redirect_chain[-1][0] == url("paciente", paciente)
+    assert "no se puede reactivar ni editar" in respuesta.text
+    assert clientes["recepcion"].get(direccion).status_code == 302
+    assert huella_bd() == antes
 
 
 # Deactivate --------------------------------------------------------------------------------------
@@ -499,9 +515,11 @@ def test_confirmacion_de_eliminar_dice_exactamente_que_pasa(clientes, con_histor
     texto = clientes["recepcion"].get(url("paciente_eliminar", con_historia)).text
     assert "Se elimina su cuenta del portal de pacientes." in texto
     assert "2 horas futuras reservadas quedan libres" in texto
-    assert "1 cita pasada se conserva como historial" in texto
+    # Issue 15: the attended visit is a clinical record, kept under legal hold.
+    assert "1 cita pasada se conserva con su ficha clínica" in texto
     # The invitation and the three bookings' confirmations (Ley 21.719 erasure).
-    assert "Se eliminan 4 avisos registrados" in texto and "No tiene documentos adjuntos." in texto
+    assert "Se eliminan 4 avisos registrados" in texto and "(hoy no tiene)" in texto
+    assert "Su ficha clínica se conserva hasta el" in texto and "Decreto 41 de 2012" in texto
     assert Cliente.objects.filter(pk=con_historia.pk).exists()
 
 
@@ -515,19 +533,22 @@ def test_eliminar_y_volver_a_eliminar(clientes, con_historia):
     user_id = con_historia.user_id
     respuesta = clientes["administrador"].post(url("paciente_eliminar", con_historia))
     assert respuesta.status_code == 302 and respuesta.url == LISTA
-    assert not Cliente.objects.filter(pk=con_historia.pk).exists()
+    # Issue 15: the attended visit is a clinical record: the row stays as its holder, inactive.
+    assert not Cliente.objects.get(pk=con_historia.pk).activo
     assert not User.objects.filter(pk=user_id).exists()
     assert Cita.objects.filter(estado=EstadoCita.DISPONIBLE, cliente=None).count() == 2
     assert Cita.objects.filter(estado=EstadoCita.ATENDIDA, paciente_nombre="Iván Invitado").count() == 1
     mensaje = clientes["administrador"].get(LISTA).text
     assert ("Paciente eliminado. 2 hora(s) futura(s) liberada(s), 1 cita(s) conservada(s) como historial, "
-            "cuenta del portal eliminada, 4 aviso(s) eliminado(s).") in mensaje
+            "cuenta del portal eliminada, 4 aviso(s) eliminado(s). Su ficha clínica queda en resguardo legal") in mensaje
     # The same form sent again (double click, back button): a clear message, never a 500.
     otra_vez = clientes["administrador"].post(url("paciente_eliminar", con_historia), follow=True)
     assert otra_vez.status_code == 200
-    assert "Ese paciente ya había sido eliminado; no se hizo nada." in otra_vez.text
-    assert clientes["administrador"].get(url("paciente_eliminar", con_historia)).status_code == 404
-    assert clientes["administrador"].get(url("paciente", con_historia)).status_code == 404
+    assert "Este paciente ya fue eliminado: solo queda su ficha clínica en resguardo legal" in otra_vez.text
+    de_nuevo = clientes["administrador"].get(url("paciente_eliminar", con_historia), follow=True)
+    assert de_nuevo.redirect_chain[-1][0] == url("paciente", con_historia)
+    assert "Ficha en resguardo legal (paciente eliminado)" in clientes["administrador"].get(
+        url("paciente", con_historia)).text
 
 
 def test_historial_dice_quien_desactivo_y_que_cambio(clientes, invitado, administrador):

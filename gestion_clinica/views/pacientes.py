@@ -65,6 +65,17 @@ def _resumen_o_404(cliente_id, **opciones):
         raise Http404(YA_NO_EXISTE) from None
 
 
+def _si_en_resguardo(request, cliente):
+    """An erased patient whose clinical record is under legal hold (issue 15) is not edited or
+    reactivated: back to their page, which says why. None otherwise."""
+    resguardo = getattr(cliente, "resguardo", None)  # loaded with the record (resumen_paciente)
+    if resguardo is None:
+        return None
+    messages.error(request, "Este paciente fue eliminado y solo se conserva su ficha clínica en resguardo legal: "
+                            "no se puede reactivar ni editar. Si vuelve a atenderse, regístrelo como paciente nuevo.")
+    return redirect("gestion:paciente", cliente_id=cliente.pk)
+
+
 def _puede_editar(request):
     return request.rol_personal in EDITORES
 
@@ -205,6 +216,8 @@ def nuevo(request):
 def editar(request, cliente_id):
     """Change a patient's data (``actualizar_cliente``)."""
     cliente = _resumen_o_404(cliente_id).cliente
+    if (respuesta := _si_en_resguardo(request, cliente)) is not None:
+        return respuesta
     if request.method == "POST":
         form = FormularioPacienteEditado(request.POST)
         if form.is_valid():
@@ -267,6 +280,8 @@ def desactivar(request, cliente_id):
 def reactivar(request, cliente_id):
     """GET: what reactivating means; POST: ``reactivar_cliente``."""
     cliente = _resumen_o_404(cliente_id).cliente
+    if (respuesta := _si_en_resguardo(request, cliente)) is not None:
+        return respuesta
     if request.method == "POST":
         if cliente.activo:
             messages.info(request, "Este paciente ya estaba activo.")
@@ -373,6 +388,9 @@ def eliminar(request, cliente_id):
         except Cliente.DoesNotExist:
             messages.warning(request, "Ese paciente ya había sido eliminado; no se hizo nada.")
             return redirect("gestion:pacientes")
+        except ValidationError as error:  # erased already: only the held record is left
+            messages.info(request, " ".join(error.messages))
+            return redirect("gestion:paciente", cliente_id=cliente_id)
         partes = [f"Paciente eliminado. {resultado.citas_futuras_liberadas} hora(s) futura(s) liberada(s)",
                   f"{resultado.citas_pasadas_conservadas} cita(s) conservada(s) como historial"]
         if resultado.cuenta_eliminada:
@@ -381,10 +399,18 @@ def eliminar(request, cliente_id):
             partes.append(f"{resultado.documentos_eliminados} documento(s) eliminado(s)")
         if resultado.notificaciones_eliminadas:
             partes.append(f"{resultado.notificaciones_eliminadas} aviso(s) eliminado(s)")
-        messages.success(request, ", ".join(partes) + ".")
+        mensaje = ", ".join(partes) + "."
+        if resultado.ficha_en_resguardo:
+            mensaje += (f" Su ficha clínica queda en resguardo legal hasta el {resultado.conservar_hasta:%d-%m-%Y}"
+                        " (Decreto 41, art. 11) y después se purga.")
+        messages.success(request, mensaje)
         return redirect("gestion:pacientes")
     cliente = _resumen_o_404(cliente_id).cliente
-    resumen = resumen_eliminacion(cliente_id=cliente_id)
+    try:
+        resumen = resumen_eliminacion(cliente_id=cliente_id)
+    except ValidationError as error:
+        messages.info(request, " ".join(error.messages))
+        return redirect("gestion:paciente", cliente_id=cliente_id)
     return render(request, "gestion_clinica/pacientes/eliminar.html", {"cliente": cliente, "resumen": resumen})
 
 
@@ -439,6 +465,8 @@ def documento_eliminar(request, cliente_id, documento_id):
             eliminar_documento(actor=request.user, cliente_id=cliente_id, documento_id=documento_id)
         except ClienteDocumento.DoesNotExist:
             messages.warning(request, "Ese documento ya había sido eliminado; no se hizo nada.")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, "Documento eliminado.")
         return redirect(reverse("gestion:paciente", args=[cliente_id]) + "#documentos")

@@ -15,13 +15,14 @@ POR_MODULO = {
                          "cita_bloqueada_con_paciente", "cita_cancelada_sin_historial", "cancelacion_no_coincide",
                          "hora_libre_en_cierre"],
     "notificaciones.integridad": ["aviso_estancado", "trabajo_fallido", "aviso_fallido", "aviso_sin_proveedor"],
+    "ficha.integridad": ["resguardo_con_contacto", "resguardo_sin_paciente"],
 }
 
 
 def test_cada_app_aporta_sus_verificaciones_al_cargar():
     modulos = {f.__module__ for f in registro.verificaciones()}
     assert set(POR_MODULO) <= modulos
-    assert {"pacientes", "cuentas", "citas", "notificaciones"} <= registro.etiquetas()
+    assert {"pacientes", "cuentas", "citas", "notificaciones", "ficha"} <= registro.etiquetas()
 
 
 def test_volver_a_importar_un_modulo_no_duplica_sus_verificaciones():
@@ -39,9 +40,10 @@ def test_volver_a_importar_un_modulo_no_duplica_sus_verificaciones():
 def test_el_informe_junta_las_de_todas_las_apps_en_el_orden_de_siempre():
     informe = verificar_integridad(limite_ejemplos=0)
     codigos = [h.codigo for h in informe.hallazgos]
-    # By invariant, then in registration order: hora_libre_en_cierre (7) goes after the notices' (6).
-    assert codigos == [c for lista in POR_MODULO.values() for c in lista if c != "hora_libre_en_cierre"] + [
-        "hora_libre_en_cierre"]
+    # By invariant, then in registration order: hora_libre_en_cierre (7) goes after the notices' (6),
+    # the legal hold's (8) last.
+    tardios = ["hora_libre_en_cierre", *POR_MODULO["ficha.integridad"]]
+    assert codigos == [c for lista in POR_MODULO.values() for c in lista if c not in tardios] + tardios
     assert [h.invariante for h in informe.hallazgos] == sorted(h.invariante for h in informe.hallazgos)
     assert informe.ok
 
@@ -50,7 +52,8 @@ def test_el_informe_junta_las_de_todas_las_apps_en_el_orden_de_siempre():
 @pytest.mark.parametrize("etiqueta, modulo", [("pacientes", "pacientes.integridad"),
                                                ("cuentas", "mantenimiento.integridad"),
                                                ("citas", "citas.integridad"),
-                                               ("notificaciones", "notificaciones.integridad")])
+                                               ("notificaciones", "notificaciones.integridad"),
+                                               ("ficha", "ficha.integridad")])
 def test_las_etiquetas_eligen_las_verificaciones(etiqueta, modulo):
     informe = verificar_integridad(etiquetas=[etiqueta])
     assert [h.codigo for h in informe.hallazgos] == POR_MODULO[modulo]

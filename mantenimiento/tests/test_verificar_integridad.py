@@ -32,7 +32,7 @@ CODIGOS = {
     "perfil_huerfano", "cuenta_por_vincular", "vinculo_ambiguo", "cuenta_desincronizada", "cuenta_sin_perfil",
     "citas_traslapadas", "cita_reservada_sin_paciente", "cita_disponible_con_paciente", "aviso_estancado",
     "trabajo_fallido", "cita_cancelada_sin_historial", "cancelacion_no_coincide", "cita_bloqueada_con_paciente",
-    "hora_libre_en_cierre",
+    "hora_libre_en_cierre", "resguardo_con_contacto", "resguardo_sin_paciente",
 }
 
 
@@ -129,6 +129,17 @@ def _plantar(tipo, c):
     if tipo == "cuenta_sin_perfil":
         ejecutar("DELETE FROM cuentas_perfilcliente WHERE user_id = %s", [p2.pk])
         return [p2.cliente.pk]
+    if tipo in ("resguardo_con_contacto", "resguardo_sin_paciente"):
+        # A legal hold written by hand: on an active patient with contact data, or on nobody.
+        cliente_id = p1.cliente.pk
+        if tipo == "resguardo_sin_paciente":
+            quitar_restriccion("ficha_resguardo", valor(
+                "SELECT conname FROM pg_constraint WHERE conrelid = 'ficha_resguardo'::regclass AND contype = 'f'"))
+            cliente_id = 987_654
+        resguardo = valor("INSERT INTO ficha_resguardo (cliente_id, desde, ultima_entrada, conservar_hasta, "
+                          "solicitado_por) VALUES (%s, now(), current_date, current_date + 5479, 'clinica') "
+                          "RETURNING id", [cliente_id])
+        return [p1.cliente.pk] if tipo == "resguardo_con_contacto" else [resguardo]
     horas = c["horas"]
     if tipo == "citas_traslapadas":
         quitar_restriccion("citas_cita", "cita_sin_traslape_por_dentista")
@@ -192,7 +203,8 @@ _CLAVES = {"rut_duplicado": "clientes", "email_duplicado": "clientes", "telefono
            "cita_reservada_sin_paciente": "cita_id", "cita_disponible_con_paciente": "cita_id",
            "aviso_estancado": "notificacion_id", "trabajo_fallido": "trabajo_id",
            "cita_cancelada_sin_historial": "cita_id", "cancelacion_no_coincide": "cancelacion_id",
-           "cita_bloqueada_con_paciente": "cita_id", "hora_libre_en_cierre": "cita_id"}
+           "cita_bloqueada_con_paciente": "cita_id", "hora_libre_en_cierre": "cita_id",
+           "resguardo_sin_paciente": "resguardo_id"}
 
 
 @pytest.mark.parametrize("tipo", sorted(CODIGOS))
@@ -223,7 +235,7 @@ def test_todas_a_la_vez_y_texto_en_espanol(clinica):
     assert "[FALLA] invariante 2 · Cuentas de paciente sin ficha activa (no son personal): 1." in texto
     assert "Ejecute limpiar_registros_huerfanos." in texto
     assert "[ ok  ] invariante 1 · Pacientes activos con el mismo RUT: 0" in texto
-    assert "Resultado: 4 problemas en 3 de 19 verificaciones." in texto
+    assert "Resultado: 4 problemas en 3 de 21 verificaciones." in texto
 
 
 @pytest.mark.django_db(transaction=True)

@@ -290,22 +290,27 @@ def con_documentos(recepcionista):
     return cliente, otro, ajeno
 
 
-def test_eliminar_cliente_borra_documentos_y_avisos(recepcionista, con_documentos, media,
-                                                    django_capture_on_commit_callbacks):
+def test_eliminar_cliente_conserva_documentos_y_borra_avisos(recepcionista, con_documentos, media,
+                                                           django_capture_on_commit_callbacks):
+    """Issue 15: documents are part of the clinical record, kept under legal hold when the
+    patient is erased (``ficha.retencion``); the purge deletes them and their files later
+    (``ficha/tests/test_retencion.py``). The notices still go."""
     cliente, otro, ajeno = con_documentos
     avisos_del_otro = Notificacion.objects.filter(cliente=otro).count()
     assert Notificacion.objects.filter(cliente=cliente).count() == 1
+    todos = archivos_en(media)
     previsto = resumen_eliminacion(cliente_id=cliente.pk)
-    assert (previsto.documentos_eliminados, previsto.notificaciones_eliminadas) == (2, 1)
+    assert (previsto.documentos_eliminados, previsto.documentos_conservados, previsto.notificaciones_eliminadas) == (
+        0, 2, 1)
 
     with django_capture_on_commit_callbacks(execute=True):
         resumen = eliminar_cliente(actor=recepcionista.user, cliente_id=cliente.pk)
 
-    assert resumen == previsto
-    assert not ClienteDocumento.objects.filter(cliente_id=cliente.pk).exists()
+    assert resumen == previsto and resumen.ficha_en_resguardo
+    assert ClienteDocumento.objects.filter(cliente_id=cliente.pk).count() == 2
+    assert archivos_en(media) == todos
     assert not Notificacion.objects.filter(destinatario="rosa@correo.example").exists()
     # Someone else's data is untouched.
-    assert archivos_en(media) == {ajeno.archivo.name}
     assert Notificacion.objects.filter(cliente=otro).count() == avisos_del_otro
     assert ClienteDocumento.objects.filter(pk=ajeno.pk).exists()
 
@@ -317,6 +322,9 @@ def test_eliminar_cliente_sin_documentos_ni_avisos(recepcionista, cliente):
 
 @pytest.mark.django_db(transaction=True)
 def test_fallas_en_eliminar_cliente_no_borran_archivos(probar_fallas, recepcionista, con_documentos, media):
+    """Issue 15: erasing a patient with documents keeps them (legal hold), files included, at
+    every injected fault and at the end. The purge's own fault test, which deletes files after
+    commit, is ``ficha/tests/test_retencion.py::test_fallas_en_la_purga_no_borran_archivos``."""
     cliente, _, ajeno = con_documentos
     todos = archivos_en(media)
     assert len(todos) == 3
@@ -325,12 +333,10 @@ def test_fallas_en_eliminar_cliente_no_borran_archivos(probar_fallas, recepcioni
         try:
             eliminar_cliente(actor=recepcionista.user, cliente_id=cliente.pk)
         finally:
-            if Cliente.objects.filter(pk=cliente.pk).exists():
-                # Rolled back: the rows are back, and so must every file be.
-                assert archivos_en(media) == todos
+            assert archivos_en(media) == todos
 
     assert probar_fallas(eliminar) >= 6
-    assert archivos_en(media) == {ajeno.archivo.name}
+    assert archivos_en(media) == todos
     assert not Notificacion.objects.filter(destinatario="rosa@correo.example").exists()
 
 

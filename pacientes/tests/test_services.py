@@ -175,6 +175,10 @@ def paciente_con_historia(dentista, recepcionista):
 
 
 def test_eliminar_cliente_completo(paciente_con_historia, recepcionista):
+    """Issue 15: the attended visit is a clinical record, so the patient is erased under legal
+    hold (``ficha.retencion``): the account goes, the future booking is freed, the visit stays
+    linked to the kept record without contact data. Without a record, see
+    ``cuentas/tests/test_eliminacion_resguardo.py::test_sin_ficha_se_elimina_como_siempre``."""
     cliente, pasada, futura = paciente_con_historia
     user_id = cliente.user_id
     previsto = resumen_eliminacion(cliente_id=cliente.pk)
@@ -183,19 +187,22 @@ def test_eliminar_cliente_completo(paciente_con_historia, recepcionista):
 
     assert resumen == previsto
     assert (resumen.cuenta_eliminada, resumen.citas_futuras_liberadas, resumen.citas_pasadas_conservadas) == (True, 1, 1)
-    assert not Cliente.objects.filter(pk=cliente.pk).exists()
+    assert resumen.ficha_en_resguardo
+    cliente_guardado = Cliente.objects.get(pk=cliente.pk)
+    assert not cliente_guardado.activo and cliente_guardado.email == "" and cliente_guardado.user_id is None
     assert not User.objects.filter(pk=user_id).exists()
     assert not PerfilCliente.objects.filter(user_id=user_id).exists()
     futura.refresh_from_db()
     assert futura.estado == EstadoCita.DISPONIBLE and futura.paciente_nombre == "" and futura.cliente is None
     pasada.refresh_from_db()
-    assert pasada.estado == EstadoCita.ATENDIDA and pasada.cliente is None
-    assert pasada.paciente_nombre == cliente.nombre_completo and pasada.paciente_email == cliente.email
-    # The audit trail names the deleted record and who deleted it.
-    borrado = pghistory.models.Events.objects.filter(pgh_label="delete", pgh_obj_id=str(cliente.pk),
-                                                     pgh_obj_model="pacientes.Cliente").get()
-    assert borrado.pgh_context["user"] == recepcionista.user.pk
-    assert borrado.pgh_context["servicio"] == "eliminar_cliente"
+    assert pasada.estado == EstadoCita.ATENDIDA and pasada.cliente_id == cliente.pk
+    assert pasada.paciente_nombre == cliente.nombre_completo and pasada.paciente_email == ""
+    # The audit trail names the erased record and who erased it.
+    cambios = pghistory.models.Events.objects.filter(pgh_label="update", pgh_obj_id=str(cliente.pk),
+                                                     pgh_obj_model="pacientes.Cliente")
+    borrado = [e for e in cambios if (e.pgh_context or {}).get("servicio") == "eliminar_cliente"]
+    assert borrado and borrado[-1].pgh_context["user"] == recepcionista.user.pk
+    assert borrado[-1].pgh_data["activo"] is False and borrado[-1].pgh_data["email"] == ""
 
 
 def test_eliminar_con_respaldo_por_correo_para_datos_antiguos(recepcionista):
@@ -222,4 +229,5 @@ def test_eliminar_inexistente(recepcionista):
 def test_fallas_en_eliminar_cliente(probar_fallas, paciente_con_historia, recepcionista):
     cliente, _, _ = paciente_con_historia
     assert probar_fallas(lambda: eliminar_cliente(actor=recepcionista.user, cliente_id=cliente.pk)) >= 4
-    assert not Cliente.objects.exists()
+    # Issue 15: the attended visit is a clinical record; the patient stays only as its holder.
+    assert not Cliente.objects.get(pk=cliente.pk).activo and Cliente.objects.get(pk=cliente.pk).resguardo
