@@ -153,11 +153,11 @@ def test_lista_consultas_fijas(portal, paciente, adjuntar, django_assert_num_que
 
 
 @pytest.mark.django_db(transaction=True)
-def test_navegador_recepcion_adjunta_y_paciente_descarga(page, live_server, captura, recepcionista, paciente, tmp_path):
+def test_navegador_recepcion_adjunta_y_paciente_descarga(page, live_server, captura, recepcionista, paciente, tmp_path,
+                                                        entrar_a_gestion):
     from playwright.sync_api import expect
 
     from citas.tests.test_services import PASSWORD
-    from gestion_clinica.tests.conftest import CLAVE_PERSONAL
 
     errores = []
     page.on("console", lambda mensaje: errores.append(mensaje.text) if mensaje.type == "error" else None)
@@ -165,10 +165,8 @@ def test_navegador_recepcion_adjunta_y_paciente_descarga(page, live_server, capt
     radiografia.write_bytes(PNG)
 
     page.set_viewport_size({"width": 1280, "height": 800})
+    entrar_a_gestion(recepcionista)  # password and the second factor
     page.goto(f"{live_server.url}{reverse('gestion:paciente', args=[paciente.cliente.pk])}")
-    page.get_by_label("Usuario").fill(recepcionista.user.username)
-    page.get_by_label("Contraseña").fill(CLAVE_PERSONAL)
-    page.get_by_role("button", name="Entrar").click()
     # Nothing chosen: the error is in Spanish next to the field, and nothing is stored.
     page.get_by_label("Título").fill("Radiografía panorámica")
     page.get_by_role("button", name="Adjuntar").click()
@@ -176,7 +174,10 @@ def test_navegador_recepcion_adjunta_y_paciente_descarga(page, live_server, capt
     page.get_by_label("Archivo").set_input_files(str(radiografia))
     page.get_by_role("button", name="Adjuntar").click()
     expect(page.get_by_text("Documento «Radiografía panorámica» adjuntado.")).to_be_visible()
-    expect(page.locator("#documentos tr.documento")).to_have_count(1)
+    # Reception attaches without reading: the document is in the clinical record, counted only
+    # (issue 15: its title and file are for the care team).
+    expect(page.locator("#documentos-contados")).to_contain_text("1 documento en la ficha clínica")
+    expect(page.locator("#documentos tr.documento")).to_have_count(0)
     captura("paciente-documentos")
     page.context.clear_cookies()
 
