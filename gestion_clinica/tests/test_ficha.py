@@ -70,17 +70,22 @@ def test_el_equipo_abre_cada_pagina_y_cada_lectura_queda_registrada(escena, trat
 def test_recepcion_y_administracion_no_ven_contenido_clinico(escena, crear_personal, rol):
     persona = crear_personal(rol=rol, username=f"persona-{rol}")
     cliente = cliente_de(persona.user)
+    # Read-only pages answer a POST with 405 before the gate: no attempt to log.
+    solo_lectura = {reverse("gestion:ficha", args=[escena["cliente"].pk]),
+                    reverse("gestion:ficha_antecedentes_historial", args=[escena["cliente"].pk])}
     for url, seccion, _ in urls_de(escena):
         antes = huella_bd()
         lecturas = LecturaFicha.objects.count()
         for metodo in (cliente.get, cliente.post):
             respuesta = metodo(url, {"texto": "Intruso", "version": "1", "alergias": "x"})
-            assert respuesta.status_code == 403, (url, metodo)
+            esperado = 405 if metodo == cliente.post and url in solo_lectura else 403
+            assert respuesta.status_code == esperado, (url, metodo)
             cuerpo = respuesta.content.decode()
             assert not any(secreto in cuerpo for secreto in SECRETOS), url
             assert "Control pendiente" not in cuerpo
-        denegadas = LecturaFicha.objects.order_by("-pk")[:2]
-        assert LecturaFicha.objects.count() == lecturas + 2
+        intentos = 1 if url in solo_lectura else 2
+        denegadas = LecturaFicha.objects.order_by("-pk")[:intentos]
+        assert LecturaFicha.objects.count() == lecturas + intentos
         assert {(d.via, d.seccion, d.usuario_id) for d in denegadas} == {(Via.DENEGADO, seccion, persona.user.pk)}
         assert huella_bd() == antes, url
 
@@ -287,3 +292,31 @@ def test_la_fecha_por_defecto_es_la_de_la_cita(paciente_ficha, tratante, dar_cit
     cliente_de(tratante.user).post(reverse("gestion:ficha_evolucion_nueva", args=[paciente_ficha.pk]),
                                    {"cita": cita.pk, "texto": "Control"})
     assert Evolucion.objects.get(cliente=paciente_ficha).atendido_el == timezone.localdate() - datetime.timedelta(2)
+
+
+def test_ids_fuera_de_rango_y_de_otro_paciente_no_dejan_registro(escena, tratante, dar_cita):
+    """The gate answers 404 before writing: an id out of bigint range (no 500 on the log's
+    column), a note of another patient of the same dentist, a note that does not exist. The
+    patient's log (which they see in the portal) never names a note that is not theirs."""
+    otro = type(escena["cliente"]).objects.create(nombre_completo="Luis Díaz")
+    dar_cita(tratante, otro, dias=-1)
+    ajena = crear_evolucion(actor=tratante.user, cliente_id=otro.pk, texto="De otro")
+    cliente = cliente_de(tratante.user)
+    c = escena["cliente"].pk
+    for evolucion_id in (ajena.pk, 987654321, 2**63, 10**20):
+        for nombre in ("gestion:ficha_evolucion", "gestion:ficha_evolucion_firmar",
+                       "gestion:ficha_evolucion_descartar", "gestion:ficha_evolucion_adenda"):
+            for metodo in (cliente.get, cliente.post):
+                assert metodo(reverse(nombre, args=[c, evolucion_id])).status_code == 404, (nombre, evolucion_id)
+    for url in (reverse("gestion:ficha", args=[10**20]), reverse("gestion:ficha_pdf", args=[2**63])):
+        assert cliente.get(url).status_code == 404
+    assert not LecturaFicha.objects.exists()
+
+
+def test_un_metodo_equivocado_es_405_sin_registro(escena, tratante):
+    cliente = cliente_de(tratante.user)
+    c = escena["cliente"].pk
+    for nombre in ("gestion:ficha", "gestion:ficha_antecedentes_historial", "gestion:ficha_pdf",
+                   "gestion:ficha_datos"):
+        assert cliente.post(reverse(nombre, args=[c])).status_code == 405, nombre
+    assert not LecturaFicha.objects.exists()

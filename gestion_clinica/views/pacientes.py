@@ -56,6 +56,7 @@ POR_PAGINA = 25
 EDITORES = (ADMINISTRADOR, RECEPCION)
 YA_NO_EXISTE = "Ese paciente ya no existe (quizás otra persona lo eliminó recién)."
 DOCUMENTO_NO_EXISTE = "Ese documento ya no existe (quizás otra persona lo eliminó recién)."
+DOCUMENTO_YA_ELIMINADO = "Ese documento ya había sido eliminado; no se hizo nada."
 
 
 def _resumen_o_404(cliente_id, **opciones):
@@ -445,7 +446,7 @@ def documento_subir(request, cliente_id):
 
 
 @require_safe
-@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id")
+@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id", modelo=ClienteDocumento)
 def documento(request, cliente_id, documento_id):
     """Download (always an attachment; never a public media URL): clinical content, for the
     care team, every download logged."""
@@ -456,7 +457,16 @@ def documento(request, cliente_id, documento_id):
     return respuesta_descarga(doc)
 
 
-@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id")
+def _documento_ya_eliminado(request, cliente_id):
+    """A repeated delete (the document is gone): say so, nothing read, nothing logged."""
+    if request.method != "POST":
+        raise Http404(DOCUMENTO_NO_EXISTE)
+    messages.warning(request, DOCUMENTO_YA_ELIMINADO)
+    return redirect(reverse("gestion:paciente", args=[cliente_id]) + "#documentos")
+
+
+@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id", modelo=ClienteDocumento,
+                    si_no_existe=_documento_ya_eliminado)
 def documento_eliminar(request, cliente_id, documento_id):
     """GET: which document will go; POST: ``eliminar_documento``. For the care team (who can
     see the document), through the record's gate: the confirmation shows it, so it is logged."""
@@ -464,7 +474,7 @@ def documento_eliminar(request, cliente_id, documento_id):
         try:
             eliminar_documento(actor=request.user, cliente_id=cliente_id, documento_id=documento_id)
         except ClienteDocumento.DoesNotExist:
-            messages.warning(request, "Ese documento ya había sido eliminado; no se hizo nada.")
+            messages.warning(request, DOCUMENTO_YA_ELIMINADO)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
