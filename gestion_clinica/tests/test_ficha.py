@@ -10,11 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from citas.models import EstadoCita
+from ficha.acceso import acceso_a_ficha, perfil_clinico
 from ficha.antecedentes import actualizar_antecedentes
 from ficha.evoluciones import agregar_adenda, crear_evolucion, firmar_evolucion
 from ficha.models import Antecedentes, Evolucion, LecturaFicha, Seccion, Via
 from ficha.tests.conftest import ajeno, dar_cita, paciente_ficha, tratante  # noqa: F401  (pytest fixtures)
 from ficha.tests.test_selectors import documentos, notas
+from gestion_clinica.permisos import rol_de
 from gestion_clinica.tests.conftest import cliente_de
 from personal.models import Rol
 from pruebas.soporte import huella_bd
@@ -320,3 +322,20 @@ def test_un_metodo_equivocado_es_405_sin_registro(escena, tratante):
                    "gestion:ficha_datos"):
         assert cliente.post(reverse(nombre, args=[c])).status_code == 405, nombre
     assert not LecturaFicha.objects.exists()
+
+
+def test_un_superusuario_nunca_lee_la_ficha_aunque_tenga_perfil_de_dentista(escena, tratante):
+    """One decider with the staff site: an active superuser is ``administrador`` there
+    (``rol_de``), so never a clinical reader (``perfil_clinico``), even with a dentist profile
+    and an appointment with the patient: the gate refuses, the patient page offers no ficha."""
+    c = escena["cliente"].pk
+    tratante.user.is_superuser = True
+    tratante.user.save(update_fields=["is_superuser"])
+    assert rol_de(tratante.user) == Rol.ADMINISTRADOR and perfil_clinico(tratante.user) is None
+    acceso = acceso_a_ficha(tratante.user, c)
+    assert (acceso.permitido, acceso.via, acceso.puede_urgencia) == (False, Via.DENEGADO, False)
+    cliente = cliente_de(tratante.user)
+    respuesta = cliente.get(reverse("gestion:ficha", args=[c]))
+    assert respuesta.status_code == 403 and 'id="form-urgencia"' not in respuesta.content.decode()
+    pagina = cliente.get(reverse("gestion:paciente", args=[c])).content.decode()
+    assert 'id="abrir-ficha"' not in pagina and "Penicilina" not in pagina
