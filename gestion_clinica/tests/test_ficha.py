@@ -111,6 +111,8 @@ def test_el_borrador_ajeno_no_existe_para_un_colega(escena, crear_personal, dar_
         assert cliente.post(reverse(nombre, args=[c, b]), {"texto": "Mío"}).status_code == 404
     assert "Control pendiente" not in cliente.get(reverse("gestion:ficha", args=[c])).content.decode()
     assert Evolucion.objects.get(pk=b).texto == "Control pendiente"
+    # The patient's log never names a draft the colleague could not see.
+    assert not LecturaFicha.objects.filter(usuario=colega.user, objeto_id=b).exists()
 
 
 def test_actualizar_antecedentes_y_el_conflicto_no_pierde_nada(escena, tratante, crear_personal, dar_cita):

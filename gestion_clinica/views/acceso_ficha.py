@@ -28,7 +28,9 @@ PLANTILLA_SIN_ACCESO = "gestion_clinica/ficha/sin_acceso.html"
 def con_acceso_a_ficha(seccion: str, *, objeto: str | None = None, modelo=None, si_no_existe=None):
     """View decorator for ``vista(request, cliente_id, ...)``: any staff role may knock, the
     access rule decides, the read is logged (``seccion``; ``objeto`` names the URL kwarg that
-    holds the row read, e.g. ``"evolucion_id"``, of ``modelo``, e.g. ``Evolucion``: an allowed
+    holds the row read, e.g. ``"evolucion_id"``, of ``modelo``, a model such as
+    ``ClienteDocumento`` or a function ``(request) -> QuerySet`` of the rows the reader may see:
+    an allowed
     read of a row that is not this patient's is a 404 and writes nothing, or what
     ``si_no_existe(request, cliente_id)`` answers, e.g. "already deleted" for a repeated
     delete). Sets ``request.acceso_ficha``."""
@@ -43,7 +45,7 @@ def con_acceso_a_ficha(seccion: str, *, objeto: str | None = None, modelo=None, 
             acceso = acceso_a_ficha(request.user, cliente_id)
             if acceso is None:
                 raise Http404("Ese paciente no existe.")
-            if acceso.permitido and modelo is not None and not modelo.objects.filter(
+            if acceso.permitido and modelo is not None and not _filas(modelo, request).filter(
                     pk=kwargs[objeto], cliente_id=cliente_id).exists():
                 if si_no_existe is not None:
                     return si_no_existe(request, cliente_id)
@@ -60,6 +62,12 @@ def con_acceso_a_ficha(seccion: str, *, objeto: str | None = None, modelo=None, 
         return envoltura
 
     return decorador
+
+
+def _filas(modelo, request):
+    """``modelo``'s rows this reader may see: all of a model, or what a function of the request
+    answers (e.g. signed notes and the reader's own drafts)."""
+    return modelo.objects.all() if hasattr(modelo, "objects") else modelo(request)
 
 
 def respuesta_sin_acceso(request, cliente_id, acceso, *, form_urgencia=None, status=403):

@@ -8,6 +8,7 @@ Views parse, call one selector or service, respond."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -49,6 +50,12 @@ def _encabezado(cliente_id):
         antecedentes = Antecedentes(cliente_id=cliente_id, version=0)
     return {"cliente": cliente, "edad": edad_de(cliente.fecha_nacimiento), "antecedentes": antecedentes,
             "alertas": alertas_clinicas(antecedentes)}
+
+
+def _notas_visibles(request):
+    """The notes a dentist may see, for the gate: signed ones and their own drafts (another's
+    draft does not exist for them, so the patient's log never names it)."""
+    return Evolucion.objects.filter(Q(firmada_en__isnull=False) | Q(dentista_id=perfil_clinico(request.user).pk))
 
 
 def _nota_o_404(request, cliente_id, evolucion_id) -> Evolucion:
@@ -177,7 +184,7 @@ def evolucion_nueva(request, cliente_id):
     return render(request, f"{PLANTILLAS}/evolucion_formulario.html", {**contexto, "form": form, "nota": None})
 
 
-@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=Evolucion)
+@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=_notas_visibles)
 def evolucion(request, cliente_id, evolucion_id):
     """One note: its text, author, appointment and addenda; the author's draft is editable
     here (``editar_borrador``), with "Firmar…" and "Descartar…"."""
@@ -226,7 +233,7 @@ def _accion_sobre_borrador(request, cliente_id, evolucion_id, *, servicio, exito
                   {**_encabezado(cliente_id), "nota": nota, "texto": plantilla_texto, "boton": boton})
 
 
-@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=Evolucion)
+@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=_notas_visibles)
 def evolucion_firmar(request, cliente_id, evolucion_id):
     """GET: the note as it will stay and the confirmation; POST: ``firmar_evolucion``."""
     return _accion_sobre_borrador(request, cliente_id, evolucion_id, servicio=firmar_evolucion,
@@ -234,7 +241,7 @@ def evolucion_firmar(request, cliente_id, evolucion_id):
                                   boton="Firmar evolución", ancla=lambda nota: f"evolucion-{nota.pk}")
 
 
-@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=Evolucion)
+@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=_notas_visibles)
 def evolucion_descartar(request, cliente_id, evolucion_id):
     """GET: confirmation; POST: ``descartar_borrador`` (a draft only; nothing of it is kept)."""
     return _accion_sobre_borrador(request, cliente_id, evolucion_id, servicio=descartar_borrador,
@@ -243,7 +250,7 @@ def evolucion_descartar(request, cliente_id, evolucion_id):
                                   boton="Descartar borrador", ancla=lambda nota: "evoluciones")
 
 
-@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=Evolucion)
+@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=_notas_visibles)
 def evolucion_adenda(request, cliente_id, evolucion_id):
     """GET: the signed note and the addendum's form; POST: ``agregar_adenda`` (signed at once
     by its author)."""
