@@ -67,11 +67,3 @@ def citas_de_paciente(cliente_id, *, limite=ULTIMAS_CITAS):
         .order_by("-inicio", "-pk")[:limite]
     )
 
-
-def atiende_al_paciente(*, dentista_id, cliente_id) -> bool:
-    """Whether the dentist has or had an appointment with the patient (not a cancelled one):
-    the appointments' part of the care team (the staff site asks ``ficha.acceso.acceso_a_ficha``,
-    which also counts assignments and urgent access). One query."""
-    return Cita.objects.filter(dentista_id=dentista_id, cliente_id=cliente_id).exclude(
-        estado=EstadoCita.CANCELADA
-    ).exists()

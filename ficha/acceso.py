@@ -1,14 +1,21 @@
 """Who may read a patient's clinical record: the one place that decides (Ley 20.584 art. 13).
 
 Clinical content (medical history, allergies, progress notes, the record's documents) is for the
-care team only: an active dentist who has or had an appointment with the patient (any state but
-cancelled: a booking that never took place did not make them part of the care), or whom an
-administrator assigned to the patient's treatment (``AccesoFicha``). A dentist outside the team
-may open the record only through "acceso de urgencia" with a written reason, which lasts
-``CLINICA_FICHA_URGENCIA_HORAS`` and stays flagged for review (``AccesoUrgencia``). Reception and
-administration see administrative data only (name, contact, appointments), never clinical
-content; an administrator grants access but does not read. Every view that shows any part of a
-record asks ``acceso_a_ficha`` and writes the answer to the read log (``ficha.lecturas``).
+care team only: an active dentist (active user, active profile, not a superuser) who has or had
+an appointment with the patient in one of ``ESTADOS_DE_CUIDADO``, or whom an administrator
+assigned to the patient's treatment (``AccesoFicha``). ``ESTADOS_DE_CUIDADO`` is every state
+that names the patient except ``cancelada``: booked, confirmed, waiting, attended and no-show,
+future appointments included (the dentist prepares a booked visit, and a no-show was still
+their patient's appointment). A slot the clinic cancelled keeps the patient's name but was no
+care, so it gives no access; a booking the patient cancelled frees the slot and names nobody.
+A dentist outside the team may open the record only through "acceso de urgencia" with a
+written reason, which lasts ``CLINICA_FICHA_URGENCIA_HORAS`` and stays flagged for review
+(``AccesoUrgencia``). Reception and administration see administrative data only (name,
+contact, appointments), never clinical content; an administrator grants access but does not
+read. A superuser is never a clinical reader, even with a dentist profile: the staff site
+counts an active superuser as ``administrador`` (``gestion_clinica.permisos.rol_de``), and this
+rule agrees. Every view that shows any part of a record asks ``acceso_a_ficha`` and writes the
+answer to the read log (``ficha.lecturas``).
 """
 
 import datetime
@@ -25,9 +32,9 @@ from ficha.models import AccesoFicha, AccesoUrgencia, Via
 from pacientes.models import Cliente
 from personal.models import Perfil, Rol
 
-# The appointments that make a dentist part of a patient's care: every state that holds the
-# patient except a cancellation by the clinic (a booking the patient cancelled frees the slot
-# and no longer names them).
+# The appointments that make a dentist part of a patient's care: every state that names the
+# patient (future bookings and no-shows included) except a cancellation by the clinic (a
+# booking the patient cancelled frees the slot and no longer names them).
 ESTADOS_DE_CUIDADO = [estado for estado in ESTADOS_CON_PACIENTE if estado != EstadoCita.CANCELADA]
 
 
@@ -55,9 +62,12 @@ def horas_de_urgencia() -> int:
 
 
 def perfil_clinico(usuario) -> Perfil | None:
-    """The active dentist profile of an active user, or None: only dentists read records.
+    """The active dentist profile of an active user, or None: only dentists read records, and a
+    superuser is an administrator (as ``gestion_clinica.permisos.rol_de`` says), not a dentist.
     Through ``user.perfil_personal``, the relation the staff site's role check already loaded."""
     if usuario is None or not getattr(usuario, "is_authenticated", False) or not usuario.is_active:
+        return None
+    if usuario.is_superuser:
         return None
     try:
         perfil = usuario.perfil_personal

@@ -4,15 +4,15 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from citas.models import Cita
-from ficha.acceso import ESTADOS_DE_CUIDADO
+from ficha.acceso import ESTADOS_DE_CUIDADO, en_el_equipo
 from ficha.models import AccesoFicha, AccesoUrgencia, LecturaFicha, Via
 from pacientes.models import Cliente, ClienteDocumento
 from pacientes.selectors import buscar_pacientes
-from personal.models import nombre_de_personal
+from personal.models import Perfil, Rol, nombre_de_personal
 
 
 def _inicio_del_dia(dia: datetime.date) -> datetime.datetime:
@@ -80,21 +80,29 @@ class EquipoDeCuidado:
     asignados: list[AccesoFicha]
 
 
+def _lectores_clinicos() -> QuerySet:
+    """The profiles ``ficha.acceso.perfil_clinico`` accepts: active dentists of active users
+    that are not superusers."""
+    return Perfil.objects.filter(rol=Rol.DENTISTA, activo=True, user__is_active=True, user__is_superuser=False)
+
+
 def equipo_de_cuidado(cliente_id: int) -> EquipoDeCuidado:
-    """Two queries."""
-    filas = (Cita.objects.filter(cliente_id=cliente_id, estado__in=ESTADOS_DE_CUIDADO)
-             .values("dentista_id", "dentista__user__first_name", "dentista__user__last_name",
-                     "dentista__user__username")
-             .annotate(ultima=Max("inicio")).order_by("-ultima"))
+    """Exactly who ``acceso_a_ficha`` lets in without urgent access: the clinical readers
+    (``_lectores_clinicos``) that ``en_el_equipo`` finds, by appointment or by assignment (the
+    same expressions the rule asks). Two queries."""
+    equipo, _ = en_el_equipo(cliente_id, OuterRef("pk"))
+    ultima = (Cita.objects.filter(cliente_id=cliente_id, dentista_id=OuterRef("pk"), estado__in=ESTADOS_DE_CUIDADO)
+              .order_by("-inicio").values("inicio")[:1])
+    perfiles = (_lectores_clinicos().filter(equipo).annotate(ultima=Subquery(ultima)).select_related("user")
+                .order_by("-ultima", "pk"))
     con_citas = [
-        DentistaConCitas(
-            perfil_id=f["dentista_id"], ultima=f["ultima"],
-            nombre=nombre_de_personal(f["dentista__user__first_name"], f["dentista__user__last_name"],
-                                      f["dentista__user__username"]),
-        )
-        for f in filas
+        DentistaConCitas(perfil_id=p.pk, ultima=p.ultima,
+                         nombre=nombre_de_personal(p.user.first_name, p.user.last_name, p.user.username))
+        for p in perfiles
     ]
-    asignados = list(AccesoFicha.objects.filter(cliente_id=cliente_id, revocado_en__isnull=True)
+    # ``en_el_equipo``'s assignment: in force (not revoked), of a clinical reader.
+    asignados = list(AccesoFicha.objects.filter(cliente_id=cliente_id, revocado_en__isnull=True,
+                                                dentista__in=_lectores_clinicos())
                      .select_related("dentista__user", "otorgado_por").order_by("creado", "pk"))
     return EquipoDeCuidado(con_citas=con_citas, asignados=asignados)
 

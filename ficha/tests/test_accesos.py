@@ -132,3 +132,38 @@ def test_conceder_rechazado(paciente_ficha, ajeno, admin, crear_personal):
     with pytest.raises(ValidationError) as exc:
         revocar_acceso(actor=admin.user, acceso_id=999999)
     assert _codigo(exc) == "no_existe"
+
+
+def test_el_equipo_de_cuidado_lista_exactamente_a_quien_deja_entrar_la_regla(paciente_ficha, tratante, ajeno,
+                                                                              crear_personal, dar_cita):
+    """The care-team list and ``acceso_a_ficha`` agree: a deactivated profile, a deactivated
+    user and a superuser with a dentist profile have appointments (or an assignment) but are
+    not let in, so they are not listed; a future booking and a no-show count."""
+    from citas.models import EstadoCita
+    from ficha.selectors_lecturas import equipo_de_cuidado
+
+    futura = crear_personal(username="dr.futuro", nombre="Pedro", apellido="Futuro")
+    dar_cita(futura, paciente_ficha, dias=5, estado=EstadoCita.RESERVADA)
+    falto = crear_personal(username="dr.falto", nombre="Rosa", apellido="Falto")
+    dar_cita(falto, paciente_ficha, dias=-2, estado=EstadoCita.NO_ASISTIO)
+    perfil_inactivo = crear_personal(username="dr.inactivo", activo=False)
+    dar_cita(perfil_inactivo, paciente_ficha, dias=-3)
+    usuario_inactivo = crear_personal(username="dr.sin.cuenta")
+    dar_cita(usuario_inactivo, paciente_ficha, dias=-4)
+    type(usuario_inactivo.user).objects.filter(pk=usuario_inactivo.user.pk).update(is_active=False)
+    superusuario = crear_personal(username="dr.raiz")
+    dar_cita(superusuario, paciente_ficha, dias=-5)
+    type(superusuario.user).objects.filter(pk=superusuario.user.pk).update(is_superuser=True)
+    cancelada = crear_personal(username="dr.cancelada")
+    dar_cita(cancelada, paciente_ficha, dias=-6, estado=EstadoCita.CANCELADA)
+    asignado_inactivo = crear_personal(username="dr.asignado.inactivo", activo=False)
+    for perfil in (ajeno, asignado_inactivo):
+        AccesoFicha.objects.create(cliente=paciente_ficha, dentista=perfil, motivo="Ortodoncia")
+
+    equipo = equipo_de_cuidado(paciente_ficha.pk)
+    listados = {d.perfil_id for d in equipo.con_citas} | {a.dentista_id for a in equipo.asignados}
+    dejados_entrar = {p.pk for p in Perfil.objects.select_related("user")
+                      if (acceso := acceso_a_ficha(p.user, paciente_ficha.pk)) is not None and acceso.permitido}
+    assert listados == dejados_entrar == {tratante.pk, futura.pk, falto.pk, ajeno.pk}
+    assert [d.perfil_id for d in equipo.con_citas] == [futura.pk, falto.pk, tratante.pk]  # newest first
+    assert [a.dentista_id for a in equipo.asignados] == [ajeno.pk]

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from citas.models import EstadoCita
 from citas.selectors import agenda_del_dia
 from citas.services import asignar_cita, cancelar_cita, crear_cita_disponible
 from cuentas.presencial import crear_cliente_presencial
@@ -71,6 +72,20 @@ def test_pagina_de_la_cita(clientes, dentista, otro_dentista, con_alergia, cita_
         assert "Alerta clínica" in texto
         assert ALERGIA not in texto and "látex" not in texto
     assert LecturaFicha.objects.count() == 1  # the desk saw no clinical text: nothing to log
+
+
+def test_pagina_de_la_cita_cancelada_del_dentista_fuera_del_equipo_no_deja_registro(clientes, dentista, con_alergia,
+                                                                                   cita_de, recepcionista):
+    """The clinic cancelled the dentist's only appointment with the patient: they still open
+    that appointment's page (their own), see only the alert and no link to the ficha, and no
+    refused attempt is written to the patient's log (the page showed nothing clinical)."""
+    cita = cita_de(dentista, con_alergia)
+    type(cita).objects.filter(pk=cita.pk).update(estado=EstadoCita.CANCELADA)
+    respuesta = clientes["dentista"].get(reverse("gestion:agenda_cita", args=[cita.pk]))
+    assert respuesta.status_code == 200
+    assert "Alerta clínica" in respuesta.text and ALERGIA not in respuesta.text
+    assert reverse("gestion:ficha", args=[con_alergia.pk]) not in respuesta.text
+    assert not LecturaFicha.objects.exists()
 
 
 def test_pagina_de_la_cita_sin_alergias_ni_alerta(clientes, dentista, recepcionista, cita_de):
@@ -140,10 +155,11 @@ def test_grilla_sigue_en_seis_consultas_con_alergias(clientes, dentista, con_ale
 def test_ficha_solo_el_dentista_que_atiende_ve_el_contenido(clientes, dentista, otro_dentista, con_alergia, cita_de,
                                                            recepcionista, django_assert_num_queries):
     ficha = reverse("gestion:paciente", args=[con_alergia.pk])
-    # Before any appointment: no dentist sees it, and the refused attempt is logged.
+    # Before any appointment: no dentist sees it, and nothing is logged (this administrative
+    # page showed no clinical content; refused attempts are logged on the record's own URLs).
     texto = clientes["dentista"].get(ficha).text
     assert ALERGIA not in texto and "Alerta clínica" in texto and 'id="form-urgencia"' in texto
-    assert LecturaFicha.objects.get().via == Via.DENEGADO
+    assert not LecturaFicha.objects.exists()
     cita_de(dentista, con_alergia)
     actualizar_cliente(actor=recepcionista.user, cliente_id=con_alergia.pk, nombre_completo="Marta Díaz Rojas",
                        alergias="Penicilina, látex y yodo")
@@ -155,11 +171,10 @@ def test_ficha_solo_el_dentista_que_atiende_ve_el_contenido(clientes, dentista, 
         assert "Alerta clínica" in texto
         assert "Penicilina" not in texto and "yodo" not in texto  # neither in the box nor in the history
         assert "(dato clínico)" in texto
-    # Logged: the team dentist's reads (allowed) and the other dentist's attempt (refused); the
-    # desk saw no clinical content, so no row of theirs.
+    # Logged: the team dentist's read only; the other dentist and the desk saw no clinical
+    # content, so no row of theirs (the patient's "quién vio mi ficha" lists who read it).
     lecturas = LecturaFicha.objects.order_by("pk")
-    assert [(le.usuario_id, le.via) for le in lecturas] == [
-        (dentista.user.pk, Via.DENEGADO), (dentista.user.pk, Via.EQUIPO), (otro_dentista.user.pk, Via.DENEGADO)]
+    assert [(le.usuario_id, le.via) for le in lecturas] == [(dentista.user.pk, Via.EQUIPO)]
     # The dentist's record: two more queries (the access rule, the read log's row), only for a dentist.
     de_recepcion = len(_consultas(clientes["recepcion"], ficha))
     clientes["dentista"].get(ficha)

@@ -278,3 +278,22 @@ def test_confirmacion_de_eliminar_paciente_cuenta_documentos(clientes, documento
     respuesta = clientes["recepcion"].post(reverse("gestion:paciente_eliminar", args=[paciente.pk]), follow=True)
     assert "queda en resguardo legal" in respuesta.text and "documento(s) eliminado(s)" not in respuesta.text
     assert ClienteDocumento.objects.filter(cliente=paciente).count() == 1
+
+
+def test_ids_fuera_de_rango_y_de_otro_paciente_no_dejan_registro(clientes, documento, recepcionista, del_equipo):
+    """An id out of bigint range is a 404 (not a 500 on the log's column); a document of
+    another patient or one that does not exist is a 404 before the log names it."""
+    otro = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Otra Persona")
+    AccesoFicha.objects.create(cliente=otro, dentista=del_equipo, motivo="Tratante")
+    c = documento.cliente_id
+    urls = [reverse("gestion:paciente_documento", args=[c, 99999999999999999999]),
+            reverse("gestion:paciente_documento", args=[2**63, documento.pk]),
+            reverse("gestion:paciente_documento_eliminar", args=[c, 2**63]),
+            reverse("gestion:paciente_documento", args=[c, 987_654]),
+            reverse("gestion:paciente_documento_eliminar", args=[c, 987_654]),
+            bajar_url(documento, otro), eliminar_url(documento, otro)]
+    for url in urls:
+        assert clientes["dentista"].get(url).status_code == 404, url
+    assert clientes["dentista"].post(bajar_url(documento)).status_code == 405
+    assert not LecturaFicha.objects.exists()
+    assert ClienteDocumento.objects.filter(pk=documento.pk).exists()

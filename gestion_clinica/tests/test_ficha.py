@@ -10,11 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from citas.models import EstadoCita
+from ficha.acceso import acceso_a_ficha, perfil_clinico
 from ficha.antecedentes import actualizar_antecedentes
 from ficha.evoluciones import agregar_adenda, crear_evolucion, firmar_evolucion
 from ficha.models import Antecedentes, Evolucion, LecturaFicha, Seccion, Via
 from ficha.tests.conftest import ajeno, dar_cita, paciente_ficha, tratante  # noqa: F401  (pytest fixtures)
 from ficha.tests.test_selectors import documentos, notas
+from gestion_clinica.permisos import rol_de
 from gestion_clinica.tests.conftest import cliente_de
 from personal.models import Rol
 from pruebas.soporte import huella_bd
@@ -70,17 +72,22 @@ def test_el_equipo_abre_cada_pagina_y_cada_lectura_queda_registrada(escena, trat
 def test_recepcion_y_administracion_no_ven_contenido_clinico(escena, crear_personal, rol):
     persona = crear_personal(rol=rol, username=f"persona-{rol}")
     cliente = cliente_de(persona.user)
+    # Read-only pages answer a POST with 405 before the gate: no attempt to log.
+    solo_lectura = {reverse("gestion:ficha", args=[escena["cliente"].pk]),
+                    reverse("gestion:ficha_antecedentes_historial", args=[escena["cliente"].pk])}
     for url, seccion, _ in urls_de(escena):
         antes = huella_bd()
         lecturas = LecturaFicha.objects.count()
         for metodo in (cliente.get, cliente.post):
             respuesta = metodo(url, {"texto": "Intruso", "version": "1", "alergias": "x"})
-            assert respuesta.status_code == 403, (url, metodo)
+            esperado = 405 if metodo == cliente.post and url in solo_lectura else 403
+            assert respuesta.status_code == esperado, (url, metodo)
             cuerpo = respuesta.content.decode()
             assert not any(secreto in cuerpo for secreto in SECRETOS), url
             assert "Control pendiente" not in cuerpo
-        denegadas = LecturaFicha.objects.order_by("-pk")[:2]
-        assert LecturaFicha.objects.count() == lecturas + 2
+        intentos = 1 if url in solo_lectura else 2
+        denegadas = LecturaFicha.objects.order_by("-pk")[:intentos]
+        assert LecturaFicha.objects.count() == lecturas + intentos
         assert {(d.via, d.seccion, d.usuario_id) for d in denegadas} == {(Via.DENEGADO, seccion, persona.user.pk)}
         assert huella_bd() == antes, url
 
@@ -104,6 +111,8 @@ def test_el_borrador_ajeno_no_existe_para_un_colega(escena, crear_personal, dar_
         assert cliente.post(reverse(nombre, args=[c, b]), {"texto": "Mío"}).status_code == 404
     assert "Control pendiente" not in cliente.get(reverse("gestion:ficha", args=[c])).content.decode()
     assert Evolucion.objects.get(pk=b).texto == "Control pendiente"
+    # The patient's log never names a draft the colleague could not see.
+    assert not LecturaFicha.objects.filter(usuario=colega.user, objeto_id=b).exists()
 
 
 def test_actualizar_antecedentes_y_el_conflicto_no_pierde_nada(escena, tratante, crear_personal, dar_cita):
@@ -287,3 +296,48 @@ def test_la_fecha_por_defecto_es_la_de_la_cita(paciente_ficha, tratante, dar_cit
     cliente_de(tratante.user).post(reverse("gestion:ficha_evolucion_nueva", args=[paciente_ficha.pk]),
                                    {"cita": cita.pk, "texto": "Control"})
     assert Evolucion.objects.get(cliente=paciente_ficha).atendido_el == timezone.localdate() - datetime.timedelta(2)
+
+
+def test_ids_fuera_de_rango_y_de_otro_paciente_no_dejan_registro(escena, tratante, dar_cita):
+    """The gate answers 404 before writing: an id out of bigint range (no 500 on the log's
+    column), a note of another patient of the same dentist, a note that does not exist. The
+    patient's log (which they see in the portal) never names a note that is not theirs."""
+    otro = type(escena["cliente"]).objects.create(nombre_completo="Luis Díaz")
+    dar_cita(tratante, otro, dias=-1)
+    ajena = crear_evolucion(actor=tratante.user, cliente_id=otro.pk, texto="De otro")
+    cliente = cliente_de(tratante.user)
+    c = escena["cliente"].pk
+    for evolucion_id in (ajena.pk, 987654321, 2**63, 10**20):
+        for nombre in ("gestion:ficha_evolucion", "gestion:ficha_evolucion_firmar",
+                       "gestion:ficha_evolucion_descartar", "gestion:ficha_evolucion_adenda"):
+            for metodo in (cliente.get, cliente.post):
+                assert metodo(reverse(nombre, args=[c, evolucion_id])).status_code == 404, (nombre, evolucion_id)
+    for url in (reverse("gestion:ficha", args=[10**20]), reverse("gestion:ficha_pdf", args=[2**63])):
+        assert cliente.get(url).status_code == 404
+    assert not LecturaFicha.objects.exists()
+
+
+def test_un_metodo_equivocado_es_405_sin_registro(escena, tratante):
+    cliente = cliente_de(tratante.user)
+    c = escena["cliente"].pk
+    for nombre in ("gestion:ficha", "gestion:ficha_antecedentes_historial", "gestion:ficha_pdf",
+                   "gestion:ficha_datos"):
+        assert cliente.post(reverse(nombre, args=[c])).status_code == 405, nombre
+    assert not LecturaFicha.objects.exists()
+
+
+def test_un_superusuario_nunca_lee_la_ficha_aunque_tenga_perfil_de_dentista(escena, tratante):
+    """One decider with the staff site: an active superuser is ``administrador`` there
+    (``rol_de``), so never a clinical reader (``perfil_clinico``), even with a dentist profile
+    and an appointment with the patient: the gate refuses, the patient page offers no ficha."""
+    c = escena["cliente"].pk
+    tratante.user.is_superuser = True
+    tratante.user.save(update_fields=["is_superuser"])
+    assert rol_de(tratante.user) == Rol.ADMINISTRADOR and perfil_clinico(tratante.user) is None
+    acceso = acceso_a_ficha(tratante.user, c)
+    assert (acceso.permitido, acceso.via, acceso.puede_urgencia) == (False, Via.DENEGADO, False)
+    cliente = cliente_de(tratante.user)
+    respuesta = cliente.get(reverse("gestion:ficha", args=[c]))
+    assert respuesta.status_code == 403 and 'id="form-urgencia"' not in respuesta.content.decode()
+    pagina = cliente.get(reverse("gestion:paciente", args=[c])).content.decode()
+    assert 'id="abrir-ficha"' not in pagina and "Penicilina" not in pagina

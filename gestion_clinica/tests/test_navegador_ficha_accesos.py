@@ -41,6 +41,11 @@ def test_urgencia_revision_y_registro(page, live_server, errores_de_consola, ent
     expect(page.get_by_text("⚠ Alerta clínica.")).to_be_visible()
     expect(page.get_by_text("1 documento en la ficha clínica.")).to_be_visible()
     expect(page.get_by_text("Penicilina")).to_have_count(0)
+    # The record itself (the gated URL) refuses and logs the attempt; the patient's page did not.
+    page.get_by_role("link", name="Ficha clínica").click()
+    expect(page.get_by_text("es solo para su equipo de cuidado")).to_be_visible()
+    _foto(page, "0-dentista-ajeno-en-la-ficha")
+    page.go_back()
     page.get_by_text("¿Necesita su ficha clínica por una urgencia?").click()
     page.get_by_label("Motivo de la urgencia").fill("urgente")
     _foto(page, "1-dentista-ajeno-pide-urgencia")

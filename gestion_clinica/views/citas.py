@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from citas import estados, services
 from citas.models import Cita, EstadoCita
 from citas.selectors import cancelaciones_de_cita, reserva, reserva_que_estuvo_en
-from ficha.acceso import acceso_a_ficha
+from ficha.acceso import acceso_a_ficha, perfil_clinico
 from ficha.lecturas import registrar_lectura
 from ficha.models import Seccion
 from gestion_clinica.forms.agenda import FormularioAsignar, FormularioCancelar, FormularioDeshacer, FormularioReprogramar
@@ -71,6 +71,7 @@ def detalle_cita(request, cita_id):
     cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
     propio = dentista_propio_de(request)
     ahora = timezone.now()
+    acceso, ve_alergias = _acceso_y_alergias(request, cita, propio)
     return render(request, "gestion_clinica/agenda/cita.html", {
         "cita": cita,
         "movida_a": _movida_a(cita, propio),
@@ -79,29 +80,32 @@ def detalle_cita(request, cita_id):
         "avisos": avisos_de_cita(cita.pk),
         "cancelaciones": [(c, QUIEN_CANCELO.get((c.por, c.via), c.por)) for c in cancelaciones_de_cita(cita_id=cita.pk)],
         "puede_reenviar": propio is None and request.rol_personal in GESTION,
-        "ve_alergias": _ve_alergias(request, cita, propio),
+        "ve_alergias": ve_alergias,
         "volver": url_dia(timezone.localdate(cita.inicio)),
-        # Issue 15: the dentist's own patient (this appointment makes them part of the care
-        # team): links to the ficha and to a note for this visit; no clinical content here.
-        "con_ficha": propio is not None and cita.cliente_id is not None and propio.pk == cita.dentista_id
-                     and cita.estado in ESTADOS_DE_CUIDADO,
+        # Issue 15: links to the ficha and to a note for this visit for a dentist the access
+        # rule lets in (``acceso_a_ficha``, no second decision here); no clinical content.
+        "con_ficha": acceso is not None and acceso.permitido,
+        "nota_de_esta_cita": cita.estado in ESTADOS_DE_CUIDADO,
     })
 
 
-def _ve_alergias(request, cita, propio) -> bool:
-    """The patient's allergies are clinical data: shown to a dentist with access to the record
-    (the one rule, ``acceso_a_ficha``) and that read logged; anyone else sees only the alert.
-    No query and no log when there is nothing to show (no patient or no allergies)."""
-    if propio is None or not cita.cliente_id or not cita.cliente.alergias:
-        return False
+def _acceso_y_alergias(request, cita, propio):
+    """The access answer for the appointment's patient (one query), asked only of a clinical
+    reader on their own appointment, and whether the page shows the patient's allergies
+    (clinical data): only with access, and that read logged. Anyone else sees only the alert,
+    and nothing is logged (this page shows them no clinical content). No query and no log when
+    there is no patient."""
+    if propio is None or not cita.cliente_id or perfil_clinico(request.user) is None:
+        return None, False
     acceso = acceso_a_ficha(request.user, cita.cliente_id)
-    if acceso is None:
-        return False
+    if acceso is None or not acceso.permitido:
+        return acceso, False
+    if not cita.cliente.alergias:
+        return acceso, False
+    request.acceso_ficha = acceso
     registrar_lectura(usuario=request.user, cliente_id=cita.cliente_id, seccion=Seccion.ANTECEDENTES, acceso=acceso,
                       ip=ip_del_cliente(request))
-    if acceso.permitido:
-        request.acceso_ficha = acceso
-    return acceso.permitido
+    return acceso, True
 
 
 def _movida_a(cita, propio):

@@ -1,8 +1,24 @@
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 
 from notificaciones.services import reenviar_notificacion
+from nucleo.servicios import es_id_valido
+
+
+def ids_validos(vista):
+    """View decorator: an integer URL kwarg no row can have (the path's ``int`` takes any size,
+    PostgreSQL's bigint does not) is a 404 before it reaches a query or a write."""
+    @wraps(vista)
+    def envoltura(request, *args, **kwargs):
+        if not all(es_id_valido(v) for v in (*args, *kwargs.values()) if isinstance(v, int)):
+            raise Http404("No existe.")
+        return vista(request, *args, **kwargs)
+
+    return envoltura
 
 
 def reenviar_aviso(request, *, notificacion_id, volver):

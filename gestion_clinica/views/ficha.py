@@ -6,10 +6,9 @@ Every view is wrapped in ``con_acceso_a_ficha`` (the one access rule, and a read
 request, allowed or refused); the services check the same rule again before they write.
 Views parse, call one selector or service, respond."""
 
-from functools import wraps
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -53,16 +52,10 @@ def _encabezado(cliente_id):
             "alertas": alertas_clinicas(antecedentes)}
 
 
-def _ids_validos(vista):
-    """Outside the access gate: an id no row can have (the path's ``int`` takes any size) is a
-    404 before it reaches a query or the read log's bigint column."""
-    @wraps(vista)
-    def envoltura(request, *args, **kwargs):
-        if not all(es_id_valido(v) for v in kwargs.values()):
-            raise Http404("No existe.")
-        return vista(request, *args, **kwargs)
-
-    return envoltura
+def _notas_visibles(request):
+    """The notes a dentist may see, for the gate: signed ones and their own drafts (another's
+    draft does not exist for them, so the patient's log never names it)."""
+    return Evolucion.objects.filter(Q(firmada_en__isnull=False) | Q(dentista_id=perfil_clinico(request.user).pk))
 
 
 def _nota_o_404(request, cliente_id, evolucion_id) -> Evolucion:
@@ -77,9 +70,8 @@ def _nota_o_404(request, cliente_id, evolucion_id) -> Evolucion:
     return nota
 
 
-@_ids_validos
-@con_acceso_a_ficha(Seccion.FICHA)
 @require_safe
+@con_acceso_a_ficha(Seccion.FICHA)
 def ficha(request, cliente_id):
     """The record: alerts first, the history, the notes (newest first, addenda under each),
     the documents."""
@@ -115,7 +107,6 @@ def _conflicto(form, actual):
     return nuevo, diferencias
 
 
-@_ids_validos
 @con_acceso_a_ficha(Seccion.ANTECEDENTES)
 def antecedentes(request, cliente_id):
     """GET: the history's form with the version it shows (hidden); POST:
@@ -148,9 +139,8 @@ def antecedentes(request, cliente_id):
                   {**contexto, "form": form, "diferencias": diferencias})
 
 
-@_ids_validos
-@con_acceso_a_ficha(Seccion.ANTECEDENTES)
 @require_safe
+@con_acceso_a_ficha(Seccion.ANTECEDENTES)
 def antecedentes_historial(request, cliente_id):
     """Every version of the history: who, when, what changed."""
     return render(request, f"{PLANTILLAS}/historial.html",
@@ -170,7 +160,6 @@ def _cita_pedida(request, citas):
     return next((c.pk for c in citas if timezone.localdate(c.inicio) == hoy), None)
 
 
-@_ids_validos
 @con_acceso_a_ficha(Seccion.EVOLUCION)
 def evolucion_nueva(request, cliente_id):
     """A draft note (``crear_evolucion``); ``?cita=<id>`` preselects one of the dentist's own
@@ -195,8 +184,7 @@ def evolucion_nueva(request, cliente_id):
     return render(request, f"{PLANTILLAS}/evolucion_formulario.html", {**contexto, "form": form, "nota": None})
 
 
-@_ids_validos
-@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id")
+@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=_notas_visibles)
 def evolucion(request, cliente_id, evolucion_id):
     """One note: its text, author, appointment and addenda; the author's draft is editable
     here (``editar_borrador``), with "Firmar…" and "Descartar…"."""
@@ -245,8 +233,7 @@ def _accion_sobre_borrador(request, cliente_id, evolucion_id, *, servicio, exito
                   {**_encabezado(cliente_id), "nota": nota, "texto": plantilla_texto, "boton": boton})
 
 
-@_ids_validos
-@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id")
+@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=_notas_visibles)
 def evolucion_firmar(request, cliente_id, evolucion_id):
     """GET: the note as it will stay and the confirmation; POST: ``firmar_evolucion``."""
     return _accion_sobre_borrador(request, cliente_id, evolucion_id, servicio=firmar_evolucion,
@@ -254,8 +241,7 @@ def evolucion_firmar(request, cliente_id, evolucion_id):
                                   boton="Firmar evolución", ancla=lambda nota: f"evolucion-{nota.pk}")
 
 
-@_ids_validos
-@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id")
+@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=_notas_visibles)
 def evolucion_descartar(request, cliente_id, evolucion_id):
     """GET: confirmation; POST: ``descartar_borrador`` (a draft only; nothing of it is kept)."""
     return _accion_sobre_borrador(request, cliente_id, evolucion_id, servicio=descartar_borrador,
@@ -264,8 +250,7 @@ def evolucion_descartar(request, cliente_id, evolucion_id):
                                   boton="Descartar borrador", ancla=lambda nota: "evoluciones")
 
 
-@_ids_validos
-@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id")
+@con_acceso_a_ficha(Seccion.EVOLUCION, objeto="evolucion_id", modelo=_notas_visibles)
 def evolucion_adenda(request, cliente_id, evolucion_id):
     """GET: the signed note and the addendum's form; POST: ``agregar_adenda`` (signed at once
     by its author)."""

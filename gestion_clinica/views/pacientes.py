@@ -28,7 +28,7 @@ from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 from cuentas.presencial import crear_cliente_presencial
 from cuentas.selectors import bloqueo_de_cuenta
 from cuentas.services import desbloquear_cuenta, invitar_al_portal, reenviar_invitacion
-from ficha.acceso import acceso_a_ficha
+from ficha.acceso import acceso_a_ficha, perfil_clinico
 from ficha.lecturas import registrar_lectura
 from ficha.models import Seccion
 from ficha.selectors_lecturas import documentos_en_la_ficha
@@ -39,7 +39,7 @@ from gestion_clinica.forms.pacientes import (
     FormularioPacienteEditado,
     FormularioPacienteNuevo,
 )
-from gestion_clinica.permisos import ADMINISTRADOR, DENTISTA, RECEPCION, TODOS, requiere_rol
+from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
 from gestion_clinica.views.comun import reenviar_aviso
 from gestion_clinica.views.selector_horas import selector_pedido, url_del_selector
@@ -56,6 +56,7 @@ POR_PAGINA = 25
 EDITORES = (ADMINISTRADOR, RECEPCION)
 YA_NO_EXISTE = "Ese paciente ya no existe (quizás otra persona lo eliminó recién)."
 DOCUMENTO_NO_EXISTE = "Ese documento ya no existe (quizás otra persona lo eliminó recién)."
+DOCUMENTO_YA_ELIMINADO = "Ese documento ya había sido eliminado; no se hizo nada."
 
 
 def _resumen_o_404(cliente_id, **opciones):
@@ -103,14 +104,16 @@ def _formulario_documento(*args):
 
 def _ficha_en_la_pagina(request, cliente):
     """What of the clinical record the patient's page shows: to a dentist with access (the one
-    rule, ``acceso_a_ficha``) the allergies and the documents, each read logged; to anyone
-    else their count and that there is an alert. A dentist outside the care team who opened a
-    patient with clinical content gets a logged refused attempt (and the urgent-access form).
-    Returns ``(acceso or None, documentos or None, how many documents)``."""
-    acceso = acceso_a_ficha(request.user, cliente.pk) if request.rol_personal == DENTISTA else None
-    ip = ip_del_cliente(request)
+    rule, ``acceso_a_ficha``, asked only of a clinical reader, ``perfil_clinico``) the allergies
+    and the documents, each read logged; to anyone else their count and that there is an alert,
+    and no log row (this administrative page shows no clinical content to them; refused
+    attempts are logged only on the record's own gated URLs). A dentist outside the care team
+    is offered urgent access. Returns ``(acceso or None, documentos or None, how many
+    documents)``."""
+    acceso = acceso_a_ficha(request.user, cliente.pk) if perfil_clinico(request.user) is not None else None
     if acceso is not None and acceso.permitido:
         request.acceso_ficha = acceso
+        ip = ip_del_cliente(request)
         documentos = documentos_de_cliente(cliente.pk)
         registrar_lectura(usuario=request.user, cliente_id=cliente.pk, seccion=Seccion.ANTECEDENTES, acceso=acceso,
                           ip=ip)
@@ -118,11 +121,7 @@ def _ficha_en_la_pagina(request, cliente):
             registrar_lectura(usuario=request.user, cliente_id=cliente.pk, seccion=Seccion.DOCUMENTO, acceso=acceso,
                               ip=ip)
         return acceso, documentos, len(documentos)
-    cuantos = documentos_en_la_ficha(cliente.pk)
-    if acceso is not None and (cliente.alergias or cuantos):
-        registrar_lectura(usuario=request.user, cliente_id=cliente.pk, seccion=Seccion.ANTECEDENTES, acceso=acceso,
-                          ip=ip)
-    return acceso, None, cuantos
+    return acceso, None, documentos_en_la_ficha(cliente.pk)
 
 
 def _sin_alergias(historial):
@@ -152,6 +151,9 @@ def _detalle(request, cliente_id, *, form_documento=None):
         "citas": citas_de_paciente(cliente_id),
         "historial": historial if ve else _sin_alergias(historial),
         "acceso": acceso,
+        # The "Ficha clínica" button: for a clinical reader (the access rule's answer), who
+        # reads it or, outside the care team, may ask for urgent access there.
+        "abre_ficha": acceso is not None,
         "documentos": documentos,
         "cuantos_documentos": cuantos_documentos,
         "es_administrador": request.rol_personal == ADMINISTRADOR,
@@ -445,7 +447,7 @@ def documento_subir(request, cliente_id):
 
 
 @require_safe
-@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id")
+@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id", modelo=ClienteDocumento)
 def documento(request, cliente_id, documento_id):
     """Download (always an attachment; never a public media URL): clinical content, for the
     care team, every download logged."""
@@ -456,7 +458,16 @@ def documento(request, cliente_id, documento_id):
     return respuesta_descarga(doc)
 
 
-@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id")
+def _documento_ya_eliminado(request, cliente_id):
+    """A repeated delete (the document is gone): say so, nothing read, nothing logged."""
+    if request.method != "POST":
+        raise Http404(DOCUMENTO_NO_EXISTE)
+    messages.warning(request, DOCUMENTO_YA_ELIMINADO)
+    return redirect(reverse("gestion:paciente", args=[cliente_id]) + "#documentos")
+
+
+@con_acceso_a_ficha(Seccion.DOCUMENTO, objeto="documento_id", modelo=ClienteDocumento,
+                    si_no_existe=_documento_ya_eliminado)
 def documento_eliminar(request, cliente_id, documento_id):
     """GET: which document will go; POST: ``eliminar_documento``. For the care team (who can
     see the document), through the record's gate: the confirmation shows it, so it is logged."""
@@ -464,7 +475,7 @@ def documento_eliminar(request, cliente_id, documento_id):
         try:
             eliminar_documento(actor=request.user, cliente_id=cliente_id, documento_id=documento_id)
         except ClienteDocumento.DoesNotExist:
-            messages.warning(request, "Ese documento ya había sido eliminado; no se hizo nada.")
+            messages.warning(request, DOCUMENTO_YA_ELIMINADO)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
