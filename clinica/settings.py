@@ -64,7 +64,6 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "pgtrigger",
     "pghistory",
-    "pghistory.admin",
     "phonenumber_field",
     "axes",
     "django_ratelimit",

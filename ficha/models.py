@@ -292,8 +292,10 @@ class Via(models.TextChoices):
 
 class LecturaFicha(models.Model):
     """One read of a record (table ``ficha_lecturaficha``), written in the request that showed
-    it. Append-only: triggers refuse UPDATE, DELETE and TRUNCATE, so the proof of who read what
-    cannot be edited even by the application's own database user.
+    it. Append-only: a trigger refuses UPDATE and DELETE of any row, so the proof of who read
+    what cannot be edited even by the application's own database user. (TRUNCATE, like DROP
+    TABLE, is the table owner's schema operation, not a change of rows: the test suite's flush
+    uses it, and an owner could drop a trigger as easily; database roles and backups guard that.)
 
     No foreign-key constraints: the log outlives what it points to (a deleted user, a purged
     record). It keeps the reader's name and role as they were, never clinical content."""

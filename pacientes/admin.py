@@ -18,6 +18,9 @@ class ClienteAdmin(admin.ModelAdmin):
     list_filter = ["activo"]
     search_fields = ["nombre_completo", "rut", "email", "telefono"]
     raw_id_fields = ["user"]
+    # The allergies are the clinical record's (``ficha``): only its care team reads them, with
+    # every read logged (Ley 20.584 art. 13, Decreto 41 art. 9); a superuser is not that team.
+    exclude = ["alergias"]
     readonly_fields = ["creado", "actualizado", "como_eliminar"]
 
     def has_delete_permission(self, request, obj=None):
@@ -37,11 +40,13 @@ class ClienteAdmin(admin.ModelAdmin):
 @admin.register(ClienteDocumento)
 class ClienteDocumentoAdmin(admin.ModelAdmin):
     """Read-only listing: uploads go through ``subir_documento`` (type sniffing, size limit, file
-    cleanup), which the admin's own forms would skip."""
+    cleanup), which the admin's own forms would skip. A document is part of the clinical record:
+    its title and file name say what it is ("Biopsia…"), so the listing shows neither, and its
+    page does not open (the care team reads it on the staff site, logged)."""
 
-    list_display = ["titulo", "cliente", "nombre_original", "tipo_contenido", "tamano", "subido_por", "creado"]
+    list_display = ["pk", "cliente", "tipo_contenido", "tamano", "subido_por", "creado"]
     list_filter = ["tipo_contenido"]
-    search_fields = ["titulo", "nombre_original", "cliente__nombre_completo"]
+    search_fields = ["cliente__nombre_completo"]
     raw_id_fields = ["cliente", "subido_por"]
     readonly_fields = ["creado", "actualizado"]
 
@@ -50,6 +55,10 @@ class ClienteDocumentoAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        # The list (no clinical text) yes; one document's page (its title and file) no.
+        return obj is None and super().has_view_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         # Deleting here would leave the file on disk; the staff site's delete removes both.
@@ -71,6 +80,10 @@ class ConsentimientoCanalAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        # The list (no clinical text) yes; one document's page (its title and file) no.
+        return obj is None and super().has_view_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False

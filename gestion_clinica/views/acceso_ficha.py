@@ -15,7 +15,7 @@ from functools import wraps
 from django.http import Http404
 from django.shortcuts import render
 
-from ficha.acceso import acceso_a_ficha
+from ficha.acceso import acceso_a_ficha, horas_de_urgencia
 from ficha.lecturas import registrar_lectura
 from gestion_clinica.permisos import TODOS, requiere_rol
 from gestion_clinica.views.comun import ids_validos
@@ -74,5 +74,5 @@ def respuesta_sin_acceso(request, cliente_id, acceso, *, form_urgencia=None, sta
     """The 403 page of a refused read: who may read a record and, for a dentist outside the
     care team, the urgent-access form."""
     cliente = Cliente.objects.only("pk", "nombre_completo").get(pk=cliente_id)
-    return render(request, PLANTILLA_SIN_ACCESO, {"cliente": cliente, "acceso": acceso,
-                                                 "form_urgencia": form_urgencia}, status=status)
+    return render(request, PLANTILLA_SIN_ACCESO, {"cliente": cliente, "acceso": acceso, "form_urgencia": form_urgencia,
+                                                 "horas_urgencia": horas_de_urgencia()}, status=status)

@@ -82,3 +82,29 @@ def test_el_admin_no_elimina_pacientes_en_grupo(admin_client, paciente_con_cuent
     assert respuesta.status_code in (200, 302)
     assert Cliente.objects.filter(pk=cliente.pk).exists()
     assert cliente.user.__class__.objects.filter(pk=cliente.user_id).exists()
+
+
+def test_el_admin_no_muestra_contenido_clinico(admin_client, paciente_con_cuenta_y_hora, settings, tmp_path):
+    """The superuser's safety net is not the care team: no allergy, no document title, no
+    progress note or history version (pghistory's events admin is not installed) in the admin."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from ficha.models import Antecedentes
+    from pacientes.documentos import subir_documento
+    from pacientes.models import Cliente
+    from pacientes.tests.test_documentos import PNG
+
+    settings.MEDIA_ROOT = tmp_path
+    cliente = Cliente.objects.exclude(user=None).first()
+    Cliente.objects.filter(pk=cliente.pk).update(alergias="Penicilina MARCA-CLINICA")
+    Antecedentes.objects.filter(cliente=cliente).update(enfermedades="Diabetes MARCA-CLINICA")
+    documento = subir_documento(actor=None, cliente_id=cliente.pk, titulo="Biopsia MARCA-CLINICA",
+                                archivo=SimpleUploadedFile("biopsia-MARCA-CLINICA.png", PNG, content_type="image/png"))
+    paginas = ["/admin/", f"/admin/pacientes/cliente/{cliente.pk}/change/", "/admin/pacientes/clientedocumento/",
+               "/admin/pacientes/clientedocumento/?q=MARCA"]
+    for url in paginas:
+        respuesta = admin_client.get(url)
+        assert respuesta.status_code == 200, url
+        assert "MARCA-CLINICA" not in respuesta.content.decode(), url
+    assert admin_client.get(f"/admin/pacientes/clientedocumento/{documento.pk}/change/").status_code in (302, 403)
+    assert admin_client.get("/admin/pghistory/events/").status_code == 404
