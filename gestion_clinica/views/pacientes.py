@@ -28,7 +28,7 @@ from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 from cuentas.presencial import crear_cliente_presencial
 from cuentas.selectors import bloqueo_de_cuenta
 from cuentas.services import desbloquear_cuenta, invitar_al_portal, reenviar_invitacion
-from ficha.acceso import acceso_a_ficha, perfil_clinico
+from ficha.acceso import acceso_a_ficha, horas_de_urgencia, perfil_clinico
 from ficha.lecturas import registrar_lectura
 from ficha.models import Seccion
 from ficha.selectors_lecturas import documentos_en_la_ficha
@@ -151,6 +151,7 @@ def _detalle(request, cliente_id, *, form_documento=None):
         "citas": citas_de_paciente(cliente_id),
         "historial": historial if ve else _sin_alergias(historial),
         "acceso": acceso,
+        "horas_urgencia": horas_de_urgencia(),  # how long an urgent access lasts (its form says it)
         # The "Ficha clínica" button: for a clinical reader (the access rule's answer), who
         # reads it or, outside the care team, may ask for urgent access there.
         "abre_ficha": acceso is not None,
