@@ -84,7 +84,7 @@ def test_urgencia_de_punta_a_punta(ajeno, marta, radiografia):
     pagina = dentista.get(reverse("gestion:paciente", args=[marta.pk])).text
     vence = timezone.localtime(urgencia.vence_en).strftime("%H:%M")
     assert ALERGIA in pagina and "Radiografía panorámica" in pagina
-    assert f"<strong>Acceso de urgencia:</strong> {MOTIVO}, vence a las {vence}." in pagina
+    assert f"<strong>Acceso de urgencia, vence a las {vence}.</strong> Motivo: «{MOTIVO}»" in pagina
     assert LecturaFicha.objects.filter(via=Via.URGENCIA, seccion=Seccion.ANTECEDENTES).exists()
 
 

@@ -58,7 +58,7 @@ def test_recepcion_registra_busca_y_elimina_un_paciente(page, live_server, captu
     expect(page.locator("#alergias")).to_contain_text("Alerta clínica")
     expect(page.locator("#alergias")).not_to_contain_text("Penicilina")
     expect(page.get_by_text("Invitado, sin activar")).to_be_visible()
-    expect(page.get_by_role("heading", name="Historial de cambios de la ficha")).to_be_visible()
+    expect(page.get_by_role("heading", name="Historial de cambios de los datos del paciente")).to_be_visible()
     captura("paciente-detalle")
 
     # Delete through the confirmation page.

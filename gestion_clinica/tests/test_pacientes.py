@@ -554,7 +554,7 @@ def test_eliminar_y_volver_a_eliminar(clientes, con_historia):
 def test_historial_dice_quien_desactivo_y_que_cambio(clientes, invitado, administrador):
     clientes["administrador"].post(url("paciente_desactivar", invitado))
     texto = clientes["dentista"].get(url("paciente", invitado)).text
-    historial = texto.split("Historial de cambios de la ficha", 1)[1]
+    historial = texto.split("Historial de cambios de los datos del paciente", 1)[1]
     assert "Ana Admin" in historial and "Pedro Rojas" in historial
     assert "<strong>Activo:</strong> <del>sí</del> → no" in historial
     assert "<strong>Cuenta del portal:</strong> vinculada" in historial
