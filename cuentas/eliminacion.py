@@ -24,7 +24,7 @@ from citas.models import Cancelacion, Cita, PorQuien
 from citas.services import liberar_citas_del_cliente
 from cuentas.models import CodigoTelefono, RegistroPendiente, UsuarioAuditado
 from ficha.models import Antecedentes, Resguardo
-from ficha.retencion import plazo_de_conservacion, poner_en_resguardo
+from ficha.retencion import _limpiar_auditoria_de_la_purga, plazo_de_conservacion, poner_en_resguardo
 from notificaciones.models import Canal, Notificacion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
@@ -144,6 +144,12 @@ def _borrar_cuentas(cliente) -> list[int]:
 
 
 def _eliminar_sin_ficha(*, cliente, ahora):
+    email, telefono = cliente.email, str(cliente.telefono or "")
+    cliente_id = cliente.pk
+    citas = Cita.objects.filter(cliente=cliente)
+    # The kept history keeps the name only (as with a record): contact and the booking's reason go.
+    citas.exclude(pk__in=citas.liberables(ahora=ahora).values("pk")).update(paciente_email="", paciente_telefono="", motivo="")
+    Cancelacion.objects.filter(cliente=cliente, por=PorQuien.PACIENTE).exclude(motivo="").update(motivo="")
     liberadas, conservadas = liberar_citas_del_cliente(cliente=cliente, ahora=ahora)
     cuentas = _borrar_cuentas(cliente)
     documentos = ClienteDocumento.objects.filter(cliente=cliente)
@@ -153,8 +159,10 @@ def _eliminar_sin_ficha(*, cliente, ahora):
     notificaciones_eliminadas = Notificacion.objects.filter(cliente=cliente).delete()[0]
     # A history row with nothing in it (allergies written and cleared) is no record; it goes.
     Antecedentes.objects.filter(cliente=cliente).delete()
-    cliente_id = cliente.pk
     cliente.delete()
+    # Nothing is kept for the law: the trail forgets what the purge would (docs/retencion.md).
+    _limpiar_auditoria(cliente_id=cliente_id, cuentas=cuentas, email=email, telefono=telefono)
+    _limpiar_auditoria_de_la_purga(cliente_id)
     return ResumenEliminacion(
         cliente_id=cliente_id, cuenta_eliminada=bool(cuentas), citas_futuras_liberadas=liberadas,
         citas_pasadas_conservadas=conservadas, documentos_eliminados=documentos_eliminados,
@@ -223,11 +231,16 @@ def _limpiar_auditoria(*, cliente_id, cuentas, email, telefono) -> None:
     UsuarioAuditado.pgh_event_models["insert"].objects.filter(pgh_obj_id__in=cuentas).update(
         email="", username="", first_name="", last_name=""
     )
+    # Their appointments' events: linked to them, or unlinked (a deletion, a booking without a
+    # record) with their address or phone in the snapshot. Never another patient's (a child
+    # booked with their mother's phone keeps their own events).
     del_paciente = Q(cliente_id=cliente_id)
+    contacto = Q(pk__in=[])
     if email:
-        del_paciente |= Q(paciente_email__iexact=email)
+        contacto |= Q(paciente_email__iexact=email)
     if telefono:
-        del_paciente |= Q(paciente_telefono=telefono)
+        contacto |= Q(paciente_telefono=telefono)
+    del_paciente |= Q(cliente_id__isnull=True) & contacto
     Cita.pgh_event_models["insert"].objects.filter(del_paciente).update(
         paciente_email="", paciente_telefono="", motivo=""
     )

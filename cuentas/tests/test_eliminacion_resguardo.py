@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from citas.models import Cancelacion, Cita, EstadoCita
-from citas.services import asignar_cita, crear_cita_disponible
+from citas.services import asignar_cita, cancelar_cita, crear_cita_disponible
 from citas.tests.test_services import PASSWORD, registrar_paciente
 from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 from cuentas.models import CodigoTelefono, PerfilCliente, RegistroPendiente
@@ -21,7 +21,8 @@ from cuentas.services import eliminar_mi_cuenta, invitar_al_portal
 from ficha.models import Antecedentes, Evolucion, Resguardo
 from ficha.retencion import anos_de_conservacion, sumar_anos
 from ficha.tests.escenas_resguardo import (
-    MOTIVO, MOTIVO_CANCELACION, archivos_en, con_ficha_completa, eventos_que_contienen, media,  # noqa: F401
+    MOTIVO, MOTIVO_CANCELACION, archivos_en, cita_pasada, con_ficha_completa, eventos_que_contienen,
+    media,  # noqa: F401
 )
 from notificaciones.models import Canal, Notificacion
 from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal, MedioConsentimiento
@@ -235,3 +236,61 @@ def test_alergias_escritas_y_borradas_no_son_ficha(recepcionista):
     assert not resumen.ficha_en_resguardo
     assert not Cliente.objects.filter(pk=user.cliente.pk).exists()
     assert not Antecedentes.objects.filter(cliente_id=user.cliente.pk).exists()
+
+
+def test_sin_ficha_la_auditoria_olvida_lo_que_olvidaria_la_purga(recepcionista, dentista, manana_10):
+    """Without a record nothing is kept for the law: the trail forgets the contact data, the free
+    text, and what only a record would justify (RUT, birth date, allergies written then cleared)."""
+    user = registrar_paciente(9)
+    cliente = Cliente.objects.get(user=user)
+    Cliente.objects.filter(pk=cliente.pk).update(fecha_nacimiento=datetime.date(1981, 3, 4))
+    Cliente.objects.filter(pk=cliente.pk).update(alergias="Penicilina con anafilaxia")
+    Cliente.objects.filter(pk=cliente.pk).update(alergias="")
+    futura = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+    asignar_cita(actor=recepcionista.user, cita_id=futura.pk, cliente_id=cliente.pk, motivo=MOTIVO)
+    cancelada = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
+                                      inicio=manana_10 + datetime.timedelta(days=2))
+    asignar_cita(actor=recepcionista.user, cita_id=cancelada.pk, cliente_id=cliente.pk, motivo=MOTIVO)
+    cancelar_cita(actor=user, cita_id=cancelada.pk, motivo=MOTIVO_CANCELACION)
+    faltada = cita_pasada(recepcionista, dentista, cliente, dias=20, estado=EstadoCita.NO_ASISTIO)
+    telefono_nacional = str(cliente.telefono).removeprefix("+56")
+    textos = (cliente.email, telefono_nacional, MOTIVO, MOTIVO_CANCELACION, "Penicilina", cliente.rut)
+    for texto in textos:
+        assert eventos_que_contienen(texto), f"la escena debía dejar «{texto}» en la auditoría"
+    ClienteEvento = Cliente.pgh_event_models["insert"]
+    assert ClienteEvento.objects.filter(pgh_obj_id=cliente.pk, fecha_nacimiento__isnull=False).exists()
+
+    resumen = eliminar_cliente(actor=recepcionista.user, cliente_id=cliente.pk)
+
+    assert not resumen.ficha_en_resguardo
+    for texto in textos:
+        assert eventos_que_contienen(texto) == [], f"«{texto}» quedó en la auditoría"
+    assert not ClienteEvento.objects.filter(pgh_obj_id=cliente.pk, fecha_nacimiento__isnull=False).exists()
+    # The name and who did what stay; the kept appointment keeps the name only.
+    assert ClienteEvento.objects.filter(pgh_obj_id=cliente.pk, nombre_completo=cliente.nombre_completo,
+                                        pgh_context__isnull=False).exists()
+    faltada.refresh_from_db()
+    assert (faltada.cliente_id, faltada.paciente_nombre, faltada.paciente_email, faltada.paciente_telefono,
+            faltada.motivo) == (None, cliente.nombre_completo, "", "", "")
+
+
+@pytest.mark.parametrize("con_ficha", [True, False], ids=["con_ficha", "sin_ficha"])
+def test_borrar_a_la_madre_no_toca_las_citas_de_sus_hijos(con_ficha, recepcionista, dentista, manana_10, media):
+    """A child booked with their mother's phone: erasing the mother blanks her own appointments'
+    events, never the child's."""
+    if con_ficha:
+        madre = con_ficha_completa(5, recepcionista=recepcionista, dentista=dentista, manana_10=manana_10,
+                                   media=media)["cliente"]
+    else:
+        madre = Cliente.objects.get(user=registrar_paciente(5))
+    hijo = Cliente.objects.create(nombre_completo="Hijo Menor Pérez", rut="22222222-2", telefono=madre.telefono)
+    hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
+                                 inicio=manana_10 + datetime.timedelta(days=3))
+    asignar_cita(actor=recepcionista.user, cita_id=hora.pk, cliente_id=hijo.pk, motivo="Control de caries del niño")
+
+    eliminar_cliente(actor=recepcionista.user, cliente_id=madre.pk)
+
+    eventos = Cita.pgh_event_models["insert"].objects.filter(pgh_obj_id=hora.pk, cliente_id=hijo.pk)
+    assert eventos.exists()
+    assert all((str(e.paciente_telefono), e.motivo) == (str(madre.telefono), "Control de caries del niño")
+               for e in eventos)
