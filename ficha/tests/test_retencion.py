@@ -67,6 +67,7 @@ def test_poner_en_resguardo_exige_ficha(paciente_ficha, dentista, dar_cita):
         poner_en_resguardo(cliente=paciente_ficha, solicitado_por="clinica")
     assert error.value.code == "sin_ficha"
     dar_cita(dentista, paciente_ficha, dias=-10)
+    Cliente.objects.filter(pk=paciente_ficha.pk).update(activo=False)  # as the erasure does first
     with transaction.atomic():
         resguardo = poner_en_resguardo(cliente=paciente_ficha, solicitado_por="clinica")
     esperado = sumar_anos(timezone.localdate() - datetime.timedelta(days=10), anos_de_conservacion())
