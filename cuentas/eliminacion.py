@@ -12,9 +12,12 @@ text the record does not need, field by field (``docs/retencion.md``).
 
 import datetime
 import logging
+import re
 from dataclasses import dataclass
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,6 +25,7 @@ from django.core.exceptions import ValidationError
 
 from citas.models import Cancelacion, Cita, PorQuien
 from citas.services import liberar_citas_del_cliente
+from cuentas.autenticacion import identificador_normalizado
 from cuentas.models import CodigoTelefono, RegistroPendiente, UsuarioAuditado
 from ficha.models import Antecedentes, Resguardo
 from ficha.retencion import _limpiar_auditoria_de_la_purga, plazo_de_conservacion, poner_en_resguardo
@@ -119,6 +123,7 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
         resguardo = Resguardo.objects.filter(cliente_id=cliente.pk).first()
         if resguardo is not None:
             raise error_ya_en_resguardo(resguardo)
+        _borrar_rastros_de_acceso(cliente)
         if plazo_de_conservacion(cliente.pk) is not None:
             resumen, cuentas = _eliminar_con_ficha(actor=actor, cliente=cliente, ahora=ahora)
         else:
@@ -130,6 +135,36 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
         ficha_en_resguardo=resumen.ficha_en_resguardo, actor_id=getattr(actor, "pk", None),
     )
     return resumen
+
+
+def _borrar_rastros_de_acceso(cliente) -> None:
+    """Their login trail outside the audit: django-axes' attempts and logs are keyed by the login
+    typed (their username, e-mail or RUT, ``cuentas.axes``), and "forgot my password" jobs carry
+    it in their arguments. Those rows go (a job being run right now is left to finish: it finds
+    no account). Inside the erasure's transaction."""
+    identificadores = {i.lower() for i in _cuentas_del_cliente(cliente).values_list("username", flat=True) if i}
+    for valor in (cliente.email, cliente.rut):
+        normal = identificador_normalizado(valor)
+        if normal:
+            identificadores.add(normal.lower())
+    if not identificadores:
+        return
+    por_usuario = Q()
+    for identificador in identificadores:
+        por_usuario |= Q(username__iexact=identificador)
+    for modelo in (AccessAttempt, AccessLog, AccessFailureLog):
+        modelo.objects.filter(por_usuario).delete()
+    from cuentas.tasks import TAREA_RESTABLECIMIENTO  # here: cuentas.tasks imports the services
+
+    # A RUT may have been typed with dots or without the dash: compared on its digits and verifier.
+    ruts = [re.sub(r"[^0-9k]", "", i) for i in identificadores if "@" not in i]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM procrastinate_jobs WHERE task_name = %s AND status <> 'doing' AND ("
+            "  lower(btrim(args->>'identificador')) = ANY(%s)"
+            "  OR lower(regexp_replace(args->>'identificador', '[^0-9kK]', '', 'g')) = ANY(%s))",
+            [TAREA_RESTABLECIMIENTO, sorted(identificadores), ruts or [""]],
+        )
 
 
 def _borrar_cuentas(cliente) -> list[int]:

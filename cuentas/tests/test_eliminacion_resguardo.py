@@ -7,9 +7,11 @@ import datetime
 import json
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from citas.models import Cancelacion, Cita, EstadoCita
@@ -18,6 +20,7 @@ from citas.tests.test_services import PASSWORD, registrar_paciente
 from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 from cuentas.models import CodigoTelefono, PerfilCliente, RegistroPendiente
 from cuentas.services import eliminar_mi_cuenta, invitar_al_portal
+from cuentas.tasks import pedir_restablecimiento
 from ficha.models import Antecedentes, Evolucion, Resguardo
 from ficha.retencion import anos_de_conservacion, sumar_anos
 from ficha.tests.escenas_resguardo import (
@@ -294,3 +297,52 @@ def test_borrar_a_la_madre_no_toca_las_citas_de_sus_hijos(con_ficha, recepcionis
     assert eventos.exists()
     assert all((str(e.paciente_telefono), e.motivo) == (str(madre.telefono), "Control de caries del niño")
                for e in eventos)
+
+
+def _rastros(identificador):
+    comun = {"ip_address": "10.0.0.9", "user_agent": "Firefox", "http_accept": "*/*", "path_info": "/portal/entrar/"}
+    AccessAttempt.objects.create(username=identificador, get_data="", post_data="", failures_since_start=2, **comun)
+    AccessLog.objects.create(username=identificador, **comun)
+    AccessFailureLog.objects.create(username=identificador, locked_out=False, **comun)
+
+
+def _rastros_de(*identificadores):
+    q = Q()
+    for i in identificadores:
+        q |= Q(username__iexact=i)
+    return sum(m.objects.filter(q).count() for m in (AccessAttempt, AccessLog, AccessFailureLog))
+
+
+def _trabajos_de_restablecimiento():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT args->>'identificador' FROM procrastinate_jobs WHERE task_name = 'cuentas.restablecer_clave'")
+        return sorted(fila[0] for fila in cursor.fetchall())
+
+
+@pytest.mark.parametrize("con_ficha", [True, False], ids=["con_ficha", "sin_ficha"])
+def test_la_eliminacion_borra_sus_intentos_de_acceso_y_pedidos_de_clave(con_ficha, recepcionista, dentista,
+                                                                       manana_10, media):
+    """django-axes and the "forgot my password" jobs keep the login typed (e-mail or RUT): contact
+    data of the patient that must go with the erasure, in its transaction; nobody else's."""
+    if con_ficha:
+        cliente = con_ficha_completa(5, recepcionista=recepcionista, dentista=dentista, manana_10=manana_10,
+                                     media=media)["cliente"]
+    else:
+        cliente = Cliente.objects.get(user=registrar_paciente(5))
+    otro = Cliente.objects.get(user=registrar_paciente(6))
+    numero, dv = cliente.rut.split("-")
+    rut_con_puntos = f"{int(numero):,}".replace(",", ".") + "-" + dv
+    for identificador in (cliente.email.upper(), cliente.rut, otro.email):
+        _rastros(identificador)
+    for identificador in (cliente.email, rut_con_puntos, otro.email, otro.rut):
+        pedir_restablecimiento(identificador=identificador)
+    with connection.cursor() as cursor:  # one already ran: finished jobs keep their arguments too
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE args->>'identificador' = %s",
+                       [cliente.email])
+    assert _rastros_de(cliente.email, cliente.rut) == 6
+
+    eliminar_cliente(actor=recepcionista.user, cliente_id=cliente.pk)
+
+    assert _rastros_de(cliente.email, cliente.rut) == 0
+    assert _rastros_de(otro.email) == 3
+    assert _trabajos_de_restablecimiento() == sorted([otro.email, otro.rut])
