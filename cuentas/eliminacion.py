@@ -154,8 +154,6 @@ def _borrar_rastros_de_acceso(cliente) -> None:
         por_usuario |= Q(username__iexact=identificador)
     for modelo in (AccessAttempt, AccessLog, AccessFailureLog):
         modelo.objects.filter(por_usuario).delete()
-    from cuentas.tasks import TAREA_RESTABLECIMIENTO  # here: cuentas.tasks imports the services
-
     # A RUT may have been typed with dots or without the dash: compared on its digits and verifier.
     ruts = [re.sub(r"[^0-9k]", "", i) for i in identificadores if "@" not in i]
     with connection.cursor() as cursor:
@@ -163,7 +161,7 @@ def _borrar_rastros_de_acceso(cliente) -> None:
             "DELETE FROM procrastinate_jobs WHERE task_name = %s AND status <> 'doing' AND ("
             "  lower(btrim(args->>'identificador')) = ANY(%s)"
             "  OR lower(regexp_replace(args->>'identificador', '[^0-9kK]', '', 'g')) = ANY(%s))",
-            [TAREA_RESTABLECIMIENTO, sorted(identificadores), ruts or [""]],
+            ["cuentas.restablecer_clave", sorted(identificadores), ruts or [""]],  # cuentas.tasks' name
         )
 
 
