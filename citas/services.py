@@ -270,15 +270,21 @@ def asignar_cita(
     another appointment at that time), ``motivo_largo`` or the snapshot's."""
     motivo = _limpiar_motivo(motivo)
     cliente = perfil = None
-    if cliente_id is not None:
-        cliente = Cliente.objects.con_consentimientos().filter(pk=cliente_id, activo=True).first()
-        if cliente is None:
-            raise ValidationError({"cliente": ValidationError("Paciente no encontrado o inactivo.", code="cliente_invalido")})
-        nombre, email, telefono = cliente.nombre_completo, cliente.email, str(cliente.telefono or "")
-        perfil = _perfil_de(cliente)
-    else:
+    if cliente_id is None:
         nombre, email, telefono = _snapshot_sin_ficha(paciente_nombre, paciente_email, paciente_telefono)
     with operacion("asignar_cita", actor=actor):
+        if cliente_id is not None:
+            # Read under a row lock, in the booking's transaction: a patient erased, held or
+            # deactivated meanwhile (those take the same lock first) is refused, and the
+            # snapshot is the contact data as committed.
+            cliente = (Cliente.objects.con_consentimientos().select_for_update(no_key=True)
+                       .filter(pk=cliente_id).first())
+            if cliente is None or not cliente.activo:
+                raise ValidationError({"cliente": ValidationError(
+                    "Paciente no encontrado o inactivo.",
+                    code="cliente_invalido")})
+            nombre, email, telefono = cliente.nombre_completo, cliente.email, str(cliente.telefono or "")
+            perfil = _perfil_de(cliente)
         ahora = timezone.now()
         cita = _tomar_hora(
             cita_id=cita_id, ahora=ahora, cliente=cliente, nombre=nombre, email=email, telefono=telefono,

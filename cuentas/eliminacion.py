@@ -12,9 +12,12 @@ text the record does not need, field by field (``docs/retencion.md``).
 
 import datetime
 import logging
+import re
 from dataclasses import dataclass
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,9 +25,10 @@ from django.core.exceptions import ValidationError
 
 from citas.models import Cancelacion, Cita, PorQuien
 from citas.services import liberar_citas_del_cliente
+from cuentas.autenticacion import identificador_normalizado
 from cuentas.models import CodigoTelefono, RegistroPendiente, UsuarioAuditado
 from ficha.models import Antecedentes, Resguardo
-from ficha.retencion import plazo_de_conservacion, poner_en_resguardo
+from ficha.retencion import _limpiar_auditoria_de_la_purga, plazo_de_conservacion, poner_en_resguardo
 from notificaciones.models import Canal, Notificacion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
@@ -119,6 +123,7 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
         resguardo = Resguardo.objects.filter(cliente_id=cliente.pk).first()
         if resguardo is not None:
             raise error_ya_en_resguardo(resguardo)
+        _borrar_rastros_de_acceso(cliente)
         if plazo_de_conservacion(cliente.pk) is not None:
             resumen, cuentas = _eliminar_con_ficha(actor=actor, cliente=cliente, ahora=ahora)
         else:
@@ -130,6 +135,34 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
         ficha_en_resguardo=resumen.ficha_en_resguardo, actor_id=getattr(actor, "pk", None),
     )
     return resumen
+
+
+def _borrar_rastros_de_acceso(cliente) -> None:
+    """Their login trail outside the audit: django-axes' attempts and logs are keyed by the login
+    typed (their username, e-mail or RUT, ``cuentas.axes``), and "forgot my password" jobs carry
+    it in their arguments. Those rows go (a job being run right now is left to finish: it finds
+    no account). Inside the erasure's transaction."""
+    identificadores = {i.lower() for i in _cuentas_del_cliente(cliente).values_list("username", flat=True) if i}
+    for valor in (cliente.email, cliente.rut):
+        normal = identificador_normalizado(valor)
+        if normal:
+            identificadores.add(normal.lower())
+    if not identificadores:
+        return
+    por_usuario = Q()
+    for identificador in identificadores:
+        por_usuario |= Q(username__iexact=identificador)
+    for modelo in (AccessAttempt, AccessLog, AccessFailureLog):
+        modelo.objects.filter(por_usuario).delete()
+    # A RUT may have been typed with dots or without the dash: compared on its digits and verifier.
+    ruts = [re.sub(r"[^0-9k]", "", i) for i in identificadores if "@" not in i]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM procrastinate_jobs WHERE task_name = %s AND status <> 'doing' AND ("
+            "  lower(btrim(args->>'identificador')) = ANY(%s)"
+            "  OR lower(regexp_replace(args->>'identificador', '[^0-9kK]', '', 'g')) = ANY(%s))",
+            ["cuentas.restablecer_clave", sorted(identificadores), ruts or [""]],  # cuentas.tasks' name
+        )
 
 
 def _borrar_cuentas(cliente) -> list[int]:
@@ -144,6 +177,12 @@ def _borrar_cuentas(cliente) -> list[int]:
 
 
 def _eliminar_sin_ficha(*, cliente, ahora):
+    email, telefono = cliente.email, str(cliente.telefono or "")
+    cliente_id = cliente.pk
+    citas = Cita.objects.filter(cliente=cliente)
+    # The kept history keeps the name only (as with a record): contact and the booking's reason go.
+    citas.exclude(pk__in=citas.liberables(ahora=ahora).values("pk")).update(paciente_email="", paciente_telefono="", motivo="")
+    Cancelacion.objects.filter(cliente=cliente, por=PorQuien.PACIENTE).exclude(motivo="").update(motivo="")
     liberadas, conservadas = liberar_citas_del_cliente(cliente=cliente, ahora=ahora)
     cuentas = _borrar_cuentas(cliente)
     documentos = ClienteDocumento.objects.filter(cliente=cliente)
@@ -153,8 +192,10 @@ def _eliminar_sin_ficha(*, cliente, ahora):
     notificaciones_eliminadas = Notificacion.objects.filter(cliente=cliente).delete()[0]
     # A history row with nothing in it (allergies written and cleared) is no record; it goes.
     Antecedentes.objects.filter(cliente=cliente).delete()
-    cliente_id = cliente.pk
     cliente.delete()
+    # Nothing is kept for the law: the trail forgets what the purge would (docs/retencion.md).
+    _limpiar_auditoria(cliente_id=cliente_id, cuentas=cuentas, email=email, telefono=telefono)
+    _limpiar_auditoria_de_la_purga(cliente_id)
     return ResumenEliminacion(
         cliente_id=cliente_id, cuenta_eliminada=bool(cuentas), citas_futuras_liberadas=liberadas,
         citas_pasadas_conservadas=conservadas, documentos_eliminados=documentos_eliminados,
@@ -223,11 +264,16 @@ def _limpiar_auditoria(*, cliente_id, cuentas, email, telefono) -> None:
     UsuarioAuditado.pgh_event_models["insert"].objects.filter(pgh_obj_id__in=cuentas).update(
         email="", username="", first_name="", last_name=""
     )
+    # Their appointments' events: linked to them, or unlinked (a deletion, a booking without a
+    # record) with their address or phone in the snapshot. Never another patient's (a child
+    # booked with their mother's phone keeps their own events).
     del_paciente = Q(cliente_id=cliente_id)
+    contacto = Q(pk__in=[])
     if email:
-        del_paciente |= Q(paciente_email__iexact=email)
+        contacto |= Q(paciente_email__iexact=email)
     if telefono:
-        del_paciente |= Q(paciente_telefono=telefono)
+        contacto |= Q(paciente_telefono=telefono)
+    del_paciente |= Q(cliente_id__isnull=True) & contacto
     Cita.pgh_event_models["insert"].objects.filter(del_paciente).update(
         paciente_email="", paciente_telefono="", motivo=""
     )

@@ -6,7 +6,7 @@
 - ``Evolucion``: a progress note per visit. Once signed, the database refuses any change and
   any deletion (trigger ``evolucion_firmada_inmutable``); a correction is an addendum, a new note
   whose ``corrige`` points to it. The only deletion ever accepted is the purge of a record whose
-  legal hold (``Resguardo``) has expired.
+  legal hold (``Resguardo``) has expired, of notes signed more than 15 years ago.
 - ``AccesoFicha`` (an administrator assigns a dentist to a patient's treatment) and
   ``AccesoUrgencia`` (a dentist outside the care team opens the record with a written reason,
   flagged for review): with the appointments, what ``ficha.acceso`` decides on.
@@ -92,9 +92,11 @@ class Antecedentes(ConFechas):
 
 
 # Signed notes are the record as the law keeps it: no UPDATE at all, and a DELETE only when the
-# patient's legal hold has expired (the purge, ``ficha.retencion``). Raw SQL and the ORM alike.
+# patient's legal hold has expired (the purge, ``ficha.retencion``) and the note itself was
+# signed more than the law's 15 years ago (so a hold row written by hand cannot open the door to
+# a recent note; the setting may only lengthen the period). Raw SQL and the ORM alike.
 _SQL_EVOLUCION_FIRMADA = """
-    IF TG_OP = 'DELETE' AND EXISTS (
+    IF TG_OP = 'DELETE' AND OLD.firmada_en < now() - interval '15 years' AND EXISTS (
         SELECT 1 FROM ficha_resguardo r
         WHERE r.cliente_id = OLD.cliente_id AND r.conservar_hasta < CURRENT_DATE
     ) THEN
@@ -342,6 +344,21 @@ class LecturaFicha(models.Model):
         return self.via != Via.DENEGADO
 
 
+# A hold opens the purge's door to signed notes, so the table guards itself: a hold only for a
+# patient already erased (inactive), and its period never shortened.
+_SQL_RESGUARDO_PROTEGIDO = """
+    IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM pacientes_cliente c WHERE c.id = NEW.cliente_id AND c.activo) THEN
+        RAISE EXCEPTION 'El paciente % está activo: su ficha no puede quedar en resguardo legal.', NEW.cliente_id
+            USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'resguardo_protegido';
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.conservar_hasta < OLD.conservar_hasta THEN
+        RAISE EXCEPTION 'El plazo de conservación de la ficha % no se puede acortar.', NEW.cliente_id
+            USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'resguardo_protegido';
+    END IF;
+    RETURN NEW;
+"""
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Resguardo(models.Model):
     """The legal hold of an erased patient's record (table ``ficha_resguardo``): the portal
@@ -368,6 +385,23 @@ class Resguardo(models.Model):
                 name="resguardo_plazo_posterior",
                 violation_error_code="plazo_invalido",
                 violation_error_message="El plazo de conservación debe terminar después de la última entrada.",
+            ),
+            models.CheckConstraint(
+                condition=Q(conservar_hasta__gte=models.Func(
+                    models.F("ultima_entrada"), template="(%(expressions)s + interval '15 years')",
+                    output_field=models.DateField(),
+                )),
+                name="resguardo_plazo_legal",
+                violation_error_code="plazo_invalido",
+                violation_error_message="La ficha se conserva al menos 15 años desde su última entrada.",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="resguardo_protegido",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func=_SQL_RESGUARDO_PROTEGIDO,
             ),
         ]
 

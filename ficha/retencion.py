@@ -156,7 +156,7 @@ def _limpiar_auditoria_de_la_purga(cliente_id: int) -> None:
     )
     AntecedentesEvento = Antecedentes.pgh_event_models["insert"]
     AntecedentesEvento.objects.filter(cliente_id=cliente_id).update(
-        **{campo: "" for campo in CAMPOS_ANTECEDENTES}
+        **{campo: "" for campo in CAMPOS_ANTECEDENTES}, anticoagulantes=False
     )
     Evolucion.pgh_event_models["insert"].objects.filter(cliente_id=cliente_id).update(
         procedimiento="", texto="", dientes=[]

@@ -7,6 +7,7 @@ a deletion removes the file only after the row's deletion committed (a rolled-ba
 must still find its file).
 """
 
+import datetime
 import logging
 import unicodedata
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404
+from django.utils import timezone
 
 from nucleo.formato import numero
 from nucleo.registro import registrar_evento
@@ -163,11 +165,30 @@ def subir_documento(*, actor, cliente_id, archivo, titulo) -> ClienteDocumento:
     return documento
 
 
+# A document is part of the clinical record, kept 15 years (Decreto 41 art. 11): deleting one is
+# only for correcting a misfiled upload, by whoever uploaded it, soon after.
+HORAS_PARA_CORREGIR = 24
+MENSAJE_DOCUMENTO_CONSERVADO = (
+    "Los documentos de la ficha clínica se conservan: solo quien subió el documento puede eliminarlo, "
+    f"dentro de las {HORAS_PARA_CORREGIR} horas siguientes (un archivo subido por error)."
+)
+
+
+def se_puede_eliminar(documento, usuario, *, ahora=None) -> bool:
+    """Whether ``usuario`` may delete ``documento``: they uploaded it less than
+    ``HORAS_PARA_CORREGIR`` hours ago (a misfiled upload). The staff page asks it for its button."""
+    ahora = ahora or timezone.now()
+    return (getattr(usuario, "pk", None) is not None and documento.subido_por_id == usuario.pk
+            and documento.creado > ahora - datetime.timedelta(hours=HORAS_PARA_CORREGIR))
+
+
 def eliminar_documento(*, actor, documento_id, cliente_id=None) -> None:
     """Delete a document: the row now, the file after commit. With ``cliente_id``, only a
     document of that patient. Raises ``ClienteDocumento.DoesNotExist``; ValidationError
     ``ficha_en_resguardo`` for a document of an erased patient's record under legal hold (kept
-    until the purge, ``ficha.retencion``; the hold is read through the ORM's reverse relation)."""
+    until the purge, ``ficha.retencion``; the hold is read through the ORM's reverse relation);
+    ``documento_conservado`` unless the actor uploaded it within ``HORAS_PARA_CORREGIR`` hours
+    (``se_puede_eliminar``)."""
     with operacion("eliminar_documento", actor=actor):
         documentos = ClienteDocumento.objects.select_for_update()
         if cliente_id is not None:
@@ -179,6 +200,8 @@ def eliminar_documento(*, actor, documento_id, cliente_id=None) -> None:
                 "el plazo y no se puede eliminar antes.",
                 code="ficha_en_resguardo",
             )
+        if not se_puede_eliminar(documento, actor):
+            raise ValidationError(MENSAJE_DOCUMENTO_CONSERVADO, code="documento_conservado")
         nombre, cliente_del_documento = documento.archivo.name, documento.cliente_id
         documento.delete()
         borrar_archivos_tras_commit([nombre])

@@ -15,6 +15,8 @@ from pacientes.consentimientos import MEDIOS_EN_RECEPCION, errores_de_canales, g
 from pacientes.models import Cliente, TipoDocumento
 from pacientes.telefonos import RECEPCION, tomar_telefono
 from pacientes.validaciones import (
+    _CONTROL as _CONTROL_ALERGIAS,
+    LARGO_ALERGIAS,
     DatosCliente,
     dividir_nombre,
     normalizar_telefono,
@@ -75,11 +77,12 @@ def actualizar_cliente(
     A number the desk records (a new or changed one), or confirms with ``confirmar_telefono``,
     is the patient's confirmed number (``pacientes.telefonos.tomar_telefono``, issue 14)."""
     cliente = Cliente.objects.con_consentimientos().get(pk=cliente_id)
-    if alergias is None:
-        alergias = cliente.alergias
+    # The allergies are the record's too (a dentist may change them in the record meanwhile):
+    # here they are only validated; the value written is computed again from the locked row.
+    alergias_leidas, alergias_pedidas = cliente.alergias, alergias
     agregar_alergias = " ".join((agregar_alergias or "").split())
-    if agregar_alergias:
-        alergias = f"{alergias.strip()}\n{agregar_alergias}".strip()
+    alergias = _alergias_nuevas(alergias_leidas, pedidas=alergias_pedidas, leidas=alergias_leidas,
+                                agregar=agregar_alergias)
     vigentes = [canal for canal, fecha in (("whatsapp", cliente.whatsapp_aceptado_en),
                                            ("sms", cliente.sms_aceptado_en)) if fecha is not None]
     if canal_preferido is None:
@@ -102,9 +105,19 @@ def actualizar_cliente(
         cliente = Cliente.objects.select_for_update(of=("self",)).select_related("user").get(pk=cliente_id)
         impedir_si_en_resguardo(cliente.pk)
         telefono_anterior = str(cliente.telefono or "")
-        for campo, valor in datos.__dict__.items():
-            setattr(cliente, campo, valor)
-        cliente.save()  # a changed number loses its confirmation here (the database trigger)
+        campos = [campo for campo in datos.__dict__ if campo != "alergias"]
+        for campo in campos:
+            setattr(cliente, campo, getattr(datos, campo))
+        nuevas = _alergias_nuevas(cliente.alergias, pedidas=alergias_pedidas, leidas=alergias_leidas,
+                                  agregar=agregar_alergias)
+        if nuevas != cliente.alergias:
+            if len(nuevas) > LARGO_ALERGIAS:  # validated above on the text then read; it may have grown
+                raise ValidationError({"alergias": ValidationError(
+                    f"Las alergias no pueden superar {LARGO_ALERGIAS} caracteres.", code="alergias_largo")})
+            cliente.alergias = nuevas
+            campos.append("alergias")
+        # Only these columns: a change of the allergies made meanwhile in the record stays.
+        cliente.save(update_fields=[*campos, "actualizado"])  # a changed number loses its confirmation (trigger)
         if datos.telefono and (datos.telefono != telefono_anterior
                                or (confirmar_telefono and cliente.telefono_verificado_en is None)):
             tomar_telefono(cliente, medio=RECEPCION, ahora=timezone.now())
@@ -117,6 +130,17 @@ def actualizar_cliente(
             user.save(update_fields=["username", "email", "first_name", "last_name"])
     registrar_evento(logger, "cliente_actualizado", cliente_id=cliente.pk, actor_id=getattr(actor, "pk", None))
     return cliente
+
+
+def _alergias_nuevas(actuales, *, pedidas, leidas, agregar) -> str:
+    """The allergies to record: ``pedidas`` (the form's full text; None keeps them) replaces
+    them only when the user changed what they had read (``leidas``); otherwise ``actuales``
+    (the locked row's) stay, with the ``agregar`` line added."""
+    pedidas = None if pedidas is None else _CONTROL_ALERGIAS.sub("", pedidas).strip()
+    base = actuales if pedidas is None or pedidas == (leidas or "").strip() else pedidas
+    if agregar:
+        base = f"{(base or '').strip()}\n{agregar}".strip()
+    return base
 
 
 # The reverse relation of ficha.Resguardo (a layer above): read through the ORM, never imported.

@@ -16,6 +16,7 @@ from citas.services import (
 )
 from cuentas.services import registrar_cliente_web
 from notificaciones.models import Notificacion
+from pacientes.models import Cliente
 from pruebas.soporte import huella_bd, rut_valido
 from cuentas.presencial import crear_cliente_presencial
 
@@ -214,6 +215,42 @@ def test_asignar_a_paciente_inexistente(hora_libre, recepcionista):
     with pytest.raises(ValidationError) as error:
         asignar_cita(actor=recepcionista.user, cita_id=hora_libre.pk, cliente_id=123_456)
     assert error.value.error_dict["cliente"][0].code == "cliente_invalido"
+
+
+def _antes_de_la_transaccion(monkeypatch, cambio):
+    """Run ``cambio`` just before the service opens its transaction: what a concurrent erasure or
+    edit committed between a read outside the transaction and the booking would look like."""
+    import citas.services as servicios
+
+    original = servicios.operacion
+
+    def operacion(*args, **kwargs):
+        cambio()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(servicios, "operacion", operacion)
+
+
+def test_asignar_relee_al_paciente_dentro_de_la_transaccion(hora_libre, recepcionista, monkeypatch):
+    """A patient erased (or put under legal hold) while reception was booking is refused: the
+    service reads them under a row lock in its own transaction, never before it."""
+    cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Rosa Díaz Muñoz",
+                                       rut=rut_valido(15_000_001), email="rosa@correo.example")
+    _antes_de_la_transaccion(monkeypatch, lambda: Cliente.objects.filter(pk=cliente.pk).update(activo=False))
+    with pytest.raises(ValidationError) as error:
+        asignar_cita(actor=recepcionista.user, cita_id=hora_libre.pk, cliente_id=cliente.pk)
+    assert error.value.error_dict["cliente"][0].code == "cliente_invalido"
+    assert Cita.objects.get().estado == EstadoCita.DISPONIBLE
+
+
+def test_asignar_toma_la_copia_del_contacto_de_la_lectura_bloqueada(hora_libre, recepcionista, monkeypatch):
+    cliente = crear_cliente_presencial(actor=recepcionista.user, nombre_completo="Rosa Díaz Muñoz",
+                                       rut=rut_valido(15_000_001), email="rosa@correo.example")
+    _antes_de_la_transaccion(monkeypatch,
+                             lambda: Cliente.objects.filter(pk=cliente.pk).update(email="rosa.nueva@correo.example"))
+    cita = asignar_cita(actor=recepcionista.user, cita_id=hora_libre.pk, cliente_id=cliente.pk)
+    assert cita.paciente_email == "rosa.nueva@correo.example"
+    assert Notificacion.objects.get(cita=cita).destinatario == "rosa.nueva@correo.example"
 
 
 # cancelar_cita ------------------------------------------------------------------------------

@@ -270,7 +270,7 @@ def test_datos_solo_por_get(portal):
 def test_eliminar_explica_que_se_borra_y_que_se_conserva(portal):
     html = portal.get(ELIMINAR).content.decode()
     for texto in ("Se borra", "La clínica conserva", "Su cuenta del portal", "historial de avisos", "documentos",
-                  "atenciones pasadas", "registro de auditoría", "Su contraseña"):
+                  "citas pasadas", "registro de auditoría", "Su contraseña"):
         assert texto in html
 
 

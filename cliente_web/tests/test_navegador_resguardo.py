@@ -39,6 +39,10 @@ def test_paciente_con_ficha_elimina_su_cuenta_y_sabe_que_se_conserva(page, entra
     meses = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
              "noviembre", "diciembre"]
     expect(page.locator("#hasta-cuando")).to_contain_text(f"{hasta.day} de {meses[hasta.month - 1]} de {hasta.year}")
+    expect(page.locator("#hasta-cuando")).to_contain_text("Desde el día siguiente la clínica puede borrarla")
+    expect(page.locator("#se-conserva")).to_contain_text("Sus consentimientos de WhatsApp y SMS, cerrados")
+    expect(page.locator("#se-borra")).not_to_contain_text("consentimientos")
+    expect(page.locator("#despues-de-borrarla")).to_contain_text("su nombre en las citas pasadas")
     # Nothing overflows the phone's width.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(CAPTURAS / "portal-eliminar-con-ficha.png"), full_page=True)

@@ -7,21 +7,25 @@ import datetime
 import json
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from citas.models import Cancelacion, Cita, EstadoCita
-from citas.services import asignar_cita, crear_cita_disponible
+from citas.services import asignar_cita, cancelar_cita, crear_cita_disponible
 from citas.tests.test_services import PASSWORD, registrar_paciente
 from cuentas.eliminacion import eliminar_cliente, resumen_eliminacion
 from cuentas.models import CodigoTelefono, PerfilCliente, RegistroPendiente
 from cuentas.services import eliminar_mi_cuenta, invitar_al_portal
+from cuentas.tasks import pedir_restablecimiento
 from ficha.models import Antecedentes, Evolucion, Resguardo
 from ficha.retencion import anos_de_conservacion, sumar_anos
 from ficha.tests.escenas_resguardo import (
-    MOTIVO, MOTIVO_CANCELACION, archivos_en, con_ficha_completa, eventos_que_contienen, media,  # noqa: F401
+    MOTIVO, MOTIVO_CANCELACION, archivos_en, cita_pasada, con_ficha_completa, eventos_que_contienen,
+    media,  # noqa: F401
 )
 from notificaciones.models import Canal, Notificacion
 from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal, MedioConsentimiento
@@ -235,3 +239,110 @@ def test_alergias_escritas_y_borradas_no_son_ficha(recepcionista):
     assert not resumen.ficha_en_resguardo
     assert not Cliente.objects.filter(pk=user.cliente.pk).exists()
     assert not Antecedentes.objects.filter(cliente_id=user.cliente.pk).exists()
+
+
+def test_sin_ficha_la_auditoria_olvida_lo_que_olvidaria_la_purga(recepcionista, dentista, manana_10):
+    """Without a record nothing is kept for the law: the trail forgets the contact data, the free
+    text, and what only a record would justify (RUT, birth date, allergies written then cleared)."""
+    user = registrar_paciente(9)
+    cliente = Cliente.objects.get(user=user)
+    Cliente.objects.filter(pk=cliente.pk).update(fecha_nacimiento=datetime.date(1981, 3, 4))
+    Cliente.objects.filter(pk=cliente.pk).update(alergias="Penicilina con anafilaxia")
+    Cliente.objects.filter(pk=cliente.pk).update(alergias="")
+    futura = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=manana_10)
+    asignar_cita(actor=recepcionista.user, cita_id=futura.pk, cliente_id=cliente.pk, motivo=MOTIVO)
+    cancelada = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
+                                      inicio=manana_10 + datetime.timedelta(days=2))
+    asignar_cita(actor=recepcionista.user, cita_id=cancelada.pk, cliente_id=cliente.pk, motivo=MOTIVO)
+    cancelar_cita(actor=user, cita_id=cancelada.pk, motivo=MOTIVO_CANCELACION)
+    faltada = cita_pasada(recepcionista, dentista, cliente, dias=20, estado=EstadoCita.NO_ASISTIO)
+    telefono_nacional = str(cliente.telefono).removeprefix("+56")
+    textos = (cliente.email, telefono_nacional, MOTIVO, MOTIVO_CANCELACION, "Penicilina", cliente.rut)
+    for texto in textos:
+        assert eventos_que_contienen(texto), f"la escena debía dejar «{texto}» en la auditoría"
+    ClienteEvento = Cliente.pgh_event_models["insert"]
+    assert ClienteEvento.objects.filter(pgh_obj_id=cliente.pk, fecha_nacimiento__isnull=False).exists()
+
+    resumen = eliminar_cliente(actor=recepcionista.user, cliente_id=cliente.pk)
+
+    assert not resumen.ficha_en_resguardo
+    for texto in textos:
+        assert eventos_que_contienen(texto) == [], f"«{texto}» quedó en la auditoría"
+    assert not ClienteEvento.objects.filter(pgh_obj_id=cliente.pk, fecha_nacimiento__isnull=False).exists()
+    # The name and who did what stay; the kept appointment keeps the name only.
+    assert ClienteEvento.objects.filter(pgh_obj_id=cliente.pk, nombre_completo=cliente.nombre_completo,
+                                        pgh_context__isnull=False).exists()
+    faltada.refresh_from_db()
+    assert (faltada.cliente_id, faltada.paciente_nombre, faltada.paciente_email, faltada.paciente_telefono,
+            faltada.motivo) == (None, cliente.nombre_completo, "", "", "")
+
+
+@pytest.mark.parametrize("con_ficha", [True, False], ids=["con_ficha", "sin_ficha"])
+def test_borrar_a_la_madre_no_toca_las_citas_de_sus_hijos(con_ficha, recepcionista, dentista, manana_10, media):
+    """A child booked with their mother's phone: erasing the mother blanks her own appointments'
+    events, never the child's."""
+    if con_ficha:
+        madre = con_ficha_completa(5, recepcionista=recepcionista, dentista=dentista, manana_10=manana_10,
+                                   media=media)["cliente"]
+    else:
+        madre = Cliente.objects.get(user=registrar_paciente(5))
+    hijo = Cliente.objects.create(nombre_completo="Hijo Menor Pérez", rut="22222222-2", telefono=madre.telefono)
+    hora = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
+                                 inicio=manana_10 + datetime.timedelta(days=3))
+    asignar_cita(actor=recepcionista.user, cita_id=hora.pk, cliente_id=hijo.pk, motivo="Control de caries del niño")
+
+    eliminar_cliente(actor=recepcionista.user, cliente_id=madre.pk)
+
+    eventos = Cita.pgh_event_models["insert"].objects.filter(pgh_obj_id=hora.pk, cliente_id=hijo.pk)
+    assert eventos.exists()
+    assert all((str(e.paciente_telefono), e.motivo) == (str(madre.telefono), "Control de caries del niño")
+               for e in eventos)
+
+
+def _rastros(identificador):
+    comun = {"ip_address": "10.0.0.9", "user_agent": "Firefox", "http_accept": "*/*", "path_info": "/portal/entrar/"}
+    AccessAttempt.objects.create(username=identificador, get_data="", post_data="", failures_since_start=2, **comun)
+    AccessLog.objects.create(username=identificador, **comun)
+    AccessFailureLog.objects.create(username=identificador, locked_out=False, **comun)
+
+
+def _rastros_de(*identificadores):
+    q = Q()
+    for i in identificadores:
+        q |= Q(username__iexact=i)
+    return sum(m.objects.filter(q).count() for m in (AccessAttempt, AccessLog, AccessFailureLog))
+
+
+def _trabajos_de_restablecimiento():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT args->>'identificador' FROM procrastinate_jobs WHERE task_name = 'cuentas.restablecer_clave'")
+        return sorted(fila[0] for fila in cursor.fetchall())
+
+
+@pytest.mark.parametrize("con_ficha", [True, False], ids=["con_ficha", "sin_ficha"])
+def test_la_eliminacion_borra_sus_intentos_de_acceso_y_pedidos_de_clave(con_ficha, recepcionista, dentista,
+                                                                       manana_10, media):
+    """django-axes and the "forgot my password" jobs keep the login typed (e-mail or RUT): contact
+    data of the patient that must go with the erasure, in its transaction; nobody else's."""
+    if con_ficha:
+        cliente = con_ficha_completa(5, recepcionista=recepcionista, dentista=dentista, manana_10=manana_10,
+                                     media=media)["cliente"]
+    else:
+        cliente = Cliente.objects.get(user=registrar_paciente(5))
+    otro = Cliente.objects.get(user=registrar_paciente(6))
+    numero, dv = cliente.rut.split("-")
+    rut_con_puntos = f"{int(numero):,}".replace(",", ".") + "-" + dv
+    for identificador in (cliente.email.upper(), cliente.rut, otro.email):
+        _rastros(identificador)
+    for identificador in (cliente.email, rut_con_puntos, otro.email, otro.rut):
+        pedir_restablecimiento(identificador=identificador)
+    with connection.cursor() as cursor:  # one already ran: finished jobs keep their arguments too
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE args->>'identificador' = %s",
+                       [cliente.email])
+    assert _rastros_de(cliente.email, cliente.rut) == 6
+
+    eliminar_cliente(actor=recepcionista.user, cliente_id=cliente.pk)
+
+    assert _rastros_de(cliente.email, cliente.rut) == 0
+    assert _rastros_de(otro.email) == 3
+    assert _trabajos_de_restablecimiento() == sorted([otro.email, otro.rut])

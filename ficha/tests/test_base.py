@@ -11,6 +11,7 @@ from citas.models import EstadoCita
 from ficha.acceso import acceso_a_ficha
 from ficha.lecturas import registrar_lectura
 from ficha.models import AccesoFicha, AccesoUrgencia, Antecedentes, Evolucion, LecturaFicha, Resguardo, Seccion, Via
+from ficha.retencion import sumar_anos
 from pacientes.models import Cliente
 from personal.models import Rol
 
@@ -65,16 +66,53 @@ def test_no_se_firma_una_nota_vacia_ni_con_dientes_fuera_de_fdi(paciente_ficha, 
             Evolucion.objects.filter(pk=nota.pk).update(dientes=[11, diente])
 
 
-def test_la_purga_borra_una_firmada_solo_con_el_resguardo_vencido(firmada, paciente_ficha):
+def _firmada_hace(cliente, dentista, anos):
+    """A note written and signed ``anos`` years ago (dates set before the signature fixes them)."""
+    entonces = timezone.now() - datetime.timedelta(days=365 * anos + 10)
+    nota = Evolucion.objects.create(cliente=cliente, dentista=dentista, atendido_el=timezone.localdate(entonces),
+                                    procedimiento="Exodoncia", texto="Exodoncia 38.")
+    Evolucion.objects.filter(pk=nota.pk).update(creado=entonces, actualizado=entonces)
+    Evolucion.objects.filter(pk=nota.pk).update(firmada_en=entonces + datetime.timedelta(minutes=5))
+    return nota
+
+
+def _resguardo(cliente, *, ultima):
+    return Resguardo.objects.create(cliente=cliente, ultima_entrada=ultima, conservar_hasta=sumar_anos(ultima, 15),
+                                    solicitado_por="paciente")
+
+
+def test_la_purga_borra_una_firmada_solo_con_el_resguardo_vencido(firmada, paciente_ficha, tratante):
+    """Both conditions: the hold expired and the note signed more than 15 years ago. A recent
+    note stays even under an expired hold (a hold row cannot open the door on its own)."""
+    antigua = _firmada_hace(paciente_ficha, tratante, 16)
+    Cliente.objects.filter(pk=paciente_ficha.pk).update(activo=False)
     hoy = timezone.localdate()
-    Resguardo.objects.create(cliente=paciente_ficha, ultima_entrada=hoy - datetime.timedelta(days=10),
-                             conservar_hasta=hoy, solicitado_por="paciente")
-    assert "está firmada" in _rechazado("DELETE FROM ficha_evolucion WHERE id = %s", [firmada.pk])
-    Resguardo.objects.filter(cliente=paciente_ficha).update(conservar_hasta=hoy - datetime.timedelta(days=1))
+    _resguardo(paciente_ficha, ultima=hoy - datetime.timedelta(days=10))
+    assert "está firmada" in _rechazado("DELETE FROM ficha_evolucion WHERE id = %s", [antigua.pk])
+    Resguardo.objects.filter(cliente=paciente_ficha).delete()
+    _resguardo(paciente_ficha, ultima=sumar_anos(hoy, -16))
     with pytest.raises(IntegrityError), transaction.atomic():
-        Evolucion.objects.filter(pk=firmada.pk).update(texto="x")  # expired or not, never edited
-    Evolucion.objects.filter(pk=firmada.pk).delete()
-    assert not Evolucion.objects.filter(pk=firmada.pk).exists()
+        Evolucion.objects.filter(pk=antigua.pk).update(texto="x")  # expired or not, never edited
+    assert "está firmada" in _rechazado("DELETE FROM ficha_evolucion WHERE id = %s", [firmada.pk])
+    Evolucion.objects.filter(pk=antigua.pk).delete()
+    assert not Evolucion.objects.filter(pk=antigua.pk).exists()
+    assert Evolucion.objects.filter(pk=firmada.pk).exists()
+
+
+def test_un_resguardo_falso_no_abre_la_puerta(firmada, paciente_ficha):
+    """A hold written by hand for an active patient is refused; so is shortening a period or one
+    under the law's 15 years."""
+    hace_16 = sumar_anos(timezone.localdate(), -16)
+    insertar = ("INSERT INTO ficha_resguardo (cliente_id, desde, ultima_entrada, conservar_hasta, solicitado_por) "
+                "VALUES (%s, now(), %s, %s, 'clinica')")
+    assert "está activo" in _rechazado(insertar, [paciente_ficha.pk, hace_16, sumar_anos(hace_16, 15)])
+    Cliente.objects.filter(pk=paciente_ficha.pk).update(activo=False)
+    assert "resguardo_plazo_legal" in _rechazado(insertar, [paciente_ficha.pk, hace_16, sumar_anos(hace_16, 14)])
+    resguardo = _resguardo(paciente_ficha, ultima=timezone.localdate())
+    assert "no se puede acortar" in _rechazado(
+        "UPDATE ficha_resguardo SET conservar_hasta = conservar_hasta - 1 WHERE id = %s", [resguardo.pk])
+    Resguardo.objects.filter(pk=resguardo.pk).update(conservar_hasta=sumar_anos(resguardo.conservar_hasta, 1))
+    assert "está firmada" in _rechazado("DELETE FROM ficha_evolucion WHERE id = %s", [firmada.pk])
 
 
 def test_el_registro_de_lecturas_solo_crece(paciente_ficha, tratante):

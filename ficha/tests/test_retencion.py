@@ -67,6 +67,7 @@ def test_poner_en_resguardo_exige_ficha(paciente_ficha, dentista, dar_cita):
         poner_en_resguardo(cliente=paciente_ficha, solicitado_por="clinica")
     assert error.value.code == "sin_ficha"
     dar_cita(dentista, paciente_ficha, dias=-10)
+    Cliente.objects.filter(pk=paciente_ficha.pk).update(activo=False)  # as the erasure does first
     with transaction.atomic():
         resguardo = poner_en_resguardo(cliente=paciente_ficha, solicitado_por="clinica")
     esperado = sumar_anos(timezone.localdate() - datetime.timedelta(days=10), anos_de_conservacion())
@@ -194,3 +195,18 @@ def test_fallas_en_la_purga_no_borran_archivos(probar_fallas, recepcionista, den
 
     assert probar_fallas(purgar) >= 6
     assert e["documento"].archivo.name not in archivos_en(media)
+
+
+def test_la_purga_tambien_olvida_si_tomaba_anticoagulantes(vencida):
+    """``anticoagulantes`` is a boolean (not in ``CAMPOS_ANTECEDENTES``) but clinical all the same."""
+    cliente = vencida["cliente"]
+    Antecedentes.objects.filter(cliente=cliente).update(anticoagulantes=True, anticoagulantes_detalle="Acenocumarol")
+    AntecedentesEvento = Antecedentes.pgh_event_models["insert"]
+    assert AntecedentesEvento.objects.filter(cliente_id=cliente.pk, anticoagulantes=True).exists()
+    Antecedentes.objects.filter(cliente=cliente).update(actualizado=timezone.now() - datetime.timedelta(days=365 * 16))
+
+    assert purgar_ficha(actor=None, cliente_id=cliente.pk).purgada
+
+    assert AntecedentesEvento.objects.filter(cliente_id=cliente.pk).exists()
+    assert not AntecedentesEvento.objects.filter(cliente_id=cliente.pk, anticoagulantes=True).exists()
+    assert eventos_que_contienen("Acenocumarol") == []

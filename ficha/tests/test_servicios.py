@@ -22,6 +22,7 @@ from ficha.evoluciones import (
 )
 from ficha.models import AccesoFicha, Antecedentes, Evolucion
 from pacientes.models import Cliente
+from pacientes.services import actualizar_cliente
 from personal.models import Rol
 from pruebas.soporte import huella_bd
 
@@ -245,3 +246,37 @@ def test_la_cita_de_la_nota_es_del_paciente_y_del_autor(paciente_ficha, tratante
 ])
 def test_evolucion_con_datos_malos(paciente_ficha, tratante, campos, codigo):
     _rechaza(codigo, crear_evolucion, actor=tratante.user, cliente_id=paciente_ficha.pk, **campos)
+
+
+def _mientras_recepcion_edita(monkeypatch, cambio):
+    """Run ``cambio`` after ``actualizar_cliente`` read the patient and before its transaction:
+    a dentist's change committed while reception had the form open."""
+    import pacientes.services as servicios
+
+    original = servicios.operacion
+
+    def operacion(*args, **kwargs):
+        cambio()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(servicios, "operacion", operacion)
+
+
+@pytest.mark.parametrize("recepcion,esperado", [
+    ({"alergias": None}, "AINES, látex"),
+    ({"alergias": "AINES"}, "AINES, látex"),  # the form sent back what it showed: unchanged
+    ({"alergias": None, "agregar_alergias": "Penicilina"}, "AINES, látex\nPenicilina"),
+    ({"alergias": "AINES", "agregar_alergias": "Penicilina"}, "AINES, látex\nPenicilina"),
+    ({"alergias": "Ninguna conocida"}, "Ninguna conocida"),  # reception did change them: theirs wins
+])
+def test_recepcion_no_pisa_las_alergias_que_el_dentista_cambio(paciente_ficha, tratante, recepcionista,
+                                                              monkeypatch, recepcion, esperado):
+    actualizar_antecedentes(actor=tratante.user, cliente_id=paciente_ficha.pk, version=0, alergias="AINES")
+    _mientras_recepcion_edita(monkeypatch, lambda: actualizar_antecedentes(
+        actor=tratante.user, cliente_id=paciente_ficha.pk, version=1, alergias="AINES, látex"))
+    actualizar_cliente(actor=recepcionista.user, cliente_id=paciente_ficha.pk,
+                       nombre_completo="Ana Pérez Soto Editada", rut=paciente_ficha.rut, email=paciente_ficha.email,
+                       fecha_nacimiento=paciente_ficha.fecha_nacimiento, **recepcion)
+    paciente_ficha.refresh_from_db()
+    assert (paciente_ficha.nombre_completo, paciente_ficha.alergias) == ("Ana Pérez Soto Editada", esperado)
+    assert antecedentes_de(paciente_ficha.pk).alergias == esperado

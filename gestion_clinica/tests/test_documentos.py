@@ -5,6 +5,8 @@ The documents are part of the clinical record (issue 15): everyone on the staff 
 (reception scans the x-ray a patient brings), only the care team lists, downloads and deletes
 them, and every one of those reads is logged, refused attempts too."""
 
+import datetime
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -91,7 +93,16 @@ def test_subir_solo_por_post(clientes, paciente):
     assert clientes["recepcion"].get(subir_url(paciente)).status_code == 405
 
 
-def test_el_equipo_de_cuidado_elimina(clientes, documento, del_equipo, media):
+@pytest.fixture
+def subido_por_el_dentista(paciente, del_equipo):
+    """A document the care team's dentist just uploaded (the only kind anyone may delete: a
+    misfiled upload, by its uploader, within 24 hours)."""
+    return subir_documento(actor=del_equipo.user, cliente_id=paciente.pk, titulo="Radiografía panorámica",
+                           archivo=SimpleUploadedFile("Radiografía 2026.pdf", PDF))
+
+
+def test_quien_lo_subio_lo_elimina_dentro_de_24_horas(clientes, subido_por_el_dentista, media):
+    documento = subido_por_el_dentista
     confirmacion = clientes["dentista"].get(eliminar_url(documento))
     assert confirmacion.status_code == 200
     assert "¿Eliminar el documento «Radiografía panorámica»?" in confirmacion.text
@@ -107,6 +118,23 @@ def test_el_equipo_de_cuidado_elimina(clientes, documento, del_equipo, media):
     assert clientes["dentista"].get(eliminar_url(documento)).status_code == 404
     assert set(LecturaFicha.objects.filter(seccion=Seccion.DOCUMENTO, objeto_id=documento.pk)
                .values_list("via", flat=True)) == {Via.ASIGNADO}
+
+
+def test_la_ficha_conserva_los_documentos_de_otros_y_los_antiguos(clientes, documento, subido_por_el_dentista):
+    """Uploaded by reception, or by the dentist more than 24 hours ago: part of the record, kept.
+    The page offers no "Eliminar" and explains; a POST anyway is refused with that message."""
+    antiguo = subido_por_el_dentista
+    ClienteDocumento.objects.filter(pk=antiguo.pk).update(creado=antiguo.creado - datetime.timedelta(hours=25))
+    for doc in (documento, antiguo):
+        pagina = clientes["dentista"].get(eliminar_url(doc)).text
+        assert "Los documentos de la ficha clínica se conservan" in pagina
+        assert "Sí, eliminar el documento" not in pagina
+        respuesta = clientes["dentista"].post(eliminar_url(doc), follow=True)
+        assert "Los documentos de la ficha clínica se conservan" in respuesta.text
+        assert ClienteDocumento.objects.filter(pk=doc.pk).exists()
+    ficha = clientes["dentista"].get(reverse("gestion:paciente", args=[documento.cliente_id])).text
+    assert eliminar_url(documento) not in ficha and eliminar_url(antiguo) not in ficha
+    assert bajar_url(documento) in ficha and bajar_url(antiguo) in ficha
 
 
 @pytest.mark.parametrize("persona", ["administrador", "superusuario", "recepcion", "dentista"])
@@ -238,7 +266,8 @@ def test_tarjeta_de_documentos(clientes, documento, paciente, recepcionista, del
     assert "Radiografía panorámica" in texto and "Radiografía 2026.pdf" in texto and "Foto intraoral" in texto
     assert "Pedro Rojas" in texto  # who uploaded
     assert texto.index("Foto intraoral") < texto.index("Radiografía panorámica"), "lo más nuevo primero"
-    assert f'href="{bajar_url(documento)}"' in texto and f'href="{eliminar_url(documento)}"' in texto
+    # Reception uploaded both: the dentist downloads them but cannot delete them (the record's).
+    assert f'href="{bajar_url(documento)}"' in texto and f'href="{eliminar_url(documento)}"' not in texto
     assert f'action="{subir_url(paciente)}" enctype="multipart/form-data"' in texto
     # The list is a read of the record: logged with the allergies' (the page's two parts).
     assert sorted(LecturaFicha.objects.values_list("seccion", "via")) == [

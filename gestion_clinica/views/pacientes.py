@@ -46,7 +46,10 @@ from gestion_clinica.views.selector_horas import selector_pedido, url_del_select
 from notificaciones.selectors import avisos_de_paciente, es_aviso_de
 from nucleo.ip_cliente import ip_del_cliente
 from pacientes.consentimientos import canales_de_aviso_con, consentimientos_de_cliente
-from pacientes.documentos import eliminar_documento, maximo_bytes, respuesta_descarga, subir_documento
+from pacientes.documentos import (
+    MENSAJE_DOCUMENTO_CONSERVADO, eliminar_documento, maximo_bytes, respuesta_descarga, se_puede_eliminar,
+    subir_documento,
+)
 from pacientes.models import Cliente, ClienteDocumento
 from pacientes.selectors import buscar_pacientes, documento_de_cliente, documentos_de_cliente, historial_cliente
 from pacientes.services import actualizar_cliente, reactivar_cliente
@@ -115,6 +118,8 @@ def _ficha_en_la_pagina(request, cliente):
         request.acceso_ficha = acceso
         ip = ip_del_cliente(request)
         documentos = documentos_de_cliente(cliente.pk)
+        for documento in documentos:  # "Eliminar" only where the service would accept it
+            documento.eliminable = se_puede_eliminar(documento, request.user)
         registrar_lectura(usuario=request.user, cliente_id=cliente.pk, seccion=Seccion.ANTECEDENTES, acceso=acceso,
                           ip=ip)
         if documentos:
@@ -486,7 +491,10 @@ def documento_eliminar(request, cliente_id, documento_id):
         doc = documento_de_cliente(cliente_id=cliente_id, documento_id=documento_id)
     except ClienteDocumento.DoesNotExist:
         raise Http404(DOCUMENTO_NO_EXISTE) from None
-    return render(request, "gestion_clinica/pacientes/eliminar_documento.html", {"documento": doc, "cliente": doc.cliente})
+    return render(request, "gestion_clinica/pacientes/eliminar_documento.html", {
+        "documento": doc, "cliente": doc.cliente, "eliminable": se_puede_eliminar(doc, request.user),
+        "mensaje_conservado": MENSAJE_DOCUMENTO_CONSERVADO,
+    })
 
 
 urlpatterns = [

@@ -136,6 +136,12 @@ def _plantar(tipo, c):
             quitar_restriccion("ficha_resguardo", valor(
                 "SELECT conname FROM pg_constraint WHERE conrelid = 'ficha_resguardo'::regclass AND contype = 'f'"))
             cliente_id = 987_654
+        # The table refuses a hold for an active patient (trigger resguardo_protegido): the
+        # corruption this check exists for needs the trigger off, as by a superuser.
+        ejecutar("SET CONSTRAINTS ALL IMMEDIATE")
+        ejecutar("ALTER TABLE ficha_resguardo DISABLE TRIGGER " + valor(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'ficha_resguardo'::regclass "
+            "AND tgname LIKE 'pgtrigger_resguardo_protegido%%'"))
         resguardo = valor("INSERT INTO ficha_resguardo (cliente_id, desde, ultima_entrada, conservar_hasta, "
                           "solicitado_por) VALUES (%s, now(), current_date, current_date + 5479, 'clinica') "
                           "RETURNING id", [cliente_id])

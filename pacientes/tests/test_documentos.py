@@ -1,6 +1,7 @@
 """Patients' documents: type by magic bytes, limits, the row and the file kept together on
 upload, delete and the patient's erasure (Ley 21.719)."""
 
+import datetime
 import logging
 import re
 
@@ -246,6 +247,23 @@ def test_eliminar_documento_de_otro_paciente_no_encuentra_nada(recepcionista, cl
         eliminar_documento(actor=recepcionista.user, documento_id=documento.pk, cliente_id=otro.pk)
     assert ClienteDocumento.objects.filter(pk=documento.pk).exists()
     assert archivos_en(media) == {documento.archivo.name}
+
+
+def test_solo_quien_lo_subio_lo_elimina_y_dentro_de_24_horas(recepcionista, dentista, cliente, media):
+    """Documents are part of the record kept 15 years: deleting one only corrects a misfiled upload."""
+    documento = subir(recepcionista.user, cliente)
+    with pytest.raises(ValidationError) as error:
+        eliminar_documento(actor=dentista.user, documento_id=documento.pk)
+    assert error.value.code == "documento_conservado"
+    assert error.value.messages[0].startswith("Los documentos de la ficha clínica se conservan")
+    ClienteDocumento.objects.filter(pk=documento.pk).update(creado=documento.creado - datetime.timedelta(hours=25))
+    with pytest.raises(ValidationError) as error:
+        eliminar_documento(actor=recepcionista.user, documento_id=documento.pk)
+    assert error.value.code == "documento_conservado"
+    assert archivos_en(media) == {documento.archivo.name}
+    ClienteDocumento.objects.filter(pk=documento.pk).update(creado=documento.creado - datetime.timedelta(hours=23))
+    eliminar_documento(actor=recepcionista.user, documento_id=documento.pk)
+    assert not ClienteDocumento.objects.filter(pk=documento.pk).exists()
 
 
 @pytest.mark.django_db(transaction=True)
