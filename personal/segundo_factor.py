@@ -22,7 +22,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, ValidationError
 from django.utils import timezone
 from django_otp.models import VerifyNotAllowed
 from django_otp.oath import TOTP
@@ -46,9 +46,28 @@ MENSAJE_INCORRECTO = "El código no es correcto o ya se usó. Intente de nuevo c
 MENSAJE_ESPERE = "Demasiados códigos incorrectos seguidos. Espere {segundos} segundos e intente de nuevo."
 
 
+# Always with a second factor, whatever CLINICA_MFA_ROLES says: they read clinical records and
+# manage the accounts that can. The setting may only add reception.
+ROLES_SIEMPRE_CON_SEGUNDO_FACTOR = frozenset({Rol.ADMINISTRADOR, Rol.DENTISTA})
+
+
+def validar_roles_con_segundo_factor(roles) -> frozenset:
+    """``roles`` (CLINICA_MFA_ROLES) plus the roles that always need it; an unknown value is a
+    configuration error (a typo must not silently leave a role without a second factor)."""
+    roles = frozenset(str(r) for r in roles)
+    desconocidos = roles - set(Rol.values)
+    if desconocidos:
+        raise ImproperlyConfigured(
+            f"CLINICA_MFA_ROLES: {', '.join(sorted(desconocidos))} no es un rol del personal "
+            f"(use {', '.join(Rol.values)})."
+        )
+    return roles | {str(r) for r in ROLES_SIEMPRE_CON_SEGUNDO_FACTOR}
+
+
 def roles_con_segundo_factor() -> frozenset:
-    """``CLINICA_MFA_ROLES`` (default: all three staff roles; settings.py says why)."""
-    return frozenset(getattr(settings, "CLINICA_MFA_ROLES", Rol.values))
+    """``CLINICA_MFA_ROLES`` (default: all three staff roles; settings.py says why), never
+    without administrador and dentista."""
+    return validar_roles_con_segundo_factor(getattr(settings, "CLINICA_MFA_ROLES", Rol.values))
 
 
 def requiere_segundo_factor(user, rol=None) -> bool:

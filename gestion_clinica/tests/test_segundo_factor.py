@@ -296,3 +296,49 @@ def test_el_paso_ofrece_la_llave_solo_a_quien_tiene_una(dentista):
     pagina = cliente.get(PASO).text
     assert 'id="passkey-verification-button"' in pagina
     assert 'type="module" src="/static/django_otp_webauthn/otp_webauthn_auth.js"' in pagina
+
+
+# CLINICA_MFA_ROLES cannot switch the second factor off ---------------------------------------------
+
+
+@pytest.mark.parametrize("valor", ["", "recepcion", "dentista", "administrador"])
+def test_administrador_y_dentista_siempre_con_segundo_factor(valor, settings, dentista, administrador,
+                                                              recepcionista, monkeypatch):
+    from clinica.settings import _env_roles_mfa
+
+    monkeypatch.setenv("CLINICA_MFA_ROLES", valor)
+    roles = _env_roles_mfa("CLINICA_MFA_ROLES", "administrador,recepcion,dentista")
+    assert {"administrador", "dentista"} <= set(roles)
+    assert ("recepcion" in roles) == ("recepcion" in valor)
+    # And the rule holds even if the setting is changed by other means (tests, a settings file).
+    settings.CLINICA_MFA_ROLES = tuple(r for r in valor.split(",") if r)
+    assert requiere_segundo_factor(dentista.user) and requiere_segundo_factor(administrador.user)
+    assert requiere_segundo_factor(recepcionista.user) == ("recepcion" in valor)
+    cliente = iniciar_sesion(Client(), dentista.user, segundo_factor=False)
+    assert cliente.get(AGENDA).url.startswith(PASO)
+
+
+@pytest.mark.parametrize("valor", ["dentista,recepcoin", "Administrador", "todos"])
+def test_roles_desconocidos_detienen_el_inicio(valor, settings, dentista, monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from clinica.settings import _env_roles_mfa
+
+    monkeypatch.setenv("CLINICA_MFA_ROLES", valor)
+    with pytest.raises(ImproperlyConfigured, match="no es un rol del personal"):
+        _env_roles_mfa("CLINICA_MFA_ROLES", "administrador,recepcion,dentista")
+    settings.CLINICA_MFA_ROLES = tuple(valor.split(","))
+    with pytest.raises(ImproperlyConfigured, match="no es un rol del personal"):
+        requiere_segundo_factor(dentista.user)
+
+
+def test_llave_exige_sesion_verificada_aunque_el_rol_no_pida_segundo_factor(recepcionista, settings):
+    settings.CLINICA_MFA_ROLES = ("administrador", "dentista")
+    sin_verificar = iniciar_sesion(Client(), recepcionista.user, segundo_factor=False)
+    assert sin_verificar.get(AGENDA).status_code == 200  # reception: password only here
+    respuesta = sin_verificar.post(LLAVE_REGISTRO)
+    assert respuesta.status_code == 403 and respuesta.json()["code"] == "sin_verificar"
+    assert "otp_webauthn_register_state" not in sin_verificar.session
+    fin = sin_verificar.post(reverse("otp_webauthn:credential-registration-complete"), {},
+                             content_type="application/json")
+    assert fin.status_code == 403 and fin.json()["code"] == "sin_verificar"
