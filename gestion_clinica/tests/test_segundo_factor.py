@@ -214,10 +214,9 @@ def test_el_administrador_restablece_con_confirmacion_y_queda_auditado(administr
     assert "Se restableció el segundo factor de Camila Soto" in respuesta.text
     assert not TOTPDevice.objects.filter(user=dentista.user).exists()
     assert "Sin configurar" in respuesta.text
-    # The dentist's open session is no longer verified: the next page is the enrolment.
+    # The dentist's open session is over (their password changed): the next page is the login.
     siguiente = sesion_del_dentista.get(AGENDA)
-    assert siguiente.status_code == 302 and siguiente.url.startswith(PASO)
-    assert sesion_del_dentista.get(siguiente.url).url.startswith(INSCRIBIR)
+    assert siguiente.status_code == 302 and siguiente.url.startswith(ENTRAR)
     # Audited: who reset whose, by which service.
     evento = Perfil.pgh_event_model.objects.filter(pgh_obj_id=dentista.pk).order_by("-pgh_id").first()
     assert evento.segundo_factor_restablecido is not None
@@ -342,3 +341,26 @@ def test_llave_exige_sesion_verificada_aunque_el_rol_no_pida_segundo_factor(rece
     fin = sin_verificar.post(reverse("otp_webauthn:credential-registration-complete"), {},
                              content_type="application/json")
     assert fin.status_code == 403 and fin.json()["code"] == "sin_verificar"
+
+
+def test_restablecer_cierra_la_sesion_a_medias_y_envia_la_invitacion(administrador, dentista):
+    """An attacker with the stolen password, stopped at the code step, must not be the first to
+    enrol after the reset: the reset ends that session and the member chooses a new password."""
+    from notificaciones.models import Notificacion
+
+    a_medias = con_clave(dentista.user)  # password only, before the reset
+    assert a_medias.get(AGENDA).url.startswith(PASO)
+    admin = iniciar_sesion(Client(), administrador.user)
+    respuesta = admin.post(url_restablecer(dentista), {"confirmar": "si"}, follow=True)
+    assert (f"se envió a {dentista.user.email} un enlace para elegir una contraseña nueva"
+            in respuesta.text)
+
+    assert "_auth_user_id" not in a_medias.get(AGENDA).wsgi_request.session
+    assert a_medias.get(INSCRIBIR).url.startswith(ENTRAR)  # no enrolment from that session
+    assert a_medias.get(PASO).url.startswith(ENTRAR)
+    dentista.user.refresh_from_db()
+    assert not dentista.user.has_usable_password()
+    assert Client().post(ENTRAR, {"username": dentista.user.username, "password": CLAVE_PERSONAL}).status_code == 200
+    aviso = Notificacion.objects.get(plantilla="invitacion_personal")
+    assert aviso.destinatario == dentista.user.email
+    assert "restableció el segundo factor" in aviso.cuerpo
