@@ -364,3 +364,15 @@ def test_restablecer_cierra_la_sesion_a_medias_y_envia_la_invitacion(administrad
     aviso = Notificacion.objects.get(plantilla="invitacion_personal")
     assert aviso.destinatario == dentista.user.email
     assert "restableció el segundo factor" in aviso.cuerpo
+
+
+def test_ni_el_secreto_ni_los_codigos_quedan_en_cache(dentista):
+    cliente = con_clave(dentista.user)
+    pagina = cliente.get(INSCRIBIR)
+    assert pagina.status_code == 200 and "secreto" in pagina.context
+    for respuesta in (pagina, cliente.post(INSCRIBIR, {"codigo": codigo_totp(
+            dispositivo_por_confirmar(dentista.user, secreto_de(cliente)))})):
+        assert respuesta.status_code == 200
+        cache = respuesta["Cache-Control"]
+        assert "no-store" in cache and "no-cache" in cache and "private" in cache, cache
+    assert "Guárdelos en un lugar seguro" in respuesta.text  # the recovery codes' page
