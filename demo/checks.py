@@ -1,0 +1,30 @@
+"""System check: the demo's public authenticator secret must never guard a production account."""
+
+from django.conf import settings
+from django.core import checks
+from django.db import DatabaseError
+
+
+def revisar_secreto_demo(app_configs=None, **kwargs):
+    """``demo.E001`` when ``DEBUG`` is off and some TOTP device has ``SECRETO_DEMO`` (published in
+    the README: anyone can compute its codes). Runs in ``check`` (``bin/produccion`` stops on it)
+    and at every start-up; before the first ``migrate`` there is no table and nothing to report."""
+    if settings.DEBUG:
+        return []
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from demo.datos import SECRETO_DEMO
+
+    try:
+        usuarios = sorted(TOTPDevice.objects.filter(key__iexact=SECRETO_DEMO)
+                          .values_list("user__username", flat=True).distinct())
+    except DatabaseError:
+        return []
+    if not usuarios:
+        return []
+    return [checks.Error(
+        f"Hay cuentas con el segundo factor de la demostración (su secreto es público): {', '.join(usuarios)}.",
+        hint="Restablezca su segundo factor (Personal → la persona → «Restablecer segundo factor») o borre los "
+             "datos de la demostración; en producción nadie debe usar el secreto de demo.",
+        id="demo.E001",
+    )]
