@@ -354,6 +354,7 @@ def test_restablecer_cierra_la_sesion_a_medias_y_envia_la_invitacion(administrad
     respuesta = admin.post(url_restablecer(dentista), {"confirmar": "si"}, follow=True)
     assert (f"se envió a {dentista.user.email} un enlace para elegir una contraseña nueva"
             in respuesta.text)
+    assert "después de elegir su contraseña con el enlace que recibió por correo" in respuesta.text
 
     assert "_auth_user_id" not in a_medias.get(AGENDA).wsgi_request.session
     assert a_medias.get(INSCRIBIR).url.startswith(ENTRAR)  # no enrolment from that session
