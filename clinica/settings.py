@@ -428,7 +428,22 @@ LOGGING = {
 # and manages the accounts that can read them; reception sees patients' contact data, documents'
 # titles and appointments' reasons (health-adjacent data), and a reception account is the easiest
 # one to phish. A stolen password alone must open none of them.
-CLINICA_MFA_ROLES = tuple(_env_lista("CLINICA_MFA_ROLES", "administrador,recepcion,dentista"))
+# Administrators and dentists always (personal.segundo_factor.ROLES_SIEMPRE_CON_SEGUNDO_FACTOR):
+# the setting may only add reception; an unknown role stops the start-up.
+
+
+def _env_roles_mfa(nombre, defecto):
+    roles = _env_lista(nombre, defecto)
+    desconocidos = sorted(set(roles) - {"administrador", "recepcion", "dentista"})
+    if desconocidos:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{nombre}: {', '.join(desconocidos)} no es un rol del personal "
+                                   "(use administrador, recepcion o dentista).")
+    return tuple(dict.fromkeys(["administrador", "dentista", *roles]))
+
+
+CLINICA_MFA_ROLES = _env_roles_mfa("CLINICA_MFA_ROLES", "administrador,recepcion,dentista")
 # The name an authenticator app shows next to the code.
 OTP_TOTP_ISSUER = CLINICA_NOMBRE
 # Wrong codes in a row: the next try waits 2**(n-1) seconds (django-otp's throttling, per device).

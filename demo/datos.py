@@ -193,6 +193,7 @@ def cargar_demo(*, desde: datetime.date | None = None) -> ResumenDemo:
 def _cargar_personal(resumen):
     User = get_user_model()
     usuarios = {}
+    creados = []
     actor = None
     for username, nombre, apellido, rol, especialidad, superusuario in PERSONAL:
         user = User.objects.filter(username=username).first()
@@ -203,20 +204,22 @@ def _cargar_personal(resumen):
                 password=PASSWORD_DEMO, es_superusuario=superusuario,
             )
             user = perfil.user
+            creados.append(user)
             resumen.personal_creado += 1
         else:
             resumen.personal_existente += 1
         usuarios[username] = user
         actor = actor or user  # the administrator creates everyone after themself
-    _segundo_factor_demo(usuarios.values())
+    _segundo_factor_demo(creados)
     # In the order of PERSONAL, which the booking plan refers to.
     dentistas = [usuarios[p[0]].perfil_personal for p in PERSONAL if p[3] == Rol.DENTISTA]
     return usuarios["admin"], usuarios["recepcion"], dentistas
 
 
 def _segundo_factor_demo(usuarios):
-    """Each demo staff member enrolled with ``SECRETO_DEMO`` (unless they already enrolled their
-    own app, or have one from an earlier load)."""
+    """The staff members created by this very load enrolled with ``SECRETO_DEMO``. Never an
+    existing account that merely has a demo username (a real "admin" would get a public secret);
+    those created by an earlier load already carry the demo device (or enrolled their own app)."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     with operacion("demo_segundo_factor"):

@@ -22,7 +22,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -133,6 +133,12 @@ def acceso_a_ficha(usuario, cliente_id, *, ahora: datetime.datetime | None = Non
 
 
 def acceso_del_paciente(usuario, cliente_id) -> Acceso:
-    """The patient reading their own record (the portal's data export): always allowed, and
-    logged like any other read."""
+    """The patient reading their own record in the portal (the exports, their documents, their
+    allergies): allowed when ``cliente_id`` is ``usuario``'s own record, and logged like any
+    other read. Anyone else (another patient, staff, anonymous) raises ``PermissionDenied``:
+    the portal's views only ever ask for ``request.paciente``. No query (the login backend
+    loads the record with the user)."""
+    propio = getattr(usuario, "cliente", None) if getattr(usuario, "is_authenticated", False) else None
+    if propio is None or propio.pk != cliente_id:
+        raise PermissionDenied("Solo el propio paciente lee su ficha desde el portal.")
     return Acceso(permitido=True, via=Via.PACIENTE, rol="Paciente")

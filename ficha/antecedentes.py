@@ -140,21 +140,34 @@ def _usuario_del_contexto(evento):
     return ((contexto.metadata if contexto is not None else None) or {}).get("user")
 
 
+def autores_de_versiones(eventos) -> list[str]:
+    """Who saved each version (pghistory events of ``Antecedentes``, with ``pgh_context``
+    selected), in the same order: the audit context's ``user`` (the service's actor, else the
+    request's user), never the row's ``actualizado_por`` (a database trigger, e.g. the allergies
+    written from the patient's data by reception, leaves it to the last writer of the form).
+    "Sistema" without a user; ``usuario #N`` for one deleted since. One query.
+
+    The one answer to "who changed the history": the staff history page
+    (``historial_de_antecedentes``) and the record's copy (``ficha.exportacion``) both use it."""
+    ids = [_usuario_del_contexto(e) for e in eventos]
+    usuarios = {
+        u.pk: (u.get_full_name() or u.get_username())
+        for u in get_user_model().objects.filter(pk__in={i for i in ids if isinstance(i, int)})
+    } if any(isinstance(i, int) for i in ids) else {}
+    return [usuarios.get(i, f"usuario #{i}" if i else "Sistema") for i in ids]
+
+
 def historial_de_antecedentes(cliente_id) -> list[VersionAntecedentes]:
     """Every version of the patient's history, newest first, from the audit trail: who (the
     audit context's ``user``: the service's actor, else the request's user; "Sistema" without
     one), when, and which fields changed against the version before. Two queries."""
     Evento = Antecedentes.pgh_event_model
     eventos = list(Evento.objects.filter(cliente_id=cliente_id).select_related("pgh_context").order_by("pgh_id"))
-    ids = {_usuario_del_contexto(e) for e in eventos} - {None}
-    usuarios = {
-        u.pk: (u.get_full_name() or u.get_username())
-        for u in get_user_model().objects.filter(pk__in=[i for i in ids if isinstance(i, int)])
-    }
+    autores = autores_de_versiones(eventos)
     campos = [Antecedentes._meta.get_field(nombre) for nombre in CAMPOS]
     versiones = []
     anterior = None
-    for evento in eventos:
+    for evento, quien in zip(eventos, autores, strict=True):
         cambios = []
         for campo in campos:
             despues = getattr(evento, campo.name)
@@ -164,10 +177,8 @@ def historial_de_antecedentes(cliente_id) -> list[VersionAntecedentes]:
             if anterior is not None and antes == despues:
                 continue
             cambios.append((str(campo.verbose_name), _legible(campo, antes), _legible(campo, despues)))
-        usuario = _usuario_del_contexto(evento)
-        versiones.append(VersionAntecedentes(
-            version=evento.version, fecha=evento.pgh_created_at, cambios=cambios,
-            quien=usuarios.get(usuario, f"usuario #{usuario}" if usuario else "Sistema")))
+        versiones.append(VersionAntecedentes(version=evento.version, fecha=evento.pgh_created_at,
+                                             cambios=cambios, quien=quien))
         anterior = evento
     versiones.reverse()
     return versiones

@@ -16,10 +16,10 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from ficha.antecedentes import autores_de_versiones
 from ficha.models import Antecedentes, Evolucion
 from nucleo.pdf import DocumentoPDF
 from pacientes.models import Cliente, ClienteDocumento
-from personal.models import nombre_de_personal
 
 # The medical history's columns in the copy, with the labels the PDF prints.
 CAMPOS_ANTECEDENTES = (
@@ -45,12 +45,6 @@ def _fecha(valor):
     return valor.isoformat()
 
 
-def _nombre(usuario) -> str | None:
-    if usuario is None:
-        return None
-    return nombre_de_personal(usuario.first_name, usuario.last_name, usuario.username)
-
-
 def _campos(fila) -> dict:
     datos = {}
     for campo, _ in CAMPOS_ANTECEDENTES:
@@ -62,20 +56,24 @@ def _campos(fila) -> dict:
 
 
 def _antecedentes(cliente_id) -> dict | None:
-    fila = Antecedentes.objects.select_related("actualizado_por").filter(cliente_id=cliente_id).first()
+    fila = Antecedentes.objects.filter(cliente_id=cliente_id).first()
     if fila is None:
         return None
-    eventos = list(fila.events.select_related("actualizado_por").order_by("pgh_created_at", "pgh_id"))
+    eventos = list(fila.events.select_related("pgh_context").order_by("pgh_created_at", "pgh_id"))
+    # Who saved each version: the audit trail's user, as the staff's history page says (not the
+    # row's actualizado_por, which an allergy written by reception on the patient's data leaves
+    # to the dentist who last saved the form).
+    autores = autores_de_versiones(eventos)
     return {
         **_campos(fila),
         "version": fila.version,
         "actualizado_en": _fecha(fila.actualizado),
-        "actualizado_por": _nombre(fila.actualizado_por),
+        "actualizado_por": autores[-1] if autores else None,
         # Every version as it was saved (pghistory's events): who and when, and the values.
         "historial": [
             {"version": evento.version, "registrado_en": _fecha(evento.pgh_created_at),
-             "por": _nombre(evento.actualizado_por), **_campos(evento)}
-            for evento in eventos
+             "por": quien, **_campos(evento)}
+            for evento, quien in zip(eventos, autores, strict=True)
         ],
     }
 

@@ -22,7 +22,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, ValidationError
 from django.utils import timezone
 from django_otp.models import VerifyNotAllowed
 from django_otp.oath import TOTP
@@ -34,7 +34,9 @@ from django_otp_webauthn.models import WebAuthnCredential
 from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
 from personal.models import Perfil, Rol
-from personal.services import _exigir_administrador, _exigir_permiso_sobre, _perfil_bloqueado
+from personal.services import (
+    _encolar_invitacion_personal, _exigir_administrador, _exigir_permiso_sobre, _perfil_bloqueado,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +48,28 @@ MENSAJE_INCORRECTO = "El código no es correcto o ya se usó. Intente de nuevo c
 MENSAJE_ESPERE = "Demasiados códigos incorrectos seguidos. Espere {segundos} segundos e intente de nuevo."
 
 
+# Always with a second factor, whatever CLINICA_MFA_ROLES says: they read clinical records and
+# manage the accounts that can. The setting may only add reception.
+ROLES_SIEMPRE_CON_SEGUNDO_FACTOR = frozenset({Rol.ADMINISTRADOR, Rol.DENTISTA})
+
+
+def validar_roles_con_segundo_factor(roles) -> frozenset:
+    """``roles`` (CLINICA_MFA_ROLES) plus the roles that always need it; an unknown value is a
+    configuration error (a typo must not silently leave a role without a second factor)."""
+    roles = frozenset(str(r) for r in roles)
+    desconocidos = roles - set(Rol.values)
+    if desconocidos:
+        raise ImproperlyConfigured(
+            f"CLINICA_MFA_ROLES: {', '.join(sorted(desconocidos))} no es un rol del personal "
+            f"(use {', '.join(Rol.values)})."
+        )
+    return roles | {str(r) for r in ROLES_SIEMPRE_CON_SEGUNDO_FACTOR}
+
+
 def roles_con_segundo_factor() -> frozenset:
-    """``CLINICA_MFA_ROLES`` (default: all three staff roles; settings.py says why)."""
-    return frozenset(getattr(settings, "CLINICA_MFA_ROLES", Rol.values))
+    """``CLINICA_MFA_ROLES`` (default: all three staff roles; settings.py says why), never
+    without administrador and dentista."""
+    return validar_roles_con_segundo_factor(getattr(settings, "CLINICA_MFA_ROLES", Rol.values))
 
 
 def requiere_segundo_factor(user, rol=None) -> bool:
@@ -188,10 +209,16 @@ def codigos_restantes(user) -> int:
 
 
 def restablecer_segundo_factor(*, actor, perfil_id) -> Perfil:
-    """An administrator removes a staff member's devices (a lost phone): their next login
-    enrols again. Their open sessions stop being verified at once (the device they were verified
-    with no longer exists). Recorded in the audit trail as a change of
-    ``Perfil.segundo_factor_restablecido``. Raises ``no_autorizado`` or ``personal_no_encontrado``.
+    """An administrator removes a staff member's devices (a lost phone). In the same transaction
+    their password becomes unusable and (active, with an address) they are sent the staff
+    invitation: a one-time link to choose a new password, then they enrol again.
+
+    Why the password too: with the devices gone, a session that had given only the password (an
+    attacker who stole it, half logged in) would otherwise be the first to enrol. A new password
+    changes the session auth hash, so Django ends every open session of the member at its next
+    request. Recorded in the audit trail as a change of ``Perfil.segundo_factor_restablecido``.
+    Raises ``no_autorizado`` or ``personal_no_encontrado``. ``perfil.invitacion_enviada`` says
+    whether the e-mail was recorded.
     """
     with operacion("restablecer_segundo_factor", actor=actor):
         _exigir_administrador(actor)
@@ -202,6 +229,12 @@ def restablecer_segundo_factor(*, actor, perfil_id) -> Perfil:
         WebAuthnCredential.objects.filter(user=perfil.user).delete()
         perfil.segundo_factor_restablecido = timezone.now()
         perfil.save(update_fields=["segundo_factor_restablecido", "actualizado"])
+        user = perfil.user
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        perfil.invitacion_enviada = bool(perfil.activo and user.is_active and user.email)
+        if perfil.invitacion_enviada:
+            _encolar_invitacion_personal(perfil=perfil, restablecimiento=True)
     registrar_evento(logger, "segundo_factor_restablecido", perfil_id=perfil.pk, user_id=perfil.user_id,
                      actor_id=getattr(actor, "pk", None))
     return perfil

@@ -74,11 +74,12 @@ def _perfil_bloqueado(perfil_id):
     return perfil
 
 
-def _encolar_invitacion_personal(*, perfil):
+def _encolar_invitacion_personal(*, perfil, restablecimiento=False):
     """Record the invitation e-mail (a one-time set-password link, never a password).
 
     Runs inside the caller's transaction; the caller checked that the account is active, has no
-    usable password and has an address.
+    usable password and has an address. ``restablecimiento``: sent after an administrator reset
+    the member's second factor (the e-mail says so instead of "we created your account").
     """
     exigir_transaccion()
     user = perfil.user
@@ -92,6 +93,7 @@ def _encolar_invitacion_personal(*, perfil):
             "rol": perfil.get_rol_display().lower(),
             "enlace": enlace_activacion_personal(user),
             "dias_validez": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+            "restablecimiento": restablecimiento,
         },
     )
 

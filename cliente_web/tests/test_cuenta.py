@@ -63,8 +63,15 @@ def test_personal_recibe_un_403(recepcionista, url):
 
 def test_mi_cuenta_muestra_la_ficha_y_lo_que_se_cambia_en_la_clinica(portal, paciente, django_assert_num_queries):
     Cliente.objects.filter(pk=paciente.cliente.pk).update(alergias="<b>Látex</b>")
-    with django_assert_num_queries(4):  # session, user with their record, profile, the record's live consents
+    # 5: session, user with their record, profile, the record's live consents, and the read-log row
+    # (the page shows the allergies: the patient's own read of their history is logged like any).
+    with django_assert_num_queries(5):
         respuesta = portal.get(CUENTA)
+    from ficha.models import LecturaFicha, Seccion, Via
+
+    lectura = LecturaFicha.objects.get()
+    assert (lectura.seccion, lectura.via, lectura.cliente_id, lectura.usuario_id) == (
+        Seccion.ANTECEDENTES, Via.PACIENTE, paciente.cliente.pk, paciente.pk)
     html = respuesta.content.decode()
     assert "Paciente Número 501" in html and "11.000.501-" in html and "+56 9 6000 0501" in html
     assert "&lt;b&gt;Látex&lt;/b&gt;" in html

@@ -193,3 +193,34 @@ def test_navegador_recepcion_adjunta_y_paciente_descarga(page, live_server, capt
     assert descarga.value.suggested_filename == "Radiografía panorámica.png"
     assert open(descarga.value.path(), "rb").read() == PNG
     assert errores == []
+
+
+# The patient's own reads are in the read log, like the exports (Decreto 41 art. 9) ---------------
+
+
+def test_lista_y_descarga_quedan_en_el_registro_de_lecturas(portal, paciente, otro_paciente, adjuntar):
+    from ficha.models import LecturaFicha, Seccion, Via
+
+    documento, ajeno = adjuntar(paciente), adjuntar(otro_paciente)
+    assert portal.get(LISTA).status_code == 200
+    lista = LecturaFicha.objects.get()
+    assert (lista.seccion, lista.objeto_id, lista.via, lista.rol) == (Seccion.DOCUMENTO, None, Via.PACIENTE, "Paciente")
+    assert lista.usuario_id == paciente.pk and lista.cliente_id == paciente.cliente.pk
+    assert portal.get(url(documento)).status_code == 200
+    descarga = LecturaFicha.objects.latest("pk")
+    assert (descarga.seccion, descarga.objeto_id, descarga.cliente_id) == (Seccion.DOCUMENTO, documento.pk,
+                                                                           paciente.cliente.pk)
+    assert portal.get(url(ajeno)).status_code == 404  # not theirs: nothing read, nothing logged
+    assert LecturaFicha.objects.count() == 2
+
+
+def test_el_acceso_del_paciente_es_solo_a_su_propia_ficha(paciente, otro_paciente, recepcionista):
+    from django.core.exceptions import PermissionDenied
+
+    from ficha.acceso import acceso_del_paciente
+    from ficha.models import Via
+
+    assert acceso_del_paciente(paciente, paciente.cliente.pk).via == Via.PACIENTE
+    for usuario in (paciente, recepcionista.user):
+        with pytest.raises(PermissionDenied):
+            acceso_del_paciente(usuario, otro_paciente.cliente.pk)

@@ -19,15 +19,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cliente_web.forms.cuenta import FormularioAvisos, FormularioCambioClave, FormularioContacto, FormularioEliminarCuenta
-from cliente_web.permisos import requiere_paciente
+from cliente_web.permisos import registrar_lectura_propia, requiere_paciente
 from cliente_web.reintentos import clave_bloqueada, registrar_clave_incorrecta
 from cuentas.codigos import codigo_vigente, confirmar_codigo_telefono, enviar_codigo_telefono
 from cuentas.eliminacion import resumen_eliminacion
 from cuentas.models import PerfilCliente
 from cuentas.selectors import exportar_datos_paciente
-from ficha.acceso import acceso_del_paciente
 from ficha.exportacion import ficha_en_pdf
-from ficha.lecturas import registrar_lectura
 from ficha.models import Seccion
 from cuentas.services import (
     actualizar_contacto_del_paciente,
@@ -40,7 +38,6 @@ from cuentas.services import (
 )
 from notificaciones.models import Canal
 from nucleo.bloqueo import respuesta_bloqueo
-from nucleo.ip_cliente import ip_del_cliente
 from nucleo.sesiones import renovar_login
 
 
@@ -59,6 +56,8 @@ def _consentimientos(request):
 @require_GET
 @requiere_paciente
 def mi_cuenta(request):
+    """The patient's data, their allergies included (part of the medical history): logged."""
+    registrar_lectura_propia(request, Seccion.ANTECEDENTES)
     return render(request, "cliente_web/cuenta/mi_cuenta.html", _consentimientos(request))
 
 
@@ -151,10 +150,8 @@ class CambiarClaveView(auth_views.PasswordChangeView):
 
 
 def _registrar_copia(request, seccion: str) -> None:
-    """The patient's own read of their clinical record, in the read log like anyone's
-    (Decreto 41 art. 9): the copy carries the record."""
-    registrar_lectura(usuario=request.user, cliente_id=request.paciente.pk, seccion=seccion,
-                      acceso=acceso_del_paciente(request.user, request.paciente.pk), ip=ip_del_cliente(request))
+    """The copy carries the record: logged as the patient's own read."""
+    registrar_lectura_propia(request, seccion)
 
 
 @require_GET

@@ -294,6 +294,8 @@ def _quienes_abren(clave):
 LECTURAS_DE_FICHA = {
     "gestion:ficha_pdf", "gestion:ficha_datos",
     "portal:cuenta_datos", "portal:cuenta_datos_legibles", "portal:cuenta_ficha_pdf",
+    # The patient's own reads: Mi cuenta (their allergies), their documents' list and a download.
+    "portal:mi_cuenta", "portal:mis_documentos", "portal:documento",
 }
 # Administrative pages that show a piece of the record inline to the care team (the allergy
 # alert, the documents' list): one row per part shown, none for everyone else.

@@ -141,3 +141,47 @@ def test_el_personal_de_la_demo_entra_con_el_codigo_de_demo_codigo():
     respuesta = cliente.post(reverse("gestion:segundo_factor"), {"codigo": numero})
     assert respuesta.status_code == 302 and respuesta.url == reverse("gestion:inicio")
     assert cliente.get(reverse("gestion:agenda")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_la_demo_no_pone_su_secreto_a_una_cuenta_que_ya_existia():
+    """An existing account with a demo username (a real "admin" of a clinic) keeps its second
+    factor as it was: without one, it enrols its own; the public demo secret is never added."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from demo.datos import PERSONAL, SECRETO_DEMO
+    from personal.services import crear_personal
+
+    crear_personal(actor=None, username="admin", nombre="Real", apellido="Admin", email="real@clinica.example",
+                   rol=Rol.ADMINISTRADOR, password="otra-clave-larga-123", es_superusuario=True)
+    _cargar()
+    assert not TOTPDevice.objects.filter(user__username="admin").exists()
+    for username, *_ in PERSONAL[1:]:  # the ones this load created
+        assert TOTPDevice.objects.get(user__username=username, confirmed=True).key == SECRETO_DEMO
+    _cargar()  # a second load: the same devices, none added
+    assert TOTPDevice.objects.filter(key=SECRETO_DEMO).count() == len(PERSONAL) - 1
+
+
+@pytest.mark.django_db
+def test_sin_debug_el_secreto_de_la_demo_es_un_error_de_configuracion(settings):
+    from django.core import checks
+    from django.core.management.base import SystemCheckError
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from demo.datos import SECRETO_DEMO
+    from pruebas.soporte import dispositivo_de_prueba
+
+    usuario = get_user_model().objects.create_user("cuenta.real", password="x-clave-larga-123")
+    dispositivo_de_prueba(usuario)
+    settings.DEBUG = False
+    assert not [e for e in checks.run_checks(databases=["default"]) if e.id == "demo.E001"]
+    TOTPDevice.objects.filter(user=usuario).update(key=SECRETO_DEMO)
+    errores = [e for e in checks.run_checks(databases=["default"]) if e.id == "demo.E001"]
+    assert len(errores) == 1 and "cuenta.real" in errores[0].msg and errores[0].level == checks.ERROR
+    with pytest.raises(SystemCheckError, match="segundo factor de la demostración"):
+        call_command("check", "--database", "default", stdout=io.StringIO(), stderr=io.StringIO())
+    # bin/produccion runs the database checks after migrating, before starting.
+    produccion = (settings.BASE_DIR / "bin" / "produccion").read_text()
+    assert 'call_command("check", databases=["default"], fail_level="ERROR")' in produccion
+    settings.DEBUG = True  # the demo itself, in development
+    assert not [e for e in checks.run_checks(databases=["default"]) if e.id == "demo.E001"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from citas.models import Cita
 from ficha.exportacion import ficha_como_datos, ficha_en_pdf
 from ficha.models import Antecedentes, Evolucion
+from nucleo.servicios import operacion
 from pacientes.models import Cliente, ClienteDocumento
 from pruebas.pdf import caracteres_fuera, leer_pdf, pdf_a_png
 
@@ -36,12 +37,15 @@ def ficha_completa(paciente_ficha, tratante, crear_personal):
     """Ana's record: two versions of her history, a note linked to her appointment with an
     addendum, a second note, a draft, a document."""
     autor = tratante.user
-    antecedentes = Antecedentes.objects.create(cliente=paciente_ficha, enfermedades="Hipertensión",
-                                               alergias="Penicilina", actualizado_por=autor)
-    antecedentes.medicamentos = "Losartán 50 mg"
-    antecedentes.tabaquismo = "ex"
-    antecedentes.version = 2
-    antecedentes.save()
+    # As the service writes it: inside an audit context naming the author (who the copy credits).
+    with operacion("actualizar_antecedentes", actor=autor):
+        antecedentes = Antecedentes.objects.create(cliente=paciente_ficha, enfermedades="Hipertensión",
+                                                   alergias="Penicilina", actualizado_por=autor)
+    with operacion("actualizar_antecedentes", actor=autor):
+        antecedentes.medicamentos = "Losartán 50 mg"
+        antecedentes.tabaquismo = "ex"
+        antecedentes.version = 2
+        antecedentes.save()
     cita = Cita.objects.filter(cliente=paciente_ficha, dentista=tratante).first()
     primera = nota(paciente_ficha, tratante, dias=-7, texto=f"Caries en 16. {CASTELLANO}", cita=cita,
                    dientes=(16, 17))
@@ -66,7 +70,9 @@ def otro_paciente(tratante, dar_cita):
 
 def test_los_datos_traen_toda_la_ficha_y_nada_de_otro_paciente(ficha_completa, otro_paciente, tratante,
                                                               django_assert_num_queries):
-    with django_assert_num_queries(5):
+    # 6: the history's authors are the audit trail's users (one query for their names, shared
+    # with the staff's history page: ficha.antecedentes.autores_de_versiones), not a join.
+    with django_assert_num_queries(6):
         datos = ficha_como_datos(ficha_completa.pk)
     texto = json.dumps(datos, cls=DjangoJSONEncoder, ensure_ascii=False)  # serialisable as it is
     assert "Bruno" not in texto and "Látex" not in texto and "secreta" not in texto
@@ -181,3 +187,31 @@ def test_texto_hostil_no_rompe_el_pdf(paciente_ficha, tratante, caso):
         assert leido.paginas >= 3 and leido.compacto.count("Lapacienterelatadolorintermitente.") >= 3 * 250
     if caso == "palabra_larga":
         assert leido.compacto.count("x") >= 3 * 10_000
+
+
+def test_quien_cambio_los_antecedentes_es_quien_lo_hizo(paciente_ficha, tratante, recepcionista):
+    """Reception adds an allergy on the patient's data (the trigger copies it into the history)
+    after the dentist wrote the history: the copy credits reception for that version, as the
+    staff's history page does, never the dentist."""
+    from ficha.antecedentes import actualizar_antecedentes, historial_de_antecedentes
+    from pacientes.services import actualizar_cliente
+
+    actualizar_antecedentes(actor=tratante.user, cliente_id=paciente_ficha.pk, version=0,
+                            enfermedades="Hipertensión", alergias="Penicilina")
+    actualizar_cliente(actor=recepcionista.user, cliente_id=paciente_ficha.pk,
+                       nombre_completo=paciente_ficha.nombre_completo, email=paciente_ficha.email,
+                       rut=paciente_ficha.rut, fecha_nacimiento=paciente_ficha.fecha_nacimiento,
+                       alergias=None, agregar_alergias="Látex")
+    fila = Antecedentes.objects.get(cliente=paciente_ficha)
+    assert fila.alergias == "Penicilina\nLátex" and fila.version == 2
+    assert fila.actualizado_por_id is None  # the trigger does not leave it to the dentist
+
+    antecedentes = ficha_como_datos(paciente_ficha.pk)["antecedentes"]
+    assert [(v["version"], v["por"]) for v in antecedentes["historial"]] == [(1, "Camila Soto"), (2, "Pedro Rojas")]
+    assert antecedentes["actualizado_por"] == "Pedro Rojas"
+    assert [v.quien for v in historial_de_antecedentes(paciente_ficha.pk)] == ["Pedro Rojas", "Camila Soto"]
+
+    leido = leer_pdf(ficha_en_pdf(paciente_ficha.pk, generado_para="Ana Pérez Soto (paciente, portal)"))
+    assert leido.contiene("por Pedro Rojas.")
+    assert leido.contiene("Versión 1:") and leido.contiene(", Camila Soto") and leido.contiene(", Pedro Rojas")
+    assert not leido.contiene("por Camila Soto")

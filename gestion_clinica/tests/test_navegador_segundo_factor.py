@@ -98,7 +98,8 @@ def test_dentista_configura_entra_con_codigo_y_con_recuperacion(page, live_serve
     captura("8-restablecer")
     page.get_by_role("button", name="Restablecer segundo factor").click()
     expect(page.get_by_text(f"Se restableció el segundo factor de {dentista.nombre}")).to_be_visible()
-    expect(page.get_by_text("Sin configurar: lo configurará la próxima vez que entre.")).to_be_visible()
+    expect(page.get_by_text("Sin configurar: lo configurará la próxima vez que entre, después de elegir su "
+                            "contraseña con el enlace que recibió por correo.")).to_be_visible()
     captura("9-restablecido")
     assert not TOTPDevice.objects.filter(user=dentista.user).exists()
     assert not errores_de_consola, errores_de_consola

@@ -214,10 +214,9 @@ def test_el_administrador_restablece_con_confirmacion_y_queda_auditado(administr
     assert "Se restableció el segundo factor de Camila Soto" in respuesta.text
     assert not TOTPDevice.objects.filter(user=dentista.user).exists()
     assert "Sin configurar" in respuesta.text
-    # The dentist's open session is no longer verified: the next page is the enrolment.
+    # The dentist's open session is over (their password changed): the next page is the login.
     siguiente = sesion_del_dentista.get(AGENDA)
-    assert siguiente.status_code == 302 and siguiente.url.startswith(PASO)
-    assert sesion_del_dentista.get(siguiente.url).url.startswith(INSCRIBIR)
+    assert siguiente.status_code == 302 and siguiente.url.startswith(ENTRAR)
     # Audited: who reset whose, by which service.
     evento = Perfil.pgh_event_model.objects.filter(pgh_obj_id=dentista.pk).order_by("-pgh_id").first()
     assert evento.segundo_factor_restablecido is not None
@@ -296,3 +295,85 @@ def test_el_paso_ofrece_la_llave_solo_a_quien_tiene_una(dentista):
     pagina = cliente.get(PASO).text
     assert 'id="passkey-verification-button"' in pagina
     assert 'type="module" src="/static/django_otp_webauthn/otp_webauthn_auth.js"' in pagina
+
+
+# CLINICA_MFA_ROLES cannot switch the second factor off ---------------------------------------------
+
+
+@pytest.mark.parametrize("valor", ["", "recepcion", "dentista", "administrador"])
+def test_administrador_y_dentista_siempre_con_segundo_factor(valor, settings, dentista, administrador,
+                                                              recepcionista, monkeypatch):
+    from clinica.settings import _env_roles_mfa
+
+    monkeypatch.setenv("CLINICA_MFA_ROLES", valor)
+    roles = _env_roles_mfa("CLINICA_MFA_ROLES", "administrador,recepcion,dentista")
+    assert {"administrador", "dentista"} <= set(roles)
+    assert ("recepcion" in roles) == ("recepcion" in valor)
+    # And the rule holds even if the setting is changed by other means (tests, a settings file).
+    settings.CLINICA_MFA_ROLES = tuple(r for r in valor.split(",") if r)
+    assert requiere_segundo_factor(dentista.user) and requiere_segundo_factor(administrador.user)
+    assert requiere_segundo_factor(recepcionista.user) == ("recepcion" in valor)
+    cliente = iniciar_sesion(Client(), dentista.user, segundo_factor=False)
+    assert cliente.get(AGENDA).url.startswith(PASO)
+
+
+@pytest.mark.parametrize("valor", ["dentista,recepcoin", "Administrador", "todos"])
+def test_roles_desconocidos_detienen_el_inicio(valor, settings, dentista, monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from clinica.settings import _env_roles_mfa
+
+    monkeypatch.setenv("CLINICA_MFA_ROLES", valor)
+    with pytest.raises(ImproperlyConfigured, match="no es un rol del personal"):
+        _env_roles_mfa("CLINICA_MFA_ROLES", "administrador,recepcion,dentista")
+    settings.CLINICA_MFA_ROLES = tuple(valor.split(","))
+    with pytest.raises(ImproperlyConfigured, match="no es un rol del personal"):
+        requiere_segundo_factor(dentista.user)
+
+
+def test_llave_exige_sesion_verificada_aunque_el_rol_no_pida_segundo_factor(recepcionista, settings):
+    settings.CLINICA_MFA_ROLES = ("administrador", "dentista")
+    sin_verificar = iniciar_sesion(Client(), recepcionista.user, segundo_factor=False)
+    assert sin_verificar.get(AGENDA).status_code == 200  # reception: password only here
+    respuesta = sin_verificar.post(LLAVE_REGISTRO)
+    assert respuesta.status_code == 403 and respuesta.json()["code"] == "sin_verificar"
+    assert "otp_webauthn_register_state" not in sin_verificar.session
+    fin = sin_verificar.post(reverse("otp_webauthn:credential-registration-complete"), {},
+                             content_type="application/json")
+    assert fin.status_code == 403 and fin.json()["code"] == "sin_verificar"
+
+
+def test_restablecer_cierra_la_sesion_a_medias_y_envia_la_invitacion(administrador, dentista):
+    """An attacker with the stolen password, stopped at the code step, must not be the first to
+    enrol after the reset: the reset ends that session and the member chooses a new password."""
+    from notificaciones.models import Notificacion
+
+    a_medias = con_clave(dentista.user)  # password only, before the reset
+    assert a_medias.get(AGENDA).url.startswith(PASO)
+    admin = iniciar_sesion(Client(), administrador.user)
+    respuesta = admin.post(url_restablecer(dentista), {"confirmar": "si"}, follow=True)
+    assert (f"se envió a {dentista.user.email} un enlace para elegir una contraseña nueva"
+            in respuesta.text)
+    assert "después de elegir su contraseña con el enlace que recibió por correo" in respuesta.text
+
+    assert "_auth_user_id" not in a_medias.get(AGENDA).wsgi_request.session
+    assert a_medias.get(INSCRIBIR).url.startswith(ENTRAR)  # no enrolment from that session
+    assert a_medias.get(PASO).url.startswith(ENTRAR)
+    dentista.user.refresh_from_db()
+    assert not dentista.user.has_usable_password()
+    assert Client().post(ENTRAR, {"username": dentista.user.username, "password": CLAVE_PERSONAL}).status_code == 200
+    aviso = Notificacion.objects.get(plantilla="invitacion_personal")
+    assert aviso.destinatario == dentista.user.email
+    assert "restableció el segundo factor" in aviso.cuerpo
+
+
+def test_ni_el_secreto_ni_los_codigos_quedan_en_cache(dentista):
+    cliente = con_clave(dentista.user)
+    pagina = cliente.get(INSCRIBIR)
+    assert pagina.status_code == 200 and "secreto" in pagina.context
+    for respuesta in (pagina, cliente.post(INSCRIBIR, {"codigo": codigo_totp(
+            dispositivo_por_confirmar(dentista.user, secreto_de(cliente)))})):
+        assert respuesta.status_code == 200
+        cache = respuesta["Cache-Control"]
+        assert "no-store" in cache and "no-cache" in cache and "private" in cache, cache
+    assert "Guárdelos en un lugar seguro" in respuesta.text  # the recovery codes' page

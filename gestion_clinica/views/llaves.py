@@ -15,7 +15,8 @@ from django_otp_webauthn.views import (
     CompleteCredentialRegistrationView,
 )
 
-from gestion_clinica.permisos import falta_segundo_factor, rol_de
+from gestion_clinica.permisos import rol_de
+from personal.segundo_factor import esta_verificado
 
 
 class NoEsPersonal(exceptions.OTPWebAuthnApiError):
@@ -45,14 +46,14 @@ def _exigir_personal(request):
 class InicioRegistro(BeginCredentialRegistrationView):
     def check_can_register(self):
         _exigir_personal(self.request)
-        if falta_segundo_factor(self.request):
+        if not esta_verificado(self.request.user):  # whatever the role: CLINICA_MFA_ROLES aside
             raise SinVerificar()
 
 
 class FinRegistro(CompleteCredentialRegistrationView):
     def check_can_register(self):
         _exigir_personal(self.request)
-        if falta_segundo_factor(self.request):
+        if not esta_verificado(self.request.user):  # whatever the role: CLINICA_MFA_ROLES aside
             raise SinVerificar()
 
 

@@ -82,8 +82,13 @@ def personal_segundo_factor_restablecer(request, perfil_id):
         for mensaje in error.messages:
             messages.error(request, mensaje)
     else:
-        messages.success(request, f"Se restableció el segundo factor de {perfil.nombre}: al entrar de nuevo "
-                                  "configurará su aplicación otra vez.")
+        if perfil.invitacion_enviada:
+            siguiente = (f"se cerraron sus sesiones y se envió a {perfil.user.email} un enlace para elegir una "
+                         "contraseña nueva; al entrar configurará su aplicación otra vez.")
+        else:
+            siguiente = ("se cerraron sus sesiones y su contraseña ya no sirve; no tiene correo registrado o está "
+                         "desactivado: agregue su correo (o reactívelo) y envíele la invitación.")
+        messages.success(request, f"Se restableció el segundo factor de {perfil.nombre}: {siguiente}")
     return destino
 
 

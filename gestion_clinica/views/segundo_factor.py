@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
@@ -88,6 +89,7 @@ def verificar(request):
     })
 
 
+@never_cache  # the secret and the recovery codes: no browser or proxy keeps a copy
 @requiere_rol(*TODOS, segundo_factor=False)
 @require_http_methods(["GET", "POST"])
 def inscribir(request):
