@@ -67,7 +67,7 @@ def test_consultas_constantes(paciente_ficha, tratante, django_assert_num_querie
     notas(paciente_ficha, tratante, cuantas)
     documentos(paciente_ficha, 30)
     with django_assert_num_queries(4):
-        ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite=None)
+        ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite=None, limite_documentos=None)
         for nota in ficha.notas:
             (nota.dentista.nombre, nota.cita, [a.dentista.nombre for a in nota.adendas_firmadas])
     assert len(ficha.notas) == cuantas and len(ficha.documentos) == 30
@@ -79,3 +79,13 @@ def test_pagina_de_notas(paciente_ficha, tratante):
     assert (len(ficha.notas), ficha.hay_mas) == (50, True)
     ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite=60)
     assert (len(ficha.notas), ficha.hay_mas) == (52, False)
+
+
+def test_pagina_de_documentos(paciente_ficha, tratante):
+    """The page lists the newest documents; the rest are one click away (``?todas=1``)."""
+    documentos(paciente_ficha, 12)
+    ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite_documentos=10)
+    assert (len(ficha.documentos), ficha.hay_mas_documentos) == (10, True)
+    assert [d.titulo for d in ficha.documentos][0] == "Radiografía 11"
+    ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite_documentos=None)
+    assert (len(ficha.documentos), ficha.hay_mas_documentos) == (12, False)

@@ -19,7 +19,10 @@ from ficha.acceso import perfil_clinico
 from ficha.antecedentes import CAMPOS, actualizar_antecedentes, antecedentes_de, historial_de_antecedentes
 from ficha.evoluciones import agregar_adenda, crear_evolucion, descartar_borrador, editar_borrador, firmar_evolucion
 from ficha.models import Antecedentes, Evolucion, Seccion
-from ficha.selectors import alertas_clinicas, citas_para_evolucion, edad_de, evolucion_del_paciente, ficha_del_paciente
+from ficha.selectors import (
+    DOCUMENTOS_POR_PAGINA, NOTAS_POR_PAGINA, alertas_clinicas, citas_para_evolucion, edad_de, evolucion_del_paciente,
+    ficha_del_paciente,
+)
 from gestion_clinica.forms.ficha import FormularioAdenda, FormularioAntecedentes, FormularioEvolucion
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
 from nucleo.servicios import es_id_valido
@@ -78,7 +81,8 @@ def ficha(request, cliente_id):
     todas = request.GET.get("todas") == "1"
     try:
         datos = ficha_del_paciente(cliente_id, dentista_id=perfil_clinico(request.user).pk,
-                                   limite=None if todas else 50)
+                                   limite=None if todas else NOTAS_POR_PAGINA,
+                                   limite_documentos=None if todas else DOCUMENTOS_POR_PAGINA)
     except Cliente.DoesNotExist:
         raise Http404("Ese paciente ya no existe.") from None
     return render(request, f"{PLANTILLAS}/ficha.html", {
