@@ -47,9 +47,11 @@ def buscar_lecturas(*, paciente: str = "", usuario_id: int | None = None, desde:
 
 
 def lecturas_del_paciente(cliente_id: int) -> QuerySet:
-    """"Quién vio mi ficha": the patient's own rows of the log, newest first. Only what the
-    portal shows (when, name, role, what, the ground): never the IP or the urgent reason."""
-    return (LecturaFicha.objects.filter(cliente_id=cliente_id)
+    """"Quién vio mi ficha": the rows of the log about the patient's record, newest first,
+    written by someone else (their own reads in the portal are logged too, but listing them
+    would bury the clinic's among their own visits). Only what the portal shows (when, name,
+    role, what, the ground): never the IP or the urgent reason."""
+    return (LecturaFicha.objects.filter(cliente_id=cliente_id).exclude(via=Via.PACIENTE)
             .only("momento", "usuario_nombre", "rol", "seccion", "via", "cliente_id")
             .order_by("-momento", "-pk"))
 

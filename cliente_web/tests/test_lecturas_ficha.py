@@ -25,16 +25,18 @@ def test_quien_vio_mi_ficha(portal, paciente, otro_paciente, dentista, crear_per
     _leer(ajeno.user, paciente.cliente, Seccion.DOCUMENTO, Via.DENEGADO)
     _leer(ajeno.user, paciente.cliente, Seccion.DOCUMENTO, Via.URGENCIA, "Motivo-secreto de la urgencia")
     _leer(dentista.user, otro_paciente.cliente, Seccion.EVOLUCION, Via.EQUIPO)
+    _leer(paciente, paciente.cliente, Seccion.PDF, Via.PACIENTE)  # their own copy: logged, not listed
     texto = portal.get(URL).text
     assert texto.count('class="card shadow-sm mb-2 lectura') == 3
     assert "Camila Soto" in texto and "Jorge Mora" in texto and "Dentista" in texto
-    assert "Vio: antecedentes" in texto and "Vio: documento" in texto
+    assert "Vio: Antecedentes" in texto and "Vio: Documento" in texto
     assert "Acceso de urgencia" in texto and "Intento sin acceso" in texto
+    assert "PDF de la ficha" not in texto
     assert "10.9.8.7" not in texto and "Motivo-secreto" not in texto and "evolución" not in texto.lower().split("vio:")[-1]
     # The other patient sees only their own row.
     del_otro = cliente_de(otro_paciente).get(URL).text
     assert del_otro.count('class="card shadow-sm mb-2 lectura') == 1 and "Jorge Mora" not in del_otro
-    assert "Vio: evolución" in del_otro
+    assert "Vio: Evolución" in del_otro
 
 
 def test_sin_lecturas_y_paginas(portal, paciente, dentista):

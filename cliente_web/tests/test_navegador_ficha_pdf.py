@@ -46,6 +46,7 @@ def test_el_paciente_lee_que_guarda_su_ficha_y_la_descarga_en_pdf(entrar_al_port
     for frase in ("Ignacio Muñoz Peña", "AINES", "Exodoncia de la 48; ¿sangrado? leve", "Adenda del",
                   "Control: buena cicatrización.", "Página 1 de 1"):
         assert leido.contiene(frase), frase
-    # The readable page and the PDF: two reads of the record, both the patient's own.
+    # Mi cuenta (it shows the allergies), the readable page and the PDF: three reads of the
+    # record, all the patient's own.
     assert list(LecturaFicha.objects.order_by("pk").values_list("seccion", "via")) == [
-        (Seccion.EXPORTACION, "paciente"), (Seccion.PDF, "paciente")]
+        (Seccion.ANTECEDENTES, "paciente"), (Seccion.EXPORTACION, "paciente"), (Seccion.PDF, "paciente")]

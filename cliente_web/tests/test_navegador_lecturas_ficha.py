@@ -34,7 +34,7 @@ def test_el_paciente_ve_quien_vio_su_ficha(page, errores_de_consola, entrar_al_p
     lecturas = page.locator("#lecturas-ficha > li")
     expect(lecturas).to_have_count(4)
     expect(lecturas.first).to_contain_text("Camila Soto")
-    expect(lecturas.first).to_contain_text("Vio: evolución")
+    expect(lecturas.first).to_contain_text("Vio: Evolución")
     expect(lecturas.filter(has_text="Acceso de urgencia")).to_have_count(1)
     expect(lecturas.filter(has_text="Intento sin acceso")).to_have_count(1)
     expect(page.get_by_text("10.0.0.9")).to_have_count(0)
