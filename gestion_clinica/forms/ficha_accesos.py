@@ -1,14 +1,12 @@
 """Forms of who may read a record: urgent access, its review, assigning a dentist to a
 treatment, and the read log's filters. Spanish messages; the services have the last word."""
 
-import datetime
-
 from django import forms
-from django.contrib.auth import get_user_model
 
 from ficha.accesos import MOTIVO_MINIMO
 from ficha.models import Via
-from nucleo.formularios import ConClasesBootstrap, ConErroresDelServicio, EntradaFecha
+from gestion_clinica.forms.filtros import FiltroQuienYFechas
+from nucleo.formularios import ConErroresDelServicio
 from personal.models import Perfil
 
 
@@ -58,49 +56,16 @@ class FormularioConceder(ConErroresDelServicio, forms.Form):
                                             .order_by("user__first_name", "user__last_name", "pk"))
 
 
-class NombreDeUsuario(forms.ModelChoiceField):
-    def label_from_instance(self, user):
-        return user.get_full_name() or user.get_username()
+class FiltroLecturas(FiltroQuienYFechas):
+    field_order = ["paciente", "usuario", "desde", "hasta", "via", "solo_urgencia"]
 
-
-class FiltroLecturas(ConClasesBootstrap, forms.Form):
     paciente = forms.CharField(label="Paciente (nombre o RUT)", required=False, max_length=100,
                                error_messages={"max_length": "Escriba a lo más 100 caracteres."})
-    usuario = NombreDeUsuario(
-        label="Quién", required=False, queryset=get_user_model().objects.none(), empty_label="Todos",
-        error_messages={"invalid_choice": "Esa persona no existe."},
-    )
-    desde = forms.DateField(label="Desde", required=False, widget=EntradaFecha(),
-                            error_messages={"invalid": "Escriba una fecha válida."})
-    hasta = forms.DateField(label="Hasta", required=False, widget=EntradaFecha(),
-                            error_messages={"invalid": "Escriba una fecha válida."})
     via = forms.ChoiceField(label="Acceso", required=False, choices=[("", "Todos")] + list(Via.choices),
                             error_messages={"invalid_choice": "Ese tipo de acceso no existe."})
     solo_urgencia = forms.BooleanField(label="Solo accesos de urgencia", required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["usuario"].queryset = (
-            get_user_model().objects.filter(is_staff=True).order_by("first_name", "last_name", "username")
-        )
-
-    def clean(self):
-        datos = super().clean()
-        desde, hasta = datos.get("desde"), datos.get("hasta")
-        if desde and hasta and desde > hasta:
-            self.add_error("hasta", "La fecha «hasta» es anterior a «desde».")
-        return datos
-
     def filtros(self):
-        """The valid filters (``is_valid()`` must have run); invalid ones are left out."""
         datos = getattr(self, "cleaned_data", {})
-        usuario = datos.get("usuario")
-        hasta = datos.get("hasta")
-        return {
-            "paciente": datos.get("paciente") or "",
-            "usuario_id": usuario.pk if usuario else None,
-            "desde": datos.get("desde"),
-            "hasta": hasta if hasta and hasta < datetime.date.max else None,
-            "via": datos.get("via") or "",
-            "solo_urgencia": bool(datos.get("solo_urgencia")),
-        }
+        return {**super().filtros(), "paciente": datos.get("paciente") or "", "via": datos.get("via") or "",
+                "solo_urgencia": bool(datos.get("solo_urgencia"))}

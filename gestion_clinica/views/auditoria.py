@@ -12,6 +12,7 @@ from django.urls import path
 
 from gestion_clinica.forms.auditoria import FiltroAuditoria
 from gestion_clinica.permisos import ADMINISTRADOR, requiere_rol
+from gestion_clinica.views.comun import filtros_validos
 from nucleo.selectors import pagina_de_cambios
 
 DATO_CLINICO = "(dato clínico)"
@@ -68,12 +69,7 @@ def auditoria(request):
     """The audit trail, filtered and paginated, without clinical content; bad filter values are
     ignored and said so."""
     filtro = FiltroAuditoria(request.GET or None)
-    if filtro.is_bound and not filtro.is_valid():
-        for campo, errores in filtro.errors.items():
-            etiqueta = filtro.fields[campo].label if campo in filtro.fields else "Filtro"
-            for error in errores:
-                messages.warning(request, f"Se ignoró el filtro «{etiqueta}»: {error}")
-    filtros = filtro.filtros() if filtro.is_bound else {}
+    filtros = filtros_validos(request, filtro)
     # One operation's every row (the link of a summarised row, e.g. a slot generation).
     contexto = None
     if request.GET.get("contexto"):

@@ -21,6 +21,19 @@ def ids_validos(vista):
     return envoltura
 
 
+def filtros_validos(request, filtro) -> dict:
+    """The valid filters of a log page's filter form (``forms.filtros.FiltroQuienYFechas``),
+    bound to the query string or empty; every invalid one is dropped and said so."""
+    if not filtro.is_bound:
+        return {}
+    if not filtro.is_valid():
+        for campo, errores in filtro.errors.items():
+            etiqueta = filtro.fields[campo].label if campo in filtro.fields else "Filtro"
+            for error in errores:
+                messages.warning(request, f"Se ignoró el filtro «{etiqueta}»: {error}")
+    return filtro.filtros()
+
+
 def reenviar_aviso(request, *, notificacion_id, volver):
     """Resend a notification (``reenviar_notificacion``) and go back to ``volver`` saying what
     happened: the same row queued again, a new copy, or why it was not resent. The caller has

@@ -27,6 +27,7 @@ from ficha.selectors_lecturas import (
 from gestion_clinica.forms.ficha_accesos import FiltroLecturas, FormularioConceder, FormularioRevision, FormularioUrgencia
 from gestion_clinica.permisos import ADMINISTRADOR, TODOS, requiere_rol
 from gestion_clinica.views.acceso_ficha import respuesta_sin_acceso
+from gestion_clinica.views.comun import filtros_validos
 from pacientes.models import Cliente
 
 POR_PAGINA = 50
@@ -78,12 +79,7 @@ def lecturas(request):
     """The read log, filtered and paginated, newest first; bad filter values are ignored and
     said so."""
     filtro = FiltroLecturas(request.GET or None)
-    if filtro.is_bound and not filtro.is_valid():
-        for campo, errores in filtro.errors.items():
-            etiqueta = filtro.fields[campo].label if campo in filtro.fields else "Filtro"
-            for error in errores:
-                messages.warning(request, f"Se ignoró el filtro «{etiqueta}»: {error}")
-    filtros = filtro.filtros() if filtro.is_bound else {}
+    filtros = filtros_validos(request, filtro)
     pagina = Paginator(buscar_lecturas(**filtros), POR_PAGINA).get_page(request.GET.get("pagina"))
     consulta = request.GET.copy()
     consulta.pop("pagina", None)
