@@ -12,14 +12,14 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from mantenimiento.management.commands._comun import mas
+from mantenimiento.management.commands._comun import (
+    confirmar, mas, opciones_de_borrado, validar_opciones_de_borrado,
+)
 from mantenimiento.selectors import huerfanos
 from mantenimiento.services import limpiar_registros_huerfanos
 from nucleo.registro import registrar_evento
 
 logger = logging.getLogger("mantenimiento.limpiar_registros_huerfanos")
-
-RESPUESTAS_SI = {"s", "si", "sí"}
 
 
 class Command(BaseCommand):
@@ -29,16 +29,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="solo listar; no elimina nada")
-        parser.add_argument("--force", action="store_true", help="eliminar sin pedir confirmación")
-        parser.add_argument("--limite", type=int, default=100,
-                            help="filas a mostrar de cada tipo (0: todas); por defecto 100")
+        opciones_de_borrado(parser, que="filas de cada tipo", verbo="eliminar")
 
     def handle(self, *args, dry_run=False, force=False, limite=100, **opciones):
-        if dry_run and force:
-            raise CommandError("Use --dry-run (solo listar) o --force (eliminar sin preguntar), no los dos.")
-        if limite < 0:
-            raise CommandError("--limite debe ser 0 (todas) o un número positivo.")
+        validar_opciones_de_borrado(dry_run=dry_run, force=force, limite=limite, verbo="eliminar")
         inicio = time.monotonic()
         try:
             if not force:
@@ -102,17 +96,7 @@ class Command(BaseCommand):
             self.stdout.write(linea)
 
     def _confirmar(self, usuarios, perfiles):
-        self.stdout.write(
-            f"¿Eliminar {usuarios} cuentas y {perfiles} perfiles? Esta acción no se puede deshacer. "
-            "Escriba «s» para confirmar: ",
-            ending="",
-        )
-        self.stdout.flush()
-        try:
-            respuesta = input()
-        except EOFError:
-            respuesta = ""
-        return respuesta.strip().lower() in RESPUESTAS_SI
+        return confirmar(self.stdout, f"¿Eliminar {usuarios} cuentas y {perfiles} perfiles?")
 
     def _registrar(self, modo, usuarios, perfiles, inicio, **campos):
         registrar_evento(

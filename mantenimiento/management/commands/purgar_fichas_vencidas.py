@@ -19,12 +19,12 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from ficha.retencion import fichas_vencidas, purgar_ficha
-from mantenimiento.management.commands._comun import mas
+from mantenimiento.management.commands._comun import (
+    confirmar, mas, opciones_de_borrado, validar_opciones_de_borrado,
+)
 from nucleo.registro import registrar_evento
 
 logger = logging.getLogger("mantenimiento.purgar_fichas_vencidas")
-
-RESPUESTAS_SI = {"s", "si", "sí"}
 
 
 class Command(BaseCommand):
@@ -35,16 +35,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="solo listar; no purga nada")
-        parser.add_argument("--force", action="store_true", help="purgar sin pedir confirmación")
-        parser.add_argument("--limite", type=int, default=100,
-                            help="fichas a mostrar (0: todas); por defecto 100")
+        opciones_de_borrado(parser, que="fichas", verbo="purgar")
 
     def handle(self, *args, dry_run=False, force=False, limite=100, **opciones):
-        if dry_run and force:
-            raise CommandError("Use --dry-run (solo listar) o --force (purgar sin preguntar), no los dos.")
-        if limite < 0:
-            raise CommandError("--limite debe ser 0 (todas) o un número positivo.")
+        validar_opciones_de_borrado(dry_run=dry_run, force=force, limite=limite, verbo="purgar")
         inicio = time.monotonic()
         hoy = timezone.localdate()
         try:
@@ -106,16 +100,7 @@ class Command(BaseCommand):
             self.stdout.write(linea)
 
     def _confirmar(self, total):
-        self.stdout.write(
-            f"¿Purgar {total} ficha(s) clínica(s)? Esta acción no se puede deshacer. Escriba «s» para confirmar: ",
-            ending="",
-        )
-        self.stdout.flush()
-        try:
-            respuesta = input()
-        except EOFError:
-            respuesta = ""
-        return respuesta.strip().lower() in RESPUESTAS_SI
+        return confirmar(self.stdout, f"¿Purgar {total} ficha(s) clínica(s)?")
 
     def _registrar(self, modo, total, purgadas, extendidas, inicio, **campos):
         registrar_evento(
