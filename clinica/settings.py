@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from clinica.sitios import urlconf_del_sitio
 
@@ -436,8 +437,6 @@ def _env_roles_mfa(nombre, defecto):
     roles = _env_lista(nombre, defecto)
     desconocidos = sorted(set(roles) - {"administrador", "recepcion", "dentista"})
     if desconocidos:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(f"{nombre}: {', '.join(desconocidos)} no es un rol del personal "
                                    "(use administrador, recepcion o dentista).")
     return tuple(dict.fromkeys(["administrador", "dentista", *roles]))

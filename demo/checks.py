@@ -3,6 +3,9 @@
 from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from demo.datos import SECRETO_DEMO
 
 
 def revisar_secreto_demo(app_configs=None, databases=None, **kwargs):
@@ -12,10 +15,6 @@ def revisar_secreto_demo(app_configs=None, databases=None, **kwargs):
     from the command line); without a table yet there is nothing to report."""
     if settings.DEBUG or not databases:
         return []
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from demo.datos import SECRETO_DEMO
-
     try:
         usuarios = sorted(TOTPDevice.objects.filter(key__iexact=SECRETO_DEMO)
                           .values_list("user__username", flat=True).distinct())

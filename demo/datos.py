@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.cl.rut import calc_check_digit
 
 from citas.models import Cita, EstadoCita
@@ -220,8 +221,6 @@ def _segundo_factor_demo(usuarios):
     """The staff members created by this very load enrolled with ``SECRETO_DEMO``. Never an
     existing account that merely has a demo username (a real "admin" would get a public secret);
     those created by an earlier load already carry the demo device (or enrolled their own app)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     with operacion("demo_segundo_factor"):
         for user in usuarios:
             if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
