@@ -32,8 +32,6 @@ def _env_tasas(nombre, defecto):
     tasas = tuple(_env_lista(nombre, defecto))
     for tasa in tasas:
         if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", tasa):
-            from django.core.exceptions import ImproperlyConfigured
-
             raise ImproperlyConfigured(f"{nombre}: «{tasa}» no es una tasa como 10/m o 30/h.")
     return tasas
 
@@ -45,8 +43,6 @@ _EN_PRUEBAS = "pytest" in sys.modules or "PYTEST_CURRENT_TEST" in os.environ
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not (DEBUG or _EN_PRUEBAS):
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(
             "Falta DJANGO_SECRET_KEY: en producción (DJANGO_DEBUG=0) la clave secreta es obligatoria. "
             "Genere una con: python -c 'import secrets; print(secrets.token_urlsafe(64))'"
