@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
 from cuentas.presencial import crear_cliente_presencial
+from ficha.acceso import Acceso
+from ficha.lecturas import registrar_lectura
 from ficha.models import AccesoFicha, AccesoUrgencia, LecturaFicha, Seccion, Via
 from gestion_clinica.tests.conftest import cliente_de
 from pacientes.documentos import subir_documento
@@ -274,3 +276,30 @@ def test_auditoria_sin_datos_clinicos(clientes, marta, recepcionista, radiografi
     assert "alergias:</span> (dato clínico) → (dato clínico)" in texto  # which field changed stays
     assert "Documento de Marta Díaz Rojas" in texto
     assert "Marta Díaz Rojas" in texto and "Pedro Rojas" in texto  # who and which record stay
+
+
+def test_listas_de_la_administracion_en_consultas_fijas(clientes, crear_personal, marta, django_assert_num_queries,
+                                                        django_assert_max_num_queries):
+    """The read log and the urgencies to review: the same queries for 2 rows or 20 (no query per
+    row for the reader, the patient or who opened the access)."""
+    administracion = clientes["administrador"]
+    paginas = [reverse("gestion:ficha_lecturas"), reverse("gestion:ficha_urgencias")]
+
+    def sembrar(n):
+        for i in range(n):
+            dentista = crear_personal(rol=Rol.DENTISTA, username=f"lector{LecturaFicha.objects.count()}")
+            registrar_lectura(usuario=dentista.user, cliente_id=marta.pk, seccion=Seccion.FICHA, ip="10.0.0.1",
+                              acceso=Acceso(permitido=True, via=Via.URGENCIA, rol="Dentista", motivo_urgencia="x" * 12))
+            AccesoUrgencia.objects.create(cliente=marta, usuario=dentista.user, motivo=f"Dolor agudo número {i}",
+                                          vence_en=timezone.now() + datetime.timedelta(hours=2))
+
+    sembrar(2)
+    consultas = {}
+    for url in paginas:
+        with django_assert_max_num_queries(50) as contadas:
+            assert administracion.get(url).status_code == 200
+        consultas[url] = len(contadas.captured_queries)
+    sembrar(18)
+    for url in paginas:
+        with django_assert_num_queries(consultas[url]):
+            assert administracion.get(url).status_code == 200
