@@ -280,6 +280,10 @@ class Seccion(models.TextChoices):
     DOCUMENTO = "documento", "Documento"
     PDF = "pdf", "PDF de la ficha"
     EXPORTACION = "exportacion", "Exportación de datos"
+    ODONTOGRAMA = "odontograma", "Odontograma"
+    CONSENTIMIENTO = "consentimiento", "Consentimiento informado"
+    RECETA = "receta", "Receta"
+    RESUMEN = "resumen", "Resumen de la ficha"
 
 
 class Via(models.TextChoices):
