@@ -245,3 +245,41 @@ def test_la_eliminacion_conserva_las_recetas_y_la_purga_vencida_las_borra(
 
     assert eventos_que_contienen("RECETA-ANTIGUA") == []
     assert Receta.objects.filter(pk=receta.pk).exists()
+
+
+def receta_de(cliente, dentista, *medicamentos, indicaciones=""):
+    """A prescription written straight to the tables (another app's scene; in a test's single
+    transaction the lines pass the trigger). ``medicamentos``: names."""
+    from ficha.recetas import siguiente_folio
+
+    receta = Receta.objects.create(cliente=cliente, dentista=dentista, folio=siguiente_folio(),
+                                   indicaciones=indicaciones, dentista_nombre=dentista.nombre,
+                                   dentista_rut="13456789-9", dentista_registro="104532")
+    for orden, nombre in enumerate(medicamentos, start=1):
+        RecetaMedicamento.objects.create(receta=receta, orden=orden, medicamento=nombre, dosis="1 comprimido",
+                                         frecuencia="cada 8 horas", duracion_dias=5)
+    return receta
+
+
+def test_la_copia_de_la_ficha_trae_las_recetas_en_json_y_pdf(dentista_receta, paciente_ficha, tratante,
+                                                              django_assert_num_queries):
+    from ficha.exportacion import ficha_como_datos, ficha_en_pdf
+    from pruebas.pdf import leer_pdf, pdf_a_png
+
+    primera = emitir(dentista_receta, paciente_ficha)
+    anular_receta(actor=dentista_receta.user, receta_id=primera.pk, motivo="Dosis equivocada")
+    emitir(dentista_receta, paciente_ficha, lineas=[IBUPROFENO], indicaciones="")
+    # The patient, the history (none), notes, documents, prescriptions and their lines.
+    with django_assert_num_queries(6):
+        datos = ficha_como_datos(paciente_ficha.pk)
+    uno, dos = datos["recetas"]
+    assert (uno["folio"], dos["folio"]) == (1, 2) and uno["motivo_anulacion"] == "Dosis equivocada"
+    assert [m["medicamento"] for m in uno["medicamentos"]] == ["Amoxicilina", "Ibuprofeno"]
+    assert uno["medicamentos"][0]["duracion_dias"] == 7 and dos["anulada_en"] is None
+    assert uno["dentista_rut"] == "13456789-9" and uno["dentista_registro_superintendencia"] == "104532"
+    pdf = ficha_en_pdf(paciente_ficha.pk, generado_para="Camila Soto (Dentista)")
+    pdf_a_png(pdf, "/tmp/capturas-rec", "copia-ficha", paginas=3)
+    leido = leer_pdf(pdf)
+    for frase in ("Recetas (2)", "Receta N° 000001", "(ANULADA)", "Dosis equivocada", "Amoxicilina — Cápsulas 500 mg",
+                  "1 cápsula cada 8 horas durante 7 días.", "Receta N° 000002"):
+        assert leido.contiene(frase), frase
