@@ -70,7 +70,12 @@ def formset_de_lineas(data=None, *, agregar=False):
         valor = data.get(clave, "")
         total = int(valor) if valor.isascii() and valor.isdigit() and len(valor) < 4 else LINEAS_INICIALES
         data[clave] = str(min(max(total, 0) + 1, MAX_LINEAS))
-    return FormularioLineas(data, prefix="lineas")
+    formset = FormularioLineas(data, prefix="lineas")
+    # Examples only on the first line: on empty ones below they read as if already filled in.
+    for form in formset.forms[1:]:
+        for campo in form.fields.values():
+            campo.widget.attrs.pop("placeholder", None)
+    return formset
 
 
 class FormularioAnulacion(_Base):
