@@ -192,3 +192,6 @@ def test_el_administrador_registra_rut_y_registro_del_dentista(administrador, tr
     tratante.refresh_from_db()
     assert (tratante.rut, tratante.registro_superintendencia) == ("12345678-5", "104532")
     assert 'value="12345678-5"' in cliente.get(url).content.decode()
+    otra = cliente.post(f"/gestion/personal/{administrador.pk}/editar/",
+                        {"nombre": "Ad", "apellido": "Min", "rol": "administrador", "rut": "12345678-5"})
+    assert "Otro miembro del personal ya tiene ese RUT." in otra.content.decode()
