@@ -3,6 +3,7 @@ keeps its own ``urlpatterns``; they are joined here."""
 
 from cliente_web.views import citas, clave, cuenta, documentos, enlaces, inicio, registro, reservas, sesion
 from cliente_web.views import ficha_lecturas
+from cliente_web.views import recetas
 
 app_name = "portal"
 
@@ -17,4 +18,5 @@ urlpatterns = [
     *documentos.urlpatterns,
     *enlaces.urlpatterns,
     *ficha_lecturas.urlpatterns,
+    *recetas.urlpatterns,
 ]

@@ -30,7 +30,7 @@ from nucleo.registro import registrar_evento
 from pacientes.models import Cliente
 from cuentas.presencial import crear_cliente_presencial
 from nucleo.servicios import operacion
-from personal.models import Rol
+from personal.models import Perfil, Rol
 from personal.segundo_factor import NOMBRE_APP
 from personal.services import crear_personal
 
@@ -57,6 +57,14 @@ PERSONAL = (
     ("dr.munoz", "Matías", "Muñoz Araya", Rol.DENTISTA, "Endodoncia", False),
     ("dra.reyes", "Valentina", "Reyes Pizarro", Rol.DENTISTA, "Ortodoncia", False),
 )
+
+# The demo dentists' RUT and Superintendencia de Salud registry number (their prescriptions print
+# them); invented, with a valid check digit.
+DATOS_PROFESIONALES = {
+    "dra.soto": ("13456789-9", "104532"),
+    "dr.munoz": ("14567234-1", "118764"),
+    "dra.reyes": ("15678345-5", "127391"),
+}
 
 # nombre_completo, RUT body, birth date, allergies, kind, preferred channel.
 # kind: "portal" registers on the portal (account with PASSWORD_DEMO), "invitacion" is a walk-in
@@ -211,6 +219,9 @@ def _cargar_personal(resumen):
             resumen.personal_existente += 1
         usuarios[username] = user
         actor = actor or user  # the administrator creates everyone after themself
+        if username in DATOS_PROFESIONALES and user in creados:
+            rut, registro = DATOS_PROFESIONALES[username]
+            Perfil.objects.filter(user=user).update(rut=rut, registro_superintendencia=registro)
     _segundo_factor_demo(creados)
     # In the order of PERSONAL, which the booking plan refers to.
     dentistas = [usuarios[p[0]].perfil_personal for p in PERSONAL if p[3] == Rol.DENTISTA]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ficha.antecedentes import autores_de_versiones
 from ficha.models import Antecedentes, Evolucion
+from ficha.recetas import recetas_del_paciente, texto_de_linea
 from nucleo.pdf import DocumentoPDF
 from pacientes.models import Cliente, ClienteDocumento
 
@@ -128,9 +129,9 @@ def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
     ``paciente`` (identification), ``antecedentes`` (current values, version, who and when, and
     ``historial`` with every version; None when never recorded), ``evoluciones`` (signed notes
     with author, teeth, appointment start and ``adendas``), ``documentos`` (their data, not the
-    files) and ``conservacion`` (how long the clinic keeps it). Five queries whatever the
-    record's size (one less without a medical history, one less when the caller passes the
-    ``cliente`` it already loaded). Raises
+    files), ``recetas`` (``recetas_como_datos``) and ``conservacion`` (how long the clinic keeps
+    it). Eight queries whatever the record's size (one less without a medical history, one less
+    without prescriptions, one less when the caller passes the ``cliente`` it already loaded). Raises
     ``Cliente.DoesNotExist`` for an unknown id."""
     if cliente is None or cliente.pk != cliente_id:
         cliente = Cliente.objects.get(pk=cliente_id)
@@ -150,6 +151,7 @@ def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
         "antecedentes": antecedentes,
         "evoluciones": evoluciones,
         "documentos": documentos,
+        "recetas": recetas_como_datos(cliente.pk),
         "conservacion": {
             "anos_minimos": settings.CLINICA_FICHA_ANOS_CONSERVACION,
             "norma": "Decreto 41 de 2012 del Ministerio de Salud, art. 11",
@@ -249,6 +251,63 @@ def ficha_en_pdf(cliente_id, *, generado_para: str) -> bytes:
     if datos["documentos"]:
         doc.parrafo("Los archivos se descargan aparte.", estilo="nota")
 
+    recetas_en_pdf(doc, datos["recetas"])
+
     doc.seccion("Conservación")
     doc.parrafo(f"{datos['conservacion']['explicacion']} ({datos['conservacion']['norma']}.)")
     return doc.pdf()
+
+
+# Prescriptions (issue 16) ------------------------------------------------------------------
+
+
+def recetas_como_datos(cliente_id) -> list[dict]:
+    """The patient's prescriptions, oldest first, annulled ones included (with when and why):
+    folio, date, the dentist's data as printed, the lines and the general indications. Two
+    queries (one without prescriptions)."""
+    return [
+        {
+            "folio": receta.folio,
+            "emitida_en": _fecha(receta.emitida_en),
+            "dentista": receta.dentista_nombre,
+            "dentista_rut": receta.dentista_rut,
+            "dentista_registro_superintendencia": receta.dentista_registro,
+            "dentista_especialidad": receta.dentista_especialidad,
+            "medicamentos": [
+                {"orden": m.orden, "medicamento": m.medicamento, "presentacion": m.presentacion, "dosis": m.dosis,
+                 "frecuencia": m.frecuencia, "duracion_dias": m.duracion_dias, "indicaciones": m.indicaciones}
+                for m in receta.medicamentos.all()
+            ],
+            "indicaciones": receta.indicaciones,
+            "anulada_en": _fecha(receta.anulada_en),
+            "motivo_anulacion": receta.motivo_anulacion,
+        }
+        for receta in reversed(recetas_del_paciente(cliente_id))
+    ]
+
+
+def recetas_en_pdf(doc: DocumentoPDF, recetas: list[dict]) -> None:
+    """The copy's "Recetas" section, from ``recetas_como_datos``."""
+    doc.seccion(f"Recetas ({len(recetas)})")
+    if not recetas:
+        doc.parrafo("No hay recetas.")
+    for receta in recetas:
+        titulo = f"Receta N° {receta['folio']:06d} del {_dd(receta['emitida_en'])}"
+        if receta["anulada_en"]:
+            titulo += " (ANULADA)"
+        lineas = [("Dentista", receta["dentista"])]
+        for m in receta["medicamentos"]:
+            nombre = m["medicamento"] + (f" — {m['presentacion']}" if m["presentacion"] else "")
+            lineas.append((f"Rp. {m['orden']}", f"{nombre}. {texto_de_linea(_Linea(**m))}".strip()))
+        if receta["indicaciones"]:
+            lineas.append(("Indicaciones", receta["indicaciones"]))
+        if receta["anulada_en"]:
+            lineas.append(("Anulada el", f"{_dd(receta['anulada_en'], hora=True)}: {receta['motivo_anulacion']}"))
+        doc.bloque(titulo, lineas)
+
+
+class _Linea:
+    """A line of the data as ``texto_de_linea`` reads it."""
+
+    def __init__(self, **campos):
+        self.__dict__.update(campos)

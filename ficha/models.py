@@ -411,3 +411,185 @@ class Resguardo(models.Model):
 
     def __str__(self):
         return f"Resguardo de {self.cliente_id} hasta {self.conservar_hasta:%d-%m-%Y}"
+
+
+# Prescriptions (recetas) ------------------------------------------------------------------
+# An issued prescription is a document the patient took to a pharmacy: the database refuses any
+# change but its one-time annulment, and any deletion but the purge of an expired legal hold (as
+# ``evolucion_firmada_inmutable``). Its time is the database's clock, whatever an INSERT says.
+_SQL_RECETA_EMITIDA = """
+    IF TG_OP = 'INSERT' THEN
+        NEW.emitida_en := now();
+        NEW.anulada_en := NULL;
+        NEW.anulada_por_id := NULL;
+        NEW.motivo_anulacion := '';
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.emitida_en < now() - interval '15 years' AND EXISTS (
+            SELECT 1 FROM ficha_resguardo r
+            WHERE r.cliente_id = OLD.cliente_id AND r.conservar_hasta < CURRENT_DATE
+        ) THEN
+            RETURN OLD;
+        END IF;
+    ELSIF OLD.anulada_en IS NULL AND NEW.anulada_en IS NOT NULL AND NEW.anulada_por_id IS NOT NULL
+          AND NEW.motivo_anulacion ~ '\\S'
+          AND (to_jsonb(NEW) - ARRAY['anulada_en', 'anulada_por_id', 'motivo_anulacion'])
+              = (to_jsonb(OLD) - ARRAY['anulada_en', 'anulada_por_id', 'motivo_anulacion']) THEN
+        NEW.anulada_en := now();
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'La receta % está emitida: no se puede modificar ni eliminar (solo anular una vez, con motivo).', OLD.id
+        USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'receta_emitida_inmutable';
+"""
+
+# Its lines: written only in the transaction that issued the prescription (its ``emitida_en`` is
+# that transaction's now()), never changed, deleted only with it by the purge.
+_SQL_RECETA_LINEA = """
+    IF TG_OP = 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM ficha_receta r WHERE r.id = NEW.receta_id AND r.emitida_en = now()) THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'La receta % ya fue emitida: no se le agregan medicamentos.', NEW.receta_id
+            USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'receta_emitida_inmutable';
+    END IF;
+    IF TG_OP = 'DELETE' AND EXISTS (
+        SELECT 1 FROM ficha_receta r JOIN ficha_resguardo g ON g.cliente_id = r.cliente_id
+        WHERE r.id = OLD.receta_id AND r.emitida_en < now() - interval '15 years'
+          AND g.conservar_hasta < CURRENT_DATE
+    ) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'La receta % está emitida: sus medicamentos no se pueden modificar ni eliminar.', OLD.receta_id
+        USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'receta_emitida_inmutable';
+"""
+
+
+class ContadorFolio(models.Model):
+    """The last folio given in a numbered series (table ``ficha_contadorfolio``): one row per
+    series (``receta``), taken with an ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` that locks
+    the row, so concurrent prescriptions get consecutive numbers, none twice, and a rolled-back
+    one gives its number back. One clinic per database: with a ``clinica_id`` it joins the key."""
+
+    serie = models.CharField("serie", max_length=20, primary_key=True)
+    ultimo = models.PositiveIntegerField("último folio", default=0)
+
+    class Meta:
+        verbose_name = "contador de folios"
+        verbose_name_plural = "contadores de folios"
+
+    def __str__(self):
+        return f"{self.serie}: {self.ultimo}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Receta(models.Model):
+    """A prescription (table ``ficha_receta``), issued at once from one form (no draft: it is
+    written at the chair and printed for the patient, and a half-written one would be one more
+    state to hide from the portal and the copy). It keeps the dentist's professional data as they
+    were when it was issued. An error is corrected by annulling it (once, with a reason: the row
+    stays) and issuing a new one."""
+
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.PROTECT, related_name="recetas"
+    )
+    dentista = models.ForeignKey(
+        "personal.Perfil", verbose_name="dentista", on_delete=models.PROTECT, related_name="recetas"
+    )
+    evolucion = models.ForeignKey(
+        Evolucion, verbose_name="evolución de la visita", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="recetas",
+    )
+    folio = models.PositiveIntegerField("folio", unique=True)
+    emitida_en = models.DateTimeField("emitida el", db_default=Now())
+    indicaciones = models.TextField("indicaciones generales", blank=True, default="", db_default="")
+    dentista_nombre = models.CharField("nombre del dentista", max_length=300)
+    dentista_rut = models.CharField("RUT del dentista", max_length=12)
+    dentista_registro = models.CharField("registro en la Superintendencia de Salud", max_length=10)
+    dentista_especialidad = models.CharField("especialidad", max_length=120, blank=True, default="", db_default="")
+    anulada_en = models.DateTimeField("anulada el", null=True, blank=True)
+    anulada_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="anulada por", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    motivo_anulacion = models.TextField("motivo de la anulación", blank=True, default="", db_default="")
+
+    class Meta:
+        verbose_name = "receta"
+        verbose_name_plural = "recetas"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(anulada_en__isnull=True) & Q(anulada_por__isnull=True) & Q(motivo_anulacion=""))
+                | (Q(anulada_en__isnull=False) & Q(anulada_por__isnull=False) & Q(motivo_anulacion__regex=r"\S")),
+                name="receta_anulacion_completa",
+                violation_error_code="motivo_requerido",
+                violation_error_message="Para anular la receta indique el motivo.",
+            ),
+            models.CheckConstraint(
+                condition=Q(dentista_rut__regex=r"^[1-9][0-9]{0,7}-[0-9K]$")
+                & Q(dentista_registro__regex=r"^[0-9]{1,10}$"),
+                name="receta_datos_del_dentista",
+                violation_error_code="dentista_sin_datos",
+                violation_error_message="La receta lleva el RUT y el registro en la Superintendencia de Salud "
+                                        "del dentista.",
+            ),
+        ]
+        indexes = [models.Index(fields=["cliente", "-emitida_en"], name="receta_cliente_idx")]
+        triggers = [
+            pgtrigger.Trigger(
+                name="receta_emitida_inmutable",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+                func=_SQL_RECETA_EMITIDA,
+            ),
+        ]
+
+    def __str__(self):
+        return f"Receta N° {self.folio} de {self.cliente_id}"
+
+    @property
+    def anulada(self) -> bool:
+        return self.anulada_en is not None
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())
+class RecetaMedicamento(models.Model):
+    """One "Rp." line of a prescription (table ``ficha_recetamedicamento``), in ``orden``."""
+
+    receta = models.ForeignKey(Receta, verbose_name="receta", on_delete=models.CASCADE, related_name="medicamentos")
+    orden = models.PositiveSmallIntegerField("orden")
+    medicamento = models.CharField("medicamento", max_length=200)
+    presentacion = models.CharField("presentación", max_length=120, blank=True, default="", db_default="")
+    dosis = models.CharField("dosis", max_length=120, blank=True, default="", db_default="")
+    frecuencia = models.CharField("frecuencia", max_length=120, blank=True, default="", db_default="")
+    duracion_dias = models.PositiveSmallIntegerField("duración (días)", null=True, blank=True)
+    indicaciones = models.CharField("indicaciones", max_length=500, blank=True, default="", db_default="")
+
+    class Meta:
+        verbose_name = "medicamento de la receta"
+        verbose_name_plural = "medicamentos de la receta"
+        constraints = [
+            models.UniqueConstraint(fields=["receta", "orden"], name="receta_medicamento_orden_unico"),
+            models.CheckConstraint(
+                condition=Q(medicamento__regex=r"\S"), name="receta_medicamento_con_nombre",
+                violation_error_code="medicamento_requerido",
+                violation_error_message="Escriba el nombre del medicamento.",
+            ),
+            models.CheckConstraint(
+                condition=Q(duracion_dias__isnull=True) | Q(duracion_dias__gte=1, duracion_dias__lte=365),
+                name="receta_medicamento_duracion",
+                violation_error_code="duracion_invalida",
+                violation_error_message="La duración va de 1 a 365 días.",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="receta_linea_inmutable",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+                func=_SQL_RECETA_LINEA,
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.orden}. {self.medicamento}"

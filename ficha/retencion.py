@@ -4,7 +4,7 @@ patient is erased, and purged only after that. See ``docs/retencion.md``.
 
 What makes a record (``tiene_ficha``): any clinical content the clinic wrote about the patient —
 medical history with something in it, any progress note (a draft too: it is the dentist's
-clinical writing until discarded), any attached document (radiographs, consents: issue 15 made
+clinical writing until discarded), any prescription, any attached document (radiographs, consents: issue 15 made
 them part of the record), or any attended appointment. An attended visit is a health care act:
 Decreto 41 art. 6 asks the record to hold every attention, so the visit keeps the record alive
 even when nobody wrote a note (and the care team, ``ficha.acceso``, is drawn from those visits).
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from citas.estados import EstadoCita
 from citas.services import liberar_citas_del_cliente
-from ficha.models import Antecedentes, Evolucion, Resguardo
+from ficha.models import Antecedentes, Evolucion, Receta, RecetaMedicamento, Resguardo
 from notificaciones.models import Notificacion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
@@ -47,6 +47,8 @@ _ULTIMA_ENTRADA_SQL = f"""
            FROM ficha_evolucion e WHERE e.cliente_id = %(id)s),
         (SELECT max((d.creado AT TIME ZONE %(tz)s)::date) FROM pacientes_clientedocumento d
           WHERE d.cliente_id = %(id)s),
+        (SELECT max((r.emitida_en AT TIME ZONE %(tz)s)::date) FROM ficha_receta r
+          WHERE r.cliente_id = %(id)s),
         (SELECT max((c.inicio AT TIME ZONE %(tz)s)::date) FROM citas_cita c
           WHERE c.cliente_id = %(id)s AND c.estado = %(atendida)s)
     )
@@ -164,6 +166,16 @@ def _limpiar_auditoria_de_la_purga(cliente_id: int) -> None:
     ClienteDocumento.pgh_event_models["insert"].objects.filter(cliente_id=cliente_id).update(
         titulo="", nombre_original=""
     )
+    _limpiar_auditoria_de_recetas(cliente_id)
+
+
+def _limpiar_auditoria_de_recetas(cliente_id: int) -> None:
+    """The purged prescriptions' events keep folio, dates and who; not what was prescribed."""
+    eventos = Receta.pgh_event_models["insert"].objects.filter(cliente_id=cliente_id)
+    RecetaMedicamento.pgh_event_models["insert"].objects.filter(
+        receta_id__in=eventos.values("pgh_obj_id")).update(
+        medicamento="", presentacion="", dosis="", frecuencia="", duracion_dias=None, indicaciones="")
+    eventos.update(indicaciones="", motivo_anulacion="")
 
 
 def _borrar_evoluciones(cliente_id: int) -> int:
@@ -184,7 +196,8 @@ def purgar_ficha(*, actor, cliente_id) -> ResultadoPurga:
     """Delete, in one transaction, the record of a patient whose legal hold expired: progress
     notes (addenda first; the database accepts deleting signed ones only now), medical history,
     documents (their files after commit), the hold, and the patient's row. Past appointments stay
-    as history under their snapshot name (``liberar_citas_del_cliente``). Under a row lock the
+    as history under their snapshot name (``liberar_citas_del_cliente``). Prescriptions (and
+    their lines) go first: the database accepts it only now, as for signed notes. Under a row lock the
     expiry is checked again, and so is the last entry: a record written to after it was held
     gets its period extended instead (``purgada`` False).
 
@@ -210,6 +223,8 @@ def purgar_ficha(*, actor, cliente_id) -> ResultadoPurga:
             resguardo.save(update_fields=["ultima_entrada", "conservar_hasta"])
             resultado = ResultadoPurga(cliente_id=cliente_id, purgada=False, conservar_hasta=plazo[1])
         else:
+            # Prescriptions first: they may name a note (PROTECT); their lines go with them.
+            Receta.objects.filter(cliente_id=cliente_id).delete()
             evoluciones = _borrar_evoluciones(cliente_id)
             Antecedentes.objects.filter(cliente_id=cliente_id).delete()
             documentos = ClienteDocumento.objects.filter(cliente_id=cliente_id)

@@ -51,12 +51,31 @@ class Perfil(ConFechas):
     # When an administrator last removed this member's second-factor devices (a lost phone):
     # the reset itself is in the audit trail, with who did it (personal.segundo_factor).
     segundo_factor_restablecido = models.DateTimeField("segundo factor restablecido", null=True, blank=True)
+    # A Chilean prescription carries the dentist's RUT and their number in the Superintendencia de
+    # Salud's registry of individual providers (Registro Nacional de Prestadores Individuales).
+    rut = models.CharField("RUT", max_length=12, blank=True, default="", db_default="")
+    registro_superintendencia = models.CharField(
+        "N° de registro en la Superintendencia de Salud", max_length=10, blank=True, default="", db_default=""
+    )
 
     objects = PerfilQuerySet.as_manager()
 
     class Meta:
         verbose_name = "miembro del personal"
         verbose_name_plural = "personal"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rut"], condition=~Q(rut=""), name="perfil_rut_unico",
+                violation_error_code="rut_duplicado",
+                violation_error_message="Otro miembro del personal ya tiene ese RUT.",
+            ),
+            models.CheckConstraint(
+                condition=Q(registro_superintendencia__regex=r"^[0-9]{0,10}$"),
+                name="perfil_registro_numerico",
+                violation_error_code="registro_invalido",
+                violation_error_message="El número de registro son solo dígitos (hasta 10).",
+            ),
+        ]
 
     def __str__(self):
         return self.nombre

@@ -28,7 +28,7 @@ from django.utils import timezone
 from notificaciones.services import notificar
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
-from pacientes.validaciones import normalizar_email, normalizar_nombre, validar_username_disponible
+from pacientes.validaciones import normalizar_email, normalizar_nombre, normalizar_rut, validar_username_disponible
 from personal.ganchos import reservas_futuras
 from personal.models import Perfil, Rol
 from personal.tokens import enlace_activacion_personal
@@ -201,9 +201,32 @@ def _asignar(objeto, **valores):
     return cambiados
 
 
-def editar_personal(*, actor, perfil_id, nombre, apellido, rol, especialidad="") -> Perfil:
-    """Change a staff member's name, role and specialty (``User`` names and ``Perfil``) in one
-    transaction, audited under ``editar_personal``.
+def _datos_profesionales(rut, registro_superintendencia) -> dict:
+    """A dentist's RUT (normal form, ``12345678-5``) and Superintendencia de Salud registry
+    number (digits), as a prescription prints them; ``None`` leaves a value as it is, "" clears
+    it. Raises ValidationError per field (``rut_invalido``, ``registro_invalido``)."""
+    datos = {}
+    if rut is not None:
+        rut = str(rut).strip()
+        try:
+            datos["rut"] = normalizar_rut(rut) if rut else ""
+        except ValidationError as error:
+            raise ValidationError({"rut": error}) from None
+    if registro_superintendencia is not None:
+        registro = "".join(str(registro_superintendencia).replace(".", "").split())
+        if not (registro.isascii() and registro.isdigit() and len(registro) <= 10) and registro:
+            raise ValidationError({"registro_superintendencia": ValidationError(
+                "El número de registro en la Superintendencia de Salud son solo dígitos (hasta 10), "
+                "por ejemplo 123456.", code="registro_invalido")})
+        datos["registro_superintendencia"] = registro
+    return datos
+
+
+def editar_personal(*, actor, perfil_id, nombre, apellido, rol, especialidad="", rut=None,
+                    registro_superintendencia=None) -> Perfil:
+    """Change a staff member's name, role and specialty (``User`` names and ``Perfil``), and a
+    dentist's RUT and registry number (``None``: unchanged), in one transaction, audited under
+    ``editar_personal``.
 
     Raises ValidationError ``no_autorizado``, ``personal_no_encontrado``, ``rol_invalido``,
     a name code (``nombre_obligatorio``, ...), ``rol_propio``, ``ultimo_administrador`` or
@@ -218,6 +241,7 @@ def editar_personal(*, actor, perfil_id, nombre, apellido, rol, especialidad="")
     if len(especialidad) > 120:
         raise ValidationError({"especialidad": ValidationError(
             "La especialidad no puede superar 120 caracteres.", code="especialidad_larga")})
+    profesionales = _datos_profesionales(rut, registro_superintendencia)
     with operacion("editar_personal", actor=actor):
         administradores = _administradores_bloqueados()
         _exigir_administrador(actor)
@@ -242,7 +266,10 @@ def editar_personal(*, actor, perfil_id, nombre, apellido, rol, especialidad="")
         cambios_user = _asignar(user, first_name=nombre, last_name=apellido)
         if cambios_user:
             user.save(update_fields=cambios_user)
-        cambios_perfil = _asignar(perfil, rol=rol, especialidad=especialidad)
+        if profesionales.get("rut") and Perfil.objects.filter(rut=profesionales["rut"]).exclude(pk=perfil.pk).exists():
+            raise ValidationError({"rut": ValidationError("Otro miembro del personal ya tiene ese RUT.",
+                                                          code="rut_duplicado")})
+        cambios_perfil = _asignar(perfil, rol=rol, especialidad=especialidad, **profesionales)
         if cambios_perfil:
             perfil.save(update_fields=[*cambios_perfil, "actualizado"])
     registrar_evento(logger, "personal_editado", perfil_id=perfil.pk, user_id=user.pk,

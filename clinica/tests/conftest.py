@@ -22,6 +22,7 @@ from cuentas.registro import SAL_REGISTRO
 from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
 from ficha.evoluciones import crear_evolucion
 from ficha.models import AccesoFicha, AccesoUrgencia
+from ficha.tests.test_recetas import receta_de
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
@@ -101,6 +102,9 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
                                                 texto="Control").pk,
         "otra_evolucion_id": lambda: crear_evolucion(actor=otro_dentista.user, cliente_id=otro_paciente.cliente.pk,
                                                      texto="Control").pk,
+        # Issue 16: a prescription of each patient by their dentist (a record too: asked for only).
+        "receta_id": lambda: receta_de(paciente.cliente, dentista, "Amoxicilina").pk,
+        "otra_receta_id": lambda: receta_de(otro_paciente.cliente, otro_dentista, "Amoxicilina").pk,
     }, {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,

@@ -31,7 +31,7 @@ from twilio.request_validator import RequestValidator
 
 from clinica.tests.seguridad import argumentos_de, cliente_logueado, patrones
 from clinica.tests.test_tabla_de_acceso import TABLA, _ids_enteros
-from personal.models import Rol
+from personal.models import Perfil, Rol
 from pruebas.soporte import dispositivo_de_prueba, iniciar_sesion
 
 pytestmark = [pytest.mark.django_db, pytest.mark.lento]
@@ -108,6 +108,9 @@ PISTAS = {
     "dientes": st.sampled_from(["16, 26 y 11", "19", "0", "abc", "11 y", "y", "85 51", "١٦", "16,,", "-11"]),
     "embarazo": st.sampled_from(["", "no_aplica", "no", "si", "quizas"]),
     "tabaquismo": st.sampled_from(["", "no", "ex", "si", "mucho"]),
+    "evolucion": real("evolucion_id") | real("otra_evolucion_id"),
+    "duracion_dias": st.sampled_from(["7", "-3", "0", "365", "366", "99999999999999999999", "1e3", "٧"]),
+    "medicamento": st.sampled_from(["Amoxicilina", " ", "x" * 5000]),
     "telefono": st.sampled_from(["+56 9 6123 4567", "+56 2 2345 6789", "+54 9 11 2345 6789", "+1 415 555 2671",
                                  "123"]),
 }
@@ -144,6 +147,18 @@ def bloques_de_horario():
                for n in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")}
     filas = {f"form-{i}-{n}": campo(n) for i in range(3) for n in ("dia_semana", "hora_inicio", "hora_fin", "duracion_minutos")}
     return st.fixed_dictionaries(gestion | filas).map(lambda d: {k: v for k, v in d.items() if v is not None})
+
+
+def lineas_de_receta():
+    """A prescription's form (issue 16): header, and the medicines' formset with its management
+    form (huge, negative or missing counts too), now and then "Agregar línea"."""
+    gestion = {f"lineas-{n}": st.one_of(st.none(), numero, st.sampled_from(["3", "0", "21", "1000000"]))
+               for n in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")}
+    filas = {f"lineas-{i}-{n}": campo(n) for i in range(3)
+             for n in ("medicamento", "presentacion", "dosis", "frecuencia", "duracion_dias", "indicaciones")}
+    cabecera = {"indicaciones": campo("indicaciones"), "evolucion": campo("evolucion"),
+                "agregar": st.one_of(st.none(), st.none(), st.just("1"))}
+    return st.fixed_dictionaries(gestion | filas | cabecera).map(lambda d: {k: v for k, v in d.items() if v is not None})
 
 
 PISTAS.update({f"semana-{n}": hora for n in ("manana_desde", "manana_hasta", "tarde_desde", "tarde_hasta")})
@@ -210,9 +225,13 @@ POST = {
     "gestion:ficha_evolucion_firmar": ("dentista", formulario()),
     "gestion:ficha_evolucion_descartar": ("dentista", formulario()),
     "gestion:ficha_evolucion_adenda": ("dentista", formulario("texto")),
+    # Prescriptions (issue 16): the patient's dentist, with RUT and registry number.
+    "gestion:ficha_receta_nueva": ("dentista", lineas_de_receta()),
+    "gestion:ficha_receta_anular": ("dentista", formulario("motivo")),
     "gestion:personal_nuevo": ("administrador", formulario("username", "nombre", "apellido", "email", "rol",
                                                           "especialidad", "enviar_invitacion")),
-    "gestion:personal_editar": ("administrador", formulario("nombre", "apellido", "rol", "especialidad")),
+    "gestion:personal_editar": ("administrador", formulario("nombre", "apellido", "rol", "especialidad", "rut",
+                                                           "registro_superintendencia")),
     "gestion:personal_desactivar": ("administrador", formulario()),
     "gestion:personal_reactivar": ("administrador", formulario()),
     "gestion:personal_invitar": ("administrador", formulario()),
@@ -282,6 +301,9 @@ SOLO_RUTA = {
     "portal:mis_documentos", "portal:documento",
     "gestion:ficha_pdf", "gestion:ficha_datos", "portal:cuenta_ficha_pdf",  # the clinical record's copy (issue 15)
     "gestion:ficha_urgencias", "gestion:ficha_urgencias_cuenta",
+    # Prescriptions and the record's summary (issue 16).
+    "gestion:ficha_recetas", "gestion:ficha_receta", "gestion:ficha_receta_pdf", "gestion:ficha_resumen_pdf",
+    "portal:mis_recetas", "portal:cuenta_receta_pdf",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}
@@ -316,6 +338,8 @@ def remitentes(personas, registros, crear_personal, otro_paciente, settings):
     sin_verificar = crear_personal(rol=Rol.DENTISTA, nombre="Sin", apellido="Verificar").user
     dispositivo_de_prueba(sin_verificar)
     sin_inscribir = crear_personal(rol=Rol.RECEPCION, nombre="Sin", apellido="Inscribir").user
+    # The scene's dentist may issue prescriptions (issue 16): the form's garbage reaches the service.
+    Perfil.objects.filter(pk=registros["dentista_id"]).update(rut="13456789-9", registro_superintendencia="104532")
     return {
         **personas,
         "personal_sin_verificar": iniciar_sesion(Client(), sin_verificar, segundo_factor=False),

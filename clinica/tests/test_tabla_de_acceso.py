@@ -102,6 +102,13 @@ TABLA = {
     "gestion:ficha_evolucion_firmar": {D},  # GET: confirmation; POST: sign (the author only)
     "gestion:ficha_evolucion_descartar": {D},  # the author's draft only
     "gestion:ficha_evolucion_adenda": {D},  # signed notes only (a draft: back to it)
+    # Prescriptions and the record's summary (issue 16): the care team only.
+    "gestion:ficha_recetas": {D},
+    "gestion:ficha_receta_nueva": {D},
+    "gestion:ficha_receta": {D},
+    "gestion:ficha_receta_anular": {D},  # GET: the reason's form; POST: its author annuls
+    "gestion:ficha_receta_pdf": {D},
+    "gestion:ficha_resumen_pdf": {D},
     # The second-factor step: staff who gave their password (a verified session goes on to next=)
     "gestion:segundo_factor": {A, R, D},
     "gestion:segundo_factor_inscribir": {A, R, D},
@@ -145,6 +152,8 @@ TABLA = {
     "portal:cuenta_eliminada": {"publica"},  # shown after the account is gone
     "portal:mis_documentos": {"paciente"},
     "portal:cuenta_lecturas_ficha": {"paciente"},  # "quién vio mi ficha": only their own rows
+    "portal:mis_recetas": {"paciente"},  # their prescriptions (issue 16)
+    "portal:cuenta_receta_pdf": {"paciente"},  # one of them as a PDF: their own only
     "portal:documento": {"paciente"},
     "portal:recordatorio_enlace": {"publica"},  # the reminder's signed token is the key
     "portal:cuenta_correo_confirmar": {"publica"},  # the signed token is the key
@@ -189,6 +198,15 @@ IDOR = {
     "gestion:ficha_evolucion_firmar": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
     "gestion:ficha_evolucion_descartar": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
     "gestion:ficha_evolucion_adenda": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
+    # Issue 16: another patient's record is refused; another patient's prescription under this
+    # patient's record does not exist; in the portal, another patient's prescription neither.
+    "gestion:ficha_recetas": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_receta_nueva": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_resumen_pdf": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_receta": ("dentista", {"receta_id": "otra_receta_id"}, 404),
+    "gestion:ficha_receta_anular": ("dentista", {"receta_id": "otra_receta_id"}, 404),
+    "gestion:ficha_receta_pdf": ("dentista", {"receta_id": "otra_receta_id"}, 404),
+    "portal:cuenta_receta_pdf": ("paciente", {"receta_id": "otra_receta_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
@@ -296,6 +314,7 @@ LECTURAS_DE_FICHA = {
     "portal:cuenta_datos", "portal:cuenta_datos_legibles", "portal:cuenta_ficha_pdf",
     # The patient's own reads: Mi cuenta (their allergies), their documents' list and a download.
     "portal:mi_cuenta", "portal:mis_documentos", "portal:documento",
+    "portal:mis_recetas", "portal:cuenta_receta_pdf",  # their prescriptions (issue 16)
 }
 # Administrative pages that show a piece of the record inline to the care team (the allergy
 # alert, the documents' list): one row per part shown, none for everyone else.

@@ -69,5 +69,12 @@ class FormularioEditarPersonal(ConErroresDelServicio, forms.Form):
     especialidad = forms.CharField(
         label="Especialidad", max_length=120, required=False, help_text="Solo para dentistas, si corresponde."
     )
+    # What a prescription prints under the dentist's name (ficha.recetas); the service validates.
+    rut = forms.CharField(label="RUT", max_length=20, required=False,
+                          help_text="Solo para dentistas: aparece en sus recetas. Ejemplo: 12.345.678-5.")
+    registro_superintendencia = forms.CharField(
+        label="N° de registro en la Superintendencia de Salud", max_length=20, required=False,
+        help_text="Registro Nacional de Prestadores Individuales; aparece en sus recetas.",
+    )
 
     campo_por_codigo = CAMPO_POR_CODIGO

@@ -18,6 +18,7 @@ from pacientes.documentos import subir_documento
 from cuentas.presencial import crear_cliente_presencial
 from ficha.evoluciones import crear_evolucion
 from ficha.models import AccesoFicha, AccesoUrgencia
+from ficha.tests.test_recetas import receta_de
 
 PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
 SOLO_ADMINISTRADOR_PREFIJOS = ("personal", "auditoria")
@@ -71,6 +72,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
         "fecha": "2027-02-10", "accion": "confirmar", "documento_id": documento.pk,
         "notificacion_id": aviso.pk, "cierre_id": cierre.pk, "reserva_uid": asignada.reserva_uid,
         "evolucion_id": crear_evolucion(actor=dentista.user, cliente_id=cliente.pk, texto="Control").pk,
+        "receta_id": receta_de(cliente, dentista, "Amoxicilina").pk,  # issue 16
     }
 
 

@@ -44,11 +44,13 @@ def personal_nuevo(request):
 
 @requiere_rol(ADMINISTRADOR)
 def personal_editar(request, perfil_id):
-    """Edit a member's name, role and specialty (``editar_personal``: audited; it refuses to
+    """Edit a member's name, role, specialty, and a dentist's RUT and registry number for their
+    prescriptions (``editar_personal``: audited; it refuses to
     leave the clinic without an administrator or a dentist's booked patients without one)."""
     perfil = get_object_or_404(Perfil.objects.select_related("user"), pk=perfil_id)
     inicial = {"nombre": perfil.user.first_name, "apellido": perfil.user.last_name, "rol": perfil.rol,
-               "especialidad": perfil.especialidad}
+               "especialidad": perfil.especialidad, "rut": perfil.rut,
+               "registro_superintendencia": perfil.registro_superintendencia}
     formulario = FormularioEditarPersonal(request.POST or None, initial=inicial)
     if request.method == "POST" and formulario.is_valid():
         try:
