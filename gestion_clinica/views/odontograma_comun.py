@@ -8,7 +8,7 @@ from ficha.odontograma import describir, estado_en, hallazgos_pendientes
 from ficha.odontograma_dibujo import a_svg, geometria
 
 
-def svg_del_odontograma(cliente_id, marcas=None, *, seleccionado=None, leyenda=True) -> str:
+def svg_del_odontograma(cliente_id, marcas=None, *, seleccionado=None, leyenda=True, clase="odontograma") -> str:
     """The drawing of the patient's mouth (``marcas``: the marks in force; now when None), each
     tooth and surface a link to the chart with it selected. Safe HTML (built with escaping)."""
     if marcas is None:
@@ -19,7 +19,7 @@ def svg_del_odontograma(cliente_id, marcas=None, *, seleccionado=None, leyenda=T
         return f"{base}?diente={diente}" + (f"&cara={cara}" if cara else "") + "#panel"
 
     return mark_safe(a_svg(geometria(marcas, leyenda=leyenda), enlace=enlace, seleccionado=seleccionado,  # noqa: S308
-                           titulo="Odontograma: toque un diente o una cara para registrar"))
+                           clase=clase, titulo="Odontograma: toque un diente o una cara para registrar"))
 
 
 def hallazgos_para_la_nota(nota) -> dict:
