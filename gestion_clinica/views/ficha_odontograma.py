@@ -80,7 +80,7 @@ def _contexto_del_grafico(request, cliente_id, *, seleccion=None, errores=None):
         "estados_diente": [(e.value, e.label) for e in ESTADOS_DE_DIENTE],
         "seleccion": seleccion,
         "borrador": borrador_de_hoy(cliente_id, perfil.pk) if perfil and diente and not fecha else None,
-        "descripciones": [describir(m) for m in marcas],
+        "descripciones": [describir(m) + (f" — {m.nota}" if m.nota else "") for m in marcas],
     })
     return contexto
 
