@@ -288,6 +288,8 @@ def a_svg(dibujo: Dibujo, *, enlace=None, seleccionado: int | None = None, titul
     for d in dibujo.dientes:
         sel = " odo-sel" if d.numero == seleccionado else ""
         partes.append(f'<g class="odo-diente{sel}">')
+        if enlace is None:
+            partes.append(f"<title>{escape(d.titulo)}</title>")
         if enlace is not None:
             partes.append(f'<a href="{escape(enlace(d.numero, ""))}" aria-label="{escape(d.titulo)}">'
                           f'<title>{escape(d.titulo)}</title>'

@@ -294,3 +294,33 @@ def test_el_dibujo_escapa_y_describe_cada_cara(paciente_ficha, tratante):
     assert svg.count('class="odo-diente') == 52
     dibujo = a_reportlab(geometria(estado_en(paciente_ficha.pk)), ancho_pt=500)
     assert round(dibujo.width) == 500
+
+
+# The copy (JSON and PDF) -----------------------------------------------------------------------------
+
+def test_la_copia_trae_el_odontograma_vigente_su_historial_y_el_dibujo(paciente_ficha, tratante, tmp_path):
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from ficha.exportacion import ficha_como_datos, ficha_en_pdf
+    from pruebas.pdf import leer_pdf, pdf_a_png
+
+    c = paciente_ficha.pk
+    registrar_cambios(actor=tratante.user, cliente_id=c, cambios=[
+        Cambio(16, "O", "caries", nota="Profunda"), Cambio(46, "", "corona", "realizado"), Cambio(55, "D", "sellante")])
+    registrar_cambios(actor=tratante.user, cliente_id=c, cambios=[Cambio(55, "D", "sellante", quitar=True)])
+    datos = ficha_como_datos(c)["odontograma"]
+    json.dumps(datos, cls=DjangoJSONEncoder)
+    assert [m["descripcion"] for m in datos["vigente"]] == [
+        "Diente 16, cara oclusal: caries (hallazgo)", "Diente 46: corona (realizado)"]
+    assert [(h["diente"], h["accion"]) for h in datos["historial"]] == [(16, "marcada"), (46, "marcada"),
+                                                                       (55, "marcada"), (55, "quitada")]
+    assert datos["historial"][0]["registrado_por"] == "Camila Soto" and datos["vigente"][0]["nota"] == "Profunda"
+    assert datos["svg"].startswith("<svg") and "<style>" in datos["svg"] and "Diente 46: corona (realizado)" in datos["svg"]
+    contenido = ficha_en_pdf(c, generado_para="Camila Soto (Dentista)")
+    leido = leer_pdf(contenido)
+    for frase in ("Odontograma", "Diente 16, cara oclusal", "Caries (hallazgo)", "Corona (realizado)",
+                  "Rojo: hallazgo", "Cambios registrados: 4"):
+        assert leido.contiene(frase), frase
+    pdf_a_png(contenido, "/tmp/capturas-odo", "ficha_con_odontograma", paginas=3)
