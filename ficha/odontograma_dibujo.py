@@ -18,6 +18,7 @@ square frame. The SVG carries classes only (CSP: no style attributes; colours in
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 from html import escape
 
 from reportlab.graphics.shapes import Circle, Drawing, Group, Line, PolyLine, Polygon, String
@@ -87,6 +88,7 @@ class Cara:
     puntos: list
     titulo: str
     formas: list = field(default_factory=list)
+    pts: str = ""  # the points as SVG writes them
 
 
 @dataclass
@@ -167,8 +169,30 @@ def _formas_de_diente(estado, condicion, x0, y0):
     return [Forma("rect", [(x0 - 3, y0 - 3)], f"odo-trazo {c}", ancho=s + 6, alto=s + 6)]
 
 
+_PALABRAS = {(e.value, c.value): f"{e.label.lower()} ({'hallazgo' if c == Condicion.HALLAZGO else 'realizado'})"
+             for e in EstadoDental for c in Condicion}
+
+
 def _palabras(marca_estado, condicion):
-    return f"{EstadoDental(marca_estado).label.lower()} ({'hallazgo' if condicion == Condicion.HALLAZGO else 'realizado'})"
+    return _PALABRAS[(marca_estado, condicion)]
+
+
+@cache
+def _plantilla():
+    """What never changes (computed once): each tooth's position, its surfaces' polygons (and
+    their SVG points), the words of each surface and its number."""
+    dientes = []
+    for numero in ORDEN:
+        x0 = _x(numero) + (CELDA - LADO) / 2
+        y0, y_numero = FILAS[_fila(numero)]
+        caras = tuple((sup, puntos, _pts(puntos), f"Diente {numero}, cara {nombre_cara(numero, sup)}")
+                      for sup, puntos in _caras(numero, x0, y0).items())
+        dientes.append((numero, x0, y0, caras, Forma("texto", [(x0 + LADO / 2, y_numero)], "odo-num", texto=str(numero))))
+    return tuple(dientes)
+
+
+def _orden_de_cara(marca):
+    return _DE_SUPERFICIE.index(marca[0]) if marca[0] in _DE_SUPERFICIE else 9
 
 
 def geometria(marcas, *, leyenda: bool = True) -> Dibujo:
@@ -176,35 +200,42 @@ def geometria(marcas, *, leyenda: bool = True) -> Dibujo:
     ``superficie``, ``estado``, ``condicion``)."""
     por_diente: dict[int, dict[str, list]] = {}
     for m in marcas:
-        get = m.get if isinstance(m, dict) else lambda k, m=m: getattr(m, k)
-        por_diente.setdefault(get("diente"), {}).setdefault(get("superficie"), []).append(
-            (get("estado"), get("condicion")))
+        if isinstance(m, dict):
+            clave = (m["diente"], m["superficie"], m["estado"], m["condicion"])
+        else:
+            clave = (m.diente, m.superficie, m.estado, m.condicion)
+        por_diente.setdefault(clave[0], {}).setdefault(clave[1], []).append(clave[2:])
     dientes = []
-    for numero in ORDEN:
-        fila = _fila(numero)
-        x0 = _x(numero) + (CELDA - LADO) / 2
-        y0, y_numero = FILAS[fila]
-        marcas_d = por_diente.get(numero, {})
+    for numero, x0, y0, plantilla_caras, forma_numero in _plantilla():
+        marcas_d = por_diente.get(numero)
         caras = []
-        for sup, puntos in _caras(numero, x0, y0).items():
-            lista = sorted(marcas_d.get(sup, []), key=lambda e: _DE_SUPERFICIE.index(e[0]) if e[0] in _DE_SUPERFICIE else 9)
-            texto = "; ".join(_palabras(e, c) for e, c in lista) or "sin marcas"
-            cara = Cara(sup, puntos, f"Diente {numero}, cara {nombre_cara(numero, sup)}: {texto}")
+        if not marcas_d:
+            for sup, puntos, pts, nombre in plantilla_caras:
+                caras.append(Cara(sup, puntos, nombre + ": sin marcas", pts=pts))
+            dientes.append(Diente(numero, x0 - (CELDA - LADO) / 2, y0, f"Diente {numero}: sin marcas", caras,
+                                  [forma_numero]))
+            continue
+        for sup, puntos, pts, nombre in plantilla_caras:
+            lista = sorted(marcas_d.get(sup, ()), key=_orden_de_cara)
+            cara = Cara(sup, puntos, f"{nombre}: " + ("; ".join(_palabras(e, c) for e, c in lista) or "sin marcas"),
+                        pts=pts)
             for estado, condicion in lista:
                 cara.formas += _formas_de_cara(estado, condicion, puntos)
             caras.append(cara)
         enteros = marcas_d.get("", [])
-        resumen = [f"{_palabras(e, c)}" for e, c in enteros]
+        resumen = [_palabras(e, c) for e, c in enteros]
         resumen += [f"cara {nombre_cara(numero, s)}: {_palabras(e, c)}" for s in "OMDVL" for e, c in marcas_d.get(s, [])]
-        diente = Diente(numero, _x(numero), y0, f"Diente {numero}: " + ("; ".join(resumen) or "sin marcas"), caras)
+        diente = Diente(numero, x0 - (CELDA - LADO) / 2, y0, f"Diente {numero}: " + ("; ".join(resumen) or "sin marcas"),
+                        caras)
         for estado, condicion in enteros:
             diente.formas += _formas_de_diente(estado, condicion, x0, y0)
-        diente.formas.append(Forma("texto", [(x0 + LADO / 2, y_numero)], "odo-num", texto=str(numero)))
+        diente.formas.append(forma_numero)
         dientes.append(diente)
-    return Dibujo(dientes=dientes, leyenda=_leyenda() if leyenda else [], ancho=ANCHO,
+    return Dibujo(dientes=dientes, leyenda=_leyenda() if leyenda else (), ancho=ANCHO,
                   alto=ALTO_DIENTES + (ALTO_LEYENDA if leyenda else 0))
 
 
+@cache
 def _leyenda():
     formas = []
     y = ALTO_DIENTES + 8
@@ -228,7 +259,7 @@ def _leyenda():
             escala = [f for f in _formas_de_diente(estado, Condicion.HALLAZGO, 0, 0)]
             formas += [_escalar(f, x + 2, fila_y + 2, 10 / LADO) for f in escala]
         formas.append(Forma("texto", [(x + 22, fila_y + 11)], "odo-ley", texto=texto))
-    return formas
+    return tuple(formas)
 
 
 def _escalar(forma, dx, dy, k):
@@ -277,43 +308,62 @@ ESTILOS = (
 
 
 def a_svg(dibujo: Dibujo, *, enlace=None, seleccionado: int | None = None, titulo: str = "Odontograma",
-          estilos_incrustados: bool = False, clase: str = "odontograma") -> str:
+          estilos_incrustados: bool = False, clase: str = "odontograma", caras_enlazadas: bool = True) -> str:
     """The drawing as an SVG element. ``enlace(diente, superficie)`` → URL makes each tooth
-    (``superficie`` "") and each surface a link with its description; ``seleccionado``: the
-    tooth highlighted."""
+    (``superficie`` "") and, with ``caras_enlazadas``, each surface a link with its description;
+    without it (the ficha page's small drawing) the whole tooth is one link and its unmarked
+    outline one ``<use>`` (a third of the size). ``seleccionado``: the tooth highlighted."""
     partes = [f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(clase)}" viewBox="0 0 {_n(dibujo.ancho)} '
               f'{_n(dibujo.alto)}" role="group" aria-label="{escape(titulo)}"><title>{escape(titulo)}</title>']
     if estilos_incrustados:
         partes.append(f"<style>{ESTILOS}</style>")
+    compacto = enlace is not None and not caras_enlazadas
+    if compacto:
+        base = _caras(11, 0, 0)  # the outline is the same for every tooth; only its labels turn
+        partes.append('<defs><g id="odo-base">' + "".join(
+            f'<polygon class="odo-cara" points="{_pts(p)}"/>' for p in base.values()) + "</g></defs>")
     for d in dibujo.dientes:
         sel = " odo-sel" if d.numero == seleccionado else ""
         partes.append(f'<g class="odo-diente{sel}">')
+        arriba = d.y - 22 if d.numero // 10 in (1, 2, 5, 6) else d.y - 4
         if enlace is None:
             partes.append(f"<title>{escape(d.titulo)}</title>")
-        if enlace is not None:
+        else:
             partes.append(f'<a href="{escape(enlace(d.numero, ""))}" aria-label="{escape(d.titulo)}">'
                           f'<title>{escape(d.titulo)}</title>'
-                          f'<rect class="odo-hit" x="{_n(d.x)}" y="{_n(d.y - 22 if d.numero // 10 in (1, 2, 5, 6) else d.y - 4)}" '
-                          f'width="{CELDA}" height="{LADO + 26}"/></a>')
+                          f'<rect class="odo-hit" x="{_n(d.x)}" y="{_n(arriba)}" width="{CELDA}" height="{LADO + 26}"/>')
+            if not compacto:
+                partes.append("</a>")
+        if compacto:
+            x0 = d.x + (CELDA - LADO) / 2
+            partes.append(f'<use href="#odo-base" x="{_n(x0)}" y="{_n(d.y)}"/>')
         for cara in d.caras:
-            if enlace is not None:
-                partes.append(f'<a href="{escape(enlace(d.numero, cara.superficie))}">'
-                              f'<title>{escape(cara.titulo)}</title>')
-            partes.append(f'<polygon class="odo-cara" points="{_pts(cara.puntos)}"/>')
+            if not compacto:
+                if enlace is not None:
+                    partes.append(f'<a href="{escape(enlace(d.numero, cara.superficie))}">'
+                                  f'<title>{escape(cara.titulo)}</title>')
+                partes.append(f'<polygon class="odo-cara" points="{cara.pts or _pts(cara.puntos)}"/>')
             for f in cara.formas:
                 _forma_svg(f, partes)
-            if enlace is not None:
+            if enlace is not None and not compacto:
                 partes.append("</a>")
         partes.append('<g class="odo-sobre">')
         for f in d.formas:
             _forma_svg(f, partes)
-        partes.append("</g></g>")
+        partes.append("</g>" + ("</a>" if compacto else "") + "</g>")
     if dibujo.leyenda:
-        partes.append('<g class="odo-leyenda" aria-hidden="true">')
-        for f in dibujo.leyenda:
-            _forma_svg(f, partes)
-        partes.append("</g>")
+        partes.append(_leyenda_svg())
     partes.append("</svg>")
+    return "".join(partes)
+
+
+@cache
+def _leyenda_svg() -> str:
+    """The legend (always the same) as SVG, rendered once."""
+    partes = ['<g class="odo-leyenda" aria-hidden="true">']
+    for f in _leyenda():
+        _forma_svg(f, partes)
+    partes.append("</g>")
     return "".join(partes)
 
 

@@ -89,7 +89,7 @@ def ficha(request, cliente_id):
     return render(request, f"{PLANTILLAS}/ficha.html", {
         "ficha": datos, "cliente": datos.cliente, "edad": datos.edad, "antecedentes": datos.antecedentes,
         "alertas": datos.alertas, "todas": todas, "propio_id": perfil_clinico(request.user).pk,
-        "odontograma_svg": svg_del_odontograma(cliente_id, clase="odontograma-mini"),  # issue 16
+        "odontograma_svg": svg_del_odontograma(cliente_id, clase="odontograma-mini", caras_enlazadas=False),  # issue 16
     })
 
 

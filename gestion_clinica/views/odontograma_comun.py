@@ -8,7 +8,8 @@ from ficha.odontograma import describir, estado_en, hallazgos_pendientes
 from ficha.odontograma_dibujo import a_svg, geometria
 
 
-def svg_del_odontograma(cliente_id, marcas=None, *, seleccionado=None, leyenda=True, clase="odontograma") -> str:
+def svg_del_odontograma(cliente_id, marcas=None, *, seleccionado=None, leyenda=True, clase="odontograma",
+                        caras_enlazadas=True) -> str:
     """The drawing of the patient's mouth (``marcas``: the marks in force; now when None), each
     tooth and surface a link to the chart with it selected. Safe HTML (built with escaping)."""
     if marcas is None:
@@ -18,8 +19,9 @@ def svg_del_odontograma(cliente_id, marcas=None, *, seleccionado=None, leyenda=T
     def enlace(diente, cara):
         return f"{base}?diente={diente}" + (f"&cara={cara}" if cara else "") + "#panel"
 
-    return mark_safe(a_svg(geometria(marcas, leyenda=leyenda), enlace=enlace, seleccionado=seleccionado,  # noqa: S308
-                           clase=clase, titulo="Odontograma: toque un diente o una cara para registrar"))
+    svg = a_svg(geometria(marcas, leyenda=leyenda), enlace=enlace, seleccionado=seleccionado, clase=clase,
+                caras_enlazadas=caras_enlazadas, titulo="Odontograma: toque un diente o una cara para registrar")
+    return mark_safe(svg)  # noqa: S308 (built by a_svg, every text and URL escaped)
 
 
 def hallazgos_para_la_nota(nota) -> dict:
