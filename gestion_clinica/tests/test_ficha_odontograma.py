@@ -205,3 +205,17 @@ def test_consultas_fijas_de_la_ficha_y_del_grafico_con_2_o_600_cambios(paciente_
 # Session, user, second factor's device, profile, access rule, read-log row; the patient with
 # the history (header), the state, the dentist's draft of today.
 CONSULTAS_GRAFICO = 9
+
+
+def test_los_colores_de_la_hoja_de_estilos_son_los_del_pdf_y_de_la_copia():
+    """The staff page's CSS and the drawing module (PDF, exported SVG) say the same colours."""
+    from pathlib import Path
+
+    from ficha.odontograma_dibujo import BORDE, COLORES, TINTES
+
+    import gestion_clinica
+
+    css = (Path(gestion_clinica.__file__).parent / "static/gestion_clinica/odontograma.css").read_text().lower()
+    assert f".odo-lleno.h {{ fill: {COLORES['h']}; }}" in css and f".odo-lleno.r {{ fill: {COLORES['r']}; }}" in css
+    assert f"fill: {TINTES['h']}; stroke: {COLORES['h']}" in css and f"fill: {TINTES['r']}; stroke: {COLORES['r']}" in css
+    assert f"stroke: {BORDE}" in css and "style=" not in css
