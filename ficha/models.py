@@ -453,10 +453,10 @@ class Condicion(models.TextChoices):
 
 
 # Marks are the odontogram's history: never changed, never deleted. Two exceptions, each exact:
-# the note a mark was linked to is a draft its author discarded (the foreign key's ON DELETE SET
-# NULL: only ``evolucion_id`` goes from a value to NULL, every other column equal), and the purge
-# of a record whose legal hold expired, of marks older than the law's 15 years (as
-# ``evolucion_firmada_inmutable``).
+# the note a mark was linked to is a draft its author discarded (the foreign key's SET_NULL, an
+# UPDATE before the DELETE: only ``evolucion_id`` goes from a value to NULL, every other column
+# equal), and the purge of a record whose legal hold expired, of marks older than the law's 15
+# years (as ``evolucion_firmada_inmutable``).
 _SQL_MARCA_INMUTABLE = """
     IF TG_OP = 'UPDATE' AND OLD.evolucion_id IS NOT NULL AND NEW.evolucion_id IS NULL
        AND (to_jsonb(NEW) - 'evolucion_id') = (to_jsonb(OLD) - 'evolucion_id') THEN
