@@ -306,14 +306,14 @@ def odontograma_como_datos(cliente_id) -> dict:
 
 def odontograma_en_pdf(doc: DocumentoPDF, datos: dict) -> None:
     """The odontogram's part of the PDF copy: the drawing (with its legend) and a table of the
-    marks in force; the full history is in the JSON copy."""
+    marks in force (a sentence when there are none); the full history is in the JSON copy."""
     doc.seccion("Odontograma")
     vigentes = datos["vigente"]
-    doc.agregar(a_reportlab(geometria(vigentes), ancho_pt=LETTER[0] - 2 * MARGEN_LATERAL))
-    doc.espacio(4)
-    if not vigentes:
+    if not vigentes:  # an empty chart says nothing a sentence does not
         doc.parrafo("No hay marcas en el odontograma.")
     else:
+        doc.agregar(a_reportlab(geometria(vigentes), ancho_pt=LETTER[0] - 2 * MARGEN_LATERAL))
+        doc.espacio(4)
         doc.datos([(f"Diente {m['diente']}" + (f", cara {m['superficie_texto']}" if m["superficie"] else ""),
                     f"{m['estado_texto']} ({'hallazgo' if m['condicion'] == Condicion.HALLAZGO else 'realizado'}), "
                     f"{_dd(m['registrado_en'])}, {m['registrado_por']}" + (f". {m['nota']}" if m["nota"] else ""))

@@ -324,3 +324,14 @@ def test_la_copia_trae_el_odontograma_vigente_su_historial_y_el_dibujo(paciente_
                   "Rojo: hallazgo", "Cambios registrados: 4"):
         assert leido.contiene(frase), frase
     pdf_a_png(contenido, "/tmp/capturas-odo", "ficha_con_odontograma", paginas=3)
+
+
+def test_sin_marcas_la_copia_lo_dice_sin_dibujo(paciente_ficha):
+    from ficha.exportacion import ficha_como_datos, ficha_en_pdf
+    from pruebas.pdf import leer_pdf
+
+    datos = ficha_como_datos(paciente_ficha.pk)["odontograma"]
+    assert (datos["vigente"], datos["historial"]) == ([], [])
+    leido = leer_pdf(ficha_en_pdf(paciente_ficha.pk, generado_para="Ana Pérez Soto (paciente, portal)"))
+    assert leido.contiene("No hay marcas en el odontograma.") and not leido.contiene("Rojo: hallazgo")
+    assert leido.paginas == 1
