@@ -16,7 +16,7 @@ conexión), cada caso durante un tiempo fijo:
    es quien tiene la hora, sin traslapes; y 0 respuestas 5xx.
 3. ``agenda``: la agenda del día del personal (``/gestion/agenda/?fecha=...``) como recepción,
    frente a la misma vista desnuda de una consulta.
-4. ``ficha``: la ficha clínica de un paciente con 200 evoluciones firmadas y 30 documentos
+4. ``ficha``: la ficha clínica de un paciente con 200 evoluciones firmadas, 30 documentos y diez años de odontograma (600 cambios)
    (``/gestion/pacientes/<id>/ficha/``) como su dentista, con la sesión verificada por el segundo
    factor; cada petición escribe su fila en el registro de lecturas, como manda la ley. Además
    mide en proceso lo que cuesta esa fila (``registrar_lectura``) por petición.
@@ -66,6 +66,10 @@ META_RESERVA = 0.3
 META_FICHA = 0.2
 EVOLUCIONES_FICHA = 200
 DOCUMENTOS_FICHA = 30
+# The odontogram of the ``ficha`` case (issue 16): ten years of charting, about 12 visits a year
+# with 5 changes each (findings, work done, some marks removed).
+VISITAS_ODONTOGRAMA = 120
+CAMBIOS_POR_VISITA = 5
 META_MEMORIA_MB = 150
 PACIENTES_CARRERA = 200
 HORAS_POR_RONDA = 50
@@ -675,6 +679,8 @@ def main(argv=None):
             ficha = comprobar(cliente, cliente.get(ruta_ficha, sesion_dentista), 200, "ficha clínica").decode()
             if "Evolución" not in ficha and "evolución" not in ficha:
                 raise SystemExit("la ficha clínica no muestra sus evoluciones: ¿se perdió la sesión verificada?")
+            if 'class="odontograma-mini"' not in ficha:
+                raise SystemExit("la ficha clínica no muestra el odontograma")
             print(f"Ficha: {ruta_ficha}: {len(ficha) / 1024:.0f} KB")
 
         medidas["desnuda"] = por_tiempo(cliente, servidor, "desnuda: una consulta, anónima (techo)",
@@ -726,7 +732,8 @@ def main(argv=None):
 
             antes_lecturas = LecturaFicha.objects.filter(cliente_id=ficha_cliente_id, seccion="ficha").count()
             medidas["ficha"] = por_tiempo(
-                cliente, servidor, f"gestión: ficha clínica ({EVOLUCIONES_FICHA} evoluciones, {DOCUMENTOS_FICHA} documentos)",
+                cliente, servidor, f"gestión: ficha clínica ({EVOLUCIONES_FICHA} evoluciones, {DOCUMENTOS_FICHA} documentos, "
+                f"{VISITAS_ODONTOGRAMA * CAMBIOS_POR_VISITA} cambios del odontograma)",
                 lambda n: cliente.get(ruta_ficha, sesion_dentista), **comun)
             lecturas_escritas = LecturaFicha.objects.filter(cliente_id=ficha_cliente_id, seccion="ficha").count() - antes_lecturas
         memoria = servidor.memoria()
@@ -858,7 +865,32 @@ def crear_ficha_llena(cliente_id):
                          nombre_original=f"rx{i}.png", tipo_contenido="image/png", tamano=120_000)
         for i in range(DOCUMENTOS_FICHA)
     ])
+    _odontograma_de_diez_anos(cliente_id, dentista.user, ahora)
     return cliente_id, dentista.user
+
+
+def _odontograma_de_diez_anos(cliente_id, usuario, ahora):
+    """``VISITAS_ODONTOGRAMA`` visits over ten years, ``CAMBIOS_POR_VISITA`` changes each: a
+    finding on a surface, the same surface done a visit later, now and then a whole-tooth mark
+    and a removal, over the permanent teeth (and the deciduous ones in the first years)."""
+    from ficha.models import DIENTES_PERMANENTES, DIENTES_TEMPORALES, MarcaOdontograma
+
+    filas = []
+    for visita in range(VISITAS_ODONTOGRAMA):
+        cuando = ahora - datetime.timedelta(days=3650 * (VISITAS_ODONTOGRAMA - visita) / VISITAS_ODONTOGRAMA)
+        dientes = DIENTES_TEMPORALES if visita < 20 else DIENTES_PERMANENTES
+        for k in range(CAMBIOS_POR_VISITA):
+            n = visita * CAMBIOS_POR_VISITA + k
+            diente = dientes[(n * 7) % len(dientes)]
+            if k == 4 and visita % 3 == 0:
+                estado, cara = ("corona", "endodoncia", "ausente", "implante", "extraccion")[visita % 5], ""
+            else:
+                estado, cara = ("caries", "obturacion", "sellante", "fractura")[n % 4], "OMDVL"[n % 5]
+            filas.append(MarcaOdontograma(
+                cliente_id=cliente_id, registrado_por=usuario, registrado_en=cuando + datetime.timedelta(seconds=k),
+                diente=diente, superficie=cara, estado=estado, condicion="realizado" if n % 3 == 0 else "hallazgo",
+                vigente=n % 11 != 0, nota="Control" if k == 0 else ""))
+    MarcaOdontograma.objects.bulk_create(filas)
 
 
 def medir_registro_de_lecturas(usuario, cliente_id, *, n=400, tandas=5):

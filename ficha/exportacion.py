@@ -15,11 +15,14 @@ import datetime
 
 from django.conf import settings
 from django.utils import timezone
+from reportlab.lib.pagesizes import LETTER
 
 from ficha.antecedentes import autores_de_versiones
-from ficha.models import Antecedentes, Evolucion
+from ficha.models import Antecedentes, Condicion, EstadoDental, Evolucion, MarcaOdontograma
+from ficha.odontograma import describir, nombre_cara
+from ficha.odontograma_dibujo import a_reportlab, a_svg, geometria
 from ficha.recetas import recetas_del_paciente, texto_de_linea
-from nucleo.pdf import DocumentoPDF
+from nucleo.pdf import MARGEN_LATERAL, DocumentoPDF
 from pacientes.models import Cliente, ClienteDocumento
 
 # The medical history's columns in the copy, with the labels the PDF prints.
@@ -152,6 +155,7 @@ def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
         "evoluciones": evoluciones,
         "documentos": documentos,
         "recetas": recetas_como_datos(cliente.pk),
+        "odontograma": odontograma_como_datos(cliente.pk),  # issue 16
         "conservacion": {
             "anos_minimos": settings.CLINICA_FICHA_ANOS_CONSERVACION,
             "norma": "Decreto 41 de 2012 del Ministerio de Salud, art. 11",
@@ -242,6 +246,8 @@ def ficha_en_pdf(cliente_id, *, generado_para: str) -> bytes:
             doc.bloque(f"Adenda del {_dd(adenda['firmada_en'])} a la evolución del {_dd(corregida)}",
                        _lineas_nota(adenda), sangria=True)
 
+    odontograma_en_pdf(doc, datos["odontograma"])  # issue 16
+
     doc.seccion("Documentos")
     if not datos["documentos"]:
         doc.parrafo("No hay documentos en la ficha.")
@@ -311,3 +317,63 @@ class _Linea:
 
     def __init__(self, **campos):
         self.__dict__.update(campos)
+# --- The odontogram (issue 16) -------------------------------------------------------------------
+
+def _quien(usuario) -> str:
+    perfil = getattr(usuario, "perfil_personal", None)
+    return perfil.nombre if perfil is not None else (usuario.get_full_name() or usuario.username)
+
+
+def _marca(marca: MarcaOdontograma) -> dict:
+    return {
+        "diente": marca.diente,
+        "superficie": marca.superficie,
+        "superficie_texto": nombre_cara(marca.diente, marca.superficie) if marca.superficie else "diente completo",
+        "estado": marca.estado,
+        "estado_texto": EstadoDental(marca.estado).label,
+        "condicion": marca.condicion,
+        "condicion_texto": Condicion(marca.condicion).label,
+        "descripcion": describir(marca),
+        "nota": marca.nota,
+        "registrado_en": _fecha(marca.registrado_en),
+        "registrado_por": _quien(marca.registrado_por),
+    }
+
+
+def odontograma_como_datos(cliente_id) -> dict:
+    """The patient's odontogram for the copy: ``vigente`` (the marks in force now), ``historial``
+    (every change, oldest first: a removal is ``"accion": "quitada"``) and ``svg`` (the drawing
+    as a standalone SVG, with its own styles). One query: the state is worked out from the
+    history (the latest change of each tooth, surface and state, when in force), the same rule
+    as ``ficha.odontograma.estado_en``."""
+    cambios = list(MarcaOdontograma.objects.filter(cliente_id=cliente_id)
+                   .select_related("registrado_por__perfil_personal").order_by("registrado_en", "id"))
+    ultimos = {}
+    for marca in cambios:
+        ultimos[(marca.diente, marca.superficie, marca.estado)] = marca
+    vigentes = sorted((m for m in ultimos.values() if m.vigente), key=lambda m: (m.diente, m.superficie, m.estado))
+    return {
+        "explicacion": ("Numeración FDI (permanentes 11 a 48, temporales 51 a 85). Rojo: hallazgo por tratar; "
+                        "azul: trabajo realizado o existente. Cada cambio queda con quién y cuándo."),
+        "vigente": [_marca(m) for m in vigentes],
+        "historial": [{**_marca(m), "accion": "marcada" if m.vigente else "quitada"} for m in cambios],
+        "svg": a_svg(geometria(vigentes), estilos_incrustados=True, titulo="Odontograma"),
+    }
+
+
+def odontograma_en_pdf(doc: DocumentoPDF, datos: dict) -> None:
+    """The odontogram's part of the PDF copy: the drawing (with its legend) and a table of the
+    marks in force (a sentence when there are none); the full history is in the JSON copy."""
+    doc.seccion("Odontograma")
+    vigentes = datos["vigente"]
+    if not vigentes:  # an empty chart says nothing a sentence does not
+        doc.parrafo("No hay marcas en el odontograma.")
+    else:
+        doc.agregar(a_reportlab(geometria(vigentes), ancho_pt=LETTER[0] - 2 * MARGEN_LATERAL))
+        doc.espacio(4)
+        doc.datos([(f"Diente {m['diente']}" + (f", cara {m['superficie_texto']}" if m["superficie"] else ""),
+                    f"{m['estado_texto']} ({'hallazgo' if m['condicion'] == Condicion.HALLAZGO else 'realizado'}), "
+                    f"{_dd(m['registrado_en'])}, {m['registrado_por']}" + (f". {m['nota']}" if m["nota"] else ""))
+                   for m in vigentes])
+    doc.parrafo(f"Cambios registrados: {len(datos['historial'])}. El historial completo está en la copia en JSON.",
+                estilo="nota")

@@ -593,3 +593,148 @@ class RecetaMedicamento(models.Model):
 
     def __str__(self):
         return f"{self.orden}. {self.medicamento}"
+
+
+
+
+# --- Odontograma (issue 16) -------------------------------------------------------------------
+
+class Superficie(models.TextChoices):
+    """A tooth's surface in a mark; ``""`` is the whole tooth."""
+
+    DIENTE = "", "Diente completo"
+    OCLUSAL = "O", "Oclusal / incisal"
+    MESIAL = "M", "Mesial"
+    DISTAL = "D", "Distal"
+    VESTIBULAR = "V", "Vestibular"
+    LINGUAL = "L", "Lingual / palatino"
+
+
+class EstadoDental(models.TextChoices):
+    """What a mark says. The first four are of a surface, the rest of the whole tooth
+    (``ESTADOS_DE_SUPERFICIE``; a check constraint ties each to ``superficie``)."""
+
+    CARIES = "caries", "Caries"
+    OBTURACION = "obturacion", "Obturación"
+    SELLANTE = "sellante", "Sellante"
+    FRACTURA = "fractura", "Fractura"
+    CORONA = "corona", "Corona"
+    ENDODONCIA = "endodoncia", "Endodoncia"
+    AUSENTE = "ausente", "Ausente"
+    IMPLANTE = "implante", "Implante"
+    EXTRACCION = "extraccion", "Extracción indicada"
+
+
+ESTADOS_DE_SUPERFICIE = [EstadoDental.CARIES, EstadoDental.OBTURACION, EstadoDental.SELLANTE, EstadoDental.FRACTURA]
+ESTADOS_DE_DIENTE = [e for e in EstadoDental if e not in ESTADOS_DE_SUPERFICIE]
+
+
+class Condicion(models.TextChoices):
+    """Drawn as Chilean dentists expect: red what is found (to treat), blue what is done."""
+
+    HALLAZGO = "hallazgo", "Hallazgo (por tratar)"
+    REALIZADO = "realizado", "Realizado / existente"
+
+
+# Marks are the odontogram's history: never changed, never deleted. Two exceptions, each exact:
+# the note a mark was linked to is a draft its author discarded (the foreign key's SET_NULL, an
+# UPDATE before the DELETE: only ``evolucion_id`` goes from a value to NULL, every other column
+# equal), and the purge of a record whose legal hold expired, of marks older than the law's 15
+# years (as ``evolucion_firmada_inmutable``).
+_SQL_MARCA_INMUTABLE = """
+    IF TG_OP = 'UPDATE' AND OLD.evolucion_id IS NOT NULL AND NEW.evolucion_id IS NULL
+       AND (to_jsonb(NEW) - 'evolucion_id') = (to_jsonb(OLD) - 'evolucion_id') THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'DELETE' AND OLD.registrado_en < now() - interval '15 years' AND EXISTS (
+        SELECT 1 FROM ficha_resguardo r
+        WHERE r.cliente_id = OLD.cliente_id AND r.conservar_hasta < CURRENT_DATE
+    ) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'Las marcas del odontograma no se modifican ni se eliminan: registre un cambio nuevo.'
+        USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'marca_odontograma_inmutable';
+"""
+
+
+class MarcaOdontograma(models.Model):
+    """One change of a patient's odontogram (table ``ficha_marcaodontograma``), append-only: a
+    tooth (FDI), a surface (``""`` = the whole tooth), a state, its condition (finding or done)
+    and whether the mark is in force (``vigente`` False: the mark was removed). The state of the
+    mouth at an instant is, for each (tooth, surface, state), the latest change up to then, kept
+    when in force (``ficha.odontograma.estado_en``): the odontogram as it was on any past date
+    comes from its own history. ``registrado_en`` is the database's clock at the INSERT
+    (``clock_timestamp()``, not the transaction's start), taken under the tooth's lock, so the
+    order of the changes of one tooth is the order they were written in. No pghistory events:
+    the table is its own history (who and when on every row)."""
+
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.PROTECT, related_name="marcas_odontograma"
+    )
+    diente = models.PositiveSmallIntegerField("diente (FDI)")
+    superficie = models.CharField("cara", max_length=1, choices=Superficie.choices, blank=True, default="")
+    estado = models.CharField("estado", max_length=12, choices=EstadoDental.choices)
+    condicion = models.CharField("condición", max_length=10, choices=Condicion.choices)
+    vigente = models.BooleanField("vigente", default=True)
+    evolucion = models.ForeignKey(
+        Evolucion, verbose_name="evolución", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="marcas_odontograma",
+    )
+    registrado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="registrado por", on_delete=models.PROTECT, related_name="+"
+    )
+    registrado_en = models.DateTimeField(
+        "registrado el", db_default=models.Func(function="clock_timestamp", output_field=models.DateTimeField())
+    )
+    nota = models.CharField("nota", max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = "marca del odontograma"
+        verbose_name_plural = "marcas del odontograma"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(diente__in=DIENTES_FDI),
+                name="marca_diente_fdi",
+                violation_error_code="diente_invalido",
+                violation_error_message="Los dientes se indican con la numeración FDI (11 a 48; temporales 51 a 85).",
+            ),
+            models.CheckConstraint(
+                condition=Q(superficie__in=Superficie.values),
+                name="marca_superficie_valida",
+                violation_error_code="superficie_invalida",
+                violation_error_message="La cara debe ser O, M, D, V o L (o el diente completo).",
+            ),
+            models.CheckConstraint(
+                condition=Q(condicion__in=Condicion.values),
+                name="marca_condicion_valida",
+                violation_error_code="condicion_invalida",
+                violation_error_message="Indique si es un hallazgo o un trabajo realizado.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(estado__in=ESTADOS_DE_SUPERFICIE) & ~Q(superficie=""))
+                | (Q(estado__in=ESTADOS_DE_DIENTE) & Q(superficie="")),
+                name="marca_estado_y_cara",
+                violation_error_code="estado_invalido",
+                violation_error_message="Ese estado no corresponde a esa cara (caries, obturación, sellante y "
+                                        "fractura van en una cara; los demás, en el diente completo).",
+            ),
+        ]
+        indexes = [
+            # The state at an instant: DISTINCT ON (diente, superficie, estado), latest first.
+            models.Index(fields=["cliente", "diente", "superficie", "estado", "-registrado_en", "-id"],
+                         name="marca_estado_idx"),
+            # The history page, newest first.
+            models.Index(fields=["cliente", "-registrado_en", "-id"], name="marca_historial_idx"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="marca_odontograma_inmutable",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func=_SQL_MARCA_INMUTABLE,
+            ),
+        ]
+
+    def __str__(self):
+        cara = f" {self.superficie}" if self.superficie else ""
+        return f"Diente {self.diente}{cara}: {self.estado} ({self.condicion})"

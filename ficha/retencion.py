@@ -4,8 +4,9 @@ patient is erased, and purged only after that. See ``docs/retencion.md``.
 
 What makes a record (``tiene_ficha``): any clinical content the clinic wrote about the patient —
 medical history with something in it, any progress note (a draft too: it is the dentist's
-clinical writing until discarded), any prescription, any attached document (radiographs, consents: issue 15 made
-them part of the record), or any attended appointment. An attended visit is a health care act:
+clinical writing until discarded), any change of the odontogram (issue 16), any prescription, any
+attached document (radiographs, consents: issue 15 made them part of the record), or any attended
+appointment. An attended visit is a health care act:
 Decreto 41 art. 6 asks the record to hold every attention, so the visit keeps the record alive
 even when nobody wrote a note (and the care team, ``ficha.acceso``, is drawn from those visits).
 Booked, cancelled or missed appointments are not care and do not make a record.
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from citas.estados import EstadoCita
 from citas.services import liberar_citas_del_cliente
-from ficha.models import Antecedentes, Evolucion, Receta, RecetaMedicamento, Resguardo
+from ficha.models import Antecedentes, Evolucion, MarcaOdontograma, Receta, RecetaMedicamento, Resguardo
 from notificaciones.models import Notificacion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
@@ -50,7 +51,9 @@ _ULTIMA_ENTRADA_SQL = f"""
         (SELECT max((r.emitida_en AT TIME ZONE %(tz)s)::date) FROM ficha_receta r
           WHERE r.cliente_id = %(id)s),
         (SELECT max((c.inicio AT TIME ZONE %(tz)s)::date) FROM citas_cita c
-          WHERE c.cliente_id = %(id)s AND c.estado = %(atendida)s)
+          WHERE c.cliente_id = %(id)s AND c.estado = %(atendida)s),
+        (SELECT max((m.registrado_en AT TIME ZONE %(tz)s)::date) FROM ficha_marcaodontograma m
+          WHERE m.cliente_id = %(id)s)
     )
 """
 
@@ -225,6 +228,9 @@ def purgar_ficha(*, actor, cliente_id) -> ResultadoPurga:
         else:
             # Prescriptions first: they may name a note (PROTECT); their lines go with them.
             Receta.objects.filter(cliente_id=cliente_id).delete()
+            # The odontogram's marks first (the trigger accepts it now: hold expired, marks older
+            # than the law's years), so the notes' deletion has no link to clear.
+            MarcaOdontograma.objects.filter(cliente_id=cliente_id).delete()
             evoluciones = _borrar_evoluciones(cliente_id)
             Antecedentes.objects.filter(cliente_id=cliente_id).delete()
             documentos = ClienteDocumento.objects.filter(cliente_id=cliente_id)

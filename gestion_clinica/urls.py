@@ -7,6 +7,7 @@ from gestion_clinica.views import (
     agenda, auditoria, citas, ficha, ficha_accesos, ficha_exportacion, horarios, pacientes, personal, segundo_factor,
 )
 from gestion_clinica.views import ficha_recetas
+from gestion_clinica.views import ficha_odontograma
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -28,4 +29,5 @@ urlpatterns = [
     *ficha.urlpatterns,
     *segundo_factor.urlpatterns,
     *ficha_recetas.urlpatterns,
+    *ficha_odontograma.urlpatterns,
 ]

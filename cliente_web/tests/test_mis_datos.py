@@ -122,9 +122,9 @@ def test_cada_columna_de_la_ficha_esta_decidida():
 
 def test_la_version_legible_tiene_lo_mismo_en_castellano_y_fechas_chilenas(portal, paciente, historia,
                                                                           django_assert_num_queries):
-    # session, user with their record + the export's nine (the clinical record's three without a
-    # medical history, issue 15; the prescriptions, issue 16) + the read log's row
-    with django_assert_num_queries(13):
+    # session, user with their record + the export's ten (the clinical record's three without a
+    # medical history, issue 15; the prescriptions and the odontogram history, issue 16) + the read log's row
+    with django_assert_num_queries(14):
         respuesta = portal.get(LEGIBLES)
     assert respuesta.status_code == 200 and respuesta["Content-Type"].startswith("text/html")
     assert "no-store" in respuesta["Cache-Control"]

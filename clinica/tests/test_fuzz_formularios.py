@@ -113,6 +113,14 @@ PISTAS = {
     "medicamento": st.sampled_from(["Amoxicilina", " ", "x" * 5000]),
     "telefono": st.sampled_from(["+56 9 6123 4567", "+56 2 2345 6789", "+54 9 11 2345 6789", "+1 415 555 2671",
                                  "123"]),
+    # The odontogram (issue 16).
+    "diente": st.sampled_from(["16", "19", "85", "86", "0", "-16", "١٦", "16.0", "9" * 30]),
+    "superficie": st.sampled_from(["O", "M", "D", "V", "L", "", "Z", "o", "OM"]),
+    "estado": st.sampled_from(["caries", "obturacion", "corona", "ausente", "xyz", ""]),
+    "condicion": st.sampled_from(["hallazgo", "realizado", "otro", ""]),
+    "accion": st.sampled_from(["marcar", "quitar", "x"]),
+    "evolucion": real("evolucion_id"),
+    "cara": st.sampled_from(["O", "M", "Z", "", "OO"]),
 }
 
 
@@ -262,6 +270,9 @@ POST = {
     "portal:cuenta_correo_confirmar": ("anonimo", formulario()),
     "portal:cuenta_correo_deshacer": ("anonimo", formulario()),
     "portal:registro_verificar": ("anonimo", formulario()),
+    # The odontogram's charting (issue 16), by the care team; ``evolucion`` a real draft or garbage.
+    "gestion:ficha_odontograma": ("dentista", formulario("diente", "superficie", "estado", "condicion", "accion",
+                                                         "nota", "evolucion", "volver")),
 }
 # Pages that read their query string: url → (who, the GET parameters).
 GET = {
@@ -289,6 +300,9 @@ GET = {
     "gestion:segundo_factor": ("personal_sin_verificar", formulario("next")),
     "gestion:segundo_factor_inscribir": ("personal_sin_inscribir", formulario("next")),
     "webhooks:meta": ("anonimo", formulario("hub.mode", "hub.verify_token", "hub.challenge")),
+    # The odontogram (issue 16): the chart as of a date, a tooth selected; the history's pages.
+    "gestion:ficha_odontograma_historial": ("dentista", formulario("pagina")),
+    "gestion:ficha_odontograma": ("dentista", formulario("fecha", "diente", "cara")),
 }
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {

@@ -15,14 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinica.tests.seguridad import argumentos_de, patrones
-from ficha.models import Antecedentes, Evolucion, LecturaFicha, Via
+from ficha.models import Antecedentes, Evolucion, LecturaFicha, MarcaOdontograma, Via
 from ficha.tests.test_recetas import receta_de
 from pacientes.models import Cliente
 from personal.models import Perfil
 
 pytestmark = [pytest.mark.django_db, pytest.mark.lento]
 
-MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731", "RECETA-7731")
+MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731", "RECETA-7731",
+              "ODONTOGRAMA-7731")  # issue 16: a prescription line, a mark's note
 TIPOS_DE_ARCHIVO = ("application/pdf", "image/", "application/json", "application/octet-stream")
 
 
@@ -41,6 +42,8 @@ def ficha_marcada(registros):
     adenda = Evolucion.objects.create(cliente_id=cliente_id, dentista=dentista, atendido_el=hoy, corrige=nota,
                                       texto="Corrige el diente ADENDA-7731")
     Evolucion.objects.filter(pk=adenda.pk).update(firmada_en=timezone.now())
+    MarcaOdontograma.objects.create(cliente_id=cliente_id, registrado_por=dentista.user, diente=16, superficie="O",
+                                    estado="caries", condicion="hallazgo", nota="Mancha ODONTOGRAMA-7731")
     receta = receta_de(Cliente.objects.get(pk=cliente_id), dentista, "Amoxicilina RECETA-7731")
     return {**registros, "evolucion_id": nota.pk, "receta_id": receta.pk}
 
@@ -89,6 +92,7 @@ def test_el_equipo_de_cuidado_deja_registro_en_cada_url_que_muestra_la_ficha(fic
     # The walk really met the record: the ficha page and a document at least.
     assert "gestion:ficha" in muestran and "gestion:paciente_documento" in muestran, muestran
     assert {"gestion:ficha_recetas", "gestion:ficha_receta", "gestion:ficha_receta_pdf"} <= set(muestran), muestran
+    assert {"gestion:ficha_odontograma", "gestion:ficha_odontograma_historial"} <= set(muestran), muestran
 
 
 @pytest.mark.parametrize("persona", ["recepcion", "administrador"])

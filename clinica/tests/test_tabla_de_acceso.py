@@ -162,6 +162,9 @@ TABLA = {
     "webhooks:twilio": {"firma del proveedor"},
     "webhooks:twilio_estado": {"firma del proveedor"},
     "webhooks:meta": {"firma del proveedor"},
+    # The odontogram (issue 16): the care team only, like the rest of the record.
+    "gestion:ficha_odontograma": {D},
+    "gestion:ficha_odontograma_historial": {D},
 }
 
 # URLs with an id, and how another owner's id is tried on them (IDOR). The value names the
@@ -207,6 +210,9 @@ IDOR = {
     "gestion:ficha_receta_anular": ("dentista", {"receta_id": "otra_receta_id"}, 404),
     "gestion:ficha_receta_pdf": ("dentista", {"receta_id": "otra_receta_id"}, 404),
     "portal:cuenta_receta_pdf": ("paciente", {"receta_id": "otra_receta_id"}, 404),
+    # The odontogram (issue 16): another patient's record is refused (and logged).
+    "gestion:ficha_odontograma": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_odontograma_historial": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).

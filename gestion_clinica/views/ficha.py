@@ -25,6 +25,7 @@ from ficha.selectors import (
 )
 from gestion_clinica.forms.ficha import FormularioAdenda, FormularioAntecedentes, FormularioEvolucion
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
+from gestion_clinica.views.odontograma_comun import hallazgos_para_la_nota, svg_del_odontograma
 from nucleo.servicios import es_id_valido
 from pacientes.models import Cliente
 
@@ -88,6 +89,7 @@ def ficha(request, cliente_id):
     return render(request, f"{PLANTILLAS}/ficha.html", {
         "ficha": datos, "cliente": datos.cliente, "edad": datos.edad, "antecedentes": datos.antecedentes,
         "alertas": datos.alertas, "todas": todas, "propio_id": perfil_clinico(request.user).pk,
+        "odontograma_svg": svg_del_odontograma(cliente_id, clase="odontograma-mini", caras_enlazadas=False),  # issue 16
     })
 
 
@@ -214,7 +216,8 @@ def evolucion(request, cliente_id, evolucion_id):
     else:
         form = FormularioEvolucion(initial={"atendido_el": nota.atendido_el, "procedimiento": nota.procedimiento,
                                             "dientes": ", ".join(map(str, nota.dientes)), "texto": nota.texto})
-    return render(request, f"{PLANTILLAS}/evolucion_formulario.html", {**contexto, "form": form, "nota": nota})
+    return render(request, f"{PLANTILLAS}/evolucion_formulario.html", {**contexto, "form": form, "nota": nota,
+                                                                       "odontograma_nota": hallazgos_para_la_nota(nota)})
 
 
 def _accion_sobre_borrador(request, cliente_id, evolucion_id, *, servicio, exito, plantilla_texto, boton, ancla):
