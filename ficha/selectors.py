@@ -92,10 +92,28 @@ def ficha_del_paciente(cliente_id, *, dentista_id=None, limite: int | None = NOT
                   .order_by("-creado", "-pk"))
     documentos = list(documentos if limite_documentos is None else documentos[: limite_documentos + 1])
     hay_mas_documentos = limite_documentos is not None and len(documentos) > limite_documentos
+    zona = timezone.get_current_timezone_name()
+    for nota in notas:
+        if nota.firmada:
+            nota.huella = huella_de_nota(nota, zona)
     return Ficha(cliente=cliente, edad=edad_de(cliente.fecha_nacimiento), antecedentes=antecedentes,
                  alertas=alertas_clinicas(antecedentes), notas=notas[:limite] if hay_mas else notas,
                  hay_mas=hay_mas, documentos=documentos[:limite_documentos] if hay_mas_documentos else documentos,
                  hay_mas_documentos=hay_mas_documentos)
+
+
+def huella_de_nota(nota: Evolucion, zona: str) -> str:
+    """The key of a signed note's HTML on the ficha page (``{% cache %}`` in ficha.html, cache
+    "ficha"): everything that block shows, so a kept copy is never stale and never another
+    note's. The note's own fields are fixed by the trigger once signed, and keyed anyway (an id
+    from another database, e.g. between tests, must not bring back its text); the author's and
+    each addendum's author's names and the appointment's start can change; a new addendum
+    changes the list; dates are shown in the time zone ``zona``."""
+    return repr((
+        nota.pk, nota.cliente_id, nota.atendido_el, nota.procedimiento, nota.dientes, nota.texto, nota.firmada_en,
+        nota.dentista.nombre, nota.cita.inicio if nota.cita_id else None, zona,
+        [(a.pk, a.dentista.nombre, a.firmada_en, a.texto) for a in nota.adendas_firmadas],
+    ))
 
 
 def evolucion_del_paciente(*, cliente_id, evolucion_id) -> Evolucion:
