@@ -10,13 +10,16 @@ cargador de plantillas con caché, el middleware de producción).
 
 Imprime, en ms por petición (tiempo propio de cada parte, sin las partes de dentro):
 
-- ``middleware``: lo que corre fuera de la vista (sesión, CSRF, mensajes, CSP, axes, …);
+- ``middleware``: lo que corre fuera de la vista (sesión, CSRF, mensajes, CSP, axes, …; la
+  sesión, el usuario y el dispositivo del segundo factor se leen perezosamente: sus consultas
+  caen en la parte que los pide primero);
 - ``rol y segundo factor``: ``requiere_rol`` (``rol_de`` y ``falta_segundo_factor``);
 - ``regla de acceso``: ``ficha.acceso.acceso_a_ficha``;
 - ``registro de lecturas``: ``registrar_lectura`` (el INSERT y su commit);
 - ``selector``: ``ficha_del_paciente``;
 - ``plantilla``: el render (procesadores de contexto incluidos);
-- ``vista (resto)``: lo demás de la vista y del manejador de Django;
+- ``vista (resto)``: lo demás de la vista y del manejador de Django (resolver la URL,
+  decoradores, ``render`` fuera del dibujo);
 
 cada consulta SQL con su parte y su tiempo, el total de reloj y de CPU (``time.process_time``,
 que incluye el cliente de pruebas), y el tamaño de la página. Con ``--cprofile`` agrega las
@@ -185,15 +188,16 @@ def main(argv=None):
 
     cliente_id, usuario = llenar(args)
     ruta = f"/gestion/pacientes/{cliente_id}/ficha/"
+    # Wrapped before the client exists: its handler binds ``_get_response`` when it is built.
+    partes = Partes()
+    instrumentar(partes)
     c = Client(HTTP_HOST="127.0.0.1")
     iniciar_sesion(c, usuario)
     for _ in range(args.calentamiento):
         respuesta = c.get(ruta)
         assert respuesta.status_code == 200, respuesta.status_code
     html = respuesta.content.decode()
-
-    partes = Partes()
-    instrumentar(partes)
+    partes.propio.clear()
     # One run to list the queries of one request.
     with connection.execute_wrapper(partes.consulta):
         c.get(ruta)
