@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from django.contrib.auth import get_user_model
+
 from citas.models import Cita
 from ficha.acceso import ESTADOS_DE_CUIDADO
 from ficha.models import Antecedentes, Embarazo, Evolucion
+from nucleo.sql import cursor_preparado
 from pacientes.models import Cliente, ClienteDocumento
+from personal.models import Perfil, nombre_de_personal
 
 # What the ficha page shows before "Ver todo": a dentist reads the latest visits and the latest
 # x-rays first; a record of ten years stays one click away (``?todas=1``). Measured: with 50
@@ -23,14 +27,15 @@ DOCUMENTOS_POR_PAGINA = 10
 class Ficha:
     """The ficha page's content: ``cliente`` (with ``edad``), ``antecedentes`` (an unsaved empty
     one with ``version = 0`` when nothing is recorded), ``alertas`` (what a dentist must see
-    first), ``notas`` (original notes newest first, each with ``.adendas_firmadas``), ``hay_mas``
+    first), ``notas`` (original notes newest first, each with ``.adendas_firmadas``: plain
+    ``NotaEnFicha`` values, see ``notas_de_la_ficha``), ``hay_mas``
     (older notes beyond ``limite``), ``documentos`` and ``hay_mas_documentos``."""
 
     cliente: Cliente
     edad: int | None
     antecedentes: Antecedentes
     alertas: list[str]
-    notas: list[Evolucion]
+    notas: list["NotaEnFicha"]
     hay_mas: bool
     documentos: list[ClienteDocumento] = field(default_factory=list)
     hay_mas_documentos: bool = False
@@ -67,14 +72,17 @@ def notas_visibles(cliente_id, *, dentista_id=None):
 
 
 def notas_con_adendas(originales) -> list[Evolucion]:
-    """The notes of ``originales`` (a queryset of original notes, sliced or not) in its order,
-    with their author and appointment, each with ``.adendas_firmadas`` (oldest first), in ONE
-    query: the notes and their signed addenda come together (``pk IN originales OR corrige IN
-    originales``) and are grouped here. A prefetch (a second query) cost ~1 ms more of CPU per
-    ficha page (benchmarks/perfil_ficha.py)."""
+    """The rule ``notas_de_la_ficha`` writes in SQL, with the ORM (its tests compare the two):
+    the notes of ``originales`` (a queryset of original notes, sliced or not) in its order, with
+    their author and appointment, each with ``.adendas_firmadas`` (signed, oldest first)."""
     ids = originales.values("pk")
     filas = list(Evolucion.objects.filter(Q(pk__in=ids) | Q(corrige_id__in=ids, firmada_en__isnull=False))
                  .select_related("dentista__user", "cita").order_by("-atendido_el", "-id"))
+    return _agrupar(filas)
+
+
+def _agrupar(filas):
+    """Original notes in the rows' order, each with its addenda (``corrige_id``) oldest first."""
     notas = [fila for fila in filas if fila.corrige_id is None]
     por_id = {nota.pk: nota for nota in notas}
     for nota in notas:
@@ -82,6 +90,85 @@ def notas_con_adendas(originales) -> list[Evolucion]:
     for adenda in sorted((f for f in filas if f.corrige_id is not None), key=lambda a: (a.firmada_en, a.pk)):
         por_id[adenda.corrige_id].adendas_firmadas.append(adenda)
     return notas
+
+
+@dataclass(frozen=True)
+class Autor:
+    """A note's author as the page shows them (``Perfil.nombre``)."""
+
+    nombre: str
+
+
+@dataclass(frozen=True)
+class CitaDeNota:
+    inicio: datetime.datetime
+
+
+@dataclass
+class NotaEnFicha:
+    """A note (or an addendum) as the ficha page shows it: the ``Evolucion`` fields it uses,
+    under the model's names, with ``dentista.nombre`` and ``cita.inicio``."""
+
+    pk: int
+    cliente_id: int
+    atendido_el: datetime.date
+    procedimiento: str
+    dientes: list[int]
+    texto: str
+    firmada_en: datetime.datetime | None
+    cita_id: int | None
+    dentista_id: int
+    corrige_id: int | None
+    dentista: Autor
+    cita: CitaDeNota | None
+    adendas_firmadas: list["NotaEnFicha"] = field(default_factory=list)
+    huella: str | None = None
+
+    @property
+    def id(self):
+        return self.pk
+
+    @property
+    def firmada(self) -> bool:
+        return self.firmada_en is not None
+
+
+# ``notas_visibles`` + ``notas_con_adendas`` as one prepared statement (nucleo.sql): the ficha
+# page's notes and their signed addenda. Through the ORM, building the query and the ~60 model
+# instances of a page (note, profile, user, appointment) cost ~3.4 ms of CPU per request; this
+# ~0.15 ms (benchmarks/perfil_ficha.py). ficha/tests/test_selectors.py checks it returns what
+# the ORM rule returns. ``LIMIT NULL`` is no limit (``?todas=1``).
+_NOTAS_SQL = f"""
+WITH originales AS (
+    SELECT id FROM {Evolucion._meta.db_table}
+     WHERE cliente_id = %s AND corrige_id IS NULL AND (firmada_en IS NOT NULL OR dentista_id = %s)
+     ORDER BY atendido_el DESC, id DESC
+     LIMIT %s)
+SELECT e.id, e.cliente_id, e.atendido_el, e.procedimiento, e.dientes, e.texto, e.firmada_en, e.cita_id,
+       e.dentista_id, e.corrige_id, c.inicio, u.first_name, u.last_name, u.username
+  FROM {Evolucion._meta.db_table} e
+  JOIN {Perfil._meta.db_table} p ON p.id = e.dentista_id
+  JOIN {get_user_model()._meta.db_table} u ON u.id = p.user_id
+  LEFT JOIN {Cita._meta.db_table} c ON c.id = e.cita_id
+ WHERE e.id IN (SELECT id FROM originales)
+    OR (e.corrige_id IN (SELECT id FROM originales) AND e.firmada_en IS NOT NULL)
+ ORDER BY e.atendido_el DESC, e.id DESC"""
+
+
+def notas_de_la_ficha(cliente_id, *, dentista_id=None, limite: int | None = None) -> list[NotaEnFicha]:
+    """The ``limite`` newest original notes the dentist sees (signed, and their own drafts;
+    None: all), newest first, each with its signed addenda, in one query: what
+    ``notas_con_adendas(notas_visibles(...)[:limite])`` returns, as ``NotaEnFicha`` values."""
+    with cursor_preparado() as cursor:
+        cursor.execute(_NOTAS_SQL, [cliente_id, dentista_id, limite])
+        filas = cursor.fetchall()
+    return _agrupar([
+        NotaEnFicha(pk=f[0], cliente_id=f[1], atendido_el=f[2], procedimiento=f[3], dientes=f[4], texto=f[5],
+                    firmada_en=f[6], cita_id=f[7], dentista_id=f[8], corrige_id=f[9],
+                    cita=CitaDeNota(f[10]) if f[7] is not None else None,
+                    dentista=Autor(nombre_de_personal(f[11], f[12], f[13])))
+        for f in filas
+    ])
 
 
 def ficha_del_paciente(cliente_id, *, dentista_id=None, limite: int | None = NOTAS_POR_PAGINA,
@@ -95,8 +182,7 @@ def ficha_del_paciente(cliente_id, *, dentista_id=None, limite: int | None = NOT
         antecedentes = cliente.antecedentes
     except Antecedentes.DoesNotExist:
         antecedentes = Antecedentes(cliente_id=cliente_id, version=0)
-    notas = notas_visibles(cliente_id, dentista_id=dentista_id)
-    notas = notas_con_adendas(notas if limite is None else notas[: limite + 1])
+    notas = notas_de_la_ficha(cliente_id, dentista_id=dentista_id, limite=None if limite is None else limite + 1)
     hay_mas = limite is not None and len(notas) > limite
     documentos = (ClienteDocumento.objects.filter(cliente_id=cliente_id)
                   .only("pk", "cliente_id", "titulo", "creado", "tamano", "nombre_original")
@@ -113,7 +199,7 @@ def ficha_del_paciente(cliente_id, *, dentista_id=None, limite: int | None = NOT
                  hay_mas_documentos=hay_mas_documentos)
 
 
-def huella_de_nota(nota: Evolucion, zona: str) -> str:
+def huella_de_nota(nota: NotaEnFicha, zona: str) -> str:
     """The key of a signed note's HTML on the ficha page (``{% cache %}`` in ficha.html, cache
     "ficha"): everything that block shows, so a kept copy is never stale and never another
     note's. The note's own fields are fixed by the trigger once signed, and keyed anyway (an id
