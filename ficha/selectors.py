@@ -29,7 +29,8 @@ class Ficha:
     one with ``version = 0`` when nothing is recorded), ``alertas`` (what a dentist must see
     first), ``notas`` (original notes newest first, each with ``.adendas_firmadas``: plain
     ``NotaEnFicha`` values, see ``notas_de_la_ficha``), ``hay_mas``
-    (older notes beyond ``limite``), ``documentos`` and ``hay_mas_documentos``."""
+    (older notes beyond ``limite``), ``documentos`` and ``hay_mas_documentos``; ``huella_documentos``
+    keys the documents' table's cached HTML (everything it shows, as ``huella_de_nota``)."""
 
     cliente: Cliente
     edad: int | None
@@ -39,6 +40,7 @@ class Ficha:
     hay_mas: bool
     documentos: list[ClienteDocumento] = field(default_factory=list)
     hay_mas_documentos: bool = False
+    huella_documentos: str = ""
 
 
 def edad_de(fecha_nacimiento, hoy=None) -> int | None:
@@ -193,10 +195,13 @@ def ficha_del_paciente(cliente_id, *, dentista_id=None, limite: int | None = NOT
     for nota in notas:
         if nota.firmada:
             nota.huella = huella_de_nota(nota, zona)
+    documentos = documentos[:limite_documentos] if hay_mas_documentos else documentos
+    huella_documentos = repr((cliente.pk, zona, hay_mas_documentos,
+                              [(d.pk, d.titulo, d.creado, d.tamano) for d in documentos]))
     return Ficha(cliente=cliente, edad=edad_de(cliente.fecha_nacimiento), antecedentes=antecedentes,
                  alertas=alertas_clinicas(antecedentes), notas=notas[:limite] if hay_mas else notas,
-                 hay_mas=hay_mas, documentos=documentos[:limite_documentos] if hay_mas_documentos else documentos,
-                 hay_mas_documentos=hay_mas_documentos)
+                 hay_mas=hay_mas, documentos=documentos, hay_mas_documentos=hay_mas_documentos,
+                 huella_documentos=huella_documentos)
 
 
 def huella_de_nota(nota: NotaEnFicha, zona: str) -> str:

@@ -18,6 +18,7 @@ from ficha.tests.conftest import ajeno, dar_cita, paciente_ficha, tratante  # no
 from ficha.tests.test_selectors import documentos, notas
 from gestion_clinica.permisos import rol_de
 from gestion_clinica.tests.conftest import cliente_de
+from pacientes.models import ClienteDocumento
 from personal.models import Rol
 from pruebas.soporte import huella_bd
 
@@ -353,9 +354,10 @@ def _sin_token(html):
 
 def test_las_notas_firmadas_en_cache_nunca_quedan_viejas(paciente_ficha, tratante, crear_personal, dar_cita,
                                                          settings):
-    """A signed note's HTML comes from the "ficha" cache (ficha.selectors.huella_de_nota): the
-    page is the same as drawn without the cache, and a new addendum, a renamed author or a moved
-    appointment show at once."""
+    """A signed note's HTML and the documents' table come from the "ficha" cache
+    (ficha.selectors.huella_de_nota, Ficha.huella_documentos): the page is the same as drawn
+    without the cache, and a new addendum, a renamed author, a moved appointment or a new
+    document show at once."""
     from django.contrib.auth import get_user_model
     from django.core.cache import caches
 
@@ -365,16 +367,20 @@ def test_las_notas_firmadas_en_cache_nunca_quedan_viejas(paciente_ficha, tratant
     firmar_evolucion(actor=tratante.user, evolucion_id=nota.pk)
     cliente = cliente_de(tratante.user)
     url = reverse("gestion:ficha", args=[paciente_ficha.pk])
+    documentos(paciente_ficha, 2)
     primera = cliente.get(url).content.decode()
-    assert "Obturación 36" in primera and len(caches["ficha"]._cache) == 1
+    assert "Obturación 36" in primera and "Radiografía 1" in primera
+    assert len(caches["ficha"]._cache) == 2  # the note and the documents' table
     assert _sin_token(cliente.get(url).content.decode()) == _sin_token(primera)  # from the cache
 
     agregar_adenda(actor=tratante.user, evolucion_id=nota.pk, texto="Adenda: control en tres meses")
+    ClienteDocumento.objects.create(cliente=paciente_ficha, titulo="Panorámica nueva", archivo="documentos/p.png",
+                                    nombre_original="p.png", tipo_contenido="image/png", tamano=2048)
     get_user_model().objects.filter(pk=tratante.user_id).update(first_name="Camila Andrea")
     nueva = cita.inicio - datetime.timedelta(hours=1)
     type(cita).objects.filter(pk=cita.pk).update(inicio=nueva, fin=nueva + datetime.timedelta(minutes=30))
     despues = cliente.get(url).content.decode()
-    assert "Adenda: control en tres meses" in despues
+    assert "Adenda: control en tres meses" in despues and "Panorámica nueva" in despues
     assert "Firmada por Camila Andrea Soto" in despues and "Adenda de Camila Andrea Soto" in despues
     assert timezone.localtime(nueva).strftime("Cita del %d-%m-%Y %H:%M") in despues
 
@@ -396,9 +402,9 @@ def test_un_borrador_no_va_a_la_cache_ni_lo_ve_otro(paciente_ficha, tratante, cr
     url = reverse("gestion:ficha", args=[paciente_ficha.pk])
     del_autor = cliente_de(tratante.user).get(url).content.decode()
     assert "Borrador secreto" in del_autor and "Borrador (solo usted lo ve)" in del_autor
-    assert len(caches["ficha"]._cache) == 1
+    assert len(caches["ficha"]._cache) == 2  # the signed note and the (empty) documents' table
     assert not any(b"Borrador secreto" in valor for valor in caches["ficha"]._cache.values())
     del_colega = cliente_de(colega.user).get(url).content.decode()
     assert "Limpieza firmada" in del_colega and "Borrador secreto" not in del_colega
     assert "Borrador (solo usted lo ve)" not in del_colega
-    assert len(caches["ficha"]._cache) == 1
+    assert len(caches["ficha"]._cache) == 2
