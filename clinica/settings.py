@@ -197,6 +197,12 @@ CACHES = {
     # LocMem, Django's DatabaseCache or a Redis server; docs/produccion.md, "Límites de intentos").
     "limites": {"BACKEND": "nucleo.cache_pg.CacheContadoresPG", "LOCATION": "nucleo_contadorlimite"},
 }
+# "ficha": the HTML of signed progress notes on the staff ficha page, each keyed by a digest of
+# everything it shows (ficha.selectors.huella_de_nota): never stale, a miss only renders. Per
+# process, like "paginas": clinical text never leaves the worker's memory, and a shared cache
+# would cost a round trip per note. ~2 KB per note: 4,000 entries bound it near 8 MB (LRU).
+CACHES["ficha"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ficha",
+                   "OPTIONS": {"MAX_ENTRIES": 4000}}
 RATELIMIT_USE_CACHE = "limites"
 # django-ratelimit warns (W001) for any backend that is not memcached or django-redis, ours
 # included; nucleo.E001 takes its place: the limits' cache must be ours or one of those (its

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists
 from django.utils import timezone
 
 from citas.estados import ESTADOS_CON_PACIENTE, EstadoCita
 from citas.models import Cita
 from ficha.models import AccesoFicha, AccesoUrgencia, Via
 from pacientes.models import Cliente
+from nucleo.sql import cursor_preparado
 from personal.models import Perfil, Rol
 
 # The appointments that make a dentist part of a patient's care: every state that names the
@@ -97,6 +98,25 @@ def en_el_equipo(cliente_ref, dentista_id):
     )
 
 
+# ``acceso_a_ficha``'s one query, written in SQL and prepared per connection (nucleo.sql): the
+# same rule as ``en_el_equipo`` (same tables, same conditions) plus the urgent access in force.
+# Built by the ORM (two Exists and three Subquery annotations) it cost ~2.4 ms of Python per
+# staff request to any clinical page, ~10 % of the ficha page (benchmarks/perfil_ficha.py).
+# ficha/tests/test_acceso_sql.py checks it answers as the ORM rule does.
+_ACCESO_SQL = f"""
+SELECT EXISTS (SELECT 1 FROM {Cita._meta.db_table} c
+                WHERE c.cliente_id = p.id AND c.dentista_id = %s AND c.estado = ANY(%s)),
+       EXISTS (SELECT 1 FROM {AccesoFicha._meta.db_table} a
+                WHERE a.cliente_id = p.id AND a.dentista_id = %s AND a.revocado_en IS NULL),
+       u.id, u.motivo, u.vence_en
+  FROM {Cliente._meta.db_table} p
+  LEFT JOIN LATERAL (SELECT id, motivo, vence_en FROM {AccesoUrgencia._meta.db_table}
+                      WHERE cliente_id = p.id AND usuario_id = %s AND vence_en > %s
+                      ORDER BY vence_en DESC, id DESC LIMIT 1) u ON true
+ WHERE p.id = %s"""
+_ESTADOS_DE_CUIDADO = [str(estado) for estado in ESTADOS_DE_CUIDADO]
+
+
 def acceso_a_ficha(usuario, cliente_id, *, ahora: datetime.datetime | None = None) -> Acceso | None:
     """Whether ``usuario`` may read the clinical record of patient ``cliente_id`` now, and why
     (one query for a dentist, none for anyone else). None when there is no such patient."""
@@ -108,27 +128,19 @@ def acceso_a_ficha(usuario, cliente_id, *, ahora: datetime.datetime | None = Non
         rol = rol_visible(usuario) if getattr(usuario, "is_authenticated", False) else "Anónimo"
         return Acceso(permitido=False, via=Via.DENEGADO, rol=rol)
     rol = Rol.DENTISTA.label
-    equipo, asignado = en_el_equipo(OuterRef("pk"), perfil.pk)
-    urgencias = AccesoUrgencia.objects.filter(
-        cliente_id=OuterRef("pk"), usuario_id=usuario.pk, vence_en__gt=ahora
-    ).order_by("-vence_en")
-    fila = (
-        Cliente.objects.filter(pk=cliente_id)
-        .annotate(equipo=equipo, asignado=asignado, urgencia_id=Subquery(urgencias.values("pk")[:1]),
-                  motivo_urgencia=Subquery(urgencias.values("motivo")[:1]),
-                  vence_urgencia=Subquery(urgencias.values("vence_en")[:1]))
-        .values("equipo", "asignado", "urgencia_id", "motivo_urgencia", "vence_urgencia")
-        .first()
-    )
+    with cursor_preparado() as cursor:
+        cursor.execute(_ACCESO_SQL, [perfil.pk, _ESTADOS_DE_CUIDADO, perfil.pk, usuario.pk, ahora, cliente_id])
+        fila = cursor.fetchone()
     if fila is None:
         return None
-    if fila["equipo"]:
+    equipo, asignado, urgencia_id, motivo_urgencia, vence_urgencia = fila
+    if equipo:
         return Acceso(permitido=True, via=Via.EQUIPO, rol=rol)
-    if fila["asignado"]:
+    if asignado:
         return Acceso(permitido=True, via=Via.ASIGNADO, rol=rol)
-    if fila["urgencia_id"] is not None:
-        return Acceso(permitido=True, via=Via.URGENCIA, rol=rol, urgencia_id=fila["urgencia_id"],
-                      motivo_urgencia=fila["motivo_urgencia"], vence_urgencia=fila["vence_urgencia"])
+    if urgencia_id is not None:
+        return Acceso(permitido=True, via=Via.URGENCIA, rol=rol, urgencia_id=urgencia_id,
+                      motivo_urgencia=motivo_urgencia, vence_urgencia=vence_urgencia)
     return Acceso(permitido=False, via=Via.DENEGADO, rol=rol, puede_urgencia=True)
 
 

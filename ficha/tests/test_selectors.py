@@ -62,11 +62,12 @@ def test_la_ficha_sin_antecedentes_tiene_version_cero(paciente_ficha):
 
 @pytest.mark.parametrize("cuantas", [2, 200])
 def test_consultas_constantes(paciente_ficha, tratante, django_assert_num_queries, cuantas):
-    """Patient + history, notes, their addenda, documents: 4 queries for 2 notes and for 200."""
+    """Patient + history, notes with their addenda, documents: 3 queries for 2 notes and for 200
+    (4 before the addenda came with the notes)."""
     Antecedentes.objects.create(cliente=paciente_ficha, alergias="Penicilina")
     notas(paciente_ficha, tratante, cuantas)
     documentos(paciente_ficha, 30)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite=None, limite_documentos=None)
         for nota in ficha.notas:
             (nota.dentista.nombre, nota.cita, [a.dentista.nombre for a in nota.adendas_firmadas])
@@ -89,3 +90,45 @@ def test_pagina_de_documentos(paciente_ficha, tratante):
     assert [d.titulo for d in ficha.documentos][0] == "Radiografía 11"
     ficha = ficha_del_paciente(paciente_ficha.pk, dentista_id=tratante.pk, limite_documentos=None)
     assert (len(ficha.documentos), ficha.hay_mas_documentos) == (12, False)
+
+
+def _como_tuplas(notas, *, adendas=True):
+    return [(n.pk, n.cliente_id, n.atendido_el, n.procedimiento, list(n.dientes), n.texto, n.firmada_en, n.cita_id,
+             n.dentista_id, n.corrige_id, n.dentista.nombre, n.cita.inicio if n.cita_id else None, n.firmada,
+             _como_tuplas(n.adendas_firmadas, adendas=False) if adendas else None) for n in notas]
+
+
+def test_las_notas_en_sql_son_las_del_orm(paciente_ficha, tratante, ajeno, dar_cita, crear_personal):
+    """``notas_de_la_ficha`` (one prepared statement) returns what the ORM rule returns
+    (``notas_con_adendas(notas_visibles(...))``): signed notes and the reader's own drafts,
+    newest first, with author, appointment and signed addenda, for every page size."""
+    from ficha.evoluciones import agregar_adenda, crear_evolucion, firmar_evolucion
+    from ficha.selectors import notas_con_adendas, notas_de_la_ficha, notas_visibles
+    from pacientes.models import Cliente
+
+    colega = crear_personal(rol="dentista", username="dr.rios", nombre="", apellido="")
+    dar_cita(colega, paciente_ficha, dias=-2)
+    cita = dar_cita(tratante, paciente_ficha, dias=-4)
+    creadas = notas(paciente_ficha, tratante, 7)
+    con_cita = crear_evolucion(actor=tratante.user, cliente_id=paciente_ficha.pk, texto="Con cita", cita_id=cita.pk,
+                               dientes="36 37")
+    firmar_evolucion(actor=tratante.user, evolucion_id=con_cita.pk)
+    agregar_adenda(actor=colega.user, evolucion_id=con_cita.pk, texto="Adenda del colega")
+    crear_evolucion(actor=tratante.user, cliente_id=paciente_ficha.pk, texto="Borrador de la tratante")
+    crear_evolucion(actor=colega.user, cliente_id=paciente_ficha.pk, texto="Borrador del colega")
+    otro = Cliente.objects.create(nombre_completo="Luis Díaz")
+    notas(otro, tratante, 2)
+    casos = 0
+    for dentista_id in (tratante.pk, colega.pk, ajeno.pk, None):
+        for limite in (1, 3, 11, None):
+            originales = notas_visibles(paciente_ficha.pk, dentista_id=dentista_id)
+            orm = notas_con_adendas(originales if limite is None else originales[:limite])
+            sql = notas_de_la_ficha(paciente_ficha.pk, dentista_id=dentista_id, limite=limite)
+            assert _como_tuplas(sql) == _como_tuplas(orm), (dentista_id, limite)
+            casos += bool(orm)
+    assert casos == 16
+    todas = notas_de_la_ficha(paciente_ficha.pk, dentista_id=tratante.pk)
+    assert len(todas) == 7 + 2 and sum(len(n.adendas_firmadas) for n in todas) == 2 * 3 + 1
+    assert {n.pk for n in todas} == {c.pk for c in creadas} | {con_cita.pk} | {
+        n.pk for n in todas if n.texto == "Borrador de la tratante"}
+    assert [a.dentista.nombre for n in todas for a in n.adendas_firmadas if a.texto == "Adenda del colega"] == ["dr.rios"]

@@ -18,6 +18,7 @@ from ficha.tests.conftest import ajeno, dar_cita, paciente_ficha, tratante  # no
 from ficha.tests.test_selectors import documentos, notas
 from gestion_clinica.permisos import rol_de
 from gestion_clinica.tests.conftest import cliente_de
+from pacientes.models import ClienteDocumento
 from personal.models import Rol
 from pruebas.soporte import huella_bd
 
@@ -258,7 +259,7 @@ def test_consultas_fijas_de_la_ficha_con_200_notas_y_30_documentos(paciente_fich
                                                                  django_assert_num_queries):
     """The page's queries do not grow with the record: 2 notes or 200 (with addenda) and 30
     documents. Pinned: session, user, profile (the role), the access rule, the read-log row,
-    the patient with the history, notes, addenda, documents."""
+    the patient with the history, notes with their addenda, documents."""
     Antecedentes.objects.create(cliente=paciente_ficha, alergias="Penicilina")
     cliente = cliente_de(tratante.user)
     url = reverse("gestion:ficha", args=[paciente_ficha.pk]) + "?todas=1"
@@ -273,9 +274,10 @@ def test_consultas_fijas_de_la_ficha_con_200_notas_y_30_documentos(paciente_fich
 
 
 # Session and user, the second factor's device (django-otp checks the session's device on every
-# staff request), the profile, the access rule, the read log row, the record's 4 queries, and the
-# current odontogram (issue 16: one query, its state, whatever its history's length).
-CONSULTAS_FICHA = 11
+# staff request), the profile, the access rule, the read log row, the record's 3 queries (4 until
+# the addenda came in the notes' query: ficha.selectors.notas_con_adendas), and the current
+# odontogram (issue 16: one query, its state, whatever its history's length).
+CONSULTAS_FICHA = 10
 
 
 def test_enlaces_desde_la_agenda_y_la_pagina_del_paciente(paciente_ficha, tratante, dar_cita, recepcionista):
@@ -342,3 +344,68 @@ def test_un_superusuario_nunca_lee_la_ficha_aunque_tenga_perfil_de_dentista(esce
     assert respuesta.status_code == 403 and 'id="form-urgencia"' not in respuesta.content.decode()
     pagina = cliente.get(reverse("gestion:paciente", args=[c])).content.decode()
     assert 'id="abrir-ficha"' not in pagina and "Penicilina" not in pagina
+
+
+def _sin_token(html):
+    """The page without what changes on every response (the CSRF token, the CSP nonce)."""
+    import re
+
+    return re.sub(r'(X-CSRFToken": "|nonce="|name="csrfmiddlewaretoken" value=")[^"]*', r"\1", html)
+
+
+def test_las_notas_firmadas_en_cache_nunca_quedan_viejas(paciente_ficha, tratante, crear_personal, dar_cita,
+                                                         settings):
+    """A signed note's HTML and the documents' table come from the "ficha" cache
+    (ficha.selectors.huella_de_nota, Ficha.huella_documentos): the page is the same as drawn
+    without the cache, and a new addendum, a renamed author, a moved appointment or a new
+    document show at once."""
+    from django.contrib.auth import get_user_model
+    from django.core.cache import caches
+
+    caches["ficha"].clear()
+    cita = dar_cita(tratante, paciente_ficha, dias=-3)
+    nota = crear_evolucion(actor=tratante.user, cliente_id=paciente_ficha.pk, texto="Obturación 36", cita_id=cita.pk)
+    firmar_evolucion(actor=tratante.user, evolucion_id=nota.pk)
+    cliente = cliente_de(tratante.user)
+    url = reverse("gestion:ficha", args=[paciente_ficha.pk])
+    documentos(paciente_ficha, 2)
+    primera = cliente.get(url).content.decode()
+    assert "Obturación 36" in primera and "Radiografía 1" in primera
+    assert len(caches["ficha"]._cache) == 2  # the note and the documents' table
+    assert _sin_token(cliente.get(url).content.decode()) == _sin_token(primera)  # from the cache
+
+    agregar_adenda(actor=tratante.user, evolucion_id=nota.pk, texto="Adenda: control en tres meses")
+    ClienteDocumento.objects.create(cliente=paciente_ficha, titulo="Panorámica nueva", archivo="documentos/p.png",
+                                    nombre_original="p.png", tipo_contenido="image/png", tamano=2048)
+    get_user_model().objects.filter(pk=tratante.user_id).update(first_name="Camila Andrea")
+    nueva = cita.inicio - datetime.timedelta(hours=1)
+    type(cita).objects.filter(pk=cita.pk).update(inicio=nueva, fin=nueva + datetime.timedelta(minutes=30))
+    despues = cliente.get(url).content.decode()
+    assert "Adenda: control en tres meses" in despues and "Panorámica nueva" in despues
+    assert "Firmada por Camila Andrea Soto" in despues and "Adenda de Camila Andrea Soto" in despues
+    assert timezone.localtime(nueva).strftime("Cita del %d-%m-%Y %H:%M") in despues
+
+    settings.CACHES = {**settings.CACHES, "ficha": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert _sin_token(cliente.get(url).content.decode()) == _sin_token(despues)
+
+
+def test_un_borrador_no_va_a_la_cache_ni_lo_ve_otro(paciente_ficha, tratante, crear_personal, dar_cita):
+    """Only signed notes are kept; a draft is drawn for its author on every request and never
+    reaches a colleague, who sees the same signed notes drawn from the cache."""
+    from django.core.cache import caches
+
+    caches["ficha"].clear()
+    colega = crear_personal(rol=Rol.DENTISTA, username="dr.rios", nombre="Pablo", apellido="Ríos")
+    dar_cita(colega, paciente_ficha, dias=-2)
+    firmada = crear_evolucion(actor=tratante.user, cliente_id=paciente_ficha.pk, texto="Limpieza firmada")
+    firmar_evolucion(actor=tratante.user, evolucion_id=firmada.pk)
+    crear_evolucion(actor=tratante.user, cliente_id=paciente_ficha.pk, texto="Borrador secreto")
+    url = reverse("gestion:ficha", args=[paciente_ficha.pk])
+    del_autor = cliente_de(tratante.user).get(url).content.decode()
+    assert "Borrador secreto" in del_autor and "Borrador (solo usted lo ve)" in del_autor
+    assert len(caches["ficha"]._cache) == 2  # the signed note and the (empty) documents' table
+    assert not any(b"Borrador secreto" in valor for valor in caches["ficha"]._cache.values())
+    del_colega = cliente_de(colega.user).get(url).content.decode()
+    assert "Limpieza firmada" in del_colega and "Borrador secreto" not in del_colega
+    assert "Borrador (solo usted lo ve)" not in del_colega
+    assert len(caches["ficha"]._cache) == 2
