@@ -17,7 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from ficha.antecedentes import autores_de_versiones
-from ficha.models import Antecedentes, Evolucion
+from ficha.consentimientos_pdf import dibujo_de_firma
+from ficha.models import Antecedentes, Consentimiento, Evolucion
 from nucleo.pdf import DocumentoPDF
 from pacientes.models import Cliente, ClienteDocumento
 
@@ -150,6 +151,7 @@ def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
         "antecedentes": antecedentes,
         "evoluciones": evoluciones,
         "documentos": documentos,
+        "consentimientos": consentimientos_como_datos(cliente.pk),
         "conservacion": {
             "anos_minimos": settings.CLINICA_FICHA_ANOS_CONSERVACION,
             "norma": "Decreto 41 de 2012 del Ministerio de Salud, art. 11",
@@ -249,6 +251,66 @@ def ficha_en_pdf(cliente_id, *, generado_para: str) -> bytes:
     if datos["documentos"]:
         doc.parrafo("Los archivos se descargan aparte.", estilo="nota")
 
+    consentimientos_en_pdf(doc, datos["consentimientos"])
+
     doc.seccion("Conservación")
     doc.parrafo(f"{datos['conservacion']['explicacion']} ({datos['conservacion']['norma']}.)")
     return doc.pdf()
+
+
+# Informed consents (issue 16) -------------------------------------------------------------------
+
+
+def consentimientos_como_datos(cliente_id) -> list[dict]:
+    """The patient's informed consents, oldest first: the text as issued, the state and its
+    dates, who signed and how (a drawn signature's strokes included), the revocation or the
+    annulment with its reason. One query."""
+    filas = (Consentimiento.objects.filter(cliente_id=cliente_id)
+             .select_related("dentista__user", "documento").order_by("emitido_en", "pk"))
+    return [
+        {
+            "titulo": c.titulo,
+            "procedimiento": c.procedimiento,
+            "texto": c.texto,
+            "dentista": c.dentista.nombre,
+            "estado": c.estado,
+            "estado_texto": c.get_estado_display(),
+            "emitido_en": _fecha(c.emitido_en),
+            "aceptado_en": _fecha(c.aceptado_en),
+            "aceptado_ante": c.aceptado_ante_nombre or None,
+            "forma": c.forma or None,
+            "forma_texto": c.get_forma_display() if c.forma else None,
+            "firmante": ({"nombre": c.firmante_nombre, "rut": c.firmante_rut, "relacion": c.firmante_relacion,
+                          "relacion_texto": c.get_firmante_relacion_display()} if c.aceptado_en else None),
+            "firma_trazos": c.firma_trazos,
+            "documento_firmado": c.documento.titulo if c.documento_id else None,
+            "revocado_en": _fecha(c.revocado_en),
+            "revocacion_motivo": c.revocacion_motivo or None,
+            "anulado_en": _fecha(c.anulado_en),
+            "anulacion_motivo": c.anulacion_motivo or None,
+        }
+        for c in filas
+    ]
+
+
+def consentimientos_en_pdf(doc: DocumentoPDF, consentimientos: list[dict]) -> None:
+    """The consents' section of the record's PDF copy, from ``consentimientos_como_datos``."""
+    doc.seccion(f"Consentimientos informados ({len(consentimientos)})")
+    if not consentimientos:
+        doc.parrafo("No hay consentimientos informados.")
+    for c in consentimientos:
+        lineas = [("Procedimiento", c["procedimiento"]), ("Dentista", c["dentista"]), ("Estado", c["estado_texto"]),
+                  ("Emitido el", _dd(c["emitido_en"], hora=True))]
+        if c["aceptado_en"]:
+            firmante = c["firmante"]
+            lineas += [("Aceptado el", _dd(c["aceptado_en"], hora=True)), ("Aceptado ante", c["aceptado_ante"]),
+                       ("Firmado por", f"{firmante['nombre']} (RUT {firmante['rut']}, {firmante['relacion_texto']})"),
+                       ("Forma", c["forma_texto"])]
+        if c["revocado_en"]:
+            lineas += [("Revocado el", _dd(c["revocado_en"], hora=True)), ("Motivo", c["revocacion_motivo"])]
+        if c["anulado_en"]:
+            lineas += [("Anulado el", _dd(c["anulado_en"], hora=True)), ("Motivo", c["anulacion_motivo"])]
+        lineas.append(("Texto", c["texto"]))
+        doc.bloque(c["titulo"], lineas)
+        if c["firma_trazos"]:
+            doc.agregar(dibujo_de_firma(c["firma_trazos"], ancho_mm=50))

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from citas.estados import EstadoCita
 from citas.services import liberar_citas_del_cliente
-from ficha.models import Antecedentes, Evolucion, Resguardo
+from ficha.models import Antecedentes, Consentimiento, Evolucion, Resguardo
 from notificaciones.models import Notificacion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
@@ -48,7 +48,9 @@ _ULTIMA_ENTRADA_SQL = f"""
         (SELECT max((d.creado AT TIME ZONE %(tz)s)::date) FROM pacientes_clientedocumento d
           WHERE d.cliente_id = %(id)s),
         (SELECT max((c.inicio AT TIME ZONE %(tz)s)::date) FROM citas_cita c
-          WHERE c.cliente_id = %(id)s AND c.estado = %(atendida)s)
+          WHERE c.cliente_id = %(id)s AND c.estado = %(atendida)s),
+        (SELECT max((GREATEST(k.emitido_en, k.aceptado_en, k.revocado_en, k.anulado_en) AT TIME ZONE %(tz)s)::date)
+           FROM ficha_consentimiento k WHERE k.cliente_id = %(id)s)
     )
 """
 
@@ -164,6 +166,9 @@ def _limpiar_auditoria_de_la_purga(cliente_id: int) -> None:
     ClienteDocumento.pgh_event_models["insert"].objects.filter(cliente_id=cliente_id).update(
         titulo="", nombre_original=""
     )
+    Consentimiento.pgh_event_models["insert"].objects.filter(cliente_id=cliente_id).update(
+        texto="", firmante_nombre="", firmante_rut="", firma_trazos=None, revocacion_motivo="", anulacion_motivo=""
+    )
 
 
 def _borrar_evoluciones(cliente_id: int) -> int:
@@ -212,6 +217,7 @@ def purgar_ficha(*, actor, cliente_id) -> ResultadoPurga:
         else:
             evoluciones = _borrar_evoluciones(cliente_id)
             Antecedentes.objects.filter(cliente_id=cliente_id).delete()
+            Consentimiento.objects.filter(cliente_id=cliente_id).delete()  # before their scans
             documentos = ClienteDocumento.objects.filter(cliente_id=cliente_id)
             archivos = list(documentos.values_list("archivo", flat=True))
             n_documentos = documentos.delete()[0] if archivos else 0

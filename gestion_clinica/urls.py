@@ -6,6 +6,7 @@ from django.urls import path
 from gestion_clinica.views import (
     agenda, auditoria, citas, ficha, ficha_accesos, ficha_exportacion, horarios, pacientes, personal, segundo_factor,
 )
+from gestion_clinica.views import ficha_consentimientos
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -26,4 +27,5 @@ urlpatterns = [
     *ficha_accesos.urlpatterns,
     *ficha.urlpatterns,
     *segundo_factor.urlpatterns,
+    *ficha_consentimientos.urlpatterns,
 ]
