@@ -78,7 +78,7 @@ def _texto(valor, *, campo, largo, obligatorio=True, mensaje_vacio="Complete est
 
 
 def _motivo(motivo, *, mensaje) -> str:
-    texto = _texto(motivo, campo="motivo", largo=LARGO_MOTIVO, mensaje_vacio=mensaje)
+    texto = " ".join(_texto(motivo, campo="motivo", largo=LARGO_MOTIVO, obligatorio=False).split())
     if len(texto) < MOTIVO_MINIMO:
         raise ValidationError({"motivo": ValidationError(mensaje, code="motivo_requerido")})
     return texto

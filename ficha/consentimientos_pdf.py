@@ -8,11 +8,13 @@ It checks no access and writes no read log: the view that calls it does both."""
 from django.utils import timezone
 from reportlab.graphics.shapes import Drawing, PolyLine, Rect
 from reportlab.lib import colors
+from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, Table, TableStyle
 
 from ficha.consentimientos import ALTO_FIRMA, ANCHO_FIRMA
 from ficha.models import Consentimiento, EstadoConsentimiento, FormaAceptacion
-from nucleo.pdf import DocumentoPDF
+from nucleo.pdf import MARGEN_LATERAL, DocumentoPDF
 
 ANCHO_FIRMA_MM = 80
 
@@ -33,6 +35,27 @@ def dibujo_de_firma(trazos, *, ancho_mm: float = ANCHO_FIRMA_MM) -> Drawing:
         dibujo.add(PolyLine(puntos, strokeColor=colors.HexColor("#1a237e"), strokeWidth=1.3,
                             strokeLineCap=1, strokeLineJoin=1))
     return dibujo
+
+
+def _lineas_en_blanco(doc, etiquetas) -> Table:
+    """Labelled lines tall enough to write on by hand."""
+    tabla = Table([[Paragraph(f"<b>{e}:</b>", doc.estilos["normal"]), ""] for e in etiquetas],
+                  colWidths=(55 * mm, LETTER[0] - 2 * MARGEN_LATERAL - 55 * mm), rowHeights=10 * mm, hAlign="LEFT")
+    tabla.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("LINEBELOW", (1, 0), (1, -1), 0.6, colors.black)]))
+    return tabla
+
+
+def _lineas_de_firma(doc, textos) -> Table:
+    """Two signature lines side by side, a gap between them, each with its caption underneath."""
+    hueco = 15 * mm
+    ancho = (LETTER[0] - 2 * MARGEN_LATERAL - hueco) / 2
+    tabla = Table([[Paragraph(textos[0], doc.estilos["nota"]), "", Paragraph(textos[1], doc.estilos["nota"])]],
+                  colWidths=[ancho, hueco, ancho], hAlign="LEFT")
+    tabla.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("LINEABOVE", (0, 0), (0, 0), 0.6, colors.black),
+                               ("LINEABOVE", (2, 0), (2, 0), 0.6, colors.black)]))
+    return tabla
 
 
 def _fecha_hora(valor) -> str:
@@ -66,12 +89,13 @@ def consentimiento_en_pdf(consentimiento: Consentimiento, *, cliente, generado_p
 
     doc.seccion("Aceptación")
     if consentimiento.aceptado_en is None:
-        doc.datos([("Nombre de quien firma", ""), ("RUT", ""), ("Relación con el paciente", ""),
-                   ("Fecha", ""), ("Firma", "")])
-        doc.espacio(14)
-        doc.parrafo("Firma del paciente o de su representante legal", estilo="nota")
-        doc.espacio(14)
-        doc.parrafo(f"Firma del dentista: {dentista.nombre}", estilo="nota")
+        doc.parrafo("Complete a mano. Si firma un representante legal, indique su relación con el paciente "
+                    "(padre o madre, tutor o curador, apoderado).", estilo="nota")
+        doc.agregar(_lineas_en_blanco(doc, ["Nombre de quien firma", "RUT", "Relación con el paciente",
+                                            "Fecha y hora"]))
+        doc.espacio(16)
+        doc.agregar(_lineas_de_firma(doc, ["Firma del paciente o de su representante legal",
+                                           f"Firma del dentista: {dentista.nombre}"]))
         return doc.pdf()
 
     doc.datos([
