@@ -129,8 +129,8 @@ def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
     ``paciente`` (identification), ``antecedentes`` (current values, version, who and when, and
     ``historial`` with every version; None when never recorded), ``evoluciones`` (signed notes
     with author, teeth, appointment start and ``adendas``), ``documentos`` (their data, not the
-    files) and ``conservacion`` (how long the clinic keeps it). Five queries whatever the
-    record's size (one less without a medical history, one less when the caller passes the
+    files), ``consentimientos`` (``consentimientos_como_datos``) and ``conservacion`` (how long
+    the clinic keeps it). Six queries whatever the record's size (one less without a medical history, one less when the caller passes the
     ``cliente`` it already loaded). Raises
     ``Cliente.DoesNotExist`` for an unknown id."""
     if cliente is None or cliente.pk != cliente_id:

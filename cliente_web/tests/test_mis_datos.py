@@ -124,7 +124,7 @@ def test_la_version_legible_tiene_lo_mismo_en_castellano_y_fechas_chilenas(porta
                                                                           django_assert_num_queries):
     # session, user with their record + the export's nine (the clinical record's three without a
     # medical history, issue 15) + the read log's row
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         respuesta = portal.get(LEGIBLES)
     assert respuesta.status_code == 200 and respuesta["Content-Type"].startswith("text/html")
     assert "no-store" in respuesta["Cache-Control"]

@@ -71,8 +71,8 @@ def otro_paciente(tratante, dar_cita):
 def test_los_datos_traen_toda_la_ficha_y_nada_de_otro_paciente(ficha_completa, otro_paciente, tratante,
                                                               django_assert_num_queries):
     # 6: the history's authors are the audit trail's users (one query for their names, shared
-    # with the staff's history page: ficha.antecedentes.autores_de_versiones), not a join.
-    with django_assert_num_queries(6):
+    # with the staff's history page: ficha.antecedentes.autores_de_versiones), not a join; 7: the consents.
+    with django_assert_num_queries(7):
         datos = ficha_como_datos(ficha_completa.pk)
     texto = json.dumps(datos, cls=DjangoJSONEncoder, ensure_ascii=False)  # serialisable as it is
     assert "Bruno" not in texto and "Látex" not in texto and "secreta" not in texto
