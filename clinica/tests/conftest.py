@@ -20,8 +20,9 @@ from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (p
 from clinica.tests.seguridad import cliente_logueado
 from cuentas.registro import SAL_REGISTRO
 from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
+from ficha.consentimientos import emitir_consentimiento
 from ficha.evoluciones import crear_evolucion
-from ficha.models import AccesoFicha, AccesoUrgencia
+from ficha.models import AccesoFicha, AccesoUrgencia, PlantillaConsentimiento
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
 from notificaciones.services import notificar
@@ -101,6 +102,13 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
                                                 texto="Control").pk,
         "otra_evolucion_id": lambda: crear_evolucion(actor=otro_dentista.user, cliente_id=otro_paciente.cliente.pk,
                                                      texto="Control").pk,
+        # Issue 16: an informed consent issued to each patient by their dentist, and a template.
+        "plantilla_id": lambda: _plantilla_consentimiento().pk,
+        "consentimiento_id": lambda: emitir_consentimiento(
+            actor=dentista.user, cliente_id=paciente.cliente.pk, plantilla_id=_plantilla_consentimiento().pk).pk,
+        "otro_consentimiento_id": lambda: emitir_consentimiento(
+            actor=otro_dentista.user, cliente_id=otro_paciente.cliente.pk,
+            plantilla_id=_plantilla_consentimiento().pk).pk,
     }, {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,
@@ -140,3 +148,10 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
     })
 
 
+
+
+def _plantilla_consentimiento():
+    """The scene's consent template (issue 16), made once."""
+    plantilla, _ = PlantillaConsentimiento.objects.get_or_create(
+        nombre="Exodoncia", defaults={"procedimiento": "Extracción", "texto": "Riesgos: sangrado, alveolitis."})
+    return plantilla

@@ -148,6 +148,16 @@ def bloques_de_horario():
 
 PISTAS.update({f"semana-{n}": hora for n in ("manana_desde", "manana_hasta", "tarde_desde", "tarde_hasta")})
 PISTAS.update({"semana-dias": PISTAS["dia_semana"], "semana-duracion_minutos": PISTAS["duracion_minutos"]})
+# Informed consents (issue 16): strokes that look like a signature (or nearly), RUTs, relations.
+firma_trazos = st.lists(st.lists(st.tuples(st.integers(-5, 1100), st.integers(-5, 450)).map(list), min_size=0,
+                                 max_size=40), max_size=8).map(json.dumps)
+PISTAS.update({
+    "firma": st.one_of(firma_trazos, st.sampled_from(["[]", "[[[1,1]]]", "[[[1e999,1],[2,2]]]", "{}", "[" * 3000,
+                                                       '[[["a","b"],[1,2]]]', "[[[true,1],[2,2]]]"])),
+    "firmante_rut": st.sampled_from(["12.345.678-5", "12.345.678-9", "11111111-1", "", "abc", "0-0"]),
+    "firmante_relacion": st.sampled_from(["paciente", "padre_madre", "tutor", "apoderado", "vecino", ""]),
+    "leido": casilla, "plantilla": real("plantilla_id"), "activa": st.sampled_from(["0", "1", "2", ""]),
+})
 
 
 def semana_tipo():
@@ -165,6 +175,7 @@ CLAVES_NUEVAS = ("new_password1", "new_password2")
 ANTECEDENTES = ("alergias", "enfermedades", "medicamentos", "anticoagulantes", "anticoagulantes_detalle",
                 "embarazo", "tabaquismo", "cirugias", "observaciones")
 EVOLUCION = ("atendido_el", "cita", "procedimiento", "dientes", "texto")
+FIRMANTE = ("leido", "firmante_relacion", "firmante_nombre", "firmante_rut")
 
 # url → (who sends it, its POST data). Field names are those of each view's form class.
 POST = {
@@ -210,6 +221,15 @@ POST = {
     "gestion:ficha_evolucion_firmar": ("dentista", formulario()),
     "gestion:ficha_evolucion_descartar": ("dentista", formulario()),
     "gestion:ficha_evolucion_adenda": ("dentista", formulario("texto")),
+    # Informed consents (issue 16): the patient's dentist; the templates, administration.
+    "gestion:ficha_consentimiento_nuevo": ("dentista", formulario("plantilla")),
+    "gestion:ficha_consentimiento_tableta": ("dentista", formulario(*FIRMANTE, "firma")),
+    "gestion:ficha_consentimiento_escaneo": ("dentista", formulario(*FIRMANTE, archivos=["archivo"])),
+    "gestion:ficha_consentimiento_revocar": ("dentista", formulario("motivo")),
+    "gestion:ficha_consentimiento_anular": ("dentista", formulario("motivo")),
+    "gestion:plantilla_consentimiento_nueva": ("administrador", formulario("nombre", "procedimiento", "texto")),
+    "gestion:plantilla_consentimiento": ("administrador", formulario("nombre", "procedimiento", "texto")),
+    "gestion:plantilla_consentimiento_estado": ("administrador", formulario("activa")),
     "gestion:personal_nuevo": ("administrador", formulario("username", "nombre", "apellido", "email", "rol",
                                                           "especialidad", "enviar_invitacion")),
     "gestion:personal_editar": ("administrador", formulario("nombre", "apellido", "rol", "especialidad")),
@@ -282,6 +302,8 @@ SOLO_RUTA = {
     "portal:mis_documentos", "portal:documento",
     "gestion:ficha_pdf", "gestion:ficha_datos", "portal:cuenta_ficha_pdf",  # the clinical record's copy (issue 15)
     "gestion:ficha_urgencias", "gestion:ficha_urgencias_cuenta",
+    "gestion:ficha_consentimientos", "gestion:ficha_consentimiento", "gestion:ficha_consentimiento_pdf",  # issue 16
+    "gestion:plantillas_consentimiento",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}

@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinica.tests.seguridad import argumentos_de, patrones
-from ficha.models import Antecedentes, Evolucion, LecturaFicha, Via
+from ficha.models import Antecedentes, Consentimiento, Evolucion, LecturaFicha, PlantillaConsentimiento, Via
 from pacientes.models import Cliente
 from personal.models import Perfil
 
 pytestmark = [pytest.mark.django_db, pytest.mark.lento]
 
-MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731")
+MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731", "CONSENTIMIENTO-7731")
 TIPOS_DE_ARCHIVO = ("application/pdf", "image/", "application/json", "application/octet-stream")
 
 
@@ -40,7 +40,14 @@ def ficha_marcada(registros):
     adenda = Evolucion.objects.create(cliente_id=cliente_id, dentista=dentista, atendido_el=hoy, corrige=nota,
                                       texto="Corrige el diente ADENDA-7731")
     Evolucion.objects.filter(pk=adenda.pk).update(firmada_en=timezone.now())
-    return {**registros, "evolucion_id": nota.pk}
+    # Issue 16: an informed consent whose issued text carries the marker.
+    plantilla = PlantillaConsentimiento.objects.create(nombre="Endodoncia", procedimiento="Endodoncia de 36",
+                                                       texto="Riesgos: fractura de lima.")
+    consentimiento = Consentimiento.objects.create(
+        cliente_id=cliente_id, plantilla=plantilla, dentista=dentista, titulo=plantilla.nombre,
+        procedimiento=plantilla.procedimiento, texto="Riesgos: fractura de lima CONSENTIMIENTO-7731",
+        emitido_por=dentista.user)
+    return {**registros, "evolucion_id": nota.pk, "consentimiento_id": consentimiento.pk, "plantilla_id": plantilla.pk}
 
 
 def _urls_del_personal(registros):
@@ -86,6 +93,7 @@ def test_el_equipo_de_cuidado_deja_registro_en_cada_url_que_muestra_la_ficha(fic
         assert all(fila.cliente_id == ficha_marcada["cliente_id"] and fila.via == Via.EQUIPO for fila in nuevas), url
     # The walk really met the record: the ficha page and a document at least.
     assert "gestion:ficha" in muestran and "gestion:paciente_documento" in muestran, muestran
+    assert {"gestion:ficha_consentimiento", "gestion:ficha_consentimiento_tableta"} <= set(muestran), muestran
 
 
 @pytest.mark.parametrize("persona", ["recepcion", "administrador"])

@@ -102,6 +102,20 @@ TABLA = {
     "gestion:ficha_evolucion_firmar": {D},  # GET: confirmation; POST: sign (the author only)
     "gestion:ficha_evolucion_descartar": {D},  # the author's draft only
     "gestion:ficha_evolucion_adenda": {D},  # signed notes only (a draft: back to it)
+    # Informed consents (issue 16): clinical content, the care team only; reception does not record
+    # an acceptance at the desk (ficha.consentimientos). The clinic's templates: administration.
+    "gestion:ficha_consentimientos": {D},
+    "gestion:ficha_consentimiento_nuevo": {D},
+    "gestion:ficha_consentimiento": {D},
+    "gestion:ficha_consentimiento_tableta": {D},
+    "gestion:ficha_consentimiento_escaneo": {D},
+    "gestion:ficha_consentimiento_revocar": {D},  # an accepted one only (else: says why)
+    "gestion:ficha_consentimiento_anular": {D},  # before acceptance only
+    "gestion:ficha_consentimiento_pdf": {D},
+    "gestion:plantillas_consentimiento": {A},
+    "gestion:plantilla_consentimiento_nueva": {A},
+    "gestion:plantilla_consentimiento": {A},
+    "gestion:plantilla_consentimiento_estado": {A},  # POST only
     # The second-factor step: staff who gave their password (a verified session goes on to next=)
     "gestion:segundo_factor": {A, R, D},
     "gestion:segundo_factor_inscribir": {A, R, D},
@@ -189,6 +203,16 @@ IDOR = {
     "gestion:ficha_evolucion_firmar": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
     "gestion:ficha_evolucion_descartar": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
     "gestion:ficha_evolucion_adenda": ("dentista", {"evolucion_id": "otra_evolucion_id"}, 404),
+    # Issue 16: another patient's consent under this patient's record does not exist; another
+    # patient's record itself is refused by the care rule.
+    "gestion:ficha_consentimientos": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_consentimiento_nuevo": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_consentimiento": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_tableta": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_escaneo": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_revocar": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_anular": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_pdf": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
@@ -204,6 +228,8 @@ SIN_DUENO = {
     # attempt (gestion_clinica/tests/test_ficha_exportacion.py).
     "gestion:ficha_pdf", "gestion:ficha_datos",
     "gestion:ficha_urgencia", "gestion:ficha_accesos", "gestion:ficha_urgencia_revisar",
+    # The clinic's consent templates: no owner (issue 16).
+    "gestion:plantilla_consentimiento", "gestion:plantilla_consentimiento_estado",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}
