@@ -370,7 +370,9 @@ def test_la_exportacion_incluye_los_consentimientos(emitido, tratante, paciente_
     assert primero["revocacion_motivo"] == "Prefiere pensarlo" and primero["aceptado_ante"] == "Camila Soto"
     assert datos[1]["anulacion_motivo"] == "Emitido por error" and datos[1]["firmante"] is None
     json.dumps(datos)
-    leido = leer_pdf(ficha_en_pdf(paciente_ficha.pk, generado_para="Ana Pérez Soto (Paciente)"))
+    copia = ficha_en_pdf(paciente_ficha.pk, generado_para="Ana Pérez Soto (Paciente)")
+    pdf_a_png(copia, CAPTURAS, "pdf-copia-de-la-ficha")
+    leido = leer_pdf(copia)
     assert leido.contiene("Consentimientos informados (2)") and leido.contiene("Prefiere pensarlo")
     assert leido.contiene("Emitido por error") and leido.contiene("alveolitis")
 
