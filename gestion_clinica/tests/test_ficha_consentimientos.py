@@ -210,3 +210,18 @@ def test_la_administracion_mantiene_las_plantillas(admin, tratante, paciente_fic
 def test_la_ficha_enlaza_a_los_consentimientos(tratante, paciente_ficha):
     pagina = cliente_de(tratante.user).get(reverse("gestion:ficha", args=[paciente_ficha.pk])).content.decode()
     assert reverse("gestion:ficha_consentimientos", args=[paciente_ficha.pk]) in pagina
+
+
+def test_el_escaneo_de_un_consentimiento_no_se_elimina(tratante, emitido, media):
+    """The signed scan is the consent's proof: deleting it (its uploader, within the correction
+    window) is refused with a message, never a 500, and nothing changes."""
+    cliente = cliente_de(tratante.user)
+    archivo = SimpleUploadedFile("firmado.pdf", PDF, content_type="application/pdf")
+    cliente.post(url("ficha_consentimiento_escaneo", emitido), {**firmante(), "archivo": archivo})
+    emitido.refresh_from_db()
+    antes = huella_bd()
+    respuesta = cliente.post(reverse("gestion:paciente_documento_eliminar",
+                                     args=[emitido.cliente_id, emitido.documento_id]), follow=True)
+    assert respuesta.status_code == 200
+    assert "respalda otro registro de la ficha" in respuesta.content.decode()
+    assert huella_bd() == antes
