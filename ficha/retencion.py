@@ -5,7 +5,8 @@ patient is erased, and purged only after that. See ``docs/retencion.md``.
 What makes a record (``tiene_ficha``): any clinical content the clinic wrote about the patient —
 medical history with something in it, any progress note (a draft too: it is the dentist's
 clinical writing until discarded), any attached document (radiographs, consents: issue 15 made
-them part of the record), or any attended appointment. An attended visit is a health care act:
+them part of the record), any informed consent issued (issue 16; its acceptance, revocation or
+annulment dates count as entries), or any attended appointment. An attended visit is a health care act:
 Decreto 41 art. 6 asks the record to hold every attention, so the visit keeps the record alive
 even when nobody wrote a note (and the care team, ``ficha.acceso``, is drawn from those visits).
 Booked, cancelled or missed appointments are not care and do not make a record.
