@@ -225,3 +225,21 @@ def test_el_escaneo_de_un_consentimiento_no_se_elimina(tratante, emitido, media)
     assert respuesta.status_code == 200
     assert "respalda otro registro de la ficha" in respuesta.content.decode()
     assert huella_bd() == antes
+
+
+def test_la_lista_hace_las_mismas_consultas_con_1_o_con_12(tratante, paciente_ficha, plantilla):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cliente = cliente_de(tratante.user)
+    lista = reverse("gestion:ficha_consentimientos", args=[paciente_ficha.pk])
+    emitir_consentimiento(actor=tratante.user, cliente_id=paciente_ficha.pk, plantilla_id=plantilla.pk)
+    cliente.get(lista)
+    with CaptureQueriesContext(connection) as una:
+        cliente.get(lista)
+    for _ in range(11):
+        emitir_consentimiento(actor=tratante.user, cliente_id=paciente_ficha.pk, plantilla_id=plantilla.pk)
+    with CaptureQueriesContext(connection) as doce:
+        respuesta = cliente.get(lista)
+    assert respuesta.content.decode().count("Emitido (por aceptar)") == 12
+    assert len(doce) == len(una), [q["sql"] for q in doce.captured_queries]
