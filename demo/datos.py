@@ -22,8 +22,9 @@ from citas.horarios import Bloque, dias_no_habiles, definir_horario, generar_hor
 from citas.services import asignar_cita, reservar_cita
 from ficha.acceso import acceso_a_ficha
 from ficha.antecedentes import actualizar_antecedentes, antecedentes_de
+from ficha.consentimientos import crear_plantilla
 from ficha.evoluciones import agregar_adenda, crear_evolucion, firmar_evolucion
-from ficha.models import Evolucion
+from ficha.models import Evolucion, PlantillaConsentimiento
 from notificaciones.models import Canal
 from cuentas.services import registrar_cliente_web
 from nucleo.registro import registrar_evento
@@ -191,6 +192,7 @@ def cargar_demo(*, desde: datetime.date | None = None) -> ResumenDemo:
     _cargar_horas(resumen, actor=recepcion, dentistas=dentistas)
     _cargar_reservas(resumen, recepcion=recepcion, dentistas=dentistas, pacientes=pacientes)
     _cargar_fichas(resumen, dentista=dentistas[0], pacientes=pacientes)
+    _cargar_plantillas_consentimiento(actor=admin)
 
     registrar_evento(
         logger, "demo_cargada", personal_creado=resumen.personal_creado, pacientes_creados=resumen.pacientes_creados,
@@ -358,3 +360,43 @@ def _cargar_fichas(resumen, *, dentista, pacientes):
             resumen.evoluciones_creadas += 1
             if adenda:
                 agregar_adenda(actor=dentista.user, evolucion_id=nota.pk, texto=adenda)
+
+
+# The clinic's informed-consent templates (issue 16): a dentist issues consents from them.
+PLANTILLAS_CONSENTIMIENTO = [
+    ("Exodoncia", "Extracción de una o más piezas dentales",
+     "En qué consiste: se extrae la pieza dental indicada bajo anestesia local; puede requerir separar la "
+     "encía, retirar hueso o dividir la pieza, y suturar.\n"
+     "Riesgos: dolor, inflamación y hematoma los primeros días; sangrado; infección o alveolitis seca; "
+     "fractura de la raíz que obligue a dejar un fragmento; daño a dientes vecinos; adormecimiento transitorio "
+     "o, rara vez, permanente del labio o la lengua (lesión del nervio dentario inferior o lingual); "
+     "comunicación con el seno maxilar en piezas superiores.\n"
+     "Alternativas: tratamiento de conducto y restauración cuando la pieza se puede conservar; no tratar, con "
+     "riesgo de dolor, infección y pérdida de hueso.\n"
+     "Cuidados: morder la gasa 30 minutos, no enjuagar ni fumar en 24 horas, dieta blanda y fría, tomar los "
+     "medicamentos indicados y consultar si el sangrado o la fiebre persisten."),
+    ("Endodoncia", "Tratamiento de conducto",
+     "En qué consiste: bajo anestesia local se retira la pulpa (nervio) de la pieza, se limpian y desinfectan "
+     "los conductos y se sellan; puede requerir más de una sesión y, al final, una restauración o corona.\n"
+     "Riesgos: molestias al masticar algunos días; fractura de un instrumento dentro del conducto; perforación "
+     "de la raíz; conductos calcificados que impidan terminar; fractura de la pieza si no se restaura a tiempo; "
+     "fracaso del tratamiento que requiera retratamiento, cirugía o extracción.\n"
+     "Alternativas: extracción de la pieza y su reemplazo (implante, puente o prótesis); no tratar, con riesgo "
+     "de dolor, absceso y pérdida de la pieza."),
+    ("Implante dental", "Instalación de implante de titanio",
+     "En qué consiste: bajo anestesia local se instala un implante de titanio en el hueso maxilar; tras "
+     "un período de integración de 3 a 6 meses se confecciona la corona sobre él. Puede requerir injerto "
+     "de hueso.\n"
+     "Riesgos: dolor, inflamación y hematoma; infección; falta de integración del implante que obligue a "
+     "retirarlo; lesión del nervio con adormecimiento del labio o mentón; comunicación con el seno maxilar; "
+     "periimplantitis a largo plazo, más frecuente en fumadores y diabéticos.\n"
+     "Alternativas: puente fijo sobre dientes vecinos; prótesis removible; no reemplazar la pieza, con riesgo "
+     "de que los dientes vecinos se desplacen."),
+]
+
+
+def _cargar_plantillas_consentimiento(*, actor):
+    """The templates of ``PLANTILLAS_CONSENTIMIENTO`` (one that exists by name is left as it is)."""
+    for nombre, procedimiento, texto in PLANTILLAS_CONSENTIMIENTO:
+        if not PlantillaConsentimiento.objects.filter(nombre__iexact=nombre).exists():
+            crear_plantilla(actor=actor, nombre=nombre, procedimiento=procedimiento, texto=texto)

@@ -18,7 +18,8 @@ from django.utils import timezone
 from reportlab.lib.pagesizes import LETTER
 
 from ficha.antecedentes import autores_de_versiones
-from ficha.models import Antecedentes, Condicion, EstadoDental, Evolucion, MarcaOdontograma
+from ficha.consentimientos_pdf import dibujo_de_firma
+from ficha.models import Antecedentes, Condicion, Consentimiento, EstadoDental, Evolucion, MarcaOdontograma
 from ficha.odontograma import describir, nombre_cara
 from ficha.odontograma_dibujo import a_reportlab, a_svg, geometria
 from ficha.recetas import recetas_del_paciente, texto_de_linea
@@ -132,9 +133,10 @@ def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
     ``paciente`` (identification), ``antecedentes`` (current values, version, who and when, and
     ``historial`` with every version; None when never recorded), ``evoluciones`` (signed notes
     with author, teeth, appointment start and ``adendas``), ``documentos`` (their data, not the
-    files), ``recetas`` (``recetas_como_datos``) and ``conservacion`` (how long the clinic keeps
-    it). Eight queries whatever the record's size (one less without a medical history, one less
-    without prescriptions, one less when the caller passes the ``cliente`` it already loaded). Raises
+    files), ``recetas`` (``recetas_como_datos``), ``odontograma`` (``odontograma_como_datos``),
+    ``consentimientos`` (``consentimientos_como_datos``) and ``conservacion`` (how long the clinic
+    keeps it). Nine queries whatever the record's size (one less without a medical history, one
+    less without prescriptions, one less when the caller passes the ``cliente`` it already loaded). Raises
     ``Cliente.DoesNotExist`` for an unknown id."""
     if cliente is None or cliente.pk != cliente_id:
         cliente = Cliente.objects.get(pk=cliente_id)
@@ -156,6 +158,7 @@ def ficha_como_datos(cliente_id, *, cliente: Cliente | None = None) -> dict:
         "documentos": documentos,
         "recetas": recetas_como_datos(cliente.pk),
         "odontograma": odontograma_como_datos(cliente.pk),  # issue 16
+        "consentimientos": consentimientos_como_datos(cliente.pk),
         "conservacion": {
             "anos_minimos": settings.CLINICA_FICHA_ANOS_CONSERVACION,
             "norma": "Decreto 41 de 2012 del Ministerio de Salud, art. 11",
@@ -258,6 +261,7 @@ def ficha_en_pdf(cliente_id, *, generado_para: str) -> bytes:
         doc.parrafo("Los archivos se descargan aparte.", estilo="nota")
 
     recetas_en_pdf(doc, datos["recetas"])
+    consentimientos_en_pdf(doc, datos["consentimientos"])
 
     doc.seccion("Conservación")
     doc.parrafo(f"{datos['conservacion']['explicacion']} ({datos['conservacion']['norma']}.)")
@@ -317,7 +321,10 @@ class _Linea:
 
     def __init__(self, **campos):
         self.__dict__.update(campos)
+
+
 # --- The odontogram (issue 16) -------------------------------------------------------------------
+
 
 def _quien(usuario) -> str:
     perfil = getattr(usuario, "perfil_personal", None)
@@ -377,3 +384,61 @@ def odontograma_en_pdf(doc: DocumentoPDF, datos: dict) -> None:
                    for m in vigentes])
     doc.parrafo(f"Cambios registrados: {len(datos['historial'])}. El historial completo está en la copia en JSON.",
                 estilo="nota")
+
+
+# Informed consents (issue 16) -------------------------------------------------------------------
+
+
+def consentimientos_como_datos(cliente_id) -> list[dict]:
+    """The patient's informed consents, oldest first: the text as issued, the state and its
+    dates, who signed and how (a drawn signature's strokes included), the revocation or the
+    annulment with its reason. One query."""
+    filas = (Consentimiento.objects.filter(cliente_id=cliente_id)
+             .select_related("dentista__user", "documento").order_by("emitido_en", "pk"))
+    return [
+        {
+            "titulo": c.titulo,
+            "procedimiento": c.procedimiento,
+            "texto": c.texto,
+            "dentista": c.dentista.nombre,
+            "estado": c.estado,
+            "estado_texto": c.get_estado_display(),
+            "emitido_en": _fecha(c.emitido_en),
+            "aceptado_en": _fecha(c.aceptado_en),
+            "aceptado_ante": c.aceptado_ante_nombre or None,
+            "forma": c.forma or None,
+            "forma_texto": c.get_forma_display() if c.forma else None,
+            "firmante": ({"nombre": c.firmante_nombre, "rut": c.firmante_rut, "relacion": c.firmante_relacion,
+                          "relacion_texto": c.get_firmante_relacion_display()} if c.aceptado_en else None),
+            "firma_trazos": c.firma_trazos,
+            "documento_firmado": c.documento.titulo if c.documento_id else None,
+            "revocado_en": _fecha(c.revocado_en),
+            "revocacion_motivo": c.revocacion_motivo or None,
+            "anulado_en": _fecha(c.anulado_en),
+            "anulacion_motivo": c.anulacion_motivo or None,
+        }
+        for c in filas
+    ]
+
+
+def consentimientos_en_pdf(doc: DocumentoPDF, consentimientos: list[dict]) -> None:
+    """The consents' section of the record's PDF copy, from ``consentimientos_como_datos``."""
+    doc.seccion(f"Consentimientos informados ({len(consentimientos)})")
+    if not consentimientos:
+        doc.parrafo("No hay consentimientos informados.")
+    for c in consentimientos:
+        lineas = [("Procedimiento", c["procedimiento"]), ("Dentista", c["dentista"]), ("Estado", c["estado_texto"]),
+                  ("Emitido el", _dd(c["emitido_en"], hora=True))]
+        if c["aceptado_en"]:
+            firmante = c["firmante"]
+            lineas += [("Aceptado el", _dd(c["aceptado_en"], hora=True)), ("Aceptado ante", c["aceptado_ante"]),
+                       ("Firmado por", f"{firmante['nombre']} (RUT {firmante['rut']}, {firmante['relacion_texto']})"),
+                       ("Forma", c["forma_texto"])]
+        if c["revocado_en"]:
+            lineas += [("Revocado el", _dd(c["revocado_en"], hora=True)), ("Motivo", c["revocacion_motivo"])]
+        if c["anulado_en"]:
+            lineas += [("Anulado el", _dd(c["anulado_en"], hora=True)), ("Motivo", c["anulacion_motivo"])]
+        lineas.append(("Texto", c["texto"]))
+        doc.bloque(c["titulo"], lineas)
+        if c["firma_trazos"]:
+            doc.agregar(dibujo_de_firma(c["firma_trazos"], ancho_mm=50))

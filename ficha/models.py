@@ -738,3 +738,207 @@ class MarcaOdontograma(models.Model):
     def __str__(self):
         cara = f" {self.superficie}" if self.superficie else ""
         return f"Diente {self.diente}{cara}: {self.estado} ({self.condicion})"
+
+
+
+
+# Informed consents (Ley 20.584 art. 14) ---------------------------------------------------------
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class PlantillaConsentimiento(ConFechas):
+    """A consent template the clinic keeps per procedure (table ``ficha_plantillaconsentimiento``):
+    what the procedure is, its risks and alternatives. Never deleted (issued consents name it);
+    a template no longer used is deactivated. Editing it never changes a consent already issued:
+    the consent keeps its own copy of the text."""
+
+    nombre = models.CharField("nombre", max_length=120)
+    procedimiento = models.CharField("procedimiento", max_length=200)
+    texto = models.TextField("texto (riesgos, alternativas, cuidados)")
+    activa = models.BooleanField("activa", default=True, db_default=True)
+    actualizado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="actualizada por", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "plantilla de consentimiento"
+        verbose_name_plural = "plantillas de consentimiento"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(nombre__regex=r"\S") & Q(procedimiento__regex=r"\S") & Q(texto__regex=r"\S"),
+                name="plantilla_consentimiento_completa",
+                violation_error_code="plantilla_incompleta",
+                violation_error_message="Escriba el nombre, el procedimiento y el texto de la plantilla.",
+            ),
+            models.UniqueConstraint(
+                models.functions.Lower("nombre"), condition=Q(activa=True),
+                name="plantilla_consentimiento_nombre_unico",
+                violation_error_code="plantilla_duplicada",
+                violation_error_message="Ya hay una plantilla activa con ese nombre.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.nombre
+
+
+class EstadoConsentimiento(models.TextChoices):
+    EMITIDO = "emitido", "Emitido (por aceptar)"
+    ACEPTADO = "aceptado", "Aceptado"
+    REVOCADO = "revocado", "Revocado"
+    ANULADO = "anulado", "Anulado"
+
+
+class FormaAceptacion(models.TextChoices):
+    ESCANEO = "escaneo", "Documento firmado y escaneado"
+    FIRMA = "firma", "Firma en pantalla"
+
+
+class RelacionFirmante(models.TextChoices):
+    PACIENTE = "paciente", "El propio paciente"
+    PADRE_MADRE = "padre_madre", "Padre o madre"
+    TUTOR = "tutor", "Tutor o curador legal"
+    APODERADO = "apoderado", "Apoderado con poder"
+
+
+# Columns fixed at issue (the text the patient reads): never changed, in any state.
+COLUMNAS_EMITIDAS = ("cliente_id", "plantilla_id", "dentista_id", "titulo", "procedimiento", "texto",
+                     "emitido_en", "emitido_por_id")
+
+# After acceptance nothing changes except the one-time revocation (aceptado → revocado, its own
+# three columns); an annulled consent is final too. No DELETE, except the purge of a record
+# whose legal hold expired, of consents issued more than 15 years ago (as signed notes).
+_SQL_CONSENTIMIENTO_INMUTABLE = f"""
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.emitido_en < now() - interval '15 years' AND EXISTS (
+            SELECT 1 FROM ficha_resguardo r
+            WHERE r.cliente_id = OLD.cliente_id AND r.conservar_hasta < CURRENT_DATE
+        ) THEN
+            RETURN OLD;
+        END IF;
+        RAISE EXCEPTION 'El consentimiento % es parte de la ficha: no se puede eliminar.', OLD.id
+            USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'consentimiento_inmutable';
+    END IF;
+    IF {" OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in COLUMNAS_EMITIDAS)} THEN
+        RAISE EXCEPTION 'El texto emitido del consentimiento % no se puede modificar.', OLD.id
+            USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'consentimiento_inmutable';
+    END IF;
+    IF OLD.estado = 'emitido' THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.estado = 'aceptado' AND NEW.estado = 'revocado'
+       AND (to_jsonb(NEW) - ARRAY['estado', 'revocado_en', 'revocado_por_id', 'revocacion_motivo', 'actualizado'])
+           = (to_jsonb(OLD) - ARRAY['estado', 'revocado_en', 'revocado_por_id', 'revocacion_motivo', 'actualizado'])
+    THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'El consentimiento % está %: no se puede modificar.', OLD.id, OLD.estado
+        USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'consentimiento_inmutable';
+"""
+
+_ACEPTADO = (Q(aceptado_en__isnull=False) & Q(firmante_nombre__regex=r"\S") & ~Q(firmante_rut="")
+             & ~Q(firmante_relacion="") & ~Q(aceptado_ante_nombre="")
+             & ((Q(forma=FormaAceptacion.FIRMA) & Q(firma_trazos__isnull=False) & Q(documento__isnull=True))
+                | (Q(forma=FormaAceptacion.ESCANEO) & Q(documento__isnull=False) & Q(firma_trazos__isnull=True))))
+_SIN_ACEPTAR = (Q(aceptado_en__isnull=True) & Q(forma="") & Q(firmante_nombre="") & Q(firmante_rut="")
+                & Q(firma_trazos__isnull=True) & Q(documento__isnull=True))
+_SIN_REVOCAR = Q(revocado_en__isnull=True) & Q(revocacion_motivo="")
+_SIN_ANULAR = Q(anulado_en__isnull=True) & Q(anulacion_motivo="")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Consentimiento(ConFechas):
+    """An informed consent issued to a patient by a dentist (table ``ficha_consentimiento``), with
+    the template's text copied at issue. States: ``emitido`` → ``aceptado`` → ``revocado``, or
+    ``emitido`` → ``anulado`` (issued by mistake, with a reason). Acceptance records the signer
+    (the patient or their legal representative: name, RUT, relation), when (the database's
+    clock), before whom (the staff user, and their name as it was) and how: a signed scan (a
+    ``ClienteDocumento`` of the patient) or a signature drawn on screen (``firma_trazos``:
+    strokes of points in a 1000 × 400 box). The trigger ``consentimiento_inmutable`` keeps the
+    issued text fixed from issue and everything fixed after acceptance but the one revocation."""
+
+    cliente = models.ForeignKey(
+        "pacientes.Cliente", verbose_name="paciente", on_delete=models.PROTECT,
+        related_name="consentimientos_informados",
+    )
+    plantilla = models.ForeignKey(
+        PlantillaConsentimiento, verbose_name="plantilla", on_delete=models.PROTECT, related_name="consentimientos"
+    )
+    dentista = models.ForeignKey(
+        "personal.Perfil", verbose_name="dentista", on_delete=models.PROTECT, related_name="consentimientos"
+    )
+    titulo = models.CharField("título", max_length=120)
+    procedimiento = models.CharField("procedimiento", max_length=200)
+    texto = models.TextField("texto emitido")
+    estado = models.CharField("estado", max_length=10, choices=EstadoConsentimiento.choices,
+                              default=EstadoConsentimiento.EMITIDO, db_default=EstadoConsentimiento.EMITIDO)
+    emitido_en = models.DateTimeField("emitido el", db_default=Now())
+    emitido_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="emitido por", on_delete=models.PROTECT, related_name="+"
+    )
+    aceptado_en = models.DateTimeField("aceptado el", null=True, blank=True)
+    aceptado_ante = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="aceptado ante", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    aceptado_ante_nombre = models.CharField("aceptado ante (nombre)", max_length=200, blank=True, default="",
+                                            db_default="")
+    forma = models.CharField("forma de aceptación", max_length=10, choices=FormaAceptacion.choices, blank=True,
+                             default="", db_default="")
+    firmante_nombre = models.CharField("firmante", max_length=200, blank=True, default="", db_default="")
+    firmante_rut = models.CharField("RUT del firmante", max_length=12, blank=True, default="", db_default="")
+    firmante_relacion = models.CharField("relación con el paciente", max_length=20, choices=RelacionFirmante.choices,
+                                         blank=True, default="", db_default="")
+    firma_trazos = models.JSONField("firma (trazos)", null=True, blank=True)
+    documento = models.ForeignKey(
+        "pacientes.ClienteDocumento", verbose_name="documento firmado", on_delete=models.PROTECT, null=True,
+        blank=True, related_name="consentimientos",
+    )
+    revocado_en = models.DateTimeField("revocado el", null=True, blank=True)
+    revocado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="revocación registrada por", on_delete=models.PROTECT, null=True,
+        blank=True, related_name="+",
+    )
+    revocacion_motivo = models.TextField("motivo de la revocación", blank=True, default="", db_default="")
+    anulado_en = models.DateTimeField("anulado el", null=True, blank=True)
+    anulado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="anulado por", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    anulacion_motivo = models.TextField("motivo de la anulación", blank=True, default="", db_default="")
+
+    class Meta:
+        verbose_name = "consentimiento informado"
+        verbose_name_plural = "consentimientos informados"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(estado=EstadoConsentimiento.EMITIDO) & _SIN_ACEPTAR & _SIN_REVOCAR & _SIN_ANULAR)
+                | (Q(estado=EstadoConsentimiento.ACEPTADO) & _ACEPTADO & _SIN_REVOCAR & _SIN_ANULAR)
+                | (Q(estado=EstadoConsentimiento.REVOCADO) & _ACEPTADO & Q(revocado_en__isnull=False)
+                   & Q(revocacion_motivo__regex=r"\S") & _SIN_ANULAR)
+                | (Q(estado=EstadoConsentimiento.ANULADO) & _SIN_ACEPTAR & _SIN_REVOCAR
+                   & Q(anulado_en__isnull=False) & Q(anulacion_motivo__regex=r"\S")),
+                name="consentimiento_estado_coherente",
+                violation_error_code="estado_incoherente",
+                violation_error_message="Los datos del consentimiento no corresponden a su estado.",
+            ),
+            models.CheckConstraint(
+                condition=Q(texto__regex=r"\S"),
+                name="consentimiento_con_texto",
+                violation_error_code="consentimiento_vacio",
+                violation_error_message="El consentimiento no tiene texto.",
+            ),
+        ]
+        indexes = [models.Index(fields=["cliente", "-emitido_en"], name="consentimiento_cliente_idx")]
+        triggers = [
+            pgtrigger.Trigger(
+                name="consentimiento_inmutable",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func=_SQL_CONSENTIMIENTO_INMUTABLE,
+            ),
+        ]
+
+    def __str__(self):
+        return f"Consentimiento {self.pk} ({self.titulo}) de {self.cliente_id}"

@@ -5,8 +5,9 @@ patient is erased, and purged only after that. See ``docs/retencion.md``.
 What makes a record (``tiene_ficha``): any clinical content the clinic wrote about the patient —
 medical history with something in it, any progress note (a draft too: it is the dentist's
 clinical writing until discarded), any change of the odontogram (issue 16), any prescription, any
-attached document (radiographs, consents: issue 15 made them part of the record), or any attended
-appointment. An attended visit is a health care act:
+attached document (radiographs, consents: issue 15 made them part of the record), any informed
+consent issued (issue 16; its acceptance, revocation or annulment dates count as entries), or any
+attended appointment. An attended visit is a health care act:
 Decreto 41 art. 6 asks the record to hold every attention, so the visit keeps the record alive
 even when nobody wrote a note (and the care team, ``ficha.acceso``, is drawn from those visits).
 Booked, cancelled or missed appointments are not care and do not make a record.
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from citas.estados import EstadoCita
 from citas.services import liberar_citas_del_cliente
-from ficha.models import Antecedentes, Evolucion, MarcaOdontograma, Receta, RecetaMedicamento, Resguardo
+from ficha.models import Antecedentes, Consentimiento, Evolucion, MarcaOdontograma, Receta, RecetaMedicamento, Resguardo
 from notificaciones.models import Notificacion
 from nucleo.registro import registrar_evento
 from nucleo.servicios import exigir_transaccion, operacion
@@ -53,7 +54,9 @@ _ULTIMA_ENTRADA_SQL = f"""
         (SELECT max((c.inicio AT TIME ZONE %(tz)s)::date) FROM citas_cita c
           WHERE c.cliente_id = %(id)s AND c.estado = %(atendida)s),
         (SELECT max((m.registrado_en AT TIME ZONE %(tz)s)::date) FROM ficha_marcaodontograma m
-          WHERE m.cliente_id = %(id)s)
+          WHERE m.cliente_id = %(id)s),
+        (SELECT max((GREATEST(k.emitido_en, k.aceptado_en, k.revocado_en, k.anulado_en) AT TIME ZONE %(tz)s)::date)
+           FROM ficha_consentimiento k WHERE k.cliente_id = %(id)s)
     )
 """
 
@@ -169,6 +172,9 @@ def _limpiar_auditoria_de_la_purga(cliente_id: int) -> None:
     ClienteDocumento.pgh_event_models["insert"].objects.filter(cliente_id=cliente_id).update(
         titulo="", nombre_original=""
     )
+    Consentimiento.pgh_event_models["insert"].objects.filter(cliente_id=cliente_id).update(
+        texto="", firmante_nombre="", firmante_rut="", firma_trazos=None, revocacion_motivo="", anulacion_motivo=""
+    )
     _limpiar_auditoria_de_recetas(cliente_id)
 
 
@@ -233,6 +239,7 @@ def purgar_ficha(*, actor, cliente_id) -> ResultadoPurga:
             MarcaOdontograma.objects.filter(cliente_id=cliente_id).delete()
             evoluciones = _borrar_evoluciones(cliente_id)
             Antecedentes.objects.filter(cliente_id=cliente_id).delete()
+            Consentimiento.objects.filter(cliente_id=cliente_id).delete()  # before their scans
             documentos = ClienteDocumento.objects.filter(cliente_id=cliente_id)
             archivos = list(documentos.values_list("archivo", flat=True))
             n_documentos = documentos.delete()[0] if archivos else 0

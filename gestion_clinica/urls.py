@@ -8,6 +8,7 @@ from gestion_clinica.views import (
 )
 from gestion_clinica.views import ficha_recetas
 from gestion_clinica.views import ficha_odontograma
+from gestion_clinica.views import ficha_consentimientos
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -30,4 +31,5 @@ urlpatterns = [
     *segundo_factor.urlpatterns,
     *ficha_recetas.urlpatterns,
     *ficha_odontograma.urlpatterns,
+    *ficha_consentimientos.urlpatterns,
 ]

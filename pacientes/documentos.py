@@ -14,6 +14,7 @@ import unicodedata
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.http import FileResponse, Http404
 from django.utils import timezone
 
@@ -203,7 +204,12 @@ def eliminar_documento(*, actor, documento_id, cliente_id=None) -> None:
         if not se_puede_eliminar(documento, actor):
             raise ValidationError(MENSAJE_DOCUMENTO_CONSERVADO, code="documento_conservado")
         nombre, cliente_del_documento = documento.archivo.name, documento.cliente_id
-        documento.delete()
+        try:
+            documento.delete()
+        except ProtectedError:
+            # Another record of the file points to it (e.g. the scan of a signed consent, issue 16).
+            raise ValidationError("Este documento respalda otro registro de la ficha (por ejemplo, un consentimiento "
+                                  "firmado) y no se puede eliminar.", code="documento_en_uso") from None
         borrar_archivos_tras_commit([nombre])
     registrar_evento(
         logger, "documento_eliminado", documento_id=documento_id, cliente_id=cliente_del_documento,

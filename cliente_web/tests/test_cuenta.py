@@ -261,9 +261,9 @@ def test_descargar_mis_datos_trae_solo_lo_mio(portal, paciente, otro_paciente, h
 
 def test_descarga_con_ids_ajenos_sigue_siendo_la_mia(portal, paciente, otro_paciente, django_assert_num_queries):
     # session, user with their record + the selector's nine (issue 13: consents; issue 14: cancelled;
-    # issue 15: the clinical record's three; issue 16: the prescriptions, the odontogram history)
-    # + the read log's row
-    with django_assert_num_queries(14):
+    # issue 15: the clinical record's three; issue 16: the prescriptions, the odontogram history, the
+    # consents) + the read log's row
+    with django_assert_num_queries(15):
         respuesta = portal.get(DATOS, {"cliente_id": otro_paciente.cliente.pk, "id": otro_paciente.cliente.pk})
     assert json.loads(respuesta.content)["paciente"]["rut"] == paciente.cliente.rut
 

@@ -122,9 +122,10 @@ def test_cada_columna_de_la_ficha_esta_decidida():
 
 def test_la_version_legible_tiene_lo_mismo_en_castellano_y_fechas_chilenas(portal, paciente, historia,
                                                                           django_assert_num_queries):
-    # session, user with their record + the export's ten (the clinical record's three without a
-    # medical history, issue 15; the prescriptions and the odontogram history, issue 16) + the read log's row
-    with django_assert_num_queries(14):
+    # session, user with their record + the export's eleven (the clinical record's three without a
+    # medical history, issue 15; the prescriptions, the odontogram history and the consents, issue 16)
+    # + the read log's row
+    with django_assert_num_queries(15):
         respuesta = portal.get(LEGIBLES)
     assert respuesta.status_code == 200 and respuesta["Content-Type"].startswith("text/html")
     assert "no-store" in respuesta["Cache-Control"]
@@ -206,3 +207,28 @@ def test_la_copia_legible_nombra_cada_aviso_que_puede_recibir_un_paciente():
     """Every declared event a patient can receive has its Spanish label in the readable copy
     (the fallback would print the key without its accents: "Codigo telefono")."""
     assert set(declarados()) - EVENTOS_DEL_PERSONAL <= set(EVENTOS)
+
+
+def test_la_copia_trae_los_consentimientos_informados(portal, paciente, dentista, historia):
+    """Issue 16: the patient's consents, with the text as issued, their state and how they were
+    accepted, in the JSON and counted on the readable page; no internal key."""
+    from ficha.consentimientos import aceptar_consentimiento, emitir_consentimiento
+    from ficha.models import PlantillaConsentimiento
+
+    plantilla = PlantillaConsentimiento.objects.create(nombre="Endodoncia", procedimiento="Endodoncia de 36",
+                                                       texto="Riesgos: fractura de instrumento.")
+    consentimiento = emitir_consentimiento(actor=dentista.user, cliente_id=paciente.cliente.pk,
+                                           plantilla_id=plantilla.pk)
+    aceptar_consentimiento(actor=dentista.user, cliente_id=paciente.cliente.pk, consentimiento_id=consentimiento.pk,
+                           firmante_nombre="Tutor Legal", firmante_rut="11.111.111-1", firmante_relacion="tutor",
+                           leido=True, firma="[[[10, 10], [200, 300]]]")
+    datos = json.loads(portal.get(DATOS).content)
+    [copia] = datos["ficha_clinica"]["consentimientos"]
+    assert (copia["estado"], copia["forma"], copia["texto"]) == ("aceptado", "firma",
+                                                                 "Riesgos: fractura de instrumento.")
+    assert copia["firmante"]["relacion_texto"] == "Tutor o curador legal" and copia["aceptado_ante"] == "Camila Soto"
+    assert copia["firma_trazos"] == [[[10, 10], [200, 300]]]
+    malas = [ruta for ruta, clave in claves_de(datos)
+             if clave in PROHIBIDAS or any(parte in clave for parte in PARTES_PROHIBIDAS)]
+    assert not malas, malas
+    assert "1 consentimiento informado" in portal.get(LEGIBLES).content.decode()

@@ -20,8 +20,9 @@ from cliente_web.tests.conftest import otro_paciente, paciente  # noqa: F401  (p
 from clinica.tests.seguridad import cliente_logueado
 from cuentas.registro import SAL_REGISTRO
 from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
+from ficha.consentimientos import emitir_consentimiento
 from ficha.evoluciones import crear_evolucion
-from ficha.models import AccesoFicha, AccesoUrgencia
+from ficha.models import AccesoFicha, AccesoUrgencia, PlantillaConsentimiento
 from ficha.tests.test_recetas import receta_de
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
@@ -105,6 +106,13 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         # Issue 16: a prescription of each patient by their dentist (a record too: asked for only).
         "receta_id": lambda: receta_de(paciente.cliente, dentista, "Amoxicilina").pk,
         "otra_receta_id": lambda: receta_de(otro_paciente.cliente, otro_dentista, "Amoxicilina").pk,
+        # Issue 16: an informed consent issued to each patient by their dentist, and a template.
+        "plantilla_id": lambda: _plantilla_consentimiento().pk,
+        "consentimiento_id": lambda: emitir_consentimiento(
+            actor=dentista.user, cliente_id=paciente.cliente.pk, plantilla_id=_plantilla_consentimiento().pk).pk,
+        "otro_consentimiento_id": lambda: emitir_consentimiento(
+            actor=otro_dentista.user, cliente_id=otro_paciente.cliente.pk,
+            plantilla_id=_plantilla_consentimiento().pk).pk,
     }, {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,
@@ -144,3 +152,10 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
     })
 
 
+
+
+def _plantilla_consentimiento():
+    """The scene's consent template (issue 16), made once."""
+    plantilla, _ = PlantillaConsentimiento.objects.get_or_create(
+        nombre="Exodoncia", defaults={"procedimiento": "Extracción", "texto": "Riesgos: sangrado, alveolitis."})
+    return plantilla

@@ -171,6 +171,16 @@ def lineas_de_receta():
 
 PISTAS.update({f"semana-{n}": hora for n in ("manana_desde", "manana_hasta", "tarde_desde", "tarde_hasta")})
 PISTAS.update({"semana-dias": PISTAS["dia_semana"], "semana-duracion_minutos": PISTAS["duracion_minutos"]})
+# Informed consents (issue 16): strokes that look like a signature (or nearly), RUTs, relations.
+firma_trazos = st.lists(st.lists(st.tuples(st.integers(-5, 1100), st.integers(-5, 450)).map(list), min_size=0,
+                                 max_size=40), max_size=8).map(json.dumps)
+PISTAS.update({
+    "firma": st.one_of(firma_trazos, st.sampled_from(["[]", "[[[1,1]]]", "[[[1e999,1],[2,2]]]", "{}", "[" * 3000,
+                                                       '[[["a","b"],[1,2]]]', "[[[true,1],[2,2]]]"])),
+    "firmante_rut": st.sampled_from(["12.345.678-5", "12.345.678-9", "11111111-1", "", "abc", "0-0"]),
+    "firmante_relacion": st.sampled_from(["paciente", "padre_madre", "tutor", "apoderado", "vecino", ""]),
+    "leido": casilla, "plantilla": real("plantilla_id"), "activa": st.sampled_from(["0", "1", "2", ""]),
+})
 
 
 def semana_tipo():
@@ -188,6 +198,7 @@ CLAVES_NUEVAS = ("new_password1", "new_password2")
 ANTECEDENTES = ("alergias", "enfermedades", "medicamentos", "anticoagulantes", "anticoagulantes_detalle",
                 "embarazo", "tabaquismo", "cirugias", "observaciones")
 EVOLUCION = ("atendido_el", "cita", "procedimiento", "dientes", "texto")
+FIRMANTE = ("leido", "firmante_relacion", "firmante_nombre", "firmante_rut")
 
 # url → (who sends it, its POST data). Field names are those of each view's form class.
 POST = {
@@ -236,6 +247,15 @@ POST = {
     # Prescriptions (issue 16): the patient's dentist, with RUT and registry number.
     "gestion:ficha_receta_nueva": ("dentista", lineas_de_receta()),
     "gestion:ficha_receta_anular": ("dentista", formulario("motivo")),
+    # Informed consents (issue 16): the patient's dentist; the templates, administration.
+    "gestion:ficha_consentimiento_nuevo": ("dentista", formulario("plantilla")),
+    "gestion:ficha_consentimiento_tableta": ("dentista", formulario(*FIRMANTE, "firma")),
+    "gestion:ficha_consentimiento_escaneo": ("dentista", formulario(*FIRMANTE, archivos=["archivo"])),
+    "gestion:ficha_consentimiento_revocar": ("dentista", formulario("motivo")),
+    "gestion:ficha_consentimiento_anular": ("dentista", formulario("motivo")),
+    "gestion:plantilla_consentimiento_nueva": ("administrador", formulario("nombre", "procedimiento", "texto")),
+    "gestion:plantilla_consentimiento": ("administrador", formulario("nombre", "procedimiento", "texto")),
+    "gestion:plantilla_consentimiento_estado": ("administrador", formulario("activa")),
     "gestion:personal_nuevo": ("administrador", formulario("username", "nombre", "apellido", "email", "rol",
                                                           "especialidad", "enviar_invitacion")),
     "gestion:personal_editar": ("administrador", formulario("nombre", "apellido", "rol", "especialidad", "rut",
@@ -318,6 +338,8 @@ SOLO_RUTA = {
     # Prescriptions and the record's summary (issue 16).
     "gestion:ficha_recetas", "gestion:ficha_receta", "gestion:ficha_receta_pdf", "gestion:ficha_resumen_pdf",
     "portal:mis_recetas", "portal:cuenta_receta_pdf",
+    "gestion:ficha_consentimientos", "gestion:ficha_consentimiento", "gestion:ficha_consentimiento_pdf",  # issue 16
+    "gestion:plantillas_consentimiento",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinica.tests.seguridad import argumentos_de, patrones
-from ficha.models import Antecedentes, Evolucion, LecturaFicha, MarcaOdontograma, Via
+from ficha.models import (Antecedentes, Consentimiento, Evolucion, LecturaFicha, MarcaOdontograma,
+                          PlantillaConsentimiento, Via)
 from ficha.tests.test_recetas import receta_de
 from pacientes.models import Cliente
 from personal.models import Perfil
@@ -23,7 +24,7 @@ from personal.models import Perfil
 pytestmark = [pytest.mark.django_db, pytest.mark.lento]
 
 MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731", "RECETA-7731",
-              "ODONTOGRAMA-7731")  # issue 16: a prescription line, a mark's note
+              "ODONTOGRAMA-7731", "CONSENTIMIENTO-7731")  # issue 16: a prescription line, a mark's note, a consent
 TIPOS_DE_ARCHIVO = ("application/pdf", "image/", "application/json", "application/octet-stream")
 
 
@@ -45,7 +46,15 @@ def ficha_marcada(registros):
     MarcaOdontograma.objects.create(cliente_id=cliente_id, registrado_por=dentista.user, diente=16, superficie="O",
                                     estado="caries", condicion="hallazgo", nota="Mancha ODONTOGRAMA-7731")
     receta = receta_de(Cliente.objects.get(pk=cliente_id), dentista, "Amoxicilina RECETA-7731")
-    return {**registros, "evolucion_id": nota.pk, "receta_id": receta.pk}
+    # Issue 16: an informed consent whose issued text carries the marker.
+    plantilla = PlantillaConsentimiento.objects.create(nombre="Endodoncia", procedimiento="Endodoncia de 36",
+                                                       texto="Riesgos: fractura de lima.")
+    consentimiento = Consentimiento.objects.create(
+        cliente_id=cliente_id, plantilla=plantilla, dentista=dentista, titulo=plantilla.nombre,
+        procedimiento=plantilla.procedimiento, texto="Riesgos: fractura de lima CONSENTIMIENTO-7731",
+        emitido_por=dentista.user)
+    return {**registros, "evolucion_id": nota.pk, "receta_id": receta.pk, "consentimiento_id": consentimiento.pk,
+            "plantilla_id": plantilla.pk}
 
 
 def _urls_del_personal(registros):
@@ -93,6 +102,7 @@ def test_el_equipo_de_cuidado_deja_registro_en_cada_url_que_muestra_la_ficha(fic
     assert "gestion:ficha" in muestran and "gestion:paciente_documento" in muestran, muestran
     assert {"gestion:ficha_recetas", "gestion:ficha_receta", "gestion:ficha_receta_pdf"} <= set(muestran), muestran
     assert {"gestion:ficha_odontograma", "gestion:ficha_odontograma_historial"} <= set(muestran), muestran
+    assert {"gestion:ficha_consentimiento", "gestion:ficha_consentimiento_tableta"} <= set(muestran), muestran
 
 
 @pytest.mark.parametrize("persona", ["recepcion", "administrador"])

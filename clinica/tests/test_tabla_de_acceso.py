@@ -109,6 +109,20 @@ TABLA = {
     "gestion:ficha_receta_anular": {D},  # GET: the reason's form; POST: its author annuls
     "gestion:ficha_receta_pdf": {D},
     "gestion:ficha_resumen_pdf": {D},
+    # Informed consents (issue 16): clinical content, the care team only; reception does not record
+    # an acceptance at the desk (ficha.consentimientos). The clinic's templates: administration.
+    "gestion:ficha_consentimientos": {D},
+    "gestion:ficha_consentimiento_nuevo": {D},
+    "gestion:ficha_consentimiento": {D},
+    "gestion:ficha_consentimiento_tableta": {D},
+    "gestion:ficha_consentimiento_escaneo": {D},
+    "gestion:ficha_consentimiento_revocar": {D},  # an accepted one only (else: says why)
+    "gestion:ficha_consentimiento_anular": {D},  # before acceptance only
+    "gestion:ficha_consentimiento_pdf": {D},
+    "gestion:plantillas_consentimiento": {A},
+    "gestion:plantilla_consentimiento_nueva": {A},
+    "gestion:plantilla_consentimiento": {A},
+    "gestion:plantilla_consentimiento_estado": {A},  # POST only
     # The second-factor step: staff who gave their password (a verified session goes on to next=)
     "gestion:segundo_factor": {A, R, D},
     "gestion:segundo_factor_inscribir": {A, R, D},
@@ -213,6 +227,16 @@ IDOR = {
     # The odontogram (issue 16): another patient's record is refused (and logged).
     "gestion:ficha_odontograma": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
     "gestion:ficha_odontograma_historial": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    # Issue 16: another patient's consent under this patient's record does not exist; another
+    # patient's record itself is refused by the care rule.
+    "gestion:ficha_consentimientos": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_consentimiento_nuevo": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_consentimiento": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_tableta": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_escaneo": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_revocar": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_anular": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    "gestion:ficha_consentimiento_pdf": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
@@ -228,6 +252,8 @@ SIN_DUENO = {
     # attempt (gestion_clinica/tests/test_ficha_exportacion.py).
     "gestion:ficha_pdf", "gestion:ficha_datos",
     "gestion:ficha_urgencia", "gestion:ficha_accesos", "gestion:ficha_urgencia_revisar",
+    # The clinic's consent templates: no owner (issue 16).
+    "gestion:plantilla_consentimiento", "gestion:plantilla_consentimiento_estado",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}

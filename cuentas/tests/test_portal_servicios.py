@@ -273,9 +273,9 @@ def test_exportacion_tiene_todo_lo_del_paciente_y_nada_de_otros(con_historia, dj
         )
     # + the consents' history (issue 13), + the cancelled ones (issue 14), + the clinical record's
     # three (issue 15: history, notes, documents; a fourth for the history's versions when there is one)
-    # + the prescriptions and the odontogram history (issue 16; prescription lines are a second
-    # query only when there are some)
-    with django_assert_num_queries(11):
+    # + the prescriptions, the odontogram history and the consents (issue 16; prescription lines
+    # are a second query only when there are some)
+    with django_assert_num_queries(12):
         datos = exportar_datos_paciente(cliente_id=cliente.pk)
     json.dumps(datos, cls=DjangoJSONEncoder)  # serialisable as is
     [consentimiento] = datos["consentimientos"]
@@ -310,7 +310,7 @@ def test_exportacion_hace_las_mismas_consultas_con_mucha_historia(con_historia, 
         cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
                                      inicio=manana_10 + datetime.timedelta(days=dias))
         reservar_cita(user=con_historia, cita_id=cita.pk)
-    with django_assert_num_queries(11):  # + the prescriptions and the odontogram history (issue 16)
+    with django_assert_num_queries(12):  # + the prescriptions, the odontogram history, the consents (issue 16)
         datos = exportar_datos_paciente(cliente_id=con_historia.cliente.pk)
     assert len(datos["citas"]) == 12
 

@@ -13,7 +13,7 @@ from stdnum.cl import rut as stdnum_rut
 
 from citas.models import Cita, EstadoCita
 from demo.datos import PASSWORD_DEMO, dias_habiles
-from ficha.models import Antecedentes, Evolucion
+from ficha.models import Antecedentes, Evolucion, PlantillaConsentimiento
 from notificaciones.models import Notificacion
 from pacientes.models import Cliente
 from pacientes.validaciones import normalizar_telefono
@@ -185,3 +185,12 @@ def test_sin_debug_el_secreto_de_la_demo_es_un_error_de_configuracion(settings):
     assert 'call_command("check", databases=["default"], fail_level="ERROR")' in produccion
     settings.DEBUG = True  # the demo itself, in development
     assert not [e for e in checks.run_checks(databases=["default"]) if e.id == "demo.E001"]
+
+
+@pytest.mark.django_db
+def test_la_demo_trae_plantillas_de_consentimiento():
+    call_command("cargar_demo", "--forzar", stdout=io.StringIO())
+    call_command("cargar_demo", "--forzar", stdout=io.StringIO())  # idempotent
+    nombres = sorted(PlantillaConsentimiento.objects.filter(activa=True).values_list("nombre", flat=True))
+    assert nombres == ["Endodoncia", "Exodoncia", "Implante dental"]
+    assert all("Riesgos:" in t for t in PlantillaConsentimiento.objects.values_list("texto", flat=True))

@@ -72,9 +72,9 @@ def test_los_datos_traen_toda_la_ficha_y_nada_de_otro_paciente(ficha_completa, o
                                                               django_assert_num_queries):
     # 6: the history's authors are the audit trail's users (one query for their names, shared
     # with the staff's history page: ficha.antecedentes.autores_de_versiones), not a join.
-    # 8: + the prescriptions and the odontogram history (issue 16; no prescriptions here, so their
-    # lines cost nothing; the odontogram state is worked out from its history).
-    with django_assert_num_queries(8):
+    # 9: + the prescriptions, the odontogram history and the consents (issue 16; no prescriptions
+    # here, so their lines cost nothing; the odontogram state is worked out from its history).
+    with django_assert_num_queries(9):
         datos = ficha_como_datos(ficha_completa.pk)
     texto = json.dumps(datos, cls=DjangoJSONEncoder, ensure_ascii=False)  # serialisable as it is
     assert "Bruno" not in texto and "Látex" not in texto and "secreta" not in texto

@@ -270,8 +270,8 @@ def test_la_copia_de_la_ficha_trae_las_recetas_en_json_y_pdf(dentista_receta, pa
     anular_receta(actor=dentista_receta.user, receta_id=primera.pk, motivo="Dosis equivocada")
     emitir(dentista_receta, paciente_ficha, lineas=[IBUPROFENO], indicaciones="")
     # The patient, the history (none), notes, documents, prescriptions and their lines, the
-    # odontogram history.
-    with django_assert_num_queries(7):
+    # odontogram history, the consents.
+    with django_assert_num_queries(8):
         datos = ficha_como_datos(paciente_ficha.pk)
     uno, dos = datos["recetas"]
     assert (uno["folio"], dos["folio"]) == (1, 2) and uno["motivo_anulacion"] == "Dosis equivocada"

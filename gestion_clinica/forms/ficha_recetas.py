@@ -66,10 +66,10 @@ def formset_de_lineas(data=None, *, agregar=False):
     maximum), to show again without saving."""
     if data is not None and agregar:
         data = data.copy()
-        clave = "lineas-TOTAL_FORMS"
-        valor = data.get(clave, "")
+        campo_total = "lineas-TOTAL_FORMS"
+        valor = data.get(campo_total, "")
         total = int(valor) if valor.isascii() and valor.isdigit() and len(valor) < 4 else LINEAS_INICIALES
-        data[clave] = str(min(max(total, 0) + 1, MAX_LINEAS))
+        data[campo_total] = str(min(max(total, 0) + 1, MAX_LINEAS))
     formset = FormularioLineas(data, prefix="lineas")
     # Examples only on the first line: on empty ones below they read as if already filled in.
     for form in formset.forms[1:]:

@@ -17,7 +17,8 @@ from nucleo.servicios import operacion
 from pacientes.documentos import subir_documento
 from cuentas.presencial import crear_cliente_presencial
 from ficha.evoluciones import crear_evolucion
-from ficha.models import AccesoFicha, AccesoUrgencia
+from ficha.consentimientos import emitir_consentimiento
+from ficha.models import AccesoFicha, AccesoUrgencia, PlantillaConsentimiento
 from ficha.tests.test_recetas import receta_de
 
 PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
@@ -32,6 +33,9 @@ SOLO_ADMINISTRADOR = {"ficha_lecturas", "ficha_urgencias", "ficha_urgencias_cuen
 # Clinical content: the care team only (the fixture's dentist attends the patient), never the
 # desk nor administration; urgent access is for a dentist (one of the team is sent straight on).
 DEL_EQUIPO_DE_CUIDADO = {"paciente_documento", "paciente_documento_eliminar", "ficha_urgencia"}
+# Issue 16: the clinic's consent templates are configuration, kept by administration.
+SOLO_ADMINISTRADOR |= {"plantillas_consentimiento", "plantilla_consentimiento_nueva", "plantilla_consentimiento",
+                       "plantilla_consentimiento_estado"}
 ESCRITURAS_DE_RECEPCION = {
     "paciente_nuevo", "paciente_editar", "paciente_desactivar", "paciente_reenviar", "paciente_eliminar",
     "agenda_horario", "agenda_crear_hora", "agenda_generar", "agenda_dias_cerrados", "agenda_reabrir",
@@ -73,6 +77,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
         "notificacion_id": aviso.pk, "cierre_id": cierre.pk, "reserva_uid": asignada.reserva_uid,
         "evolucion_id": crear_evolucion(actor=dentista.user, cliente_id=cliente.pk, texto="Control").pk,
         "receta_id": receta_de(cliente, dentista, "Amoxicilina").pk,  # issue 16
+        **_consentimiento_de(cliente, dentista),
     }
 
 
@@ -125,3 +130,11 @@ def test_reenviar_aviso_lo_deja_en_cola(clientes, argumentos, nombre, persona):
     assert respuesta.status_code == 302 and respuesta.url.endswith("#avisos")
     aviso = Notificacion.objects.get(pk=argumentos["notificacion_id"])
     assert (aviso.estado, aviso.ultimo_error) == (EstadoNotificacion.PENDIENTE, "")
+
+
+def _consentimiento_de(cliente, dentista):
+    """Issue 16: a consent template and a consent issued to the patient by their dentist."""
+    plantilla = PlantillaConsentimiento.objects.create(nombre="Exodoncia", procedimiento="Extracción",
+                                                       texto="Riesgos: sangrado.")
+    consentimiento = emitir_consentimiento(actor=dentista.user, cliente_id=cliente.pk, plantilla_id=plantilla.pk)
+    return {"plantilla_id": plantilla.pk, "consentimiento_id": consentimiento.pk}
