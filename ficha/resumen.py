@@ -5,19 +5,22 @@ force — unlike the full copy (``ficha.exportacion``), which holds every versio
 
 It is built as a sequence of section functions (``SECCIONES``), each ``(doc, datos) -> None``
 over one ``DatosResumen`` loaded up front; a new part of the record (the odontogram's drawing,
-the consents' list) is one more function in that tuple. Like the copy, it neither checks who
+the consents' list) is one more function in that tuple, loading what it prints for itself. Like the copy, it neither checks who
 asks nor logs the read: its view does both."""
 
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from reportlab.lib.pagesizes import LETTER
 
 from ficha.exportacion import CAMPOS_ANTECEDENTES, CON_OPCIONES
-from ficha.models import Antecedentes, Evolucion, Receta
+from ficha.models import Antecedentes, Condicion, Consentimiento, EstadoConsentimiento, Evolucion, Receta
+from ficha.odontograma import describir, estado_en
+from ficha.odontograma_dibujo import a_reportlab, geometria
 from ficha.recetas import recetas_vigentes, texto_de_linea
 from ficha.recetas_pdf import PROFESION, documento_del_paciente, folio_legible
 from ficha.selectors import alertas_clinicas, edad_de
-from nucleo.pdf import DocumentoPDF
+from nucleo.pdf import MARGEN_LATERAL, DocumentoPDF
 from pacientes.formato import rut_legible
 from pacientes.models import Cliente
 from personal.models import Perfil
@@ -133,8 +136,34 @@ def seccion_recetas(doc: DocumentoPDF, datos: DatosResumen) -> None:
                    lineas)
 
 
+def seccion_odontograma(doc: DocumentoPDF, datos: DatosResumen) -> None:
+    """The mouth as it is now: the drawing (with its legend) and the findings still to treat,
+    which is what the receiving professional acts on. One query."""
+    vigentes = estado_en(datos.cliente.pk)
+    doc.seccion("Odontograma actual")
+    if not vigentes:
+        doc.parrafo("No hay marcas en el odontograma.")
+        return
+    doc.agregar(a_reportlab(geometria(vigentes), ancho_pt=LETTER[0] - 2 * MARGEN_LATERAL))
+    pendientes = [describir(m) for m in vigentes if m.condicion == Condicion.HALLAZGO]
+    if pendientes:
+        doc.bloque(f"Hallazgos por tratar ({len(pendientes)})", [("", texto) for texto in pendientes])
+
+
+def seccion_consentimientos(doc: DocumentoPDF, datos: DatosResumen) -> None:
+    """The informed consents in force (accepted and not revoked): what the patient agreed to.
+    One query."""
+    aceptados = list(Consentimiento.objects.filter(cliente_id=datos.cliente.pk, estado=EstadoConsentimiento.ACEPTADO)
+                     .order_by("-aceptado_en", "-pk").values_list("titulo", "procedimiento", "aceptado_en"))
+    doc.seccion(f"Consentimientos informados vigentes ({len(aceptados)})")
+    if not aceptados:
+        doc.parrafo("No hay consentimientos aceptados vigentes.")
+    for titulo, procedimiento, aceptado_en in aceptados:
+        doc.parrafo(f"{titulo} ({procedimiento}), aceptado el {timezone.localtime(aceptado_en):%d-%m-%Y}.")
+
+
 SECCIONES = (seccion_profesional, seccion_identificacion, seccion_alertas, seccion_antecedentes,
-             seccion_evoluciones, seccion_recetas)
+             seccion_odontograma, seccion_evoluciones, seccion_recetas, seccion_consentimientos)
 
 
 def resumen_en_pdf(cliente_id, *, solicitante: Perfil, generado_para: str, secciones=SECCIONES,

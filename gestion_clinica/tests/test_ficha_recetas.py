@@ -6,9 +6,11 @@ import pytest
 from django.utils import timezone
 
 from ficha.evoluciones import crear_evolucion, firmar_evolucion
-from ficha.models import Antecedentes, LecturaFicha, Receta, Seccion, Via
+from ficha.consentimientos import emitir_consentimiento
+from ficha.models import Antecedentes, LecturaFicha, MarcaOdontograma, PlantillaConsentimiento, Receta, Seccion, Via
 from ficha.recetas import anular_receta, emitir_receta
 from ficha.tests.conftest import ajeno, dar_cita, paciente_ficha, tratante  # noqa: F401 (fixtures)
+from ficha.tests.test_consentimientos import aceptar
 from ficha.tests.test_recetas import AMOXICILINA, IBUPROFENO, con_datos
 from gestion_clinica.tests.conftest import cliente_de
 from pruebas.pdf import caracteres_fuera, leer_pdf, pdf_a_png
@@ -152,15 +154,32 @@ def test_el_resumen_para_derivar(dentista_receta, paciente_ficha):
     vigente = emitir_receta(actor=dentista_receta.user, cliente_id=paciente_ficha.pk, lineas=[AMOXICILINA])
     anulada = emitir_receta(actor=dentista_receta.user, cliente_id=paciente_ficha.pk, lineas=[IBUPROFENO])
     anular_receta(actor=dentista_receta.user, receta_id=anulada.pk, motivo="Error de dosis")
+    # The odontogram now: a finding still to treat and a crown done; a finding removed is gone.
+    for diente, cara, estado, condicion, en_vigor in ((16, "O", "caries", "hallazgo", True),
+                                                      (11, "", "corona", "realizado", True),
+                                                      (26, "M", "caries", "hallazgo", True),
+                                                      (26, "M", "caries", "hallazgo", False)):
+        MarcaOdontograma.objects.create(cliente=paciente_ficha, registrado_por=dentista_receta.user, diente=diente,
+                                        superficie=cara, estado=estado, condicion=condicion, vigente=en_vigor)
+    # Consents: one accepted (in force), one only issued (not in the summary).
+    for nombre in ("Endodoncia", "Exodoncia"):
+        PlantillaConsentimiento.objects.create(nombre=nombre, procedimiento=f"{nombre} de 36", texto="Riesgos.")
+    plantillas = {p.nombre: p.pk for p in PlantillaConsentimiento.objects.all()}
+    aceptar(emitir_consentimiento(actor=dentista_receta.user, cliente_id=paciente_ficha.pk,
+                                  plantilla_id=plantillas["Endodoncia"]), dentista_receta.user)
+    emitir_consentimiento(actor=dentista_receta.user, cliente_id=paciente_ficha.pk, plantilla_id=plantillas["Exodoncia"])
     respuesta = cliente_de(dentista_receta.user).get(f"/gestion/pacientes/{paciente_ficha.pk}/ficha/resumen.pdf")
     assert respuesta.status_code == 200 and respuesta["Content-Type"] == "application/pdf"
     pdf_a_png(respuesta.content, CAPTURAS, "resumen")
     leido = leer_pdf(respuesta.content)
     for frase in ("Resumen de la ficha clínica", "Profesional que lo emite", "13.456.789-9", "N° 104532",
                   "Ana Pérez Soto", "Alergias: Penicilina", "Toma anticoagulantes (Acenocumarol)", "Hipertensión",
-                  "Nota número 6", "Nota número 2", f"N° {vigente.folio:06d}", "Amoxicilina"):
+                  "Nota número 6", "Nota número 2", f"N° {vigente.folio:06d}", "Amoxicilina",
+                  "Odontograma actual", "Hallazgos por tratar (1)", "Diente 16, cara oclusal: caries (hallazgo)",
+                  "Consentimientos informados vigentes (1)", "Endodoncia (Endodoncia de 36), aceptado el"):
         assert leido.contiene(frase), frase
     assert not leido.contiene("Nota número 1") and not leido.contiene("Ibuprofeno")
+    assert not leido.contiene("Diente 26") and not leido.contiene("Exodoncia")
     assert caracteres_fuera(respuesta.content) == 0
     assert LecturaFicha.objects.filter(seccion=Seccion.RESUMEN, via=Via.EQUIPO).count() == 1
 
