@@ -221,9 +221,12 @@ def _cargar_personal(resumen):
             resumen.personal_existente += 1
         usuarios[username] = user
         actor = actor or user  # the administrator creates everyone after themself
-        if username in DATOS_PROFESIONALES and user in creados:
+        if username in DATOS_PROFESIONALES:
+            # Also a demo loaded before prescriptions existed gets them (its dentists could not
+            # issue one); data someone already typed is never overwritten.
             rut, registro = DATOS_PROFESIONALES[username]
-            Perfil.objects.filter(user=user).update(rut=rut, registro_superintendencia=registro)
+            Perfil.objects.filter(user=user, rut="", registro_superintendencia="").update(
+                rut=rut, registro_superintendencia=registro)
     _segundo_factor_demo(creados)
     # In the order of PERSONAL, which the booking plan refers to.
     dentistas = [usuarios[p[0]].perfil_personal for p in PERSONAL if p[3] == Rol.DENTISTA]

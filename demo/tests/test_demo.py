@@ -194,3 +194,19 @@ def test_la_demo_trae_plantillas_de_consentimiento():
     nombres = sorted(PlantillaConsentimiento.objects.filter(activa=True).values_list("nombre", flat=True))
     assert nombres == ["Endodoncia", "Exodoncia", "Implante dental"]
     assert all("Riesgos:" in t for t in PlantillaConsentimiento.objects.values_list("texto", flat=True))
+
+
+@pytest.mark.django_db
+def test_una_demo_anterior_a_las_recetas_recibe_los_datos_de_sus_dentistas():
+    """A demo loaded before prescriptions existed: its dentists had no RUT nor registry, so none
+    could issue a prescription. Loading it again fills them, and never overwrites typed ones."""
+    call_command("cargar_demo", "--forzar", stdout=io.StringIO())
+    Perfil.objects.filter(rol=Rol.DENTISTA).update(rut="", registro_superintendencia="")
+    propio = Perfil.objects.filter(rol=Rol.DENTISTA).order_by("pk").first()
+    Perfil.objects.filter(pk=propio.pk).update(rut="12345678-5", registro_superintendencia="777")
+    call_command("cargar_demo", "--forzar", stdout=io.StringIO())
+    dentistas = Perfil.objects.filter(rol=Rol.DENTISTA)
+    assert dentistas.count() >= 3
+    assert all(p.rut and p.registro_superintendencia for p in dentistas)
+    propio.refresh_from_db()
+    assert (propio.rut, propio.registro_superintendencia) == ("12345678-5", "777")

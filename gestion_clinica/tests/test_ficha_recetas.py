@@ -52,6 +52,18 @@ def test_la_pagina_nueva_tiene_tres_lineas_y_agregar_linea_sin_js(dentista_recet
     assert 'value="Amoxicilina"' in html and "Reposo" in html and huella_bd() == antes
 
 
+def test_sin_rut_ni_registro_lo_dice_una_vez_y_no_emite(tratante, paciente_ficha):
+    """Found on the demo: the warning on top and the service's error said the same twice."""
+    cliente = cliente_de(tratante.user)
+    html = cliente.get(base(paciente_ficha.pk) + "nueva/").content.decode()
+    assert html.count("falta su RUT o su número de registro") == 1 and 'id="sin-datos"' in html
+    antes = huella_bd()
+    respuesta = cliente.post(base(paciente_ficha.pk) + "nueva/", gestion(l0__medicamento="Amoxicilina"))
+    html = respuesta.content.decode()
+    assert respuesta.status_code == 200 and html.count("falta su RUT o su número de registro") == 1
+    assert 'value="Amoxicilina"' in html and huella_bd() == antes
+
+
 def test_emitir_con_dos_medicamentos_ver_y_descargar(dentista_receta, paciente_ficha):
     Antecedentes.objects.create(cliente=paciente_ficha, alergias="Penicilina")
     nota = crear_evolucion(actor=dentista_receta.user, cliente_id=paciente_ficha.pk, texto="Absceso 36")
