@@ -15,6 +15,7 @@ from reportlab.platypus import Paragraph, Table, TableStyle
 from ficha.consentimientos import ALTO_FIRMA, ANCHO_FIRMA
 from ficha.models import Consentimiento, EstadoConsentimiento, FormaAceptacion
 from nucleo.pdf import MARGEN_LATERAL, DocumentoPDF
+from pacientes.formato import rut_legible
 
 ANCHO_FIRMA_MM = 80
 
@@ -100,7 +101,7 @@ def consentimiento_en_pdf(consentimiento: Consentimiento, *, cliente, generado_p
 
     doc.datos([
         ("Firmado por", consentimiento.firmante_nombre),
-        ("RUT", consentimiento.firmante_rut),
+        ("RUT", rut_legible(consentimiento.firmante_rut)),
         ("Relación con el paciente", consentimiento.get_firmante_relacion_display()),
         ("Aceptado el", _fecha_hora(consentimiento.aceptado_en)),
         ("Aceptado ante", consentimiento.aceptado_ante_nombre),

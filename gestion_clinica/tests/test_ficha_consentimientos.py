@@ -243,3 +243,13 @@ def test_la_lista_hace_las_mismas_consultas_con_1_o_con_12(tratante, paciente_fi
         respuesta = cliente.get(lista)
     assert respuesta.content.decode().count("Emitido (por aceptar)") == 12
     assert len(doce) == len(una), [q["sql"] for q in doce.captured_queries]
+
+
+def test_el_rut_se_lee_con_puntos_en_la_tableta_la_pagina_y_el_pdf(tratante, emitido):
+    """Found walking the demo: the tablet offered "12345678-5" and the page said "RUT 12345678-5"."""
+    cliente = cliente_de(tratante.user)
+    tableta = cliente.get(url("ficha_consentimiento_tableta", emitido)).content.decode()
+    assert 'value="12.345.678-5"' in tableta
+    assert cliente.post(url("ficha_consentimiento_tableta", emitido), firmante(firma=FIRMA)).status_code == 302
+    assert "RUT 12.345.678-5 (el propio paciente)" in cliente.get(url("ficha_consentimiento", emitido)).content.decode()
+    assert leer_pdf(cliente.get(url("ficha_consentimiento_pdf", emitido)).content).contiene("12.345.678-5")

@@ -29,6 +29,7 @@ from gestion_clinica.permisos import ADMINISTRADOR, requiere_rol
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
 from gestion_clinica.views.comun import ids_validos
 from gestion_clinica.views.ficha import _encabezado
+from pacientes.formato import rut_legible
 from pacientes.models import Cliente
 
 PLANTILLAS = "gestion_clinica/ficha"
@@ -126,7 +127,7 @@ def _aceptar(request, cliente_id, consentimiento_id, *, escaneo):
         cliente = Cliente.objects.only("nombre_completo", "rut").get(pk=cliente_id)
         form = FormularioAceptacion(escaneo=escaneo, initial={
             "firmante_relacion": RelacionFirmante.PACIENTE, "firmante_nombre": cliente.nombre_completo,
-            "firmante_rut": cliente.rut})
+            "firmante_rut": rut_legible(cliente.rut)})
     plantilla = "consentimiento_escaneo.html" if escaneo else "consentimiento_tableta.html"
     return render(request, f"{PLANTILLAS}/{plantilla}", {**_contexto(cliente_id, actual), "form": form})
 
