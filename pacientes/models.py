@@ -1,3 +1,4 @@
+import re
 import uuid
 
 import pghistory
@@ -6,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower, Trim
 from phonenumber_field.modelfields import PhoneNumberField
+from stdnum.cl import rut as stdnum_rut
 
 from notificaciones.models import Canal
 from notificaciones.preferencias import Preferencias, canales_alcanzables
@@ -202,9 +204,12 @@ class Cliente(ConFechas):
 
     @property
     def documento_visible(self) -> str:
-        """'RUT 12345678-5', 'Pasaporte AB123456 (Argentina)', or '' without a document."""
+        """'RUT 12.345.678-5' (as Chileans read it), 'Pasaporte AB123456 (Argentina)', or '' without
+        a document. A RUT not in normal form (old or odd data) is shown as it is."""
         if self.tipo_documento == TipoDocumento.RUT:
-            return f"RUT {self.rut}" if self.rut else ""
+            if not self.rut:
+                return ""
+            return f"RUT {stdnum_rut.format(self.rut) if re.match(RUT_NORMAL, self.rut) else self.rut}"
         return f"{self.get_tipo_documento_display()} {self.numero_documento} ({self.get_pais_documento_display()})"
 
 

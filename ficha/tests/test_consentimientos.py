@@ -349,7 +349,7 @@ def test_pdf_para_firmar_y_aceptado(emitido, tratante, paciente_ficha):
     aceptado = aceptar(emitido, tratante.user)
     firmado = consentimiento_en_pdf(aceptado, cliente=paciente_ficha, generado_para="Camila Soto (Dentista)")
     leido = leer_pdf(firmado)
-    assert leido.contiene("Aceptado ante Camila Soto") and leido.contiene("12345678-5")
+    assert leido.contiene("Aceptado ante Camila Soto") and leido.contiene("12.345.678-5")
     assert leido.contiene("Firma en pantalla") and caracteres_fuera(firmado) == 0
     pdf_a_png(firmado, CAPTURAS, "pdf-aceptado")
 

@@ -80,7 +80,7 @@ def test_los_datos_traen_toda_la_ficha_y_nada_de_otro_paciente(ficha_completa, o
     assert "Bruno" not in texto and "Látex" not in texto and "secreta" not in texto
     assert "Borrador sin firmar" not in texto  # a draft is not part of the record yet
 
-    assert datos["paciente"] == {"nombre_completo": "Ana Pérez Soto", "documento": "RUT 12345678-5",
+    assert datos["paciente"] == {"nombre_completo": "Ana Pérez Soto", "documento": "RUT 12.345.678-5",
                                  "fecha_nacimiento": "1985-03-14"}
     antecedentes = datos["antecedentes"]
     assert antecedentes["alergias"] == "Penicilina" and antecedentes["medicamentos"] == "Losartán 50 mg"
@@ -121,7 +121,7 @@ def test_el_pdf_se_lee_con_la_ficha_y_sus_adendas(ficha_completa, otro_paciente,
     leido = leer_pdf(contenido)
     assert contenido.startswith(b"%PDF-") and leido.paginas == 2  # the documents and retention on page 2
     for frase in ("Ficha clínica", "Clínica Dental Sonrisa", settings.CLINICA_DIRECCION, "Ana Pérez Soto",
-                  "RUT 12345678-5", "14-03-1985", "Penicilina", "Losartán 50 mg", "Ex fumador(a)", CASTELLANO,
+                  "RUT 12.345.678-5", "14-03-1985", "Penicilina", "Losartán 50 mg", "Ex fumador(a)", CASTELLANO,
                   "Control sin molestias.", "Radiografía panorámica", "Página 1 de 2", "Página 2 de 2",
                   "Generado el", "Ana Pérez Soto (paciente, portal)", "Decreto 41"):
         assert leido.contiene(frase), frase

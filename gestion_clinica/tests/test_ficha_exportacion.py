@@ -52,7 +52,7 @@ def test_el_dentista_tratante_descarga_el_pdf(ficha, tratante):
     assert "no-store" in respuesta["Cache-Control"]
     pdf_a_png(respuesta.content, CAPTURAS, "gestion-ficha")
     leido = leer_pdf(respuesta.content)
-    for frase in ("Ana Pérez Soto", "RUT 12345678-5", "Penicilina", "Endodoncia en la 36, ¿dolor? ninguno.",
+    for frase in ("Ana Pérez Soto", "RUT 12.345.678-5", "Penicilina", "Endodoncia en la 36, ¿dolor? ninguno.",
                   "Adenda del", "Se agrega control radiográfico.", f"Página 1 de {leido.paginas}",
                   "para Camila Soto (Dentista)"):
         assert leido.contiene(frase), frase

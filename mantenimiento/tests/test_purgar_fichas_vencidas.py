@@ -32,7 +32,7 @@ def test_dry_run_lista_y_no_cambia_nada(escenario, monkeypatch):
     antes = huella_bd()
     salida = comando("purgar_fichas_vencidas", "--dry-run")
     assert "Fichas en resguardo con el plazo vencido" in salida and ": 1" in salida
-    assert f"paciente {escenario['vencida']['cliente'].pk}  Pedro Antiguo Rojas RUT 9876543-3" in salida
+    assert f"paciente {escenario['vencida']['cliente'].pk}  Pedro Antiguo Rojas RUT 9.876.543-3" in salida
     assert "(2 evoluciones, 1 documentos)" in salida
     assert "Paciente Número 5" not in salida and "Rosa Activa" not in salida
     assert "Modo --dry-run: no se purgó nada." in salida
