@@ -28,6 +28,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
@@ -293,3 +294,13 @@ class DocumentoPDF:
 
         documento.build(partes, canvasmaker=LienzoNumerado)
         return salida.getvalue()
+
+
+def respuesta_pdf(contenido: bytes, nombre: str, *, en_linea: bool = False) -> HttpResponse:
+    """A printed document as the browser's download (``en_linea``: opened in the browser's own
+    viewer, to print at once, as a consent handed to the patient). Never stored by a cache on
+    the way or on the computer: these documents carry health data."""
+    respuesta = HttpResponse(contenido, content_type="application/pdf")
+    respuesta["Content-Disposition"] = f'{"inline" if en_linea else "attachment"}; filename="{nombre}"'
+    respuesta["Cache-Control"] = "no-store"
+    return respuesta

@@ -38,6 +38,7 @@ from cuentas.services import (
 )
 from notificaciones.models import Canal
 from nucleo.bloqueo import respuesta_bloqueo
+from nucleo.pdf import respuesta_pdf
 from nucleo.sesiones import renovar_login
 
 
@@ -189,10 +190,7 @@ def ficha_pdf(request):
     _registrar_copia(request, Seccion.PDF)
     contenido = ficha_en_pdf(request.paciente.pk,
                              generado_para=f"{request.paciente.nombre_completo} (paciente, desde el portal)")
-    respuesta = HttpResponse(contenido, content_type="application/pdf")
-    nombre = f"ficha-clinica-{timezone.localdate().isoformat()}.pdf"
-    respuesta["Content-Disposition"] = f'attachment; filename="{nombre}"'
-    return respuesta
+    return respuesta_pdf(contenido, f"ficha-clinica-{timezone.localdate().isoformat()}.pdf")
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,7 +3,7 @@ same PDF the clinic prints. Only ``request.paciente``'s: another patient's id is
 and every download are reads of the clinical record, logged as the patient's own
 (``Seccion.RECETA``, ``Via.PACIENTE``)."""
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.cache import never_cache
@@ -13,6 +13,7 @@ from cliente_web.permisos import registrar_lectura_propia, requiere_paciente
 from ficha.models import Receta, Seccion
 from ficha.recetas import receta_del_paciente, recetas_del_paciente
 from ficha.recetas_pdf import receta_en_pdf
+from nucleo.pdf import respuesta_pdf
 
 
 @require_safe
@@ -33,9 +34,7 @@ def receta_pdf(request, receta_id):
         raise Http404("Esa receta no existe.") from None
     registrar_lectura_propia(request, Seccion.RECETA, objeto_id=receta.pk)
     contenido = receta_en_pdf(receta, generado_para=f"{request.paciente.nombre_completo} (paciente, desde el portal)")
-    respuesta = HttpResponse(contenido, content_type="application/pdf")
-    respuesta["Content-Disposition"] = f'attachment; filename="receta-{receta.folio:06d}.pdf"'
-    return respuesta
+    return respuesta_pdf(contenido, f"receta-{receta.folio:06d}.pdf")
 
 
 urlpatterns = [

@@ -10,7 +10,7 @@ Views parse, call one selector or service, respond."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -29,6 +29,7 @@ from gestion_clinica.permisos import ADMINISTRADOR, requiere_rol
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
 from gestion_clinica.views.comun import ids_validos
 from gestion_clinica.views.ficha import _encabezado
+from nucleo.pdf import respuesta_pdf
 from pacientes.formato import rut_legible
 from pacientes.models import Cliente
 
@@ -197,11 +198,8 @@ def consentimiento_pdf(request, cliente_id, consentimiento_id):
     """The consent as PDF: to print and sign (blank lines) or as accepted."""
     actual = _consentimiento_o_404(cliente_id, consentimiento_id)
     cliente = Cliente.objects.get(pk=cliente_id)
-    respuesta = HttpResponse(consentimiento_en_pdf(actual, cliente=cliente, generado_para=_quien(request)),
-                             content_type="application/pdf")
-    respuesta["Content-Disposition"] = f'inline; filename="consentimiento-{actual.pk}.pdf"'
-    respuesta["Cache-Control"] = "no-store"
-    return respuesta
+    return respuesta_pdf(consentimiento_en_pdf(actual, cliente=cliente, generado_para=_quien(request)),
+                         f"consentimiento-{actual.pk}.pdf", en_linea=True)
 
 
 # The clinic's templates (administration) ------------------------------------------------------

@@ -7,7 +7,7 @@ care rule decides, each request writes its read-log row; the services check agai
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from gestion_clinica.forms.ficha_recetas import FormularioAnulacion, FormularioR
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
 from gestion_clinica.views.ficha import PLANTILLAS, _encabezado
 from gestion_clinica.views.ficha_exportacion import _quien
+from nucleo.pdf import respuesta_pdf
 from pacientes.models import Cliente
 
 NO_EXISTE = "Esa receta no existe en la ficha de este paciente."
@@ -126,9 +127,7 @@ def receta_anular(request, cliente_id, receta_id):
 @con_acceso_a_ficha(Seccion.RECETA, objeto="receta_id", modelo=Receta)
 def receta_pdf(request, cliente_id, receta_id):
     receta = _receta_o_404(cliente_id, receta_id)
-    respuesta = HttpResponse(receta_en_pdf(receta, generado_para=_quien(request)), content_type="application/pdf")
-    respuesta["Content-Disposition"] = f'attachment; filename="receta-{receta.folio:06d}.pdf"'
-    return respuesta
+    return respuesta_pdf(receta_en_pdf(receta, generado_para=_quien(request)), f"receta-{receta.folio:06d}.pdf")
 
 
 @require_GET
@@ -141,9 +140,7 @@ def resumen_pdf(request, cliente_id):
                                    generado_para=_quien(request))
     except Cliente.DoesNotExist:
         raise Http404("Ese paciente ya no existe.") from None
-    respuesta = HttpResponse(contenido, content_type="application/pdf")
-    respuesta["Content-Disposition"] = f'attachment; filename="resumen-ficha-{cliente_id}.pdf"'
-    return respuesta
+    return respuesta_pdf(contenido, f"resumen-ficha-{cliente_id}.pdf")
 
 
 _BASE = "pacientes/<int:cliente_id>/ficha/"
