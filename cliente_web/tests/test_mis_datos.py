@@ -18,6 +18,9 @@ from citas.services import cancelar_cita, crear_cita_disponible, reservar_cita
 from cliente_web.templatetags.mis_datos import EVENTOS, EVENTOS_DEL_PERSONAL
 from cliente_web.tests.conftest import cliente_de
 from cuentas.selectors import CAMPOS_DE_LA_FICHA, CAMPOS_INTERNOS_DE_LA_FICHA, exportar_datos_paciente
+from ficha.consentimientos import aceptar_consentimiento, emitir_consentimiento
+from ficha.models import MarcaOdontograma, PlantillaConsentimiento
+from ficha.tests.test_recetas import receta_de
 from notificaciones.eventos import declarados
 from notificaciones.models import Notificacion
 from pacientes.documentos import subir_documento
@@ -212,9 +215,6 @@ def test_la_copia_legible_nombra_cada_aviso_que_puede_recibir_un_paciente():
 def test_la_copia_trae_los_consentimientos_informados(portal, paciente, dentista, historia):
     """Issue 16: the patient's consents, with the text as issued, their state and how they were
     accepted, in the JSON and counted on the readable page; no internal key."""
-    from ficha.consentimientos import aceptar_consentimiento, emitir_consentimiento
-    from ficha.models import PlantillaConsentimiento
-
     plantilla = PlantillaConsentimiento.objects.create(nombre="Endodoncia", procedimiento="Endodoncia de 36",
                                                        texto="Riesgos: fractura de instrumento.")
     consentimiento = emitir_consentimiento(actor=dentista.user, cliente_id=paciente.cliente.pk,
@@ -232,3 +232,15 @@ def test_la_copia_trae_los_consentimientos_informados(portal, paciente, dentista
              if clave in PROHIBIDAS or any(parte in clave for parte in PARTES_PROHIBIDAS)]
     assert not malas, malas
     assert "1 consentimiento informado" in portal.get(LEGIBLES).content.decode()
+
+
+def test_la_copia_legible_cuenta_recetas_y_odontograma(portal, paciente, dentista, historia):
+    """Issue 16: the readable page says what the files hold: the prescriptions (with the way to
+    "Mis recetas") and the odontogram's marks and changes."""
+    receta_de(paciente.cliente, dentista, "Amoxicilina")
+    for vigente in (True, False, True):
+        MarcaOdontograma.objects.create(cliente=paciente.cliente, registrado_por=dentista.user, diente=16,
+                                        superficie="O", estado="caries", condicion="hallazgo", vigente=vigente)
+    pagina = portal.get(LEGIBLES).content.decode()
+    assert "1 receta (también en" in pagina and 'href="/portal/cuenta/recetas/"' in pagina
+    assert "Odontograma: 1 marca vigente, 3 cambios registrados" in pagina

@@ -2,15 +2,18 @@
 append-only table, bad input, the race of two dentists on one tooth, retention."""
 
 import datetime
+import json
 import threading
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cuentas.eliminacion import eliminar_cliente
 from ficha.evoluciones import crear_evolucion, descartar_borrador, firmar_evolucion
+from ficha.exportacion import ficha_como_datos, ficha_en_pdf
 from ficha.models import MarcaOdontograma, Resguardo
 from ficha.odontograma import (
     Cambio, describir, estado_en, fin_del_dia, hallazgos_pendientes, registrar_cambios, validar_fecha_de_consulta,
@@ -19,6 +22,7 @@ from ficha.odontograma_dibujo import a_reportlab, a_svg, geometria
 from ficha.retencion import purgar_ficha, tiene_ficha
 from ficha.tests.escenas_resguardo import ficha_antigua, media  # noqa: F401 (fixture)
 from personal.models import Rol
+from pruebas.pdf import leer_pdf, pdf_a_png
 from pruebas.soporte import huella_bd
 
 pytestmark = pytest.mark.django_db
@@ -299,12 +303,7 @@ def test_el_dibujo_escapa_y_describe_cada_cara(paciente_ficha, tratante):
 # The copy (JSON and PDF) -----------------------------------------------------------------------------
 
 def test_la_copia_trae_el_odontograma_vigente_su_historial_y_el_dibujo(paciente_ficha, tratante, tmp_path):
-    import json
 
-    from django.core.serializers.json import DjangoJSONEncoder
-
-    from ficha.exportacion import ficha_como_datos, ficha_en_pdf
-    from pruebas.pdf import leer_pdf, pdf_a_png
 
     c = paciente_ficha.pk
     registrar_cambios(actor=tratante.user, cliente_id=c, cambios=[
@@ -327,9 +326,6 @@ def test_la_copia_trae_el_odontograma_vigente_su_historial_y_el_dibujo(paciente_
 
 
 def test_sin_marcas_la_copia_lo_dice_sin_dibujo(paciente_ficha):
-    from ficha.exportacion import ficha_como_datos, ficha_en_pdf
-    from pruebas.pdf import leer_pdf
-
     datos = ficha_como_datos(paciente_ficha.pk)["odontograma"]
     assert (datos["vigente"], datos["historial"]) == ([], [])
     leido = leer_pdf(ficha_en_pdf(paciente_ficha.pk, generado_para="Ana Pérez Soto (paciente, portal)"))

@@ -13,11 +13,14 @@ from django.utils import timezone
 
 from cuentas.eliminacion import eliminar_cliente
 from ficha.evoluciones import crear_evolucion
+from ficha.exportacion import ficha_como_datos, ficha_en_pdf
 from ficha.models import Receta, RecetaMedicamento, Resguardo
-from ficha.recetas import Linea, anular_receta, emitir_receta, recetas_vigentes, texto_de_linea
+from ficha.recetas import Linea, anular_receta, emitir_receta, recetas_vigentes, siguiente_folio, texto_de_linea
 from ficha.retencion import purgar_ficha, ultima_entrada
-from ficha.tests.escenas_resguardo import ficha_antigua, media  # noqa: F401
+from ficha.tests.escenas_resguardo import eventos_que_contienen, ficha_antigua, media  # noqa: F401
+from pacientes.models import Cliente
 from personal.models import Perfil
+from pruebas.pdf import leer_pdf, pdf_a_png
 from pruebas.soporte import huella_bd
 
 AMOXICILINA = Linea(medicamento="Amoxicilina", presentacion="Cápsulas 500 mg", dosis="1 cápsula",
@@ -87,8 +90,6 @@ def test_datos_malos_dan_un_mensaje_y_no_escriben_nada(dentista_receta, paciente
 
 
 def test_la_evolucion_de_otro_paciente_no_sirve(dentista_receta, paciente_ficha, dar_cita):
-    from pacientes.models import Cliente
-
     otro = Cliente.objects.create(nombre_completo="Bruno Otro Díaz", rut="11111111-1")
     dar_cita(dentista_receta, otro, dias=-2)
     ajena = crear_evolucion(actor=dentista_receta.user, cliente_id=otro.pk, texto="Otra boca")
@@ -241,8 +242,6 @@ def test_la_eliminacion_conserva_las_recetas_y_la_purga_vencida_las_borra(
     assert purgar_ficha(actor=None, cliente_id=vieja["cliente"].pk).purgada
     assert not Receta.objects.filter(pk=antigua.pk).exists()
     assert not RecetaMedicamento.objects.filter(receta_id=antigua.pk).exists()
-    from ficha.tests.escenas_resguardo import eventos_que_contienen
-
     assert eventos_que_contienen("RECETA-ANTIGUA") == []
     assert Receta.objects.filter(pk=receta.pk).exists()
 
@@ -250,8 +249,6 @@ def test_la_eliminacion_conserva_las_recetas_y_la_purga_vencida_las_borra(
 def receta_de(cliente, dentista, *medicamentos, indicaciones=""):
     """A prescription written straight to the tables (another app's scene; in a test's single
     transaction the lines pass the trigger). ``medicamentos``: names."""
-    from ficha.recetas import siguiente_folio
-
     receta = Receta.objects.create(cliente=cliente, dentista=dentista, folio=siguiente_folio(),
                                    indicaciones=indicaciones, dentista_nombre=dentista.nombre,
                                    dentista_rut="13456789-9", dentista_registro="104532")
@@ -263,9 +260,6 @@ def receta_de(cliente, dentista, *medicamentos, indicaciones=""):
 
 def test_la_copia_de_la_ficha_trae_las_recetas_en_json_y_pdf(dentista_receta, paciente_ficha, tratante,
                                                               django_assert_num_queries):
-    from ficha.exportacion import ficha_como_datos, ficha_en_pdf
-    from pruebas.pdf import leer_pdf, pdf_a_png
-
     primera = emitir(dentista_receta, paciente_ficha)
     anular_receta(actor=dentista_receta.user, receta_id=primera.pk, motivo="Dosis equivocada")
     emitir(dentista_receta, paciente_ficha, lineas=[IBUPROFENO], indicaciones="")
