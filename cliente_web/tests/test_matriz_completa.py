@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from citas.services import crear_cita_disponible, reservar_cita
 from citas.tests.test_services import registrar_paciente
+from ficha.tests.test_recetas import receta_de
 from cliente_web.tests.conftest import cliente_de
 from cliente_web.urls import urlpatterns
 from pruebas.soporte import huella_bd
@@ -48,7 +49,9 @@ def objetos(paciente, dentista, recepcionista, settings, tmp_path):
         actor=recepcionista.user, cliente_id=paciente.cliente.pk, titulo="Radiografía privada",
         archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"),
     )
-    return {"cita": hora.pk, "libre": libre.pk, "documento": documento.pk, "reserva_uid": reservada.reserva_uid}
+    receta = receta_de(paciente.cliente, dentista, "Amoxicilina")  # issue 16: "Mis recetas"
+    return {"cita": hora.pk, "libre": libre.pk, "documento": documento.pk, "reserva_uid": reservada.reserva_uid,
+            "receta": receta.pk}
 
 
 def url_de(nombre, objetos):
@@ -63,6 +66,8 @@ def url_de(nombre, objetos):
             kwargs[clave] = objetos["reserva_uid"]
         elif nombre.startswith("documento"):
             kwargs[clave] = objetos["documento"]
+        elif clave == "receta_id":
+            kwargs[clave] = objetos["receta"]
         else:
             kwargs[clave] = objetos["cita"]
     return reverse(f"portal:{nombre}", kwargs=kwargs), bool(kwargs)

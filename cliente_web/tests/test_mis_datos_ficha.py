@@ -68,9 +68,10 @@ def test_el_pdf_de_la_ficha_se_descarga_y_se_lee(portal, paciente, fichas):
     assert "no-store" in respuesta["Cache-Control"]
     pdf_a_png(respuesta.content, CAPTURAS, "portal-ficha")
     leido = leer_pdf(respuesta.content)
-    assert leido.paginas == 1
+    # The odontogram, prescriptions and consents (issue 16) took it to a second page.
+    assert leido.paginas == 2
     for frase in (paciente.cliente.nombre_completo, "Penicilina", "Obturación de la 16, ¿sensibilidad? Ñ.",
-                  "Adenda del", "Adenda: era la 17.", "Página 1 de 1",
+                  "Adenda del", "Adenda: era la 17.", "Página 1 de 2", "Página 2 de 2",
                   f"para {paciente.cliente.nombre_completo} (paciente, desde el portal)"):
         assert leido.contiene(frase), frase
     assert not leido.contiene("ajen") and caracteres_fuera(respuesta.content) == 0
