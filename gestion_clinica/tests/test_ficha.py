@@ -371,7 +371,7 @@ def test_las_notas_firmadas_en_cache_nunca_quedan_viejas(paciente_ficha, tratant
     documentos(paciente_ficha, 2)
     primera = cliente.get(url).content.decode()
     assert "Obturación 36" in primera and "Radiografía 1" in primera
-    assert len(caches["ficha"]._cache) == 2  # the note and the documents' table
+    assert len(caches["ficha"]._cache) == 3  # the note, the documents' table, the odontogram's drawing
     assert _sin_token(cliente.get(url).content.decode()) == _sin_token(primera)  # from the cache
 
     agregar_adenda(actor=tratante.user, evolucion_id=nota.pk, texto="Adenda: control en tres meses")
@@ -403,9 +403,10 @@ def test_un_borrador_no_va_a_la_cache_ni_lo_ve_otro(paciente_ficha, tratante, cr
     url = reverse("gestion:ficha", args=[paciente_ficha.pk])
     del_autor = cliente_de(tratante.user).get(url).content.decode()
     assert "Borrador secreto" in del_autor and "Borrador (solo usted lo ve)" in del_autor
-    assert len(caches["ficha"]._cache) == 2  # the signed note and the (empty) documents' table
+    # The signed note, the (empty) documents' table and the (empty) odontogram's drawing.
+    assert len(caches["ficha"]._cache) == 3
     assert not any(b"Borrador secreto" in valor for valor in caches["ficha"]._cache.values())
     del_colega = cliente_de(colega.user).get(url).content.decode()
     assert "Limpieza firmada" in del_colega and "Borrador secreto" not in del_colega
     assert "Borrador (solo usted lo ve)" not in del_colega
-    assert len(caches["ficha"]._cache) == 2
+    assert len(caches["ficha"]._cache) == 3
