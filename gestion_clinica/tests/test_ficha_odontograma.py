@@ -233,9 +233,10 @@ def test_el_dibujo_de_la_ficha_sale_de_la_cache_y_sigue_a_cada_cambio(paciente_f
     assert f"/pacientes/{otro_id}/" in svg_de_la_ficha(otro_id)
 
 
-# Session, user, second factor's device, profile, access rule, read-log row; the patient with
-# the history (header), the state, the dentist's draft of today.
-CONSULTAS_GRAFICO = 9
+# Session, user with the profile (one query since issue 16's cuentas.autenticacion), second
+# factor's device, access rule, read-log row; the patient with the history (header), the state,
+# the dentist's draft of today.
+CONSULTAS_GRAFICO = 8
 
 
 def test_los_colores_de_la_hoja_de_estilos_son_los_del_pdf_y_de_la_copia():

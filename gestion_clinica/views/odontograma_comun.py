@@ -35,14 +35,14 @@ def svg_de_la_ficha(cliente_id) -> str:
     query (which runs on every request: the page always shows the current mouth)."""
     marcas = estado_actual(cliente_id)
     base = reverse("gestion:ficha_odontograma", args=[cliente_id])
-    clave = "odontograma-mini:" + hashlib.sha256(repr((cliente_id, base, marcas)).encode()).hexdigest()
+    huella = "odontograma-mini:" + hashlib.sha256(repr((cliente_id, base, marcas)).encode()).hexdigest()
     cache = caches["ficha"]
-    svg = cache.get(clave)
+    svg = cache.get(huella)
     if svg is None:
         svg = svg_del_odontograma(
             cliente_id, [{"diente": d, "superficie": s, "estado": e, "condicion": c} for d, s, e, c in marcas],
             clase="odontograma-mini", caras_enlazadas=False)
-        cache.set(clave, str(svg), None)
+        cache.set(huella, str(svg), None)
     return mark_safe(svg)  # noqa: S308 (built by a_svg, every text and URL escaped)
 
 
