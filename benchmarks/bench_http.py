@@ -202,12 +202,16 @@ def sesion_de(user):
     from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
     from django_otp import DEVICE_ID_SESSION_KEY
 
+    from personal.models import Perfil
     from personal.segundo_factor import requiere_segundo_factor
     from pruebas.soporte import dispositivo_de_prueba
 
     s = SessionStore()
     s[SESSION_KEY] = str(user.pk)
-    s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    # The backend a real login leaves: staff by username, patients by RUT or e-mail.
+    es_personal = Perfil.objects.filter(user_id=user.pk).exists()
+    s[BACKEND_SESSION_KEY] = ("cuentas.autenticacion.NombreDeUsuarioBackend" if es_personal
+                              else "cuentas.autenticacion.RutOCorreoBackend")
     s[HASH_SESSION_KEY] = user.get_session_auth_hash()
     if requiere_segundo_factor(user):  # staff pages need a session verified with the second factor
         s[DEVICE_ID_SESSION_KEY] = dispositivo_de_prueba(user).persistent_id

@@ -112,7 +112,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Patients log in with their RUT (any format) or e-mail; staff keep their username.
     "cuentas.autenticacion.RutOCorreoBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the session's user with the staff profile in one query (issue
+    # 16). Sessions opened under "django.contrib.auth.backends.ModelBackend" before this ask for
+    # the login once more.
+    "cuentas.autenticacion.NombreDeUsuarioBackend",
 ]
 
 # One process serves both sites by default; CLINICA_SITIO=gestion|portal serves one (the seed's

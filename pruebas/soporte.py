@@ -471,7 +471,13 @@ def iniciar_sesion(cliente, user, *, segundo_factor=True):
 
     from personal.segundo_factor import requiere_segundo_factor
 
-    cliente.force_login(user)
+    # The backend a real login leaves (issue 16): staff by username (the profile comes with the
+    # user), patients by RUT or e-mail (their record comes with it).
+    from personal.models import Perfil
+
+    personal = Perfil.objects.filter(user_id=user.pk).exists()
+    cliente.force_login(user, backend="cuentas.autenticacion.NombreDeUsuarioBackend" if personal
+                        else "cuentas.autenticacion.RutOCorreoBackend")
     if segundo_factor and requiere_segundo_factor(user):
         sesion = cliente.session
         sesion[DEVICE_ID_SESSION_KEY] = dispositivo_de_prueba(user).persistent_id

@@ -202,9 +202,41 @@ def test_consultas_fijas_de_la_ficha_y_del_grafico_con_2_o_600_cambios(paciente_
         assert cliente.get(grafico).status_code == 200
 
 
-# Session, user, second factor's device, profile, access rule, read-log row; the patient with
-# the history (header), the state, the dentist's draft of today.
-CONSULTAS_GRAFICO = 9
+def test_el_dibujo_de_la_ficha_sale_de_la_cache_y_sigue_a_cada_cambio(paciente_ficha, tratante):
+    """The ficha page's small drawing is kept in the "ficha" cache by what it shows: the kept
+    copy is the fresh drawing, a new mark (or its removal) is on the next page, and another
+    patient with the same marks gets their own links."""
+    from django.core.cache import caches
+
+    from gestion_clinica.views.odontograma_comun import svg_de_la_ficha, svg_del_odontograma
+
+    caches["ficha"].clear()
+    cliente = cliente_de(tratante.user)
+    ficha = reverse("gestion:ficha", args=[paciente_ficha.pk])
+
+    def dibujo():
+        return re.search(r'<svg [^>]*class="odontograma-mini".*?</svg>', _texto(cliente.get(ficha)), re.S).group(0)
+
+    def fresco():
+        return str(svg_del_odontograma(paciente_ficha.pk, clase="odontograma-mini", caras_enlazadas=False))
+
+    vacio = dibujo()
+    assert vacio == dibujo() == fresco()
+    registrar_cambios(actor=tratante.user, cliente_id=paciente_ficha.pk,
+                      cambios=[Cambio(diente=16, superficie="O", estado="caries")])
+    con_caries = dibujo()
+    assert con_caries != vacio and con_caries == fresco() and "caries" in con_caries.lower()
+    registrar_cambios(actor=tratante.user, cliente_id=paciente_ficha.pk,
+                      cambios=[Cambio(diente=16, superficie="O", estado="caries", quitar=True)])
+    assert dibujo() == vacio == fresco()
+    otro_id = paciente_ficha.pk + 1000
+    assert f"/pacientes/{otro_id}/" in svg_de_la_ficha(otro_id)
+
+
+# Session, user with the profile (one query since issue 16's cuentas.autenticacion), second
+# factor's device, access rule, read-log row; the patient with the history (header), the state,
+# the dentist's draft of today.
+CONSULTAS_GRAFICO = 8
 
 
 def test_los_colores_de_la_hoja_de_estilos_son_los_del_pdf_y_de_la_copia():

@@ -25,7 +25,7 @@ from ficha.selectors import (
 )
 from gestion_clinica.forms.ficha import FormularioAdenda, FormularioAntecedentes, FormularioEvolucion
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
-from gestion_clinica.views.odontograma_comun import hallazgos_para_la_nota, svg_del_odontograma
+from gestion_clinica.views.odontograma_comun import hallazgos_para_la_nota, svg_de_la_ficha
 from nucleo.servicios import es_id_valido
 from pacientes.models import Cliente
 
@@ -89,7 +89,7 @@ def ficha(request, cliente_id):
     return render(request, f"{PLANTILLAS}/ficha.html", {
         "ficha": datos, "cliente": datos.cliente, "edad": datos.edad, "antecedentes": datos.antecedentes,
         "alertas": datos.alertas, "todas": todas, "propio_id": perfil_clinico(request.user).pk,
-        "odontograma_svg": svg_del_odontograma(cliente_id, clase="odontograma-mini", caras_enlazadas=False),  # issue 16
+        "odontograma_svg": svg_de_la_ficha(cliente_id),  # issue 16
     })
 
 

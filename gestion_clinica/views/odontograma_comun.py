@@ -1,10 +1,13 @@
 """What the ficha page and the draft note's page show of the odontogram (issue 16), apart from
 ``ficha_odontograma`` so that ``ficha`` can use it without a circular import."""
 
+import hashlib
+
+from django.core.cache import caches
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from ficha.odontograma import describir, estado_en, hallazgos_pendientes
+from ficha.odontograma import describir, estado_actual, estado_en, hallazgos_pendientes
 from ficha.odontograma_dibujo import a_svg, geometria
 
 
@@ -21,6 +24,25 @@ def svg_del_odontograma(cliente_id, marcas=None, *, seleccionado=None, leyenda=T
 
     svg = a_svg(geometria(marcas, leyenda=leyenda), enlace=enlace, seleccionado=seleccionado, clase=clase,
                 caras_enlazadas=caras_enlazadas, titulo="Odontograma: toque un diente o una cara para registrar")
+    return mark_safe(svg)  # noqa: S308 (built by a_svg, every text and URL escaped)
+
+
+def svg_de_la_ficha(cliente_id) -> str:
+    """The ficha page's small drawing (compact, teeth as links), from the "ficha" cache when the mouth
+    is as it was when it was drawn. The key is everything the SVG depends on: the patient (its
+    links), the chart page's URL, and the marks in force (``estado_actual``, what ``geometria``
+    reads): never stale, never another patient's. Drawing it costs ~5 ms; its key, the state
+    query (which runs on every request: the page always shows the current mouth)."""
+    marcas = estado_actual(cliente_id)
+    base = reverse("gestion:ficha_odontograma", args=[cliente_id])
+    huella = "odontograma-mini:" + hashlib.sha256(repr((cliente_id, base, marcas)).encode()).hexdigest()
+    cache = caches["ficha"]
+    svg = cache.get(huella)
+    if svg is None:
+        svg = svg_del_odontograma(
+            cliente_id, [{"diente": d, "superficie": s, "estado": e, "condicion": c} for d, s, e, c in marcas],
+            clase="odontograma-mini", caras_enlazadas=False)
+        cache.set(huella, str(svg), None)
     return mark_safe(svg)  # noqa: S308 (built by a_svg, every text and URL escaped)
 
 
