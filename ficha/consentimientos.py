@@ -48,6 +48,8 @@ LARGO_NOMBRE = PlantillaConsentimiento._meta.get_field("nombre").max_length
 LARGO_PROCEDIMIENTO = PlantillaConsentimiento._meta.get_field("procedimiento").max_length
 LARGO_TEXTO = 20_000
 LARGO_FIRMANTE = 200
+LARGO_ANTE = Consentimiento._meta.get_field("aceptado_ante_nombre").max_length
+LARGO_DOCUMENTO = Consentimiento._meta.get_field("firmante_rut").max_length
 LARGO_MOTIVO = 1_000
 MOTIVO_MINIMO = 5
 
@@ -281,10 +283,16 @@ def _firmante(*, cliente, nombre, rut, relacion) -> dict:
                                                    mensaje_vacio="Escriba el nombre de quien firma.").split())
     except ValidationError as error:
         errores.update(error.error_dict)
-    try:
-        datos["firmante_rut"] = normalizar_rut(str(rut or "")[:30])
-    except ValidationError as error:
-        errores["firmante_rut"] = error
+    sin_rut = not str(rut or "").strip()
+    if sin_rut and relacion == RelacionFirmante.PACIENTE and not cliente.rut and cliente.documento_visible:
+        # A patient without a RUT (a passport, a foreign ID) signs with the document the record
+        # holds; a representative always gives a RUT.
+        datos["firmante_rut"] = cliente.documento_visible[:LARGO_DOCUMENTO]
+    else:
+        try:
+            datos["firmante_rut"] = normalizar_rut(str(rut or "")[:30])
+        except ValidationError as error:
+            errores["firmante_rut"] = error
     if relacion not in RelacionFirmante.values:
         errores["firmante_relacion"] = ValidationError("Indique quién firma: el paciente o su representante.",
                                                        code="relacion_invalida")
@@ -353,7 +361,9 @@ def aceptar_consentimiento(*, actor, cliente_id, consentimiento_id, firmante_nom
                 documento.save()
             filas = Consentimiento.objects.filter(pk=consentimiento.pk, estado=EstadoConsentimiento.EMITIDO).update(
                 estado=EstadoConsentimiento.ACEPTADO, aceptado_en=Now(), aceptado_ante=actor,
-                aceptado_ante_nombre=nombre_de_personal(actor.first_name, actor.last_name, actor.username),
+                # A staff name may be up to 301 characters (two 150-character fields); the
+                # column keeps 200, enough for any real name.
+                aceptado_ante_nombre=nombre_de_personal(actor.first_name, actor.last_name, actor.username)[:LARGO_ANTE],
                 forma=FormaAceptacion.ESCANEO if documento else FormaAceptacion.FIRMA, firma_trazos=trazos,
                 documento=documento, actualizado=timezone.now(), **datos,
             )

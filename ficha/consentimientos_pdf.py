@@ -15,7 +15,6 @@ from reportlab.platypus import Paragraph, Table, TableStyle
 from ficha.consentimientos import ALTO_FIRMA, ANCHO_FIRMA
 from ficha.models import Consentimiento, EstadoConsentimiento, FormaAceptacion
 from nucleo.pdf import MARGEN_LATERAL, DocumentoPDF
-from pacientes.formato import rut_legible
 
 ANCHO_FIRMA_MM = 80
 
@@ -101,7 +100,7 @@ def consentimiento_en_pdf(consentimiento: Consentimiento, *, cliente, generado_p
 
     doc.datos([
         ("Firmado por", consentimiento.firmante_nombre),
-        ("RUT", rut_legible(consentimiento.firmante_rut)),
+        ("Documento", consentimiento.firmante_documento),
         ("Relación con el paciente", consentimiento.get_firmante_relacion_display()),
         ("Aceptado el", _fecha_hora(consentimiento.aceptado_en)),
         ("Aceptado ante", consentimiento.aceptado_ante_nombre),

@@ -157,9 +157,17 @@ def editar_borrador(*, actor, evolucion_id, procedimiento="", dientes="", texto=
 
 
 def descartar_borrador(*, actor, evolucion_id, cliente_id=None) -> None:
-    """Delete the actor's own unsigned note (a signed one never: the database refuses too)."""
+    """Delete the actor's own unsigned note (a signed one never: the database refuses too). A
+    draft a prescription was issued from stays: the prescription is a document the patient took
+    and names its visit (``Receta.evolucion`` is PROTECT). Raises ``ValidationError``
+    (``borrador_con_receta``, and those of ``_borrador_propio``)."""
     with operacion("descartar_borrador", actor=actor):
-        _borrador_propio(actor, evolucion_id, cliente_id=cliente_id).delete()
+        nota = _borrador_propio(actor, evolucion_id, cliente_id=cliente_id)
+        if nota.recetas.exists():
+            raise ValidationError(
+                "Este borrador no se puede descartar: se emitió una receta desde esta atención. Complételo y "
+                "fírmelo; si la receta tenía un error, anúlela.", code="borrador_con_receta")
+        nota.delete()
 
 
 def firmar_evolucion(*, actor, evolucion_id, cliente_id=None) -> Evolucion:

@@ -408,8 +408,9 @@ def consentimientos_como_datos(cliente_id) -> list[dict]:
             "aceptado_ante": c.aceptado_ante_nombre or None,
             "forma": c.forma or None,
             "forma_texto": c.get_forma_display() if c.forma else None,
-            "firmante": ({"nombre": c.firmante_nombre, "rut": c.firmante_rut, "relacion": c.firmante_relacion,
-                          "relacion_texto": c.get_firmante_relacion_display()} if c.aceptado_en else None),
+            "firmante": ({"nombre": c.firmante_nombre, "rut": c.firmante_rut, "documento": c.firmante_documento,
+                          "relacion": c.firmante_relacion, "relacion_texto": c.get_firmante_relacion_display()}
+                         if c.aceptado_en else None),
             "firma_trazos": c.firma_trazos,
             "documento_firmado": c.documento.titulo if c.documento_id else None,
             "revocado_en": _fecha(c.revocado_en),
@@ -432,7 +433,7 @@ def consentimientos_en_pdf(doc: DocumentoPDF, consentimientos: list[dict]) -> No
         if c["aceptado_en"]:
             firmante = c["firmante"]
             lineas += [("Aceptado el", _dd(c["aceptado_en"], hora=True)), ("Aceptado ante", c["aceptado_ante"]),
-                       ("Firmado por", f"{firmante['nombre']} (RUT {firmante['rut']}, {firmante['relacion_texto']})"),
+                       ("Firmado por", f"{firmante['nombre']} ({firmante['documento']}, {firmante['relacion_texto']})"),
                        ("Forma", c["forma_texto"])]
         if c["revocado_en"]:
             lineas += [("Revocado el", _dd(c["revocado_en"], hora=True)), ("Motivo", c["revocacion_motivo"])]

@@ -15,6 +15,8 @@
 - ``Resguardo``: the legal hold of an erased patient's record, until ``conservar_hasta``.
 """
 
+import re
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -22,8 +24,10 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from stdnum.cl import rut as stdnum_rut
 
 from nucleo.models import ConFechas
+from pacientes.models import RUT_NORMAL
 
 # FDI two-digit notation: quadrant (1–4 permanent, 5–8 deciduous) and position (1–8 / 1–5).
 DIENTES_PERMANENTES = [c * 10 + p for c in (1, 2, 3, 4) for p in range(1, 9)]
@@ -887,7 +891,10 @@ class Consentimiento(ConFechas):
     forma = models.CharField("forma de aceptación", max_length=10, choices=FormaAceptacion.choices, blank=True,
                              default="", db_default="")
     firmante_nombre = models.CharField("firmante", max_length=200, blank=True, default="", db_default="")
-    firmante_rut = models.CharField("RUT del firmante", max_length=12, blank=True, default="", db_default="")
+    # The signer's RUT in normal form, or, for a patient without a RUT who signs for themself,
+    # their identity document as the record shows it ("Pasaporte AB123456 (Argentina)").
+    firmante_rut = models.CharField("RUT o documento del firmante", max_length=80, blank=True, default="",
+                                    db_default="")
     firmante_relacion = models.CharField("relación con el paciente", max_length=20, choices=RelacionFirmante.choices,
                                          blank=True, default="", db_default="")
     firma_trazos = models.JSONField("firma (trazos)", null=True, blank=True)
@@ -942,3 +949,10 @@ class Consentimiento(ConFechas):
 
     def __str__(self):
         return f"Consentimiento {self.pk} ({self.titulo}) de {self.cliente_id}"
+
+    @property
+    def firmante_documento(self) -> str:
+        """"RUT 12.345.678-5", or the identity document of a patient without a RUT."""
+        if re.match(RUT_NORMAL, self.firmante_rut):
+            return f"RUT {stdnum_rut.format(self.firmante_rut)}"
+        return self.firmante_rut

@@ -29,6 +29,8 @@ from ficha.antecedentes import exigir_dentista_con_acceso
 from ficha.models import Evolucion, Receta, RecetaMedicamento
 from nucleo.servicios import es_id_valido, exigir_transaccion, operacion
 
+LARGO_NOMBRE_DENTISTA = Receta._meta.get_field("dentista_nombre").max_length
+
 SERIE = "receta"
 MAX_LINEAS = 20
 LARGO_INDICACIONES = 3000
@@ -151,7 +153,9 @@ def emitir_receta(*, actor, cliente_id, lineas, indicaciones="", evolucion_id=No
         nota = _evolucion_de_la_visita(evolucion_id, cliente_id=cliente_id, dentista_id=perfil.pk)
         receta = Receta.objects.create(
             cliente_id=cliente_id, dentista=perfil, evolucion=nota, folio=siguiente_folio(),
-            indicaciones=indicaciones, dentista_nombre=perfil.nombre, dentista_rut=perfil.rut,
+            # The column keeps 300 characters; a staff name may be up to 301 (two 150-character fields).
+            indicaciones=indicaciones, dentista_nombre=perfil.nombre[:LARGO_NOMBRE_DENTISTA],
+            dentista_rut=perfil.rut,
             dentista_registro=perfil.registro_superintendencia, dentista_especialidad=perfil.especialidad,
         )
         RecetaMedicamento.objects.bulk_create(

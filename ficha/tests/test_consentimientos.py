@@ -8,6 +8,7 @@ import json
 import threading
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
@@ -365,7 +366,8 @@ def test_la_exportacion_incluye_los_consentimientos(emitido, tratante, paciente_
     assert [(c["estado"], c["forma"]) for c in datos] == [("revocado", "firma"), ("anulado", None)]
     primero = datos[0]
     assert primero["texto"] == TEXTO and primero["firma_trazos"] == FIRMA
-    assert primero["firmante"] == {"nombre": "Ana Pérez Soto", "rut": "12345678-5", "relacion": "paciente",
+    assert primero["firmante"] == {"nombre": "Ana Pérez Soto", "rut": "12345678-5", "documento": "RUT 12.345.678-5",
+                                   "relacion": "paciente",
                                    "relacion_texto": "El propio paciente"}
     assert primero["revocacion_motivo"] == "Prefiere pensarlo" and primero["aceptado_ante"] == "Camila Soto"
     assert datos[1]["anulacion_motivo"] == "Emitido por error" and datos[1]["firmante"] is None
@@ -422,3 +424,11 @@ def test_un_consentimiento_reciente_de_una_ficha_vencida_no_se_borra_a_mano(emit
 def test_interpretar_firma_redondea_y_acota():
     assert interpretar_firma([[[0.4, 399.6], [1000, 0]]]) == [[[0, 400], [1000, 0]]]
     assert interpretar_firma("[[[1, 1]], [[2, 2], [3, 3]]]") == [[[1, 1]], [[2, 2], [3, 3]]]
+
+
+def test_un_nombre_largo_del_personal_cabe_en_aceptado_ante(emitido, tratante):
+    """A staff name may be 301 characters (two 150-character fields); the column keeps 200."""
+    get_user_model().objects.filter(pk=tratante.user_id).update(first_name="A" * 150, last_name="B" * 150)
+    tratante.user.refresh_from_db()
+    aceptado = aceptar(emitido, tratante.user)
+    assert aceptado.estado == "aceptado" and aceptado.aceptado_ante_nombre == ("A" * 150 + " " + "B" * 49)

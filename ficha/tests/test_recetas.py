@@ -7,12 +7,13 @@ import threading
 
 import pgtrigger
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cuentas.eliminacion import eliminar_cliente
-from ficha.evoluciones import crear_evolucion
+from ficha.evoluciones import crear_evolucion, descartar_borrador
 from ficha.exportacion import ficha_como_datos, ficha_en_pdf
 from ficha.models import Receta, RecetaMedicamento, Resguardo
 from ficha.recetas import Linea, anular_receta, emitir_receta, recetas_vigentes, siguiente_folio, texto_de_linea
@@ -23,6 +24,7 @@ from personal.models import Perfil
 from pruebas.pdf import leer_pdf, pdf_a_png
 from pruebas.soporte import huella_bd
 
+User = get_user_model()
 AMOXICILINA = Linea(medicamento="Amoxicilina", presentacion="Cápsulas 500 mg", dosis="1 cápsula",
                     frecuencia="cada 8 horas", duracion_dias=7, indicaciones="Con las comidas.")
 IBUPROFENO = {"medicamento": "Ibuprofeno", "presentacion": "Comprimidos 400 mg", "dosis": "1 comprimido",
@@ -278,3 +280,23 @@ def test_la_copia_de_la_ficha_trae_las_recetas_en_json_y_pdf(dentista_receta, pa
     for frase in ("Recetas (2)", "Receta N° 000001", "(ANULADA)", "Dosis equivocada", "Amoxicilina — Cápsulas 500 mg",
                   "1 cápsula cada 8 horas durante 7 días.", "Receta N° 000002"):
         assert leido.contiene(frase), frase
+
+
+def test_el_borrador_de_una_receta_no_se_descarta_y_lo_dice(dentista_receta, paciente_ficha):
+    """Found in review: discarding a draft a prescription was issued from hit the PROTECT link
+    and answered the generic "No se pudo guardar"."""
+    nota = crear_evolucion(actor=dentista_receta.user, cliente_id=paciente_ficha.pk, texto="Absceso 36")
+    emitir(dentista_receta, paciente_ficha, evolucion_id=nota.pk)
+    antes = huella_bd()
+    with pytest.raises(ValidationError) as error:
+        descartar_borrador(actor=dentista_receta.user, evolucion_id=nota.pk)
+    assert error.value.code == "borrador_con_receta" and "anúlela" in error.value.messages[0]
+    assert huella_bd() == antes
+
+
+def test_nombres_largos_del_personal_caben_en_la_receta(dentista_receta, paciente_ficha):
+    """A staff name may be 301 characters (two 150-character fields); the copy keeps 300."""
+    User.objects.filter(pk=dentista_receta.user_id).update(first_name="A" * 150, last_name="B" * 150)
+    dentista_receta.user.refresh_from_db()
+    receta = emitir(dentista_receta, paciente_ficha)
+    assert len(receta.dentista_nombre) == 300 and receta.dentista_nombre.startswith("A" * 150)

@@ -14,6 +14,7 @@ from ficha.models import Consentimiento, EstadoConsentimiento, LecturaFicha, Pla
 from ficha.tests.conftest import ajeno, dar_cita, paciente_ficha, tratante  # noqa: F401  (pytest fixtures)
 from ficha.tests.escenas_resguardo import PDF, media  # noqa: F401
 from gestion_clinica.tests.conftest import cliente_de
+from pacientes.models import Cliente
 from personal.models import Rol
 from pruebas.pdf import leer_pdf
 from pruebas.soporte import huella_bd
@@ -253,3 +254,29 @@ def test_el_rut_se_lee_con_puntos_en_la_tableta_la_pagina_y_el_pdf(tratante, emi
     assert cliente.post(url("ficha_consentimiento_tableta", emitido), firmante(firma=FIRMA)).status_code == 302
     assert "RUT 12.345.678-5 (el propio paciente)" in cliente.get(url("ficha_consentimiento", emitido)).content.decode()
     assert leer_pdf(cliente.get(url("ficha_consentimiento_pdf", emitido)).content).contiene("12.345.678-5")
+
+
+def test_un_paciente_con_pasaporte_firma_con_su_documento(tratante, plantilla, dar_cita):
+    """Found in review: a patient without a RUT (a tourist with a passport) could not sign at all:
+    the RUT was required. Now they sign with the document their record holds; a representative
+    still gives a RUT."""
+    turista = Cliente.objects.create(nombre_completo="John Smith", tipo_documento="pasaporte",
+                                     numero_documento="AA123456", pais_documento="AR")
+    dar_cita(tratante, turista, dias=-9)
+    consentimiento = emitir_consentimiento(actor=tratante.user, cliente_id=turista.pk, plantilla_id=plantilla.pk)
+    cliente = cliente_de(tratante.user)
+    tableta = cliente.get(url("ficha_consentimiento_tableta", consentimiento)).content.decode()
+    assert 'name="firmante_rut"' in tableta and "John Smith" in tableta
+    antes = huella_bd()
+    representante = firmante(firmante_relacion="padre_madre", firmante_nombre="María Smith", firmante_rut="",
+                             firma=FIRMA)
+    respuesta = cliente.post(url("ficha_consentimiento_tableta", consentimiento), representante)
+    assert respuesta.status_code == 200 and "Ingrese el RUT" in respuesta.content.decode()
+    assert huella_bd() == antes
+    propio = firmante(firmante_nombre="John Smith", firmante_rut="", firma=FIRMA)
+    assert cliente.post(url("ficha_consentimiento_tableta", consentimiento), propio).status_code == 302
+    consentimiento.refresh_from_db()
+    assert (consentimiento.estado, consentimiento.firmante_rut) == ("aceptado", "Pasaporte AA123456 (Argentina)")
+    pagina = cliente.get(url("ficha_consentimiento", consentimiento)).content.decode()
+    assert "John Smith, Pasaporte AA123456 (Argentina) (el propio paciente)" in pagina
+    assert leer_pdf(cliente.get(url("ficha_consentimiento_pdf", consentimiento)).content).contiene("Pasaporte AA123456")
