@@ -24,10 +24,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
-from stdnum.cl import rut as stdnum_rut
 
 from nucleo.models import ConFechas
-from pacientes.models import RUT_NORMAL
+from pacientes.models import RUT_NORMAL, rut_legible
 
 # FDI two-digit notation: quadrant (1–4 permanent, 5–8 deciduous) and position (1–8 / 1–5).
 DIENTES_PERMANENTES = [c * 10 + p for c in (1, 2, 3, 4) for p in range(1, 9)]
@@ -954,5 +953,5 @@ class Consentimiento(ConFechas):
     def firmante_documento(self) -> str:
         """"RUT 12.345.678-5", or the identity document of a patient without a RUT."""
         if re.match(RUT_NORMAL, self.firmante_rut):
-            return f"RUT {stdnum_rut.format(self.firmante_rut)}"
+            return f"RUT {rut_legible(self.firmante_rut)}"
         return self.firmante_rut

@@ -5,19 +5,11 @@ Stored in normal form (``12345678-5``, E.164); formatted only for display: in te
 whose formatted text ``pacientes.validaciones`` takes back as it is.
 """
 
-import re
-
 import phonenumbers
 from django import forms
-from stdnum.cl import rut as stdnum_rut
 
-from pacientes.models import RUT_NORMAL
-
-
-def rut_legible(valor) -> str:
-    texto = str(valor or "")
-    # Anything not in normal form (old or odd data, or what was just typed) is shown as it is.
-    return stdnum_rut.format(texto) if re.match(RUT_NORMAL, texto) else texto
+# Defined beside the normal form it reads (models and PDFs use it too); here for templates and forms.
+from pacientes.models import rut_legible
 
 
 def telefono_legible(valor) -> str:

@@ -18,6 +18,15 @@ from pacientes.paises import PAISES
 # same RUT, e-mail or phone and slip past the unique indexes below.
 RUT_NORMAL = r"^[1-9][0-9]{0,7}-[0-9K]$"
 TELEFONO_E164 = r"^\+[1-9][0-9]{6,14}$"
+
+
+def rut_legible(valor) -> str:
+    """A RUT as Chileans read it, ``12.345.678-5``. The one definition: templates reach it through
+    ``pacientes.formato`` and the ``rut`` filter, models and documents from here. Anything not
+    in normal form (old or odd data, or what was just typed) is shown as it is."""
+    texto = str(valor or "")
+    return stdnum_rut.format(texto) if re.match(RUT_NORMAL, texto) else texto
+
 # A passport's or another document's number: letters and digits only, upper-case.
 DOCUMENTO_NORMAL = r"^[A-Z0-9]{3,20}$"
 
@@ -207,9 +216,7 @@ class Cliente(ConFechas):
         """'RUT 12.345.678-5' (as Chileans read it), 'Pasaporte AB123456 (Argentina)', or '' without
         a document. A RUT not in normal form (old or odd data) is shown as it is."""
         if self.tipo_documento == TipoDocumento.RUT:
-            if not self.rut:
-                return ""
-            return f"RUT {stdnum_rut.format(self.rut) if re.match(RUT_NORMAL, self.rut) else self.rut}"
+            return f"RUT {rut_legible(self.rut)}" if self.rut else ""
         return f"{self.get_tipo_documento_display()} {self.numero_documento} ({self.get_pais_documento_display()})"
 
 
