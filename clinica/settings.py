@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_otp_webauthn",  # passkeys, as a second factor only (gestion_clinica/views/llaves.py)
     "nucleo",
     "personal",
+    "prestaciones",
     "pacientes",
     "cuentas",
     "citas",
