@@ -28,3 +28,35 @@ def tamano_de_archivo(bytes_) -> str:
         if bytes_ < 1024 or unidad == "GB":
             return f"{numero(round(bytes_, 1), 1 if bytes_ < 100 else 0)} {unidad}"
     raise AssertionError("unreachable")
+
+
+def pesos(valor) -> str:
+    """An amount of Chilean pesos as people read it: ``12500`` → "$12.500", ``-3000`` →
+    "-$3.000". CLP has no cents: every amount of the clinic is an integer."""
+    if valor is None or valor == "":
+        return ""
+    valor = int(valor)
+    return f"{'-' if valor < 0 else ''}${numero(abs(valor))}"
+
+
+def leer_pesos(texto, *, maximo: int, minimo: int = 0) -> int:
+    """The integer amount a person typed ("12.500", "$ 12.500", "12500"), or ValueError with the
+    Spanish message to show. Dots are thousands separators in Chile; a comma or anything else
+    (cents, letters, an exponent) is refused rather than guessed."""
+    limpio = str(texto if texto is not None else "").strip().replace("$", "").replace(" ", "").replace("\u00a0", "")
+    if not limpio:
+        raise ValueError("Indique el monto.")
+    negativo = limpio.startswith("-")
+    cifras = limpio.lstrip("+-")
+    grupos = cifras.split(".")
+    bien_agrupado = len(grupos) == 1 or (
+        1 <= len(grupos[0]) <= 3 and all(len(g) == 3 for g in grupos[1:]))
+    if not (cifras.replace(".", "").isascii() and cifras.replace(".", "").isdigit() and bien_agrupado) \
+            or len(cifras) > 20:
+        raise ValueError("Escriba el monto en pesos, sin decimales (por ejemplo 12.500).")
+    monto = int(cifras.replace(".", "")) * (-1 if negativo else 1)
+    if monto < minimo:
+        raise ValueError("El monto no puede ser negativo." if minimo == 0 else f"El monto mínimo es {pesos(minimo)}.")
+    if monto > maximo:
+        raise ValueError(f"El monto no puede superar {pesos(maximo)}.")
+    return monto

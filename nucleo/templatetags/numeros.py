@@ -13,3 +13,12 @@ def numero(valor, decimales=None):
         return formato.numero(valor, None if decimales in (None, "") else int(decimales))
     except (TypeError, ValueError):
         return valor
+
+
+@register.filter
+def pesos(valor):
+    """``{{ monto|pesos }}``: "$12.500" (``nucleo.formato.pesos``)."""
+    try:
+        return formato.pesos(valor)
+    except (TypeError, ValueError):
+        return valor
