@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "cuentas",
     "citas",
     "ficha",
+    "tratamientos",
+    "pagos",
     "notificaciones",
     "mantenimiento",
     "django_htmx",

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class TratamientosConfig(AppConfig):
+    """Treatment plans (what the dentist proposes, from the odontogram's findings) and the quotes
+    (presupuestos) a patient accepts. Above the clinical record: a plan item comes from a
+    finding and is done in a progress note."""
+
+    name = "tratamientos"
+    verbose_name = "Planes de tratamiento y presupuestos"
