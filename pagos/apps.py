@@ -8,3 +8,6 @@ class PagosConfig(AppConfig):
 
     name = "pagos"
     verbose_name = "Pagos y caja"
+
+    def ready(self):
+        from pagos import integridad  # noqa: F401  (registers its checks in nucleo.integridad)

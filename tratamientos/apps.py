@@ -8,3 +8,6 @@ class TratamientosConfig(AppConfig):
 
     name = "tratamientos"
     verbose_name = "Planes de tratamiento y presupuestos"
+
+    def ready(self):
+        from tratamientos import integridad  # noqa: F401  (registers its checks in nucleo.integridad)

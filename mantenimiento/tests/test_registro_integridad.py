@@ -16,13 +16,16 @@ POR_MODULO = {
                          "hora_libre_en_cierre"],
     "notificaciones.integridad": ["aviso_estancado", "trabajo_fallido", "aviso_fallido", "aviso_sin_proveedor"],
     "ficha.integridad": ["resguardo_con_contacto", "resguardo_sin_paciente"],
+    "tratamientos.integridad": ["presupuesto_no_cuadra", "presupuesto_de_otro_paciente"],
+    "pagos.integridad": ["pago_no_cuadra", "presupuesto_sobrepagado", "saldo_a_favor_negativo",
+                         "anulacion_no_cuadra"],
 }
 
 
 def test_cada_app_aporta_sus_verificaciones_al_cargar():
     modulos = {f.__module__ for f in registro.verificaciones()}
     assert set(POR_MODULO) <= modulos
-    assert {"pacientes", "cuentas", "citas", "notificaciones", "ficha"} <= registro.etiquetas()
+    assert {"pacientes", "cuentas", "citas", "notificaciones", "ficha", "tratamientos", "pagos"} <= registro.etiquetas()
 
 
 def test_volver_a_importar_un_modulo_no_duplica_sus_verificaciones():
@@ -41,8 +44,10 @@ def test_el_informe_junta_las_de_todas_las_apps_en_el_orden_de_siempre():
     informe = verificar_integridad(limite_ejemplos=0)
     codigos = [h.codigo for h in informe.hallazgos]
     # By invariant, then in registration order: hora_libre_en_cierre (7) goes after the notices' (6),
-    # the legal hold's (8) last.
-    tardios = ["hora_libre_en_cierre", *POR_MODULO["ficha.integridad"]]
+    # the legal hold's (8) and the annulment's (8) before the money totals (9), last.
+    tardios = ["hora_libre_en_cierre", *POR_MODULO["ficha.integridad"], "anulacion_no_cuadra",
+               *POR_MODULO["tratamientos.integridad"],
+               *[c for c in POR_MODULO["pagos.integridad"] if c != "anulacion_no_cuadra"]]
     assert codigos == [c for lista in POR_MODULO.values() for c in lista if c not in tardios] + tardios
     assert [h.invariante for h in informe.hallazgos] == sorted(h.invariante for h in informe.hallazgos)
     assert informe.ok
@@ -53,7 +58,8 @@ def test_el_informe_junta_las_de_todas_las_apps_en_el_orden_de_siempre():
                                                ("cuentas", "mantenimiento.integridad"),
                                                ("citas", "citas.integridad"),
                                                ("notificaciones", "notificaciones.integridad"),
-                                               ("ficha", "ficha.integridad")])
+                                               ("ficha", "ficha.integridad"),
+                                               ("tratamientos", "tratamientos.integridad")])
 def test_las_etiquetas_eligen_las_verificaciones(etiqueta, modulo):
     informe = verificar_integridad(etiquetas=[etiqueta])
     assert [h.codigo for h in informe.hallazgos] == POR_MODULO[modulo]

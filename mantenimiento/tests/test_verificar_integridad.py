@@ -24,6 +24,9 @@ from mantenimiento.tests.ayudas import (
     cuenta_suelta, ejecutar, ficha, perfil_a_mano, quitar_indice, quitar_restriccion, valor,
 )
 from notificaciones.models import Notificacion
+from pagos.models import AplicacionPago, Caja, MedioPago, Pago, TipoPago
+from prestaciones.models import Prestacion
+from tratamientos.models import ItemPlan, ItemPresupuesto, PlanTratamiento, Presupuesto
 from pruebas.soporte import huella_bd, rut_valido
 from personal.models import Rol
 
@@ -33,6 +36,10 @@ CODIGOS = {
     "citas_traslapadas", "cita_reservada_sin_paciente", "cita_disponible_con_paciente", "aviso_estancado",
     "trabajo_fallido", "cita_cancelada_sin_historial", "cancelacion_no_coincide", "cita_bloqueada_con_paciente",
     "hora_libre_en_cierre", "resguardo_con_contacto", "resguardo_sin_paciente",
+    # The money's (tratamientos/integridad.py, pagos/integridad.py; planted in
+    # tratamientos/tests/test_modelo_dinero.py).
+    "presupuesto_no_cuadra", "presupuesto_de_otro_paciente", "pago_no_cuadra", "presupuesto_sobrepagado",
+    "saldo_a_favor_negativo", "anulacion_no_cuadra",
 }
 
 
@@ -83,9 +90,75 @@ def test_verificar_no_escribe(clinica):
     assert huella_bd() == antes
 
 
+def _dinero(c):
+    """A quote of two lines ($90.000) and a cash payment of $10.000 applied to it, written within the
+    triggers' rules (the test's transaction never commits, so the deferred checks do not run)."""
+    cliente, dentista = c["pacientes"][0].cliente, c["dentista"]
+    prestacion = Prestacion.objects.create(codigo="OBT-INT", nombre="Obturación", precio=45000)
+    plan = PlanTratamiento.objects.create(cliente=cliente, dentista=dentista)
+    presupuesto = Presupuesto.objects.create(plan=plan, cliente=cliente, numero=1, emitido_por=dentista.user,
+                                             valido_hasta=datetime.date(2099, 1, 1), subtotal=90000, descuento=0)
+    for diente in (16, 26):
+        item = ItemPlan.objects.create(plan=plan, prestacion=prestacion, diente=diente, precio=45000)
+        ItemPresupuesto.objects.create(presupuesto=presupuesto, item_plan=item, prestacion=prestacion,
+                                       descripcion="Obturación", precio=45000)
+    caja = Caja.objects.create(cajero=dentista.user, fecha=datetime.date(2026, 1, 5))
+    pago = Pago.objects.create(numero=1, cliente=cliente, medio=MedioPago.EFECTIVO, monto=10000, caja=caja,
+                               registrado_por=dentista.user)
+    AplicacionPago.objects.create(pago=pago, cliente=cliente, presupuesto=presupuesto, monto=10000)
+    return presupuesto, pago
+
+
+def _plantar_dinero(tipo, c):
+    presupuesto, pago = _dinero(c)
+    otro = c["pacientes"][1].cliente
+
+    def sin_disparadores(tabla):
+        ejecutar("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks run now (and pass): ALTER TABLE may follow
+        ejecutar(f"ALTER TABLE {tabla} DISABLE TRIGGER USER")
+
+    if tipo == "presupuesto_no_cuadra":
+        sin_disparadores("tratamientos_presupuesto")
+        ejecutar("UPDATE tratamientos_presupuesto SET subtotal = subtotal + 1 WHERE id = %s", [presupuesto.pk])
+        return [presupuesto.pk]
+    if tipo == "presupuesto_de_otro_paciente":
+        sin_disparadores("tratamientos_presupuesto")
+        ejecutar("UPDATE tratamientos_presupuesto SET cliente_id = %s WHERE id = %s", [otro.pk, presupuesto.pk])
+        return [presupuesto.pk]
+    if tipo == "pago_no_cuadra":
+        sin_disparadores("pagos_aplicacionpago")
+        ejecutar("UPDATE pagos_aplicacionpago SET monto = 9000 WHERE pago_id = %s", [pago.pk])
+        return [pago.pk]
+    if tipo == "presupuesto_sobrepagado":
+        sin_disparadores("pagos_aplicacionpago")
+        sin_disparadores("pagos_pago")
+        ejecutar("UPDATE pagos_pago SET monto = 100000 WHERE id = %s", [pago.pk])
+        ejecutar("UPDATE pagos_aplicacionpago SET monto = 100000 WHERE pago_id = %s", [pago.pk])
+        return [presupuesto.pk]
+    if tipo == "saldo_a_favor_negativo":  # a refund of credit the patient never had
+        devolucion = Pago.objects.create(numero=2, cliente=pago.cliente, tipo=TipoPago.DEVOLUCION, monto=-5000,
+                                         medio=MedioPago.EFECTIVO, motivo="Devolución", caja=pago.caja,
+                                         registrado_por=pago.registrado_por)
+        AplicacionPago.objects.create(pago=devolucion, cliente=pago.cliente, monto=-5000)
+        return [pago.cliente_id]
+    if tipo == "anulacion_no_cuadra":  # half an annulment
+        anulacion = Pago.objects.create(numero=2, cliente=pago.cliente, tipo=TipoPago.ANULACION, monto=-5000,
+                                        medio=MedioPago.EFECTIVO, motivo="Error", anula=pago, caja=pago.caja,
+                                        registrado_por=pago.registrado_por)
+        AplicacionPago.objects.create(pago=anulacion, cliente=pago.cliente, presupuesto=presupuesto, monto=-5000)
+        return [anulacion.pk]
+    raise AssertionError(tipo)
+
+
+_DE_DINERO = {"presupuesto_no_cuadra", "presupuesto_de_otro_paciente", "pago_no_cuadra", "presupuesto_sobrepagado",
+              "saldo_a_favor_negativo", "anulacion_no_cuadra"}
+
+
 def _plantar(tipo, c):
     """Plant one anomaly of ``tipo``; returns the ids the report must name (and nothing else)."""
     p1, p2, p3 = c["pacientes"]
+    if tipo in _DE_DINERO:
+        return _plantar_dinero(tipo, c)
     if tipo == "rut_duplicado":
         quitar_indice("cliente_rut_activo_unico")
         ejecutar("UPDATE pacientes_cliente SET rut = %s WHERE id = %s", [p1.cliente.rut, p2.cliente.pk])
@@ -210,7 +283,9 @@ _CLAVES = {"rut_duplicado": "clientes", "email_duplicado": "clientes", "telefono
            "aviso_estancado": "notificacion_id", "trabajo_fallido": "trabajo_id",
            "cita_cancelada_sin_historial": "cita_id", "cancelacion_no_coincide": "cancelacion_id",
            "cita_bloqueada_con_paciente": "cita_id", "hora_libre_en_cierre": "cita_id",
-           "resguardo_sin_paciente": "resguardo_id"}
+           "resguardo_sin_paciente": "resguardo_id", "presupuesto_no_cuadra": "presupuesto_id",
+           "presupuesto_de_otro_paciente": "presupuesto_id", "pago_no_cuadra": "pago_id",
+           "presupuesto_sobrepagado": "presupuesto_id", "anulacion_no_cuadra": "anulacion_id"}
 
 
 @pytest.mark.parametrize("tipo", sorted(CODIGOS))
@@ -241,7 +316,7 @@ def test_todas_a_la_vez_y_texto_en_espanol(clinica):
     assert "[FALLA] invariante 2 · Cuentas de paciente sin ficha activa (no son personal): 1." in texto
     assert "Ejecute limpiar_registros_huerfanos." in texto
     assert "[ ok  ] invariante 1 · Pacientes activos con el mismo RUT: 0" in texto
-    assert "Resultado: 4 problemas en 3 de 21 verificaciones." in texto
+    assert "Resultado: 4 problemas en 3 de 27 verificaciones." in texto
 
 
 @pytest.mark.django_db(transaction=True)

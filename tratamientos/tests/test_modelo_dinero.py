@@ -110,3 +110,24 @@ def test_pago_en_caja_abierta_y_libro_inmutable(escena):
                             registrado_por=recepcion.user)
     with pytest.raises(IntegrityError, match="ya está cerrada"):
         Caja.objects.filter(pk=caja.pk).update(contado_efectivo=60000)
+
+
+def test_verificar_integridad_encuentra_un_presupuesto_que_no_cuadra(escena):
+    """With the triggers off (a restore, a hand edit), the integrity report still finds drift."""
+    from mantenimiento.selectors import verificar_integridad
+
+    dentista, recepcion, cliente, plan, items = escena
+    p = _emitir(plan, items, dentista.user)
+    assert verificar_integridad(etiquetas=["tratamientos", "pagos"]).ok
+    with connection.cursor() as c:
+        c.execute("ALTER TABLE tratamientos_presupuesto DISABLE TRIGGER USER")
+        c.execute("UPDATE tratamientos_presupuesto SET subtotal = subtotal + 1 WHERE id = %s", [p.pk])
+        c.execute("ALTER TABLE tratamientos_presupuesto ENABLE TRIGGER USER")
+    caja = Caja.objects.create(cajero=recepcion.user, fecha=datetime.date(2026, 1, 2))
+    with transaction.atomic():
+        pago = Pago.objects.create(numero=9, cliente=cliente, medio=MedioPago.EFECTIVO, monto=90000, caja=caja,
+                                   registrado_por=recepcion.user)
+        AplicacionPago.objects.create(pago=pago, cliente=cliente, presupuesto=p, monto=90000)
+    informe = verificar_integridad(etiquetas=["tratamientos", "pagos"])
+    malos = {h.codigo: h.cantidad for h in informe.problemas}
+    assert malos == {"presupuesto_no_cuadra": 1, "presupuesto_sobrepagado": 1}
