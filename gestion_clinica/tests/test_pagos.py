@@ -80,7 +80,7 @@ def test_datos_malos_dan_mensaje_y_no_cambian_nada(escena, datos, mensaje):
     abrir_caja(actor=rosa, monto_apertura=0)
     antes = huella_bd()
     r = web.post(f"/gestion/pacientes/{ana.pk}/pagos/nuevo/", datos)
-    assert r.status_code == 400 and mensaje in r.content.decode()
+    assert r.status_code == 200 and mensaje in r.content.decode()
     assert huella_bd() == antes
 
 
@@ -89,7 +89,7 @@ def test_sin_caja_abierta_el_pago_se_rechaza_con_mensaje(escena):
     antes = huella_bd()
     r = web.post(f"/gestion/pacientes/{ana.pk}/pagos/nuevo/", {"presupuesto": quote.pk, "monto": "1000",
                                                                 "medio": "efectivo"})
-    assert r.status_code == 400 and "Abra su caja antes de registrar pagos" in r.content.decode()
+    assert r.status_code == 200 and "Abra su caja antes de registrar pagos" in r.content.decode()
     assert huella_bd() == antes
 
 

@@ -68,7 +68,7 @@ def _pagina_caja(request, caja, *, form_cierre=None, status=200):
         "form_cierre": form_cierre or FormularioCerrarCaja(),
         "es_propia": caja.cajero_id == request.user.pk,
         "cajas": cajas_recientes(cajero=None if request.rol_personal == ADMINISTRADOR else request.user, limite=10),
-    }, status=status)
+    })
 
 
 @require_safe
@@ -98,7 +98,7 @@ def caja_abrir(request):
             messages.success(request, "Caja abierta.")
             return redirect("gestion:caja")
     cajas = cajas_recientes(cajero=None if request.rol_personal == ADMINISTRADOR else request.user, limite=10)
-    return render(request, f"{PLANTILLAS}/caja_abrir.html", {"form": form, "cajas": cajas}, status=400)
+    return render(request, f"{PLANTILLAS}/caja_abrir.html", {"form": form, "cajas": cajas})
 
 
 @require_safe
@@ -127,7 +127,7 @@ def caja_cerrar(request, caja_id):
             messages.success(request, f"Caja cerrada. Diferencia: {pesos(cerrada.diferencia)}."
                              if cerrada.diferencia else "Caja cerrada, sin diferencia.")
             return redirect("gestion:caja_detalle", caja_id=caja.pk)
-    return _pagina_caja(request, caja, form_cierre=form, status=400)
+    return _pagina_caja(request, caja, form_cierre=form)
 
 
 # --- A patient's payments ---------------------------------------------------------------------
@@ -158,7 +158,6 @@ def _formulario_de_pago(request, cliente, Formulario, servicio, plantilla, *, ex
     if request.method == "GET" and con_presupuestos and request.GET.get("presupuesto", "").isdigit():
         inicial["presupuesto"] = int(request.GET["presupuesto"])
     form = Formulario(request.POST if request.method == "POST" else None, initial=inicial, **opciones)
-    status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -169,8 +168,7 @@ def _formulario_de_pago(request, cliente, Formulario, servicio, plantilla, *, ex
             else:
                 messages.success(request, exito(pago))
                 return redirect("gestion:pago", cliente_id=cliente.pk, pago_id=pago.pk)
-        status = 400
-    return render(request, f"{PLANTILLAS}/{plantilla}", {**contexto, "form": form}, status=status)
+    return render(request, f"{PLANTILLAS}/{plantilla}", {**contexto, "form": form})
 
 
 @require_http_methods(["GET", "POST"])
@@ -233,7 +231,6 @@ def pago_anular(request, cliente_id, pago_id):
         messages.info(request, "Este comprobante ya está anulado." if pago.anulado else "Solo se anula un pago.")
         return redirect("gestion:pago", cliente_id=cliente_id, pago_id=pago.pk)
     form = FormularioAnularPago(request.POST if request.method == "POST" else None)
-    status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -244,10 +241,9 @@ def pago_anular(request, cliente_id, pago_id):
             else:
                 messages.success(request, f"Comprobante N° {pago.numero:06d} anulado con el N° {anulacion.numero:06d}.")
                 return redirect("gestion:pago", cliente_id=cliente_id, pago_id=anulacion.pk)
-        status = 400
     return render(request, f"{PLANTILLAS}/pago_anular.html",
                   {"cliente": pago.cliente, "pago": pago, "destino": destino_de(pago), "form": form,
-                   "caja": caja_de_hoy(request.user)}, status=status)
+                   "caja": caja_de_hoy(request.user)})
 
 
 @require_GET
