@@ -106,3 +106,12 @@ def pagos_del_paciente(cliente_id, limite=50):
             .annotate(anulado=Exists(Pago.objects.filter(anula_id=OuterRef("pk"))))
             .order_by("-registrado_en", "-pk")[:limite])
 
+
+def tiene_registros_contables(cliente_id) -> bool:
+    """Whether the patient has money records the clinic must keep (and that PROTECT the
+    patient's row): a payment, a quote or a treatment plan. Erasure keeps the row for them."""
+    from tratamientos.models import PlanTratamiento
+
+    return (Pago.objects.filter(cliente_id=cliente_id).exists()
+            or Presupuesto.objects.filter(cliente_id=cliente_id).exists()
+            or PlanTratamiento.objects.filter(cliente_id=cliente_id).exists())
