@@ -140,6 +140,7 @@ def test_presupuesto_ajeno_no_aceptado_medio_y_referencia(escena, crear_personal
     antes = huella_bd()
     with pytest.raises(ValidationError, match="Abra su caja"):
         registrar_pago(actor=rosa, cliente_id=ana.pk, monto=1000, medio="efectivo")
+    assert huella_bd() == antes
     abrir_caja(actor=rosa, monto_apertura=0)
     antes = huella_bd()
     for kwargs, mensaje in [
