@@ -8,6 +8,12 @@ Ley 20.584), so the account, the contact data, the consents and the notices go, 
 stays under legal hold with the minimum identification (name, RUT or document, birth date) until
 the purge (``ficha.retencion.purgar_ficha``). The audit trail loses the contact data and the free
 text the record does not need, field by field (``docs/retencion.md``).
+
+A patient with money records (quotes, plans, payments: ``pagos.selectors_caja.tiene_registros_contables``)
+and no clinical record is erased the same way, without the legal hold: the accounting records stay
+(the SII asks to keep them six years, Código Tributario art. 17 and 200; the ledger is append-only
+and PROTECTs the patient), so the ``Cliente`` row stays with name and RUT only, inactive, without
+account or contact; documents and notices go as for any erasure (docs/pagos.md).
 """
 
 import datetime
@@ -34,6 +40,7 @@ from nucleo.registro import registrar_evento
 from nucleo.servicios import operacion
 from pacientes.documentos import borrar_archivos_tras_commit
 from pacientes.models import Cliente, ClienteDocumento, ConsentimientoCanal, MedioConsentimiento
+from pagos.selectors_caja import tiene_registros_contables
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +59,8 @@ class ResumenEliminacion:
     ficha_en_resguardo: bool = False
     conservar_hasta: datetime.date | None = None
     documentos_conservados: int = 0
+    # Issue 17: quotes or payments (accounting records) keep the patient's name and RUT.
+    registros_contables: bool = False
 
 
 def error_ya_en_resguardo(resguardo) -> ValidationError:
@@ -88,6 +97,7 @@ def resumen_eliminacion(*, cliente_id) -> ResumenEliminacion:
     liberables = citas.liberables(ahora=ahora)
     documentos = ClienteDocumento.objects.filter(cliente=cliente).count()
     plazo = plazo_de_conservacion(cliente.pk)
+    contables = tiene_registros_contables(cliente.pk)
     return ResumenEliminacion(
         cliente_id=cliente.pk,
         cuenta_eliminada=_cuentas_del_cliente(cliente).exists(),
@@ -98,6 +108,7 @@ def resumen_eliminacion(*, cliente_id) -> ResumenEliminacion:
         ficha_en_resguardo=plazo is not None,
         conservar_hasta=plazo[1] if plazo else None,
         documentos_conservados=documentos if plazo else 0,
+        registros_contables=contables,
     )
 
 
@@ -126,6 +137,8 @@ def eliminar_cliente(*, actor, cliente_id) -> ResumenEliminacion:
         _borrar_rastros_de_acceso(cliente)
         if plazo_de_conservacion(cliente.pk) is not None:
             resumen, cuentas = _eliminar_con_ficha(actor=actor, cliente=cliente, ahora=ahora)
+        elif tiene_registros_contables(cliente.pk):
+            resumen, cuentas = _eliminar_con_ficha(actor=actor, cliente=cliente, ahora=ahora, contable=True)
         else:
             resumen, cuentas = _eliminar_sin_ficha(cliente=cliente, ahora=ahora)
     registrar_evento(
@@ -203,7 +216,7 @@ def _eliminar_sin_ficha(*, cliente, ahora):
     ), cuentas
 
 
-def _eliminar_con_ficha(*, actor, cliente, ahora):
+def _eliminar_con_ficha(*, actor, cliente, ahora, contable=False):
     """Erasure of a patient whose clinical record the law makes the clinic keep, inside the
     caller's transaction:
 
@@ -220,6 +233,9 @@ def _eliminar_con_ficha(*, actor, cliente, ahora):
       the record's): no e-mail or phone, the default channel, no account, inactive;
     - the record goes under legal hold (``Resguardo``) until its last entry plus the legal years;
     - the audit trail loses the same contact data and free text (``_limpiar_auditoria``).
+
+    ``contable``: no clinical record, but money records (issue 17) that PROTECT the patient and
+    must be kept: the same, without the legal hold, and their documents go (they are no record).
     """
     email, telefono = cliente.email, str(cliente.telefono or "")
     citas = Cita.objects.filter(cliente=cliente)
@@ -245,6 +261,17 @@ def _eliminar_con_ficha(*, actor, cliente, ahora):
     cliente.activo = False
     cliente.save(update_fields=["email", "telefono", "telefono_verificado_en", "telefono_verificado_medio",
                                 "canal_preferido", "user", "activo", "actualizado"])
+    if contable:
+        documentos = ClienteDocumento.objects.filter(cliente=cliente)
+        archivos = list(documentos.values_list("archivo", flat=True))
+        documentos_eliminados = documentos.delete()[0] if archivos else 0
+        borrar_archivos_tras_commit(archivos)
+        _limpiar_auditoria(cliente_id=cliente.pk, cuentas=cuentas, email=email, telefono=telefono)
+        return ResumenEliminacion(
+            cliente_id=cliente.pk, cuenta_eliminada=bool(cuentas), citas_futuras_liberadas=liberadas,
+            citas_pasadas_conservadas=conservadas, notificaciones_eliminadas=notificaciones_eliminadas,
+            documentos_eliminados=documentos_eliminados, registros_contables=True,
+        ), cuentas
     resguardo = poner_en_resguardo(cliente=cliente, solicitado_por="paciente" if propia else "clinica")
     _limpiar_auditoria(cliente_id=cliente.pk, cuentas=cuentas, email=email, telefono=telefono)
     return ResumenEliminacion(
@@ -252,6 +279,7 @@ def _eliminar_con_ficha(*, actor, cliente, ahora):
         citas_pasadas_conservadas=conservadas, notificaciones_eliminadas=notificaciones_eliminadas,
         ficha_en_resguardo=True, conservar_hasta=resguardo.conservar_hasta,
         documentos_conservados=ClienteDocumento.objects.filter(cliente=cliente).count(),
+        registros_contables=tiene_registros_contables(cliente.pk),
     ), cuentas
 
 

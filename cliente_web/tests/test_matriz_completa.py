@@ -19,6 +19,7 @@ from pruebas.soporte import huella_bd
 from pacientes.documentos import subir_documento
 from pacientes.services import desactivar_cliente
 from pacientes.tests.test_documentos import PNG
+from pagos.tests.escena import pago_en_escena
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,8 @@ def objetos(paciente, dentista, recepcionista, settings, tmp_path):
     )
     receta = receta_de(paciente.cliente, dentista, "Amoxicilina")  # issue 16: "Mis recetas"
     return {"cita": hora.pk, "libre": libre.pk, "documento": documento.pk, "reserva_uid": reservada.reserva_uid,
-            "receta": receta.pk}
+            "receta": receta.pk,
+            "pago": pago_en_escena(recepcionista.user, paciente.cliente).pk}  # issue 17: a receipt
 
 
 def url_de(nombre, objetos):
@@ -68,6 +70,8 @@ def url_de(nombre, objetos):
             kwargs[clave] = objetos["documento"]
         elif clave == "receta_id":
             kwargs[clave] = objetos["receta"]
+        elif clave == "pago_id":  # issue 17
+            kwargs[clave] = objetos["pago"]
         else:
             kwargs[clave] = objetos["cita"]
     return reverse(f"portal:{nombre}", kwargs=kwargs), bool(kwargs)

@@ -30,6 +30,8 @@ from notificaciones.services import notificar
 from nucleo.servicios import operacion
 from pacientes.documentos import subir_documento
 from pacientes.tests.test_documentos import PNG
+from pagos.services import abrir_caja
+from pagos.tests.escena import pago_en_escena
 from personal.models import Rol
 
 
@@ -113,6 +115,12 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         "otro_consentimiento_id": lambda: emitir_consentimiento(
             actor=otro_dentista.user, cliente_id=otro_paciente.cliente.pk,
             plantilla_id=_plantilla_consentimiento().pk).pk,
+        # Issue 17, payments: the receptionist's box of today and a payment of each patient in it;
+        # another receptionist's box (made only when asked for).
+        "caja_id": lambda: _caja_de(recepcionista.user).pk,
+        "otra_caja_id": lambda: _caja_de(crear_personal(rol=Rol.RECEPCION, nombre="Otra", apellido="Caja").user).pk,
+        "pago_id": lambda: pago_en_escena(recepcionista.user, paciente.cliente).pk,
+        "otro_pago_id": lambda: pago_en_escena(recepcionista.user, otro_paciente.cliente).pk,
     }, {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,
@@ -159,3 +167,11 @@ def _plantilla_consentimiento():
     plantilla, _ = PlantillaConsentimiento.objects.get_or_create(
         nombre="Exodoncia", defaults={"procedimiento": "Extracción", "texto": "Riesgos: sangrado, alveolitis."})
     return plantilla
+
+
+def _caja_de(user):
+    """``user``'s box of today, opened if needed (issue 17)."""
+    from pagos.models import Caja
+
+    return Caja.objects.filter(cajero_id=user.pk, fecha=timezone.localdate()).first() or abrir_caja(
+        actor=user, monto_apertura=0)

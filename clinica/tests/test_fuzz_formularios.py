@@ -293,6 +293,13 @@ POST = {
     # The odontogram's charting (issue 16), by the care team; ``evolucion`` a real draft or garbage.
     "gestion:ficha_odontograma": ("dentista", formulario("diente", "superficie", "estado", "condicion", "accion",
                                                          "nota", "evolucion", "volver")),
+    # Issue 17: the cash box and the payments (the receptionist's box and payment of the scene).
+    "gestion:caja_abrir": ("administrador", formulario("monto_apertura")),
+    "gestion:caja_cerrar": ("recepcion", formulario("contado_efectivo", "observacion")),
+    "gestion:pago_nuevo": ("administrador", formulario("presupuesto", "monto", "medio", "referencia")),
+    "gestion:pago_usar_saldo": ("administrador", formulario("presupuesto", "monto")),
+    "gestion:pago_devolver": ("administrador", formulario("monto", "medio", "referencia", "motivo")),
+    "gestion:pago_anular": ("recepcion", formulario("motivo")),
 }
 # Pages that read their query string: url → (who, the GET parameters).
 GET = {
@@ -323,6 +330,7 @@ GET = {
     # The odontogram (issue 16): the chart as of a date, a tooth selected; the history's pages.
     "gestion:ficha_odontograma_historial": ("dentista", formulario("pagina")),
     "gestion:ficha_odontograma": ("dentista", formulario("fecha", "diente", "cara")),
+    "gestion:pago_nuevo": ("administrador", formulario("presupuesto")),  # issue 17: the quote preselected
 }
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
@@ -340,6 +348,8 @@ SOLO_RUTA = {
     "portal:mis_recetas", "portal:cuenta_receta_pdf",
     "gestion:ficha_consentimientos", "gestion:ficha_consentimiento", "gestion:ficha_consentimiento_pdf",  # issue 16
     "gestion:plantillas_consentimiento",
+    # Issue 17: the cash box, a receipt and its PDF (staff and portal).
+    "gestion:caja", "gestion:caja_detalle", "gestion:pago", "gestion:comprobante_pdf", "portal:mi_comprobante",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}

@@ -26,6 +26,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.lento]
 MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731", "RECETA-7731",
               "ODONTOGRAMA-7731", "CONSENTIMIENTO-7731")  # issue 16: a prescription line, a mark's note, a consent
 TIPOS_DE_ARCHIVO = ("application/pdf", "image/", "application/json", "application/octet-stream")
+# Issue 17: files that are administrative, not the record (a payment's receipt): they count as
+# clinical only if their text holds a marker.
+ARCHIVOS_ADMINISTRATIVOS = {"gestion:comprobante_pdf"}
 
 
 @pytest.fixture
@@ -54,7 +57,9 @@ def ficha_marcada(registros):
         procedimiento=plantilla.procedimiento, texto="Riesgos: fractura de lima CONSENTIMIENTO-7731",
         emitido_por=dentista.user)
     return {**registros, "evolucion_id": nota.pk, "receta_id": receta.pk, "consentimiento_id": consentimiento.pk,
-            "plantilla_id": plantilla.pk}
+            "plantilla_id": plantilla.pk,
+            # Issue 17: the receptionist's box and a payment of the patient (no clinical content).
+            "caja_id": registros["caja_id"], "pago_id": registros["pago_id"]}
 
 
 def _urls_del_personal(registros):
@@ -87,6 +92,12 @@ def _recorrer(cliente, urls):
         nuevas = list(LecturaFicha.objects.order_by("id")[antes:])
         if respuesta.streaming:
             b"".join(respuesta.streaming_content)
+        if clave in ARCHIVOS_ADMINISTRATIVOS and respuesta.get("Content-Type") == "application/pdf":
+            from pruebas.pdf import leer_pdf
+
+            texto = leer_pdf(respuesta.content).texto
+            yield clave, url, any(marcador in texto for marcador in MARCADORES), nuevas
+            continue
         yield clave, url, _muestra_ficha(respuesta), nuevas
 
 

@@ -179,6 +179,18 @@ TABLA = {
     # The odontogram (issue 16): the care team only, like the rest of the record.
     "gestion:ficha_odontograma": {D},
     "gestion:ficha_odontograma_historial": {D},
+    # Issue 17, the cash box and the payments: reception and administration (money, not clinical).
+    "gestion:caja": {A, R},
+    "gestion:caja_abrir": {A, R},  # POST only
+    "gestion:caja_detalle": {A, R},  # reception: its own boxes; administration: all
+    "gestion:caja_cerrar": {A, R},  # POST only
+    "gestion:pago_nuevo": {A, R},
+    "gestion:pago_usar_saldo": {A, R},
+    "gestion:pago_devolver": {A, R},
+    "gestion:pago": {A, R},
+    "gestion:pago_anular": {A, R},
+    "gestion:comprobante_pdf": {A, R},
+    "portal:mi_comprobante": {"paciente"},  # a receipt as a PDF: their own only
 }
 
 # URLs with an id, and how another owner's id is tried on them (IDOR). The value names the
@@ -237,6 +249,14 @@ IDOR = {
     "gestion:ficha_consentimiento_revocar": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
     "gestion:ficha_consentimiento_anular": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
     "gestion:ficha_consentimiento_pdf": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    # Issue 17: another receptionist's box is not there for reception; another patient's receipt
+    # under this patient does not exist; in the portal, another patient's receipt neither.
+    "gestion:caja_detalle": ("recepcion", {"caja_id": "otra_caja_id"}, 404),
+    "gestion:caja_cerrar": ("recepcion", {"caja_id": "otra_caja_id"}, 404),
+    "gestion:pago": ("recepcion", {"pago_id": "otro_pago_id"}, 404),
+    "gestion:pago_anular": ("recepcion", {"pago_id": "otro_pago_id"}, 404),
+    "gestion:comprobante_pdf": ("recepcion", {"pago_id": "otro_pago_id"}, 404),
+    "portal:mi_comprobante": ("paciente", {"pago_id": "otro_pago_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
@@ -254,6 +274,8 @@ SIN_DUENO = {
     "gestion:ficha_urgencia", "gestion:ficha_accesos", "gestion:ficha_urgencia_revisar",
     # The clinic's consent templates: no owner (issue 16).
     "gestion:plantilla_consentimiento", "gestion:plantilla_consentimiento_estado",
+    # Issue 17: a patient's payment forms (any patient's, for the desk).
+    "gestion:pago_nuevo", "gestion:pago_usar_saldo", "gestion:pago_devolver",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}

@@ -36,6 +36,9 @@ DEL_EQUIPO_DE_CUIDADO = {"paciente_documento", "paciente_documento_eliminar", "f
 # Issue 16: the clinic's consent templates are configuration, kept by administration.
 SOLO_ADMINISTRADOR |= {"plantillas_consentimiento", "plantilla_consentimiento_nueva", "plantilla_consentimiento",
                        "plantilla_consentimiento_estado"}
+# Issue 17: the cash box and the payments are the desk's and administration's (dentists: 403).
+DE_CAJA = {"caja", "caja_abrir", "caja_detalle", "caja_cerrar", "pago_nuevo", "pago_usar_saldo", "pago_devolver",
+           "pago", "pago_anular", "comprobante_pdf"}
 ESCRITURAS_DE_RECEPCION = {
     "paciente_nuevo", "paciente_editar", "paciente_desactivar", "paciente_reenviar", "paciente_eliminar",
     "agenda_horario", "agenda_crear_hora", "agenda_generar", "agenda_dias_cerrados", "agenda_reabrir",
@@ -78,6 +81,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
         "evolucion_id": crear_evolucion(actor=dentista.user, cliente_id=cliente.pk, texto="Control").pk,
         "receta_id": receta_de(cliente, dentista, "Amoxicilina").pk,  # issue 16
         **_consentimiento_de(cliente, dentista),
+        **_pago_de(cliente, recepcionista),  # issue 17
     }
 
 
@@ -109,6 +113,8 @@ def test_toda_url_por_toda_persona(clientes, argumentos, nombre, persona):
     elif nombre.startswith(SOLO_ADMINISTRADOR_PREFIJOS) or nombre in SOLO_ADMINISTRADOR:        assert respuesta.status_code == 403
     elif persona == "dentista" and nombre in ESCRITURAS_DE_RECEPCION:
         assert respuesta.status_code == 403, "el dentista solo mira fuera de sus propias citas"
+    elif nombre in DE_CAJA:
+        assert respuesta.status_code in ((403,) if persona == "dentista" else (200, 302))
 
 
 # The appointment's page (issue 5): every staff member opens it (a dentist, their own
@@ -138,3 +144,11 @@ def _consentimiento_de(cliente, dentista):
                                                        texto="Riesgos: sangrado.")
     consentimiento = emitir_consentimiento(actor=dentista.user, cliente_id=cliente.pk, plantilla_id=plantilla.pk)
     return {"plantilla_id": plantilla.pk, "consentimiento_id": consentimiento.pk}
+
+
+def _pago_de(cliente, recepcionista):
+    """Issue 17: the receptionist's box of today and a payment of the patient in it."""
+    from pagos.tests.escena import pago_en_escena
+
+    pago = pago_en_escena(recepcionista.user, cliente)
+    return {"caja_id": pago.caja_id, "pago_id": pago.pk}

@@ -411,6 +411,8 @@ def eliminar(request, cliente_id):
         if resultado.ficha_en_resguardo:
             mensaje += (f" Su ficha clínica queda en resguardo legal hasta el {resultado.conservar_hasta:%d-%m-%Y}"
                         " (Decreto 41, art. 11) y después se purga.")
+        if resultado.registros_contables:  # issue 17
+            mensaje += " Sus presupuestos y pagos se conservan (registros contables), con su nombre y RUT."
         messages.success(request, mensaje)
         return redirect("gestion:pacientes")
     cliente = _resumen_o_404(cliente_id).cliente
