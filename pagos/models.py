@@ -163,7 +163,7 @@ _SQL_PAGO_INMUTABLE = """
 # writing the box's row, and then sees it closed: a payment is never counted in a box after its
 # count, and never left out of it.
 _SQL_PAGO_EN_CAJA_ABIERTA = """
-    NEW.registrado_en := clock_timestamp();
+    NEW.registrado_en := now();
     PERFORM 1 FROM pagos_caja c
       WHERE c.id = NEW.caja_id AND c.cerrada_en IS NULL AND c.cajero_id = NEW.registrado_por_id
       FOR SHARE;
@@ -212,8 +212,11 @@ class Pago(models.Model):
     registrado_por = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="registrado por", on_delete=models.PROTECT, related_name="+"
     )
+    # The transaction's ``now()``, set by the insert trigger: the entry's applications compare it
+    # to theirs, so they can only be inserted in the entry's own transaction (savepoints included),
+    # as a prescription's lines are (``ficha.Receta.emitida_en``).
     registrado_en = models.DateTimeField(
-        "registrado el", db_default=models.Func(function="clock_timestamp", output_field=models.DateTimeField())
+        "registrado el", db_default=models.Func(function="now", output_field=models.DateTimeField())
     )
 
     class Meta:
@@ -277,7 +280,7 @@ class Pago(models.Model):
 _SQL_APLICACION_INMUTABLE = """
     IF TG_OP = 'INSERT' THEN
         IF EXISTS (SELECT 1 FROM pagos_pago p WHERE p.id = NEW.pago_id AND p.cliente_id = NEW.cliente_id
-                   AND p.xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296) THEN
+                   AND p.registrado_en = now()) THEN
             RETURN NEW;
         END IF;
         RAISE EXCEPTION 'Las aplicaciones de un pago se registran con el pago, del mismo paciente.'

@@ -43,20 +43,14 @@ def paciente(nombre="Ana Pérez", email="ana.pagos@correo.example", rut="") -> C
 
 
 def pago_en_escena(cajero, cliente, monto=5000, presupuesto_id=None):
-    """A payment registered by ``cajero`` (their box of today opened if needed), for scenes of
-    tests that run inside one transaction (pytest-django's default): there every service runs in
-    a savepoint, whose row ``xmin`` is the subtransaction's, and the guard that an application is
-    inserted with its payment (``aplicacion_pago_inmutable`` compares ``xmin`` with the top-level
-    transaction) cannot tell. Set aside only for building the scene, as
-    ``ficha.tests.test_recetas.receta_antigua`` does; the services' own tests run committed."""
-    import pgtrigger
+    """A cash payment registered by ``cajero`` through the service (their box of today opened if
+    needed), for the scenes of the cross-cutting tests."""
+    from django.utils import timezone
 
     from pagos.models import Caja
     from pagos.services import abrir_caja, registrar_pago
-    from django.utils import timezone
 
     if not Caja.objects.filter(cajero_id=cajero.pk, fecha=timezone.localdate()).exists():
         abrir_caja(actor=cajero, monto_apertura=0)
-    with pgtrigger.ignore("pagos.AplicacionPago:aplicacion_pago_inmutable"):
-        return registrar_pago(actor=cajero, cliente_id=cliente.pk, monto=monto, medio="efectivo",
-                              presupuesto_id=presupuesto_id)
+    return registrar_pago(actor=cajero, cliente_id=cliente.pk, monto=monto, medio="efectivo",
+                          presupuesto_id=presupuesto_id)
