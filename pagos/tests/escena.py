@@ -1,0 +1,80 @@
+"""Money scenes for the statement's and the reports' tests (and the benchmark), written straight
+with the ORM: plan items done or pending, issued and accepted quotes (with their lines, in one
+transaction), open boxes and ledger entries (a ``Pago`` and its applications in one
+transaction). The payment services are not used here: these tests read the ledger, whoever
+wrote it."""
+
+import datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from pagos.models import AplicacionPago, Caja, MedioPago, Pago, TipoPago
+from tratamientos.models import EstadoItem, ItemPlan, ItemPresupuesto, PlanTratamiento, Presupuesto
+
+
+def plan_de(cliente, dentista, titulo="Plan de tratamiento"):
+    return PlanTratamiento.objects.create(cliente=cliente, dentista=dentista, titulo=titulo)
+
+
+def hecho(plan, prestacion, precio, por, *, descuento=0, cuando=None, diente=None, superficie=""):
+    """A done item (charged), accepted a day before it was done."""
+    cuando = cuando or timezone.now()
+    return ItemPlan.objects.create(
+        plan=plan, prestacion=prestacion, precio=precio, descuento=descuento, diente=diente, superficie=superficie,
+        estado=EstadoItem.REALIZADO, aceptado_en=cuando - datetime.timedelta(days=1), realizado_en=cuando,
+        realizado_por=por)
+
+
+def pendiente(plan, prestacion, precio, *, descuento=0):
+    """An accepted item still to do (not charged)."""
+    return ItemPlan.objects.create(plan=plan, prestacion=prestacion, precio=precio, descuento=descuento,
+                                   estado=EstadoItem.ACEPTADO, aceptado_en=timezone.now())
+
+
+def presupuesto_aceptado(plan, items, usuario, *, numero=None):
+    """An issued quote of ``items`` (its lines in the same transaction), accepted at the desk."""
+    numero = numero or (Presupuesto.objects.aggregate(m=Max("numero"))["m"] or 0) + 1
+    with transaction.atomic():
+        p = Presupuesto.objects.create(
+            plan=plan, cliente=plan.cliente, numero=numero, emitido_por=usuario,
+            valido_hasta=timezone.localdate() + datetime.timedelta(days=30),
+            subtotal=sum(i.precio for i in items), descuento=sum(i.descuento for i in items))
+        ItemPresupuesto.objects.bulk_create([
+            ItemPresupuesto(presupuesto=p, item_plan=i, prestacion_id=i.prestacion_id, descripcion=f"Ítem {i.pk}",
+                            precio=i.precio, descuento=i.descuento) for i in items])
+    Presupuesto.objects.filter(pk=p.pk).update(estado="aceptado", via="recepcion", respondido_por=usuario)
+    p.refresh_from_db()
+    return p
+
+
+def caja_de(usuario):
+    """``usuario``'s open box of today (opened now if there is none)."""
+    caja, _ = Caja.objects.get_or_create(cajero=usuario, fecha=timezone.localdate())
+    return caja
+
+
+def siguiente_numero():
+    return (Pago.objects.aggregate(m=Max("numero"))["m"] or 0) + 1
+
+
+def asentar(cliente, usuario, aplicaciones, *, medio=MedioPago.EFECTIVO, tipo=TipoPago.PAGO, motivo="",
+            anula=None, referencia=""):
+    """One ledger entry of ``cliente`` registered by ``usuario`` in their open box, split into
+    ``aplicaciones`` [(quote or None for the account, amount)]; its amount is their sum (zero
+    for a traspaso)."""
+    monto = 0 if tipo == TipoPago.TRASPASO else sum(m for _, m in aplicaciones)
+    with transaction.atomic():
+        pago = Pago.objects.create(numero=siguiente_numero(), cliente=cliente, tipo=tipo, medio=medio, monto=monto,
+                                   motivo=motivo, anula=anula, referencia=referencia, caja=caja_de(usuario),
+                                   registrado_por=usuario)
+        AplicacionPago.objects.bulk_create([
+            AplicacionPago(pago=pago, cliente=cliente, presupuesto=q, monto=m) for q, m in aplicaciones])
+    return pago
+
+
+def anular(pago, usuario, motivo="Error de digitación"):
+    """The annulment of ``pago``: the same applications, negative."""
+    return asentar(pago.cliente, usuario, [(a.presupuesto, -a.monto) for a in pago.aplicaciones.all()],
+                   medio=pago.medio, tipo=TipoPago.ANULACION, motivo=motivo, anula=pago)
