@@ -184,6 +184,14 @@ class EstadoCuenta:
         """Charged − paid: positive owed by the patient, negative in their favour."""
         return self.cargado - self.pagado
 
+    @property
+    def saldo_pendiente(self) -> int:
+        return max(self.saldo, 0)
+
+    @property
+    def saldo_a_favor(self) -> int:
+        return max(-self.saldo, 0)
+
 
 def _json(valor):
     # Django's psycopg setup may hand json over as text.

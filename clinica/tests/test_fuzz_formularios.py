@@ -323,6 +323,11 @@ GET = {
     # The odontogram (issue 16): the chart as of a date, a tooth selected; the history's pages.
     "gestion:ficha_odontograma_historial": ("dentista", formulario("pagina")),
     "gestion:ficha_odontograma": ("dentista", formulario("fecha", "diente", "cara")),
+    # Issue 17: the statement's two pages of lists; the money reports' period and CSV.
+    "gestion:paciente_estado_cuenta": ("administrador", formulario("cargos", "pagos")),
+    "gestion:reporte_produccion": ("administrador", formulario("desde", "hasta", "formato")),
+    "gestion:reporte_recaudacion": ("administrador", formulario("desde", "hasta", "formato")),
+    "gestion:reporte_saldos": ("administrador", formulario("pagina", "formato")),
 }
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
@@ -340,6 +345,7 @@ SOLO_RUTA = {
     "portal:mis_recetas", "portal:cuenta_receta_pdf",
     "gestion:ficha_consentimientos", "gestion:ficha_consentimiento", "gestion:ficha_consentimiento_pdf",  # issue 16
     "gestion:plantillas_consentimiento",
+    "gestion:paciente_estado_cuenta_csv", "portal:cuenta_estado",  # issue 17
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}

@@ -179,6 +179,15 @@ TABLA = {
     # The odontogram (issue 16): the care team only, like the rest of the record.
     "gestion:ficha_odontograma": {D},
     "gestion:ficha_odontograma_historial": {D},
+    # Issue 17, the account statement (the billing view, no clinical notes): administración,
+    # recepción and a dentist of the care team (the scene's dentist is); the money reports:
+    # administración, and pending balances also recepción. The patient's own statement.
+    "gestion:paciente_estado_cuenta": {A, R, D},
+    "gestion:paciente_estado_cuenta_csv": {A, R, D},
+    "gestion:reporte_produccion": {A},
+    "gestion:reporte_recaudacion": {A},
+    "gestion:reporte_saldos": {A, R},
+    "portal:cuenta_estado": {"paciente"},
 }
 
 # URLs with an id, and how another owner's id is tried on them (IDOR). The value names the

@@ -78,3 +78,30 @@ def anular(pago, usuario, motivo="Error de digitación"):
     """The annulment of ``pago``: the same applications, negative."""
     return asentar(pago.cliente, usuario, [(a.presupuesto, -a.monto) for a in pago.aplicaciones.all()],
                    medio=pago.medio, tipo=TipoPago.ANULACION, motivo=motivo, anula=pago)
+
+
+def cuenta_grande(cliente, dentista, usuario, prestacion, *, items=300, pagos=200):
+    """A long account (the benchmark's and the pinned query count's): ``items`` done items over
+    three years in one plan, an accepted quote of the first 50, and ``pagos`` payments, each
+    split between that quote and the account. Bulk inserts: a few seconds."""
+    ahora = timezone.now()
+    plan = plan_de(cliente, dentista, "Plan largo")
+    hechos = ItemPlan.objects.bulk_create([
+        ItemPlan(plan=plan, prestacion=prestacion, precio=20000 + 100 * (n % 50), descuento=1000 * (n % 3),
+                 diente=(11, 16, 26, 36, 46, 21)[n % 6], superficie="O", estado=EstadoItem.REALIZADO,
+                 aceptado_en=ahora - datetime.timedelta(days=3 * n + 1), realizado_en=ahora - datetime.timedelta(days=3 * n),
+                 realizado_por=dentista, orden=n)
+        for n in range(items)])
+    presupuesto = presupuesto_aceptado(plan, hechos[:50], usuario)
+    caja = caja_de(usuario)
+    primero = siguiente_numero()
+    with transaction.atomic():
+        asientos = Pago.objects.bulk_create([
+            Pago(numero=primero + n, cliente=cliente, medio=(MedioPago.EFECTIVO, MedioPago.DEBITO,
+                                                             MedioPago.TRANSFERENCIA)[n % 3],
+                 monto=15000 + 10 * n, caja=caja, registrado_por=usuario, referencia=f"op {n}" if n % 3 else "")
+            for n in range(pagos)])
+        AplicacionPago.objects.bulk_create([
+            a for p in asientos for a in (AplicacionPago(pago=p, cliente=cliente, presupuesto=presupuesto, monto=10000),
+                                          AplicacionPago(pago=p, cliente=cliente, presupuesto=None, monto=p.monto - 10000))])
+    return plan, presupuesto
