@@ -23,17 +23,19 @@ The rule, in words:
   its items are done or still pending.
 
 Every sum is computed by PostgreSQL (``SUM`` in SQL); the lists are one query each, with the
-applications of every payment aggregated in the same statement: five queries whatever the
+applications of every payment aggregated in the same statement: four queries whatever the
 number of rows.
 """
 
 import datetime
-import json
+import hashlib
+import pickle
 from dataclasses import dataclass, field
-
-from django.db import connection
+from functools import cached_property
 
 from nucleo.formato import pesos
+from pacientes.models import Cliente
+from nucleo.sql import cursor_preparado
 from pagos.models import MedioPago, TipoPago
 from personal.models import nombre_de_personal
 from tratamientos.models import EstadoItem, EstadoPresupuesto
@@ -42,22 +44,24 @@ _TIPOS = dict(TipoPago.choices)
 _MEDIOS = dict(MedioPago.choices)
 
 _SQL_TOTALES = """
-SELECT
-  (SELECT coalesce(sum(i.total), 0) FROM tratamientos_itemplan i
-     JOIN tratamientos_plantratamiento t ON t.id = i.plan_id
-    WHERE t.cliente_id = %(c)s AND i.estado = %(realizado)s),
-  (SELECT coalesce(sum(p.monto), 0) FROM pagos_pago p WHERE p.cliente_id = %(c)s),
-  (SELECT coalesce(sum(a.monto), 0) FROM pagos_aplicacionpago a
-    WHERE a.cliente_id = %(c)s AND a.presupuesto_id IS NULL),
-  (SELECT max(p.registrado_en) FROM pagos_pago p WHERE p.cliente_id = %(c)s AND p.tipo = %(pago)s),
-  (SELECT count(*) FROM tratamientos_itemplan i
-     JOIN tratamientos_plantratamiento t ON t.id = i.plan_id
-    WHERE t.cliente_id = %(c)s AND i.estado = %(realizado)s),
-  (SELECT count(*) FROM pagos_pago p WHERE p.cliente_id = %(c)s)
+SELECT cl.nombre_completo, coalesce(cl.rut, ''), c.cargado, g.pagado, cr.credito, g.ultimo, c.n, g.n
+  FROM pacientes_cliente cl
+  CROSS JOIN LATERAL (
+    SELECT coalesce(sum(i.total), 0) AS cargado, count(*) AS n
+      FROM tratamientos_itemplan i JOIN tratamientos_plantratamiento t ON t.id = i.plan_id
+     WHERE t.cliente_id = cl.id AND i.estado = %(realizado)s) c
+  CROSS JOIN LATERAL (
+    SELECT coalesce(sum(p.monto), 0) AS pagado, max(p.registrado_en) FILTER (WHERE p.tipo = %(pago)s) AS ultimo,
+           count(*) AS n
+      FROM pagos_pago p WHERE p.cliente_id = cl.id) g
+  CROSS JOIN LATERAL (
+    SELECT coalesce(sum(a.monto), 0) AS credito
+      FROM pagos_aplicacionpago a WHERE a.cliente_id = cl.id AND a.presupuesto_id IS NULL) cr
+ WHERE cl.id = %(c)s
 """
 
 _SQL_CARGOS = """
-SELECT i.id, i.realizado_en, pr.codigo, pr.nombre, i.diente, i.superficie, u.first_name, u.last_name, u.username,
+SELECT i.id, (extract(epoch FROM i.realizado_en) * 1000000)::bigint, pr.codigo, pr.nombre, i.diente, i.superficie, u.first_name, u.last_name, u.username,
        i.precio, i.descuento, i.total
   FROM tratamientos_itemplan i
   JOIN tratamientos_plantratamiento t ON t.id = i.plan_id
@@ -71,15 +75,18 @@ SELECT i.id, i.realizado_en, pr.codigo, pr.nombre, i.diente, i.superficie, u.fir
 
 # Each entry with what it was applied to (quote folio and amount, or the account), in one row.
 _SQL_PAGOS = """
-SELECT p.id, p.numero, p.registrado_en, p.tipo, p.medio, p.referencia, p.monto, p.motivo,
+SELECT p.id, p.numero, (extract(epoch FROM p.registrado_en) * 1000000)::bigint, p.tipo, p.medio, p.referencia, p.monto, p.motivo,
        orig.numero, anul.numero, u.first_name, u.last_name, u.username,
-       coalesce((SELECT json_agg(json_build_array(q.numero, q.version, a.monto) ORDER BY a.id)
-                   FROM pagos_aplicacionpago a LEFT JOIN tratamientos_presupuesto q ON q.id = a.presupuesto_id
-                  WHERE a.pago_id = p.id), '[]'::json)
+       a.folios, a.versiones, a.montos
   FROM pagos_pago p
   JOIN auth_user u ON u.id = p.registrado_por_id
   LEFT JOIN pagos_pago orig ON orig.id = p.anula_id
   LEFT JOIN pagos_pago anul ON anul.anula_id = p.id
+  CROSS JOIN LATERAL (
+    SELECT array_agg(q.numero ORDER BY a.id) AS folios, array_agg(q.version ORDER BY a.id) AS versiones,
+           array_agg(a.monto ORDER BY a.id) AS montos
+      FROM pagos_aplicacionpago a LEFT JOIN tratamientos_presupuesto q ON q.id = a.presupuesto_id
+     WHERE a.pago_id = p.id) a
  WHERE p.cliente_id = %(c)s
  ORDER BY p.registrado_en DESC, p.id DESC
  LIMIT %(limite)s OFFSET %(desde)s
@@ -169,20 +176,48 @@ class PresupuestoEnCuenta:
 @dataclass
 class EstadoCuenta:
     cliente_id: int
+    nombre: str  # the patient's
+    rut: str
     cargado: int
     pagado: int
     credito: int
     ultimo_pago: datetime.datetime | None
     total_cargos: int
     total_movimientos: int
-    cargos: list = field(default_factory=list)
-    movimientos: list = field(default_factory=list)
     presupuestos: list = field(default_factory=list)
+    # The lists' rows as PostgreSQL sent them: turned into ``Cargo`` / ``Movimiento`` only when
+    # read (a page whose rows' HTML is cached never builds them).
+    _filas_cargos: list = field(default_factory=list, repr=False)
+    _filas_movimientos: list = field(default_factory=list, repr=False)
+
+    @cached_property
+    def cargos(self) -> list[Cargo]:
+        return [Cargo(item_id=f[0], realizado_en=_instante(f[1]), codigo=f[2], prestacion=f[3], diente=f[4], superficie=f[5],
+                      dentista=nombre_de_personal(f[6], f[7], f[8]), precio=f[9], descuento=f[10], total=f[11])
+                for f in self._filas_cargos]
+
+    @cached_property
+    def movimientos(self) -> list[Movimiento]:
+        return [Movimiento(pago_id=f[0], numero=f[1], registrado_en=_instante(f[2]), tipo=f[3], medio=f[4], referencia=f[5],
+                           monto=f[6], motivo=f[7], anula_numero=f[8], anulado_por_numero=f[9],
+                           registrado_por=nombre_de_personal(f[10], f[11], f[12]),
+                           aplicaciones=[(_folio(n, v), m) for n, v, m in zip(f[13] or (), f[14] or (), f[15] or ())])
+                for f in self._filas_movimientos]
 
     @property
     def saldo(self) -> int:
         """Charged − paid: positive owed by the patient, negative in their favour."""
         return self.cargado - self.pagado
+
+    @property
+    def huella_cargos(self) -> str:
+        """A digest of everything the charges' rows show: the key of their rendered HTML (a
+        page's rows change only when a row is added, and then the digest changes)."""
+        return _huella(self._filas_cargos)
+
+    @property
+    def huella_movimientos(self) -> str:
+        return _huella(self._filas_movimientos)
 
     @property
     def saldo_pendiente(self) -> int:
@@ -193,9 +228,17 @@ class EstadoCuenta:
         return max(-self.saldo, 0)
 
 
-def _json(valor):
-    # Django's psycopg setup may hand json over as text.
-    return json.loads(valor) if isinstance(valor, str) else valor
+_EPOCA = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _instante(microsegundos: int) -> datetime.datetime:
+    # The lists' instants come as epoch microseconds: rows of ints and text pickle fast for
+    # their digest (``_huella``); a datetime is built only for a row that is drawn.
+    return _EPOCA + datetime.timedelta(microseconds=microsegundos)
+
+
+def _huella(filas) -> str:
+    return hashlib.sha256(pickle.dumps(filas, protocol=5)).hexdigest()
 
 
 def _folio(numero, version):
@@ -207,28 +250,23 @@ def _folio(numero, version):
 def estado_de_cuenta(cliente_id: int, *, cargos=(0, None), movimientos=(0, None)) -> EstadoCuenta:
     """The statement of patient ``cliente_id`` (see the module's rule). ``cargos`` and
     ``movimientos`` are ``(offset, limit)`` windows of the two lists, newest first (``None``:
-    every row); the totals always cover everything. Five queries."""
+    every row); the totals always cover everything. ``Cliente.DoesNotExist`` when there is no
+    such patient. Four queries, prepared on the server
+    (``nucleo.sql.cursor_preparado``: planning them costs more than running them)."""
     p = {"c": cliente_id, "realizado": EstadoItem.REALIZADO, "aceptado": EstadoItem.ACEPTADO,
          "aceptado_q": EstadoPresupuesto.ACEPTADO, "pago": TipoPago.PAGO}
-    with connection.cursor() as cur:
+    with cursor_preparado() as cur:
         cur.execute(_SQL_TOTALES, p)
-        cargado, pagado, credito, ultimo, n_cargos, n_movs = cur.fetchone()
-        estado = EstadoCuenta(cliente_id=cliente_id, cargado=cargado, pagado=pagado, credito=credito,
+        fila = cur.fetchone()
+        if fila is None:
+            raise Cliente.DoesNotExist(f"No existe el paciente {cliente_id}.")
+        nombre, rut, cargado, pagado, credito, ultimo, n_cargos, n_movs = fila
+        estado = EstadoCuenta(cliente_id=cliente_id, nombre=nombre, rut=rut, cargado=cargado, pagado=pagado, credito=credito,
                               ultimo_pago=ultimo, total_cargos=n_cargos, total_movimientos=n_movs)
         cur.execute(_SQL_CARGOS, {**p, "desde": cargos[0], "limite": cargos[1]})
-        estado.cargos = [
-            Cargo(item_id=f[0], realizado_en=f[1], codigo=f[2], prestacion=f[3], diente=f[4], superficie=f[5],
-                  dentista=nombre_de_personal(f[6], f[7], f[8]), precio=f[9], descuento=f[10], total=f[11])
-            for f in cur.fetchall()
-        ]
+        estado._filas_cargos = cur.fetchall()
         cur.execute(_SQL_PAGOS, {**p, "desde": movimientos[0], "limite": movimientos[1]})
-        estado.movimientos = [
-            Movimiento(pago_id=f[0], numero=f[1], registrado_en=f[2], tipo=f[3], medio=f[4], referencia=f[5],
-                       monto=f[6], motivo=f[7], anula_numero=f[8], anulado_por_numero=f[9],
-                       registrado_por=nombre_de_personal(f[10], f[11], f[12]),
-                       aplicaciones=[(_folio(n, v), m) for n, v, m in _json(f[13])])
-            for f in cur.fetchall()
-        ]
+        estado._filas_movimientos = cur.fetchall()
         cur.execute(_SQL_PRESUPUESTOS, p)
         estado.presupuestos = [
             PresupuestoEnCuenta(presupuesto_id=f[0], folio=_folio(f[1], f[2]), aceptado_en=f[3], total=f[4],

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from citas.models import Cita, EstadoCita
-from pagos.tests.conftest import cuenta  # noqa: F401 (the scene)
+from pagos.tests.conftest import armar_cuenta, cuenta  # noqa: F401 (the scene)
 from pagos.tests.escena import cuenta_grande
 from personal.models import Rol
 from pruebas.soporte import huella_bd, iniciar_sesion
@@ -73,18 +73,19 @@ def test_consultas_fijas_con_300_cargos_y_200_pagos(cuenta, django_assert_num_qu
     c = _entrar(cuenta.pedro)
     url = reverse("gestion:paciente_estado_cuenta", args=[cuenta.ana.pk])
     c.get(url)
-    # session, user, staff profile, the patient, and the statement's four
-    with django_assert_num_queries(8):
+    # session, user, staff profile, and the statement's four (the patient with its totals)
+    with django_assert_num_queries(7):
         assert c.get(url).status_code == 200
     cuenta_grande(cuenta.ana, cuenta.soto, cuenta.pedro.user, cuenta.obt)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         respuesta = c.get(url)
     html = respuesta.content.decode()
     assert "(303)" in html and "(206)" in html
-    with django_assert_num_queries(8):
-        assert c.get(url + "?cargos=4&pagos=3").status_code == 200
-    with django_assert_num_queries(12):  # past the last page: the last page (the statement again)
-        assert "Página 4 de 4" in c.get(url + "?cargos=99").content.decode()
+    assert html.count("<tr") == 3 + 3 + 50 + 50  # three heads, three quotes, 50 rows per list
+    with django_assert_num_queries(7):
+        assert c.get(url + "?cargos=7&pagos=5").status_code == 200
+    with django_assert_num_queries(11):  # past the last page: the last page (the statement again)
+        assert "Página 7 de 7" in c.get(url + "?cargos=99").content.decode()
 
 
 def test_reportes_del_administrador(cuenta, crear_personal):  # noqa: F811

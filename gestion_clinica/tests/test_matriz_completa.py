@@ -138,3 +138,8 @@ def _consentimiento_de(cliente, dentista):
                                                        texto="Riesgos: sangrado.")
     consentimiento = emitir_consentimiento(actor=dentista.user, cliente_id=cliente.pk, plantilla_id=plantilla.pk)
     return {"plantilla_id": plantilla.pk, "consentimiento_id": consentimiento.pk}
+
+
+# Issue 17: the money reports are administration's (pending balances also reception's, and the
+# statement also a dentist of the care team: the access table says both).
+SOLO_ADMINISTRADOR |= {"reporte_produccion", "reporte_recaudacion"}

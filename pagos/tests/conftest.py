@@ -14,8 +14,16 @@ from prestaciones.models import Prestacion
 
 
 @pytest.fixture
-def cuenta(crear_personal):
-    """Ana's account, numbers worked out by hand:
+def cuenta(armar_cuenta):
+    return armar_cuenta(Cliente.objects.create(nombre_completo="Ana Pérez", email="ana.cuenta@correo.example",
+                                               rut="12345678-5"))
+
+
+@pytest.fixture
+def armar_cuenta(crear_personal):
+    """``armar_cuenta(cliente)``: the scene on ``cliente``'s account (``cuenta``: Ana's).
+
+    Ana's account, numbers worked out by hand:
 
     Charged (done items): 40.000 (45.000 − 5.000 discount) + 45.000 by Dra. Soto, 30.000 by
     Dr. Mora without a quote = **115.000**. Not charged: one item pending in each quote, one
@@ -31,11 +39,17 @@ def cuenta(crear_personal):
     **−30.000** (saldo a favor); credit = 20.000 + 10.000 − 10.000 − 5.000 − 8.000 = **7.000**.
     Q1 applied 130.000 (owes 0, 2 done, 1 pending); Q2 applied 8.000 (owes 12.000, 0 done, 1
     pending). Check: 138.000 on quotes + 7.000 credit = 145.000 paid."""
+    def armar(ana):
+        return _armar(crear_personal, ana)
+
+    return armar
+
+
+def _armar(crear_personal, ana):
     soto = crear_personal(rol=Rol.DENTISTA, username="dra.soto", nombre="Camila", apellido="Soto")
     mora = crear_personal(rol=Rol.DENTISTA, username="dr.mora", nombre="Jorge", apellido="Mora")
     pedro = crear_personal(rol=Rol.RECEPCION, username="pedro", nombre="Pedro", apellido="Rojas")
     rosa = crear_personal(rol=Rol.RECEPCION, username="rosa", nombre="Rosa", apellido="Díaz")
-    ana = Cliente.objects.create(nombre_completo="Ana Pérez", email="ana.cuenta@correo.example", rut="12345678-5")
     obt = Prestacion.objects.create(codigo="OBT-01", nombre="Obturación resina", precio=45000, duracion_minutos=45)
     lim = Prestacion.objects.create(codigo="LIM-01", nombre="Limpieza", precio=30000, duracion_minutos=60)
     plan1 = plan_de(ana, soto)
