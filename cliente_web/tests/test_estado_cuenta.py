@@ -20,6 +20,7 @@ def test_el_paciente_ve_su_saldo_a_favor(paciente, armar_cuenta):  # noqa: F811
     assert "$115.000" in html and "$145.000" in html
     assert f"Presupuesto N° {escena.q2.numero}" in html and "le falta pagar $12.000" in html
     assert "Obturación resina · diente 16" in html
+    assert "0 de 1 prestación realizada<" in html and "2 de 3 prestaciones realizadas<" in html
     assert "comprobante N° %d" % escena.pagos[0].numero in html
 
 
