@@ -246,6 +246,9 @@ IDOR = {
     "gestion:ficha_consentimiento_revocar": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
     "gestion:ficha_consentimiento_anular": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
     "gestion:ficha_consentimiento_pdf": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    # Issue 17: a dentist sees the statement of their care team's patients only.
+    "gestion:paciente_estado_cuenta": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:paciente_estado_cuenta_csv": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
