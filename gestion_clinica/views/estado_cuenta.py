@@ -23,8 +23,10 @@ from pagos.estado_cuenta import estado_de_cuenta
 from pagos.reportes import csv_estado_de_cuenta
 
 # Rows per page of each list (the newest first; the CSV has them all). bin/bench-http --casos
-# cuenta (300 charges, 200 payments) decided it: every row drawn was 0.06× the bare view; 100
-# rows per list with their HTML cached by digest 0.18×; 50 rows per list: see the report.
+# cuenta (300 charges, 200 payments, a shared machine at load 5-7) decided it: 100 rows per list,
+# all drawn: 0.06× the bare view (32 ms web CPU per request); their HTML cached by a digest of
+# the rows (the "cuenta" cache) and the queries prepared: 0.11-0.18×; 50 rows per list: 0.10-0.19×,
+# about 0.54× the bare view that reads the session and the user (8.6-9.1 ms web CPU).
 POR_PAGINA = 50
 YA_NO_EXISTE = "Ese paciente no existe."
 
