@@ -20,6 +20,8 @@ conexión), cada caso durante un tiempo fijo:
    (``/gestion/pacientes/<id>/ficha/``) como su dentista, con la sesión verificada por el segundo
    factor; cada petición escribe su fila en el registro de lecturas, como manda la ley. Además
    mide en proceso lo que cuesta esa fila (``registrar_lectura``) por petición.
+5. ``cuenta``: el estado de cuenta de un paciente con 300 prestaciones realizadas y 200 pagos
+   (``/gestion/pacientes/<id>/estado-de-cuenta/``) como recepción (issue 17), meta ≥ 0,2×.
 
 Imprime peticiones/s, p50/p95, códigos de estado, razón frente al techo, CPU por petición de
 los workers, de PostgreSQL y del generador, y la memoria máxima (VmHWM) de cada worker; con
@@ -70,6 +72,9 @@ DOCUMENTOS_FICHA = 30
 # with 5 changes each (findings, work done, some marks removed).
 VISITAS_ODONTOGRAMA = 120
 CAMBIOS_POR_VISITA = 5
+META_CUENTA = 0.2
+ITEMS_CUENTA = 300
+PAGOS_CUENTA = 200
 META_MEMORIA_MB = 150
 PACIENTES_CARRERA = 200
 HORAS_POR_RONDA = 50
@@ -92,7 +97,7 @@ def leer_argumentos(argv=None):
     p.add_argument("--pacientes", type=int, default=5_000, help="pacientes con cuenta del portal; 5000")
     p.add_argument("--semana", type=int, default=1, help="semana de la página de horas (0 = desde hoy); 1")
     p.add_argument("--rondas-max", type=int, default=60, help="rondas de 50 horas disponibles para la carrera; 60")
-    p.add_argument("--casos", default="horas,reserva,agenda,ficha", help="casos a medir, separados por coma")
+    p.add_argument("--casos", default="horas,reserva,agenda,ficha,cuenta", help="casos a medir, separados por coma")
     p.add_argument("--puerto", type=int, default=0, help="puerto de gunicorn; 0 = uno libre")
     p.add_argument("--sin-memo", action="store_true",
                    help="sin la caché «paginas» del portal (DummyCache): cada página de horas se dibuja")
@@ -111,7 +116,7 @@ def leer_argumentos(argv=None):
     except (IndexError, ValueError):
         p.error("--ajuste espera NOMBRE=JSON")
     args.casos = [c.strip() for c in args.casos.split(",") if c.strip()]
-    desconocidos = set(args.casos) - {"horas", "reserva", "agenda", "ficha"}
+    desconocidos = set(args.casos) - {"horas", "reserva", "agenda", "ficha", "cuenta"}
     if desconocidos:
         p.error(f"casos desconocidos: {', '.join(sorted(desconocidos))}")
     if min(args.workers, args.conexiones, args.horas, args.dentistas, args.pacientes) < 1:
@@ -634,6 +639,7 @@ def main(argv=None):
     sesion_recepcion = sesion_de(recepcion.user)
     ficha_cliente_id, dentista_ficha = crear_ficha_llena(pacientes[-1].cliente_id)
     sesion_dentista = sesion_de(dentista_ficha)
+    cuenta_cliente_id = crear_cuenta_larga(pacientes[-2].cliente_id, recepcion) if "cuenta" in args.casos else None
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     futuras = Cita.objects.filter(inicio__gt=timezone.now()).count()
@@ -648,6 +654,7 @@ def main(argv=None):
     dia_agenda = timezone.localdate() + datetime.timedelta(days=1)
     ruta_agenda = f"/gestion/agenda/?fecha={dia_agenda.isoformat()}"
     ruta_ficha = f"/gestion/pacientes/{ficha_cliente_id}/ficha/"
+    ruta_cuenta = f"/gestion/pacientes/{cuenta_cliente_id}/estado-de-cuenta/"
     costo_lectura = medir_registro_de_lecturas(dentista_ficha, ficha_cliente_id) if "ficha" in args.casos else None
     if args.perfil:
         perfilar_pagina(ruta_horas, usuarios[pacientes[PACIENTES_CARRERA].user_id])
@@ -686,6 +693,11 @@ def main(argv=None):
             if 'class="odontograma-mini"' not in ficha:
                 raise SystemExit("la ficha clínica no muestra el odontograma")
             print(f"Ficha: {ruta_ficha}: {len(ficha) / 1024:.0f} KB")
+        if "cuenta" in args.casos:
+            cuenta = comprobar(cliente, cliente.get(ruta_cuenta, sesion_recepcion), 200, "estado de cuenta").decode()
+            if f"({ITEMS_CUENTA})" not in cuenta or f"({PAGOS_CUENTA})" not in cuenta:
+                raise SystemExit("el estado de cuenta no muestra sus cargos y pagos")
+            print(f"Estado de cuenta: {ruta_cuenta}: {cuenta.count('<tr')} filas, {len(cuenta) / 1024:.0f} KB")
 
         medidas["desnuda"] = por_tiempo(cliente, servidor, "desnuda: una consulta, anónima (techo)",
                                         lambda n: cliente.get(ruta_desnuda), **comun)
@@ -740,6 +752,10 @@ def main(argv=None):
                 f"{VISITAS_ODONTOGRAMA * CAMBIOS_POR_VISITA} cambios del odontograma)",
                 lambda n: cliente.get(ruta_ficha, sesion_dentista), **comun)
             lecturas_escritas = LecturaFicha.objects.filter(cliente_id=ficha_cliente_id, seccion="ficha").count() - antes_lecturas
+        if "cuenta" in args.casos:
+            medidas["cuenta"] = por_tiempo(
+                cliente, servidor, f"gestión: estado de cuenta ({ITEMS_CUENTA} cargos, {PAGOS_CUENTA} pagos, recepción)",
+                lambda n: cliente.get(ruta_cuenta, sesion_recepcion), **comun)
         memoria = servidor.memoria()
 
     techo = medidas["desnuda"]
@@ -754,6 +770,8 @@ def main(argv=None):
         lineas.append(fila(medidas["agenda"], techo))
     if "ficha" in medidas:
         lineas.append(fila(medidas["ficha"], techo))
+    if "cuenta" in medidas:
+        lineas.append(fila(medidas["cuenta"], techo))
     tabla = "\n".join(lineas)
     resumen = []
     fallas = False
@@ -799,6 +817,16 @@ def main(argv=None):
                        f"{'cumple' if r >= META_FICHA else 'NO cumple'}; por CPU del servidor "
                        f"{razon_cpu(m, techo):.2f}×. Filas del registro de lecturas escritas: {lecturas_escritas} "
                        f"para {respondidas} respuestas 200 (y las del calentamiento).")
+    if "cuenta" in medidas:
+        from gestion_clinica.views.estado_cuenta import POR_PAGINA
+
+        m = medidas["cuenta"]
+        r = m.por_segundo / techo.por_segundo
+        no_meta |= r < META_CUENTA
+        resumen.append(f"- Estado de cuenta ({ITEMS_CUENTA} prestaciones realizadas, {PAGOS_CUENTA} pagos; "
+                       f"{POR_PAGINA} filas por lista y página) como recepción: **{r:.2f}×** la vista desnuda "
+                       f"(meta ≥ {META_CUENTA}): {'cumple' if r >= META_CUENTA else 'NO cumple'}; por CPU del "
+                       f"servidor {razon_cpu(m, techo):.2f}×.")
     if costo_lectura is not None:
         resumen.append(f"- Costo del registro de lecturas por petición (en proceso, {costo_lectura['n']} filas, "
                        f"cada una en su propia transacción como en una petición): **{costo_lectura['ms']:.2f} ms** "
@@ -871,6 +899,24 @@ def crear_ficha_llena(cliente_id):
     ])
     _odontograma_de_diez_anos(cliente_id, dentista.user, ahora)
     return cliente_id, dentista.user
+
+
+def crear_cuenta_larga(cliente_id, recepcion):
+    """The ``cuenta`` case's patient: ``ITEMS_CUENTA`` done items over three years and
+    ``PAGOS_CUENTA`` payments registered by ``recepcion`` (``pagos.tests.escena.cuenta_grande``)."""
+    from pacientes.models import Cliente
+    from pagos.tests.escena import cuenta_grande
+    from personal.models import Rol
+    from personal.services import crear_personal
+    from prestaciones.models import Prestacion
+
+    dentista = crear_personal(actor=None, username="bench_cuenta", nombre="Cuenta", apellido="Bench",
+                              email="cuenta@bench.example", rol=Rol.DENTISTA)
+    prestacion = Prestacion.objects.create(codigo="BENCH-OBT", nombre="Obturación resina", precio=25000,
+                                           duracion_minutos=45)
+    cuenta_grande(Cliente.objects.get(pk=cliente_id), dentista, recepcion.user, prestacion,
+                  items=ITEMS_CUENTA, pagos=PAGOS_CUENTA)
+    return cliente_id
 
 
 def _odontograma_de_diez_anos(cliente_id, usuario, ahora):

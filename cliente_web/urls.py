@@ -5,6 +5,7 @@ from cliente_web.views import citas, clave, cuenta, documentos, enlaces, inicio,
 from cliente_web.views import ficha_lecturas
 from cliente_web.views import recetas
 from cliente_web.views import comprobantes
+from cliente_web.views import estado_cuenta
 
 app_name = "portal"
 
@@ -21,4 +22,5 @@ urlpatterns = [
     *ficha_lecturas.urlpatterns,
     *recetas.urlpatterns,
     *comprobantes.urlpatterns,
+    *estado_cuenta.urlpatterns,
 ]

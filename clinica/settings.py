@@ -209,6 +209,11 @@ CACHES = {
 # would cost a round trip per note. ~2 KB per note: 4,000 entries bound it near 8 MB (LRU).
 CACHES["ficha"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ficha",
                    "OPTIONS": {"MAX_ENTRIES": 4000}}
+# "cuenta" (issue 17): the HTML of a page of an account statement's rows (charges, payments),
+# keyed by a digest of everything they show (pagos.estado_cuenta.EstadoCuenta.huella_*): never
+# stale. Per process; ~30 KB per page of 100 rows: 256 entries bound it near 8 MB (LRU).
+CACHES["cuenta"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cuenta",
+                    "OPTIONS": {"MAX_ENTRIES": 256}}
 RATELIMIT_USE_CACHE = "limites"
 # django-ratelimit warns (W001) for any backend that is not memcached or django-redis, ours
 # included; nucleo.E001 takes its place: the limits' cache must be ours or one of those (its

@@ -10,6 +10,7 @@ from gestion_clinica.views import ficha_recetas
 from gestion_clinica.views import ficha_odontograma
 from gestion_clinica.views import ficha_consentimientos
 from gestion_clinica.views import pagos
+from gestion_clinica.views import estado_cuenta, reportes
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -34,4 +35,6 @@ urlpatterns = [
     *ficha_odontograma.urlpatterns,
     *ficha_consentimientos.urlpatterns,
     *pagos.urlpatterns,
+    *estado_cuenta.urlpatterns,
+    *reportes.urlpatterns,
 ]

@@ -331,6 +331,11 @@ GET = {
     "gestion:ficha_odontograma_historial": ("dentista", formulario("pagina")),
     "gestion:ficha_odontograma": ("dentista", formulario("fecha", "diente", "cara")),
     "gestion:pago_nuevo": ("administrador", formulario("presupuesto")),  # issue 17: the quote preselected
+    # Issue 17: the statement's two pages of lists; the money reports' period and CSV.
+    "gestion:paciente_estado_cuenta": ("administrador", formulario("cargos", "pagos")),
+    "gestion:reporte_produccion": ("administrador", formulario("desde", "hasta", "formato")),
+    "gestion:reporte_recaudacion": ("administrador", formulario("desde", "hasta", "formato")),
+    "gestion:reporte_saldos": ("administrador", formulario("pagina", "formato")),
 }
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
@@ -350,6 +355,7 @@ SOLO_RUTA = {
     "gestion:plantillas_consentimiento",
     # Issue 17: the cash box, a receipt and its PDF (staff and portal).
     "gestion:caja", "gestion:caja_detalle", "gestion:pago", "gestion:comprobante_pdf", "portal:mi_comprobante",
+    "gestion:paciente_estado_cuenta_csv", "portal:cuenta_estado",  # issue 17
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}

@@ -191,6 +191,15 @@ TABLA = {
     "gestion:pago_anular": {A, R},
     "gestion:comprobante_pdf": {A, R},
     "portal:mi_comprobante": {"paciente"},  # a receipt as a PDF: their own only
+    # Issue 17, the account statement (the billing view, no clinical notes): administración,
+    # recepción and a dentist of the care team (the scene's dentist is); the money reports:
+    # administración, and pending balances also recepción. The patient's own statement.
+    "gestion:paciente_estado_cuenta": {A, R, D},
+    "gestion:paciente_estado_cuenta_csv": {A, R, D},
+    "gestion:reporte_produccion": {A},
+    "gestion:reporte_recaudacion": {A},
+    "gestion:reporte_saldos": {A, R},
+    "portal:cuenta_estado": {"paciente"},
 }
 
 # URLs with an id, and how another owner's id is tried on them (IDOR). The value names the
@@ -257,6 +266,9 @@ IDOR = {
     "gestion:pago_anular": ("recepcion", {"pago_id": "otro_pago_id"}, 404),
     "gestion:comprobante_pdf": ("recepcion", {"pago_id": "otro_pago_id"}, 404),
     "portal:mi_comprobante": ("paciente", {"pago_id": "otro_pago_id"}, 404),
+    # Issue 17: a dentist sees the statement of their care team's patients only.
+    "gestion:paciente_estado_cuenta": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:paciente_estado_cuenta_csv": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
