@@ -4,6 +4,7 @@ keeps its own ``urlpatterns``; they are joined here."""
 from cliente_web.views import citas, clave, cuenta, documentos, enlaces, inicio, registro, reservas, sesion
 from cliente_web.views import ficha_lecturas
 from cliente_web.views import recetas
+from cliente_web.views import presupuestos
 
 app_name = "portal"
 
@@ -19,4 +20,5 @@ urlpatterns = [
     *enlaces.urlpatterns,
     *ficha_lecturas.urlpatterns,
     *recetas.urlpatterns,
+    *presupuestos.urlpatterns,
 ]

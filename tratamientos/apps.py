@@ -8,3 +8,8 @@ class TratamientosConfig(AppConfig):
 
     name = "tratamientos"
     verbose_name = "Planes de tratamiento y presupuestos"
+
+    def ready(self):
+        from notificaciones.eventos import declarar
+
+        declarar("presupuesto_emitido")
