@@ -19,6 +19,8 @@ from pruebas.soporte import huella_bd
 from pacientes.documentos import subir_documento
 from pacientes.services import desactivar_cliente
 from pacientes.tests.test_documentos import PNG
+from tratamientos.presupuestos import emitir_presupuesto
+from tratamientos.tests.fabricas import plan_con_items
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +52,10 @@ def objetos(paciente, dentista, recepcionista, settings, tmp_path):
         archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"),
     )
     receta = receta_de(paciente.cliente, dentista, "Amoxicilina")  # issue 16: "Mis recetas"
+    plan, _ = plan_con_items(paciente.cliente, dentista)  # issue 17: "Mis presupuestos"
+    presupuesto = emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk)
     return {"cita": hora.pk, "libre": libre.pk, "documento": documento.pk, "reserva_uid": reservada.reserva_uid,
-            "receta": receta.pk}
+            "receta": receta.pk, "presupuesto": presupuesto.pk}
 
 
 def url_de(nombre, objetos):
@@ -68,6 +72,8 @@ def url_de(nombre, objetos):
             kwargs[clave] = objetos["documento"]
         elif clave == "receta_id":
             kwargs[clave] = objetos["receta"]
+        elif clave == "presupuesto_id":
+            kwargs[clave] = objetos["presupuesto"]
         else:
             kwargs[clave] = objetos["cita"]
     return reverse(f"portal:{nombre}", kwargs=kwargs), bool(kwargs)

@@ -113,6 +113,9 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         "otro_consentimiento_id": lambda: emitir_consentimiento(
             actor=otro_dentista.user, cliente_id=otro_paciente.cliente.pk,
             plantilla_id=_plantilla_consentimiento().pk).pk,
+        # Issue 17: a quote of each patient, issued by reception from a plan of their dentist.
+        "presupuesto_id": lambda: _presupuesto(paciente.cliente, dentista, actor),
+        "otro_presupuesto_id": lambda: _presupuesto(otro_paciente.cliente, otro_dentista, actor),
     }, {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,
@@ -159,3 +162,12 @@ def _plantilla_consentimiento():
     plantilla, _ = PlantillaConsentimiento.objects.get_or_create(
         nombre="Exodoncia", defaults={"procedimiento": "Extracción", "texto": "Riesgos: sangrado, alveolitis."})
     return plantilla
+
+
+def _presupuesto(cliente, dentista, actor):
+    """A quote (issue 17) of ``cliente`` from a new plan of ``dentista``, issued by ``actor``."""
+    from tratamientos.presupuestos import emitir_presupuesto
+    from tratamientos.tests.fabricas import plan_con_items
+
+    plan, _ = plan_con_items(cliente, dentista)
+    return emitir_presupuesto(actor=actor, plan_id=plan.pk).pk

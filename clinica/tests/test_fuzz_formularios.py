@@ -293,6 +293,15 @@ POST = {
     # The odontogram's charting (issue 16), by the care team; ``evolucion`` a real draft or garbage.
     "gestion:ficha_odontograma": ("dentista", formulario("diente", "superficie", "estado", "condicion", "accion",
                                                          "nota", "evolucion", "volver")),
+    # Quotes (issue 17): issue / new version (items, validity date), the desk's answer; the portal's.
+    "gestion:paciente_presupuesto_emitir": ("administrador", formulario("plan", "items", "valido_hasta",
+                                                                       "observaciones")),
+    "gestion:paciente_presupuesto_version": ("administrador", formulario("plan", "items", "valido_hasta",
+                                                                        "observaciones")),
+    "gestion:paciente_presupuesto_aceptar": ("administrador", formulario()),
+    "gestion:paciente_presupuesto_rechazar": ("administrador", formulario("motivo")),
+    "portal:presupuesto_aceptar": ("paciente", formulario()),
+    "portal:presupuesto_rechazar": ("paciente", formulario("motivo")),
 }
 # Pages that read their query string: url → (who, the GET parameters).
 GET = {
@@ -323,6 +332,7 @@ GET = {
     # The odontogram (issue 16): the chart as of a date, a tooth selected; the history's pages.
     "gestion:ficha_odontograma_historial": ("dentista", formulario("pagina")),
     "gestion:ficha_odontograma": ("dentista", formulario("fecha", "diente", "cara")),
+    "gestion:paciente_presupuesto_emitir": ("administrador", formulario("plan")),  # issue 17: the plan's tab
 }
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
@@ -340,6 +350,9 @@ SOLO_RUTA = {
     "portal:mis_recetas", "portal:cuenta_receta_pdf",
     "gestion:ficha_consentimientos", "gestion:ficha_consentimiento", "gestion:ficha_consentimiento_pdf",  # issue 16
     "gestion:plantillas_consentimiento",
+    # Quotes (issue 17).
+    "gestion:paciente_presupuestos", "gestion:paciente_presupuesto", "gestion:paciente_presupuesto_pdf",
+    "portal:mis_presupuestos", "portal:presupuesto", "portal:presupuesto_pdf",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}
