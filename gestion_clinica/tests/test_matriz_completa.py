@@ -44,6 +44,9 @@ ESCRITURAS_DE_RECEPCION = {
     # Resending a notification (issue 5): dentists see the delivery state, they do not resend.
     "paciente_aviso_reenviar", "agenda_cita_aviso_reenviar",
 }
+# Issue 17: quotes are issued and answered at the desk; a dentist only looks.
+ESCRITURAS_DE_RECEPCION |= {"paciente_presupuesto_emitir", "paciente_presupuesto_aceptar",
+                            "paciente_presupuesto_rechazar", "paciente_presupuesto_version"}
 
 
 @pytest.fixture
@@ -78,6 +81,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
         "evolucion_id": crear_evolucion(actor=dentista.user, cliente_id=cliente.pk, texto="Control").pk,
         "receta_id": receta_de(cliente, dentista, "Amoxicilina").pk,  # issue 16
         **_consentimiento_de(cliente, dentista),
+        "presupuesto_id": _presupuesto_de(cliente, dentista, recepcionista),  # issue 17
     }
 
 
@@ -138,3 +142,12 @@ def _consentimiento_de(cliente, dentista):
                                                        texto="Riesgos: sangrado.")
     consentimiento = emitir_consentimiento(actor=dentista.user, cliente_id=cliente.pk, plantilla_id=plantilla.pk)
     return {"plantilla_id": plantilla.pk, "consentimiento_id": consentimiento.pk}
+
+
+def _presupuesto_de(cliente, dentista, recepcionista):
+    """Issue 17: a quote of the patient, from a plan of their dentist, issued by reception."""
+    from tratamientos.presupuestos import emitir_presupuesto
+    from tratamientos.tests.fabricas import plan_con_items
+
+    plan, _ = plan_con_items(cliente, dentista)
+    return emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk).pk
