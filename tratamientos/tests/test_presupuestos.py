@@ -361,3 +361,29 @@ def test_pdf_del_presupuesto(escena, recepcionista, settings):
         assert caracteres_fuera(contenido) == 0
         pdf_a_png(contenido, CAPTURAS, nombre)
     assert leido.contiene("en el portal")
+
+
+def test_una_falla_tras_cualquier_escritura_no_deja_nada(escena, recepcionista, probar_fallas):
+    """Issuing writes the counter, the quote, its lines and the notice: a crash after any of
+    them leaves the database as it was."""
+    paciente, plan, _ = escena
+    assert probar_fallas(lambda: emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk)) >= 3
+    p = Presupuesto.objects.get()
+    assert probar_fallas(lambda: aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal")) >= 2
+
+
+def test_consultas_fijas_de_la_pagina_del_portal(escena, recepcionista, django_assert_num_queries):
+    """The portal's quote page reads the same number of queries whatever the number of lines."""
+    from cliente_web.tests.conftest import cliente_de
+    from tratamientos.tests.fabricas import plan_con_items as otro_plan
+
+    paciente, plan, _ = escena
+    p = _emitir(recepcionista, plan)
+    grande, _ = otro_plan(paciente.cliente, plan.dentista, dientes=list(range(11, 19)) + list(range(21, 29)))
+    g = _emitir(recepcionista, grande)
+    web = cliente_de(paciente)
+    web.get("/portal/")
+    with django_assert_num_queries(5) as chico:  # login and patient, the quote, its lines: none per line
+        assert web.get(f"/portal/cuenta/presupuestos/{p.pk}/").status_code == 200
+    with django_assert_num_queries(len(chico.captured_queries)):
+        assert web.get(f"/portal/cuenta/presupuestos/{g.pk}/").status_code == 200
