@@ -54,7 +54,8 @@ def ficha_marcada(registros):
         procedimiento=plantilla.procedimiento, texto="Riesgos: fractura de lima CONSENTIMIENTO-7731",
         emitido_por=dentista.user)
     return {**registros, "evolucion_id": nota.pk, "receta_id": receta.pk, "consentimiento_id": consentimiento.pk,
-            "plantilla_id": plantilla.pk}
+            "plantilla_id": plantilla.pk,
+            "presupuesto_id": registros["presupuesto_id"]}  # issue 17: a quote (billing, not the record)
 
 
 def _urls_del_personal(registros):
@@ -70,8 +71,19 @@ def _urls_del_personal(registros):
     return urls
 
 
-def _muestra_ficha(respuesta) -> bool:
+# Issue 17: billing documents are files that are not the record (a quote prints prestaciones,
+# teeth and prices, what reception quotes and collects): their text is searched for the record's
+# markers instead of counting any file as clinical.
+DOCUMENTOS_DE_COBRO = {"gestion:paciente_presupuesto_pdf"}
+
+
+def _muestra_ficha(respuesta, clave=None) -> bool:
     tipo = respuesta.get("Content-Type", "")
+    if clave in DOCUMENTOS_DE_COBRO and tipo == "application/pdf":
+        from pruebas.pdf import leer_pdf
+
+        texto = leer_pdf(respuesta.content).texto
+        return any(marcador in texto for marcador in MARCADORES)
     if respuesta.streaming or any(tipo.startswith(t) for t in TIPOS_DE_ARCHIVO):
         return True
     cuerpo = respuesta.content.decode("utf-8", "replace")
@@ -87,7 +99,7 @@ def _recorrer(cliente, urls):
         nuevas = list(LecturaFicha.objects.order_by("id")[antes:])
         if respuesta.streaming:
             b"".join(respuesta.streaming_content)
-        yield clave, url, _muestra_ficha(respuesta), nuevas
+        yield clave, url, _muestra_ficha(respuesta, clave), nuevas
 
 
 def test_el_equipo_de_cuidado_deja_registro_en_cada_url_que_muestra_la_ficha(ficha_marcada, personas):

@@ -70,6 +70,9 @@ def test_recepcion_emite_y_el_paciente_acepta_en_el_celular(
     assert leido.contiene("Obturación resina · diente 16 O") and leido.contiene(f"{valido:%d-%m-%Y}")
     assert caracteres_fuera(contenido) == 0
     pdf_a_png(contenido, CAPTURAS, "3-presupuesto-emitido")
+    page.get_by_role("link", name="Presupuestos", exact=True).click()
+    expect(page.locator(f"#presupuesto-{p.pk}")).to_contain_text("Emitido · por responder")
+    captura("3b-recepcion-lista")
 
     # The patient, on a phone: home → Mis presupuestos → the quote → accept.
     page.context.clear_cookies()
