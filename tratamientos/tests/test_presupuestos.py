@@ -387,3 +387,19 @@ def test_consultas_fijas_de_la_pagina_del_portal(escena, recepcionista, django_a
         assert web.get(f"/portal/cuenta/presupuestos/{p.pk}/").status_code == 200
     with django_assert_num_queries(len(chico.captured_queries)):
         assert web.get(f"/portal/cuenta/presupuestos/{g.pk}/").status_code == 200
+
+
+def test_cada_cambio_queda_auditado_con_quien_y_servicio(escena, recepcionista):
+    paciente, plan, items = escena
+    p = _emitir(recepcionista, plan)
+    aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal")
+    eventos = Presupuesto.pgh_event_model.objects.filter(pgh_obj_id=p.pk).select_related("pgh_context")
+    emision = eventos.get(pgh_label="insert")
+    assert emision.pgh_context.metadata["servicio"] == "emitir_presupuesto"
+    assert emision.pgh_context.metadata["user"] == recepcionista.user.pk
+    respuesta = eventos.get(pgh_label="update")
+    assert (respuesta.estado, respuesta.pgh_context.metadata["servicio"]) == ("aceptado", "aceptar_presupuesto")
+    assert respuesta.pgh_context.metadata["user"] == paciente.pk
+    item = ItemPlan.pgh_event_model.objects.filter(pgh_obj_id=items[0].pk, pgh_label="update").select_related(
+        "pgh_context").get()
+    assert (item.estado, item.pgh_context.metadata["servicio"]) == ("aceptado", "aceptar_presupuesto")
