@@ -292,7 +292,8 @@ def _exigir_quien_responde(user, presupuesto: Presupuesto, via):
         raise _error("Indique si la respuesta se dio en el portal o en recepción.", "via_invalida")
 
 
-def _responder(nombre, *, user, presupuesto_id, via, aceptar, motivo=""):
+def _responder(nombre, *, actor, presupuesto_id, via, aceptar, motivo=""):
+    user = actor
     with operacion(nombre, actor=user):
         if not es_id_valido(presupuesto_id):
             raise Presupuesto.DoesNotExist(NO_EXISTE)
@@ -330,22 +331,22 @@ def _responder(nombre, *, user, presupuesto_id, via, aceptar, motivo=""):
     return Presupuesto.objects.get(pk=presupuesto.pk)
 
 
-def aceptar_presupuesto(*, user, presupuesto_id, via) -> Presupuesto:
-    """The patient accepts a quote: on the portal (``via="portal"``, ``user`` the patient who
-    owns it) or at the desk (``via="recepcion"``, ``user`` reception or administration, recorded
+def aceptar_presupuesto(*, actor, presupuesto_id, via) -> Presupuesto:
+    """The patient accepts a quote: on the portal (``via="portal"``, ``actor`` the patient's own
+    user) or at the desk (``via="recepcion"``, ``actor`` reception or administration, recorded
     as who). One compare-and-set on ``emitido``; its items become pending work (``aceptado``)
     with the quote's prices, all or none. Raises ``Presupuesto.DoesNotExist`` (also for another
     patient's quote) and ``ValidationError`` (``vencido``, ``ya_aceptado``, ``ya_rechazado``,
     ``reemplazado``, ``plan_cambio``, ``sin_permiso``, ``via_invalida``)."""
-    return _responder("aceptar_presupuesto", user=user, presupuesto_id=presupuesto_id, via=via, aceptar=True)
+    return _responder("aceptar_presupuesto", actor=actor, presupuesto_id=presupuesto_id, via=via, aceptar=True)
 
 
-def rechazar_presupuesto(*, user, presupuesto_id, via, motivo="") -> Presupuesto:
+def rechazar_presupuesto(*, actor, presupuesto_id, via, motivo="") -> Presupuesto:
     """The patient rejects a quote (portal or desk, like ``aceptar_presupuesto``), optionally
     saying why. The plan's items stay proposed. Raises like ``aceptar_presupuesto`` (but
     ``vencido`` and ``plan_cambio``) and ``texto_largo``."""
     motivo = _texto(motivo, largo=LARGO_MOTIVO, etiqueta="Motivo")
-    return _responder("rechazar_presupuesto", user=user, presupuesto_id=presupuesto_id, via=via, aceptar=False,
+    return _responder("rechazar_presupuesto", actor=actor, presupuesto_id=presupuesto_id, via=via, aceptar=False,
                       motivo=motivo)
 
 

@@ -65,7 +65,7 @@ def presupuesto_pdf(request, presupuesto_id):
 
 def _responder(request, p, accion, **datos):
     try:
-        accion(user=request.user, presupuesto_id=p.pk, via=ViaRespuesta.PORTAL, **datos)
+        accion(actor=request.user, presupuesto_id=p.pk, via=ViaRespuesta.PORTAL, **datos)
     except Presupuesto.DoesNotExist:
         raise Http404("Ese presupuesto no existe.") from None
     except ValidationError as error:

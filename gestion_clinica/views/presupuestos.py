@@ -133,7 +133,7 @@ def aceptar(request, cliente_id, presupuesto_id):
     p = _presupuesto_o_404(cliente_id, presupuesto_id)
     if request.method == "POST":
         try:
-            aceptar_presupuesto(user=request.user, presupuesto_id=p.pk, via=ViaRespuesta.RECEPCION)
+            aceptar_presupuesto(actor=request.user, presupuesto_id=p.pk, via=ViaRespuesta.RECEPCION)
         except Presupuesto.DoesNotExist:
             raise Http404(NO_EXISTE) from None
         except ValidationError as error:
@@ -153,7 +153,7 @@ def rechazar(request, cliente_id, presupuesto_id):
     form = FormularioRechazo(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            rechazar_presupuesto(user=request.user, presupuesto_id=p.pk, via=ViaRespuesta.RECEPCION,
+            rechazar_presupuesto(actor=request.user, presupuesto_id=p.pk, via=ViaRespuesta.RECEPCION,
                                  motivo=form.cleaned_data["motivo"])
         except Presupuesto.DoesNotExist:
             raise Http404(NO_EXISTE) from None

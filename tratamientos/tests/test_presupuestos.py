@@ -133,7 +133,7 @@ def test_aceptar_en_el_portal_fija_precios_y_deja_items_por_realizar(escena, rec
     p = _emitir(recepcionista, plan)
     # The dentist changes a proposed item's price after the quote: the quote's price wins.
     ItemPlan.objects.filter(pk=items[1].pk).update(precio=99000)
-    p = aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal")
+    p = aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal")
     assert (p.estado, p.via, p.respondido_por_id) == ("aceptado", "portal", paciente.pk)
     assert p.respondido_en is not None
     filas = {i.pk: i for i in ItemPlan.objects.all()}
@@ -147,14 +147,14 @@ def test_solo_el_paciente_dueno_acepta_en_el_portal(escena, recepcionista, denti
     otro = registrar_paciente(603)
     antes = huella_bd()
     with pytest.raises(Presupuesto.DoesNotExist):
-        aceptar_presupuesto(user=otro, presupuesto_id=p.pk, via="portal")
+        aceptar_presupuesto(actor=otro, presupuesto_id=p.pk, via="portal")
     with pytest.raises(Presupuesto.DoesNotExist):
-        aceptar_presupuesto(user=paciente, presupuesto_id="1; DROP", via="portal")
+        aceptar_presupuesto(actor=paciente, presupuesto_id="1; DROP", via="portal")
     with pytest.raises(ValidationError) as excinfo:  # a dentist does not record answers at the desk
-        aceptar_presupuesto(user=dentista.user, presupuesto_id=p.pk, via="recepcion")
+        aceptar_presupuesto(actor=dentista.user, presupuesto_id=p.pk, via="recepcion")
     assert _codigo(excinfo) == "sin_permiso"
     with pytest.raises(ValidationError) as excinfo:
-        aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="telefono")
+        aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="telefono")
     assert _codigo(excinfo) == "via_invalida"
     assert huella_bd() == antes
 
@@ -167,7 +167,7 @@ def test_vencido_no_se_acepta(escena, recepcionista):
         Presupuesto.objects.filter(pk=p.pk).update(valido_hasta=p.valido_hasta - datetime.timedelta(days=1))
     antes = huella_bd()
     with pytest.raises(ValidationError, match="venció") as excinfo:
-        aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal")
+        aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal")
     assert _codigo(excinfo) == "vencido"
     assert huella_bd() == antes
 
@@ -178,7 +178,7 @@ def test_plan_cambiado_no_se_acepta_a_medias(escena, recepcionista, dentista):
     ItemPlan.objects.filter(pk=items[2].pk).update(estado=EstadoItem.CANCELADO)
     antes = huella_bd()
     with pytest.raises(ValidationError) as excinfo:
-        aceptar_presupuesto(user=recepcionista.user, presupuesto_id=p.pk, via="recepcion")
+        aceptar_presupuesto(actor=recepcionista.user, presupuesto_id=p.pk, via="recepcion")
     assert str(excinfo.value.messages[0]) == PLAN_CAMBIO
     assert huella_bd() == antes
 
@@ -186,14 +186,14 @@ def test_plan_cambiado_no_se_acepta_a_medias(escena, recepcionista, dentista):
 def test_rechazar_y_no_dos_respuestas(escena, recepcionista):
     paciente, plan, _ = escena
     p = _emitir(recepcionista, plan)
-    p = rechazar_presupuesto(user=recepcionista.user, presupuesto_id=p.pk, via="recepcion", motivo="  Muy caro ")
+    p = rechazar_presupuesto(actor=recepcionista.user, presupuesto_id=p.pk, via="recepcion", motivo="  Muy caro ")
     assert (p.estado, p.motivo_rechazo, p.respondido_por_id) == ("rechazado", "Muy caro", recepcionista.user.pk)
     antes = huella_bd()
     with pytest.raises(ValidationError) as excinfo:
-        aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal")
+        aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal")
     assert _codigo(excinfo) == "ya_rechazado"
     with pytest.raises(ValidationError) as excinfo:
-        rechazar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal", motivo="x" * 301)
+        rechazar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal", motivo="x" * 301)
     assert _codigo(excinfo) == "texto_largo"
     assert huella_bd() == antes
     assert set(ItemPlan.objects.values_list("estado", flat=True)) == {EstadoItem.PROPUESTO}
@@ -211,14 +211,14 @@ def test_nueva_version_reemplaza_la_anterior(escena, recepcionista):
     assert presupuesto_del_paciente(cliente_id=paciente.cliente.pk, presupuesto_id=p1.pk).reemplazo.pk == p2.pk
     antes = huella_bd()
     for codigo, accion in [
-        ("reemplazado", lambda: aceptar_presupuesto(user=paciente, presupuesto_id=p1.pk, via="portal")),
+        ("reemplazado", lambda: aceptar_presupuesto(actor=paciente, presupuesto_id=p1.pk, via="portal")),
         ("reemplazado", lambda: nueva_version(actor=recepcionista.user, presupuesto_id=p1.pk)),
     ]:
         with pytest.raises(ValidationError) as excinfo:
             accion()
         assert _codigo(excinfo) == codigo
     assert huella_bd() == antes
-    aceptar_presupuesto(user=paciente, presupuesto_id=p2.pk, via="portal")
+    aceptar_presupuesto(actor=paciente, presupuesto_id=p2.pk, via="portal")
     with pytest.raises(ValidationError) as excinfo:
         nueva_version(actor=recepcionista.user, presupuesto_id=p2.pk)
     assert _codigo(excinfo) == "ya_aceptado"
@@ -295,8 +295,8 @@ def test_portal_y_recepcion_aceptan_a_la_vez_gana_uno(escena, recepcionista, vue
     paciente, plan, _ = escena
     p = _emitir(recepcionista, plan)
     resultados, errores = _en_hilos(
-        lambda: aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal"),
-        lambda: aceptar_presupuesto(user=recepcionista.user, presupuesto_id=p.pk, via="recepcion"),
+        lambda: aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal"),
+        lambda: aceptar_presupuesto(actor=recepcionista.user, presupuesto_id=p.pk, via="recepcion"),
     )
     assert len(resultados) == 1 and len(errores) == 1
     assert errores[0].code == "ya_aceptado" and "ya fue aceptado" in errores[0].messages[0]
@@ -314,7 +314,7 @@ def test_aceptar_y_nueva_version_a_la_vez_estado_consistente(escena, recepcionis
     paciente, plan, _ = escena
     p = _emitir(recepcionista, plan)
     resultados, errores = _en_hilos(
-        lambda: aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal"),
+        lambda: aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal"),
         lambda: nueva_version(actor=recepcionista.user, presupuesto_id=p.pk),
     )
     assert len(resultados) == 1 and len(errores) == 1
@@ -348,7 +348,7 @@ def test_pdf_del_presupuesto(escena, recepcionista, settings):
     paciente, plan, items = escena
     p1 = _emitir(recepcionista, plan, observaciones="Incluye control a los 6 meses.")
     p2 = nueva_version(actor=recepcionista.user, presupuesto_id=p1.pk)
-    aceptar_presupuesto(user=paciente, presupuesto_id=p2.pk, via="portal")
+    aceptar_presupuesto(actor=paciente, presupuesto_id=p2.pk, via="portal")
     for p, nombre, estado in [(p1, "presupuesto-reemplazado", f"REEMPLAZADO POR N° {p1.numero}-2"),
                               (p2, "presupuesto-aceptado", "ACEPTADO el")]:
         leido_p = presupuesto_del_paciente(cliente_id=paciente.cliente.pk, presupuesto_id=p.pk)
@@ -369,7 +369,7 @@ def test_una_falla_tras_cualquier_escritura_no_deja_nada(escena, recepcionista, 
     paciente, plan, _ = escena
     assert probar_fallas(lambda: emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk)) >= 3
     p = Presupuesto.objects.get()
-    assert probar_fallas(lambda: aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal")) >= 2
+    assert probar_fallas(lambda: aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal")) >= 2
 
 
 def test_consultas_fijas_de_la_pagina_del_portal(escena, recepcionista, django_assert_num_queries):
@@ -392,7 +392,7 @@ def test_consultas_fijas_de_la_pagina_del_portal(escena, recepcionista, django_a
 def test_cada_cambio_queda_auditado_con_quien_y_servicio(escena, recepcionista):
     paciente, plan, items = escena
     p = _emitir(recepcionista, plan)
-    aceptar_presupuesto(user=paciente, presupuesto_id=p.pk, via="portal")
+    aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal")
     eventos = Presupuesto.pgh_event_model.objects.filter(pgh_obj_id=p.pk).select_related("pgh_context")
     emision = eventos.get(pgh_label="insert")
     assert emision.pgh_context.metadata["servicio"] == "emitir_presupuesto"
