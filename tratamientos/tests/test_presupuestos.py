@@ -16,7 +16,7 @@ from notificaciones.models import Notificacion
 from personal.models import Rol
 from pruebas.pdf import caracteres_fuera, leer_pdf, pdf_a_png
 from pruebas.soporte import huella_bd
-from tratamientos.models import EstadoItem, ItemPlan, ItemPresupuesto, Presupuesto
+from tratamientos.models import EstadoItem, ItemPlan, Presupuesto
 from tratamientos.presupuestos import (
     PLAN_CAMBIO, aceptar_presupuesto, emitir_presupuesto, nueva_version, presupuesto_del_paciente,
     rechazar_presupuesto,
