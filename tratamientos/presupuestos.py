@@ -355,7 +355,7 @@ def rechazar_presupuesto(*, actor, presupuesto_id, via, motivo="") -> Presupuest
 def presupuestos_del_paciente(cliente_id):
     """A patient's quotes, newest number and version first, with their plan's dentist."""
     return (Presupuesto.objects.filter(cliente_id=cliente_id)
-            .select_related("plan__dentista").order_by("-numero", "-version"))
+            .select_related("plan__dentista__user").order_by("-numero", "-version"))
 
 
 def presupuesto_del_paciente(*, cliente_id, presupuesto_id) -> Presupuesto:
@@ -363,7 +363,8 @@ def presupuesto_del_paciente(*, cliente_id, presupuesto_id) -> Presupuesto:
     replaced it (``reemplazo``), or ``Presupuesto.DoesNotExist`` (also for another patient's)."""
     if not es_id_valido(presupuesto_id) or not es_id_valido(cliente_id):
         raise Presupuesto.DoesNotExist(NO_EXISTE)
-    presupuesto = (Presupuesto.objects.select_related("plan__dentista", "cliente", "respondido_por", "emitido_por")
+    presupuesto = (Presupuesto.objects
+                   .select_related("plan__dentista__user", "cliente", "respondido_por", "emitido_por")
                    .prefetch_related("lineas").get(pk=presupuesto_id, cliente_id=cliente_id))
     presupuesto.reemplazo = None
     if presupuesto.estado == EstadoPresupuesto.REEMPLAZADO:
@@ -378,4 +379,4 @@ def planes_para_presupuestar(cliente_id):
     tooth, price; no clinical notes), for the issuing form."""
     propuestos = ItemPlan.objects.filter(estado=EstadoItem.PROPUESTO).select_related("prestacion")
     return list(PlanTratamiento.objects.filter(cliente_id=cliente_id, estado=EstadoPlan.VIGENTE)
-                .select_related("dentista").prefetch_related(Prefetch("items", queryset=propuestos)))
+                .select_related("dentista__user").prefetch_related(Prefetch("items", queryset=propuestos)))

@@ -121,3 +121,20 @@ def test_ids_malos_son_404(escena, recepcionista, dentista):
     antes = huella_bd()
     assert web.post(f"{_base(cliente)}{ajeno.pk}/aceptar/").status_code == 404
     assert huella_bd() == antes
+
+
+def test_consultas_fijas_del_detalle_y_la_lista(escena, recepcionista, dentista, django_assert_num_queries):
+    """The quote's page and the list read a fixed number of queries, whatever the lines or quotes."""
+    cliente, plan, items, web = escena
+    p = emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk)
+    web.get(_base(cliente))
+    with django_assert_num_queries(5) as detalle:
+        assert web.get(f"{_base(cliente)}{p.pk}/").status_code == 200
+    with django_assert_num_queries(5) as lista:
+        assert web.get(_base(cliente)).status_code == 200
+    grande, _ = plan_con_items(cliente, dentista, dientes=list(range(11, 19)) + list(range(21, 29)))
+    g = emitir_presupuesto(actor=recepcionista.user, plan_id=grande.pk)
+    with django_assert_num_queries(len(detalle.captured_queries)):
+        assert web.get(f"{_base(cliente)}{g.pk}/").status_code == 200
+    with django_assert_num_queries(len(lista.captured_queries)):
+        assert web.get(_base(cliente)).status_code == 200

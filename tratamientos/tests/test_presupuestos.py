@@ -383,7 +383,7 @@ def test_consultas_fijas_de_la_pagina_del_portal(escena, recepcionista, django_a
     g = _emitir(recepcionista, grande)
     web = cliente_de(paciente)
     web.get("/portal/")
-    with django_assert_num_queries(5) as chico:  # login and patient, the quote, its lines: none per line
+    with django_assert_num_queries(4) as chico:  # login and patient, the quote, its lines: none per line
         assert web.get(f"/portal/cuenta/presupuestos/{p.pk}/").status_code == 200
     with django_assert_num_queries(len(chico.captured_queries)):
         assert web.get(f"/portal/cuenta/presupuestos/{g.pk}/").status_code == 200
