@@ -6,6 +6,7 @@ from cliente_web.views import ficha_lecturas
 from cliente_web.views import recetas
 from cliente_web.views import comprobantes
 from cliente_web.views import estado_cuenta
+from cliente_web.views import presupuestos
 
 app_name = "portal"
 
@@ -23,4 +24,5 @@ urlpatterns = [
     *recetas.urlpatterns,
     *comprobantes.urlpatterns,
     *estado_cuenta.urlpatterns,
+    *presupuestos.urlpatterns,
 ]

@@ -101,3 +101,7 @@ class EnlacesClinica(Enlaces):
 
     def eliminacion_paciente(self, *, cliente_id):
         return reverse("gestion:paciente_eliminar", args=[cliente_id], urlconf=URLCONF_GESTION)
+
+    def presupuesto_paciente(self, *, presupuesto_id):
+        return settings.CLINICA_URL_PORTAL + reverse("portal:presupuesto", args=[presupuesto_id],
+                                                     urlconf=URLCONF_PORTAL)

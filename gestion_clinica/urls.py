@@ -11,6 +11,7 @@ from gestion_clinica.views import ficha_odontograma
 from gestion_clinica.views import ficha_consentimientos
 from gestion_clinica.views import pagos
 from gestion_clinica.views import estado_cuenta, reportes
+from gestion_clinica.views import presupuestos
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -37,4 +38,5 @@ urlpatterns = [
     *pagos.urlpatterns,
     *estado_cuenta.urlpatterns,
     *reportes.urlpatterns,
+    *presupuestos.urlpatterns,
 ]

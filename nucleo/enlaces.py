@@ -75,6 +75,10 @@ class Enlaces:
         """The staff site's page that deletes a patient through its service (a path)."""
         raise NotImplementedError
 
+    def presupuesto_paciente(self, *, presupuesto_id: int) -> str:
+        """The patient's portal page of one of their quotes (to read, accept or reject it)."""
+        raise NotImplementedError
+
 
 @functools.cache
 def _adaptador(ruta: str) -> Enlaces:

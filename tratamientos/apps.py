@@ -10,4 +10,7 @@ class TratamientosConfig(AppConfig):
     verbose_name = "Planes de tratamiento y presupuestos"
 
     def ready(self):
+        from notificaciones.eventos import declarar
         from tratamientos import integridad  # noqa: F401  (registers its checks in nucleo.integridad)
+
+        declarar("presupuesto_emitido")

@@ -66,6 +66,7 @@ EVENTOS = {
     "registro_verificar": "Enlace para confirmar su correo y crear su cuenta",
     "registro_cuenta_existente": "Aviso: ya tenía una cuenta",
     "registro_contactar_clinica": "Aviso: hable con la clínica para activar su cuenta",
+    "presupuesto_emitido": "Presupuesto nuevo",  # issue 17
 }
 # Notices that only ever go to staff: never in a patient's copy.
 EVENTOS_DEL_PERSONAL = {"invitacion_personal"}

@@ -20,6 +20,8 @@ from pacientes.documentos import subir_documento
 from pacientes.services import desactivar_cliente
 from pacientes.tests.test_documentos import PNG
 from pagos.tests.escena import pago_en_escena
+from tratamientos.presupuestos import emitir_presupuesto
+from tratamientos.tests.fabricas import plan_con_items
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +53,12 @@ def objetos(paciente, dentista, recepcionista, settings, tmp_path):
         archivo=SimpleUploadedFile("rx.png", PNG, content_type="image/png"),
     )
     receta = receta_de(paciente.cliente, dentista, "Amoxicilina")  # issue 16: "Mis recetas"
+    plan, _ = plan_con_items(paciente.cliente, dentista)  # issue 17: "Mis presupuestos"
+    presupuesto = emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk)
     return {"cita": hora.pk, "libre": libre.pk, "documento": documento.pk, "reserva_uid": reservada.reserva_uid,
             "receta": receta.pk,
             "pago": pago_en_escena(recepcionista.user, paciente.cliente).pk}  # issue 17: a receipt
+            "receta": receta.pk, "presupuesto": presupuesto.pk}
 
 
 def url_de(nombre, objetos):
@@ -72,6 +77,8 @@ def url_de(nombre, objetos):
             kwargs[clave] = objetos["receta"]
         elif clave == "pago_id":  # issue 17
             kwargs[clave] = objetos["pago"]
+        elif clave == "presupuesto_id":
+            kwargs[clave] = objetos["presupuesto"]
         else:
             kwargs[clave] = objetos["cita"]
     return reverse(f"portal:{nombre}", kwargs=kwargs), bool(kwargs)

@@ -121,6 +121,9 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         "otra_caja_id": lambda: _caja_de(crear_personal(rol=Rol.RECEPCION, nombre="Otra", apellido="Caja").user).pk,
         "pago_id": lambda: pago_en_escena(recepcionista.user, paciente.cliente).pk,
         "otro_pago_id": lambda: pago_en_escena(recepcionista.user, otro_paciente.cliente).pk,
+        # Issue 17: a quote of each patient, issued by reception from a plan of their dentist.
+        "presupuesto_id": lambda: _presupuesto(paciente.cliente, dentista, actor),
+        "otro_presupuesto_id": lambda: _presupuesto(otro_paciente.cliente, otro_dentista, actor),
     }, {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,
@@ -175,3 +178,10 @@ def _caja_de(user):
 
     return Caja.objects.filter(cajero_id=user.pk, fecha=timezone.localdate()).first() or abrir_caja(
         actor=user, monto_apertura=0)
+def _presupuesto(cliente, dentista, actor):
+    """A quote (issue 17) of ``cliente`` from a new plan of ``dentista``, issued by ``actor``."""
+    from tratamientos.presupuestos import emitir_presupuesto
+    from tratamientos.tests.fabricas import plan_con_items
+
+    plan, _ = plan_con_items(cliente, dentista)
+    return emitir_presupuesto(actor=actor, plan_id=plan.pk).pk

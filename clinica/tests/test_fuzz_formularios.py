@@ -300,6 +300,15 @@ POST = {
     "gestion:pago_usar_saldo": ("administrador", formulario("presupuesto", "monto")),
     "gestion:pago_devolver": ("administrador", formulario("monto", "medio", "referencia", "motivo")),
     "gestion:pago_anular": ("recepcion", formulario("motivo")),
+    # Quotes (issue 17): issue / new version (items, validity date), the desk's answer; the portal's.
+    "gestion:paciente_presupuesto_emitir": ("administrador", formulario("plan", "items", "valido_hasta",
+                                                                       "observaciones")),
+    "gestion:paciente_presupuesto_version": ("administrador", formulario("plan", "items", "valido_hasta",
+                                                                        "observaciones")),
+    "gestion:paciente_presupuesto_aceptar": ("administrador", formulario()),
+    "gestion:paciente_presupuesto_rechazar": ("administrador", formulario("motivo")),
+    "portal:presupuesto_aceptar": ("paciente", formulario()),
+    "portal:presupuesto_rechazar": ("paciente", formulario("motivo")),
 }
 # Pages that read their query string: url → (who, the GET parameters).
 GET = {
@@ -336,6 +345,7 @@ GET = {
     "gestion:reporte_produccion": ("administrador", formulario("desde", "hasta", "formato")),
     "gestion:reporte_recaudacion": ("administrador", formulario("desde", "hasta", "formato")),
     "gestion:reporte_saldos": ("administrador", formulario("pagina", "formato")),
+    "gestion:paciente_presupuesto_emitir": ("administrador", formulario("plan")),  # issue 17: the plan's tab
 }
 # Pages whose only input is the ids in their path (and the bare pages without any).
 SOLO_RUTA = {
@@ -356,6 +366,9 @@ SOLO_RUTA = {
     # Issue 17: the cash box, a receipt and its PDF (staff and portal).
     "gestion:caja", "gestion:caja_detalle", "gestion:pago", "gestion:comprobante_pdf", "portal:mi_comprobante",
     "gestion:paciente_estado_cuenta_csv", "portal:cuenta_estado",  # issue 17
+    # Quotes (issue 17).
+    "gestion:paciente_presupuestos", "gestion:paciente_presupuesto", "gestion:paciente_presupuesto_pdf",
+    "portal:mis_presupuestos", "portal:presupuesto", "portal:presupuesto_pdf",
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}

@@ -26,9 +26,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.lento]
 MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731", "RECETA-7731",
               "ODONTOGRAMA-7731", "CONSENTIMIENTO-7731")  # issue 16: a prescription line, a mark's note, a consent
 TIPOS_DE_ARCHIVO = ("application/pdf", "image/", "application/json", "application/octet-stream")
-# Issue 17: files that are administrative, not the record (a payment's receipt): they count as
-# clinical only if their text holds a marker.
-ARCHIVOS_ADMINISTRATIVOS = {"gestion:comprobante_pdf"}
 
 
 @pytest.fixture
@@ -58,8 +55,7 @@ def ficha_marcada(registros):
         emitido_por=dentista.user)
     return {**registros, "evolucion_id": nota.pk, "receta_id": receta.pk, "consentimiento_id": consentimiento.pk,
             "plantilla_id": plantilla.pk,
-            # Issue 17: the receptionist's box and a payment of the patient (no clinical content).
-            "caja_id": registros["caja_id"], "pago_id": registros["pago_id"]}
+        yield clave, url, _muestra_ficha(respuesta, clave), nuevas
 
 
 def _urls_del_personal(registros):
@@ -75,8 +71,19 @@ def _urls_del_personal(registros):
     return urls
 
 
-def _muestra_ficha(respuesta) -> bool:
+# Issue 17: billing documents are files that are not the record (a quote prints prestaciones,
+# teeth and prices, what reception quotes and collects; a receipt, a payment): their text is
+# searched for the record's markers instead of counting any file as clinical.
+DOCUMENTOS_DE_COBRO = {"gestion:paciente_presupuesto_pdf", "gestion:comprobante_pdf"}
+
+
+def _muestra_ficha(respuesta, clave=None) -> bool:
     tipo = respuesta.get("Content-Type", "")
+    if clave in DOCUMENTOS_DE_COBRO and tipo == "application/pdf":
+        from pruebas.pdf import leer_pdf
+
+        texto = leer_pdf(respuesta.content).texto
+        return any(marcador in texto for marcador in MARCADORES)
     if respuesta.streaming or any(tipo.startswith(t) for t in TIPOS_DE_ARCHIVO):
         return True
     cuerpo = respuesta.content.decode("utf-8", "replace")
@@ -92,6 +99,7 @@ def _recorrer(cliente, urls):
         nuevas = list(LecturaFicha.objects.order_by("id")[antes:])
         if respuesta.streaming:
             b"".join(respuesta.streaming_content)
+<<<<<<< HEAD
         if clave in ARCHIVOS_ADMINISTRATIVOS and respuesta.get("Content-Type") == "application/pdf":
             from pruebas.pdf import leer_pdf
 
@@ -99,6 +107,9 @@ def _recorrer(cliente, urls):
             yield clave, url, any(marcador in texto for marcador in MARCADORES), nuevas
             continue
         yield clave, url, _muestra_ficha(respuesta), nuevas
+=======
+        yield clave, url, _muestra_ficha(respuesta, clave), nuevas
+>>>>>>> h-presupuestos
 
 
 def test_el_equipo_de_cuidado_deja_registro_en_cada_url_que_muestra_la_ficha(ficha_marcada, personas):

@@ -200,6 +200,20 @@ TABLA = {
     "gestion:reporte_recaudacion": {A},
     "gestion:reporte_saldos": {A, R},
     "portal:cuenta_estado": {"paciente"},
+    # Quotes (issue 17): reception and administration issue them and record the answer at the
+    # desk; a dentist may look. The patient sees, downloads and answers their own in the portal.
+    "gestion:paciente_presupuestos": {A, R, D},
+    "gestion:paciente_presupuesto_emitir": {A, R},
+    "gestion:paciente_presupuesto": {A, R, D},
+    "gestion:paciente_presupuesto_pdf": {A, R, D},
+    "gestion:paciente_presupuesto_aceptar": {A, R},
+    "gestion:paciente_presupuesto_rechazar": {A, R},
+    "gestion:paciente_presupuesto_version": {A, R},
+    "portal:mis_presupuestos": {"paciente"},
+    "portal:presupuesto": {"paciente"},
+    "portal:presupuesto_pdf": {"paciente"},
+    "portal:presupuesto_aceptar": {"paciente"},
+    "portal:presupuesto_rechazar": {"paciente"},
 }
 
 # URLs with an id, and how another owner's id is tried on them (IDOR). The value names the
@@ -269,6 +283,16 @@ IDOR = {
     # Issue 17: a dentist sees the statement of their care team's patients only.
     "gestion:paciente_estado_cuenta": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
     "gestion:paciente_estado_cuenta_csv": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    # Issue 17: another patient's quote under this patient does not exist; in the portal neither.
+    "gestion:paciente_presupuesto": ("recepcion", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    "gestion:paciente_presupuesto_pdf": ("recepcion", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    "gestion:paciente_presupuesto_aceptar": ("recepcion", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    "gestion:paciente_presupuesto_rechazar": ("recepcion", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    "gestion:paciente_presupuesto_version": ("recepcion", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    "portal:presupuesto": ("paciente", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    "portal:presupuesto_pdf": ("paciente", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    "portal:presupuesto_aceptar": ("paciente", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    "portal:presupuesto_rechazar": ("paciente", {"presupuesto_id": "otro_presupuesto_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
@@ -288,6 +312,8 @@ SIN_DUENO = {
     "gestion:plantilla_consentimiento", "gestion:plantilla_consentimiento_estado",
     # Issue 17: a patient's payment forms (any patient's, for the desk).
     "gestion:pago_nuevo", "gestion:pago_usar_saldo", "gestion:pago_devolver",
+    # A patient's quotes and issuing one (issue 17): staff see every patient.
+    "gestion:paciente_presupuestos", "gestion:paciente_presupuesto_emitir",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}

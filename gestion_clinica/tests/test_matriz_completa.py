@@ -47,6 +47,9 @@ ESCRITURAS_DE_RECEPCION = {
     # Resending a notification (issue 5): dentists see the delivery state, they do not resend.
     "paciente_aviso_reenviar", "agenda_cita_aviso_reenviar",
 }
+# Issue 17: quotes are issued and answered at the desk; a dentist only looks.
+ESCRITURAS_DE_RECEPCION |= {"paciente_presupuesto_emitir", "paciente_presupuesto_aceptar",
+                            "paciente_presupuesto_rechazar", "paciente_presupuesto_version"}
 
 
 @pytest.fixture
@@ -82,6 +85,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
         "receta_id": receta_de(cliente, dentista, "Amoxicilina").pk,  # issue 16
         **_consentimiento_de(cliente, dentista),
         **_pago_de(cliente, recepcionista),  # issue 17
+        "presupuesto_id": _presupuesto_de(cliente, dentista, recepcionista),  # issue 17
     }
 
 
@@ -155,3 +159,10 @@ def _pago_de(cliente, recepcionista):
 # Issue 17: the money reports are administration's (pending balances also reception's, and the
 # statement also a dentist of the care team: the access table says both).
 SOLO_ADMINISTRADOR |= {"reporte_produccion", "reporte_recaudacion"}
+def _presupuesto_de(cliente, dentista, recepcionista):
+    """Issue 17: a quote of the patient, from a plan of their dentist, issued by reception."""
+    from tratamientos.presupuestos import emitir_presupuesto
+    from tratamientos.tests.fabricas import plan_con_items
+
+    plan, _ = plan_con_items(cliente, dentista)
+    return emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk).pk
