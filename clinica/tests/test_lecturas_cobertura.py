@@ -99,17 +99,7 @@ def _recorrer(cliente, urls):
         nuevas = list(LecturaFicha.objects.order_by("id")[antes:])
         if respuesta.streaming:
             b"".join(respuesta.streaming_content)
-<<<<<<< HEAD
-        if clave in ARCHIVOS_ADMINISTRATIVOS and respuesta.get("Content-Type") == "application/pdf":
-            from pruebas.pdf import leer_pdf
-
-            texto = leer_pdf(respuesta.content).texto
-            yield clave, url, any(marcador in texto for marcador in MARCADORES), nuevas
-            continue
-        yield clave, url, _muestra_ficha(respuesta), nuevas
-=======
         yield clave, url, _muestra_ficha(respuesta, clave), nuevas
->>>>>>> h-presupuestos
 
 
 def test_el_equipo_de_cuidado_deja_registro_en_cada_url_que_muestra_la_ficha(ficha_marcada, personas):
