@@ -449,6 +449,10 @@ class Cita(ConFechas):
     def duracion(self):
         return self.fin - self.inicio
 
+    @property
+    def minutos_reservados(self) -> int:
+        return int(self.duracion.total_seconds() // 60)
+
     def liberar(self, *, ahora) -> None:
         """Free this slot (``CitaQuerySet.liberar``: one UPDATE of this row) and show it in
         this instance too. The caller holds the row and checked the transition."""

@@ -445,6 +445,11 @@ class HoraLibre:
     hora_local: str = ""  # set by ``agrupar_por_dia``
     enlace: str = ""  # set by the view
     fin: datetime.datetime | None = None  # set by ``hora_para_reservar`` (the confirm step shows it)
+    hora_fin_local: str = ""  # set by ``agrupar_por_dia`` when ``fin`` is known (a prestación's end)
+
+    @property
+    def minutos_reservados(self) -> int:
+        return int((self.fin - self.inicio).total_seconds() // 60) if self.fin else 0
 
 
 # The free slots a patient may book, ``Cita.objects.libres(ahora=…).en_la_ventana(ahora=…)``
@@ -463,19 +468,77 @@ SELECT c.id, (extract(epoch FROM c.inicio) * 1000000)::int8, c.dentista_id
 """
 
 
+# The start times where a prestación fits (issue 17), written out for the same reason: each free
+# slot of the chosen dentists from which the run of contiguous free slots (each starting where the
+# previous one ends) covers the prestación's duration. Gaps and islands with window functions, in
+# one index scan: ``corte`` marks a slot that does not continue the previous one of its dentist,
+# the running count of cuts numbers the islands, and over each slot the window frame
+# ``RANGE BETWEEN CURRENT ROW AND <duration - 1 µs> FOLLOWING`` of its island is exactly the
+# chain that booking it would take (``citas.cadenas``): its latest end is where the booking would
+# end. The scan reaches one duration past the last start offered, for the chains of the last
+# slots; the start alone must satisfy the window, the notice and the week.
+_HORAS_QUE_CABEN_SQL = """
+SELECT id, (extract(epoch FROM inicio) * 1000000)::int8, dentista_id, (extract(epoch FROM hasta) * 1000000)::int8
+  FROM (
+    SELECT id, inicio, dentista_id,
+           max(fin) OVER (PARTITION BY dentista_id, isla ORDER BY inicio
+                          RANGE BETWEEN CURRENT ROW AND %(alcance)s FOLLOWING) AS hasta
+      FROM (
+        SELECT id, inicio, fin, dentista_id,
+               count(*) FILTER (WHERE corte) OVER (PARTITION BY dentista_id ORDER BY inicio) AS isla
+          FROM (
+            SELECT c.id, c.inicio, c.fin, c.dentista_id,
+                   c.inicio IS DISTINCT FROM lag(c.fin) OVER (PARTITION BY c.dentista_id ORDER BY c.inicio) AS corte
+              FROM citas_cita c
+             WHERE c.estado = %(disponible)s AND c.dentista_id = ANY(%(dentistas)s) AND c.inicio > %(ahora)s
+               AND c.inicio >= %(desde)s AND c.inicio < %(hasta)s + %(duracion)s
+          ) islas
+      ) libres
+  ) cadenas
+ WHERE inicio < %(hasta)s AND hasta >= inicio + %(duracion)s AND id <> %(excluir)s
+ ORDER BY inicio, id
+"""
+
+
+def _filas_que_caben(*, activos, ahora, semana, excluir_id, duracion_minutos) -> list[tuple]:
+    """``filas_de_horas_libres`` for a prestación of ``duracion_minutos``: rows (id, start,
+    dentist, end of the chain), times in microseconds since the epoch. One prepared query."""
+    duracion = datetime.timedelta(minutes=duracion_minutos)
+    desde, hasta = reglas.inicio_minimo_para_reservar(ahora), reglas.fin_de_la_ventana(ahora)
+    if semana is not None:
+        primero, ultimo = semana_de_reserva(semana=semana, ahora=ahora)
+        desde = max(desde, limites_del_dia(primero)[0])
+        hasta = min(hasta, limites_del_dia(ultimo)[1])
+    with cursor_preparado() as cursor:
+        cursor.execute(_HORAS_QUE_CABEN_SQL, {
+            "disponible": EstadoCita.DISPONIBLE.value, "dentistas": activos, "ahora": ahora, "desde": desde,
+            "hasta": hasta, "duracion": duracion, "alcance": duracion - datetime.timedelta(microseconds=1),
+            "excluir": excluir_id or 0,
+        })
+        return cursor.fetchall()
+
+
 def filas_de_horas_libres(*, dentistas: list["OpcionDentista"], dentista_id: int | None = None, ahora=None,
-                          semana: int | None = None, excluir_id: int | None = None) -> list[tuple]:
+                          semana: int | None = None, excluir_id: int | None = None,
+                          duracion_minutos: int | None = None) -> list[tuple]:
     """Free slots a patient may book now (free, past the minimum notice, inside the booking
     window: the time rule of ``reservar_cita``, ``citas.reglas``), of the ``dentistas`` given
     (the active ones: ``opciones_de_dentista()``) or one of them, optionally one week
     (``semana_de_reserva``) and without ``excluir_id``; as raw rows (id, start in microseconds
     since the epoch, dentist id) in start order: hashable, so the portal can tell whether the
     list it rendered last is still the same without building it. One query. (The plain ORM
-    definition it must equal: ``Cita.objects.libres(...).en_la_ventana(...)``.)"""
+    definition it must equal: ``Cita.objects.libres(...).en_la_ventana(...)``.)
+
+    With ``duracion_minutos`` (booking a prestación): only the starts where that much contiguous
+    free time of the same dentist begins, each row with a fourth value, the end of the time the
+    booking would hold (``_HORAS_QUE_CABEN_SQL``)."""
     ahora = ahora or timezone.now()
     activos = [d.pk for d in dentistas]
     if dentista_id is not None:
         activos = [dentista_id] if dentista_id in activos else []
+    if duracion_minutos is not None:
+        return _filas_que_caben(activos=activos, ahora=ahora, semana=semana, excluir_id=excluir_id,
+                                duracion_minutos=duracion_minutos)
     condiciones = []
     parametros = [EstadoCita.DISPONIBLE.value, ahora, reglas.inicio_minimo_para_reservar(ahora),
                   reglas.fin_de_la_ventana(ahora), activos]
@@ -502,8 +565,9 @@ def horas_de_filas(filas, dentistas: list["OpcionDentista"]) -> list["HoraLibre"
     posicion = {d.pk: (i, d.nombre) for i, d in enumerate(dentistas)}
     ordenadas = sorted(filas, key=lambda f: (f[1], posicion[f[2]][0], f[0]))
     return [
-        HoraLibre(pk, _EPOCA + datetime.timedelta(microseconds=micros), dentista, posicion[dentista][1])
-        for pk, micros, dentista in ordenadas
+        HoraLibre(pk, _EPOCA + datetime.timedelta(microseconds=micros), dentista, posicion[dentista][1],
+                  fin=_EPOCA + datetime.timedelta(microseconds=fin[0]) if fin else None)
+        for pk, micros, dentista, *fin in ordenadas
     ]
 
 
@@ -531,6 +595,9 @@ def agrupar_por_dia(horas) -> list[DiaConHoras]:
     for hora in horas:
         local = hora.inicio.astimezone(zona)
         hora.hora_local = f"{local.hour:02d}:{local.minute:02d}"  # = "%H:%M", without strftime
+        if isinstance(hora, HoraLibre) and hora.fin is not None:
+            fin = hora.fin.astimezone(zona)
+            hora.hora_fin_local = f"{fin.hour:02d}:{fin.minute:02d}"
         dias.setdefault(local.date(), []).append(hora)
     return [DiaConHoras(fecha=fecha, horas=lista) for fecha, lista in dias.items()]
 
@@ -551,13 +618,109 @@ SELECT p.id, p.especialidad, u.first_name, u.last_name, u.username
 """
 
 
-def opciones_de_dentista() -> list[OpcionDentista]:
+_OPCIONES_DE_DENTISTA_DE_SQL = _OPCIONES_DE_DENTISTA_SQL.replace(" ORDER BY", """
+   AND EXISTS (SELECT 1 FROM prestaciones_prestaciondentista pd WHERE pd.dentista_id = p.id AND pd.prestacion_id = %s)
+ ORDER BY""")
+
+
+def opciones_de_dentista(*, prestacion_id: int | None = None) -> list[OpcionDentista]:
     """Bookable dentists (``Perfil.objects.reservables()``), by name, as plain values: the
-    portal's choice list needs id, name and specialty. One query."""
+    portal's choice list needs id, name and specialty; with ``prestacion_id``, only those who
+    perform it (``PrestacionDentista``). One query."""
     with cursor_preparado() as cursor:
-        cursor.execute(_OPCIONES_DE_DENTISTA_SQL)
+        if prestacion_id is None:
+            cursor.execute(_OPCIONES_DE_DENTISTA_SQL)
+        else:
+            cursor.execute(_OPCIONES_DE_DENTISTA_DE_SQL, [prestacion_id])
         filas = cursor.fetchall()
     return [OpcionDentista(pk, nombre_de_personal(*nombres), especialidad or "") for pk, especialidad, *nombres in filas]
+
+
+@dataclass(frozen=True, slots=True)
+class OpcionPrestacion:
+    """A prestación as the portal's first booking step shows it."""
+
+    pk: int
+    nombre: str
+    duracion_minutos: int
+    precio: int  # integer CLP
+    especialidad: str = ""
+
+
+_PRESTACIONES_EN_LINEA_SQL = """
+SELECT id, nombre, duracion_minutos, precio, especialidad FROM prestaciones_prestacion
+ WHERE activa AND reservable_en_linea ORDER BY nombre, id
+"""
+
+
+# The booking page's first query, written out: the bookable dentists (as
+# ``_OPCIONES_DE_DENTISTA_SQL``) and whether the clinic offers any prestación online (then the
+# page asks what the visit is for first). One row even without dentists.
+_OPCIONES_Y_OFERTA_SQL = f"""
+SELECT h.hay, p.id, p.especialidad, u.first_name, u.last_name, u.username
+  FROM (SELECT EXISTS (SELECT 1 FROM prestaciones_prestacion WHERE activa AND reservable_en_linea) AS hay) h
+  LEFT JOIN (personal_perfil p JOIN auth_user u ON u.id = p.user_id) ON {sql_reservable("p", "u")}
+ ORDER BY u.first_name, u.last_name, p.id
+"""
+# With a prestación chosen: that prestación (if online-bookable) and the bookable dentists who
+# perform it, in one query (one row with NULL dentist when nobody does).
+_PRESTACION_Y_DENTISTAS_SQL = f"""
+SELECT pr.id, pr.nombre, pr.duracion_minutos, pr.precio, pr.especialidad,
+       d.id, d.especialidad, d.first_name, d.last_name, d.username
+  FROM prestaciones_prestacion pr
+  LEFT JOIN LATERAL (
+    SELECT p.id, p.especialidad, u.first_name, u.last_name, u.username
+      FROM personal_perfil p JOIN auth_user u ON u.id = p.user_id
+      JOIN prestaciones_prestaciondentista pd ON pd.dentista_id = p.id AND pd.prestacion_id = pr.id
+     WHERE {sql_reservable("p", "u")}
+  ) d ON TRUE
+ WHERE pr.id = %s AND pr.activa AND pr.reservable_en_linea
+ ORDER BY d.first_name, d.last_name, d.id
+"""
+
+
+@dataclass(frozen=True)
+class OpcionesDeReserva:
+    """What the booking page offers before the slots: the prestación chosen (None: none chosen,
+    or the clinic offers none online), the dentists to choose from (who perform it), and
+    whether the clinic offers prestaciones online at all (``pide_prestacion``: then a booking
+    needs one)."""
+
+    prestacion: "OpcionPrestacion | None"
+    dentistas: list[OpcionDentista]
+    pide_prestacion: bool
+
+
+def opciones_de_reserva(*, prestacion_id: int | None = None) -> OpcionesDeReserva:
+    """The booking page's first read. Without ``prestacion_id``: the bookable dentists and
+    whether prestaciones are offered online. With it: that online-bookable prestación and the
+    dentists who perform it (``prestacion`` None when it is not one: the page asks again).
+    One query either way (the page before prestaciones made one too)."""
+    with cursor_preparado() as cursor:
+        if prestacion_id is None:
+            cursor.execute(_OPCIONES_Y_OFERTA_SQL)
+            filas = cursor.fetchall()
+            return OpcionesDeReserva(None, [
+                OpcionDentista(pk, nombre_de_personal(*nombres), especialidad or "")
+                for _, pk, especialidad, *nombres in filas if pk is not None
+            ], bool(filas[0][0]))
+        cursor.execute(_PRESTACION_Y_DENTISTAS_SQL, [prestacion_id])
+        filas = cursor.fetchall()
+    if not filas:
+        return OpcionesDeReserva(None, [], True)
+    return OpcionesDeReserva(OpcionPrestacion(*filas[0][:5]), [
+        OpcionDentista(pk, nombre_de_personal(*nombres), especialidad or "")
+        for pk, especialidad, *nombres in (fila[5:] for fila in filas) if pk is not None
+    ], True)
+
+
+def prestaciones_en_linea() -> list[OpcionPrestacion]:
+    """What a patient may book on the portal (``Prestacion.objects.reservables_en_linea()``,
+    written out and prepared: the booking page asks on every view), by name. Empty: the clinic
+    offers none online, and the portal books single slots as before prestaciones. One query."""
+    with cursor_preparado() as cursor:
+        cursor.execute(_PRESTACIONES_EN_LINEA_SQL)
+        return [OpcionPrestacion(*fila) for fila in cursor.fetchall()]
 
 
 # ``filas_de_horas_libres``' rule (``Cita.objects.libres(…).en_la_ventana(…)``) for one slot,
@@ -746,7 +909,7 @@ def citas_del_paciente(*, cliente_id: int, ahora=None, limite_anteriores: int = 
     so only its history row remembers it). Three queries whatever the number. A live booking
     stays "upcoming" until it ends."""
     ahora = ahora or timezone.now()
-    propias = Cita.objects.filter(cliente_id=cliente_id).select_related("dentista__user")
+    propias = Cita.objects.filter(cliente_id=cliente_id).select_related("dentista__user", "prestacion")
     vigentes = Q(estado__in=_ESTADOS_VIGENTES, fin__gt=ahora)
     proximas = list(propias.filter(vigentes).order_by("inicio", "pk"))
     for cita in proximas:
@@ -764,7 +927,7 @@ def cita_del_paciente(*, cliente_id: int, cita_id: int, ahora=None) -> Cita | No
     if not es_id_valido(cita_id):
         return None
     ahora = ahora or timezone.now()
-    cita = Cita.objects.select_related("dentista__user").filter(pk=cita_id, cliente_id=cliente_id).first()
+    cita = Cita.objects.select_related("dentista__user", "prestacion").filter(pk=cita_id, cliente_id=cliente_id).first()
     if cita is not None:
         cita.acciones = acciones_del_paciente(cita, ahora=ahora)
     return cita

@@ -147,6 +147,8 @@ WITH paciente AS (
        AND cita.inicio >= %(inicio_minimo)s
        AND d.id = cita.dentista_id AND u.id = d.user_id AND {sql_reservable("d", "u")}
        AND paciente.vigentes < %(max_reservas)s
+       AND (%(prestacion_id)s::bigint IS NOT NULL
+            OR NOT EXISTS (SELECT 1 FROM prestaciones_prestacion WHERE activa AND reservable_en_linea))
  RETURNING cita.*, u.first_name AS dentista_nombre, u.last_name AS dentista_apellido,
            u.username AS dentista_usuario
 )
@@ -192,13 +194,16 @@ def _crear_ficha_para_usuario_antiguo(user):
     )
 
 
+def _error_prestacion_requerida():
+    return ValidationError("Elija para qué es la visita antes de elegir la hora.", code="prestacion_requerida")
+
+
 def _prestacion_de_la_reserva(prestacion_id, cita_id):
-    """The portal's prestación for a booking of ``cita_id``: None when the clinic offers none
-    online (any single slot, as before prestaciones); else it must be given, online-bookable
-    and performed by that slot's dentist (``cadenas.prestacion_para``)."""
+    """The portal's prestación for a booking of ``cita_id``: None when none is given (then
+    ``_RESERVAR_SQL`` takes the slot only if the clinic offers no prestación online: any single
+    slot, as before prestaciones); else it must be online-bookable and performed by that slot's
+    dentist (``cadenas.prestacion_para``)."""
     if prestacion_id is None:
-        if Prestacion.objects.reservables_en_linea().exists():
-            raise ValidationError("Elija para qué es la visita antes de elegir la hora.", code="prestacion_requerida")
         return None
     dentista_id = Cita.objects.filter(pk=cita_id).values_list("dentista_id", flat=True).first()
     if dentista_id is None:
@@ -245,6 +250,8 @@ def reservar_cita(*, user, cita_id, motivo="", prestacion_id=None) -> Cita:
             _crear_ficha_para_usuario_antiguo(user)
             cita = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora, **cadena)
         if cita.pk is None:
+            if prestacion is None and Prestacion.objects.reservables_en_linea().exists():
+                raise _error_prestacion_requerida()
             if cita.vigentes >= settings.CLINICA_MAX_RESERVAS_PORTAL:
                 raise reglas.error_max_reservas()
             raise _error_hora_no_disponible()
