@@ -148,6 +148,18 @@ class CitaEnGrilla:
     cancelaciones: tuple = ()  # CancelacionEnGrilla of this slot that day, oldest first
     bloqueo_motivo: str = ""  # why a ``bloqueada`` slot is not offered
     cierre_id: int | None = None  # the closure that blocked it (None: blocked on its own)
+    prestacion: str = ""  # what the visit is for (``Prestacion.nombre``), "" without one
+    fin: datetime.datetime | None = None  # its end (a booking of a prestación may hold several slots)
+    bloques: int = 1  # how many grid slots it holds (``Cita.bloques``)
+
+    @property
+    def hasta_local(self) -> str:
+        """Local "HH:MM" of the end, for a booking longer than one slot or of a prestación; ""
+        otherwise (the grid's rows already say when a plain slot is)."""
+        if self.fin is None or (self.bloques <= 1 and not self.prestacion):
+            return ""
+        local = self.fin.astimezone(timezone.get_current_timezone())
+        return f"{local.hour:02d}:{local.minute:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +237,11 @@ SELECT p.id, u.first_name, u.last_name, u.username, p.activo, au.tipo, au.motivo
 """
 _CITAS_DEL_DIA_SQL = """
 SELECT c.id, c.dentista_id, c.inicio, c.estado, COALESCE(p.nombre_completo, NULLIF(c.paciente_nombre, '')),
-       NULLIF(btrim(p.alergias), ''), c.estado_anterior, c.bloqueo_motivo, c.cierre_id
+       NULLIF(btrim(p.alergias), ''), c.estado_anterior, c.bloqueo_motivo, c.cierre_id,
+       COALESCE(pr.nombre, ''), c.fin, c.bloques
   FROM citas_cita c
   LEFT JOIN pacientes_cliente p ON p.id = c.cliente_id
+  LEFT JOIN prestaciones_prestacion pr ON pr.id = c.prestacion_id
  WHERE c.inicio >= %s AND c.inicio < %s{}
  ORDER BY c.inicio, c.id
 """
@@ -273,8 +287,8 @@ def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> A
     lista = [
         CitaEnGrilla(pk, dentista, inicio, estado, nombre, por_pk.get(dentista), alergias=alergias,
                      estado_anterior=anterior, cancelaciones=tuple(cancelaciones.get(pk, ())),
-                     bloqueo_motivo=motivo, cierre_id=cierre)
-        for pk, dentista, inicio, estado, nombre, alergias, anterior, motivo, cierre in valores
+                     bloqueo_motivo=motivo, cierre_id=cierre, prestacion=prestacion, fin=fin, bloques=bloques)
+        for pk, dentista, inicio, estado, nombre, alergias, anterior, motivo, cierre, prestacion, fin, bloques in valores
     ]
     filas = _grilla(lista, [d.pk for d in dentistas], lambda c: c.dentista_id)
     cierre = _texto_cierre(*filas_dentistas[0][7:9]) if filas_dentistas else ""

@@ -42,6 +42,7 @@ from notificaciones.selectors import avisos_de_cita, es_aviso_de
 from notificaciones.services import canales_de_envio
 from nucleo.ip_cliente import ip_del_cliente
 from pacientes.selectors import buscar_pacientes
+from prestaciones.models import Prestacion
 
 
 @require_POST
@@ -250,18 +251,20 @@ def asignar(request, cita_id):
     """Give a free slot to a patient from the search, or to a person without a record."""
     cita = cita_o_404(request, cita_id)
     volver = url_dia(timezone.localdate(cita.inicio))
-    formulario = FormularioAsignar(request.POST if request.method == "POST" else None)
+    # Any active prestación this dentist performs (not only those offered online).
+    prestaciones = Prestacion.objects.activas().filter(dentistas=cita.dentista_id).order_by("nombre", "pk")
+    formulario = FormularioAsignar(request.POST if request.method == "POST" else None, prestaciones=prestaciones)
     if request.method == "POST" and formulario.is_valid():
         datos = formulario.cleaned_data
         try:
             if datos["cliente"]:
                 services.asignar_cita(actor=request.user, cita_id=cita.pk, cliente_id=datos["cliente"],
-                                      motivo=datos["motivo"])
+                                      motivo=datos["motivo"], prestacion_id=datos["prestacion"])
             else:
                 services.asignar_cita(
                     actor=request.user, cita_id=cita.pk, paciente_nombre=datos["paciente_nombre"],
                     paciente_email=datos["paciente_email"], paciente_telefono=datos["paciente_telefono"],
-                    motivo=datos["motivo"],
+                    motivo=datos["motivo"], prestacion_id=datos["prestacion"],
                 )
         except ValidationError as error:
             if getattr(error, "code", None) == "hora_no_disponible":
