@@ -99,7 +99,7 @@ def test_solo_dentistas_que_la_hacen_y_solo_horas_donde_cabe(portal, limpieza, d
     assert _enlace(horas[1], limpieza) not in contenido
     assert _enlace(horas[3], limpieza) not in contenido
     assert not any(_enlace(c, limpieza) in contenido for c in del_otro)
-    assert "10:00</span><span class=\"hora-hasta\">–11:00</span>" in contenido
+    assert "10:00</span><span class=\"hora-hasta d-block small\">a 11:00</span>" in contenido
 
 
 def test_la_semana_y_el_dentista_conservan_la_prestacion(portal, limpieza, dentista, grilla, dia):
@@ -201,7 +201,7 @@ def test_cambiar_la_hora_de_una_limpieza_ofrece_solo_donde_cabe(portal, paciente
     contenido = portal.get(url).content.decode()
     assert f"{url}?nueva={tarde[0].pk}&" in contenido
     assert f"{url}?nueva={tarde[1].pk}&" not in contenido
-    assert "14:00</span><span class=\"hora-hasta\">–15:00</span>" in contenido
+    assert "14:00</span><span class=\"hora-hasta d-block small\">a 15:00</span>" in contenido
     portal.post(url, {"nueva_cita_id": tarde[0].pk})
     movida = Cita.objects.get(pk=tarde[0].pk)
     assert (movida.estado, movida.bloques, movida.prestacion) == (EstadoCita.RESERVADA, 2, limpieza)
