@@ -6,9 +6,10 @@ síncronos por defecto) con ``benchmarks.ajustes_http`` y le pide, desde un gene
 asyncio en este mismo proceso (en 127.0.0.1, sin keep-alive: los workers síncronos cierran cada
 conexión), cada caso durante un tiempo fijo:
 
-1. ``horas``: la página de horas libres de un dentista y una semana del portal
-   (``/portal/reservar/?dentista=<id>&semana=<n>``) con la sesión de un paciente, frente a la
-   vista desnuda de una consulta (``/bench/una-consulta/<id>/``).
+1. ``horas``: la página de horas libres de un dentista y una semana del portal para una
+   prestación de 60 minutos (``/portal/reservar/?prestacion=<id>&dentista=<id>&semana=<n>``: solo
+   las horas donde cabe, issue 17) con la sesión de un paciente, frente a la vista desnuda de una
+   consulta (``/bench/una-consulta/<id>/``).
 2. ``reserva``: 200 pacientes (cada uno con su sesión y su token CSRF) compiten por 50 horas
    por ronda con el POST real de ``portal:reservar_confirmar`` (4 por hora: 1 gana con 302,
    3 reciben 409), frente a la vista desnuda de compare-and-set con el mismo número de POST y
@@ -624,6 +625,7 @@ def main(argv=None):
         vaciar_base()
     dentistas = crear_dentistas(args.dentistas)
     n_horas = crear_horas(dentistas, args.horas)
+    limpieza, evaluacion = crear_prestaciones(dentistas)
     pacientes = crear_pacientes(args.pacientes)
     recepcion = crear_personal(actor=None, username="bench_recepcion", nombre="Recepción", apellido="Bench",
                                email="recepcion@bench.example", rol=Rol.RECEPCION)
@@ -641,8 +643,8 @@ def main(argv=None):
           f"{len(pacientes)} pacientes con cuenta; {time.perf_counter() - t0:.1f} s de preparación")
 
     cita_desnuda = Cita.objects.order_by("pk").values_list("pk", flat=True)[n_horas // 2]
-    ruta_horas = f"/portal/reservar/?{urlencode({'dentista': dentistas[0], 'semana': args.semana})}"
-    ruta_cualquiera = f"/portal/reservar/?{urlencode({'dentista': '', 'semana': args.semana})}"
+    ruta_horas = f"/portal/reservar/?{urlencode({'prestacion': limpieza, 'dentista': dentistas[0], 'semana': args.semana})}"
+    ruta_cualquiera = f"/portal/reservar/?{urlencode({'prestacion': limpieza, 'dentista': '', 'semana': args.semana})}"
     ruta_desnuda = f"/bench/una-consulta/{cita_desnuda}/"
     ruta_desnuda_usuario = f"/bench/una-consulta-usuario/{cita_desnuda}/"
     dia_agenda = timezone.localdate() + datetime.timedelta(days=1)
@@ -698,17 +700,20 @@ def main(argv=None):
                                                lambda n: cliente.get(ruta_cualquiera, visitante), **comun)
         if "reserva" in args.casos:
             rondas = args.rondas_max
-            horas_reserva = crear_horas_carrera(crear_dentistas_carrera(), (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
-            sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {"motivo": ""}, con_token=False)
+            de_la_carrera = crear_dentistas_carrera()
+            crear_prestaciones(de_la_carrera, solo=evaluacion)
+            horas_reserva = crear_horas_carrera(de_la_carrera, (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
+            sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {"motivo": "", "prestacion": evaluacion},
+                                    con_token=False)
             comprobar(cliente, sin_token, 403, "POST sin token CSRF")
             calentar, medir = horas_reserva[:HORAS_POR_RONDA], horas_reserva[HORAS_POR_RONDA:]
             plan_cal = plan_de_carrera(calentar, carrera, rng)
             por_lista(cliente, servidor, "calentamiento", [
-                cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan_cal
+                cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control", "prestacion": evaluacion}) for p, c in plan_cal
             ], conexiones=args.conexiones)
             # Time-bounded: as many whole rounds as fit in --duracion (estimated from a first round).
             plan = plan_de_carrera(medir, carrera, rng)
-            peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan]
+            peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control", "prestacion": evaluacion}) for p, c in plan]
             prueba, _ = por_lista(cliente, servidor, "estimación", peticiones[: 4 * HORAS_POR_RONDA],
                                   conexiones=args.conexiones)
             por_ronda = prueba.segundos
@@ -724,7 +729,7 @@ def main(argv=None):
             ronda_cas = horas_cas[: len(plan) // 4]
             plan_cas = plan_de_carrera(ronda_cas, carrera, rng)
             m_cas, salidas_cas = por_lista(cliente, servidor, f"desnuda: compare-and-set ({len(plan_cas)} POST, techo)", [
-                cliente.post(f"/bench/cas/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan_cas
+                cliente.post(f"/bench/cas/{c}/", carrera[p], {"motivo": "control", "prestacion": evaluacion}) for p, c in plan_cas
             ], conexiones=args.conexiones)
             medidas["cas"] = m_cas
             verificacion_cas = verificar_carrera(salidas_cas, plan_cas, carrera, 200)
@@ -916,6 +921,25 @@ def medir_registro_de_lecturas(usuario, cliente_id, *, n=400, tandas=5):
 
 
 _DENTISTAS_CARRERA = [0]
+
+
+def crear_prestaciones(dentistas, *, solo=None):
+    """The clinic offers prestaciones online (issue 17), so the portal books by prestación: a
+    60-minute "Limpieza" (the slot page's case: only starts with 60 free minutes, 2 slots of 30)
+    and a 30-minute "Evaluación" (the race's: one slot each, so the race and its check stay as
+    they were), both done by ``dentistas``. Returns their ids; with ``solo``, only adds
+    ``dentistas`` to that one."""
+    from prestaciones.models import Prestacion, PrestacionDentista
+
+    if solo is not None:
+        PrestacionDentista.objects.bulk_create([PrestacionDentista(prestacion_id=solo, dentista_id=d) for d in dentistas])
+        return solo
+    limpieza = Prestacion.objects.create(codigo="LIMP", nombre="Limpieza", duracion_minutos=60, precio=25_000,
+                                         reservable_en_linea=True)
+    evaluacion = Prestacion.objects.create(codigo="EVAL", nombre="Evaluación", duracion_minutos=30, precio=15_000,
+                                           reservable_en_linea=True)
+    PrestacionDentista.objects.bulk_create([PrestacionDentista(prestacion=limpieza, dentista_id=d) for d in dentistas])
+    return limpieza.pk, evaluacion.pk
 
 
 def crear_dentistas_carrera(n=4):
