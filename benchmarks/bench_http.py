@@ -102,6 +102,8 @@ def leer_argumentos(argv=None):
     p.add_argument("--ajuste", action="append", default=[], metavar="NOMBRE=JSON",
                    help='experimento: un ajuste de Django con valor JSON, p. ej. '
                         '--ajuste \'PGHISTORY_MIDDLEWARE_METHODS=["POST"]\' (se puede repetir)')
+    p.add_argument("--sin-prestacion", action="store_true",
+                   help="la clínica sin prestaciones en línea: la página de horas y la carrera como antes del issue 17")
     p.add_argument("--perfil", action="store_true", help="cProfile de la página de horas en proceso (50 peticiones)")
     p.add_argument("--escribir", default="docs/rendimiento-http.md",
                    help="archivo cuya sección de última ejecución se reemplaza; '' = no escribir")
@@ -625,7 +627,8 @@ def main(argv=None):
         vaciar_base()
     dentistas = crear_dentistas(args.dentistas)
     n_horas = crear_horas(dentistas, args.horas)
-    limpieza, evaluacion = crear_prestaciones(dentistas)
+    limpieza, evaluacion = (None, None) if args.sin_prestacion else crear_prestaciones(dentistas)
+    con_prestacion = {} if args.sin_prestacion else {"prestacion": limpieza}
     pacientes = crear_pacientes(args.pacientes)
     recepcion = crear_personal(actor=None, username="bench_recepcion", nombre="Recepción", apellido="Bench",
                                email="recepcion@bench.example", rol=Rol.RECEPCION)
@@ -643,8 +646,8 @@ def main(argv=None):
           f"{len(pacientes)} pacientes con cuenta; {time.perf_counter() - t0:.1f} s de preparación")
 
     cita_desnuda = Cita.objects.order_by("pk").values_list("pk", flat=True)[n_horas // 2]
-    ruta_horas = f"/portal/reservar/?{urlencode({'prestacion': limpieza, 'dentista': dentistas[0], 'semana': args.semana})}"
-    ruta_cualquiera = f"/portal/reservar/?{urlencode({'prestacion': limpieza, 'dentista': '', 'semana': args.semana})}"
+    ruta_horas = f"/portal/reservar/?{urlencode({**con_prestacion, 'dentista': dentistas[0], 'semana': args.semana})}"
+    ruta_cualquiera = f"/portal/reservar/?{urlencode({**con_prestacion, 'dentista': '', 'semana': args.semana})}"
     ruta_desnuda = f"/bench/una-consulta/{cita_desnuda}/"
     ruta_desnuda_usuario = f"/bench/una-consulta-usuario/{cita_desnuda}/"
     dia_agenda = timezone.localdate() + datetime.timedelta(days=1)
@@ -701,19 +704,21 @@ def main(argv=None):
         if "reserva" in args.casos:
             rondas = args.rondas_max
             de_la_carrera = crear_dentistas_carrera()
-            crear_prestaciones(de_la_carrera, solo=evaluacion)
+            if evaluacion is not None:
+                crear_prestaciones(de_la_carrera, solo=evaluacion)
+            cuerpo = {"motivo": "control"} if evaluacion is None else {"motivo": "control", "prestacion": evaluacion}
             horas_reserva = crear_horas_carrera(de_la_carrera, (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
-            sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {"motivo": "", "prestacion": evaluacion},
+            sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {**cuerpo, "motivo": ""},
                                     con_token=False)
             comprobar(cliente, sin_token, 403, "POST sin token CSRF")
             calentar, medir = horas_reserva[:HORAS_POR_RONDA], horas_reserva[HORAS_POR_RONDA:]
             plan_cal = plan_de_carrera(calentar, carrera, rng)
             por_lista(cliente, servidor, "calentamiento", [
-                cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control", "prestacion": evaluacion}) for p, c in plan_cal
+                cliente.post(f"/portal/reservar/{c}/", carrera[p], cuerpo) for p, c in plan_cal
             ], conexiones=args.conexiones)
             # Time-bounded: as many whole rounds as fit in --duracion (estimated from a first round).
             plan = plan_de_carrera(medir, carrera, rng)
-            peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control", "prestacion": evaluacion}) for p, c in plan]
+            peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], cuerpo) for p, c in plan]
             prueba, _ = por_lista(cliente, servidor, "estimación", peticiones[: 4 * HORAS_POR_RONDA],
                                   conexiones=args.conexiones)
             por_ronda = prueba.segundos
@@ -729,7 +734,7 @@ def main(argv=None):
             ronda_cas = horas_cas[: len(plan) // 4]
             plan_cas = plan_de_carrera(ronda_cas, carrera, rng)
             m_cas, salidas_cas = por_lista(cliente, servidor, f"desnuda: compare-and-set ({len(plan_cas)} POST, techo)", [
-                cliente.post(f"/bench/cas/{c}/", carrera[p], {"motivo": "control", "prestacion": evaluacion}) for p, c in plan_cas
+                cliente.post(f"/bench/cas/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan_cas
             ], conexiones=args.conexiones)
             medidas["cas"] = m_cas
             verificacion_cas = verificar_carrera(salidas_cas, plan_cas, carrera, 200)

@@ -71,6 +71,20 @@ def cadena_de(*, cita_id: int, duracion: datetime.timedelta) -> list[tuple[int, 
     return filas
 
 
+def que_caben(filas, duracion: datetime.timedelta) -> dict[int, datetime.datetime]:
+    """Of one dentist's free slots ``filas`` ((id, inicio, fin), in start order), those from
+    which the chain covers ``duracion``, with the chain's end: ``cadena_de``'s rule over rows
+    already read (the staff's time picker, a week of one dentist)."""
+    caben = {}
+    for i, (pk, inicio, fin) in enumerate(filas):
+        hasta, j = fin, i + 1
+        while hasta - inicio < duracion and j < len(filas) and filas[j][1] == hasta:
+            hasta, j = filas[j][2], j + 1
+        if hasta - inicio >= duracion:
+            caben[pk] = hasta
+    return caben
+
+
 def prestacion_para(*, prestacion_id, dentista_id, en_linea: bool) -> Prestacion:
     """The prestación ``prestacion_id`` if it can be booked with ``dentista_id``: active (and
     online-bookable for the portal, ``en_linea``) and performed by that dentist

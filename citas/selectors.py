@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from citas import estados, reglas
+from citas import cadenas, estados, reglas
 from citas.estados import impedimento_del_paciente, limites_del_dia
 from citas.models import (
     Cancelacion,
@@ -368,7 +368,7 @@ class SelectorDeHoras:
 
 
 def selector_de_horas(*, dentista_id: int, fecha: datetime.date | None = None, primer_dia_libre=False,
-                      ahora=None, excluir_id: int | None = None) -> SelectorDeHoras:
+                      ahora=None, excluir_id: int | None = None, duracion_minutos: int | None = None) -> SelectorDeHoras:
     """The staff's time picker (reschedule, "Dar hora"): the slots staff can give now
     (``Cita.objects.libres`` without the portal's notice) of one dentist in ``fecha``'s week.
 
@@ -377,6 +377,9 @@ def selector_de_horas(*, dentista_id: int, fecha: datetime.date | None = None, p
     itself when none has). One query for the week (its times are counted here, not by a
     second query), plus one to find the next free day when ``fecha`` is None or the week has
     none.
+
+    ``duracion_minutos`` (moving a booking of a prestación): only the times from which the
+    contiguous free time covers it (``citas.cadenas.que_caben``), each with its end.
     """
     ahora = ahora or timezone.now()
     zona = timezone.get_current_timezone()
@@ -389,11 +392,21 @@ def selector_de_horas(*, dentista_id: int, fecha: datetime.date | None = None, p
     lunes = fecha - datetime.timedelta(days=fecha.weekday())
     desde, _ = limites_del_dia(lunes)
     _, hasta = limites_del_dia(lunes + datetime.timedelta(days=6))
-    semana = libres.filter(inicio__gte=desde, inicio__lt=hasta).order_by("inicio", "pk").values_list("pk", "inicio")
+    duracion = datetime.timedelta(minutes=duracion_minutos) if duracion_minutos else None
+    # With a duration the chains of the week's last times may reach past its end.
+    semana = list(libres.filter(inicio__gte=desde, inicio__lt=hasta + (duracion or datetime.timedelta(0)))
+                  .order_by("inicio", "pk").values_list("pk", "inicio", "fin"))
+    caben = cadenas.que_caben(semana, duracion) if duracion else None
     por_dia: dict[datetime.date, list] = {}
-    for pk, inicio in semana:
+    for pk, inicio, fin in semana:
+        if inicio >= hasta or (caben is not None and pk not in caben):
+            continue
         local = inicio.astimezone(zona)
         hora = HoraLibre(pk, inicio, dentista_id, "", hora_local=f"{local.hour:02d}:{local.minute:02d}")
+        if caben is not None:
+            hora.fin = caben[pk]
+            final = hora.fin.astimezone(zona)
+            hora.hora_fin_local = f"{final.hour:02d}:{final.minute:02d}"
         por_dia.setdefault(local.date(), []).append(hora)
     dias = [DiaDelSelector(lunes + datetime.timedelta(days=n), 0) for n in range(7)]
     dias = [DiaDelSelector(d.fecha, len(por_dia.get(d.fecha, ()))) for d in dias]

@@ -429,3 +429,23 @@ def test_reserva_larga_contra_cierre_del_dia(dentista, recepcionista, en_tres_di
     else:  # closed first: both slots blocked, nothing booked
         assert resultados[0] == "hora_no_disponible"
         assert [(c.estado, c.bloques) for c in filas] == [(EstadoCita.BLOQUEADA, 1)] * 2
+
+
+def test_que_caben_del_selector_es_la_regla_de_la_cadena(dentista, recepcionista, en_tres_dias_10):
+    from citas.cadenas import que_caben
+
+    inicio = en_tres_dias_10
+    for i, minutos in enumerate([30, 30, 30, 45, 15, 30, 20, 30, 30, 30]):
+        if i == 5:
+            inicio += 10 * MIN  # a gap
+        crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk, inicio=inicio,
+                              duracion_minutos=minutos)
+        inicio += minutos * MIN
+    filas = list(Cita.objects.filter(dentista=dentista).order_by("inicio").values_list("pk", "inicio", "fin"))
+    for minutos in (30, 45, 60, 90, 120, 200):
+        esperadas = {}
+        for pk, _, _ in filas:
+            cadena = cadena_de(cita_id=pk, duracion=minutos * MIN)
+            if cadena:
+                esperadas[pk] = cadena[-1][2]
+        assert que_caben(filas, minutos * MIN) == esperadas, minutos

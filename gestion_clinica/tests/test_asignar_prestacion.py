@@ -78,3 +78,28 @@ def test_sin_tiempo_suficiente_vuelve_a_la_agenda_con_el_mensaje(clientes, manan
                                            {"paciente_nombre": "Rosa Díaz", "prestacion": corona.pk}, follow=True)
     assert "no tiene tiempo libre suficiente para Corona (90 minutos)" in respuesta.text
     assert huella_bd() == antes
+
+
+def test_mover_una_corona_ofrece_solo_donde_caben_sus_90_minutos(clientes, dentista, recepcionista, manana_9,
+                                                                 catalogo):
+    from citas.services import asignar_cita
+
+    corona = catalogo[0]
+    cita = asignar_cita(actor=recepcionista.user, cita_id=manana_9[0].pk, paciente_nombre="Rosa Díaz",
+                        prestacion_id=corona.pk)  # 9:00-10:30; 10:30 is still free
+    otro_dia = manana_9[0].inicio + datetime.timedelta(days=1)
+    tarde = [crear_cita_disponible(actor=recepcionista.user, dentista_id=dentista.pk,
+                                   inicio=otro_dia + 30 * i * MIN) for i in range(4)]  # 9:00 … 10:30
+    url = reverse("gestion:agenda_reprogramar", args=[cita.pk])
+    contenido = clientes["recepcion"].get(url, {"fecha": timezone.localdate(otro_dia).isoformat()}).text
+    assert f'value="{tarde[0].pk}"' in contenido and f'value="{tarde[1].pk}"' in contenido
+    assert f'value="{tarde[2].pk}"' not in contenido and f'value="{tarde[3].pk}"' not in contenido
+    assert "(hasta 10:30)" in contenido and "(hasta 11:00)" in contenido
+    respuesta = clientes["recepcion"].post(url, {"nueva": tarde[1].pk})
+    assert respuesta.status_code == 302
+    movida = Cita.objects.get(pk=tarde[1].pk)
+    assert (movida.bloques, movida.fin - movida.inicio, movida.prestacion) == (3, 90 * MIN, corona)
+    # The old row split back: 9:00, 9:30, 10:00 and the 10:30 that was free.
+    assert Cita.objects.filter(dentista=dentista, estado=EstadoCita.DISPONIBLE,
+                               inicio__lt=manana_9[0].inicio + 120 * MIN,
+                               inicio__gte=manana_9[0].inicio).count() == 4

@@ -300,8 +300,9 @@ def reprogramar(request, cita_id):
     """Move a booking to another free slot with the picker (``views.selector_horas``): the same
     dentist by default, one day at a time; each free time is a button that moves it in one
     service call (``reprogramar_cita``). A slot taken meanwhile: back to the picker, same day,
-    with the service's message."""
-    cita = cita_o_404(request, cita_id)
+    with the service's message. A booking of a prestación is offered only the times where its
+    duration fits, each with its end."""
+    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "prestacion"))
     volver = url_dia(timezone.localdate(cita.inicio))
     formulario = FormularioReprogramar(request.POST if request.method == "POST" else None)
     datos = request.GET
@@ -323,7 +324,9 @@ def reprogramar(request, cita_id):
     return render(request, "gestion_clinica/agenda/reprogramar.html", {
         "cita": cita, "formulario": formulario, "volver": volver, "url": request.path,
         "dentista_actual": cita.dentista_id,
-        **selector_pedido(request, datos, dentista_preferido=cita.dentista_id, excluir_id=cita.pk),
+        # A booking of a prestación moves only where its whole duration fits.
+        **selector_pedido(request, datos, dentista_preferido=cita.dentista_id, excluir_id=cita.pk,
+                          duracion_minutos=cita.prestacion.duracion_minutos if cita.prestacion_id else None),
     })
 
 
