@@ -103,3 +103,13 @@ def test_mover_una_corona_ofrece_solo_donde_caben_sus_90_minutos(clientes, denti
     assert Cita.objects.filter(dentista=dentista, estado=EstadoCita.DISPONIBLE,
                                inicio__lt=manana_9[0].inicio + 120 * MIN,
                                inicio__gte=manana_9[0].inicio).count() == 4
+
+
+def test_la_pagina_de_la_cita_dice_la_prestacion(clientes, manana_9, catalogo):
+    from citas.services import asignar_cita
+
+    corona = catalogo[0]
+    cita = asignar_cita(actor=None, cita_id=manana_9[0].pk, paciente_nombre="Rosa Díaz", prestacion_id=corona.pk)
+    contenido = clientes["recepcion"].get(reverse("gestion:agenda_cita", args=[cita.pk])).text
+    assert "Corona (90 min; ocupa 3 horas de la agenda)" in contenido
+    assert "09:00 a 10:30" in contenido

@@ -69,7 +69,7 @@ def detalle_cita(request, cita_id):
     """One appointment: when, with whom, its state and the actions the grid offers, the slot's
     cancellations (who, when, why, recorded by whom), and its notifications with their delivery state (and "Reenviar" for administración/recepción).
     A dentist opens only their own appointments (another's is a 404, as in the grid)."""
-    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
+    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente", "prestacion"))
     propio = dentista_propio_de(request)
     ahora = timezone.now()
     acceso, ve_alergias = _acceso_y_alergias(request, cita, propio)
