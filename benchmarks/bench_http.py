@@ -6,9 +6,10 @@ síncronos por defecto) con ``benchmarks.ajustes_http`` y le pide, desde un gene
 asyncio en este mismo proceso (en 127.0.0.1, sin keep-alive: los workers síncronos cierran cada
 conexión), cada caso durante un tiempo fijo:
 
-1. ``horas``: la página de horas libres de un dentista y una semana del portal
-   (``/portal/reservar/?dentista=<id>&semana=<n>``) con la sesión de un paciente, frente a la
-   vista desnuda de una consulta (``/bench/una-consulta/<id>/``).
+1. ``horas``: la página de horas libres de un dentista y una semana del portal para una
+   prestación de 60 minutos (``/portal/reservar/?prestacion=<id>&dentista=<id>&semana=<n>``: solo
+   las horas donde cabe, issue 17) con la sesión de un paciente, frente a la vista desnuda de una
+   consulta (``/bench/una-consulta/<id>/``).
 2. ``reserva``: 200 pacientes (cada uno con su sesión y su token CSRF) compiten por 50 horas
    por ronda con el POST real de ``portal:reservar_confirmar`` (4 por hora: 1 gana con 302,
    3 reciben 409), frente a la vista desnuda de compare-and-set con el mismo número de POST y
@@ -106,6 +107,8 @@ def leer_argumentos(argv=None):
     p.add_argument("--ajuste", action="append", default=[], metavar="NOMBRE=JSON",
                    help='experimento: un ajuste de Django con valor JSON, p. ej. '
                         '--ajuste \'PGHISTORY_MIDDLEWARE_METHODS=["POST"]\' (se puede repetir)')
+    p.add_argument("--sin-prestacion", action="store_true",
+                   help="la clínica sin prestaciones en línea: la página de horas y la carrera como antes del issue 17")
     p.add_argument("--perfil", action="store_true", help="cProfile de la página de horas en proceso (50 peticiones)")
     p.add_argument("--escribir", default="docs/rendimiento-http.md",
                    help="archivo cuya sección de última ejecución se reemplaza; '' = no escribir")
@@ -629,6 +632,8 @@ def main(argv=None):
         vaciar_base()
     dentistas = crear_dentistas(args.dentistas)
     n_horas = crear_horas(dentistas, args.horas)
+    limpieza, evaluacion = (None, None) if args.sin_prestacion else crear_prestaciones(dentistas)
+    con_prestacion = {} if args.sin_prestacion else {"prestacion": limpieza}
     pacientes = crear_pacientes(args.pacientes)
     recepcion = crear_personal(actor=None, username="bench_recepcion", nombre="Recepción", apellido="Bench",
                                email="recepcion@bench.example", rol=Rol.RECEPCION)
@@ -647,8 +652,8 @@ def main(argv=None):
           f"{len(pacientes)} pacientes con cuenta; {time.perf_counter() - t0:.1f} s de preparación")
 
     cita_desnuda = Cita.objects.order_by("pk").values_list("pk", flat=True)[n_horas // 2]
-    ruta_horas = f"/portal/reservar/?{urlencode({'dentista': dentistas[0], 'semana': args.semana})}"
-    ruta_cualquiera = f"/portal/reservar/?{urlencode({'dentista': '', 'semana': args.semana})}"
+    ruta_horas = f"/portal/reservar/?{urlencode({**con_prestacion, 'dentista': dentistas[0], 'semana': args.semana})}"
+    ruta_cualquiera = f"/portal/reservar/?{urlencode({**con_prestacion, 'dentista': '', 'semana': args.semana})}"
     ruta_desnuda = f"/bench/una-consulta/{cita_desnuda}/"
     ruta_desnuda_usuario = f"/bench/una-consulta-usuario/{cita_desnuda}/"
     dia_agenda = timezone.localdate() + datetime.timedelta(days=1)
@@ -710,17 +715,22 @@ def main(argv=None):
                                                lambda n: cliente.get(ruta_cualquiera, visitante), **comun)
         if "reserva" in args.casos:
             rondas = args.rondas_max
-            horas_reserva = crear_horas_carrera(crear_dentistas_carrera(), (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
-            sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {"motivo": ""}, con_token=False)
+            de_la_carrera = crear_dentistas_carrera()
+            if evaluacion is not None:
+                crear_prestaciones(de_la_carrera, solo=evaluacion)
+            cuerpo = {"motivo": "control"} if evaluacion is None else {"motivo": "control", "prestacion": evaluacion}
+            horas_reserva = crear_horas_carrera(de_la_carrera, (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
+            sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {**cuerpo, "motivo": ""},
+                                    con_token=False)
             comprobar(cliente, sin_token, 403, "POST sin token CSRF")
             calentar, medir = horas_reserva[:HORAS_POR_RONDA], horas_reserva[HORAS_POR_RONDA:]
             plan_cal = plan_de_carrera(calentar, carrera, rng)
             por_lista(cliente, servidor, "calentamiento", [
-                cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan_cal
+                cliente.post(f"/portal/reservar/{c}/", carrera[p], cuerpo) for p, c in plan_cal
             ], conexiones=args.conexiones)
             # Time-bounded: as many whole rounds as fit in --duracion (estimated from a first round).
             plan = plan_de_carrera(medir, carrera, rng)
-            peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan]
+            peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], cuerpo) for p, c in plan]
             prueba, _ = por_lista(cliente, servidor, "estimación", peticiones[: 4 * HORAS_POR_RONDA],
                                   conexiones=args.conexiones)
             por_ronda = prueba.segundos
@@ -962,6 +972,25 @@ def medir_registro_de_lecturas(usuario, cliente_id, *, n=400, tandas=5):
 
 
 _DENTISTAS_CARRERA = [0]
+
+
+def crear_prestaciones(dentistas, *, solo=None):
+    """The clinic offers prestaciones online (issue 17), so the portal books by prestación: a
+    60-minute "Limpieza" (the slot page's case: only starts with 60 free minutes, 2 slots of 30)
+    and a 30-minute "Evaluación" (the race's: one slot each, so the race and its check stay as
+    they were), both done by ``dentistas``. Returns their ids; with ``solo``, only adds
+    ``dentistas`` to that one."""
+    from prestaciones.models import Prestacion, PrestacionDentista
+
+    if solo is not None:
+        PrestacionDentista.objects.bulk_create([PrestacionDentista(prestacion_id=solo, dentista_id=d) for d in dentistas])
+        return solo
+    limpieza = Prestacion.objects.create(codigo="LIMP", nombre="Limpieza", duracion_minutos=60, precio=25_000,
+                                         reservable_en_linea=True)
+    evaluacion = Prestacion.objects.create(codigo="EVAL", nombre="Evaluación", duracion_minutos=30, precio=15_000,
+                                           reservable_en_linea=True)
+    PrestacionDentista.objects.bulk_create([PrestacionDentista(prestacion=limpieza, dentista_id=d) for d in dentistas])
+    return limpieza.pk, evaluacion.pk
 
 
 def crear_dentistas_carrera(n=4):

@@ -143,7 +143,7 @@ def vaciar_base():
     existentes = set(connection.introspection.table_names())
     tablas = {"auth_user", "pghistory_context", "procrastinate_jobs", "procrastinate_events",
               "procrastinate_periodic_defers"}
-    for etiqueta in ("pacientes", "cuentas", "personal", "citas", "notificaciones"):
+    for etiqueta in ("pacientes", "cuentas", "personal", "prestaciones", "citas", "notificaciones"):
         for modelo in apps.get_app_config(etiqueta).get_models(include_auto_created=True):
             tablas.add(modelo._meta.db_table)  # includes the pghistory *event tables
     tablas &= existentes

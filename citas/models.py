@@ -45,7 +45,10 @@ VALORES_DE_HORA_LIBRE = {
     "cierre": None,
     "reserva_uid": None,
     "reserva_secuencia": 0,
+    "prestacion": None,
 }
+# ``bloques`` is not reset here: the trigger ``cita_partir_al_liberar`` reads it to split a
+# longer booking back into its grid slots, and sets it to 1 itself (any path that frees a row).
 
 
 class TipoCierre(models.TextChoices):
@@ -153,6 +156,36 @@ _SQL_CITA_LIBRE_EN_CIERRE = f"""
 """
 
 
+# A booking of a prestación longer than one grid slot holds ``bloques`` contiguous slots merged
+# into one row (``citas.services``: the chain's other rows are deleted and the head's ``fin``
+# extended, so the exclusion constraints hold the whole duration). When such a row becomes
+# nobody's again (``disponible``, or ``bloqueada`` by ``cita_libre_en_cierre``, which fires
+# first: triggers fire in name order), whatever path freed it (a patient's cancellation, an
+# erasure, a reschedule away, ``CitaQuerySet.liberar``, raw SQL), the database splits it back:
+# BEFORE the UPDATE the row shrinks to its first piece; AFTER it, the other ``bloques - 1``
+# pieces are inserted as ``disponible`` (``cita_libre_en_cierre`` blocks them on insert when
+# their day is closed). Not in BEFORE: the old version of the row still holds the whole time
+# there, and the exclusion constraint would refuse the pieces.
+_SQL_CITA_PARTIR_ANTES = """
+    NEW.fin := NEW.inicio + (NEW.fin - NEW.inicio) / NEW.bloques;
+    NEW.bloques := 1;
+    NEW.prestacion_id := NULL;
+    RETURN NEW;
+"""
+_SQL_CITA_PARTIR_DESPUES = """
+    pieza := NEW.fin - NEW.inicio;
+    FOR i IN 1 .. OLD.bloques - 1 LOOP
+        INSERT INTO citas_cita (creado, actualizado, dentista_id, inicio, fin, estado, paciente_nombre,
+                                paciente_email, paciente_telefono, motivo, reprogramaciones, estado_anterior,
+                                bloqueo_motivo, reserva_secuencia, bloques)
+        VALUES (NEW.actualizado, NEW.actualizado, NEW.dentista_id, OLD.inicio + pieza * i,
+                CASE WHEN i = OLD.bloques - 1 THEN OLD.fin ELSE OLD.inicio + pieza * (i + 1) END,
+                'disponible', '', '', '', '', 0, '', '', 0, 1);
+    END LOOP;
+    RETURN NULL;
+"""
+
+
 class CitaQuerySet(models.QuerySet):
     def libres(self, *, ahora, anticipacion=True):
         """Slots that can be taken at ``ahora``: free and not started (``reservar`` / ``asignar``
@@ -253,6 +286,16 @@ class Cita(ConFechas):
     # 0 when booked, +1 on each reschedule or cancellation.
     reserva_uid = models.UUIDField("identificador de la reserva", null=True, blank=True, editable=False)
     reserva_secuencia = models.PositiveIntegerField("versión de la reserva", default=0, db_default=0)
+    # What the visit is for (None: a plain slot, or a booking from before prestaciones), and how
+    # many grid slots this row holds: a booking of a prestación longer than one slot merges the
+    # chain of contiguous free slots that covers it into this row (a 45-minute prestación on a
+    # 30-minute grid holds 60 minutes). Back to None / 1 when the slot is free again (the
+    # trigger ``cita_partir_al_liberar`` splits the row into ``bloques`` free slots first).
+    prestacion = models.ForeignKey(
+        "prestaciones.Prestacion", verbose_name="prestación", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="citas",
+    )
+    bloques = models.PositiveSmallIntegerField("horas de la grilla que ocupa", default=1, db_default=1)
 
     objects = CitaQuerySet.as_manager()
 
@@ -326,6 +369,12 @@ class Cita(ConFechas):
                 violation_error_message="Una hora libre o bloqueada no puede tener una reserva.",
             ),
             models.CheckConstraint(
+                condition=Q(bloques__gte=1),
+                name="cita_bloques_positivo",
+                violation_error_code="bloques_invalido",
+                violation_error_message="Una cita ocupa al menos una hora de la grilla.",
+            ),
+            models.CheckConstraint(
                 condition=Q(estado_anterior__in=("", *estados.ESTADOS_ANTES_DE_UNA_MARCA)),
                 name="cita_estado_anterior_valido",
                 violation_error_code="estado_invalido",
@@ -371,6 +420,26 @@ class Cita(ConFechas):
                 declare=[("cierre_id", "bigint"), ("cierre_motivo", "varchar(200)")],
                 func=_SQL_CITA_LIBRE_EN_CIERRE,
             ),
+            pgtrigger.Trigger(
+                name="cita_partir_al_liberar",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(
+                    new__estado__in=[EstadoCita.DISPONIBLE.value, EstadoCita.BLOQUEADA.value], new__bloques__gt=1
+                ),
+                func=_SQL_CITA_PARTIR_ANTES,
+            ),
+            pgtrigger.Trigger(
+                name="cita_partir_al_liberar_piezas",
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(
+                    new__estado__in=[EstadoCita.DISPONIBLE.value, EstadoCita.BLOQUEADA.value], new__bloques=1,
+                    old__bloques__gt=1,
+                ),
+                declare=[("pieza", "interval")],
+                func=_SQL_CITA_PARTIR_DESPUES,
+            ),
         ]
 
     def __str__(self):
@@ -380,6 +449,10 @@ class Cita(ConFechas):
     def duracion(self):
         return self.fin - self.inicio
 
+    @property
+    def minutos_reservados(self) -> int:
+        return int(self.duracion.total_seconds() // 60)
+
     def liberar(self, *, ahora) -> None:
         """Free this slot (``CitaQuerySet.liberar``: one UPDATE of this row) and show it in
         this instance too. The caller holds the row and checked the transition."""
@@ -387,6 +460,9 @@ class Cita(ConFechas):
         for campo, valor in VALORES_DE_HORA_LIBRE.items():
             setattr(self, campo, valor)
         self.actualizado = ahora
+        if self.bloques > 1:  # as the trigger cita_partir_al_liberar left the row
+            self.fin = self.inicio + (self.fin - self.inicio) / self.bloques
+            self.bloques = 1
 
 
 class PorQuien(models.TextChoices):

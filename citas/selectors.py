@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from citas import estados, reglas
+from citas import cadenas, estados, reglas
 from citas.estados import impedimento_del_paciente, limites_del_dia
 from citas.models import (
     Cancelacion,
@@ -148,6 +148,18 @@ class CitaEnGrilla:
     cancelaciones: tuple = ()  # CancelacionEnGrilla of this slot that day, oldest first
     bloqueo_motivo: str = ""  # why a ``bloqueada`` slot is not offered
     cierre_id: int | None = None  # the closure that blocked it (None: blocked on its own)
+    prestacion: str = ""  # what the visit is for (``Prestacion.nombre``), "" without one
+    fin: datetime.datetime | None = None  # its end (a booking of a prestación may hold several slots)
+    bloques: int = 1  # how many grid slots it holds (``Cita.bloques``)
+
+    @property
+    def hasta_local(self) -> str:
+        """Local "HH:MM" of the end, for a booking longer than one slot or of a prestación; ""
+        otherwise (the grid's rows already say when a plain slot is)."""
+        if self.fin is None or (self.bloques <= 1 and not self.prestacion):
+            return ""
+        local = self.fin.astimezone(timezone.get_current_timezone())
+        return f"{local.hour:02d}:{local.minute:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +237,11 @@ SELECT p.id, u.first_name, u.last_name, u.username, p.activo, au.tipo, au.motivo
 """
 _CITAS_DEL_DIA_SQL = """
 SELECT c.id, c.dentista_id, c.inicio, c.estado, COALESCE(p.nombre_completo, NULLIF(c.paciente_nombre, '')),
-       NULLIF(btrim(p.alergias), ''), c.estado_anterior, c.bloqueo_motivo, c.cierre_id
+       NULLIF(btrim(p.alergias), ''), c.estado_anterior, c.bloqueo_motivo, c.cierre_id,
+       COALESCE(pr.nombre, ''), c.fin, c.bloques
   FROM citas_cita c
   LEFT JOIN pacientes_cliente p ON p.id = c.cliente_id
+  LEFT JOIN prestaciones_prestacion pr ON pr.id = c.prestacion_id
  WHERE c.inicio >= %s AND c.inicio < %s{}
  ORDER BY c.inicio, c.id
 """
@@ -273,8 +287,8 @@ def agenda_del_dia(*, fecha: datetime.date, dentista_id: int | None = None) -> A
     lista = [
         CitaEnGrilla(pk, dentista, inicio, estado, nombre, por_pk.get(dentista), alergias=alergias,
                      estado_anterior=anterior, cancelaciones=tuple(cancelaciones.get(pk, ())),
-                     bloqueo_motivo=motivo, cierre_id=cierre)
-        for pk, dentista, inicio, estado, nombre, alergias, anterior, motivo, cierre in valores
+                     bloqueo_motivo=motivo, cierre_id=cierre, prestacion=prestacion, fin=fin, bloques=bloques)
+        for pk, dentista, inicio, estado, nombre, alergias, anterior, motivo, cierre, prestacion, fin, bloques in valores
     ]
     filas = _grilla(lista, [d.pk for d in dentistas], lambda c: c.dentista_id)
     cierre = _texto_cierre(*filas_dentistas[0][7:9]) if filas_dentistas else ""
@@ -354,7 +368,7 @@ class SelectorDeHoras:
 
 
 def selector_de_horas(*, dentista_id: int, fecha: datetime.date | None = None, primer_dia_libre=False,
-                      ahora=None, excluir_id: int | None = None) -> SelectorDeHoras:
+                      ahora=None, excluir_id: int | None = None, duracion_minutos: int | None = None) -> SelectorDeHoras:
     """The staff's time picker (reschedule, "Dar hora"): the slots staff can give now
     (``Cita.objects.libres`` without the portal's notice) of one dentist in ``fecha``'s week.
 
@@ -363,6 +377,9 @@ def selector_de_horas(*, dentista_id: int, fecha: datetime.date | None = None, p
     itself when none has). One query for the week (its times are counted here, not by a
     second query), plus one to find the next free day when ``fecha`` is None or the week has
     none.
+
+    ``duracion_minutos`` (moving a booking of a prestación): only the times from which the
+    contiguous free time covers it (``citas.cadenas.que_caben``), each with its end.
     """
     ahora = ahora or timezone.now()
     zona = timezone.get_current_timezone()
@@ -375,11 +392,21 @@ def selector_de_horas(*, dentista_id: int, fecha: datetime.date | None = None, p
     lunes = fecha - datetime.timedelta(days=fecha.weekday())
     desde, _ = limites_del_dia(lunes)
     _, hasta = limites_del_dia(lunes + datetime.timedelta(days=6))
-    semana = libres.filter(inicio__gte=desde, inicio__lt=hasta).order_by("inicio", "pk").values_list("pk", "inicio")
+    duracion = datetime.timedelta(minutes=duracion_minutos) if duracion_minutos else None
+    # With a duration the chains of the week's last times may reach past its end.
+    semana = list(libres.filter(inicio__gte=desde, inicio__lt=hasta + (duracion or datetime.timedelta(0)))
+                  .order_by("inicio", "pk").values_list("pk", "inicio", "fin"))
+    caben = cadenas.que_caben(semana, duracion) if duracion else None
     por_dia: dict[datetime.date, list] = {}
-    for pk, inicio in semana:
+    for pk, inicio, fin in semana:
+        if inicio >= hasta or (caben is not None and pk not in caben):
+            continue
         local = inicio.astimezone(zona)
         hora = HoraLibre(pk, inicio, dentista_id, "", hora_local=f"{local.hour:02d}:{local.minute:02d}")
+        if caben is not None:
+            hora.fin = caben[pk]
+            final = hora.fin.astimezone(zona)
+            hora.hora_fin_local = f"{final.hour:02d}:{final.minute:02d}"
         por_dia.setdefault(local.date(), []).append(hora)
     dias = [DiaDelSelector(lunes + datetime.timedelta(days=n), 0) for n in range(7)]
     dias = [DiaDelSelector(d.fecha, len(por_dia.get(d.fecha, ()))) for d in dias]
@@ -445,6 +472,11 @@ class HoraLibre:
     hora_local: str = ""  # set by ``agrupar_por_dia``
     enlace: str = ""  # set by the view
     fin: datetime.datetime | None = None  # set by ``hora_para_reservar`` (the confirm step shows it)
+    hora_fin_local: str = ""  # set by ``agrupar_por_dia`` when ``fin`` is known (a prestación's end)
+
+    @property
+    def minutos_reservados(self) -> int:
+        return int((self.fin - self.inicio).total_seconds() // 60) if self.fin else 0
 
 
 # The free slots a patient may book, ``Cita.objects.libres(ahora=…).en_la_ventana(ahora=…)``
@@ -463,19 +495,72 @@ SELECT c.id, (extract(epoch FROM c.inicio) * 1000000)::int8, c.dentista_id
 """
 
 
+# The start times where a prestación fits (issue 17), written out for the same reason: each free
+# slot of the chosen dentists from which the run of contiguous free slots (each starting where the
+# previous one ends) covers the prestación's duration D. One window over each dentist's free slots
+# in start order: the frame ``RANGE BETWEEN CURRENT ROW AND <D - 1 µs> FOLLOWING`` holds the slots
+# that start before the slot's start + D, which is the chain booking it would take
+# (``citas.cadenas``) when they are contiguous. Free slots of one dentist never overlap (the
+# exclusion constraint), so they are contiguous exactly when their lengths add up to the span
+# from the slot's start to their latest end (a gap makes the sum shorter); the chain covers D when
+# that end is at least start + D, and that end is where the booking would end (the button shows
+# it). Gaps and islands without numbering the islands: one sort, one window (numbering them took
+# three windows and four times the time). The scan reaches one duration past the last start
+# offered, for the chains of the last slots; the start alone must satisfy the window, the notice
+# and the week.
+_HORAS_QUE_CABEN_SQL = """
+SELECT id, (extract(epoch FROM inicio) * 1000000)::int8, dentista_id, (extract(epoch FROM hasta) * 1000000)::int8
+  FROM (
+    SELECT c.id, c.inicio, c.dentista_id, max(c.fin) OVER w AS hasta, sum(c.fin - c.inicio) OVER w AS ocupado
+      FROM citas_cita c
+     WHERE c.estado = %(disponible)s AND c.dentista_id = ANY(%(dentistas)s) AND c.inicio > %(ahora)s
+       AND c.inicio >= %(desde)s AND c.inicio < %(hasta)s + %(duracion)s
+    WINDOW w AS (PARTITION BY c.dentista_id ORDER BY c.inicio RANGE BETWEEN CURRENT ROW AND %(alcance)s FOLLOWING)
+  ) cadenas
+ WHERE inicio < %(hasta)s AND hasta >= inicio + %(duracion)s AND ocupado = hasta - inicio AND id <> %(excluir)s
+ ORDER BY inicio, id
+"""
+
+
+def _filas_que_caben(*, activos, ahora, semana, excluir_id, duracion_minutos) -> list[tuple]:
+    """``filas_de_horas_libres`` for a prestación of ``duracion_minutos``: rows (id, start,
+    dentist, end of the chain), times in microseconds since the epoch. One prepared query."""
+    duracion = datetime.timedelta(minutes=duracion_minutos)
+    desde, hasta = reglas.inicio_minimo_para_reservar(ahora), reglas.fin_de_la_ventana(ahora)
+    if semana is not None:
+        primero, ultimo = semana_de_reserva(semana=semana, ahora=ahora)
+        desde = max(desde, limites_del_dia(primero)[0])
+        hasta = min(hasta, limites_del_dia(ultimo)[1])
+    with cursor_preparado() as cursor:
+        cursor.execute(_HORAS_QUE_CABEN_SQL, {
+            "disponible": EstadoCita.DISPONIBLE.value, "dentistas": activos, "ahora": ahora, "desde": desde,
+            "hasta": hasta, "duracion": duracion, "alcance": duracion - datetime.timedelta(microseconds=1),
+            "excluir": excluir_id or 0,
+        })
+        return cursor.fetchall()
+
+
 def filas_de_horas_libres(*, dentistas: list["OpcionDentista"], dentista_id: int | None = None, ahora=None,
-                          semana: int | None = None, excluir_id: int | None = None) -> list[tuple]:
+                          semana: int | None = None, excluir_id: int | None = None,
+                          duracion_minutos: int | None = None) -> list[tuple]:
     """Free slots a patient may book now (free, past the minimum notice, inside the booking
     window: the time rule of ``reservar_cita``, ``citas.reglas``), of the ``dentistas`` given
     (the active ones: ``opciones_de_dentista()``) or one of them, optionally one week
     (``semana_de_reserva``) and without ``excluir_id``; as raw rows (id, start in microseconds
     since the epoch, dentist id) in start order: hashable, so the portal can tell whether the
     list it rendered last is still the same without building it. One query. (The plain ORM
-    definition it must equal: ``Cita.objects.libres(...).en_la_ventana(...)``.)"""
+    definition it must equal: ``Cita.objects.libres(...).en_la_ventana(...)``.)
+
+    With ``duracion_minutos`` (booking a prestación): only the starts where that much contiguous
+    free time of the same dentist begins, each row with a fourth value, the end of the time the
+    booking would hold (``_HORAS_QUE_CABEN_SQL``)."""
     ahora = ahora or timezone.now()
     activos = [d.pk for d in dentistas]
     if dentista_id is not None:
         activos = [dentista_id] if dentista_id in activos else []
+    if duracion_minutos is not None:
+        return _filas_que_caben(activos=activos, ahora=ahora, semana=semana, excluir_id=excluir_id,
+                                duracion_minutos=duracion_minutos)
     condiciones = []
     parametros = [EstadoCita.DISPONIBLE.value, ahora, reglas.inicio_minimo_para_reservar(ahora),
                   reglas.fin_de_la_ventana(ahora), activos]
@@ -502,8 +587,9 @@ def horas_de_filas(filas, dentistas: list["OpcionDentista"]) -> list["HoraLibre"
     posicion = {d.pk: (i, d.nombre) for i, d in enumerate(dentistas)}
     ordenadas = sorted(filas, key=lambda f: (f[1], posicion[f[2]][0], f[0]))
     return [
-        HoraLibre(pk, _EPOCA + datetime.timedelta(microseconds=micros), dentista, posicion[dentista][1])
-        for pk, micros, dentista in ordenadas
+        HoraLibre(pk, _EPOCA + datetime.timedelta(microseconds=micros), dentista, posicion[dentista][1],
+                  fin=_EPOCA + datetime.timedelta(microseconds=fin[0]) if fin else None)
+        for pk, micros, dentista, *fin in ordenadas
     ]
 
 
@@ -531,6 +617,9 @@ def agrupar_por_dia(horas) -> list[DiaConHoras]:
     for hora in horas:
         local = hora.inicio.astimezone(zona)
         hora.hora_local = f"{local.hour:02d}:{local.minute:02d}"  # = "%H:%M", without strftime
+        if isinstance(hora, HoraLibre) and hora.fin is not None:
+            fin = hora.fin.astimezone(zona)
+            hora.hora_fin_local = f"{fin.hour:02d}:{fin.minute:02d}"
         dias.setdefault(local.date(), []).append(hora)
     return [DiaConHoras(fecha=fecha, horas=lista) for fecha, lista in dias.items()]
 
@@ -551,13 +640,109 @@ SELECT p.id, p.especialidad, u.first_name, u.last_name, u.username
 """
 
 
-def opciones_de_dentista() -> list[OpcionDentista]:
+_OPCIONES_DE_DENTISTA_DE_SQL = _OPCIONES_DE_DENTISTA_SQL.replace(" ORDER BY", """
+   AND EXISTS (SELECT 1 FROM prestaciones_prestaciondentista pd WHERE pd.dentista_id = p.id AND pd.prestacion_id = %s)
+ ORDER BY""")
+
+
+def opciones_de_dentista(*, prestacion_id: int | None = None) -> list[OpcionDentista]:
     """Bookable dentists (``Perfil.objects.reservables()``), by name, as plain values: the
-    portal's choice list needs id, name and specialty. One query."""
+    portal's choice list needs id, name and specialty; with ``prestacion_id``, only those who
+    perform it (``PrestacionDentista``). One query."""
     with cursor_preparado() as cursor:
-        cursor.execute(_OPCIONES_DE_DENTISTA_SQL)
+        if prestacion_id is None:
+            cursor.execute(_OPCIONES_DE_DENTISTA_SQL)
+        else:
+            cursor.execute(_OPCIONES_DE_DENTISTA_DE_SQL, [prestacion_id])
         filas = cursor.fetchall()
     return [OpcionDentista(pk, nombre_de_personal(*nombres), especialidad or "") for pk, especialidad, *nombres in filas]
+
+
+@dataclass(frozen=True, slots=True)
+class OpcionPrestacion:
+    """A prestación as the portal's first booking step shows it."""
+
+    pk: int
+    nombre: str
+    duracion_minutos: int
+    precio: int  # integer CLP
+    especialidad: str = ""
+
+
+_PRESTACIONES_EN_LINEA_SQL = """
+SELECT id, nombre, duracion_minutos, precio, especialidad FROM prestaciones_prestacion
+ WHERE activa AND reservable_en_linea ORDER BY nombre, id
+"""
+
+
+# The booking page's first query, written out: the bookable dentists (as
+# ``_OPCIONES_DE_DENTISTA_SQL``) and whether the clinic offers any prestación online (then the
+# page asks what the visit is for first). One row even without dentists.
+_OPCIONES_Y_OFERTA_SQL = f"""
+SELECT h.hay, p.id, p.especialidad, u.first_name, u.last_name, u.username
+  FROM (SELECT EXISTS (SELECT 1 FROM prestaciones_prestacion WHERE activa AND reservable_en_linea) AS hay) h
+  LEFT JOIN (personal_perfil p JOIN auth_user u ON u.id = p.user_id) ON {sql_reservable("p", "u")}
+ ORDER BY u.first_name, u.last_name, p.id
+"""
+# With a prestación chosen: that prestación (if online-bookable) and the bookable dentists who
+# perform it, in one query (one row with NULL dentist when nobody does).
+_PRESTACION_Y_DENTISTAS_SQL = f"""
+SELECT pr.id, pr.nombre, pr.duracion_minutos, pr.precio, pr.especialidad,
+       d.id, d.especialidad, d.first_name, d.last_name, d.username
+  FROM prestaciones_prestacion pr
+  LEFT JOIN LATERAL (
+    SELECT p.id, p.especialidad, u.first_name, u.last_name, u.username
+      FROM personal_perfil p JOIN auth_user u ON u.id = p.user_id
+      JOIN prestaciones_prestaciondentista pd ON pd.dentista_id = p.id AND pd.prestacion_id = pr.id
+     WHERE {sql_reservable("p", "u")}
+  ) d ON TRUE
+ WHERE pr.id = %s AND pr.activa AND pr.reservable_en_linea
+ ORDER BY d.first_name, d.last_name, d.id
+"""
+
+
+@dataclass(frozen=True)
+class OpcionesDeReserva:
+    """What the booking page offers before the slots: the prestación chosen (None: none chosen,
+    or the clinic offers none online), the dentists to choose from (who perform it), and
+    whether the clinic offers prestaciones online at all (``pide_prestacion``: then a booking
+    needs one)."""
+
+    prestacion: "OpcionPrestacion | None"
+    dentistas: list[OpcionDentista]
+    pide_prestacion: bool
+
+
+def opciones_de_reserva(*, prestacion_id: int | None = None) -> OpcionesDeReserva:
+    """The booking page's first read. Without ``prestacion_id``: the bookable dentists and
+    whether prestaciones are offered online. With it: that online-bookable prestación and the
+    dentists who perform it (``prestacion`` None when it is not one: the page asks again).
+    One query either way (the page before prestaciones made one too)."""
+    with cursor_preparado() as cursor:
+        if prestacion_id is None:
+            cursor.execute(_OPCIONES_Y_OFERTA_SQL)
+            filas = cursor.fetchall()
+            return OpcionesDeReserva(None, [
+                OpcionDentista(pk, nombre_de_personal(*nombres), especialidad or "")
+                for _, pk, especialidad, *nombres in filas if pk is not None
+            ], bool(filas[0][0]))
+        cursor.execute(_PRESTACION_Y_DENTISTAS_SQL, [prestacion_id])
+        filas = cursor.fetchall()
+    if not filas:
+        return OpcionesDeReserva(None, [], True)
+    return OpcionesDeReserva(OpcionPrestacion(*filas[0][:5]), [
+        OpcionDentista(pk, nombre_de_personal(*nombres), especialidad or "")
+        for pk, especialidad, *nombres in (fila[5:] for fila in filas) if pk is not None
+    ], True)
+
+
+def prestaciones_en_linea() -> list[OpcionPrestacion]:
+    """What a patient may book on the portal (``Prestacion.objects.reservables_en_linea()``,
+    written out and prepared: the booking page asks on every view), by name. Empty: the clinic
+    offers none online, and the portal books single slots as before prestaciones. One query."""
+    with cursor_preparado() as cursor:
+        cursor.execute(_PRESTACIONES_EN_LINEA_SQL)
+        return [OpcionPrestacion(*fila) for fila in cursor.fetchall()]
 
 
 # ``filas_de_horas_libres``' rule (``Cita.objects.libres(…).en_la_ventana(…)``) for one slot,
@@ -746,7 +931,7 @@ def citas_del_paciente(*, cliente_id: int, ahora=None, limite_anteriores: int = 
     so only its history row remembers it). Three queries whatever the number. A live booking
     stays "upcoming" until it ends."""
     ahora = ahora or timezone.now()
-    propias = Cita.objects.filter(cliente_id=cliente_id).select_related("dentista__user")
+    propias = Cita.objects.filter(cliente_id=cliente_id).select_related("dentista__user", "prestacion")
     vigentes = Q(estado__in=_ESTADOS_VIGENTES, fin__gt=ahora)
     proximas = list(propias.filter(vigentes).order_by("inicio", "pk"))
     for cita in proximas:
@@ -764,7 +949,7 @@ def cita_del_paciente(*, cliente_id: int, cita_id: int, ahora=None) -> Cita | No
     if not es_id_valido(cita_id):
         return None
     ahora = ahora or timezone.now()
-    cita = Cita.objects.select_related("dentista__user").filter(pk=cita_id, cliente_id=cliente_id).first()
+    cita = Cita.objects.select_related("dentista__user", "prestacion").filter(pk=cita_id, cliente_id=cliente_id).first()
     if cita is not None:
         cita.acciones = acciones_del_paciente(cita, ahora=ahora)
     return cita

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from citas import calendario, cierres, enlaces, estados, reglas
+from citas import cadenas, calendario, cierres, enlaces, estados, reglas
 from citas.estados import TRANSICIONES, es_personal, impedimento_del_paciente
 from citas.mensajes import contexto_cita, sin_punto_final
 from citas.models import Cancelacion, Cita, EstadoCita, PorQuien, ViaCancelacion
@@ -24,6 +24,7 @@ from notificaciones.models import Canal
 from pacientes.models import Cliente, consentimiento_vigente
 from pacientes.validaciones import normalizar_email, normalizar_nombre, normalizar_telefono
 from personal.models import Perfil, nombre_de_personal, sql_reservable
+from prestaciones.models import Prestacion
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +84,15 @@ def crear_cita_disponible(*, actor, dentista_id, inicio, duracion_minutos=30) ->
     return cita
 
 
-def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo):
+def _tomar_hora(*, cita_id, ahora, cliente, nombre, email, telefono, motivo, cadena=None):
     """Staff's compare-and-set (``asignar``): only a free slot (``Cita.objects.libres``, no
-    minimum notice) can be taken; returns the booked row. Raises ``hora_no_disponible`` or
+    minimum notice) can be taken; returns the booked row. ``cadena``: the merged chain of a
+    prestación (``fin``, ``bloques``, ``prestacion_id``). Raises ``hora_no_disponible`` or
     ``dentista_inactivo``."""
     tomadas = Cita.objects.filter(pk=cita_id).libres(ahora=ahora, anticipacion=False).update(
         estado=TRANSICIONES["asignar"].destino, cliente=cliente, paciente_nombre=nombre, paciente_email=email,
         paciente_telefono=telefono, motivo=motivo, reprogramaciones=0, reservada_en=ahora, actualizado=ahora,
-        reserva_uid=uuid.uuid4(), reserva_secuencia=0,
+        reserva_uid=uuid.uuid4(), reserva_secuencia=0, **(cadena or {}),
     )
     if tomadas != 1:
         # Only on failure: was the slot there for the taking, but its dentist inactive?
@@ -138,12 +140,15 @@ WITH paciente AS (
        SET estado = %(reservada)s, cliente_id = paciente.id, paciente_nombre = paciente.nombre_completo,
            paciente_email = paciente.email, paciente_telefono = paciente.telefono,
            motivo = %(motivo)s, reprogramaciones = 0, reservada_en = %(ahora)s, actualizado = %(ahora)s,
-           reserva_uid = gen_random_uuid(), reserva_secuencia = 0
+           reserva_uid = gen_random_uuid(), reserva_secuencia = 0,
+           fin = COALESCE(%(fin)s, cita.fin), bloques = %(bloques)s, prestacion_id = %(prestacion_id)s
       FROM paciente, personal_perfil d, auth_user u
      WHERE cita.id = %(cita_id)s AND cita.estado = %(disponible)s AND cita.inicio > %(ahora)s
        AND cita.inicio >= %(inicio_minimo)s
        AND d.id = cita.dentista_id AND u.id = d.user_id AND {sql_reservable("d", "u")}
        AND paciente.vigentes < %(max_reservas)s
+       AND (%(prestacion_id)s::bigint IS NOT NULL
+            OR NOT EXISTS (SELECT 1 FROM prestaciones_prestacion WHERE activa AND reservable_en_linea))
  RETURNING cita.*, u.first_name AS dentista_nombre, u.last_name AS dentista_apellido,
            u.username AS dentista_usuario
 )
@@ -158,15 +163,18 @@ SELECT tomada.*, paciente.canal_preferido, paciente.telefono_verificado, pacient
 _BLOQUEAR_PACIENTE_SQL = "SELECT id FROM pacientes_cliente WHERE user_id = %s AND activo FOR NO KEY UPDATE"
 
 
-def _tomar_hora_para_usuario(*, user, cita_id, motivo, ahora) -> Cita | None:
+def _tomar_hora_para_usuario(*, user, cita_id, motivo, ahora, fin=None, bloques=1, prestacion_id=None) -> Cita | None:
     """Run ``_RESERVAR_SQL`` through ``Cita.objects.raw``: the ``Cita`` it returns, with every
     field loaded and, as extra attributes, the dentist's name parts and the patient's channel
     preferences and ``vigentes`` (``pk`` None: the slot was not taken); None when ``user`` has no
-    active patient. Locks the patient's row first (the cap's count, see ``_RESERVAR_SQL``)."""
+    active patient. Locks the patient's row first (the cap's count, see ``_RESERVAR_SQL``).
+    ``fin``, ``bloques``, ``prestacion_id``: the merged chain of a prestación
+    (``citas.cadenas.tomar_cadena``), set on the slot with the booking."""
     with connection.cursor() as cursor:
         cursor.execute(_BLOQUEAR_PACIENTE_SQL, [user.pk])
     citas = Cita.objects.raw(_RESERVAR_SQL, {
         "user_id": user.pk, "cita_id": cita_id, "motivo": motivo, "ahora": ahora,
+        "fin": fin, "bloques": bloques, "prestacion_id": prestacion_id,
         "max_reservas": settings.CLINICA_MAX_RESERVAS_PORTAL,
         "inicio_minimo": reglas.inicio_minimo_para_reservar(ahora),
         "reservada": TRANSICIONES["reservar"].destino, "disponible": EstadoCita.DISPONIBLE,
@@ -186,8 +194,32 @@ def _crear_ficha_para_usuario_antiguo(user):
     )
 
 
-def reservar_cita(*, user, cita_id, motivo="") -> Cita:
+def _error_prestacion_requerida():
+    return ValidationError("Elija para qué es la visita antes de elegir la hora.", code="prestacion_requerida")
+
+
+def _prestacion_de_la_reserva(prestacion_id, cita_id):
+    """The portal's prestación for a booking of ``cita_id``: None when none is given (then
+    ``_RESERVAR_SQL`` takes the slot only if the clinic offers no prestación online: any single
+    slot, as before prestaciones); else it must be online-bookable and performed by that slot's
+    dentist (``cadenas.prestacion_para``)."""
+    if prestacion_id is None:
+        return None
+    dentista_id = Cita.objects.filter(pk=cita_id).values_list("dentista_id", flat=True).first()
+    if dentista_id is None:
+        raise _error_hora_no_disponible()
+    return cadenas.prestacion_para(prestacion_id=prestacion_id, dentista_id=dentista_id, en_linea=True)
+
+
+def reservar_cita(*, user, cita_id, motivo="", prestacion_id=None) -> Cita:
     """A patient books a free slot on the portal (seed flow C).
+
+    With ``prestacion_id`` (required once the clinic offers prestaciones online) the booking
+    holds the prestación's whole duration: the chain of contiguous free slots of that dentist
+    from ``cita_id`` that covers it, merged into one row (``citas.cadenas``; a 45-minute
+    prestación on a 30-minute grid holds 60 minutes). The prestación must be online-bookable and
+    performed by the slot's dentist (``prestacion_invalida``); a chain that is not whole is
+    ``hora_no_disponible``; without it while prestaciones are offered, ``prestacion_requerida``.
 
     Finds (or, for old data, creates) their ``Cliente``, takes the slot by compare-and-set,
     fills the snapshot and records the confirmation, all in one transaction. Returns the
@@ -202,13 +234,24 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
     motivo = _limpiar_motivo(motivo)
     if not es_id_valido(cita_id):
         raise _error_hora_no_disponible()
+    prestacion = _prestacion_de_la_reserva(prestacion_id, cita_id)
     with operacion("reservar_cita", actor=user):
         ahora = timezone.now()
-        cita = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
+        cadena = {}
+        if prestacion is not None:
+            # The patient first (the cap's lock, as _tomar_hora_para_usuario takes it), then the chain.
+            with connection.cursor() as cursor:
+                cursor.execute(_BLOQUEAR_PACIENTE_SQL, [user.pk])
+            fin, bloques = cadenas.tomar_cadena(cita_id=cita_id, prestacion=prestacion, ahora=ahora,
+                                                accion="reservar", anticipacion=True)
+            cadena = {"fin": fin, "bloques": bloques, "prestacion_id": prestacion.pk}
+        cita = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora, **cadena)
         if cita is None:
             _crear_ficha_para_usuario_antiguo(user)
-            cita = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora)
+            cita = _tomar_hora_para_usuario(user=user, cita_id=cita_id, motivo=motivo, ahora=ahora, **cadena)
         if cita.pk is None:
+            if prestacion is None and Prestacion.objects.reservables_en_linea().exists():
+                raise _error_prestacion_requerida()
             if cita.vigentes >= settings.CLINICA_MAX_RESERVAS_PORTAL:
                 raise reglas.error_max_reservas()
             raise _error_hora_no_disponible()
@@ -217,16 +260,25 @@ def reservar_cita(*, user, cita_id, motivo="") -> Cita:
         notificar(
             evento="reserva_confirmada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=cita.paciente_email,
             telefono=cita.paciente_telefono, perfil=perfil, cliente=Cliente(pk=cita.cliente_id), cita=cita,
-            contexto=contexto_cita(
+            contexto={**contexto_cita(
                 inicio=cita.inicio, nombre=cita.paciente_nombre, cita=cita,
                 dentista=nombre_de_personal(cita.dentista_nombre, cita.dentista_apellido, cita.dentista_usuario),
-            ),
+            ), **_contexto_prestacion(prestacion, cita)},
             adjunto_calendario=calendario.ics_de_cita(
                 cita, dentista=nombre_de_personal(cita.dentista_nombre, cita.dentista_apellido, cita.dentista_usuario),
                 ahora=ahora),
         )
     registrar_evento(logger, "cita_reservada", cita_id=cita.pk, cliente_id=cita.cliente_id, origen="portal")
     return cita
+
+
+def _contexto_prestacion(prestacion, cita):
+    """What the booking's messages say of the prestación: its name and the time held (the
+    chain's whole length, which may be more than the prestación's duration)."""
+    if prestacion is None:
+        return {}
+    return {"prestacion": prestacion.nombre, "duracion_minutos": int((cita.fin - cita.inicio).total_seconds() // 60),
+            "hora_fin": f"{timezone.localtime(cita.fin):%H:%M}"}
 
 
 def _perfil_de(cliente):
@@ -261,14 +313,25 @@ def _contexto(cita, nombre):
 
 
 def asignar_cita(
-    *, actor, cita_id, cliente_id=None, paciente_nombre="", paciente_email="", paciente_telefono="", motivo=""
+    *, actor, cita_id, cliente_id=None, paciente_nombre="", paciente_email="", paciente_telefono="", motivo="",
+    prestacion_id=None,
 ) -> Cita:
     """Staff give a free slot to a patient (seed flow D), or to a person without a record
     (only the snapshot fields). The patient is told by their channels.
+    With ``prestacion_id`` (any active prestación that the slot's dentist performs) the
+    booking holds its whole duration, as the portal's does (``citas.cadenas``).
     Raises ValidationError ``cliente_invalido``, ``hora_no_disponible``, ``dentista_inactivo``
     (the slot is free but its dentist no longer works), ``paciente_ocupado`` (the patient has
-    another appointment at that time), ``motivo_largo`` or the snapshot's."""
+    another appointment at that time), ``prestacion_invalida``, ``motivo_largo`` or the
+    snapshot's."""
     motivo = _limpiar_motivo(motivo)
+    prestacion = None
+    if prestacion_id is not None:
+        dentista_id = (Cita.objects.filter(pk=cita_id).values_list("dentista_id", flat=True).first()
+                       if es_id_valido(cita_id) else None)
+        if dentista_id is None:
+            raise _error_hora_no_disponible()
+        prestacion = cadenas.prestacion_para(prestacion_id=prestacion_id, dentista_id=dentista_id, en_linea=False)
     cliente = perfil = None
     if cliente_id is None:
         nombre, email, telefono = _snapshot_sin_ficha(paciente_nombre, paciente_email, paciente_telefono)
@@ -286,13 +349,19 @@ def asignar_cita(
             nombre, email, telefono = cliente.nombre_completo, cliente.email, str(cliente.telefono or "")
             perfil = _perfil_de(cliente)
         ahora = timezone.now()
+        cadena = None
+        if prestacion is not None:
+            fin, bloques = cadenas.tomar_cadena(cita_id=cita_id, prestacion=prestacion, ahora=ahora,
+                                                accion="asignar", anticipacion=False)
+            cadena = {"fin": fin, "bloques": bloques, "prestacion": prestacion}
         cita = _tomar_hora(
             cita_id=cita_id, ahora=ahora, cliente=cliente, nombre=nombre, email=email, telefono=telefono,
-            motivo=motivo,
+            motivo=motivo, cadena=cadena,
         )
         notificar(
             evento="cita_asignada", referencia=f"{cita.pk}:{ahora.isoformat()}", email=email, telefono=telefono,
-            perfil=perfil, cliente=cliente, cita=cita, contexto=_contexto(cita, nombre),
+            perfil=perfil, cliente=cliente, cita=cita,
+            contexto={**_contexto(cita, nombre), **_contexto_prestacion(prestacion, cita)},
             adjunto_calendario=calendario.ics_de_cita(cita, dentista=cita.dentista.nombre, ahora=ahora),
             con_cupo=False,  # the clinic gave this hour: never silenced by the anti-flood budget
         )
@@ -635,7 +704,7 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         filas = {
             c.pk: c
             for c in _con_consentimientos(Cita.objects.select_for_update(of=("self",))
-            .select_related("dentista__user", "cliente")
+            .select_related("dentista__user", "cliente", "prestacion")
             .con_dentista_reservable())
             .filter(pk__in=(cita_id, nueva_cita_id))
             .order_by("pk")
@@ -664,9 +733,19 @@ def reprogramar_cita(*, actor, cita_id, nueva_cita_id) -> Cita:
         destino.reserva_secuencia = origen.reserva_secuencia + 1
         # Free the old slot first: the patient's exclusion constraint (cita_sin_traslape_por_paciente)
         # is checked per statement, so a move to a time that overlaps the old one is not refused.
+        prestacion = origen.prestacion
         origen.liberar(ahora=ahora)
+        campos_de_la_cadena = []
+        if prestacion is not None:
+            # The prestación goes with the booking and needs its whole duration at the new time:
+            # the chain from the new slot (which may include the time just freed), taken after
+            # the old row was split back into its slots.
+            destino.fin, destino.bloques = cadenas.tomar_cadena(
+                cita_id=destino.pk, prestacion=prestacion, ahora=ahora, accion=accion, anticipacion=not personal)
+            destino.prestacion = prestacion
+            campos_de_la_cadena = ["fin", "bloques", "prestacion"]
         destino.save(update_fields=[*_CAMPOS_DEL_PACIENTE, "estado", "reprogramaciones", "reservada_en",
-                                    "reserva_uid", "reserva_secuencia", "actualizado"])
+                                    "reserva_uid", "reserva_secuencia", "actualizado", *campos_de_la_cadena])
         nombre = destino.paciente_nombre
         anterior = _contexto(origen, nombre)
         # Neutral text: dates and dentist only, never the reason (it may describe a condition).

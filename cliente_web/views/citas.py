@@ -10,6 +10,8 @@ from now on name it (``citas/<uuid>/``): it leads to the slot the booking is in 
 pages and old links) resolves an old link through the slot's history the same way.
 """
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -18,7 +20,9 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from citas import calendario
+from citas.cadenas import cadena_de
 from citas.selectors import (
+    OpcionPrestacion,
     cita_del_paciente,
     citas_del_paciente,
     hora_para_reservar,
@@ -158,11 +162,20 @@ def cita_reprogramar(request, pk):
         return redirect("portal:cita", pk=nueva.pk)
     contexto = {"cita": cita, "formulario": formulario}
     if cita.acciones.reprogramar:
-        contexto.update(contexto_de_horas(request, excluir_id=cita.pk))
+        # A booking with a prestación moves only to a time where its whole duration fits.
+        prestacion = None
+        if cita.prestacion is not None:
+            p = cita.prestacion
+            prestacion = OpcionPrestacion(p.pk, p.nombre, p.duracion_minutos, p.precio, p.especialidad)
+        contexto.update(contexto_de_horas(request, excluir_id=cita.pk, prestacion=prestacion))
         elegida = request.GET.get("nueva", "")
         if elegida:
             valida = elegida.isascii() and elegida.isdecimal()
             nueva = hora_para_reservar(cita_id=int(elegida)) if valida else None
+            if nueva is not None and prestacion is not None:
+                cadena = cadena_de(cita_id=nueva.pk, duracion=datetime.timedelta(minutes=prestacion.duracion_minutos))
+                nueva.fin = cadena[-1][2] if cadena else None
+                nueva = nueva if cadena else None
             if nueva is None or nueva.pk == cita.pk:
                 contexto["elegida_no_disponible"] = True
             else:

@@ -1,5 +1,6 @@
-"""Portal area: book a slot. Choose a dentist (or any), pick a free time grouped by day, then
-confirm on one screen. A slot taken meanwhile (or too soon, or gone) gets a friendly page with
+"""Portal area: book a slot. Say what the visit is for (when the clinic offers prestaciones
+online: ``?prestacion=<id>``), choose a dentist who does it (or any), pick a start time where
+its whole duration fits, grouped by day, then confirm on one screen. A slot taken meanwhile (or too soon, or gone) gets a friendly page with
 the nearest free ones, never an error page."""
 
 import datetime
@@ -20,8 +21,10 @@ from django.utils import dateformat, timezone
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
+from citas.cadenas import cadena_de
 from citas.selectors import (
     OpcionDentista,
+    OpcionPrestacion,
     agrupar_por_dia,
     es_reserva_propia,
     filas_de_horas_libres,
@@ -29,13 +32,16 @@ from citas.selectors import (
     horas_cercanas,
     horas_de_filas,
     opciones_de_dentista,
+    opciones_de_reserva,
     politica_del_portal,
+    prestaciones_en_linea,
     semana_de_reserva,
 )
 from citas.services import reservar_cita
 from cliente_web.forms.reservas import FormularioElegirDentista, FormularioReserva
 from cliente_web.limites import limitar
 from cliente_web.permisos import requiere_paciente
+from prestaciones.models import PrestacionDentista
 
 
 def cuando(cita):
@@ -56,9 +62,9 @@ def _semana(valor, politica):
 _MARCA = 987654321
 
 
-def _enlazar(horas, ruta, *args, sufijo=""):
+def _enlazar(horas, ruta, *args, sufijo="", consulta=""):
     """``h.enlace`` of each slot: one ``reverse`` for the page, not one per button."""
-    plantilla = reverse(ruta, args=[*args, _MARCA] if not sufijo else list(args)) + sufijo
+    plantilla = reverse(ruta, args=[*args, _MARCA] if not sufijo else list(args)) + sufijo + consulta
     for hora in horas:
         hora.enlace = plantilla.replace(str(_MARCA), str(hora.pk))
 
@@ -115,15 +121,16 @@ def _claves_de(dentistas):
     return tuple((d.pk, d.nombre, d.especialidad) for d in dentistas)
 
 
-def _html_elegir_dentista(request, formulario, dentistas):
+def _html_elegir_dentista(request, formulario, dentistas, prestacion=None):
     """The dentist choice (``_elegir_dentista_form.html``): a function of the choices, the
-    value typed and the path alone (its error follows from those two)."""
+    value typed, the prestación and the path alone (its error follows from those)."""
     llave = _llave(
         "dentista", get_language(), request.path, _claves_de(dentistas), formulario.is_bound,
-        formulario.data.get("dentista") if formulario.is_bound else None,
+        formulario.data.get("dentista") if formulario.is_bound else None, prestacion,
     )
     return _Parte(llave, lambda: render_to_string(
-        "cliente_web/reservas/_elegir_dentista_form.html", {"formulario_dentista": formulario, "request": request}
+        "cliente_web/reservas/_elegir_dentista_form.html",
+        {"formulario_dentista": formulario, "request": request, "prestacion": prestacion},
     ))
 
 
@@ -169,12 +176,15 @@ def _html_de_horas(contexto, dentistas, filas, excluir_id):
         "horas", get_language(), timezone.get_current_timezone_name(), politica.telefono, excluir_id,
         contexto["dentista_id"], contexto["semana"], contexto["semana_desde"], contexto["semana_hasta"],
         contexto["semana_anterior"], contexto["semana_siguiente"], _claves_de(dentistas), tuple(filas),
+        contexto["prestacion"],
     )
 
     def dibujar():
         horas = horas_de_filas(filas, dentistas)
         if excluir_id is None:
-            _enlazar(horas, "portal:reservar_confirmar")
+            prestacion = contexto["prestacion"]
+            _enlazar(horas, "portal:reservar_confirmar",
+                     consulta=f"?prestacion={prestacion.pk}" if prestacion is not None else "")
         else:  # rescheduling: the button picks the new time on the reschedule page
             _enlazar(horas, "portal:cita_reprogramar", excluir_id,
                      sufijo=f"?nueva={_MARCA}&dentista={contexto['dentista_id'] or ''}&semana={contexto['semana']}")
@@ -189,18 +199,23 @@ def _html_de_horas(contexto, dentistas, filas, excluir_id):
     return _Parte(llave, dibujar)
 
 
-def contexto_de_horas(request, *, excluir_id=None):
+def contexto_de_horas(request, *, excluir_id=None, prestacion: OpcionPrestacion | None = None,
+                      dentistas: list[OpcionDentista] | None = None):
     """The dentist choice and one week of bookable slots grouped by day: shared by the
     booking page and the reschedule page (``excluir_id``: the booking being moved, whose
-    buttons pick the new time instead of opening the booking step). Two queries (dentists,
-    slots) whatever the numbers. ``horas_html`` and ``elegir_dentista_html`` are the slot list
-    and the dentist choice, rendered (or taken from the cache) when the template prints them."""
+    buttons pick the new time instead of opening the booking step). With ``prestacion``, only
+    the dentists who perform it and the start times where its whole duration fits, each with
+    its end. Two queries (dentists, slots) whatever the numbers. ``horas_html`` and
+    ``elegir_dentista_html`` are the slot list and the dentist choice, rendered (or taken from
+    the cache) when the template prints them. ``dentistas``: already read (``opciones_de_reserva``)."""
     politica = politica_del_portal()
-    dentistas = opciones_de_dentista()
+    if dentistas is None:
+        dentistas = opciones_de_dentista(prestacion_id=prestacion.pk if prestacion is not None else None)
     formulario = FormularioElegirDentista(request.GET or None, dentistas=dentistas)
     dentista_id = formulario.cleaned_data["dentista"] if formulario.is_bound and formulario.is_valid() else None
     semana = _semana(request.GET.get("semana"), politica)
-    filas = filas_de_horas_libres(dentistas=dentistas, dentista_id=dentista_id, semana=semana, excluir_id=excluir_id)
+    filas = filas_de_horas_libres(dentistas=dentistas, dentista_id=dentista_id, semana=semana, excluir_id=excluir_id,
+                                  duracion_minutos=prestacion.duracion_minutos if prestacion is not None else None)
     primero, ultimo = semana_de_reserva(semana=semana)
     contexto = {
         "politica": politica,
@@ -211,10 +226,33 @@ def contexto_de_horas(request, *, excluir_id=None):
         "semana_hasta": ultimo,
         "semana_anterior": semana - 1 if semana > 0 else None,
         "semana_siguiente": semana + 1 if semana + 1 < politica.semanas_reserva else None,
+        "prestacion": prestacion,
     }
     contexto["horas_html"] = _html_de_horas(contexto, dentistas, filas, excluir_id)
-    contexto["elegir_dentista_html"] = _html_elegir_dentista(request, formulario, dentistas)
+    contexto["elegir_dentista_html"] = _html_elegir_dentista(request, formulario, dentistas, prestacion)
     return contexto
+
+
+def _id_o_none(valor):
+    """A positive id typed in a query string, or None (junk, empty, too big)."""
+    valor = (valor or "").strip()
+    if not (valor.isascii() and valor.isdecimal()) or not 0 < int(valor) < 2**63:
+        return None
+    return int(valor)
+
+
+def _prestacion_pedida(valor, prestaciones):
+    """The prestación ``valor`` (``?prestacion=<id>``, or the confirm form's field) names
+    among those offered online, or None."""
+    return next((p for p in prestaciones if str(p.pk) == (valor or "").strip()), None)
+
+
+def _elegir_prestacion(request, prestaciones, *, invalida):
+    """The booking's first step when the clinic offers prestaciones online: what the visit is
+    for, with duration and price."""
+    return render(request, "cliente_web/reservas/elegir_prestacion.html", {
+        "prestaciones": prestaciones, "invalida": invalida, "politica": politica_del_portal(),
+    })
 
 
 def _pagina_reservar(request, contexto):
@@ -235,8 +273,19 @@ def reservar(request):
     advice for caching pages with nonces: a fresh one injected per request). Rendering the
     frame for each response instead costs ~0.6 ms of CPU, 0.69x -> 0.52x the bare one-query
     view in bin/bench-http (docs/rendimiento.md).
-    A visitor with a pending message (e.g. "Cerró su sesión") gets the page rendered for them."""
-    contexto = contexto_de_horas(request)
+    A visitor with a pending message (e.g. "Cerró su sesión") gets the page rendered for them.
+
+    When the clinic offers prestaciones online, the page first asks what the visit is for
+    (``?prestacion=<id>``); the clinic offering none books single slots as before."""
+    pedida = request.GET.get("prestacion", "").strip()
+    prestacion_id = _id_o_none(pedida)
+    opciones = opciones_de_reserva(prestacion_id=prestacion_id)
+    if (pedida and opciones.prestacion is None) or (not pedida and opciones.pide_prestacion):
+        prestaciones = prestaciones_en_linea()
+        if not prestaciones:  # ?prestacion= where the clinic offers none online: the plain page
+            return redirect("portal:reservar")
+        return _elegir_prestacion(request, prestaciones, invalida=bool(pedida))
+    contexto = contexto_de_horas(request, prestacion=opciones.prestacion, dentistas=opciones.dentistas)
     if len(messages.get_messages(request)):
         return _pagina_reservar(request, contexto)
     nonce = str(get_nonce(request)).encode()
@@ -249,8 +298,9 @@ def reservar(request):
     return HttpResponse(nonce.join(_en_cache(llave, dibujar)))
 
 
-def _no_disponible(request, cita_id, *, status):
-    """The slot is gone, too soon or never existed: say so and offer the nearest free ones.
+def _no_disponible(request, cita_id, *, status, prestacion=None):
+    """The slot is gone, too soon or never existed: say so and offer the nearest free ones
+    (for a prestación, the way back to the times where it fits: a nearby single slot may not).
     When it is gone because this patient booked it (Back after booking, a second tap), say it
     is theirs and show it."""
     if es_reserva_propia(cita_id=cita_id, user=request.user):
@@ -258,7 +308,8 @@ def _no_disponible(request, cita_id, *, status):
         return redirect("portal:cita", pk=cita_id)
     return render(
         request, "cliente_web/reservas/no_disponible.html",
-        {"cercanas": horas_cercanas(cita_id=cita_id), "politica": politica_del_portal()},
+        {"cercanas": horas_cercanas(cita_id=cita_id) if prestacion is None else [], "prestacion": prestacion,
+         "politica": politica_del_portal()},
         status=status,
     )
 
@@ -267,24 +318,43 @@ def _no_disponible(request, cita_id, *, status):
 @requiere_paciente
 @limitar("portal.citas", cuenta="CLINICA_LIMITE_CITAS_CUENTA", ip="CLINICA_LIMITE_CITAS_IP")
 def reservar_confirmar(request, cita_id):
-    """One screen: date, time, dentist, the policy, an optional reason, "Confirmar reserva"."""
+    """One screen: date, time (start and end), dentist, what the visit is for, the policy, an
+    optional reason, "Confirmar reserva". With prestaciones offered online the link carries
+    ``?prestacion=<id>`` (the form posts it back): without a valid one the patient is sent to
+    choose it first; a slot from which it no longer fits is "not available"."""
+    prestaciones = prestaciones_en_linea()
+    prestacion = None
+    if prestaciones:
+        datos = request.POST if request.method == "POST" else request.GET
+        prestacion = _prestacion_pedida(datos.get("prestacion"), prestaciones)
+        if prestacion is None:
+            messages.info(request, "Primero elija para qué es la visita: así le mostramos las horas en que cabe.")
+            return redirect("portal:reservar")
     hora = hora_para_reservar(cita_id=cita_id)
+    if hora is not None and prestacion is not None:
+        cadena = cadena_de(cita_id=hora.pk, duracion=datetime.timedelta(minutes=prestacion.duracion_minutos))
+        realiza = PrestacionDentista.objects.filter(prestacion_id=prestacion.pk, dentista_id=hora.dentista_id).exists()
+        hora = hora if cadena and realiza else None
+        if hora is not None:
+            hora.fin = cadena[-1][2]
     if hora is None:
         # GET 404 (nothing to book at that id), POST 409 (it was taken meanwhile): same friendly page.
-        return _no_disponible(request, cita_id, status=409 if request.method == "POST" else 404)
+        return _no_disponible(request, cita_id, status=409 if request.method == "POST" else 404, prestacion=prestacion)
     formulario = FormularioReserva(request.POST if request.method == "POST" else None)
     if request.method == "POST" and formulario.is_valid():
         try:
-            cita = reservar_cita(user=request.user, cita_id=hora.pk, motivo=formulario.cleaned_data["motivo"])
+            cita = reservar_cita(user=request.user, cita_id=hora.pk, motivo=formulario.cleaned_data["motivo"],
+                                 prestacion_id=prestacion.pk if prestacion is not None else None)
         except ValidationError as error:
             if getattr(error, "code", None) == "hora_no_disponible":
-                return _no_disponible(request, cita_id, status=409)
+                return _no_disponible(request, cita_id, status=409, prestacion=prestacion)
             formulario.agregar_errores_del_servicio(error)
         else:
-            messages.success(request, f"Listo: reservó su hora del {cuando(cita)}. Le enviamos la confirmación.")
+            para = f" para {prestacion.nombre}" if prestacion is not None else ""
+            messages.success(request, f"Listo: reservó su hora{para} del {cuando(cita)}. Le enviamos la confirmación.")
             return redirect("portal:cita", pk=cita.pk)
     return render(request, "cliente_web/reservas/confirmar.html", {
-        "hora": hora, "formulario": formulario, "politica": politica_del_portal(),
+        "hora": hora, "formulario": formulario, "politica": politica_del_portal(), "prestacion": prestacion,
     })
 
 

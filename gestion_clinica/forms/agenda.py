@@ -8,6 +8,7 @@ from django.utils import timezone
 from citas.estados import ESTADOS_MARCADOS
 from citas.horarios import Bloque
 from citas.models import DiaSemana, TipoCierre
+from nucleo.formato import pesos
 from nucleo.formularios import ConClasesBootstrap, ConErroresDelServicio, EntradaFecha
 
 ID_MAXIMO = 2**63 - 1
@@ -33,6 +34,20 @@ class FormularioAsignar(ConClasesBootstrap, forms.Form):
     paciente_telefono = forms.CharField(label="Teléfono", required=False, max_length=40)
     paciente_email = forms.CharField(label="Correo electrónico", required=False, max_length=254)
     motivo = forms.CharField(label="Motivo (opcional)", required=False, max_length=200)
+    prestacion = forms.TypedChoiceField(
+        label="Prestación", required=False, coerce=int, empty_value=None,
+        help_text="Con una prestación se reserva su duración completa: las horas libres seguidas que la cubren "
+                  "(si no calza con los bloques de la agenda, el bloque completo: 45 minutos en bloques de 30 ocupan 60).",
+        error_messages={"invalid_choice": "Esa prestación no está en la lista de este dentista. Elija otra."},
+    )
+
+    def __init__(self, *args, prestaciones=(), **kwargs):
+        """``prestaciones``: the active ones the slot's dentist performs."""
+        super().__init__(*args, **kwargs)
+        self.fields["prestacion"].choices = [
+            ("", "Sin prestación (solo esta hora)"),
+            *((p.pk, f"{p.nombre} · {p.duracion_minutos} min · {pesos(p.precio)}") for p in prestaciones),
+        ]
 
     def clean(self):
         datos = super().clean()

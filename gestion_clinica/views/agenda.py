@@ -187,6 +187,16 @@ def acciones_de(cita, *, dentista_propio, ahora, enlaces, cita_id=None, hora=Non
     return acciones
 
 
+def texto_prestacion(cita) -> str | None:
+    """"Limpieza · hasta 11:00" for a booking of a prestación (the catalogue's name, not free
+    text of a patient: part of a cell's look, no placeholder), "hasta 11:00" for a longer
+    block without one; None for a plain slot."""
+    nombre, hasta = getattr(cita, "prestacion", "") or "", getattr(cita, "hasta_local", "")
+    if not (nombre or hasta):
+        return None
+    return " · ".join(t for t in (nombre, f"hasta {hasta}" if hasta else "") if t)
+
+
 class CitaEnCelda(NamedTuple):
     """What the ``cita`` partial of ``_cita.html`` shows of one appointment of the grid."""
 
@@ -199,6 +209,7 @@ class CitaEnCelda(NamedTuple):
     acciones: tuple[Accion, ...]
     alerta: bool = False  # the patient has allergies: "Alerta clínica", never their text here
     historial: tuple[str, ...] = ()  # the slot's cancellations that day (``texto_cancelacion``)
+    prestacion: str | None = None  # "Limpieza · hasta 11:00": what for, and the end of a longer block
 
 
 @functools.cache
@@ -263,7 +274,8 @@ class _Celdas:
                              cita_id=pk, hora=hora, nombre=nombre)
         return CitaEnCelda(pk=pk, estado=cita.estado, texto=self._textos.get(cita.estado, cita.estado),
                            nombre=nombre, motivo=motivo, url=self._enlaces("gestion:agenda_cita", pk),
-                           acciones=tuple(acciones), alerta=bool(cita.alergias), historial=historial)
+                           acciones=tuple(acciones), alerta=bool(cita.alergias), historial=historial,
+                           prestacion=texto_prestacion(cita))
 
     def render(self, en_celda):
         """The ``celda`` partial for these ``CitaEnCelda``, straight from the template."""
@@ -271,7 +283,8 @@ class _Celdas:
 
     def __call__(self, citas) -> str:
         clave = tuple([(c.estado, c.inicio, not c.nombre_paciente, not c.alergias, not c.estado_anterior,
-                        len(c.cancelaciones), not c.bloqueo_motivo, c.cierre_id is None) for c in citas])
+                        len(c.cancelaciones), not c.bloqueo_motivo, c.cierre_id is None,
+                        getattr(c, "prestacion", ""), getattr(c, "hasta_local", "")) for c in citas])
         html = self._por_clave.get(clave)
         if html is None:
             aspecto = tuple([self.en_celda(cita, n) for n, cita in enumerate(citas)])

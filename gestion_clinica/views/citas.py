@@ -42,6 +42,7 @@ from notificaciones.selectors import avisos_de_cita, es_aviso_de
 from notificaciones.services import canales_de_envio
 from nucleo.ip_cliente import ip_del_cliente
 from pacientes.selectors import buscar_pacientes
+from prestaciones.models import Prestacion
 
 
 @require_POST
@@ -68,7 +69,7 @@ def detalle_cita(request, cita_id):
     """One appointment: when, with whom, its state and the actions the grid offers, the slot's
     cancellations (who, when, why, recorded by whom), and its notifications with their delivery state (and "Reenviar" for administración/recepción).
     A dentist opens only their own appointments (another's is a 404, as in the grid)."""
-    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente"))
+    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "cliente", "prestacion"))
     propio = dentista_propio_de(request)
     ahora = timezone.now()
     acceso, ve_alergias = _acceso_y_alergias(request, cita, propio)
@@ -250,18 +251,20 @@ def asignar(request, cita_id):
     """Give a free slot to a patient from the search, or to a person without a record."""
     cita = cita_o_404(request, cita_id)
     volver = url_dia(timezone.localdate(cita.inicio))
-    formulario = FormularioAsignar(request.POST if request.method == "POST" else None)
+    # Any active prestación this dentist performs (not only those offered online).
+    prestaciones = Prestacion.objects.activas().filter(dentistas=cita.dentista_id).order_by("nombre", "pk")
+    formulario = FormularioAsignar(request.POST if request.method == "POST" else None, prestaciones=prestaciones)
     if request.method == "POST" and formulario.is_valid():
         datos = formulario.cleaned_data
         try:
             if datos["cliente"]:
                 services.asignar_cita(actor=request.user, cita_id=cita.pk, cliente_id=datos["cliente"],
-                                      motivo=datos["motivo"])
+                                      motivo=datos["motivo"], prestacion_id=datos["prestacion"])
             else:
                 services.asignar_cita(
                     actor=request.user, cita_id=cita.pk, paciente_nombre=datos["paciente_nombre"],
                     paciente_email=datos["paciente_email"], paciente_telefono=datos["paciente_telefono"],
-                    motivo=datos["motivo"],
+                    motivo=datos["motivo"], prestacion_id=datos["prestacion"],
                 )
         except ValidationError as error:
             if getattr(error, "code", None) == "hora_no_disponible":
@@ -297,8 +300,9 @@ def reprogramar(request, cita_id):
     """Move a booking to another free slot with the picker (``views.selector_horas``): the same
     dentist by default, one day at a time; each free time is a button that moves it in one
     service call (``reprogramar_cita``). A slot taken meanwhile: back to the picker, same day,
-    with the service's message."""
-    cita = cita_o_404(request, cita_id)
+    with the service's message. A booking of a prestación is offered only the times where its
+    duration fits, each with its end."""
+    cita = cita_o_404(request, cita_id, relacionados=("dentista__user", "prestacion"))
     volver = url_dia(timezone.localdate(cita.inicio))
     formulario = FormularioReprogramar(request.POST if request.method == "POST" else None)
     datos = request.GET
@@ -320,7 +324,9 @@ def reprogramar(request, cita_id):
     return render(request, "gestion_clinica/agenda/reprogramar.html", {
         "cita": cita, "formulario": formulario, "volver": volver, "url": request.path,
         "dentista_actual": cita.dentista_id,
-        **selector_pedido(request, datos, dentista_preferido=cita.dentista_id, excluir_id=cita.pk),
+        # A booking of a prestación moves only where its whole duration fits.
+        **selector_pedido(request, datos, dentista_preferido=cita.dentista_id, excluir_id=cita.pk,
+                          duracion_minutos=cita.prestacion.duracion_minutos if cita.prestacion_id else None),
     })
 
 

@@ -36,7 +36,7 @@ def _fecha(request, datos, nombre, hoy):
     return fecha
 
 
-def selector_pedido(request, datos, *, dentista_preferido=None, excluir_id=None) -> dict:
+def selector_pedido(request, datos, *, dentista_preferido=None, excluir_id=None, duracion_minutos=None) -> dict:
     """The partial's context for the choices in ``datos`` (``request.GET``, or the POST that
     failed): ``dentistas``, ``dentista`` (None when no dentist can be booked), ``selector``
     (``SelectorDeHoras``), ``anterior``/``siguiente`` (Mondays, or None) and ``hoy``.
@@ -58,7 +58,7 @@ def selector_pedido(request, datos, *, dentista_preferido=None, excluir_id=None)
     fecha = _fecha(request, datos, "fecha", hoy)
     semana = None if fecha else _fecha(request, datos, "semana", hoy)
     selector = selector_de_horas(dentista_id=dentista.pk, fecha=fecha or semana, primer_dia_libre=semana is not None,
-                                 excluir_id=excluir_id)
+                                 excluir_id=excluir_id, duracion_minutos=duracion_minutos)
     siete = datetime.timedelta(days=7)
     contexto.update(
         selector=selector,
