@@ -395,11 +395,16 @@ def test_un_mensaje_pendiente_sale_en_la_pagina_de_horas(portal, horas):
 def test_la_lista_memorizada_nunca_queda_vieja(portal, horas, otro_paciente, dentista, settings):
     """The cache is keyed by everything the page shows: a booking, a new slot, a renamed
     dentist or the clinic's new phone number changes the next page at once."""
-    tomada, otra = horas(30 * H), horas(31 * H)
+    # All on one day (the day after tomorrow, 10:00–12:00 in Santiago): the page names the
+    # dentist, with their specialty, once per day, and "30 hours from now" crosses midnight in
+    # the afternoon.
+    pasado_manana = timezone.localdate() + datetime.timedelta(days=2)
+    diez = timezone.make_aware(datetime.datetime.combine(pasado_manana, datetime.time(10))) - timezone.now()
+    tomada, otra = horas(diez), horas(diez + H)
     contenido = portal.get(RESERVAR).content.decode()
     assert reverse("portal:reservar_confirmar", args=[tomada.pk]) in contenido
     reservar_cita(user=otro_paciente, cita_id=tomada.pk)
-    nueva = horas(32 * H)
+    nueva = horas(diez + 2 * H)
     contenido = portal.get(RESERVAR).content.decode()
     assert reverse("portal:reservar_confirmar", args=[tomada.pk]) not in contenido
     assert reverse("portal:reservar_confirmar", args=[otra.pk]) in contenido
