@@ -9,6 +9,7 @@ from gestion_clinica.views import (
 from gestion_clinica.views import ficha_recetas
 from gestion_clinica.views import ficha_odontograma
 from gestion_clinica.views import ficha_consentimientos
+from gestion_clinica.views import planes, prestaciones
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -32,4 +33,6 @@ urlpatterns = [
     *ficha_recetas.urlpatterns,
     *ficha_odontograma.urlpatterns,
     *ficha_consentimientos.urlpatterns,
+    *prestaciones.urlpatterns,
+    *planes.urlpatterns,
 ]
