@@ -103,7 +103,7 @@ def _diente_y_cara(diente, superficie):
 def plan_actual(cliente_id) -> PlanTratamiento | None:
     """The patient's plan in force (the newest ``vigente``), or None."""
     return (PlanTratamiento.objects.filter(cliente_id=cliente_id, estado=EstadoPlan.VIGENTE)
-            .select_related("dentista").order_by("-creado", "-pk").first())
+            .select_related("dentista__user").order_by("-creado", "-pk").first())
 
 
 def items_del_plan(plan_id):

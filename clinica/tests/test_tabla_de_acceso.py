@@ -179,6 +179,18 @@ TABLA = {
     # The odontogram (issue 16): the care team only, like the rest of the record.
     "gestion:ficha_odontograma": {D},
     "gestion:ficha_odontograma_historial": {D},
+    # Issue 17, the arancel: administration keeps it.
+    "gestion:prestaciones": {A},
+    "gestion:prestacion_nueva": {A},
+    "gestion:prestacion": {A},
+    "gestion:prestacion_estado": {A},  # POST only
+    # Issue 17, treatment plans: the dentist's plan shows teeth and findings (the care team only);
+    # reception's billing view (prestaciones, teeth, prices) is for every staff role.
+    "gestion:ficha_plan": {D},
+    "gestion:ficha_plan_accion": {D},  # POST; a GET goes to the plan page
+    "gestion:ficha_plan_item": {D},
+    "gestion:ficha_plan_item_realizado": {D},  # POST; a GET goes to the plan page
+    "gestion:paciente_plan": {A, R, D},
 }
 
 # URLs with an id, and how another owner's id is tried on them (IDOR). The value names the
@@ -237,6 +249,12 @@ IDOR = {
     "gestion:ficha_consentimiento_revocar": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
     "gestion:ficha_consentimiento_anular": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
     "gestion:ficha_consentimiento_pdf": ("dentista", {"consentimiento_id": "otro_consentimiento_id"}, 404),
+    # Issue 17: another patient's plan or plan item under this patient's record does not exist;
+    # another patient's record itself is refused by the care rule.
+    "gestion:ficha_plan": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_plan_accion": ("dentista", {"plan_id": "otro_plan_id"}, 404),
+    "gestion:ficha_plan_item": ("dentista", {"item_id": "otro_item_id"}, 404),
+    "gestion:ficha_plan_item_realizado": ("dentista", {"item_id": "otro_item_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
@@ -254,6 +272,8 @@ SIN_DUENO = {
     "gestion:ficha_urgencia", "gestion:ficha_accesos", "gestion:ficha_urgencia_revisar",
     # The clinic's consent templates: no owner (issue 16).
     "gestion:plantilla_consentimiento", "gestion:plantilla_consentimiento_estado",
+    # The arancel (issue 17): no owner; the billing view of a plan: any patient, every staff role.
+    "gestion:prestacion", "gestion:prestacion_estado", "gestion:paciente_plan",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from ficha.models import Seccion
 from ficha.odontograma import describir
@@ -70,7 +70,8 @@ def plan(request, cliente_id):
     """GET: the patient's plan in force (or "Crear plan"); POST: ``crear_plan``."""
     if request.method == "POST":
         try:
-            crear_plan(actor=request.user, cliente_id=cliente_id, titulo=request.POST.get("titulo", "")[:200])
+            crear_plan(actor=request.user, cliente_id=cliente_id, titulo=request.POST.get("titulo", "")[:200],
+                       observaciones=request.POST.get("observaciones", "")[:600])
         except Cliente.DoesNotExist:
             raise Http404("Ese paciente ya no existe.") from None
         except ValidationError as error:
@@ -81,11 +82,13 @@ def plan(request, cliente_id):
     return render(request, f"{PLANTILLAS}/plan.html", _contexto_del_plan(cliente_id, plan_actual(cliente_id)))
 
 
-@require_POST
 @con_acceso_a_ficha(Seccion.PLAN, objeto="plan_id", modelo=PlanTratamiento)
 def plan_accion(request, cliente_id, plan_id):
-    """One step on the plan: ``accion`` = agregar (a prestación by hand), hallazgo (one finding),
-    todos (every finding not yet in it), terminar, anular."""
+    """POST, one step on the plan: ``accion`` = agregar (a prestación by hand), hallazgo (one
+    finding), todos (every finding not yet in it), terminar, anular. A GET (after the gate
+    logged it, like any read of the record) goes to the plan page."""
+    if request.method != "POST":
+        return redirect(_url_plan(cliente_id))
     accion = request.POST.get("accion", "")
     datos = {"actor": request.user, "plan_id": plan_id, "cliente_id": cliente_id}
     try:
@@ -163,11 +166,12 @@ def plan_item(request, cliente_id, item_id):
     return render(request, f"{PLANTILLAS}/item.html", {**_encabezado(cliente_id), "item": item, "form": form})
 
 
-@require_POST
 @con_acceso_a_ficha(Seccion.PLAN, objeto="item_id", modelo=_items_de_pacientes)
 def plan_item_realizado(request, cliente_id, item_id):
-    """"Realizado en esta atención" from the draft note (``evolucion``): ``marcar_realizado``,
-    back to the note."""
+    """POST, "Realizado en esta atención" from the draft note (``evolucion``):
+    ``marcar_realizado``, back to the note. A GET goes to the plan page."""
+    if request.method != "POST":
+        return redirect(_url_plan(cliente_id, "items"))
     evolucion = str(request.POST.get("evolucion", ""))[:20]
     evolucion_id = int(evolucion) if evolucion.isascii() and evolucion.isdigit() else None
     try:

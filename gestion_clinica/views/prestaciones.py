@@ -22,7 +22,8 @@ PLANTILLAS = "gestion_clinica/prestaciones"
 
 
 def _dentistas_activos():
-    return list(Perfil.objects.filter(rol=Rol.DENTISTA, activo=True).order_by("nombre", "pk"))
+    return list(Perfil.objects.filter(rol=Rol.DENTISTA, activo=True).select_related("user")
+                .order_by("user__first_name", "user__last_name", "pk"))
 
 
 @require_safe
@@ -30,7 +31,8 @@ def _dentistas_activos():
 def prestaciones(request):
     """The arancel: active first, by code; each with its dentists (one prefetch)."""
     lista = (Prestacion.objects.order_by("-activa", "codigo")
-             .prefetch_related(Prefetch("dentistas", queryset=Perfil.objects.order_by("nombre").only("pk", "nombre"))))
+             .prefetch_related(Prefetch("dentistas", queryset=Perfil.objects.select_related("user").order_by(
+                 "user__first_name", "user__last_name", "pk"))))
     return render(request, f"{PLANTILLAS}/lista.html", {"prestaciones": lista, "hallazgos": HALLAZGOS_TRATABLES})
 
 
