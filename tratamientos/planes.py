@@ -18,8 +18,8 @@ Rules (the model's docstrings and constraints are the backstop, trigger ``item_p
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Q, Sum, Value
-from django.db.models.functions import Coalesce, Now
+from django.db.models import CharField, Count, Max, Q, StringAgg, Sum, Value
+from django.db.models.functions import MD5, Coalesce, Concat, Now
 from django.utils import timezone
 
 from ficha.antecedentes import exigir_dentista_con_acceso
@@ -125,6 +125,7 @@ class Totales:
     cancelado: int = 0
     items: int = 0
     por_fase: dict = field(default_factory=dict)
+    huella: str = ""
 
     @property
     def plan(self) -> int:
@@ -132,13 +133,23 @@ class Totales:
         return self.propuesto + self.aceptado + self.realizado
 
 
+# Everything the items' table shows of a row (its prestación's code and name included): the
+# digest of these per phase keys the table's cached HTML, so any change to any shown value,
+# by any path (a service, a bulk UPDATE, raw SQL), is a new key.
+_FILA_VISIBLE = Concat("pk", Value("|"), "estado", Value("|"), "precio", Value("|"), "descuento", Value("|"), "orden",
+                       Value("|"), Coalesce("diente", Value(0)), Value("|"), "superficie", Value("|"),
+                       "prestacion__codigo", Value("|"), "prestacion__nombre", output_field=CharField())
+
+
 def totales_del_plan(plan_id) -> Totales:
     """The plan's totals by phase and overall, proposed/accepted/done: one GROUP BY query, the
-    sums computed by PostgreSQL (never added up in Python from the rows shown)."""
+    sums computed by PostgreSQL (never added up in Python from the rows shown). ``huella``:
+    a digest of every shown value of every item, computed in the same query."""
     filas = (ItemPlan.objects.filter(plan_id=plan_id).order_by().values("fase")
              .annotate(**{estado: Coalesce(Sum("total", filter=Q(estado=estado)), Value(0)) for estado in EstadoItem.values},
-                       items=Count("pk", filter=~Q(estado=EstadoItem.CANCELADO))))
-    totales = Totales()
+                       items=Count("pk", filter=~Q(estado=EstadoItem.CANCELADO)),
+                       huella=MD5(StringAgg(_FILA_VISIBLE, Value(","), order_by="pk"))))
+    totales = Totales(huella=repr(sorted((f["fase"], f["huella"]) for f in filas)))
     for fila in sorted(filas, key=lambda f: f["fase"]):
         fase = Totales(**{e: fila[e] for e in EstadoItem.values}, items=fila["items"])
         totales.por_fase[fila["fase"]] = fase

@@ -6,6 +6,7 @@ queries do not grow with its items."""
 import re
 
 import pytest
+from django.core.cache import caches
 from django.urls import reverse
 
 from ficha.evoluciones import crear_evolucion
@@ -22,9 +23,10 @@ from tratamientos.planes import agregar_item, crear_plan
 pytestmark = pytest.mark.django_db
 
 # Session and user, second factor, the access rule, the read-log row, the header (patient and
-# history), the plan, the active prestaciones, the previous plans, the items, the totals, the
-# suggestions, the findings already in the plan, the findings (odontogram state).
-CONSULTAS_PLAN = 14
+# history), the plan, the active prestaciones, the previous plans, the totals (and the items'
+# digest), the suggestions, the findings already in the plan, the findings (odontogram state);
+# the items themselves only when their table is not in the "ficha" cache.
+CONSULTAS_PLAN = 13
 
 
 @pytest.fixture
@@ -175,7 +177,29 @@ def test_consultas_fijas_del_plan_con_2_o_300_items(paciente_ficha, tratante, ar
         ItemPlan(plan=plan, prestacion=arancel["resina"], diente=11 + i % 8, superficie="O", fase=1 + i % 3,
                  orden=i, precio=45000, descuento=i % 2 * 1000) for i in range(cantidad)])
     cliente = cliente_de(tratante.user)
-    cliente.get(_url(c))
+    caches["ficha"].clear()
+    with django_assert_num_queries(CONSULTAS_PLAN + 1):
+        respuesta = cliente.get(_url(c))
+    assert _texto(respuesta).count('class="item-plan') == cantidad
     with django_assert_num_queries(CONSULTAS_PLAN):
         respuesta = cliente.get(_url(c))
     assert _texto(respuesta).count('class="item-plan') == cantidad
+
+
+def test_la_tabla_en_cache_sigue_cada_cambio_por_cualquier_camino(paciente_ficha, tratante, arancel):
+    """The items' cached HTML is keyed by PostgreSQL's digest of what it shows: a bulk UPDATE
+    that skips the services (and ``actualizado``), or a renamed prestación, is seen at once."""
+    c = paciente_ficha.pk
+    plan = crear_plan(actor=tratante.user, cliente_id=c)
+    item = agregar_item(actor=tratante.user, plan_id=plan.pk, prestacion_id=arancel["resina"].pk, diente=16,
+                        superficie="O")
+    cliente = cliente_de(tratante.user)
+    assert "$45.000" in _texto(cliente.get(_url(c)))
+    ItemPlan.objects.filter(pk=item.pk).update(descuento=4000)
+    assert 'id="total-plan">$41.000<' in _texto(cliente.get(_url(c)))
+    Prestacion.objects.filter(pk=arancel["resina"].pk).update(nombre="Resina compuesta")
+    pagina = _texto(cliente.get(_url(c)))
+    assert "Resina compuesta" in pagina and "Obturación resina" not in pagina
+    ItemPlan.objects.filter(pk=item.pk).update(estado=EstadoItem.ACEPTADO, aceptado_en=item.creado)
+    assert "Por realizar" in _texto(cliente.get(reverse("gestion:paciente_plan", args=[c])))
+    assert "Por realizar" in _texto(cliente.get(_url(c)))
