@@ -18,6 +18,7 @@ Rules (the model's docstrings and constraints are the backstop, trigger ``item_p
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import CharField, Count, Max, Q, StringAgg, Sum, Value
 from django.db.models.functions import MD5, Coalesce, Concat, Now
 from django.utils import timezone
@@ -136,7 +137,7 @@ class Totales:
 # Everything the items' table shows of a row (its prestación's code and name included): the
 # digest of these per phase keys the table's cached HTML, so any change to any shown value,
 # by any path (a service, a bulk UPDATE, raw SQL), is a new key.
-_FILA_VISIBLE = Concat("pk", Value("|"), "estado", Value("|"), "precio", Value("|"), "descuento", Value("|"), "orden",
+_FILA_VISIBLE = Concat("pk", Value("|"), Coalesce("hallazgo_id", Value(0)), Value("|"), "estado", Value("|"), "precio", Value("|"), "descuento", Value("|"), "orden",
                        Value("|"), Coalesce("diente", Value(0)), Value("|"), "superficie", Value("|"),
                        "prestacion__codigo", Value("|"), "prestacion__nombre", output_field=CharField())
 
@@ -175,6 +176,25 @@ def hallazgos_para_el_plan(cliente_id, plan_id=None):
         en_plan = set(ItemPlan.objects.filter(plan_id=plan_id, hallazgo__isnull=False)
                       .exclude(estado=EstadoItem.CANCELADO).values_list("hallazgo_id", flat=True))
     return [(m, sugeridas.get(m.estado), m.pk in en_plan) for m in hallazgos_pendientes(cliente_id)]
+
+
+# What the plan page's findings list depends on besides the plan's items: the odontogram (an
+# append-only table: its row count and latest id name its whole state) and the prestaciones that
+# treat a finding (everything shown of them). One round trip.
+_SQL_HUELLA_HALLAZGOS = """
+    SELECT (SELECT count(*) || ':' || coalesce(max(id), 0) FROM ficha_marcaodontograma WHERE cliente_id = %s),
+           (SELECT md5(coalesce(string_agg(id || '|' || codigo || '|' || nombre || '|' || precio || '|' || trata_hallazgo,
+                                           ',' ORDER BY codigo, id), ''))
+              FROM prestaciones_prestacion WHERE activa AND trata_hallazgo <> '')
+"""
+
+
+def huella_de_hallazgos(cliente_id) -> tuple[str, str]:
+    """A key for the findings list of the plan page, with the plan's ``Totales.huella``: the
+    odontogram's state (its changes are append-only rows) and the suggested prestaciones."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL_HUELLA_HALLAZGOS, [cliente_id])
+        return tuple(cursor.fetchone())
 
 
 def pendientes_para_la_nota(cliente_id):

@@ -76,8 +76,8 @@ class FormularioItem(_Base):
     diente = forms.CharField(label="Diente (FDI)", max_length=3, required=False,
                              help_text="Vacío: toda la boca.")
     superficie = forms.ChoiceField(label="Cara", required=False,
-                                   choices=[("", "Diente completo"), ("O", "O"), ("M", "M"), ("D", "D"), ("V", "V"),
-                                            ("L", "L")],
+                                   choices=[("", "Todo el diente"), ("O", "O (oclusal)"), ("M", "M (mesial)"),
+                                            ("D", "D (distal)"), ("V", "V (vestibular)"), ("L", "L (lingual)")],
                                    error_messages={"invalid_choice": "La cara debe ser O, M, D, V o L."})
     fase = forms.TypedChoiceField(label="Fase", coerce=int, initial=1, choices=[(n, n) for n in range(1, 10)],
                                   error_messages={"invalid_choice": "La fase va de 1 a 9.",

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from ficha.evoluciones import crear_evolucion
 from ficha.odontograma import Cambio, registrar_cambios
 from ficha.tests.conftest import dar_cita, paciente_ficha  # noqa: F401  (pytest fixtures)
-from personal.models import Rol
+from personal.models import Perfil, Rol
 from prestaciones.models import Prestacion
 from tratamientos.models import EstadoItem, ItemPlan
 
@@ -101,3 +101,39 @@ def test_dentista_arma_el_plan_desde_el_odontograma(page, live_server, errores_d
     expect(page.locator("#total-plan")).to_have_text("$165.000")
     expect(page.get_by_text("Alto riesgo de caries")).to_have_count(0)
     captura("8-recepcion-vista-de-cobro")
+
+
+def test_administracion_mantiene_el_arancel(page, live_server, errores_de_consola, entrar_a_gestion, crear_personal):
+    CAPTURAS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    admin = crear_personal(rol=Rol.ADMINISTRADOR, username="admin.arancel", nombre="Carolina", apellido="Fuentealba")
+    soto = crear_personal(rol=Rol.DENTISTA, username="dra.soto", nombre="Camila", apellido="Soto")
+    munoz = crear_personal(rol=Rol.DENTISTA, username="dr.munoz", nombre="Matías", apellido="Muñoz")
+    Perfil.objects.filter(pk=munoz.pk).update(especialidad="Endodoncia")
+    Prestacion.objects.create(codigo="EVA-01", nombre="Evaluación y diagnóstico", precio=20000, duracion_minutos=30,
+                              reservable_en_linea=True)
+    entrar_a_gestion(admin)
+    page.get_by_role("link", name="Arancel").click()
+    page.get_by_role("link", name="Nueva prestación").click()
+    page.get_by_label("Código").fill("end-01")
+    page.get_by_label("Nombre").fill("Endodoncia unirradicular")
+    page.get_by_label("Especialidad").fill("Endodoncia")
+    page.get_by_label("Duración (minutos)").fill("90")
+    page.get_by_label("Precio").fill("180.000,5")
+    page.get_by_label("Trata el hallazgo del odontograma").select_option("endodoncia")
+    page.get_by_label("Matías Muñoz · Endodoncia").check()
+    page.get_by_role("button", name="Guardar").click()
+    expect(page.get_by_text("Escriba el monto en pesos, sin decimales (por ejemplo 12.500).")).to_be_visible()
+    page.screenshot(path=str(CAPTURAS / "9-arancel-precio-con-decimales.png"), full_page=True)
+    page.get_by_label("Precio").fill("$180.000")
+    page.get_by_role("button", name="Guardar").click()
+    expect(page.get_by_role("status").filter(has_text="Prestación END-01 creada.")).to_be_visible()
+    fila = page.locator("#lista-prestaciones tr", has_text="END-01")
+    expect(fila).to_contain_text("$180.000")
+    expect(fila).to_contain_text("Matías Muñoz")
+    page.locator("#lista-prestaciones tr", has_text="EVA-01").get_by_role("button", name="Desactivar").click()
+    expect(page.get_by_role("status").filter(has_text="EVA-01 desactivada")).to_be_visible()
+    page.screenshot(path=str(CAPTURAS / "10-arancel-lista.png"), full_page=True)
+    assert not Prestacion.objects.get(codigo="EVA-01").reservable_en_linea
+    assert list(Prestacion.objects.get(codigo="END-01").dentistas.values_list("pk", flat=True)) == [munoz.pk]
+    assert soto.pk not in Prestacion.objects.get(codigo="END-01").dentistas.values_list("pk", flat=True)

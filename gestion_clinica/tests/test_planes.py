@@ -23,10 +23,12 @@ from tratamientos.planes import agregar_item, crear_plan
 pytestmark = pytest.mark.django_db
 
 # Session and user, second factor, the access rule, the read-log row, the header (patient and
-# history), the plan, the active prestaciones, the previous plans, the totals (and the items'
-# digest), the suggestions, the findings already in the plan, the findings (odontogram state);
-# the items themselves only when their table is not in the "ficha" cache.
-CONSULTAS_PLAN = 13
+# history), the plan, the active prestaciones (the add form), the previous plans, the totals
+# (and the items' digest), the findings' key (odontogram and suggestions). When their HTML is
+# not in the "ficha" cache: the items (1), and the suggestions, the findings already in the
+# plan and the odontogram's state (3).
+CONSULTAS_PLAN = 11
+SIN_CACHE = 4
 
 
 @pytest.fixture
@@ -178,7 +180,7 @@ def test_consultas_fijas_del_plan_con_2_o_300_items(paciente_ficha, tratante, ar
                  orden=i, precio=45000, descuento=i % 2 * 1000) for i in range(cantidad)])
     cliente = cliente_de(tratante.user)
     caches["ficha"].clear()
-    with django_assert_num_queries(CONSULTAS_PLAN + 1):
+    with django_assert_num_queries(CONSULTAS_PLAN + SIN_CACHE):
         respuesta = cliente.get(_url(c))
     assert _texto(respuesta).count('class="item-plan') == cantidad
     with django_assert_num_queries(CONSULTAS_PLAN):
@@ -203,3 +205,11 @@ def test_la_tabla_en_cache_sigue_cada_cambio_por_cualquier_camino(paciente_ficha
     ItemPlan.objects.filter(pk=item.pk).update(estado=EstadoItem.ACEPTADO, aceptado_en=item.creado)
     assert "Por realizar" in _texto(cliente.get(reverse("gestion:paciente_plan", args=[c])))
     assert "Por realizar" in _texto(cliente.get(_url(c)))
+    # The findings' list: a new mark, a suggestion that changes, an item made from a finding.
+    [marca] = registrar_cambios(actor=tratante.user, cliente_id=c, cambios=[Cambio(38, "", "extraccion")])
+    pagina = _texto(cliente.get(_url(c)))
+    assert "Diente 38: extracción indicada (hallazgo)" in pagina and "→ Exodoncia simple ($55.000)" in pagina
+    Prestacion.objects.filter(pk=arancel["exodoncia"].pk).update(precio=60000)
+    assert "→ Exodoncia simple ($60.000)" in _texto(cliente.get(_url(c)))
+    ItemPlan.objects.create(plan=plan, prestacion=arancel["exodoncia"], diente=38, hallazgo=marca, precio=60000)
+    assert 'name="hallazgo" value="%d"' % marca.pk not in _texto(cliente.get(_url(c)))

@@ -32,7 +32,7 @@ from prestaciones.models import Prestacion
 from tratamientos.models import EstadoItem, EstadoPlan, ItemPlan, PlanTratamiento
 from tratamientos.planes import (
     agregar_desde_hallazgos, agregar_item, cancelar_item, cerrar_plan, crear_plan, editar_item, hallazgos_para_el_plan,
-    items_del_plan, marcar_realizado, plan_actual, quitar_item, totales_del_plan,
+    huella_de_hallazgos, items_del_plan, marcar_realizado, plan_actual, quitar_item, totales_del_plan,
 )
 
 PLANTILLAS = "gestion_clinica/planes"
@@ -76,6 +76,24 @@ def tabla_de_items(cliente_id, plan_id, totales, *, editable):
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, escaped)
 
 
+def lista_de_hallazgos(cliente_id, plan_id, totales):
+    """The plan page's pending findings (each with its suggested prestación and "Agregar al
+    plan", or "En el plan") as HTML, and whether any is left to add; from the "ficha" cache
+    when the odontogram, the suggestions and the plan's items are as they were
+    (``huella_de_hallazgos`` + ``totales.huella``). The list has no form tags: the page wraps
+    it in its form with this request's CSRF token."""
+    clave = "plan-hallazgos:" + hashlib.sha256(repr((cliente_id, plan_id, huella_de_hallazgos(cliente_id),
+                                                     totales.huella)).encode()).hexdigest()
+    cache = caches["ficha"]
+    guardado = cache.get(clave)
+    if guardado is None:
+        hallazgos = [(m, describir(m), sugerida, ya) for m, sugerida, ya in hallazgos_para_el_plan(cliente_id, plan_id)]
+        guardado = (render_to_string(f"{PLANTILLAS}/_hallazgos.html", {"hallazgos": hallazgos}),
+                    any(s and not ya for _, _, s, ya in hallazgos))
+        cache.set(clave, guardado, None)
+    return mark_safe(guardado[0]), guardado[1]  # noqa: S308 (rendered by the template engine, escaped)
+
+
 def _contexto_del_plan(cliente_id, plan, *, form=None):
     contexto = _encabezado(cliente_id)
     prestaciones = list(Prestacion.objects.activas().only("pk", "codigo", "nombre", "precio").order_by("codigo"))
@@ -84,10 +102,9 @@ def _contexto_del_plan(cliente_id, plan, *, form=None):
                          estado=EstadoPlan.VIGENTE).order_by("-creado")[:10]})
     if plan is not None:
         totales = totales_del_plan(plan.pk)
-        hallazgos = [(m, describir(m), sugerida, ya) for m, sugerida, ya in hallazgos_para_el_plan(cliente_id, plan.pk)]
+        hallazgos, hay_por_agregar = lista_de_hallazgos(cliente_id, plan.pk, totales)
         contexto.update({"tabla_items": tabla_de_items(cliente_id, plan.pk, totales, editable=True),
-                         "totales": totales, "hallazgos": hallazgos,
-                         "hay_por_agregar": any(s and not ya for _, _, s, ya in hallazgos)})
+                         "totales": totales, "hallazgos": hallazgos, "hay_por_agregar": hay_por_agregar})
     return contexto
 
 
@@ -208,7 +225,7 @@ def plan_item_realizado(request, cliente_id, item_id):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"Realizado en esta atención: {item.prestacion.nombre}"
-                                  + (f", diente {item.diente}{item.superficie}." if item.diente else "."))
+                                  + (f", diente {item.diente} {item.superficie}".rstrip() + "." if item.diente else "."))
     if evolucion_id is not None:
         return redirect(reverse("gestion:ficha_evolucion", args=[cliente_id, evolucion_id]) + "#plan-en-nota")
     return redirect(_url_plan(cliente_id, "items"))
