@@ -97,7 +97,7 @@ def _bloqueada(prestacion_id) -> Prestacion:
     return prestacion
 
 
-def _chocó_el_codigo(error: ValidationError) -> ValidationError:
+def _codigo_duplicado_en_la_base(error: ValidationError) -> ValidationError:
     """Two admins typing the same new code at once: the unique index answers, in the same words."""
     if not hasattr(error, "error_dict") and "integridad" in [e.code for e in error.error_list]:
         return ValidationError({"codigo": ValidationError(DUPLICADA, code="codigo_duplicado")})
@@ -116,7 +116,7 @@ def crear_prestacion(*, actor, dentista_ids=(), **campos) -> Prestacion:
             prestacion = Prestacion.objects.create(**datos)
             _poner_dentistas(prestacion, dentista_ids)
     except ValidationError as error:
-        raise _chocó_el_codigo(error) from None
+        raise _codigo_duplicado_en_la_base(error) from None
     return prestacion
 
 
@@ -139,7 +139,7 @@ def editar_prestacion(*, actor, prestacion_id, dentista_ids=None, **campos) -> P
             if dentista_ids is not None:
                 _poner_dentistas(prestacion, dentista_ids)
     except ValidationError as error:
-        raise _chocó_el_codigo(error) from None
+        raise _codigo_duplicado_en_la_base(error) from None
     return prestacion
 
 
