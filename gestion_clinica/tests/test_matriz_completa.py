@@ -20,6 +20,8 @@ from ficha.evoluciones import crear_evolucion
 from ficha.consentimientos import emitir_consentimiento
 from ficha.models import AccesoFicha, AccesoUrgencia, PlantillaConsentimiento
 from ficha.tests.test_recetas import receta_de
+from prestaciones.models import Prestacion
+from tratamientos.planes import agregar_item, crear_plan
 
 PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
 SOLO_ADMINISTRADOR_PREFIJOS = ("personal", "auditoria")
@@ -78,6 +80,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
         "evolucion_id": crear_evolucion(actor=dentista.user, cliente_id=cliente.pk, texto="Control").pk,
         "receta_id": receta_de(cliente, dentista, "Amoxicilina").pk,  # issue 16
         **_consentimiento_de(cliente, dentista),
+        **_plan_de(cliente, dentista),  # issue 17
     }
 
 
@@ -138,3 +141,16 @@ def _consentimiento_de(cliente, dentista):
                                                        texto="Riesgos: sangrado.")
     consentimiento = emitir_consentimiento(actor=dentista.user, cliente_id=cliente.pk, plantilla_id=plantilla.pk)
     return {"plantilla_id": plantilla.pk, "consentimiento_id": consentimiento.pk}
+
+
+# Issue 17: the arancel is the administration's; the plan is the care team's ("ficha_" URLs).
+SOLO_ADMINISTRADOR |= {"prestaciones", "prestacion_nueva", "prestacion", "prestacion_estado"}
+
+
+def _plan_de(cliente, dentista):
+    """Issue 17: a prestación of the arancel and the patient's plan by their dentist, one item."""
+    prestacion = Prestacion.objects.create(codigo="OBT-01", nombre="Obturación resina", precio=45000,
+                                           duracion_minutos=45)
+    plan = crear_plan(actor=dentista.user, cliente_id=cliente.pk)
+    item = agregar_item(actor=dentista.user, plan_id=plan.pk, prestacion_id=prestacion.pk, diente=16, superficie="O")
+    return {"prestacion_id": prestacion.pk, "plan_id": plan.pk, "item_id": item.pk}
