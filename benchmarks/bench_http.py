@@ -23,6 +23,9 @@ conexión), cada caso durante un tiempo fijo:
    mide en proceso lo que cuesta esa fila (``registrar_lectura``) por petición.
 5. ``cuenta``: el estado de cuenta de un paciente con 300 prestaciones realizadas y 200 pagos
    (``/gestion/pacientes/<id>/estado-de-cuenta/``) como recepción (issue 17), meta ≥ 0,2×.
+6. ``plan``: el plan de tratamiento del mismo paciente con 300 ítems en tres fases (propuestos,
+   aceptados y realizados) y los hallazgos pendientes de sus diez años de odontograma
+   (``/gestion/pacientes/<id>/ficha/plan/``), como su dentista; también escribe su fila de lectura.
 
 Imprime peticiones/s, p50/p95, códigos de estado, razón frente al techo, CPU por petición de
 los workers, de PostgreSQL y del generador, y la memoria máxima (VmHWM) de cada worker; con
@@ -67,6 +70,8 @@ AJUSTES = "benchmarks.ajustes_http"
 META_HORAS = 0.5
 META_RESERVA = 0.3
 META_FICHA = 0.2
+META_PLAN = 0.2
+ITEMS_PLAN = 300
 EVOLUCIONES_FICHA = 200
 DOCUMENTOS_FICHA = 30
 # The odontogram of the ``ficha`` case (issue 16): ten years of charting, about 12 visits a year
@@ -98,7 +103,7 @@ def leer_argumentos(argv=None):
     p.add_argument("--pacientes", type=int, default=5_000, help="pacientes con cuenta del portal; 5000")
     p.add_argument("--semana", type=int, default=1, help="semana de la página de horas (0 = desde hoy); 1")
     p.add_argument("--rondas-max", type=int, default=60, help="rondas de 50 horas disponibles para la carrera; 60")
-    p.add_argument("--casos", default="horas,reserva,agenda,ficha,cuenta", help="casos a medir, separados por coma")
+    p.add_argument("--casos", default="horas,reserva,agenda,ficha,cuenta,plan", help="casos a medir, separados por coma")
     p.add_argument("--puerto", type=int, default=0, help="puerto de gunicorn; 0 = uno libre")
     p.add_argument("--sin-memo", action="store_true",
                    help="sin la caché «paginas» del portal (DummyCache): cada página de horas se dibuja")
@@ -119,7 +124,7 @@ def leer_argumentos(argv=None):
     except (IndexError, ValueError):
         p.error("--ajuste espera NOMBRE=JSON")
     args.casos = [c.strip() for c in args.casos.split(",") if c.strip()]
-    desconocidos = set(args.casos) - {"horas", "reserva", "agenda", "ficha", "cuenta"}
+    desconocidos = set(args.casos) - {"horas", "reserva", "agenda", "ficha", "cuenta", "plan"}
     if desconocidos:
         p.error(f"casos desconocidos: {', '.join(sorted(desconocidos))}")
     if min(args.workers, args.conexiones, args.horas, args.dentistas, args.pacientes) < 1:
@@ -645,6 +650,8 @@ def main(argv=None):
     ficha_cliente_id, dentista_ficha = crear_ficha_llena(pacientes[-1].cliente_id)
     sesion_dentista = sesion_de(dentista_ficha)
     cuenta_cliente_id = crear_cuenta_larga(pacientes[-2].cliente_id, recepcion) if "cuenta" in args.casos else None
+    if "plan" in args.casos:
+        crear_plan_lleno(ficha_cliente_id, dentista_ficha)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     futuras = Cita.objects.filter(inicio__gt=timezone.now()).count()
@@ -660,6 +667,7 @@ def main(argv=None):
     ruta_agenda = f"/gestion/agenda/?fecha={dia_agenda.isoformat()}"
     ruta_ficha = f"/gestion/pacientes/{ficha_cliente_id}/ficha/"
     ruta_cuenta = f"/gestion/pacientes/{cuenta_cliente_id}/estado-de-cuenta/"
+    ruta_plan = f"/gestion/pacientes/{ficha_cliente_id}/ficha/plan/"
     costo_lectura = medir_registro_de_lecturas(dentista_ficha, ficha_cliente_id) if "ficha" in args.casos else None
     if args.perfil:
         perfilar_pagina(ruta_horas, usuarios[pacientes[PACIENTES_CARRERA].user_id])
@@ -703,6 +711,11 @@ def main(argv=None):
             if f"({ITEMS_CUENTA})" not in cuenta or f"({PAGOS_CUENTA})" not in cuenta:
                 raise SystemExit("el estado de cuenta no muestra sus cargos y pagos")
             print(f"Estado de cuenta: {ruta_cuenta}: {cuenta.count('<tr')} filas, {len(cuenta) / 1024:.0f} KB")
+        if "plan" in args.casos:
+            plan = comprobar(cliente, cliente.get(ruta_plan, sesion_dentista), 200, "plan de tratamiento").decode()
+            if plan.count('class="item-plan') != ITEMS_PLAN:
+                raise SystemExit(f"el plan no muestra sus {ITEMS_PLAN} ítems: ¿se perdió la sesión verificada?")
+            print(f"Plan: {ruta_plan}: {len(plan) / 1024:.0f} KB")
 
         medidas["desnuda"] = por_tiempo(cliente, servidor, "desnuda: una consulta, anónima (techo)",
                                         lambda n: cliente.get(ruta_desnuda), **comun)
@@ -766,6 +779,10 @@ def main(argv=None):
             medidas["cuenta"] = por_tiempo(
                 cliente, servidor, f"gestión: estado de cuenta ({ITEMS_CUENTA} cargos, {PAGOS_CUENTA} pagos, recepción)",
                 lambda n: cliente.get(ruta_cuenta, sesion_recepcion), **comun)
+        if "plan" in args.casos:
+            medidas["plan"] = por_tiempo(
+                cliente, servidor, f"gestión: plan de tratamiento ({ITEMS_PLAN} ítems, hallazgos de diez años)",
+                lambda n: cliente.get(ruta_plan, sesion_dentista), **comun)
         memoria = servidor.memoria()
 
     techo = medidas["desnuda"]
@@ -782,6 +799,8 @@ def main(argv=None):
         lineas.append(fila(medidas["ficha"], techo))
     if "cuenta" in medidas:
         lineas.append(fila(medidas["cuenta"], techo))
+    if "plan" in medidas:
+        lineas.append(fila(medidas["plan"], techo))
     tabla = "\n".join(lineas)
     resumen = []
     fallas = False
@@ -837,6 +856,13 @@ def main(argv=None):
                        f"{POR_PAGINA} filas por lista y página) como recepción: **{r:.2f}×** la vista desnuda "
                        f"(meta ≥ {META_CUENTA}): {'cumple' if r >= META_CUENTA else 'NO cumple'}; por CPU del "
                        f"servidor {razon_cpu(m, techo):.2f}×.")
+    if "plan" in medidas:
+        m = medidas["plan"]
+        r = m.por_segundo / techo.por_segundo
+        no_meta |= r < META_PLAN
+        resumen.append(f"- Plan de tratamiento ({ITEMS_PLAN} ítems en 3 fases), como su dentista con segundo factor: "
+                       f"**{r:.2f}×** la vista desnuda (meta ≥ {META_PLAN}): "
+                       f"{'cumple' if r >= META_PLAN else 'NO cumple'}; por CPU del servidor {razon_cpu(m, techo):.2f}×.")
     if costo_lectura is not None:
         resumen.append(f"- Costo del registro de lecturas por petición (en proceso, {costo_lectura['n']} filas, "
                        f"cada una en su propia transacción como en una petición): **{costo_lectura['ms']:.2f} ms** "
@@ -927,6 +953,34 @@ def crear_cuenta_larga(cliente_id, recepcion):
     cuenta_grande(Cliente.objects.get(pk=cliente_id), dentista, recepcion.user, prestacion,
                   items=ITEMS_CUENTA, pagos=PAGOS_CUENTA)
     return cliente_id
+def crear_plan_lleno(cliente_id, usuario):
+    """The ``plan`` case: a plan of ``ITEMS_PLAN`` items by the patient's dentist over three
+    phases, on teeth and surfaces, most proposed, some accepted, some done, some discounted."""
+    from django.utils import timezone
+
+    from prestaciones.models import Prestacion
+    from tratamientos.models import EstadoItem, ItemPlan, PlanTratamiento
+
+    prestaciones = [Prestacion.objects.create(codigo=f"BEN-{i:02d}", nombre=nombre, precio=precio, duracion_minutos=45,
+                                              trata_hallazgo=hallazgo)
+                    for i, (nombre, precio, hallazgo) in enumerate((
+                        ("Obturación resina", 45_000, "caries"), ("Endodoncia", 180_000, "endodoncia"),
+                        ("Corona", 350_000, "corona"), ("Exodoncia", 55_000, "extraccion")))]
+    perfil = usuario.perfil_personal
+    plan = PlanTratamiento.objects.create(cliente_id=cliente_id, dentista=perfil, titulo="Rehabilitación completa")
+    ahora = timezone.now()
+    dientes = [10 * c + d for c in (1, 2, 3, 4) for d in range(1, 9)]
+    filas = []
+    for i in range(ITEMS_PLAN):
+        p = prestaciones[i % len(prestaciones)]
+        estado = (EstadoItem.PROPUESTO, EstadoItem.PROPUESTO, EstadoItem.ACEPTADO, EstadoItem.REALIZADO)[i % 4]
+        filas.append(ItemPlan(
+            plan=plan, prestacion=p, diente=dientes[i % len(dientes)], superficie="O" if p.trata_hallazgo == "caries" else "",
+            fase=1 + i % 3, orden=i, precio=p.precio, descuento=(i % 5) * 1000, estado=estado,
+            aceptado_en=ahora if estado != EstadoItem.PROPUESTO else None,
+            realizado_en=ahora if estado == EstadoItem.REALIZADO else None,
+            realizado_por=perfil if estado == EstadoItem.REALIZADO else None))
+    ItemPlan.objects.bulk_create(filas)
 
 
 def _odontograma_de_diez_anos(cliente_id, usuario, ahora):

@@ -34,6 +34,8 @@ from nucleo.servicios import operacion
 from personal.models import Perfil, Rol
 from personal.segundo_factor import NOMBRE_APP
 from personal.services import crear_personal
+from prestaciones.models import Prestacion
+from prestaciones.services import crear_prestacion
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +195,7 @@ def cargar_demo(*, desde: datetime.date | None = None) -> ResumenDemo:
     _cargar_reservas(resumen, recepcion=recepcion, dentistas=dentistas, pacientes=pacientes)
     _cargar_fichas(resumen, dentista=dentistas[0], pacientes=pacientes)
     _cargar_plantillas_consentimiento(actor=admin)
+    _cargar_prestaciones(actor=admin, dentistas=dentistas)
 
     registrar_evento(
         logger, "demo_cargada", personal_creado=resumen.personal_creado, pacientes_creados=resumen.pacientes_creados,
@@ -403,3 +406,40 @@ def _cargar_plantillas_consentimiento(*, actor):
     for nombre, procedimiento, texto in PLANTILLAS_CONSENTIMIENTO:
         if not PlantillaConsentimiento.objects.filter(nombre__iexact=nombre).exists():
             crear_plantilla(actor=actor, nombre=nombre, procedimiento=procedimiento, texto=texto)
+
+
+# The demo clinic's arancel (issue 17): code, name, specialty, minutes, price in CLP, online,
+# the odontogram finding it treats, and who performs it ("todos" or the dentists' usernames).
+# Prices as a private clinic in Santiago lists them.
+TODOS_LOS_DENTISTAS = "todos"
+ARANCEL = (
+    ("EVA-01", "Evaluación y diagnóstico", "Odontología general", 30, 20_000, True, "", TODOS_LOS_DENTISTAS),
+    ("PER-01", "Limpieza: destartraje y profilaxis", "Periodoncia", 60, 35_000, True, "", TODOS_LOS_DENTISTAS),
+    ("URG-01", "Atención de urgencia", "Odontología general", 30, 30_000, True, "", TODOS_LOS_DENTISTAS),
+    ("RAD-01", "Radiografía periapical", "Radiología", 10, 12_000, False, "", TODOS_LOS_DENTISTAS),
+    ("OPE-01", "Obturación de resina compuesta", "Operatoria", 45, 45_000, False, "caries",
+     ("dra.soto", "dr.munoz")),
+    ("OPE-02", "Sellante de fosas y fisuras", "Operatoria", 20, 18_000, False, "", ("dra.soto", "dra.reyes")),
+    ("OPE-03", "Reconstrucción de resina por fractura", "Operatoria", 60, 55_000, False, "fractura", ("dra.soto",)),
+    ("END-01", "Endodoncia unirradicular", "Endodoncia", 90, 180_000, False, "endodoncia", ("dr.munoz",)),
+    ("END-02", "Endodoncia multirradicular", "Endodoncia", 120, 260_000, False, "", ("dr.munoz",)),
+    ("CIR-01", "Exodoncia simple", "Cirugía", 45, 55_000, False, "extraccion", ("dra.soto",)),
+    ("REH-01", "Corona de porcelana", "Rehabilitación", 60, 350_000, False, "corona", ("dra.soto", "dr.munoz")),
+    ("IMP-01", "Implante dental con corona", "Implantología", 90, 1_100_000, False, "ausente", ("dra.soto",)),
+    ("EST-01", "Blanqueamiento dental", "Estética", 60, 180_000, False, "", ("dra.soto",)),
+    ("ORT-01", "Control de ortodoncia", "Ortodoncia", 30, 40_000, False, "", ("dra.reyes",)),
+)
+
+
+def _cargar_prestaciones(*, actor, dentistas):
+    """The arancel of ``ARANCEL`` with its dentists by specialty (every demo dentist does the
+    evaluation, the cleaning and emergencies). One that exists by code is left as it is."""
+    por_usuario = {d.user.username: d.pk for d in dentistas}
+    for codigo, nombre, especialidad, minutos, precio, en_linea, hallazgo, quienes in ARANCEL:
+        if Prestacion.objects.filter(codigo=codigo).exists():
+            continue
+        ids = list(por_usuario.values()) if quienes == TODOS_LOS_DENTISTAS else [
+            por_usuario[u] for u in quienes if u in por_usuario]
+        crear_prestacion(actor=actor, codigo=codigo, nombre=nombre, especialidad=especialidad,
+                         duracion_minutos=minutos, precio=precio, reservable_en_linea=en_linea,
+                         trata_hallazgo=hallazgo, dentista_ids=ids)

@@ -287,6 +287,7 @@ class Seccion(models.TextChoices):
     CONSENTIMIENTO = "consentimiento", "Consentimiento informado"
     RECETA = "receta", "Receta"
     RESUMEN = "resumen", "Resumen de la ficha"
+    PLAN = "plan", "Plan de tratamiento"
 
 
 class Via(models.TextChoices):

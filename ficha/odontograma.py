@@ -219,27 +219,35 @@ def registrar_cambios(*, actor, cliente_id, cambios, evolucion_id=None) -> list[
     if len(cambios) > MAXIMO_CAMBIOS:
         raise ValidationError(f"Son demasiados cambios a la vez (máximo {MAXIMO_CAMBIOS}).", code="sin_cambios")
     with operacion("registrar_odontograma", actor=actor):
-        perfil = exigir_dentista_con_acceso(actor, cliente_id)
-        nota = _nota_del_cambio(actor, cliente_id, perfil, evolucion_id)
-        dientes = {c.diente for c in cambios}
-        _bloquear_dientes(cliente_id, dientes)
-        actuales = {(m.diente, m.superficie, m.estado): m for m in _ultimos(cliente_id, dientes=dientes)}
-        nuevas = []
-        for cambio in cambios:
-            actual = actuales.get(cambio.clave)
-            vigente = not cambio.quitar
-            if actual is None and not vigente:
-                continue  # removing what is not there
-            if actual is not None and actual.vigente == vigente and (not vigente or actual.condicion == cambio.condicion):
-                continue  # already so
-            condicion = actual.condicion if cambio.quitar else cambio.condicion
-            marca = MarcaOdontograma.objects.create(
-                cliente_id=cliente_id, diente=cambio.diente, superficie=cambio.superficie, estado=cambio.estado,
-                condicion=condicion, vigente=vigente, evolucion=nota, registrado_por=actor, nota=cambio.nota,
-            )
-            actuales[cambio.clave] = marca
-            nuevas.append(marca)
-        return nuevas
+        return registrar_cambios_en_transaccion(actor=actor, cliente_id=cliente_id, cambios=cambios,
+                                                evolucion_id=evolucion_id)
+
+
+def registrar_cambios_en_transaccion(*, actor, cliente_id, cambios, evolucion_id=None) -> list[MarcaOdontograma]:
+    """``registrar_cambios``' writes inside a caller's service transaction (a plan item marked
+    done charts its finding in the same transaction); ``cambios`` already ``Cambio``s."""
+    exigir_transaccion()
+    perfil = exigir_dentista_con_acceso(actor, cliente_id)
+    nota = _nota_del_cambio(actor, cliente_id, perfil, evolucion_id)
+    dientes = {c.diente for c in cambios}
+    _bloquear_dientes(cliente_id, dientes)
+    actuales = {(m.diente, m.superficie, m.estado): m for m in _ultimos(cliente_id, dientes=dientes)}
+    nuevas = []
+    for cambio in cambios:
+        actual = actuales.get(cambio.clave)
+        vigente = not cambio.quitar
+        if actual is None and not vigente:
+            continue  # removing what is not there
+        if actual is not None and actual.vigente == vigente and (not vigente or actual.condicion == cambio.condicion):
+            continue  # already so
+        condicion = actual.condicion if cambio.quitar else cambio.condicion
+        marca = MarcaOdontograma.objects.create(
+            cliente_id=cliente_id, diente=cambio.diente, superficie=cambio.superficie, estado=cambio.estado,
+            condicion=condicion, vigente=vigente, evolucion=nota, registrado_por=actor, nota=cambio.nota,
+        )
+        actuales[cambio.clave] = marca
+        nuevas.append(marca)
+    return nuevas
 
 
 def historial(cliente_id):

@@ -12,6 +12,7 @@ from gestion_clinica.views import ficha_consentimientos
 from gestion_clinica.views import pagos
 from gestion_clinica.views import estado_cuenta, reportes
 from gestion_clinica.views import presupuestos
+from gestion_clinica.views import planes, prestaciones
 from gestion_clinica.views.inicio import inicio
 from gestion_clinica.views.sesion import ActivarCuentaView, EntrarView, SalirView
 
@@ -39,4 +40,6 @@ urlpatterns = [
     *estado_cuenta.urlpatterns,
     *reportes.urlpatterns,
     *presupuestos.urlpatterns,
+    *prestaciones.urlpatterns,
+    *planes.urlpatterns,
 ]

@@ -17,6 +17,14 @@ PRECIO_MAXIMO = 100_000_000
 DURACION_MINIMA = 5
 DURACION_MAXIMA = 8 * 60
 
+# The odontogram findings a prestación may treat, as plain strings: ``ficha.models.EstadoDental``'s
+# values (ficha sits above this layer and is not imported; ``ficha``'s tests check they agree).
+HALLAZGOS_TRATABLES = {
+    "caries": "Caries", "obturacion": "Obturación", "sellante": "Sellante", "fractura": "Fractura",
+    "corona": "Corona", "endodoncia": "Endodoncia", "ausente": "Ausente", "implante": "Implante",
+    "extraccion": "Extracción indicada",
+}
+
 
 class PrestacionQuerySet(models.QuerySet):
     def activas(self):
@@ -41,6 +49,10 @@ class Prestacion(ConFechas):
     reservable_en_linea = models.BooleanField(
         "se reserva en el portal", default=False, db_default=False,
         help_text="Los pacientes pueden reservarla en línea (p. ej. evaluación, limpieza, urgencia).",
+    )
+    trata_hallazgo = models.CharField(
+        "trata el hallazgo", max_length=12, blank=True, default="", db_default="",
+        help_text="El hallazgo del odontograma que resuelve (se sugiere al armar un plan desde el odontograma).",
     )
     dentistas = models.ManyToManyField(
         "personal.Perfil", verbose_name="dentistas que la realizan", through="PrestacionDentista",
@@ -75,6 +87,12 @@ class Prestacion(ConFechas):
                 name="prestacion_precio_valido",
                 violation_error_code="precio_invalido",
                 violation_error_message="El precio debe estar entre $0 y $100.000.000.",
+            ),
+            models.CheckConstraint(
+                condition=Q(trata_hallazgo="") | Q(trata_hallazgo__in=list(HALLAZGOS_TRATABLES)),
+                name="prestacion_hallazgo_valido",
+                violation_error_code="hallazgo_invalido",
+                violation_error_message="Elija un hallazgo del odontograma de la lista.",
             ),
             # Only an active prestación is offered online.
             models.CheckConstraint(

@@ -23,6 +23,7 @@ from cuentas.services import SAL_DESHACER_CORREO, token_cambio_de_correo
 from ficha.consentimientos import emitir_consentimiento
 from ficha.evoluciones import crear_evolucion
 from ficha.models import AccesoFicha, AccesoUrgencia, PlantillaConsentimiento
+from ficha.odontograma import registrar_cambios
 from ficha.tests.test_recetas import receta_de
 from gestion_clinica.tests.conftest import administrador, superusuario  # noqa: F401  (pytest fixtures)
 from notificaciones.models import EstadoNotificacion, Notificacion
@@ -33,6 +34,9 @@ from pacientes.tests.test_documentos import PNG
 from pagos.services import abrir_caja
 from pagos.tests.escena import pago_en_escena
 from personal.models import Rol
+from prestaciones.models import Prestacion
+from tratamientos.models import PlanTratamiento
+from tratamientos.planes import agregar_item, crear_plan
 
 
 def pytest_configure(config):
@@ -124,6 +128,14 @@ def registros(paciente, otro_paciente, dentista, recepcionista, crear_personal, 
         # Issue 17: a quote of each patient, issued by reception from a plan of their dentist.
         "presupuesto_id": lambda: _presupuesto(paciente.cliente, dentista, actor),
         "otro_presupuesto_id": lambda: _presupuesto(otro_paciente.cliente, otro_dentista, actor),
+        # Issue 17: a treatment plan of each patient by their dentist, an item of each, a
+        # prestación of the arancel and a pending finding of the scene's patient.
+        "prestacion_id": lambda: _prestacion().pk,
+        "plan_id": lambda: _plan_de(paciente.cliente, dentista).pk,
+        "item_id": lambda: _plan_de(paciente.cliente, dentista).items.first().pk,
+        "otro_plan_id": lambda: _plan_de(otro_paciente.cliente, otro_dentista).pk,
+        "otro_item_id": lambda: _plan_de(otro_paciente.cliente, otro_dentista).items.first().pk,
+        "hallazgo_id": lambda: _hallazgo(paciente.cliente, dentista).pk,
     }, {
         "cliente_id": paciente.cliente.pk,
         "cita_id": cita.pk,
@@ -178,6 +190,8 @@ def _caja_de(user):
 
     return Caja.objects.filter(cajero_id=user.pk, fecha=timezone.localdate()).first() or abrir_caja(
         actor=user, monto_apertura=0)
+
+
 def _presupuesto(cliente, dentista, actor):
     """A quote (issue 17) of ``cliente`` from a new plan of ``dentista``, issued by ``actor``."""
     from tratamientos.presupuestos import emitir_presupuesto
@@ -185,3 +199,23 @@ def _presupuesto(cliente, dentista, actor):
 
     plan, _ = plan_con_items(cliente, dentista)
     return emitir_presupuesto(actor=actor, plan_id=plan.pk).pk
+
+
+def _prestacion():
+    """An active prestación of the arancel that treats caries (issue 17)."""
+    return Prestacion.objects.get_or_create(codigo="OBT-01", defaults={
+        "nombre": "Obturación resina", "precio": 45000, "duracion_minutos": 45, "trata_hallazgo": "caries"})[0]
+
+
+def _plan_de(cliente, dentista):
+    """The patient's plan by their dentist, with one proposed item (created once)."""
+    plan = PlanTratamiento.objects.filter(cliente=cliente).first()
+    if plan is None:
+        plan = crear_plan(actor=dentista.user, cliente_id=cliente.pk)
+        agregar_item(actor=dentista.user, plan_id=plan.pk, prestacion_id=_prestacion().pk, diente=16, superficie="O")
+    return plan
+
+
+def _hallazgo(cliente, dentista):
+    return registrar_cambios(actor=dentista.user, cliente_id=cliente.pk,
+                             cambios=[{"diente": 26, "superficie": "M", "estado": "caries"}])[0]

@@ -200,6 +200,21 @@ ANTECEDENTES = ("alergias", "enfermedades", "medicamentos", "anticoagulantes", "
 EVOLUCION = ("atendido_el", "cita", "procedimiento", "dientes", "texto")
 FIRMANTE = ("leido", "firmante_relacion", "firmante_nombre", "firmante_rut")
 
+# The arancel's form (issue 17): amounts typed as people write them, and garbage.
+PRESTACION = ("codigo", "nombre", "especialidad", "duracion_minutos", "precio", "reservable_en_linea",
+              "trata_hallazgo", "dentistas")
+monto = st.one_of(st.sampled_from(["$12.500", "12.500", "12500", "-1", "12,5", "1e9", "100.000.001", "$ 0", "1.2.3"]),
+                  st.integers(min_value=-(10**12), max_value=10**12).map(str))
+PISTAS.update({
+    "precio": monto, "descuento": monto, "codigo": st.sampled_from(["OBT-01", "obt 01", "", "X" * 21, "A.B-1"]),
+    "trata_hallazgo": st.sampled_from(["caries", "extraccion", "gingivitis", ""]),
+    "dentistas": real("dentista_id") | real("otro_dentista_id"), "prestacion": real("prestacion_id"),
+    "hallazgo": real("hallazgo_id"), "fase": st.sampled_from(["1", "9", "0", "10", "-1", "x"]),
+    "orden": st.sampled_from(["0", "9999", "10000", "-1", "x"]),
+    "accion": st.sampled_from(["agregar", "hallazgo", "todos", "terminar", "anular", "guardar", "quitar",
+                               "cancelar", "marcar", "x"]),
+})
+
 # url → (who sends it, its POST data). Field names are those of each view's form class.
 POST = {
     "gestion:entrar": ("anonimo", formulario("username", "password")),
@@ -309,6 +324,15 @@ POST = {
     "gestion:paciente_presupuesto_rechazar": ("administrador", formulario("motivo")),
     "portal:presupuesto_aceptar": ("paciente", formulario()),
     "portal:presupuesto_rechazar": ("paciente", formulario("motivo")),
+    # Issue 17: the arancel (administration) and the treatment plan (the patient's dentist).
+    "gestion:prestacion_nueva": ("administrador", formulario(*PRESTACION)),
+    "gestion:prestacion": ("administrador", formulario(*PRESTACION)),
+    "gestion:prestacion_estado": ("administrador", formulario("activa")),
+    "gestion:ficha_plan": ("dentista", formulario("titulo", "observaciones")),
+    "gestion:ficha_plan_accion": ("dentista", formulario("accion", "prestacion", "diente", "superficie", "fase",
+                                                         "descuento", "hallazgo")),
+    "gestion:ficha_plan_item": ("dentista", formulario("accion", "precio", "descuento", "fase", "orden")),
+    "gestion:ficha_plan_item_realizado": ("dentista", formulario("evolucion")),
 }
 # Pages that read their query string: url → (who, the GET parameters).
 GET = {
@@ -369,6 +393,7 @@ SOLO_RUTA = {
     # Quotes (issue 17).
     "gestion:paciente_presupuestos", "gestion:paciente_presupuesto", "gestion:paciente_presupuesto_pdf",
     "portal:mis_presupuestos", "portal:presupuesto", "portal:presupuesto_pdf",
+    "gestion:prestaciones", "gestion:paciente_plan",  # issue 17
 }
 # Signed by the provider: fuzzed with a valid signature over the garbage (test_webhooks_*).
 WEBHOOKS = {"webhooks:twilio", "webhooks:twilio_estado", "webhooks:meta"}

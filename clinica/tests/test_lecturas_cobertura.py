@@ -14,17 +14,20 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinica.tests.conftest import _plan_de
 from clinica.tests.seguridad import argumentos_de, patrones
 from ficha.models import (Antecedentes, Consentimiento, Evolucion, LecturaFicha, MarcaOdontograma,
                           PlantillaConsentimiento, Via)
 from ficha.tests.test_recetas import receta_de
 from pacientes.models import Cliente
 from personal.models import Perfil
+from tratamientos.models import PlanTratamiento
 
 pytestmark = [pytest.mark.django_db, pytest.mark.lento]
 
 MARCADORES = ("ALERGIA-7731", "ENFERMEDAD-7731", "EVOLUCION-7731", "ADENDA-7731", "RECETA-7731",
-              "ODONTOGRAMA-7731", "CONSENTIMIENTO-7731")  # issue 16: a prescription line, a mark's note, a consent
+              "ODONTOGRAMA-7731", "CONSENTIMIENTO-7731",  # issue 16: a prescription line, a mark's note, a consent
+              "PLAN-7731")  # issue 17: a treatment plan's clinical observations
 TIPOS_DE_ARCHIVO = ("application/pdf", "image/", "application/json", "application/octet-stream")
 
 
@@ -53,9 +56,16 @@ def ficha_marcada(registros):
         cliente_id=cliente_id, plantilla=plantilla, dentista=dentista, titulo=plantilla.nombre,
         procedimiento=plantilla.procedimiento, texto="Riesgos: fractura de lima CONSENTIMIENTO-7731",
         emitido_por=dentista.user)
+    # Issue 17: a treatment plan whose clinical observations carry the marker (the dentist's plan
+    # page shows them; reception's billing view of the same plan must not).
+    plan = _plan_de(Cliente.objects.get(pk=cliente_id), dentista)
+    PlanTratamiento.objects.filter(pk=plan.pk).update(observaciones="Control de placa PLAN-7731")
     return {**registros, "evolucion_id": nota.pk, "receta_id": receta.pk, "consentimiento_id": consentimiento.pk,
-            "plantilla_id": plantilla.pk,
-        yield clave, url, _muestra_ficha(respuesta, clave), nuevas
+            "plantilla_id": plantilla.pk, "plan_id": plan.pk, "item_id": plan.items.first().pk,
+            "prestacion_id": plan.items.first().prestacion_id,
+            # Issue 17: the receptionist's box, a payment and a quote of the patient (billing, not the record).
+            "caja_id": registros["caja_id"], "pago_id": registros["pago_id"],
+            "presupuesto_id": registros["presupuesto_id"]}
 
 
 def _urls_del_personal(registros):
@@ -115,6 +125,7 @@ def test_el_equipo_de_cuidado_deja_registro_en_cada_url_que_muestra_la_ficha(fic
     assert {"gestion:ficha_recetas", "gestion:ficha_receta", "gestion:ficha_receta_pdf"} <= set(muestran), muestran
     assert {"gestion:ficha_odontograma", "gestion:ficha_odontograma_historial"} <= set(muestran), muestran
     assert {"gestion:ficha_consentimiento", "gestion:ficha_consentimiento_tableta"} <= set(muestran), muestran
+    assert {"gestion:ficha_plan", "gestion:ficha_plan_item"} <= set(muestran), muestran  # issue 17
 
 
 @pytest.mark.parametrize("persona", ["recepcion", "administrador"])

@@ -214,6 +214,18 @@ TABLA = {
     "portal:presupuesto_pdf": {"paciente"},
     "portal:presupuesto_aceptar": {"paciente"},
     "portal:presupuesto_rechazar": {"paciente"},
+    # Issue 17, the arancel: administration keeps it.
+    "gestion:prestaciones": {A},
+    "gestion:prestacion_nueva": {A},
+    "gestion:prestacion": {A},
+    "gestion:prestacion_estado": {A},  # POST only
+    # Issue 17, treatment plans: the dentist's plan shows teeth and findings (the care team only);
+    # reception's billing view (prestaciones, teeth, prices) is for every staff role.
+    "gestion:ficha_plan": {D},
+    "gestion:ficha_plan_accion": {D},  # POST; a GET goes to the plan page
+    "gestion:ficha_plan_item": {D},
+    "gestion:ficha_plan_item_realizado": {D},  # POST; a GET goes to the plan page
+    "gestion:paciente_plan": {A, R, D},
 }
 
 # URLs with an id, and how another owner's id is tried on them (IDOR). The value names the
@@ -293,6 +305,12 @@ IDOR = {
     "portal:presupuesto_pdf": ("paciente", {"presupuesto_id": "otro_presupuesto_id"}, 404),
     "portal:presupuesto_aceptar": ("paciente", {"presupuesto_id": "otro_presupuesto_id"}, 404),
     "portal:presupuesto_rechazar": ("paciente", {"presupuesto_id": "otro_presupuesto_id"}, 404),
+    # Issue 17: another patient's plan or plan item under this patient's record does not exist;
+    # another patient's record itself is refused by the care rule.
+    "gestion:ficha_plan": ("dentista", {"cliente_id": "otro_cliente_id"}, 403),
+    "gestion:ficha_plan_accion": ("dentista", {"plan_id": "otro_plan_id"}, 404),
+    "gestion:ficha_plan_item": ("dentista", {"item_id": "otro_item_id"}, 404),
+    "gestion:ficha_plan_item_realizado": ("dentista", {"item_id": "otro_item_id"}, 404),
 }
 # URLs with an id that has no owner to mix up (each still answers 404 to an id that does not
 # exist: test_id_inexistente_es_404).
@@ -314,6 +332,8 @@ SIN_DUENO = {
     "gestion:pago_nuevo", "gestion:pago_usar_saldo", "gestion:pago_devolver",
     # A patient's quotes and issuing one (issue 17): staff see every patient.
     "gestion:paciente_presupuestos", "gestion:paciente_presupuesto_emitir",
+    # The arancel (issue 17): no owner; the billing view of a plan: any patient, every staff role.
+    "gestion:prestacion", "gestion:prestacion_estado", "gestion:paciente_plan",
 }
 ID_INEXISTENTE = 987_654_321
 FILAS = {clave: patron for clave, patron in patrones()}

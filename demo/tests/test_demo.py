@@ -210,3 +210,22 @@ def test_una_demo_anterior_a_las_recetas_recibe_los_datos_de_sus_dentistas():
     assert all(p.rut and p.registro_superintendencia for p in dentistas)
     propio.refresh_from_db()
     assert (propio.rut, propio.registro_superintendencia) == ("12345678-5", "777")
+
+
+@pytest.mark.django_db
+def test_la_demo_trae_el_arancel_con_sus_dentistas():
+    from prestaciones.models import Prestacion, PrestacionDentista
+
+    call_command("cargar_demo", "--forzar", stdout=io.StringIO())
+    antes = PrestacionDentista.objects.count()
+    call_command("cargar_demo", "--forzar", stdout=io.StringIO())  # idempotent
+    assert PrestacionDentista.objects.count() == antes
+    assert Prestacion.objects.count() >= 12
+    en_linea = dict(Prestacion.objects.reservables_en_linea().values_list("codigo", "duracion_minutos"))
+    assert en_linea == {"EVA-01": 30, "PER-01": 60, "URG-01": 30}
+    dentistas = set(Perfil.objects.filter(rol=Rol.DENTISTA).values_list("pk", flat=True))
+    for codigo in en_linea:  # every demo dentist does evaluation, cleaning and emergencies
+        assert set(Prestacion.objects.get(codigo=codigo).dentistas.values_list("pk", flat=True)) == dentistas
+    assert set(Prestacion.objects.get(codigo="END-01").dentistas.values_list("especialidad", flat=True)) == {
+        "Endodoncia"}
+    assert Prestacion.objects.filter(trata_hallazgo="caries", activa=True).exists()

@@ -20,6 +20,8 @@ from ficha.evoluciones import crear_evolucion
 from ficha.consentimientos import emitir_consentimiento
 from ficha.models import AccesoFicha, AccesoUrgencia, PlantillaConsentimiento
 from ficha.tests.test_recetas import receta_de
+from prestaciones.models import Prestacion
+from tratamientos.planes import agregar_item, crear_plan
 
 PUBLICAS = {"entrar", "salir", "activar"}  # covered with their own rules in test_permisos
 SOLO_ADMINISTRADOR_PREFIJOS = ("personal", "auditoria")
@@ -86,6 +88,7 @@ def argumentos(recepcionista, dentista, settings, tmp_path, crear_personal):
         **_consentimiento_de(cliente, dentista),
         **_pago_de(cliente, recepcionista),  # issue 17
         "presupuesto_id": _presupuesto_de(cliente, dentista, recepcionista),  # issue 17
+        **_plan_de(cliente, dentista),  # issue 17
     }
 
 
@@ -156,9 +159,13 @@ def _pago_de(cliente, recepcionista):
 
     pago = pago_en_escena(recepcionista.user, cliente)
     return {"caja_id": pago.caja_id, "pago_id": pago.pk}
+
+
 # Issue 17: the money reports are administration's (pending balances also reception's, and the
 # statement also a dentist of the care team: the access table says both).
 SOLO_ADMINISTRADOR |= {"reporte_produccion", "reporte_recaudacion"}
+
+
 def _presupuesto_de(cliente, dentista, recepcionista):
     """Issue 17: a quote of the patient, from a plan of their dentist, issued by reception."""
     from tratamientos.presupuestos import emitir_presupuesto
@@ -166,3 +173,16 @@ def _presupuesto_de(cliente, dentista, recepcionista):
 
     plan, _ = plan_con_items(cliente, dentista)
     return emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk).pk
+
+
+# Issue 17: the arancel is the administration's; the plan is the care team's ("ficha_" URLs).
+SOLO_ADMINISTRADOR |= {"prestaciones", "prestacion_nueva", "prestacion", "prestacion_estado"}
+
+
+def _plan_de(cliente, dentista):
+    """Issue 17: a prestación of the arancel and the patient's plan by their dentist, one item."""
+    prestacion = Prestacion.objects.get_or_create(codigo="OBT-01", defaults={
+        "nombre": "Obturación resina", "precio": 45000, "duracion_minutos": 45})[0]
+    plan = crear_plan(actor=dentista.user, cliente_id=cliente.pk)
+    item = agregar_item(actor=dentista.user, plan_id=plan.pk, prestacion_id=prestacion.pk, diente=16, superficie="O")
+    return {"prestacion_id": prestacion.pk, "plan_id": plan.pk, "item_id": item.pk}

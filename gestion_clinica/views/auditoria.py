@@ -28,6 +28,7 @@ CAMPOS_CLINICOS = {
     "ficha.AccesoFicha": set(),
     "ficha.AccesoUrgencia": set(),
     "ficha.Resguardo": set(),
+    "tratamientos.PlanTratamiento": {"observaciones"},  # issue 17: the plan's clinical notes
 }
 _TITULO_DE_DOCUMENTO = re.compile(r"^Documento «.*» de ", re.DOTALL)
 

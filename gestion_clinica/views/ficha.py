@@ -28,6 +28,7 @@ from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
 from gestion_clinica.views.odontograma_comun import hallazgos_para_la_nota, svg_de_la_ficha
 from nucleo.servicios import es_id_valido
 from pacientes.models import Cliente
+from tratamientos.planes import pendientes_para_la_nota
 
 PLANTILLAS = "gestion_clinica/ficha"
 NO_EXISTE = "Esa evolución no existe (quizás su autor descartó el borrador)."
@@ -217,7 +218,8 @@ def evolucion(request, cliente_id, evolucion_id):
         form = FormularioEvolucion(initial={"atendido_el": nota.atendido_el, "procedimiento": nota.procedimiento,
                                             "dientes": ", ".join(map(str, nota.dientes)), "texto": nota.texto})
     return render(request, f"{PLANTILLAS}/evolucion_formulario.html", {**contexto, "form": form, "nota": nota,
-                                                                       "odontograma_nota": hallazgos_para_la_nota(nota)})
+                                                                       "odontograma_nota": hallazgos_para_la_nota(nota),
+                                                                       "plan_nota": pendientes_para_la_nota(cliente_id)})
 
 
 def _accion_sobre_borrador(request, cliente_id, evolucion_id, *, servicio, exito, plantilla_texto, boton, ancla):
