@@ -56,9 +56,8 @@ def objetos(paciente, dentista, recepcionista, settings, tmp_path):
     plan, _ = plan_con_items(paciente.cliente, dentista)  # issue 17: "Mis presupuestos"
     presupuesto = emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk)
     return {"cita": hora.pk, "libre": libre.pk, "documento": documento.pk, "reserva_uid": reservada.reserva_uid,
-            "receta": receta.pk,
+            "receta": receta.pk, "presupuesto": presupuesto.pk,
             "pago": pago_en_escena(recepcionista.user, paciente.cliente).pk}  # issue 17: a receipt
-            "receta": receta.pk, "presupuesto": presupuesto.pk}
 
 
 def url_de(nombre, objetos):
