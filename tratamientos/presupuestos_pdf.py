@@ -7,6 +7,7 @@ forever, whatever the plan says today.
 
 It neither checks who asks: its views do."""
 
+import re
 from itertools import groupby
 
 from django.utils import timezone
@@ -68,6 +69,13 @@ def _aviso_estado(presupuesto: Presupuesto):
     return tabla
 
 
+_PIEZA = re.compile(r"diente (\d+)(?: ([OMDVL]))?$")
+
+
+def _pieza_junta(m) -> str:
+    return "\u00a0".join(filter(None, ("diente", m[1], m[2])))
+
+
 def _tabla_lineas(lineas, estilos):
     normal = ParagraphStyle("celda", parent=estilos["normal"], spaceAfter=0)
     derecha = ParagraphStyle("celda_derecha", parent=normal, alignment=2)
@@ -76,11 +84,12 @@ def _tabla_lineas(lineas, estilos):
     filas = [[Paragraph("Prestación", cabecera), Paragraph("Precio", cabecera_derecha),
               Paragraph("Descuento", cabecera_derecha), Paragraph("Total", cabecera_derecha)]]
     for linea in lineas:
-        descripcion, _ = texto_seguro(linea.descripcion)
+        # "diente 37 O" stays on one line: a face letter alone on the next line reads as noise.
+        descripcion, _ = texto_seguro(_PIEZA.sub(_pieza_junta, linea.descripcion))
         filas.append([Paragraph(descripcion, normal), Paragraph(pesos(linea.precio), derecha),
                       Paragraph(pesos(linea.descuento) if linea.descuento else "—", derecha),
                       Paragraph(pesos(linea.total), derecha)])
-    ancho_monto = 30 * mm
+    ancho_monto = 26 * mm  # "$100.000.000", the ceiling, fits
     tabla = Table(filas, colWidths=(ANCHO_UTIL - 3 * ancho_monto, ancho_monto, ancho_monto, ancho_monto),
                   hAlign="LEFT", repeatRows=1)
     tabla.setStyle(TableStyle([

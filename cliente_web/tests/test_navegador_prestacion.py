@@ -4,6 +4,7 @@ what the visit is for, then offers only the dentist who does it and only the sta
 books, and sees the prestación in Mis citas. Screenshots under /tmp/capturas-reservas/."""
 
 import datetime
+import re
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,8 @@ def test_paciente_reserva_una_limpieza_solo_donde_cabe(entrar_al_portal, page, l
     expect(opcion).to_contain_text("60 minutos")
     expect(opcion).to_contain_text("$25.000")
     page.screenshot(path=str(CAPTURAS / "1-que-es-la-visita.png"), full_page=True)
-    opcion.click()
+    # Each option is a link a screen reader announces as one (a role on the <a> once hid it).
+    opcion.get_by_role("link", name=re.compile("Limpieza")).click()
 
     texto_dia = dateformat.format(horas[0].inicio.astimezone(zona), r"l j \d\e F")
     expect(page.get_by_text("Limpieza", exact=True)).to_be_visible()

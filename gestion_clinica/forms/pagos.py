@@ -74,6 +74,10 @@ class FormularioPago(_ConMonto):
         super().__init__(*args, **kwargs)
         self.fields["presupuesto"].choices = [("", "Solo a la cuenta (saldo a favor)")] + [
             (p.pk, f"Presupuesto {p.folio} · debe {pesos(p.debe)}") for p in presupuestos]
+        if not self.is_bound and self.initial.get("presupuesto") is None:
+            # At the desk a payment is almost always for the quote being paid off: the first
+            # that still owes comes chosen (the first walk put two abonos on the account by default).
+            self.initial["presupuesto"] = next((p.pk for p in presupuestos if p.debe > 0), None)
 
 
 class FormularioUsarSaldo(_ConMonto):

@@ -33,6 +33,8 @@ def test_caja_y_pagos_de_punta_a_punta(escena, clientes):
     nuevo = f"/gestion/pacientes/{ana.pk}/pagos/nuevo/"
     html = web.get(nuevo).content.decode()
     assert f"Presupuesto N° {quote.numero} · debe $50.000" in html
+    # The quote that still owes comes chosen: an abono goes to it unless reception says otherwise.
+    assert f'<option value="{quote.pk}" selected>' in html
     r = web.post(nuevo, {"presupuesto": quote.pk, "monto": "30.000", "medio": "efectivo"})
     assert r.status_code == 302
     pago = Pago.objects.get(cliente=ana)

@@ -154,8 +154,22 @@ def test_la_vista_de_cobro_sin_notas_clinicas_y_el_plan_clinico_no(paciente_fich
     assert "Obturación resina" in pagina and "16 O" in pagina and "$40.000" in pagina
     assert "Bruxismo" not in pagina
     assert LecturaFicha.objects.count() == antes  # billing data: not a read of the record
+    # From here the desk issues the quote and takes the payment.
+    html = cliente.get(reverse("gestion:paciente_plan", args=[c])).content.decode()
+    assert reverse("gestion:paciente_presupuesto_emitir", args=[c]) + f"?plan={plan.pk}" in html
+    assert reverse("gestion:pago_nuevo", args=[c]) in html
     respuesta = cliente.get(_url(c))
     assert respuesta.status_code == 403 and "Obturación" not in _texto(respuesta)
+
+
+def test_el_dentista_ve_la_vista_de_cobro_sin_emitir_ni_cobrar(paciente_ficha, tratante, arancel):
+    c = paciente_ficha.pk
+    plan = crear_plan(actor=tratante.user, cliente_id=c)
+    agregar_item(actor=tratante.user, plan_id=plan.pk, prestacion_id=arancel["resina"].pk, diente=16)
+    html = cliente_de(tratante.user).get(reverse("gestion:paciente_plan", args=[c])).content.decode()
+    assert "$45.000" in html or "Obturación resina" in html
+    assert reverse("gestion:paciente_presupuesto_emitir", args=[c]) not in html
+    assert reverse("gestion:pago_nuevo", args=[c]) not in html
 
 
 def test_un_dentista_ajeno_no_ve_ni_escribe_el_plan(paciente_ficha, tratante, ajeno, arancel):

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_safe
 from ficha.models import Seccion
 from ficha.odontograma import describir
 from gestion_clinica.forms.prestaciones import FormularioEditarItem, FormularioItem
-from gestion_clinica.permisos import TODOS, requiere_rol
+from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
 from gestion_clinica.views.comun import ids_validos
 from gestion_clinica.views.ficha import _encabezado
@@ -246,7 +246,8 @@ def paciente_plan(request, cliente_id):
     if cliente is None:
         raise Http404("Ese paciente no existe.")
     actual = plan_actual(cliente_id)
-    contexto = {"cliente": cliente, "plan": actual}
+    # Reception and administration issue quotes and take payments from here (a dentist only looks).
+    contexto = {"cliente": cliente, "plan": actual, "cobra": request.rol_personal in (ADMINISTRADOR, RECEPCION)}
     if actual is not None:
         totales = totales_del_plan(actual.pk)
         contexto.update({"tabla_items": tabla_de_items(cliente_id, actual.pk, totales, editable=False),
