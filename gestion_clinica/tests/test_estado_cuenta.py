@@ -36,7 +36,7 @@ def test_recepcion_ve_el_estado_de_cuenta(cuenta):  # noqa: F811
     assert respuesta.status_code == 200
     html = respuesta.content.decode()
     for texto in ("$115.000", "$145.000", "Saldo a favor del paciente", "$30.000", "$7.000",
-                  f"N° {cuenta.q1.numero}", "$12.000", "OBT-01 · Obturación resina", "16O",
+                  f"N° {cuenta.q1.numero}", "$12.000", "OBT-01 · Obturación resina", "16 O",
                   "Presupuesto N° %d: $80.000 · Saldo a favor: $20.000" % cuenta.q1.numero, "anulado (N°",
                   "Devuelve parte del saldo"):
         assert texto in html, texto
