@@ -41,6 +41,9 @@ WITH RECURSIVE cadena AS (
       FROM cadena
       JOIN citas_cita s ON s.dentista_id = cadena.dentista_id AND s.inicio = cadena.fin
      WHERE s.estado = %(disponible)s AND cadena.fin < cadena.desde + %(duracion)s
+       -- Slots of one length only: a freed booking is split back into ``bloques`` equal pieces
+       -- (trigger ``cita_partir_al_liberar``), which must be the slots it took.
+       AND s.fin - s.inicio = cadena.fin - cadena.inicio
        AND cadena.n < {MAXIMO_DE_BLOQUES}
 )
 SELECT id, inicio, fin FROM cadena ORDER BY n

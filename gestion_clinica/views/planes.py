@@ -25,7 +25,7 @@ from ficha.odontograma import describir
 from gestion_clinica.forms.prestaciones import FormularioEditarItem, FormularioItem
 from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
-from gestion_clinica.views.comun import ids_validos
+from gestion_clinica.views.comun import dentista_solo_de_su_equipo, ids_validos
 from gestion_clinica.views.ficha import _encabezado
 from pacientes.models import Cliente
 from prestaciones.models import Prestacion
@@ -234,6 +234,7 @@ def plan_item_realizado(request, cliente_id, item_id):
 @require_safe
 @requiere_rol(*TODOS)
 @ids_validos
+@dentista_solo_de_su_equipo
 def paciente_plan(request, cliente_id):
     """Reception's billing view of the patient's plan in force: prestación names, tooth
     numbers, prices, discounts, states and totals. That is billing data, not the clinical
