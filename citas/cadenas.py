@@ -81,7 +81,9 @@ def que_caben(filas, duracion: datetime.timedelta) -> dict[int, datetime.datetim
     caben = {}
     for i, (pk, inicio, fin) in enumerate(filas):
         hasta, j = fin, i + 1
-        while hasta - inicio < duracion and j < len(filas) and filas[j][1] == hasta:
+        # Contiguous slots of this one's length (``_CADENA_SQL``: a freed chain splits in equal pieces).
+        while (hasta - inicio < duracion and j < len(filas) and filas[j][1] == hasta
+               and filas[j][2] - filas[j][1] == fin - inicio):
             hasta, j = filas[j][2], j + 1
         if hasta - inicio >= duracion:
             caben[pk] = hasta

@@ -284,12 +284,12 @@ def test_el_mismo_formulario_dos_veces_registra_un_solo_pago(escena):
     clave = uuid.uuid4()
     primero = registrar_pago(actor=rosa, cliente_id=ana.pk, monto=20000, medio="efectivo",
                              presupuesto_id=quote.pk, clave=clave)
+    otra = paciente(nombre="Otra Persona", email="otra.pagos@correo.example")
     antes = huella_bd()
     segundo = registrar_pago(actor=rosa, cliente_id=ana.pk, monto=20000, medio="efectivo",
                              presupuesto_id=quote.pk, clave=str(clave))
     assert segundo.pk == primero.pk and segundo.repetido and not getattr(primero, "repetido", False)
     assert huella_bd() == antes
-    otra = paciente(nombre="Otra Persona", email="otra.pagos@correo.example")
     with pytest.raises(ValidationError) as error:
         registrar_pago(actor=rosa, cliente_id=otra.pk, monto=1000, medio="efectivo", clave=clave)
     assert error.value.code == "clave_invalida" and huella_bd() == antes
