@@ -17,6 +17,7 @@ Rules (the model's docstrings and constraints are the backstop, trigger ``item_p
 
 import functools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -150,6 +151,16 @@ def plan_actual(cliente_id) -> PlanTratamiento | None:
     return plan
 
 
+def planes_anteriores(cliente_id, cuantos=10) -> list[PlanTratamiento]:
+    """The patient's closed plans (not ``vigente``), newest first: one prepared query."""
+    nombres, columnas = _columnas(PlanTratamiento, "t")
+    with cursor_preparado() as cur:
+        cur.execute(f"SELECT {columnas} FROM {PlanTratamiento._meta.db_table} t WHERE t.cliente_id = %s "
+                    f"AND t.estado <> '{EstadoPlan.VIGENTE}' ORDER BY t.creado DESC, t.id DESC LIMIT %s",
+                    [cliente_id, cuantos])
+        return [PlanTratamiento.from_db(connection.alias, nombres, fila) for fila in cur.fetchall()]
+
+
 def items_del_plan(plan_id):
     """The plan's items in phase and order, with their prestación (one query)."""
     return (ItemPlan.objects.filter(plan_id=plan_id).select_related("prestacion")
@@ -233,6 +244,26 @@ def hallazgos_para_el_plan(cliente_id, plan_id=None):
     return [(m, sugeridas.get(m.estado), m.pk in en_plan) for m in hallazgos_pendientes(cliente_id)]
 
 
+class PrestacionDelArancel(NamedTuple):
+    pk: int
+    codigo: str
+    nombre: str
+    precio: int
+
+
+_SQL_ARANCEL = f"""
+    SELECT id, codigo, nombre, precio FROM {Prestacion._meta.db_table} WHERE activa ORDER BY codigo, id
+"""
+
+
+def arancel_para_el_plan() -> list[PrestacionDelArancel]:
+    """The active prestaciones a dentist may add to a plan by hand (code order): one prepared
+    query, read on every plan page for its "Agregar" list."""
+    with cursor_preparado() as cur:
+        cur.execute(_SQL_ARANCEL)
+        return [PrestacionDelArancel(*fila) for fila in cur.fetchall()]
+
+
 # What the plan page's findings list depends on besides the plan's items: the odontogram (an
 # append-only table: its row count and latest id name its whole state) and the prestaciones that
 # treat a finding (everything shown of them). One round trip.
@@ -247,7 +278,7 @@ _SQL_HUELLA_HALLAZGOS = """
 def huella_de_hallazgos(cliente_id) -> tuple[str, str]:
     """A key for the findings list of the plan page, with the plan's ``Totales.huella``: the
     odontogram's state (its changes are append-only rows) and the suggested prestaciones."""
-    with connection.cursor() as cursor:
+    with cursor_preparado() as cursor:
         cursor.execute(_SQL_HUELLA_HALLAZGOS, [cliente_id])
         return tuple(cursor.fetchone())
 
