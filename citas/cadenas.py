@@ -41,6 +41,9 @@ WITH RECURSIVE cadena AS (
       FROM cadena
       JOIN citas_cita s ON s.dentista_id = cadena.dentista_id AND s.inicio = cadena.fin
      WHERE s.estado = %(disponible)s AND cadena.fin < cadena.desde + %(duracion)s
+       -- Slots of one length only: a freed booking is split back into ``bloques`` equal pieces
+       -- (trigger ``cita_partir_al_liberar``), which must be the slots it took.
+       AND s.fin - s.inicio = cadena.fin - cadena.inicio
        AND cadena.n < {MAXIMO_DE_BLOQUES}
 )
 SELECT id, inicio, fin FROM cadena ORDER BY n
@@ -78,7 +81,9 @@ def que_caben(filas, duracion: datetime.timedelta) -> dict[int, datetime.datetim
     caben = {}
     for i, (pk, inicio, fin) in enumerate(filas):
         hasta, j = fin, i + 1
-        while hasta - inicio < duracion and j < len(filas) and filas[j][1] == hasta:
+        # Contiguous slots of this one's length (``_CADENA_SQL``: a freed chain splits in equal pieces).
+        while (hasta - inicio < duracion and j < len(filas) and filas[j][1] == hasta
+               and filas[j][2] - filas[j][1] == fin - inicio):
             hasta, j = filas[j][2], j + 1
         if hasta - inicio >= duracion:
             caben[pk] = hasta

@@ -511,13 +511,15 @@ SELECT c.id, (extract(epoch FROM c.inicio) * 1000000)::int8, c.dentista_id
 _HORAS_QUE_CABEN_SQL = """
 SELECT id, (extract(epoch FROM inicio) * 1000000)::int8, dentista_id, (extract(epoch FROM hasta) * 1000000)::int8
   FROM (
-    SELECT c.id, c.inicio, c.dentista_id, max(c.fin) OVER w AS hasta, sum(c.fin - c.inicio) OVER w AS ocupado
+    SELECT c.id, c.inicio, c.dentista_id, max(c.fin) OVER w AS hasta, sum(c.fin - c.inicio) OVER w AS ocupado,
+           min(c.fin - c.inicio) OVER w AS corto, max(c.fin - c.inicio) OVER w AS largo
       FROM citas_cita c
      WHERE c.estado = %(disponible)s AND c.dentista_id = ANY(%(dentistas)s) AND c.inicio > %(ahora)s
        AND c.inicio >= %(desde)s AND c.inicio < %(hasta)s + %(duracion)s
     WINDOW w AS (PARTITION BY c.dentista_id ORDER BY c.inicio RANGE BETWEEN CURRENT ROW AND %(alcance)s FOLLOWING)
   ) cadenas
- WHERE inicio < %(hasta)s AND hasta >= inicio + %(duracion)s AND ocupado = hasta - inicio AND id <> %(excluir)s
+ WHERE inicio < %(hasta)s AND hasta >= inicio + %(duracion)s AND ocupado = hasta - inicio AND corto = largo
+   AND id <> %(excluir)s
  ORDER BY inicio, id
 """
 

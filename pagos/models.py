@@ -101,10 +101,11 @@ class Caja(ConFechas):
         settings.AUTH_USER_MODEL, verbose_name="cerrada por", on_delete=models.PROTECT, null=True, blank=True,
         related_name="+",
     )
-    esperado_efectivo = models.IntegerField("efectivo esperado (CLP)", null=True, blank=True)
+    # bigint: the sum of a day's cash may pass an int4 even if each payment cannot.
+    esperado_efectivo = models.BigIntegerField("efectivo esperado (CLP)", null=True, blank=True)
     contado_efectivo = models.IntegerField("efectivo contado (CLP)", null=True, blank=True)
     diferencia = models.GeneratedField(
-        expression=F("contado_efectivo") - F("esperado_efectivo"), output_field=models.IntegerField(),
+        expression=F("contado_efectivo") - F("esperado_efectivo"), output_field=models.BigIntegerField(),
         db_persist=True, verbose_name="diferencia",
     )
     observacion_cierre = models.CharField("observación del cierre", max_length=300, blank=True, default="")
@@ -209,6 +210,9 @@ class Pago(models.Model):
         "self", verbose_name="anula a", on_delete=models.PROTECT, null=True, blank=True, related_name="anulado_por"
     )
     caja = models.ForeignKey(Caja, verbose_name="caja", on_delete=models.PROTECT, related_name="pagos")
+    # The key of the form that registered it (a fresh UUID per form shown): a double click or a
+    # resent POST finds the entry already there instead of charging twice (``registrar_pago``).
+    clave = models.UUIDField("clave del formulario", null=True, blank=True, unique=True, editable=False)
     registrado_por = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="registrado por", on_delete=models.PROTECT, related_name="+"
     )

@@ -31,6 +31,7 @@ type the model does not have yet).
 """
 
 import logging
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -43,6 +44,7 @@ from nucleo.servicios import es_id_valido, operacion
 from pacientes.models import Cliente
 from pagos.models import MONTO_MAXIMO, AplicacionPago, Caja, MedioPago, Pago, TipoPago
 from personal.models import Perfil, Rol
+from personal.permisos import es_administrador
 from tratamientos.models import EstadoPresupuesto
 
 logger = logging.getLogger(__name__)
@@ -70,15 +72,6 @@ def es_de_caja(actor) -> bool:
     if perfil is not None and not perfil[1]:
         return False
     return actor.is_superuser or (perfil is not None and perfil[0] in (Rol.ADMINISTRADOR, Rol.RECEPCION))
-
-
-def es_administrador(actor) -> bool:
-    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        return False
-    perfil = Perfil.objects.filter(user_id=actor.pk).values_list("rol", "activo").first()
-    if perfil is not None and not perfil[1]:
-        return False
-    return actor.is_superuser or (perfil is not None and perfil[0] == Rol.ADMINISTRADOR)
 
 
 def _exigir_de_caja(actor):
@@ -190,12 +183,13 @@ def _folio_presupuesto(p) -> str:
     return f"N° {p['numero']}" + (f"-{p['version']}" if p["version"] > 1 else "")
 
 
-def _asentar(*, actor, caja, cliente, tipo, medio, monto, aplicaciones, referencia="", motivo="", anula=None) -> Pago:
+def _asentar(*, actor, caja, cliente, tipo, medio, monto, aplicaciones, referencia="", motivo="", anula=None,
+             clave=None) -> Pago:
     """Insert one ledger entry with its applications (list of (presupuesto_id | None, monto),
     zero amounts skipped): the deferred trigger checks at commit that they add up."""
     pago = Pago.objects.create(
         numero=siguiente_folio(serie=SERIE_COMPROBANTE), cliente=cliente, tipo=tipo, medio=medio, monto=monto,
-        referencia=referencia, motivo=motivo, anula=anula, caja=caja, registrado_por=actor,
+        referencia=referencia, motivo=motivo, anula=anula, caja=caja, registrado_por=actor, clave=clave,
     )
     AplicacionPago.objects.bulk_create([
         AplicacionPago(pago=pago, cliente=cliente, presupuesto_id=presupuesto_id, monto=parte)
@@ -259,23 +253,42 @@ def cerrar_caja(*, actor, caja_id, contado_efectivo, observacion="") -> Caja:
 
 # --- The ledger --------------------------------------------------------------------------------
 
-def registrar_pago(*, actor, cliente_id, monto, medio, referencia="", presupuesto_id=None) -> Pago:
+def _clave(valor):
+    if valor in (None, ""):
+        return None
+    try:
+        return valor if isinstance(valor, uuid.UUID) else uuid.UUID(str(valor))
+    except ValueError:
+        raise _error("El formulario no es válido: vuelva a abrirlo.", "clave_invalida") from None
+
+
+def registrar_pago(*, actor, cliente_id, monto, medio, referencia="", presupuesto_id=None, clave=None) -> Pago:
     """A payment at the desk into the actor's open box of today, with its receipt number. With
     an accepted quote of the same patient: applied to it up to what it still owes, the rest to
-    the patient's account (credit); without one: all to the account."""
+    the patient's account (credit); without one: all to the account.
+
+    ``clave`` (the form's UUID) makes it idempotent: the same key again returns the entry it
+    registered, with ``repetido`` True, and writes nothing. Two requests with one key
+    serialise on the patient's row lock, so the second sees the first's entry."""
     _exigir_de_caja(actor)
     monto = _monto(monto)
     referencia = _medio(medio, referencia)
+    clave = _clave(clave)
     with operacion("registrar_pago", actor=actor):
         caja = _caja_abierta_de_hoy(actor)
         cliente = _bloquear_paciente(cliente_id)
+        if clave is not None and (anterior := Pago.objects.filter(clave=clave).first()) is not None:
+            if anterior.cliente_id != cliente.pk:
+                raise _error("Ese formulario ya se usó para otro paciente: vuelva a abrirlo.", "clave_invalida")
+            anterior.repetido = True
+            return anterior
         aplicaciones = [(None, monto)]
         if presupuesto_id not in (None, ""):
             presupuesto, debe = _bloquear_presupuesto(presupuesto_id, cliente.pk)
             al_presupuesto = min(monto, max(debe, 0))
             aplicaciones = [(presupuesto["id"], al_presupuesto), (None, monto - al_presupuesto)]
         pago = _asentar(actor=actor, caja=caja, cliente=cliente, tipo=TipoPago.PAGO, medio=medio, monto=monto,
-                        referencia=referencia, aplicaciones=aplicaciones)
+                        referencia=referencia, aplicaciones=aplicaciones, clave=clave)
     registrar_evento(logger, "pago_registrado", pago_id=pago.pk, numero=pago.numero, actor_id=actor.pk)
     return pago
 

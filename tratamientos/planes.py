@@ -15,18 +15,21 @@ Rules (the model's docstrings and constraints are the backstop, trigger ``item_p
 - Money is integer CLP; totals are SUMs computed by PostgreSQL (``totales_del_plan``).
 """
 
+import functools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, Count, Max, Q, StringAgg, Sum, Value
-from django.db.models.functions import MD5, Coalesce, Concat, Now
+from django.db.models import Max
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from ficha.antecedentes import exigir_dentista_con_acceso
 from ficha.models import DIENTES_FDI, Condicion, EstadoDental, Evolucion, MarcaOdontograma
 from ficha.odontograma import Cambio, hallazgos_pendientes, registrar_cambios_en_transaccion
 from nucleo.servicios import es_id_valido, operacion
+from nucleo.sql import cursor_preparado
 from prestaciones.models import PRECIO_MAXIMO, Prestacion
 from tratamientos.models import MAXIMO_ITEMS, EstadoItem, EstadoPlan, ItemPlan, PlanTratamiento
 
@@ -101,10 +104,61 @@ def _diente_y_cara(diente, superficie):
 # Reads -------------------------------------------------------------------------------------
 
 
+def _columnas(modelo, alias):
+    campos = list(modelo._meta.concrete_fields)
+    return [f.attname for f in campos], ", ".join(f'{alias}."{f.column}"' for f in campos)
+
+
+@functools.cache
+def _sql_plan_actual():
+    """The SQL of ``plan_actual`` and its three models' field names (built once per process:
+    the ORM would compile this join on every plan page, ~1.5 ms of Python, to run in 0.2)."""
+    from django.contrib.auth import get_user_model
+
+    from personal.models import Perfil
+
+    User = get_user_model()
+    modelos = [(PlanTratamiento, "t"), (Perfil, "p"), (User, "u")]
+    columnas = [_columnas(modelo, alias) for modelo, alias in modelos]
+    sql = f"""
+        SELECT {", ".join(c for _, c in columnas)}
+          FROM {PlanTratamiento._meta.db_table} t
+          JOIN {Perfil._meta.db_table} p ON p.id = t.dentista_id
+          JOIN {User._meta.db_table} u ON u.id = p.user_id
+         WHERE t.cliente_id = %s AND t.estado = '{EstadoPlan.VIGENTE}'
+         ORDER BY t.creado DESC, t.id DESC
+         LIMIT 1
+    """
+    return sql, [(modelo, nombres) for (modelo, _), (nombres, _) in zip(modelos, columnas, strict=True)]
+
+
 def plan_actual(cliente_id) -> PlanTratamiento | None:
-    """The patient's plan in force (the newest ``vigente``), or None."""
-    return (PlanTratamiento.objects.filter(cliente_id=cliente_id, estado=EstadoPlan.VIGENTE)
-            .select_related("dentista__user").order_by("-creado", "-pk").first())
+    """The patient's plan in force (the newest ``vigente``) with its dentist and their user (as
+    ``select_related("dentista__user")``), or None. One prepared query."""
+    sql, modelos = _sql_plan_actual()
+    with cursor_preparado() as cur:
+        cur.execute(sql, [cliente_id])
+        fila = cur.fetchone()
+    if fila is None:
+        return None
+    objetos, desde = [], 0
+    for modelo, nombres in modelos:
+        objetos.append(modelo.from_db(connection.alias, nombres, fila[desde:desde + len(nombres)]))
+        desde += len(nombres)
+    plan, perfil, usuario = objetos
+    perfil.user = usuario
+    plan.dentista = perfil
+    return plan
+
+
+def planes_anteriores(cliente_id, cuantos=10) -> list[PlanTratamiento]:
+    """The patient's closed plans (not ``vigente``), newest first: one prepared query."""
+    nombres, columnas = _columnas(PlanTratamiento, "t")
+    with cursor_preparado() as cur:
+        cur.execute(f"SELECT {columnas} FROM {PlanTratamiento._meta.db_table} t WHERE t.cliente_id = %s "
+                    f"AND t.estado <> '{EstadoPlan.VIGENTE}' ORDER BY t.creado DESC, t.id DESC LIMIT %s",
+                    [cliente_id, cuantos])
+        return [PlanTratamiento.from_db(connection.alias, nombres, fila) for fila in cur.fetchall()]
 
 
 def items_del_plan(plan_id):
@@ -136,25 +190,37 @@ class Totales:
 
 # Everything the items' table shows of a row (its prestación's code and name included): the
 # digest of these per phase keys the table's cached HTML, so any change to any shown value,
-# by any path (a service, a bulk UPDATE, raw SQL), is a new key.
-_FILA_VISIBLE = Concat("pk", Value("|"), Coalesce("hallazgo_id", Value(0)), Value("|"), "estado", Value("|"), "precio", Value("|"), "descuento", Value("|"), "orden",
-                       Value("|"), Coalesce("diente", Value(0)), Value("|"), "superficie", Value("|"),
-                       "prestacion__codigo", Value("|"), "prestacion__nombre", output_field=CharField())
+# by any path (a service, a bulk UPDATE, raw SQL), is a new key. Written in SQL and run through
+# ``nucleo.sql.cursor_preparado``: built by the ORM (a Concat of 19 parts, four filtered SUMs)
+# this query cost ~4 ms of Python per plan page to compile and ~1 ms to plan, more than it
+# takes PostgreSQL to run it (``benchmarks/perfil_plan.py``).
+_SQL_TOTALES = f"""
+    SELECT i.fase,
+           {", ".join(f"coalesce(sum(i.total) FILTER (WHERE i.estado = '{e}'), 0)" for e in EstadoItem.values)},
+           count(*) FILTER (WHERE i.estado <> '{EstadoItem.CANCELADO}'),
+           md5(string_agg(i.id || '|' || coalesce(i.hallazgo_id, 0) || '|' || i.estado || '|' || i.precio || '|'
+                          || i.descuento || '|' || i.orden || '|' || coalesce(i.diente, 0) || '|' || i.superficie
+                          || '|' || p.codigo || '|' || p.nombre, ',' ORDER BY i.id))
+      FROM tratamientos_itemplan i JOIN prestaciones_prestacion p ON p.id = i.prestacion_id
+     WHERE i.plan_id = %s
+     GROUP BY i.fase
+     ORDER BY i.fase
+"""
 
 
 def totales_del_plan(plan_id) -> Totales:
     """The plan's totals by phase and overall, proposed/accepted/done: one GROUP BY query, the
     sums computed by PostgreSQL (never added up in Python from the rows shown). ``huella``:
     a digest of every shown value of every item, computed in the same query."""
-    filas = (ItemPlan.objects.filter(plan_id=plan_id).order_by().values("fase")
-             .annotate(**{estado: Coalesce(Sum("total", filter=Q(estado=estado)), Value(0)) for estado in EstadoItem.values},
-                       items=Count("pk", filter=~Q(estado=EstadoItem.CANCELADO)),
-                       huella=MD5(StringAgg(_FILA_VISIBLE, Value(","), order_by="pk"))))
-    totales = Totales(huella=repr(sorted((f["fase"], f["huella"]) for f in filas)))
-    for fila in sorted(filas, key=lambda f: f["fase"]):
-        fase = Totales(**{e: fila[e] for e in EstadoItem.values}, items=fila["items"])
-        totales.por_fase[fila["fase"]] = fase
-        for nombre in (*EstadoItem.values, "items"):
+    with cursor_preparado() as cur:
+        cur.execute(_SQL_TOTALES, [plan_id])
+        filas = cur.fetchall()
+    totales = Totales(huella=repr([(fila[0], fila[-1]) for fila in filas]))
+    estados = EstadoItem.values
+    for fila in filas:
+        fase = Totales(**dict(zip(estados, fila[1:1 + len(estados)], strict=True)), items=fila[1 + len(estados)])
+        totales.por_fase[fila[0]] = fase
+        for nombre in (*estados, "items"):
             setattr(totales, nombre, getattr(totales, nombre) + getattr(fase, nombre))
     return totales
 
@@ -178,6 +244,26 @@ def hallazgos_para_el_plan(cliente_id, plan_id=None):
     return [(m, sugeridas.get(m.estado), m.pk in en_plan) for m in hallazgos_pendientes(cliente_id)]
 
 
+class PrestacionDelArancel(NamedTuple):
+    pk: int
+    codigo: str
+    nombre: str
+    precio: int
+
+
+_SQL_ARANCEL = f"""
+    SELECT id, codigo, nombre, precio FROM {Prestacion._meta.db_table} WHERE activa ORDER BY codigo, id
+"""
+
+
+def arancel_para_el_plan() -> list[PrestacionDelArancel]:
+    """The active prestaciones a dentist may add to a plan by hand (code order): one prepared
+    query, read on every plan page for its "Agregar" list."""
+    with cursor_preparado() as cur:
+        cur.execute(_SQL_ARANCEL)
+        return [PrestacionDelArancel(*fila) for fila in cur.fetchall()]
+
+
 # What the plan page's findings list depends on besides the plan's items: the odontogram (an
 # append-only table: its row count and latest id name its whole state) and the prestaciones that
 # treat a finding (everything shown of them). One round trip.
@@ -192,7 +278,7 @@ _SQL_HUELLA_HALLAZGOS = """
 def huella_de_hallazgos(cliente_id) -> tuple[str, str]:
     """A key for the findings list of the plan page, with the plan's ``Totales.huella``: the
     odontogram's state (its changes are append-only rows) and the suggested prestaciones."""
-    with connection.cursor() as cursor:
+    with cursor_preparado() as cursor:
         cursor.execute(_SQL_HUELLA_HALLAZGOS, [cliente_id])
         return tuple(cursor.fetchone())
 

@@ -310,6 +310,12 @@ def _responder(nombre, *, actor, presupuesto_id, via, aceptar, motivo=""):
         if not ganado:
             raise _ya_respondido(Presupuesto.objects.get(pk=presupuesto.pk))
         if aceptar:
+            # Only a plan in force takes accepted work (quote → plan → items: the order every flow
+            # takes): a quote left open on a plan that was ended or annulled is not accepted.
+            if not PlanTratamiento.objects.select_for_update().filter(
+                    pk=presupuesto.plan_id, estado=EstadoPlan.VIGENTE).values_list("pk", flat=True):
+                raise _error("El plan de tratamiento de este presupuesto ya se terminó o se anuló: pida a la "
+                             "clínica un presupuesto nuevo.", "plan_cerrado")
             ids = list(presupuesto.lineas.values_list("item_plan_id", flat=True))
             estados = list(ItemPlan.objects.filter(pk__in=ids).order_by("pk").select_for_update()
                            .values_list("estado", flat=True))

@@ -95,6 +95,21 @@ def test_45_minutos_en_una_grilla_de_30_ocupan_60(dentista, grilla, prestacion, 
         en_tres_dias_10 + 60 * MIN, 2)
 
 
+def test_una_cadena_no_junta_horas_de_distinto_largo(dentista, grilla, prestacion, en_tres_dias_10):
+    """A freed booking is split back into ``bloques`` equal pieces: a 30-minute slot followed by a
+    60-minute one would come back as two of 45 and shift the agenda's grid for good. So a chain
+    takes slots of one length only."""
+    corta = grilla(dentista, en_tres_dias_10, 1, minutos=30)[0]
+    grilla(dentista, en_tres_dias_10 + 30 * MIN, 1, minutos=60)
+    antes = {t: v for t, v in huella_bd().items() if t.startswith("citas_")}
+    with pytest.raises(ValidationError) as error:
+        reservar_cita(user=registrar_paciente(3), cita_id=corta.pk, prestacion_id=prestacion("TRAT", 90).pk)
+    assert error.value.code == "hora_no_disponible"
+    assert {t: v for t, v in huella_bd().items() if t.startswith("citas_")} == antes
+    assert _libres(dentista) == [(en_tres_dias_10, en_tres_dias_10 + 30 * MIN),
+                                 (en_tres_dias_10 + 30 * MIN, en_tres_dias_10 + 90 * MIN)]
+
+
 def test_una_hora_cuya_siguiente_esta_tomada_no_alcanza(dentista, recepcionista, grilla, prestacion,
                                                         en_tres_dias_10):
     horas = grilla(dentista, en_tres_dias_10, 3)

@@ -128,7 +128,8 @@ def test_las_horas_que_caben_son_las_de_la_cadena(limpieza, dentista, otro_denti
     PrestacionDentista.objects.create(prestacion=limpieza, dentista=otro_dentista)
     for d, desfase in ((dentista, 0), (otro_dentista, 15)):
         inicio = dia + desfase * MIN
-        for i, minutos in enumerate([30, 30, 30, 45, 15, 30, 20, 30, 30, 30, 30, 30]):
+        # (A chain takes slots of one length only: 45 + 15 is not an hour. Four 30s at the end: 120 fits.)
+        for i, minutos in enumerate([30, 30, 30, 45, 15, 30, 20, 30, 30, 30, 30, 30, 30, 30]):
             if i in (5,):  # a gap of 10 minutes
                 inicio += 10 * MIN
             cita = crear_cita_disponible(actor=recepcionista.user, dentista_id=d.pk, inicio=inicio,

@@ -3,6 +3,8 @@
 anything else); the rules (an accepted quote of this patient, the credit available, the box
 open) are ``pagos.services``', whose ``ValidationError`` goes back on the fields."""
 
+import uuid
+
 from django import forms
 
 from gestion_clinica.forms.ficha import _Base
@@ -70,8 +72,13 @@ class FormularioPago(_ConMonto):
     referencia = forms.CharField(label="Referencia", required=False, max_length=LARGO_REFERENCIA,
                                  help_text="Transferencia: N° de operación (obligatorio). Tarjeta: N° del voucher (opcional).")
 
+    # A fresh key per form shown: a double click or a resent POST registers the payment once.
+    clave = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, presupuestos=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("clave", uuid.uuid4())
         self.fields["presupuesto"].choices = [("", "Solo a la cuenta (saldo a favor)")] + [
             (p.pk, f"Presupuesto {p.folio} · debe {pesos(p.debe)}") for p in presupuestos]
         if not self.is_bound and self.initial.get("presupuesto") is None:
@@ -86,8 +93,13 @@ class FormularioUsarSaldo(_ConMonto):
                                                          "required": "Elija el presupuesto."})
     monto = _campo_pesos("Monto del saldo a usar")
 
+    # A fresh key per form shown: a double click or a resent POST registers the payment once.
+    clave = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, presupuestos=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("clave", uuid.uuid4())
         self.fields["presupuesto"].choices = [("", "Elija…")] + [
             (p.pk, f"Presupuesto {p.folio} · debe {pesos(p.debe)}") for p in presupuestos]
 

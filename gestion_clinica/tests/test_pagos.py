@@ -3,6 +3,8 @@ refund, close; typed amounts read as Chile writes them; bad input is a Spanish m
 form and changes nothing; another receptionist's box is not there; the portal's receipt PDF is
 the patient's own only."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -34,9 +36,17 @@ def test_caja_y_pagos_de_punta_a_punta(escena, clientes):
     html = web.get(nuevo).content.decode()
     assert f"Presupuesto N° {quote.numero} · debe $50.000" in html
     # The quote that still owes comes chosen: an abono goes to it unless reception says otherwise.
+    # A preselected quote in the URL that is not an id ("²" passes str.isdigit) is ignored, no 500.
+    for raro in ("²", "1" * 5000, "-1", "abc"):
+        assert web.get(nuevo, {"presupuesto": raro}).status_code == 200
     assert f'<option value="{quote.pk}" selected>' in html
-    r = web.post(nuevo, {"presupuesto": quote.pk, "monto": "30.000", "medio": "efectivo"})
+    clave = re.search(r'name="clave" value="([0-9a-f-]{36})"', html)[1]  # the form's own key
+    datos = {"presupuesto": quote.pk, "monto": "30.000", "medio": "efectivo", "clave": clave}
+    r = web.post(nuevo, datos)
     assert r.status_code == 302
+    # The same form sent again (a double click): one payment, and reception is told.
+    otra = web.post(nuevo, datos, follow=True)
+    assert "ya estaba registrado" in otra.content.decode()
     pago = Pago.objects.get(cliente=ana)
     assert r.url == f"/gestion/pacientes/{ana.pk}/pagos/{pago.pk}/"
     recibo = web.get(r.url).content.decode()

@@ -227,3 +227,23 @@ def test_la_tabla_en_cache_sigue_cada_cambio_por_cualquier_camino(paciente_ficha
     assert "→ Exodoncia simple ($60.000)" in _texto(cliente.get(_url(c)))
     ItemPlan.objects.create(plan=plan, prestacion=arancel["exodoncia"], diente=38, hallazgo=marca, precio=60000)
     assert 'name="hallazgo" value="%d"' % marca.pk not in _texto(cliente.get(_url(c)))
+
+
+def test_un_dentista_ajeno_no_ve_precios_ni_presupuestos_del_paciente(paciente_ficha, tratante, ajeno, arancel,
+                                                                      crear_personal):
+    """The billing pages of a patient are their care team's for a dentist, like the record:
+    plan prices, quotes (list, page, PDF) and the statement."""
+    from tratamientos.presupuestos import emitir_presupuesto
+
+    c = paciente_ficha.pk
+    plan = crear_plan(actor=tratante.user, cliente_id=c)
+    agregar_item(actor=tratante.user, plan_id=plan.pk, prestacion_id=arancel["resina"].pk, diente=36)
+    presupuesto = emitir_presupuesto(actor=crear_personal(rol=Rol.RECEPCION).user, plan_id=plan.pk)
+    urls = [reverse("gestion:paciente_plan", args=[c]), reverse("gestion:paciente_presupuestos", args=[c]),
+            reverse("gestion:paciente_presupuesto", args=[c, presupuesto.pk]),
+            reverse("gestion:paciente_presupuesto_pdf", args=[c, presupuesto.pk]),
+            reverse("gestion:paciente_estado_cuenta", args=[c])]
+    for url in urls:
+        respuesta = cliente_de(ajeno.user).get(url)
+        assert respuesta.status_code == 403, url
+        assert cliente_de(tratante.user).get(url).status_code == 200, url

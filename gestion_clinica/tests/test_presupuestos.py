@@ -3,10 +3,12 @@ patient's answer at the desk or a new version; a dentist only looks; bad input i
 message that changes nothing; ids of another patient are 404."""
 
 import datetime
+import uuid
 
 import pytest
 from django.utils import timezone
 
+from citas.models import Cita, EstadoCita
 from citas.tests.test_services import registrar_paciente
 from cliente_web.tests.conftest import cliente_de
 from pruebas.soporte import huella_bd
@@ -102,6 +104,13 @@ def test_dentista_mira_pero_no_emite_ni_registra(escena, dentista, recepcionista
     cliente, plan, items, _ = escena
     p = emitir_presupuesto(actor=recepcionista.user, plan_id=plan.pk)
     web = cliente_de(dentista.user)
+    # Outside the patient's care team a dentist does not see their quotes (the record's rule)…
+    assert web.get(f"{_base(cliente)}{p.pk}/").status_code == 403
+    # …inside it (an attended visit), they look.
+    inicio = timezone.now() - datetime.timedelta(days=7)
+    Cita.objects.create(dentista=dentista, inicio=inicio, fin=inicio + datetime.timedelta(minutes=30),
+                        estado=EstadoCita.ATENDIDA, cliente=cliente, paciente_nombre=cliente.nombre_completo,
+                        reserva_uid=uuid.uuid4(), reservada_en=inicio)
     assert web.get(f"{_base(cliente)}{p.pk}/").status_code == 200
     antes = huella_bd()
     assert web.post(f"{_base(cliente)}{p.pk}/aceptar/").status_code == 403

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 
+from ficha.acceso import acceso_a_ficha
+from gestion_clinica.permisos import DENTISTA, respuesta_prohibida
 from notificaciones.services import reenviar_notificacion
 from nucleo.servicios import es_id_valido
 
@@ -48,3 +50,21 @@ def reenviar_aviso(request, *, notificacion_id, volver):
         else:
             messages.success(request, f"Se envía una copia nueva del aviso por {reenviado.get_canal_display()}.")
     return redirect(volver)
+
+
+def dentista_solo_de_su_equipo(vista):
+    """A patient's billing pages (plan prices, quotes, statement) for a dentist: only of a
+    patient in their care team (``ficha.acceso.acceso_a_ficha``), as their record; 403 for
+    another, 404 for no such patient. Reception and administration see every patient's: they
+    quote and collect. After ``requiere_rol`` and ``ids_validos`` (``cliente_id`` in the URL)."""
+    @wraps(vista)
+    def envuelta(request, *args, cliente_id, **kwargs):
+        if request.rol_personal == DENTISTA:
+            acceso = acceso_a_ficha(request.user, cliente_id)
+            if acceso is None:
+                raise Http404("Ese paciente no existe.")
+            if not acceso.permitido:
+                return respuesta_prohibida(request)
+        return vista(request, *args, cliente_id=cliente_id, **kwargs)
+
+    return envuelta

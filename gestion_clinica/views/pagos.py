@@ -155,7 +155,9 @@ def _formulario_de_pago(request, cliente, Formulario, servicio, plantilla, *, ex
     con_presupuestos = "presupuesto" in Formulario.base_fields
     opciones = {"presupuestos": contexto["presupuestos"]} if con_presupuestos else {}
     inicial = {}
-    if request.method == "GET" and con_presupuestos and request.GET.get("presupuesto", "").isdigit():
+    pedido = request.GET.get("presupuesto", "")
+    # ASCII digits only ("²".isdigit() is true and int() refuses it), and a plausible id.
+    if request.method == "GET" and con_presupuestos and pedido.isascii() and pedido.isdigit() and len(pedido) <= 18:
         inicial["presupuesto"] = int(request.GET["presupuesto"])
     form = Formulario(request.POST if request.method == "POST" else None, initial=inicial, **opciones)
     if request.method == "POST":
@@ -179,8 +181,10 @@ def pago_nuevo(request, cliente_id):
     payment's form (``registrar_pago``)."""
     return _formulario_de_pago(
         request, _cliente_o_404(cliente_id), FormularioPago, registrar_pago, "pago_nuevo.html",
-        exito=lambda p: f"Pago registrado: comprobante N° {p.numero:06d}.",
-        campos={"monto": "monto", "medio": "medio", "referencia": "referencia", "presupuesto_id": "presupuesto"})
+        exito=lambda p: (f"Este pago ya estaba registrado (comprobante N° {p.numero:06d}): no se cobró dos veces."
+                         if getattr(p, "repetido", False) else f"Pago registrado: comprobante N° {p.numero:06d}."),
+        campos={"monto": "monto", "medio": "medio", "referencia": "referencia", "presupuesto_id": "presupuesto",
+                "clave": "clave"})
 
 
 @require_http_methods(["GET", "POST"])

@@ -25,14 +25,14 @@ from ficha.odontograma import describir
 from gestion_clinica.forms.prestaciones import FormularioEditarItem, FormularioItem
 from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
 from gestion_clinica.views.acceso_ficha import con_acceso_a_ficha
-from gestion_clinica.views.comun import ids_validos
+from gestion_clinica.views.comun import dentista_solo_de_su_equipo, ids_validos
 from gestion_clinica.views.ficha import _encabezado
 from pacientes.models import Cliente
-from prestaciones.models import Prestacion
 from tratamientos.models import EstadoItem, EstadoPlan, ItemPlan, PlanTratamiento
 from tratamientos.planes import (
-    agregar_desde_hallazgos, agregar_item, cancelar_item, cerrar_plan, crear_plan, editar_item, hallazgos_para_el_plan,
-    huella_de_hallazgos, items_del_plan, marcar_realizado, plan_actual, quitar_item, totales_del_plan,
+    agregar_desde_hallazgos, agregar_item, arancel_para_el_plan, cancelar_item, cerrar_plan, crear_plan, editar_item,
+    hallazgos_para_el_plan, huella_de_hallazgos, items_del_plan, marcar_realizado, plan_actual, planes_anteriores,
+    quitar_item, totales_del_plan,
 )
 
 PLANTILLAS = "gestion_clinica/planes"
@@ -94,12 +94,29 @@ def lista_de_hallazgos(cliente_id, plan_id, totales):
     return mark_safe(guardado[0]), guardado[1]  # noqa: S308 (rendered by the template engine, escaped)
 
 
+def campos_para_agregar(form=None):
+    """The fields of "Agregar una prestación del arancel" as HTML. A bound form (a POST with
+    errors) is drawn as it is; the empty form of every GET comes from the "ficha" cache, keyed
+    by everything it lists of the arancel (``arancel_para_el_plan``: any change to an active
+    prestación's code, name or price, or to which are active, is a new key). Building the form
+    and drawing its five fields through their widget templates cost ~2 ms per page."""
+    if form is not None:
+        return render_to_string(f"{PLANTILLAS}/_campos_agregar.html", {"form": form})
+    arancel = arancel_para_el_plan()
+    clave = "plan-agregar:" + hashlib.sha256(repr(arancel).encode()).hexdigest()
+    cache = caches["ficha"]
+    html = cache.get(clave)
+    if html is None:
+        html = render_to_string(f"{PLANTILLAS}/_campos_agregar.html",
+                                {"form": FormularioItem(prestaciones=arancel)})
+        cache.set(clave, html, None)
+    return mark_safe(html)  # noqa: S308 (rendered by the template engine, escaped)
+
+
 def _contexto_del_plan(cliente_id, plan, *, form=None):
     contexto = _encabezado(cliente_id)
-    prestaciones = list(Prestacion.objects.activas().only("pk", "codigo", "nombre", "precio").order_by("codigo"))
-    contexto.update({"plan": plan, "form": form or FormularioItem(prestaciones=prestaciones),
-                     "anteriores": PlanTratamiento.objects.filter(cliente_id=cliente_id).exclude(
-                         estado=EstadoPlan.VIGENTE).order_by("-creado")[:10]})
+    contexto.update({"plan": plan, "form": form, "campos_agregar": campos_para_agregar(form),
+                     "anteriores": planes_anteriores(cliente_id)})
     if plan is not None:
         totales = totales_del_plan(plan.pk)
         hallazgos, hay_por_agregar = lista_de_hallazgos(cliente_id, plan.pk, totales)
@@ -137,7 +154,7 @@ def plan_accion(request, cliente_id, plan_id):
     try:
         if accion == "agregar":
             actual = PlanTratamiento.objects.get(pk=plan_id)
-            form = FormularioItem(request.POST, prestaciones=Prestacion.objects.activas().order_by("codigo"))
+            form = FormularioItem(request.POST, prestaciones=arancel_para_el_plan())
             if not form.is_valid():
                 return render(request, f"{PLANTILLAS}/plan.html", _contexto_del_plan(cliente_id, actual, form=form))
             try:
@@ -234,6 +251,7 @@ def plan_item_realizado(request, cliente_id, item_id):
 @require_safe
 @requiere_rol(*TODOS)
 @ids_validos
+@dentista_solo_de_su_equipo
 def paciente_plan(request, cliente_id):
     """Reception's billing view of the patient's plan in force: prestación names, tooth
     numbers, prices, discounts, states and totals. That is billing data, not the clinical

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from gestion_clinica.forms.presupuestos import FormularioPresupuesto, FormularioRechazo
 from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, TODOS, requiere_rol
-from gestion_clinica.views.comun import ids_validos
+from gestion_clinica.views.comun import dentista_solo_de_su_equipo, ids_validos
 from nucleo.pdf import respuesta_pdf
 from pacientes.models import Cliente
 from personal.models import nombre_de_personal
@@ -63,6 +63,7 @@ def _a_detalle(cliente_id, presupuesto_id):
 @require_safe
 @requiere_rol(*TODOS)
 @ids_validos
+@dentista_solo_de_su_equipo
 def lista(request, cliente_id):
     cliente = _cliente_o_404(cliente_id)
     return render(request, f"{PLANTILLAS}/lista.html", {
@@ -109,6 +110,7 @@ def emitir(request, cliente_id):
 @require_safe
 @requiere_rol(*TODOS)
 @ids_validos
+@dentista_solo_de_su_equipo
 def detalle(request, cliente_id, presupuesto_id):
     p = _presupuesto_o_404(cliente_id, presupuesto_id)
     return render(request, f"{PLANTILLAS}/detalle.html",
@@ -119,6 +121,7 @@ def detalle(request, cliente_id, presupuesto_id):
 @never_cache
 @requiere_rol(*TODOS)
 @ids_validos
+@dentista_solo_de_su_equipo
 def pdf(request, cliente_id, presupuesto_id):
     p = _presupuesto_o_404(cliente_id, presupuesto_id)
     return respuesta_pdf(presupuesto_en_pdf(p, generado_para=_quien(request)),

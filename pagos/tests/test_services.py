@@ -272,3 +272,44 @@ def test_un_pago_que_compite_con_el_cierre_queda_dentro_o_se_rechaza(escena):
         else:
             assert caja.esperado_efectivo == 1000
             assert len(errores) == 1 and "Abra su caja" in str(errores[0])
+
+
+def test_el_mismo_formulario_dos_veces_registra_un_solo_pago(escena):
+    """A double click or a resent POST carries the form's key again: the payment is there once,
+    and the second answer is the first entry (``repetido``)."""
+    import uuid
+
+    _, rosa, ana, quote = escena
+    abrir_caja(actor=rosa, monto_apertura=0)
+    clave = uuid.uuid4()
+    primero = registrar_pago(actor=rosa, cliente_id=ana.pk, monto=20000, medio="efectivo",
+                             presupuesto_id=quote.pk, clave=clave)
+    otra = paciente(nombre="Otra Persona", email="otra.pagos@correo.example")
+    antes = huella_bd()
+    segundo = registrar_pago(actor=rosa, cliente_id=ana.pk, monto=20000, medio="efectivo",
+                             presupuesto_id=quote.pk, clave=str(clave))
+    assert segundo.pk == primero.pk and segundo.repetido and not getattr(primero, "repetido", False)
+    assert huella_bd() == antes
+    with pytest.raises(ValidationError) as error:
+        registrar_pago(actor=rosa, cliente_id=otra.pk, monto=1000, medio="efectivo", clave=clave)
+    assert error.value.code == "clave_invalida" and huella_bd() == antes
+    with pytest.raises(ValidationError):
+        registrar_pago(actor=rosa, cliente_id=ana.pk, monto=1000, medio="efectivo", clave="no-es-una-clave")
+    assert huella_bd() == antes
+
+
+def test_dos_envios_a_la_vez_del_mismo_formulario_son_un_pago(escena):
+    """The same key at the same instant, several rounds: the patient's row lock serialises them,
+    and the second finds the first's entry."""
+    import uuid
+
+    _, rosa, ana, quote = escena
+    abrir_caja(actor=rosa, monto_apertura=0)
+    for ronda in range(4):
+        clave = uuid.uuid4()
+        pagos, errores = _en_paralelo(3, lambda i: registrar_pago(
+            actor=rosa, cliente_id=ana.pk, monto=5000, medio="efectivo", presupuesto_id=quote.pk, clave=clave))
+        assert not errores, errores
+        assert len({p.pk for p in pagos}) == 1, f"ronda {ronda}"
+        assert Pago.objects.filter(clave=clave).count() == 1
+    assert aplicado(quote.pk) == 4 * 5000

@@ -16,7 +16,7 @@ from notificaciones.models import Notificacion
 from personal.models import Rol
 from pruebas.pdf import caracteres_fuera, leer_pdf, pdf_a_png
 from pruebas.soporte import huella_bd
-from tratamientos.models import EstadoItem, ItemPlan, Presupuesto
+from tratamientos.models import EstadoItem, EstadoPlan, ItemPlan, PlanTratamiento, Presupuesto
 from tratamientos.presupuestos import (
     PLAN_CAMBIO, aceptar_presupuesto, emitir_presupuesto, nueva_version, presupuesto_del_paciente,
     rechazar_presupuesto,
@@ -169,6 +169,19 @@ def test_vencido_no_se_acepta(escena, recepcionista):
     with pytest.raises(ValidationError, match="venció") as excinfo:
         aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal")
     assert _codigo(excinfo) == "vencido"
+    assert huella_bd() == antes
+
+
+def test_no_se_acepta_si_el_plan_se_anulo(escena, recepcionista, dentista):
+    """A quote left open on a plan the dentist annulled: accepting it would make pending work no
+    one can ever mark done, and a payment with nowhere to go."""
+    paciente, plan, _ = escena
+    p = _emitir(recepcionista, plan)
+    PlanTratamiento.objects.filter(pk=plan.pk).update(estado=EstadoPlan.ANULADO)  # as cerrar_plan leaves it
+    antes = huella_bd()
+    with pytest.raises(ValidationError) as excinfo:
+        aceptar_presupuesto(actor=paciente, presupuesto_id=p.pk, via="portal")
+    assert _codigo(excinfo) == "plan_cerrado"
     assert huella_bd() == antes
 
 
