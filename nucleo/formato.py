@@ -60,3 +60,15 @@ def leer_pesos(texto, *, maximo: int, minimo: int = 0) -> int:
     if monto > maximo:
         raise ValueError(f"El monto no puede superar {pesos(maximo)}.")
     return monto
+
+
+def leer_entero(valor, *, digitos: int = 9) -> int | None:
+    """A whole number as a form or a service receives it (an int, or text of ASCII digits, at most
+    ``digitos`` long), or None: never a bool, a sign, "²" (``str.isdigit`` says yes, ``int`` no)
+    or a number too long to be meant."""
+    if isinstance(valor, bool):
+        return None
+    if isinstance(valor, int):
+        return valor
+    texto = str(valor if valor is not None else "").strip()
+    return int(texto) if texto.isascii() and texto.isdigit() and len(texto) <= digitos else None

@@ -100,15 +100,15 @@ class Recaudacion:
     por_dentista: list
 
 
-# Entries that moved money (a traspaso is zero), grouped by ``{clave}``.
+# Entries that moved money (a traspaso is zero), grouped by ``{agrupar}``.
 _SQL_RECAUDACION = """
-SELECT GROUPING({clave}), {nombre}, count(*) FILTER (WHERE p.monto > 0),
+SELECT GROUPING({agrupar}), {nombre}, count(*) FILTER (WHERE p.monto > 0),
        coalesce(sum(p.monto) FILTER (WHERE p.monto > 0), 0), coalesce(sum(p.monto) FILTER (WHERE p.monto < 0), 0),
        coalesce(sum(p.monto), 0)
   FROM pagos_pago p {union}
  WHERE p.tipo <> %(traspaso)s AND {rango}
- GROUP BY ROLLUP (({clave}, {nombre}))
- ORDER BY GROUPING({clave}), sum(p.monto) DESC, {clave}
+ GROUP BY ROLLUP (({agrupar}, {nombre}))
+ ORDER BY GROUPING({agrupar}), sum(p.monto) DESC, {agrupar}
 """
 
 # Applications of the period's entries, to the quote's plan's dentist or to no quote.
@@ -140,11 +140,11 @@ def recaudacion(*, desde: datetime.date, hasta: datetime.date) -> Recaudacion:
     p = _parametros(desde, hasta, traspaso=TipoPago.TRASPASO)
     rango = _RANGO.format(col="p.registrado_en")
     with connection.cursor() as cur:
-        cur.execute(_SQL_RECAUDACION.format(clave="p.medio", nombre="p.medio", union="", rango=rango), p)
+        cur.execute(_SQL_RECAUDACION.format(agrupar="p.medio", nombre="p.medio", union="", rango=rango), p)
         por_medio = [Fila(nombre="Total" if g else _MEDIOS.get(medio, medio), cantidad=n, ingresos=i, egresos=e,
                           monto=m, es_total=bool(g)) for g, medio, n, i, e, m in cur.fetchall()]
         cur.execute(_SQL_RECAUDACION.format(
-            clave="p.registrado_por_id", nombre="u.first_name, u.last_name, u.username",
+            agrupar="p.registrado_por_id", nombre="u.first_name, u.last_name, u.username",
             union="JOIN auth_user u ON u.id = p.registrado_por_id", rango=rango), p)
         por_recepcionista = [
             Fila(nombre="Total" if g else nombre_de_personal(fn, ln, un), cantidad=n, ingresos=i, egresos=e, monto=m,

@@ -11,6 +11,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from nucleo.formato import leer_entero
 from nucleo.servicios import es_id_valido, operacion
 from personal.models import Perfil, Rol
 from personal.permisos import es_administrador
@@ -41,15 +42,6 @@ def _texto(valor, campo, largo, errores, *, obligatorio, vacio=""):
     return texto
 
 
-def _entero(valor):
-    if isinstance(valor, bool):
-        return None
-    if isinstance(valor, int):
-        return valor
-    texto = str(valor if valor is not None else "").strip()
-    return int(texto) if texto.isascii() and texto.isdigit() and len(texto) < 10 else None
-
-
 def limpiar_prestacion(*, codigo, nombre, especialidad="", duracion_minutos, precio, reservable_en_linea=False,
                        trata_hallazgo="") -> dict:
     """The fields as they will be stored, or ``ValidationError`` per field in Spanish (codes
@@ -64,7 +56,7 @@ def limpiar_prestacion(*, codigo, nombre, especialidad="", duracion_minutos, pre
     nombre = _texto(nombre, "nombre", LARGO_NOMBRE, errores, obligatorio=True,
                     vacio="Indique el nombre de la prestación.")
     especialidad = _texto(especialidad, "especialidad", LARGO_ESPECIALIDAD, errores, obligatorio=False)
-    duracion = _entero(duracion_minutos)
+    duracion = leer_entero(duracion_minutos)
     if duracion is None or not DURACION_MINIMA <= duracion <= DURACION_MAXIMA:
         errores["duracion_minutos"] = ValidationError(
             f"La duración debe estar entre {DURACION_MINIMA} y {DURACION_MAXIMA} minutos.", code="duracion_invalida")
@@ -173,7 +165,7 @@ def _poner_dentistas(prestacion, dentista_ids):
     dentist profiles only), rows added and removed, not rewritten."""
     ids = set()
     for valor in dentista_ids or ():
-        numero = _entero(valor)
+        numero = leer_entero(valor)
         if numero is None or not es_id_valido(numero):
             raise ValidationError({"dentistas": ValidationError("Elija dentistas de la lista.",
                                                                 code="dentista_invalido")})

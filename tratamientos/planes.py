@@ -28,6 +28,7 @@ from django.utils import timezone
 from ficha.antecedentes import exigir_dentista_con_acceso
 from ficha.models import DIENTES_FDI, Condicion, EstadoDental, Evolucion, MarcaOdontograma
 from ficha.odontograma import Cambio, hallazgos_pendientes, registrar_cambios_en_transaccion
+from nucleo.formato import leer_entero
 from nucleo.servicios import es_id_valido, operacion
 from nucleo.sql import cursor_preparado
 from prestaciones.models import PRECIO_MAXIMO, Prestacion
@@ -44,15 +45,6 @@ def _error(campo, mensaje, codigo):
     return ValidationError({campo: ValidationError(mensaje, code=codigo)})
 
 
-def _entero(valor):
-    if isinstance(valor, bool):
-        return None
-    if isinstance(valor, int):
-        return valor
-    texto = str(valor if valor is not None else "").strip()
-    return int(texto) if texto.isascii() and texto.isdigit() and len(texto) < 10 else None
-
-
 def _texto(valor, campo, largo):
     texto = str(valor if valor is not None else "").strip()
     if "\x00" in texto:
@@ -63,14 +55,14 @@ def _texto(valor, campo, largo):
 
 
 def _fase(valor):
-    fase = _entero(valor)
+    fase = leer_entero(valor)
     if fase is None or not 1 <= fase <= 9:
         raise _error("fase", "La fase va de 1 a 9.", "fase_invalida")
     return fase
 
 
 def _orden(valor):
-    orden = _entero(valor)
+    orden = leer_entero(valor)
     if orden is None or not 0 <= orden <= 9999:
         raise _error("orden", "El orden es un número de 0 a 9999.", "orden_invalido")
     return orden
@@ -91,7 +83,7 @@ def _diente_y_cara(diente, superficie):
         if superficie:
             raise _error("superficie", "Una cara (O, M, D, V o L) va con su diente.", "superficie_invalida")
         return None, ""
-    numero = _entero(diente)
+    numero = leer_entero(diente)
     if numero not in DIENTES_FDI:
         raise _error("diente", "Los dientes se indican con la numeración FDI (11 a 48; temporales 51 a 85).",
                      "diente_invalido")
@@ -358,7 +350,7 @@ def agregar_desde_hallazgos(*, actor, plan_id, hallazgo_ids, cliente_id=None) ->
     ``hallazgo`` set. A finding already in the plan is skipped (two clicks add it once). Raises
     ValidationError (``hallazgo_invalido``, ``sin_prestacion``, ``sin_hallazgos``, …),
     ``PlanTratamiento.DoesNotExist``."""
-    ids = {_entero(h) for h in hallazgo_ids}
+    ids = {leer_entero(h) for h in hallazgo_ids}
     if not ids or None in ids or not all(es_id_valido(i) for i in ids):
         raise ValidationError("Elija un hallazgo pendiente del odontograma.", code="hallazgo_invalido")
     with operacion("agregar_hallazgos_al_plan", actor=actor):

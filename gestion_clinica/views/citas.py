@@ -2,8 +2,6 @@
 cancelling. URLs in ``urlpatterns``, joined by ``gestion_clinica.urls``; the same access rules
 as the grid (``gestion_clinica.views.agenda``): a dentist acts only on their own appointments."""
 
-import datetime
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404

@@ -63,16 +63,16 @@ def tabla_de_items(cliente_id, plan_id, totales, *, editable):
     ``bin/bench-http --casos plan``); a miss only renders. Per process, like the notes' HTML."""
     if not totales.items and not totales.cancelado:
         return ""
-    clave = "plan-items:" + hashlib.sha256(repr((cliente_id, plan_id, editable, totales.huella,
+    llave_cache = "plan-items:" + hashlib.sha256(repr((cliente_id, plan_id, editable, totales.huella,
                                                  [(f, vars(t)) for f, t in sorted(totales.por_fase.items())])).encode()
                                             ).hexdigest()
     cache = caches["ficha"]
-    html = cache.get(clave)
+    html = cache.get(llave_cache)
     if html is None:
         html = render_to_string(f"{PLANTILLAS}/_items.html", {
             "cliente": {"pk": cliente_id}, "editable": editable, "totales": totales,
             "fases": _fases(list(items_del_plan(plan_id)), totales)})
-        cache.set(clave, html, None)
+        cache.set(llave_cache, html, None)
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, escaped)
 
 
@@ -82,15 +82,15 @@ def lista_de_hallazgos(cliente_id, plan_id, totales):
     when the odontogram, the suggestions and the plan's items are as they were
     (``huella_de_hallazgos`` + ``totales.huella``). The list has no form tags: the page wraps
     it in its form with this request's CSRF token."""
-    clave = "plan-hallazgos:" + hashlib.sha256(repr((cliente_id, plan_id, huella_de_hallazgos(cliente_id),
+    llave_cache = "plan-hallazgos:" + hashlib.sha256(repr((cliente_id, plan_id, huella_de_hallazgos(cliente_id),
                                                      totales.huella)).encode()).hexdigest()
     cache = caches["ficha"]
-    guardado = cache.get(clave)
+    guardado = cache.get(llave_cache)
     if guardado is None:
         hallazgos = [(m, describir(m), sugerida, ya) for m, sugerida, ya in hallazgos_para_el_plan(cliente_id, plan_id)]
         guardado = (render_to_string(f"{PLANTILLAS}/_hallazgos.html", {"hallazgos": hallazgos}),
                     any(s and not ya for _, _, s, ya in hallazgos))
-        cache.set(clave, guardado, None)
+        cache.set(llave_cache, guardado, None)
     return mark_safe(guardado[0]), guardado[1]  # noqa: S308 (rendered by the template engine, escaped)
 
 
@@ -103,13 +103,13 @@ def campos_para_agregar(form=None):
     if form is not None:
         return render_to_string(f"{PLANTILLAS}/_campos_agregar.html", {"form": form})
     arancel = arancel_para_el_plan()
-    clave = "plan-agregar:" + hashlib.sha256(repr(arancel).encode()).hexdigest()
+    llave_cache = "plan-agregar:" + hashlib.sha256(repr(arancel).encode()).hexdigest()
     cache = caches["ficha"]
-    html = cache.get(clave)
+    html = cache.get(llave_cache)
     if html is None:
         html = render_to_string(f"{PLANTILLAS}/_campos_agregar.html",
                                 {"form": FormularioItem(prestaciones=arancel)})
-        cache.set(clave, html, None)
+        cache.set(llave_cache, html, None)
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, escaped)
 
 
