@@ -79,6 +79,15 @@ _SQL_CAJA = """
 """
 
 
+# The cash a box ``c`` (alias of ``pagos_caja``) should hold: its opening plus the signed cash
+# entries (payments in, refunds and annulments out). One definition for the closing's UPDATE
+# (``pagos.services.cerrar_caja``) and the open box's page (``pagos.selectors_caja``).
+SQL_EFECTIVO_ESPERADO = (
+    "c.monto_apertura + coalesce((SELECT sum(p.monto) FROM pagos_pago p "
+    "WHERE p.caja_id = c.id AND p.medio = 'efectivo'), 0)"
+)
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
 class Caja(ConFechas):
     """A receptionist's cash box for one day (table ``pagos_caja``): opened with the cash in the

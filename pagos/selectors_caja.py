@@ -8,8 +8,8 @@ from django.db.models import Exists, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from pagos.models import AplicacionPago, Caja, MedioPago, Pago
-from tratamientos.models import EstadoPresupuesto, Presupuesto
+from pagos.models import SQL_EFECTIVO_ESPERADO, AplicacionPago, Caja, MedioPago, Pago
+from tratamientos.models import EstadoPresupuesto, PlanTratamiento, Presupuesto
 
 
 def caja_de_hoy(user) -> Caja | None:
@@ -57,11 +57,7 @@ def resumen_por_medio(caja_id) -> list[TotalMedio]:
 def efectivo_esperado(caja_id) -> int:
     """Opening + signed cash entries, as the closing will compute it (shown while open)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.monto_apertura + coalesce((SELECT sum(p.monto) FROM pagos_pago p "
-            "WHERE p.caja_id = c.id AND p.medio = 'efectivo'), 0) FROM pagos_caja c WHERE c.id = %s",
-            [caja_id],
-        )
+        cursor.execute(f"SELECT {SQL_EFECTIVO_ESPERADO} FROM pagos_caja c WHERE c.id = %s", [caja_id])
         fila = cursor.fetchone()
     return int(fila[0]) if fila else 0
 
@@ -110,8 +106,6 @@ def pagos_del_paciente(cliente_id, limite=50):
 def tiene_registros_contables(cliente_id) -> bool:
     """Whether the patient has money records the clinic must keep (and that PROTECT the
     patient's row): a payment, a quote or a treatment plan. Erasure keeps the row for them."""
-    from tratamientos.models import PlanTratamiento
-
     return (Pago.objects.filter(cliente_id=cliente_id).exists()
             or Presupuesto.objects.filter(cliente_id=cliente_id).exists()
             or PlanTratamiento.objects.filter(cliente_id=cliente_id).exists())

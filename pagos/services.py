@@ -42,9 +42,8 @@ from nucleo.formato import pesos
 from nucleo.registro import registrar_evento
 from nucleo.servicios import es_id_valido, operacion
 from pacientes.models import Cliente
-from pagos.models import MONTO_MAXIMO, AplicacionPago, Caja, MedioPago, Pago, TipoPago
-from personal.models import Perfil, Rol
-from personal.permisos import es_administrador
+from pagos.models import MONTO_MAXIMO, SQL_EFECTIVO_ESPERADO, AplicacionPago, Caja, MedioPago, Pago, TipoPago
+from personal.permisos import es_administrador, es_de_mostrador
 from tratamientos.models import EstadoPresupuesto
 
 logger = logging.getLogger(__name__)
@@ -64,18 +63,8 @@ def _error(mensaje, codigo, campo=None):
     return ValidationError(mensaje, code=codigo)
 
 
-def es_de_caja(actor) -> bool:
-    """Reception or administration (an active superuser too; a deactivated profile never)."""
-    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        return False
-    perfil = Perfil.objects.filter(user_id=actor.pk).values_list("rol", "activo").first()
-    if perfil is not None and not perfil[1]:
-        return False
-    return actor.is_superuser or (perfil is not None and perfil[0] in (Rol.ADMINISTRADOR, Rol.RECEPCION))
-
-
 def _exigir_de_caja(actor):
-    if not es_de_caja(actor):
+    if not es_de_mostrador(actor):
         raise _error("Solo recepción o administración registran pagos y manejan la caja.", "sin_permiso")
 
 
@@ -234,12 +223,11 @@ def cerrar_caja(*, actor, caja_id, contado_efectivo, observacion="") -> Caja:
             if fila[1] is not None:
                 raise _error("Esta caja ya está cerrada: no cambia.", "caja_cerrada")
             cursor.execute(
-                """
+                f"""
                 UPDATE pagos_caja c SET
                     cerrada_en = clock_timestamp(), cerrada_por_id = %s, contado_efectivo = %s,
                     observacion_cierre = %s, actualizado = clock_timestamp(),
-                    esperado_efectivo = c.monto_apertura + coalesce(
-                        (SELECT sum(p.monto) FROM pagos_pago p WHERE p.caja_id = c.id AND p.medio = 'efectivo'), 0)
+                    esperado_efectivo = {SQL_EFECTIVO_ESPERADO}
                 WHERE c.id = %s AND c.cerrada_en IS NULL
                 """,
                 [actor.pk, contado_efectivo, observacion, caja_id],

@@ -32,7 +32,7 @@ from nucleo.enlaces import enlaces
 from nucleo.formato import pesos
 from nucleo.servicios import es_id_valido, operacion
 from pacientes.models import Cliente
-from personal.models import Rol
+from personal.permisos import es_de_mostrador
 from tratamientos.models import (
     MAXIMO_ITEMS, EstadoItem, EstadoPlan, EstadoPresupuesto, ItemPlan, PlanTratamiento, Presupuesto, ViaRespuesta,
 )
@@ -48,8 +48,6 @@ LARGO_OBSERVACIONES = Presupuesto._meta.get_field("observaciones").max_length
 LARGO_MOTIVO = Presupuesto._meta.get_field("motivo_rechazo").max_length
 # The quote's totals are int4 columns: a sum beyond this is refused with a message, not a 500.
 TOTAL_MAXIMO = 2**31 - 1
-ROLES_QUE_EMITEN = (Rol.ADMINISTRADOR, Rol.RECEPCION)
-
 NO_EXISTE = "Ese presupuesto no existe."
 PLAN_NO_EXISTE = "Ese plan de tratamiento no existe."
 PLAN_CAMBIO = "El plan cambió desde que se emitió este presupuesto; emita una nueva versión."
@@ -59,19 +57,8 @@ def _error(mensaje, codigo):
     return ValidationError(mensaje, code=codigo)
 
 
-def puede_emitir(user) -> bool:
-    """Reception and administration (an active superuser counts as administration) issue quotes
-    and record the patient's answer at the desk."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    perfil = getattr(user, "perfil_personal", None) if hasattr(user, "perfil_personal") else None
-    if perfil is not None and not perfil.activo:
-        return False
-    return user.is_superuser or (perfil is not None and perfil.rol in ROLES_QUE_EMITEN)
-
-
 def _exigir_recepcion(actor):
-    if not puede_emitir(actor):
+    if not es_de_mostrador(actor):
         raise _error("Solo recepción o administración emiten presupuestos y registran respuestas en la clínica.",
                      "sin_permiso")
 
