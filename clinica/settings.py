@@ -144,36 +144,70 @@ TEMPLATES = [
 ]
 
 # Database ------------------------------------------------------------------------------------
+# Two aliases on one database (docs/produccion.md, "Con PgBouncer"):
+# - "default", DATABASE_URL: what the web serves pages with; may point at a pooler.
+# - "directa", DATABASE_URL_DIRECTA (by default the same as DATABASE_URL): a session-capable
+#   connection straight to PostgreSQL, for what a transaction pooler cannot carry: the start-up's
+#   advisory lock and migrations (clinica.arranque), and the job workers' LISTEN/NOTIFY and polling
+#   (procrastinate's PROCRASTINATE_DATABASE_ALIAS, below). Web processes never open it.
 # Persistent connections with health checks: Django's default of 0 costs 3-4x throughput here.
 CONN_MAX_AGE = int(os.environ.get("DJANGO_CONN_MAX_AGE", "600"))
-# The hand-written hot queries (nucleo.sql.cursor_preparado) are prepared by psycopg after 5
-# runs on a connection; the ORM's are never (Django binds them on the client). Set
-# DJANGO_DB_PREPARAR=0 behind a pooler in transaction mode without prepared statement support
-# (PgBouncer < 1.21, or max_prepared_statements = 0).
-_OPCIONES_BD = {"prepare_threshold": 5 if _env_bool("DJANGO_DB_PREPARAR", True) else None}
+# DJANGO_DB_POOLER=transaccion says DATABASE_URL goes through a pooler in transaction mode
+# (PgBouncer pool_mode=transaction): no server-side cursors, and no prepared statements unless
+# DJANGO_DB_PREPARAR=1 says the pooler keeps them (PgBouncer >= 1.21 with max_prepared_statements).
+# bin/produccion probes the real connections and refuses a combination that breaks
+# (nucleo.pooler, clinica.arranque).
+DB_POOLER = os.environ.get("DJANGO_DB_POOLER", "").strip().lower() or "ninguno"
+if DB_POOLER not in {"ninguno", "transaccion"}:
+    raise ImproperlyConfigured(f"DJANGO_DB_POOLER={DB_POOLER!r} no es válido: use «ninguno» o «transaccion».")
+# The hand-written hot queries (nucleo.sql.cursor_preparado) are prepared by psycopg after 5 runs
+# on a connection; the ORM's are never (Django binds them on the client).
+DB_PREPARAR = _env_bool("DJANGO_DB_PREPARAR", DB_POOLER == "ninguno")
+_PREPARAR = {"prepare_threshold": 5}
+_SIN_PREPARAR = {"prepare_threshold": None}
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {
-        "default": dj_database_url.config(conn_max_age=CONN_MAX_AGE, conn_health_checks=True),
-    }
-    DATABASES["default"].setdefault("OPTIONS", {}).update(_OPCIONES_BD)
+    _web = dj_database_url.config(conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
+    _directa = dj_database_url.parse(
+        os.environ.get("DATABASE_URL_DIRECTA") or os.environ["DATABASE_URL"],
+        conn_max_age=CONN_MAX_AGE, conn_health_checks=True,
+    )
 else:
     from clinica import postgres_embebido
 
     _NOMBRE_BD = os.environ.get("CLINICA_DB_NAME", "clinica")
     _host, _puerto = postgres_embebido.asegurar_servidor()
     postgres_embebido.asegurar_base(_NOMBRE_BD)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": _NOMBRE_BD,
-            "USER": postgres_embebido.USUARIO,
-            "HOST": _host,
-            "PORT": _puerto,
-            "CONN_MAX_AGE": CONN_MAX_AGE,
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": _OPCIONES_BD,
-        }
+    _web = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _NOMBRE_BD,
+        "USER": postgres_embebido.USUARIO,
+        "HOST": _host,
+        "PORT": _puerto,
+        "CONN_MAX_AGE": CONN_MAX_AGE,
+        "CONN_HEALTH_CHECKS": True,
     }
+    _directa = dict(_web)
+DATABASES = {
+    "default": {
+        **_web,
+        "OPTIONS": {**_web.get("OPTIONS", {}), **(_PREPARAR if DB_PREPARAR else _SIN_PREPARAR)},
+        # A server-side cursor (QuerySet.iterator()) outlives its transaction: a transaction
+        # pooler would hand its next FETCH to another server connection.
+        "DISABLE_SERVER_SIDE_CURSORS": DB_POOLER == "transaccion",
+    },
+    "directa": {
+        **_directa,
+        "OPTIONS": {**_directa.get("OPTIONS", {}), **_PREPARAR},
+        # Tests run on one database: this alias reaches the same test database, no second one.
+        "TEST": {"MIRROR": "default"},
+    },
+}
+# A job worker ("manage.py procrastinate worker") fetches jobs, LISTENs for new ones and keeps its
+# heartbeats on the direct connection: through a transaction pooler its LISTEN lands on whichever
+# server connection is free and is lost (jobs then wait for the polling fallback), and its prepared
+# statements collide. Everything else (web pages, a task's own queries, deferring a job inside the
+# caller's transaction) stays on "default".
+PROCRASTINATE_DATABASE_ALIAS = "directa" if sys.argv[1:3] == ["procrastinate", "worker"] else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
