@@ -11,6 +11,12 @@ from personal.models import Perfil, Rol
 # The real SMTP server and worker fixtures (servidor_smtp, cola_vacia) for every app's tests.
 pytest_plugins = ["pruebas.soporte"]
 pytest.register_assert_rewrite("pruebas.soporte")
+from pruebas.pgbouncer import (  # noqa: E402
+    COMO_INSTALAR_PGBOUNCER,
+    MOTIVO_SIN_PGBOUNCER,
+    PgBouncer,
+    buscar_pgbouncer,
+)
 from pruebas.soporte import FallaInyectada, falla_tras_escritura, huella_bd  # noqa: E402
 
 
@@ -123,7 +129,7 @@ def _cambios(antes, despues):
     return {t: (antes.get(t), despues.get(t)) for t in antes.keys() | despues.keys() if antes.get(t) != despues.get(t)}
 
 
-# Browser tests (Playwright driving Debian's Chromium) ---------------------------------------
+# Browser tests (Playwright driving Debian's Chromium) and pooler tests (Debian's PgBouncer) ------
 import os  # noqa: E402
 
 # Live-server tests run Django in a thread while Playwright's event loop runs in the test's own:
@@ -140,6 +146,7 @@ MOTIVO_SIN_CHROMIUM = f"Sin Chromium: pruebas de navegador omitidas ({COMO_INSTA
 # Playwright's fixtures that start the browser; a test using any of them is a browser test.
 FIXTURES_DE_NAVEGADOR = {"page", "context", "new_context", "browser", "launch_browser"}
 _estado_navegador = {"chromium": None, "omitidas": set(), "contadas": 0}
+_estado_pgbouncer = {"ejecutable": None, "omitidas": set(), "contadas": 0}
 
 
 def buscar_chromium(entorno=os.environ):
@@ -153,6 +160,7 @@ def buscar_chromium(entorno=os.environ):
 
 def pytest_configure(config):
     _estado_navegador["chromium"] = buscar_chromium()  # once per run
+    _estado_pgbouncer["ejecutable"] = buscar_pgbouncer()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -164,22 +172,36 @@ def pytest_collection_modifyitems(config, items):
         if _estado_navegador["chromium"] is None and item.get_closest_marker("navegador"):
             item.add_marker(pytest.mark.skip(reason=MOTIVO_SIN_CHROMIUM))
             _estado_navegador["omitidas"].add(item.nodeid)
+        if "pgbouncer" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pgbouncer)
+            if _estado_pgbouncer["ejecutable"] is None:
+                item.add_marker(pytest.mark.skip(reason=MOTIVO_SIN_PGBOUNCER))
+                _estado_pgbouncer["omitidas"].add(item.nodeid)
 
 
 def pytest_runtest_logreport(report):
-    if report.when == "setup" and report.skipped and report.nodeid in _estado_navegador["omitidas"]:
-        _estado_navegador["contadas"] += 1
+    if report.when == "setup" and report.skipped:
+        for estado in (_estado_navegador, _estado_pgbouncer):
+            if report.nodeid in estado["omitidas"]:
+                estado["contadas"] += 1
 
 
 def pytest_unconfigure(config):
-    """The run's very last line: how many browser tests were skipped and why (bin/test's
-    summary; pytest's own ``-ra`` list shows them per file above)."""
+    """The run's very last lines: how many browser and pooler tests were skipped and why
+    (bin/test's summary; pytest's own ``-ra`` list shows them per file above)."""
+    lineas = []
     n = _estado_navegador["contadas"]
     if n:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
         pruebas = "1 prueba de navegador" if n == 1 else f"{n} pruebas de navegador"
         verbo = "se omitió" if n == 1 else "se omitieron"
-        linea = f"AVISO: {verbo} {pruebas} porque falta Chromium; {COMO_INSTALAR_CHROMIUM}."
+        lineas.append(f"AVISO: {verbo} {pruebas} porque falta Chromium; {COMO_INSTALAR_CHROMIUM}.")
+    n = _estado_pgbouncer["contadas"]
+    if n:
+        pruebas = "1 prueba del pooler" if n == 1 else f"{n} pruebas del pooler"
+        verbo = "se omitió" if n == 1 else "se omitieron"
+        lineas.append(f"AVISO: {verbo} {pruebas} porque falta PgBouncer; {COMO_INSTALAR_PGBOUNCER}.")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for linea in lineas:
         if reporter is not None:
             reporter.write_line(linea, yellow=True, bold=True)
         else:
@@ -254,3 +276,17 @@ def captura(page):
         return ruta
 
     return guardar
+
+
+@pytest.fixture
+def pgbouncer():
+    """Debian's PgBouncer in transaction mode in front of the test PostgreSQL (``pruebas.pgbouncer``);
+    ``pgbouncer.url(nombre_de_la_base)``. A test that uses it is marked ``pgbouncer`` and is skipped,
+    with a notice at the end of the run, where PgBouncer is missing."""
+    from django.db import connection
+
+    datos = connection.settings_dict
+    with PgBouncer(host=datos["HOST"] or "localhost", puerto=datos["PORT"] or 5432,
+                   usuario=datos["USER"] or "postgres", clave=datos.get("PASSWORD") or "") as pooler:
+        yield pooler
+    pooler.limpiar()

@@ -78,7 +78,8 @@ def revisar_conexiones(*, con_tareas: bool) -> list[str]:
         directa = parametros_de("directa")
         if es_pooler_de_transacciones(directa):
             quien = "DATABASE_URL_DIRECTA" if directa_propia else "DATABASE_URL (no definió DATABASE_URL_DIRECTA)"
-            usos = "las migraciones, el candado de arranque" + (" y los procesos de tareas" if con_tareas else "")
+            usos = ("las migraciones, el candado de arranque y los procesos de tareas" if con_tareas
+                    else "las migraciones y el candado de arranque")
             raise Rechazo(
                 f"{quien} pasa por un pooler en modo transacción, y {usos} necesitan una sesión propia en "
                 "PostgreSQL (candados de sesión, LISTEN/NOTIFY). Defina DATABASE_URL_DIRECTA con la "

@@ -55,13 +55,13 @@ class PgBouncer:
     carry protocol-level prepared statements across server connections; ``tam_pool`` is
     ``default_pool_size`` (server connections per database and user)."""
 
-    def __init__(self, *, host, puerto, usuario="postgres", modo="transaction", tam_pool=20,
+    def __init__(self, *, host, puerto, usuario="postgres", clave="", modo="transaction", tam_pool=20,
                  max_prepared_statements=None, ejecutable=None):
         self.ejecutable = ejecutable or buscar_pgbouncer()
         if self.ejecutable is None:
             raise RuntimeError(MOTIVO_SIN_PGBOUNCER)
         self.version = version_pgbouncer(self.ejecutable)
-        self.host, self.puerto_destino, self.usuario = host, puerto, usuario
+        self.host, self.puerto_destino, self.usuario, self.clave = host, puerto, usuario, clave
         self.modo, self.tam_pool, self.max_prepared_statements = modo, tam_pool, max_prepared_statements
         self.puerto = None
         self.carpeta = None
@@ -79,6 +79,10 @@ class PgBouncer:
         extra = ""
         if self.max_prepared_statements is not None:
             extra = f"max_prepared_statements = {self.max_prepared_statements}\n"
+        elif self.version >= (1, 21):
+            # Off unless asked for: newer versions turn it on by default, and the tests of a pooler
+            # that cannot keep prepared statements must see one.
+            extra = "max_prepared_statements = 0\n"
         return (
             f"[databases]\n* = {destino}\n\n[pgbouncer]\n"
             f"listen_addr = 127.0.0.1\nlisten_port = {self.puerto}\nunix_socket_dir =\n"
@@ -95,7 +99,9 @@ class PgBouncer:
     def __enter__(self):
         self.carpeta = Path(tempfile.mkdtemp(prefix="clinica-pgbouncer-"))
         self.puerto = _puerto_libre()
-        (self.carpeta / "usuarios.txt").write_text(f'"{self.usuario}" ""\n')
+        # With auth_type = trust PgBouncer asks no client for a password; it logs in to PostgreSQL
+        # with the one written here.
+        (self.carpeta / "usuarios.txt").write_text(f'"{self.usuario}" "{self.clave}"\n')
         (self.carpeta / "pgbouncer.ini").write_text(self._configuracion())
         comando = [self.ejecutable, str(self.carpeta / "pgbouncer.ini")]
         if os.geteuid() == 0:

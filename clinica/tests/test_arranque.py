@@ -1,0 +1,149 @@
+"""The start-up of ``bin/produccion`` (``clinica.arranque``) with many services starting at once:
+the lock waits, says who holds it, gives up instead of hanging and frees itself when its holder
+dies; static files are built by one process per host and never rewritten under a running one."""
+
+import fcntl
+import json
+import os
+import threading
+import time
+
+import psycopg
+import pytest
+
+from clinica import arranque
+from nucleo.pooler import parametros_de
+
+MANIFIESTO = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+@pytest.fixture
+def sesion_que_tiene_el_candado(db):
+    """Another service's start-up: a direct session holding the start-up lock."""
+    con = psycopg.connect(**parametros_de("default"), autocommit=True, application_name="otro-servicio")
+    con.execute("SELECT pg_advisory_lock(%s)", [arranque.LLAVE_ARRANQUE])
+    yield con
+    con.close()
+
+
+def _sesion():
+    return psycopg.connect(**parametros_de("default"), autocommit=True)
+
+
+def test_espera_el_candado_dice_quien_lo_tiene_y_no_cuelga(sesion_que_tiene_el_candado):
+    quien = sesion_que_tiene_el_candado.info.backend_pid
+    avisos = []
+    with _sesion() as con, con.cursor() as cursor:
+        inicio = time.monotonic()
+        with pytest.raises(arranque.NoAhora) as rechazo:
+            arranque.tomar_candado_de_arranque(cursor, espera_max_s=1.0, escribir=avisos.append)
+        assert 1.0 <= time.monotonic() - inicio < 5
+    assert avisos and f"lo tiene la sesión {quien} de PostgreSQL (aplicación otro-servicio" in avisos[0]
+    mensaje = str(rechazo.value)
+    assert mensaje.startswith("esperé 1 s el candado de arranque y lo sigue teniendo la sesión")
+    assert "pg_terminate_backend" in mensaje
+
+
+def test_lo_toma_apenas_el_otro_lo_suelta(sesion_que_tiene_el_candado):
+    def soltar():
+        time.sleep(0.5)
+        sesion_que_tiene_el_candado.execute("SELECT pg_advisory_unlock(%s)", [arranque.LLAVE_ARRANQUE])
+
+    hilo = threading.Thread(target=soltar)
+    hilo.start()
+    with _sesion() as con, con.cursor() as cursor:
+        arranque.tomar_candado_de_arranque(cursor, espera_max_s=30, escribir=lambda _: None)
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [arranque.LLAVE_ARRANQUE])
+        assert cursor.fetchone()[0] is True, "lo tenía esta sesión"
+    hilo.join()
+
+
+def test_si_el_que_lo_tiene_muere_el_candado_queda_libre(sesion_que_tiene_el_candado):
+    """A start-up killed in the middle of a migration: PostgreSQL ends its session and its lock;
+    the next start does not need a person to kill anything."""
+    sesion_que_tiene_el_candado.close()
+    with _sesion() as con, con.cursor() as cursor:
+        inicio = time.monotonic()
+        arranque.tomar_candado_de_arranque(cursor, espera_max_s=10, escribir=lambda _: None)
+        assert time.monotonic() - inicio < 5
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [arranque.LLAVE_ARRANQUE])
+
+
+def test_espera_de_arranque_mal_escrita(monkeypatch):
+    monkeypatch.setenv("CLINICA_ESPERA_ARRANQUE_S", "diez")
+    with pytest.raises(arranque.Rechazo, match="CLINICA_ESPERA_ARRANQUE_S='diez' no es un número"):
+        arranque._espera_maxima_s()
+    monkeypatch.setenv("CLINICA_ESPERA_ARRANQUE_S", "0")
+    with pytest.raises(arranque.Rechazo, match="mayor que 0"):
+        arranque._espera_maxima_s()
+
+
+# Static files, once per host --------------------------------------------------------------------
+
+@pytest.fixture
+def estaticos(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": MANIFIESTO}}
+    return settings.STATIC_ROOT
+
+
+def test_dos_servicios_a_la_vez_los_reune_uno_y_el_otro_espera(estaticos):
+    barrera = threading.Barrier(2)
+    resultados, avisos = [], []
+
+    def servicio():
+        barrera.wait()
+        resultados.append(arranque.construir_estaticos(espera_max_s=120, escribir=avisos.append))
+
+    hilos = [threading.Thread(target=servicio) for _ in range(2)]
+    for hilo in hilos:
+        hilo.start()
+    for hilo in hilos:
+        hilo.join(timeout=180)
+    assert sorted(resultados) == [False, True], "uno los reunió y el otro los encontró al día"
+    assert any("Archivos estáticos al día" in a for a in avisos)
+    rutas = json.loads((estaticos / "staticfiles.json").read_text())["paths"]
+    css = rutas["vendor/bootstrap/bootstrap.min.css"]
+    assert (estaticos / css).exists() and (estaticos / (css + ".gz")).exists()
+    assert (estaticos / arranque.ARCHIVO_HUELLA).read_text().strip() == arranque.huella_de_estaticos()
+    assert not list(estaticos.glob(f"{arranque.ARCHIVO_HUELLA}.*")), "sin huellas provisorias"
+
+
+def test_al_dia_no_toca_nada_y_un_cambio_los_vuelve_a_reunir(estaticos, settings, tmp_path):
+    assert arranque.construir_estaticos(espera_max_s=60, escribir=lambda _: None) is True
+    manifiesto = estaticos / "staticfiles.json"
+    antes = manifiesto.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert arranque.construir_estaticos(espera_max_s=60, escribir=lambda _: None) is False
+    assert manifiesto.stat().st_mtime_ns == antes, "un servicio que parte después no reescribe el manifiesto"
+
+    # New code with a changed static file: another fingerprint, built again.
+    propios = tmp_path / "propios"
+    (propios / "css").mkdir(parents=True)
+    (propios / "css" / "nuevo.css").write_text("body { color: #123; }\n")
+    settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, str(propios)]
+    assert arranque.construir_estaticos(espera_max_s=60, escribir=lambda _: None) is True
+    assert "css/nuevo.css" in json.loads(manifiesto.read_text())["paths"]
+
+
+def test_un_proceso_muerto_a_mitad_no_deja_huella(estaticos, monkeypatch):
+    """collectstatic interrupted: no fingerprint is written, so the next start builds again."""
+    from django.core.management import call_command as real
+
+    def falla(nombre, *args, **kwargs):
+        if nombre == "collectstatic":
+            raise KeyboardInterrupt
+        return real(nombre, *args, **kwargs)
+
+    monkeypatch.setattr("django.core.management.call_command", falla)
+    with pytest.raises(KeyboardInterrupt):
+        arranque.construir_estaticos(espera_max_s=60, escribir=lambda _: None)
+    assert not (estaticos / arranque.ARCHIVO_HUELLA).exists()
+    monkeypatch.undo()
+    assert arranque.construir_estaticos(espera_max_s=60, escribir=lambda _: None) is True
+    # And the lock was released by the interrupted one (its descriptor closed).
+    descriptor = os.open(estaticos, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,124 @@
+"""Behind PgBouncer in transaction mode (issue 18), with Debian's real PgBouncer in front of the test
+PostgreSQL (the ``pgbouncer`` fixture; skipped with a notice where it is missing).
+
+- The probes of ``nucleo.pooler`` tell PostgreSQL from a transaction pooler, and a pooler that
+  keeps prepared statements from one that does not (PgBouncer 1.18 does not).
+- ``bin/produccion`` refuses, with a Spanish message and before it migrates or starts anything,
+  each combination known to break.
+The whole deployment under load is ``test_despliegue_con_pgbouncer.py``.
+"""
+
+import subprocess
+import urllib.parse
+
+import pytest
+from django.db import connection
+
+from clinica.tests.test_produccion import PRODUCCION, _env, _url_de_la_base
+from nucleo.pooler import conserva_preparadas, es_pooler_de_transacciones, parametros_de
+from pruebas.pgbouncer import PgBouncer
+
+
+def _parametros_del_pooler(pooler):
+    return {**parametros_de("default"), "host": "127.0.0.1", "port": pooler.puerto}
+
+
+def test_las_sondas_distinguen_postgres_de_un_pooler_de_transacciones(pgbouncer, db):
+    directa = parametros_de("default")
+    assert es_pooler_de_transacciones(directa) is False
+    assert conserva_preparadas(directa).conservan is True
+
+    pooler = _parametros_del_pooler(pgbouncer)
+    assert es_pooler_de_transacciones(pooler) is True
+    preparadas = conserva_preparadas(pooler)
+    if pgbouncer.version < (1, 21):
+        assert preparadas.conservan is False
+        assert "prepared statement" in preparadas.detalle
+    # The probes leave nothing behind that breaks the next client of the same server connections.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def test_la_sonda_de_preparadas_falla_sin_max_prepared_statements(db):
+    """PgBouncer >= 1.21 with max_prepared_statements = 0 behaves as 1.18 (the fixture sets 0)."""
+    datos = connection.settings_dict
+    with PgBouncer(host=datos["HOST"], puerto=datos["PORT"], usuario=datos["USER"]) as pooler:
+        assert conserva_preparadas(_parametros_del_pooler(pooler)).conservan is False
+    pooler.limpiar()
+
+
+def test_un_pooler_en_modo_session_no_es_de_transacciones(db):
+    """Session mode gives a client one server connection for its whole life: it carries
+    everything, so the probes say "no pooler" (and nothing is turned off)."""
+    datos = connection.settings_dict
+    with PgBouncer(host=datos["HOST"], puerto=datos["PORT"], usuario=datos["USER"], modo="session") as pooler:
+        parametros = _parametros_del_pooler(pooler)
+        assert es_pooler_de_transacciones(parametros) is False
+        assert conserva_preparadas(parametros).conservan is True
+    pooler.limpiar()
+
+
+# bin/produccion refuses what breaks ------------------------------------------------------------
+
+def _url_por(pooler):
+    partes = urllib.parse.urlsplit(_url_de_la_base())
+    return partes._replace(netloc=f"{partes.username}@127.0.0.1:{pooler.puerto}").geturl()
+
+
+def _produccion(**entorno):
+    return subprocess.run([PRODUCCION, "--sin-tareas"], env=_env(CLINICA_SITIO="portal", **entorno),
+                          capture_output=True, text=True, timeout=120)
+
+
+def _rechazado(resultado, mensaje):
+    assert resultado.returncode == 2, resultado.stdout + resultado.stderr
+    assert mensaje in resultado.stderr, resultado.stderr
+    assert "No se inicia nada." in resultado.stderr
+    salida = resultado.stdout + resultado.stderr
+    assert "Operations to perform" not in salida, "se negó antes de migrar"
+    assert "==> Sitio" not in salida and "Booting worker" not in salida
+
+
+def test_rechaza_la_web_por_un_pooler_sin_decirlo(pgbouncer, transactional_db):
+    _rechazado(
+        _produccion(DATABASE_URL=_url_por(pgbouncer), DATABASE_URL_DIRECTA=_url_de_la_base()),
+        "DATABASE_URL pasa por un pooler en modo transacción (p. ej. PgBouncer con pool_mode = transaction) "
+        "y DJANGO_DB_POOLER no lo dice",
+    )
+
+
+def test_rechaza_migrar_y_tareas_por_el_pooler(pgbouncer, transactional_db):
+    """One URL for everything, and it is the pooler: the start-up lock, the migrations and the
+    workers would all go through it."""
+    resultado = _produccion(DATABASE_URL=_url_por(pgbouncer), DJANGO_DB_POOLER="ninguno")
+    _rechazado(resultado, "DATABASE_URL (no definió DATABASE_URL_DIRECTA) pasa por un pooler en modo transacción")
+    resultado = subprocess.run(
+        [PRODUCCION, "--solo-tareas"],
+        env=_env(DATABASE_URL=_url_de_la_base(), DATABASE_URL_DIRECTA=_url_por(pgbouncer),
+                 DJANGO_DB_POOLER="transaccion"),
+        capture_output=True, text=True, timeout=120,
+    )
+    _rechazado(resultado, "DATABASE_URL_DIRECTA pasa por un pooler en modo transacción, y las migraciones, "
+                          "el candado de arranque y los procesos de tareas necesitan una sesión propia")
+
+
+def test_rechaza_preparadas_por_un_pooler_que_no_las_conserva(pgbouncer, transactional_db):
+    if pgbouncer.version >= (1, 21):
+        pytest.skip("la prueba usa max_prepared_statements = 0; ver test_la_sonda_de_preparadas_falla_sin_max_prepared_statements")
+    _rechazado(
+        _produccion(DATABASE_URL=_url_por(pgbouncer), DATABASE_URL_DIRECTA=_url_de_la_base(),
+                    DJANGO_DB_POOLER="transaccion", DJANGO_DB_PREPARAR="1"),
+        "DJANGO_DB_PREPARAR=1, pero el pooler de DATABASE_URL no conserva las sentencias preparadas",
+    )
+
+
+def test_rechaza_el_pooler_sin_conexion_directa(db):
+    _rechazado(_produccion(DATABASE_URL=_url_de_la_base(), DJANGO_DB_POOLER="transaccion"),
+               "DJANGO_DB_POOLER=transaccion necesita DATABASE_URL_DIRECTA")
+
+
+def test_rechaza_un_modo_de_pooler_desconocido(db):
+    resultado = _produccion(DATABASE_URL=_url_de_la_base(), DJANGO_DB_POOLER="transaction")
+    assert resultado.returncode == 2
+    assert "DJANGO_DB_POOLER='transaction' no es válido. Use ninguno o transaccion" in resultado.stderr
+    assert "==>" not in resultado.stdout
