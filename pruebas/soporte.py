@@ -67,7 +67,8 @@ class MensajeRecibido:
 
     @property
     def message_id(self) -> str:
-        return str(self.mensaje["Message-ID"] or "")
+        # A long id is folded onto its own line: the whitespace before it is not part of it.
+        return str(self.mensaje["Message-ID"] or "").strip()
 
 
 class _Manejador:
@@ -483,3 +484,20 @@ def iniciar_sesion(cliente, user, *, segundo_factor=True):
         sesion[DEVICE_ID_SESSION_KEY] = dispositivo_de_prueba(user).persistent_id
         sesion.save()
     return cliente
+
+
+def sesion_http(user) -> dict:
+    """A session for a raw HTTP client talking to a server in another process (``bin/produccion``
+    in a test): what ``iniciar_sesion`` leaves, as a ``Cookie`` header with a CSRF cookie, and the
+    masked token a form sends with it. The server must run with this process's SECRET_KEY."""
+    from django.conf import settings
+    from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+    from django.test import Client
+
+    cliente = iniciar_sesion(Client(), user)
+    secreto = _get_new_csrf_string()
+    sesion = cliente.cookies[settings.SESSION_COOKIE_NAME].value
+    return {
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={sesion}; {settings.CSRF_COOKIE_NAME}={secreto}",
+        "csrf_token": _mask_cipher_secret(secreto),
+    }

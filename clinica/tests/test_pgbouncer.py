@@ -9,6 +9,7 @@ The whole deployment under load is ``test_despliegue_con_pgbouncer.py``.
 """
 
 import subprocess
+import sys
 import urllib.parse
 
 import pytest
@@ -122,3 +123,28 @@ def test_rechaza_un_modo_de_pooler_desconocido(db):
     assert resultado.returncode == 2
     assert "DJANGO_DB_POOLER='transaction' no es válido. Use ninguno o transaccion" in resultado.stderr
     assert "==>" not in resultado.stdout
+
+
+@pytest.mark.parametrize("argumentos,alias,base", [
+    (["manage.py", "procrastinate", "worker"], "directa", "directa_db"),
+    (["manage.py", "runserver"], "default", "web_db"),
+    (["gunicorn", "clinica.wsgi"], "default", "web_db"),
+])
+def test_los_workers_usan_la_conexion_directa(argumentos, alias, base):
+    """A job worker takes procrastinate's connection (its LISTEN, polling, heartbeats) from the
+    "directa" alias; every other process defers jobs on "default", inside the caller's transaction."""
+    codigo = (
+        f"import sys; sys.argv = {argumentos!r}\n"
+        "import django; django.setup()\n"
+        "from procrastinate.contrib.django import app\n"
+        # The worker's own connector, as `manage.py procrastinate worker` builds it (its pool's
+        # connection arguments are private: read here only to see where it would connect).
+        "print(app.connector.alias, app.connector.get_worker_connector()._pool_args['kwargs']['dbname'])\n"
+    )
+    resultado = subprocess.run(
+        [sys.executable, "-c", codigo], capture_output=True, text=True, timeout=60, cwd=PRODUCCION.parent.parent,
+        env=_env(DJANGO_SETTINGS_MODULE="clinica.settings", DATABASE_URL="postgres://u@web.interna:6432/web_db",
+                 DATABASE_URL_DIRECTA="postgres://u@db.interna:5432/directa_db", DJANGO_DB_POOLER="transaccion"),
+    )
+    assert resultado.returncode == 0, resultado.stderr
+    assert resultado.stdout.split()[-2:] == [alias, base]
