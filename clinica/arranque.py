@@ -1,6 +1,7 @@
 """What ``bin/produccion`` does before it starts gunicorn and the job workers.
 
     python -m clinica.arranque [--sin-web] [--sin-tareas]
+    python -m clinica.arranque --solo-estaticos     # at image build time: no database needed
 
 1. Checks the configuration (``check --deploy``; the site ``CLINICA_SITIO`` asks for).
 2. Probes the database connections and refuses, with a Spanish message and exit code 2, a
@@ -235,6 +236,8 @@ def main(argv=None) -> int:
     argumentos = argparse.ArgumentParser(description="Preparación de bin/produccion")
     argumentos.add_argument("--sin-web", action="store_true", help="sin servidor web: no reúne archivos estáticos")
     argumentos.add_argument("--sin-tareas", action="store_true", help="sin procesos de tareas en este servicio")
+    argumentos.add_argument("--solo-estaticos", action="store_true",
+                            help="solo reunir los archivos estáticos, sin tocar la base (al construir una imagen)")
     opciones = argumentos.parse_args(argv)
     django.setup()
     from django.conf import settings
@@ -243,6 +246,9 @@ def main(argv=None) -> int:
     from clinica.sitios import urlconf_del_sitio
 
     try:
+        if opciones.solo_estaticos:
+            construir_estaticos(espera_max_s=_espera_maxima_s())
+            return 0
         sitio = os.environ.get("CLINICA_SITIO", "ambos")
         if settings.ROOT_URLCONF != urlconf_del_sitio(sitio):
             raise Rechazo(

@@ -5,8 +5,11 @@ dies; static files are built by one process per host and never rewritten under a
 import fcntl
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -147,3 +150,22 @@ def test_un_proceso_muerto_a_mitad_no_deja_huella(estaticos, monkeypatch):
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(descriptor)
+
+
+def test_solo_estaticos_al_construir_una_imagen_sin_base(tmp_path):
+    """``python -m clinica.arranque --solo-estaticos`` (the Dockerfile's build step) needs no
+    database; a container started later finds them current and writes nothing."""
+    entorno = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    entorno.update(DJANGO_SETTINGS_MODULE="clinica.settings", DJANGO_SECRET_KEY="x" * 60,
+                   DATABASE_URL="postgres://nadie@127.0.0.1:9/nada", DJANGO_STATIC_ROOT=str(tmp_path / "static"))
+    raiz = Path(arranque.__file__).resolve().parent.parent
+    primera = subprocess.run([sys.executable, "-m", "clinica.arranque", "--solo-estaticos"], cwd=raiz, env=entorno,
+                             capture_output=True, text=True, timeout=120)
+    assert primera.returncode == 0, primera.stderr
+    assert "static files copied" in primera.stdout
+    manifiesto = tmp_path / "static" / "staticfiles.json"
+    antes = manifiesto.stat().st_mtime_ns
+    segunda = subprocess.run([sys.executable, "-m", "clinica.arranque", "--solo-estaticos"], cwd=raiz, env=entorno,
+                             capture_output=True, text=True, timeout=120)
+    assert segunda.returncode == 0 and "Archivos estáticos al día" in segunda.stdout
+    assert manifiesto.stat().st_mtime_ns == antes
