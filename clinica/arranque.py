@@ -27,6 +27,7 @@ import argparse
 import fcntl
 import hashlib
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -153,11 +154,13 @@ def tomar_candado_de_arranque(cursor, *, espera_max_s: float, escribir=print) ->
         time.sleep(0.25)
 
 
-def migrar(*, espera_max_s: float) -> None:
+def migrar(*, espera_max_s: float, nombre: str = "clinica arranque") -> None:
     from django.core.management import call_command
     from django.db import connections
 
     directa = connections["directa"]
+    # Named in pg_stat_activity, so that a start that waits (here or on another host) says who.
+    directa.settings_dict["OPTIONS"] = {**directa.settings_dict["OPTIONS"], "application_name": nombre[:63]}
     with directa.cursor() as cursor:
         tomar_candado_de_arranque(cursor, espera_max_s=espera_max_s)
         try:
@@ -242,6 +245,7 @@ def main(argv=None) -> int:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
 
     from clinica.sitios import urlconf_del_sitio
 
@@ -260,11 +264,14 @@ def main(argv=None) -> int:
         call_command("check", deploy=True, fail_level="ERROR")
         for aviso in revisar_conexiones(con_tareas=not opciones.sin_tareas):
             print(aviso, file=sys.stderr)
-        migrar(espera_max_s=espera_max_s)
+        migrar(espera_max_s=espera_max_s, nombre=f"clinica arranque {sitio} en {socket.gethostname()}")
         if not opciones.sin_web:
             construir_estaticos(espera_max_s=espera_max_s)
     except Rechazo as rechazo:
         print(f"ERROR: {rechazo} No se inicia nada.", file=sys.stderr)
+        return 2
+    except SystemCheckError as error:  # its message lists the errors, in Spanish for ours
+        print(f"{error}\nERROR: la revisión de la configuración encontró errores. No se inicia nada.", file=sys.stderr)
         return 2
     except NoAhora as problema:
         print(f"ERROR: {problema}", file=sys.stderr)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import psycopg
@@ -169,3 +170,42 @@ def test_solo_estaticos_al_construir_una_imagen_sin_base(tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert segunda.returncode == 0 and "Archivos estáticos al día" in segunda.stdout
     assert manifiesto.stat().st_mtime_ns == antes
+
+
+@pytest.fixture
+def base_vacia(db):
+    """A new, empty database on the test server, dropped afterwards."""
+    from django.db import connection
+
+    nombre = f"arranque_{os.getpid()}_{int(time.time())}"
+    parametros = {**parametros_de("default"), "dbname": "postgres"}
+    with psycopg.connect(**parametros, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{nombre}"')
+    datos = connection.settings_dict
+    host = urllib.parse.quote(datos["HOST"] or "localhost", safe="")
+    clave = f":{urllib.parse.quote(datos['PASSWORD'], safe='')}" if datos.get("PASSWORD") else ""
+    yield f"postgres://{datos['USER']}{clave}@{host}:{datos['PORT'] or 5432}/{nombre}"
+    with psycopg.connect(**parametros, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{nombre}" WITH (FORCE)')
+
+
+def test_tres_servicios_a_la_vez_sobre_una_base_nueva_migran_una_vez(base_vacia):
+    """Three start-ups at the same moment on an empty database: one applies the migrations while
+    the others wait for the lock (saying who holds it), then find nothing to apply."""
+    entorno = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    entorno.update(DJANGO_SETTINGS_MODULE="clinica.settings", DJANGO_SECRET_KEY="x" * 60,
+                   DJANGO_ALLOWED_HOSTS="localhost", DATABASE_URL=base_vacia, DJANGO_LOG_LEVEL="WARNING")
+    raiz = Path(arranque.__file__).resolve().parent.parent
+    procesos = [
+        subprocess.Popen([sys.executable, "-m", "clinica.arranque", "--sin-web"], cwd=raiz, env=entorno,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(3)
+    ]
+    salidas = [p.communicate(timeout=600)[0] for p in procesos]
+    assert [p.returncode for p in procesos] == [0, 0, 0], salidas
+    aplicaron = [s for s in salidas if "Applying citas.0001" in s]
+    assert len(aplicaron) == 1, salidas
+    esperaron = [s for s in salidas if "No migrations to apply." in s]
+    assert len(esperaron) == 2, salidas
+    assert all("==> Esperando el candado de arranque: lo tiene la sesión" in s
+               and "(aplicación clinica arranque ambos en " in s for s in esperaron), salidas
