@@ -180,9 +180,9 @@ def test_sin_debug_el_secreto_de_la_demo_es_un_error_de_configuracion(settings):
     assert len(errores) == 1 and "cuenta.real" in errores[0].msg and errores[0].level == checks.ERROR
     with pytest.raises(SystemCheckError, match="segundo factor de la demostración"):
         call_command("check", "--database", "default", stdout=io.StringIO(), stderr=io.StringIO())
-    # bin/produccion runs the database checks after migrating, before starting.
-    produccion = (settings.BASE_DIR / "bin" / "produccion").read_text()
-    assert 'call_command("check", databases=["default"], fail_level="ERROR")' in produccion
+    # bin/produccion runs the database checks after migrating, before starting (clinica/arranque.py).
+    arranque = (settings.BASE_DIR / "clinica" / "arranque.py").read_text()
+    assert 'call_command("check", databases=["default"], fail_level="ERROR")' in arranque
     settings.DEBUG = True  # the demo itself, in development
     assert not [e for e in checks.run_checks(databases=["default"]) if e.id == "demo.E001"]
 

@@ -152,7 +152,7 @@ def test_chequeo_rechaza_un_cache_no_compartido(settings):
     assert comprobar_cache_de_limites() == []
 
 
-@pytest.mark.django_db  # the money tables' generated columns: their check asks the server's version
+@pytest.mark.django_db(databases=["default", "directa"])  # generated columns: the check asks each server its version
 def test_check_del_proyecto_sin_avisos_de_ratelimit():
     """django-ratelimit's checks run (its app is installed) and find nothing to report about our
     backend: E003 does not list it, W001 is silenced, and nucleo.E001 is satisfied."""
