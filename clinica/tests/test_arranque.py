@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from clinica import arranque
+from clinica.tests.test_produccion import _url_de_la_base
 from nucleo.pooler import parametros_de
 
 MANIFIESTO = "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -175,16 +176,11 @@ def test_solo_estaticos_al_construir_una_imagen_sin_base(tmp_path):
 @pytest.fixture
 def base_vacia(db):
     """A new, empty database on the test server, dropped afterwards."""
-    from django.db import connection
-
     nombre = f"arranque_{os.getpid()}_{int(time.time())}"
     parametros = {**parametros_de("default"), "dbname": "postgres"}
     with psycopg.connect(**parametros, autocommit=True) as con:
         con.execute(f'CREATE DATABASE "{nombre}"')
-    datos = connection.settings_dict
-    host = urllib.parse.quote(datos["HOST"] or "localhost", safe="")
-    clave = f":{urllib.parse.quote(datos['PASSWORD'], safe='')}" if datos.get("PASSWORD") else ""
-    yield f"postgres://{datos['USER']}{clave}@{host}:{datos['PORT'] or 5432}/{nombre}"
+    yield urllib.parse.urlsplit(_url_de_la_base())._replace(path=f"/{nombre}").geturl()
     with psycopg.connect(**parametros, autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{nombre}" WITH (FORCE)')
 
