@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import django
+import psycopg
 
 LLAVE_ARRANQUE = 7_472_001  # any constant: the advisory lock of this clinic's "migrate"
 ESPERA_ARRANQUE_S = 600
@@ -63,7 +64,6 @@ def _espera_maxima_s() -> float:
 
 def revisar_conexiones(*, con_tareas: bool) -> list[str]:
     """Warnings for the operator; raises ``Rechazo`` for a combination known to break."""
-    import psycopg
     from django.conf import settings
 
     from nucleo.pooler import conserva_preparadas, es_pooler_de_transacciones, parametros_de
@@ -76,43 +76,40 @@ def revisar_conexiones(*, con_tareas: bool) -> list[str]:
             "Ver «Con PgBouncer» en docs/produccion.md."
         )
     avisos = []
-    try:
-        directa = parametros_de("directa")
-        if es_pooler_de_transacciones(directa):
-            quien = "DATABASE_URL_DIRECTA" if directa_propia else "DATABASE_URL (no definió DATABASE_URL_DIRECTA)"
-            usos = ("las migraciones, el candado de arranque y los procesos de tareas" if con_tareas
-                    else "las migraciones y el candado de arranque")
+    directa = parametros_de("directa")
+    if es_pooler_de_transacciones(directa):
+        quien = "DATABASE_URL_DIRECTA" if directa_propia else "DATABASE_URL (no definió DATABASE_URL_DIRECTA)"
+        usos = ("las migraciones, el candado de arranque y los procesos de tareas" if con_tareas
+                else "las migraciones y el candado de arranque")
+        raise Rechazo(
+            f"{quien} pasa por un pooler en modo transacción, y {usos} necesitan una sesión propia en "
+            "PostgreSQL (candados de sesión, LISTEN/NOTIFY). Defina DATABASE_URL_DIRECTA con la "
+            "dirección de PostgreSQL sin el pooler y DJANGO_DB_POOLER=transaccion. Ver «Con PgBouncer» "
+            "en docs/produccion.md."
+        )
+    web = parametros_de("default")
+    web_es_pooler = web != directa and es_pooler_de_transacciones(web)
+    if web_es_pooler and settings.DB_POOLER != "transaccion":
+        raise Rechazo(
+            "DATABASE_URL pasa por un pooler en modo transacción (p. ej. PgBouncer con pool_mode = "
+            "transaction) y DJANGO_DB_POOLER no lo dice: defina DJANGO_DB_POOLER=transaccion, que apaga "
+            "lo que ese modo no soporta. Ver «Con PgBouncer» en docs/produccion.md."
+        )
+    if web_es_pooler and settings.DB_PREPARAR:
+        prueba = conserva_preparadas(web)
+        if not prueba.conservan:
             raise Rechazo(
-                f"{quien} pasa por un pooler en modo transacción, y {usos} necesitan una sesión propia en "
-                "PostgreSQL (candados de sesión, LISTEN/NOTIFY). Defina DATABASE_URL_DIRECTA con la "
-                "dirección de PostgreSQL sin el pooler y DJANGO_DB_POOLER=transaccion. Ver «Con PgBouncer» "
-                "en docs/produccion.md."
+                "DJANGO_DB_PREPARAR=1, pero el pooler de DATABASE_URL no conserva las sentencias "
+                f"preparadas ({prueba.detalle}): las páginas fallarían con «prepared statement does "
+                "not exist». Quite DJANGO_DB_PREPARAR (con DJANGO_DB_POOLER=transaccion queda apagado), "
+                "o use PgBouncer 1.21 o posterior con max_prepared_statements = 200."
             )
-        web = parametros_de("default")
-        web_es_pooler = web != directa and es_pooler_de_transacciones(web)
-        if web_es_pooler and settings.DB_POOLER != "transaccion":
-            raise Rechazo(
-                "DATABASE_URL pasa por un pooler en modo transacción (p. ej. PgBouncer con pool_mode = "
-                "transaction) y DJANGO_DB_POOLER no lo dice: defina DJANGO_DB_POOLER=transaccion, que apaga "
-                "lo que ese modo no soporta. Ver «Con PgBouncer» en docs/produccion.md."
-            )
-        if web_es_pooler and settings.DB_PREPARAR:
-            prueba = conserva_preparadas(web)
-            if not prueba.conservan:
-                raise Rechazo(
-                    "DJANGO_DB_PREPARAR=1, pero el pooler de DATABASE_URL no conserva las sentencias "
-                    f"preparadas ({prueba.detalle}): las páginas fallarían con «prepared statement does "
-                    "not exist». Quite DJANGO_DB_PREPARAR (con DJANGO_DB_POOLER=transaccion queda apagado), "
-                    "o use PgBouncer 1.21 o posterior con max_prepared_statements = 200."
-                )
-        if settings.DB_POOLER == "transaccion" and not web_es_pooler:
-            avisos.append(
-                "AVISO: DJANGO_DB_POOLER=transaccion, pero DATABASE_URL llega directo a PostgreSQL (o a un "
-                "pooler en modo session): funciona, sin la preparación de consultas ni los cursores del "
-                "servidor. Si no hay pooler en modo transacción, quite DJANGO_DB_POOLER."
-            )
-    except psycopg.OperationalError as error:
-        raise NoAhora(f"no me pude conectar a la base de datos: {str(error).strip()}") from None
+    if settings.DB_POOLER == "transaccion" and not web_es_pooler:
+        avisos.append(
+            "AVISO: DJANGO_DB_POOLER=transaccion, pero DATABASE_URL llega directo a PostgreSQL (o a un "
+            "pooler en modo session): funciona, sin la preparación de consultas ni los cursores del "
+            "servidor. Si no hay pooler en modo transacción, quite DJANGO_DB_POOLER."
+        )
     return avisos
 
 
@@ -246,6 +243,7 @@ def main(argv=None) -> int:
     from django.conf import settings
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
+    from django.db import OperationalError as DjangoOperationalError
 
     from clinica.sitios import urlconf_del_sitio
 
@@ -270,6 +268,11 @@ def main(argv=None) -> int:
     except Rechazo as rechazo:
         print(f"ERROR: {rechazo} No se inicia nada.", file=sys.stderr)
         return 2
+    except (DjangoOperationalError, psycopg.OperationalError) as error:
+        # The database is not up yet, or not reachable from here (the checks, the probes and the
+        # migrations all connect): worth retrying, not a configuration to fix.
+        print(f"ERROR: no me pude conectar a la base de datos: {str(error).strip()}", file=sys.stderr)
+        return 1
     except SystemCheckError as error:  # its message lists the errors, in Spanish for ours
         print(f"{error}\nERROR: la revisión de la configuración encontró errores. No se inicia nada.", file=sys.stderr)
         return 2

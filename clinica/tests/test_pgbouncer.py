@@ -148,3 +148,27 @@ def test_los_workers_usan_la_conexion_directa(argumentos, alias, base):
     )
     assert resultado.returncode == 0, resultado.stderr
     assert resultado.stdout.split()[-2:] == [alias, base]
+
+
+def _arranque(**entorno):
+    return subprocess.run(
+        [sys.executable, "-m", "clinica.arranque", "--sin-web", "--sin-tareas"], cwd=PRODUCCION.parent.parent,
+        env=_env(DJANGO_SETTINGS_MODULE="clinica.settings", **entorno), capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_avisa_si_dice_pooler_y_llega_directo(transactional_db):
+    """Not wrong, only slower (no prepared statements): it starts, and says so."""
+    resultado = _arranque(DATABASE_URL=_url_de_la_base(), DATABASE_URL_DIRECTA=_url_de_la_base(),
+                          DJANGO_DB_POOLER="transaccion")
+    assert resultado.returncode == 0, resultado.stderr
+    assert "AVISO: DJANGO_DB_POOLER=transaccion, pero DATABASE_URL llega directo a PostgreSQL" in resultado.stderr
+
+
+def test_sin_base_alcanzable_sale_con_1_para_reintentar():
+    """A database that is not up yet (a host that booted first): exit 1, a message, no traceback;
+    systemd tries again."""
+    resultado = _arranque(DATABASE_URL="postgres://nadie@127.0.0.1:9/nada")
+    assert resultado.returncode == 1, resultado.stderr
+    assert "\nERROR: no me pude conectar a la base de datos: connection failed" in resultado.stderr, resultado.stderr
+    assert "Traceback" not in resultado.stderr
