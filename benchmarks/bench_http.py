@@ -775,10 +775,16 @@ def informe_pooler(primero, bloques, notas, preparadas_en_registros):
                           f"{b['medidas'][caso].por_segundo:.0f} pet/s ({r:.2f}×)")
         media = {c: statistics.mean(b["medidas"][caso].por_segundo for b in todos if b["conexion"] == c)
                  for c in ("directa", "pooler")}
+        # Server CPU per request (gunicorn + PostgreSQL + PgBouncer), as razon_cpu: what the ratio
+        # would be where only they run; steadier than requests/s when others load the machine.
+        cpu = {c: statistics.mean(sum(b["medidas"][caso].cpu_ms.get(k, 0.0) for k in ("web", "pg", "pooler"))
+                                  for b in todos if b["conexion"] == c) for c in ("directa", "pooler")}
         r = media["pooler"] / media["directa"]
         no_meta |= r < META_POOLER
         resumen.append(f"- {nombres[caso]}: " + "; ".join(partes) + f". Media PgBouncer / directa: **{r:.2f}×** "
-                       f"(meta ≥ {META_POOLER}): {'cumple' if r >= META_POOLER else 'NO cumple'}.")
+                       f"(meta ≥ {META_POOLER}): {'cumple' if r >= META_POOLER else 'NO cumple'}; por CPU del "
+                       f"servidor {cpu['directa'] / cpu['pooler']:.2f}× ({cpu['directa']:.2f} ms directa, "
+                       f"{cpu['pooler']:.2f} ms con PgBouncer por petición).")
     for b in bloques:
         v = b["verificacion"]
         if v is not None:
