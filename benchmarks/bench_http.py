@@ -683,6 +683,7 @@ def medir_con_pooler(args, *, extra, comun, rng, evaluacion, rutas, visitante, c
     the ``horas`` and ``reserva`` cases. Returns (blocks, notes for the report, log lines that
     mention a prepared statement)."""
     import psycopg
+    from django.db import connection
 
     from clinica import postgres_embebido
     from nucleo.pooler import conserva_preparadas, es_pooler_de_transacciones
@@ -720,6 +721,12 @@ def medir_con_pooler(args, *, extra, comun, rng, evaluacion, rutas, visitante, c
                 numero[conexion] += 1
                 etiqueta = f"{'PgBouncer' if conexion == 'pooler' else 'directa'} {numero[conexion]}"
                 es_pooler = conexion == "pooler"
+                # The race before left thousands of new and updated rows: without this, autovacuum
+                # and autoanalyze of citas_cita run during the next block's measurement (and
+                # count as its PostgreSQL CPU). The first block measured its pages on a vacuumed
+                # database too (setup ends with VACUUM ANALYZE).
+                with connection.cursor() as cur:
+                    cur.execute("VACUUM ANALYZE")
                 with Servidor(args.workers, args.puerto, entorno_pooler if es_pooler else extra,
                               registro=f"bench-http-gunicorn-{conexion}-{numero[conexion]}.log",
                               otros_pids=[pooler.proceso.pid] if es_pooler else []) as servidor:
