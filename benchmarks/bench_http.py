@@ -35,9 +35,23 @@ ejecución, con la máquina, la fecha y el comando.
     bin/bench-http                            # 2 workers, 3 s de calentamiento + 15 s por caso
     bin/bench-http --workers 4 --duracion 10
     bin/bench-http --casos horas --perfil     # + cProfile de la página de horas (en proceso)
+    bin/bench-http --casos horas,reserva --pooler   # + lo mismo a través de PgBouncer (issue 18)
 
-Salida: 1 si hubo doble reserva, 5xx o inconsistencias; 3 si no se llega a una meta; 0 si no.
-Con ``DATABASE_URL`` usa esa base y exige ``--si-borrar``.
+Con ``--pooler`` levanta un PgBouncer real (``pruebas.pgbouncer``, modo transacción) delante del
+PostgreSQL embebido y, en la misma ejecución, mide ``horas`` y ``reserva`` en cuatro bloques, cada
+uno con su gunicorn: directa (la ejecución normal), PgBouncer, PgBouncer, directa. El gunicorn del
+pooler recibe ``DATABASE_URL`` = PgBouncer, ``DATABASE_URL_DIRECTA`` = el socket de PostgreSQL y
+``DJANGO_DB_POOLER=transaccion``, con la mejor opción de sentencias preparadas de esa versión
+(≥ 1.21: ``max_prepared_statements`` y ``DJANGO_DB_PREPARAR=1``; 1.18, la de Debian 12: apagadas).
+Meta: PgBouncer / directa ≥ 0,90 en pet/s. Falla (1) si un registro de PgBouncer o de gunicorn
+menciona «prepared statement». Sin ``pgbouncer`` instalado sale con 2 y dice cómo instalarlo.
+
+Si el PostgreSQL embebido no estaba en ejecución, lo detiene al terminar (también con error o
+Ctrl-C), como ``bin/test``; si ya lo estaba, lo deja.
+
+Salida: 1 si hubo doble reserva, 5xx, inconsistencias o «prepared statement» en los registros;
+3 si no se llega a una meta; 2 si falta algo para medir; 0 si no.
+Con ``DATABASE_URL`` usa esa base y exige ``--si-borrar`` (y no admite ``--pooler``).
 """
 
 import argparse
@@ -87,6 +101,20 @@ HORAS_POR_RONDA = 50
 MARCA_INICIO = "<!-- bench-http:inicio -->"
 MARCA_FIN = "<!-- bench-http:fin -->"
 BOTON_HORA = 'class="btn btn-outline-primary hora-libre"'
+# --pooler (issue 18): the pooler may cost at most 10 % of the requests per second.
+META_POOLER = 0.90
+# The order of the --pooler blocks; the first is the ordinary (direct) run. Direct, pooler,
+# pooler, direct (ABBA) rather than alternating: on a shared machine the load drifts during a run,
+# and with ABBA a drift that is linear in time weighs the same on both sides of the averaged
+# ratio (ABAB would give the pooler the later, hence differently loaded, half of each pair).
+# Each pair (direct 1 with pooler 1, pooler 2 with direct 2) is also reported on its own.
+BLOQUES_POOLER = ("directa", "pooler", "pooler", "directa")
+# max_prepared_statements for PgBouncer >= 1.21: it then re-prepares psycopg's statements on
+# whichever server connection runs them, and the web keeps DJANGO_DB_PREPARAR=1.
+MAX_PREPARADAS_POOLER = 200
+VERSION_PREPARADAS = (1, 21)
+INSTALAR_PGBOUNCER = ("bin/bench-http --pooler necesita PgBouncer y no lo encontré: instálelo con "
+                      "`apt-get install pgbouncer` (paquete de Debian; como root) o indique su ruta en CLINICA_PGBOUNCER.")
 
 
 # --- arguments and database -------------------------------------------------------------------
@@ -115,6 +143,9 @@ def leer_argumentos(argv=None):
     p.add_argument("--sin-prestacion", action="store_true",
                    help="la clínica sin prestaciones en línea: la página de horas y la carrera como antes del issue 17")
     p.add_argument("--perfil", action="store_true", help="cProfile de la página de horas en proceso (50 peticiones)")
+    p.add_argument("--pooler", action="store_true",
+                   help="además, horas y reserva a través de un PgBouncer (modo transacción) que el benchmark "
+                        "levanta, frente a la conexión directa, en la misma ejecución (issue 18)")
     p.add_argument("--escribir", default="docs/rendimiento-http.md",
                    help="archivo cuya sección de última ejecución se reemplaza; '' = no escribir")
     p.add_argument("--si-borrar", action="store_true", help="obligatorio con DATABASE_URL: confirma que se puede VACIAR esa base")
@@ -131,6 +162,13 @@ def leer_argumentos(argv=None):
         p.error("--workers, --conexiones, --horas, --dentistas y --pacientes deben ser >= 1")
     if args.pacientes < PACIENTES_CARRERA + 1:
         p.error(f"--pacientes debe ser al menos {PACIENTES_CARRERA + 1}")
+    if args.pooler:
+        if not {"horas", "reserva"} & set(args.casos):
+            p.error("--pooler compara los casos horas y reserva: incluya al menos uno en --casos")
+        # Each later race block books with its own 200 patients (see medir_reserva).
+        necesarios = len(BLOQUES_POOLER) * PACIENTES_CARRERA + 3
+        if "reserva" in args.casos and args.pacientes < necesarios:
+            p.error(f"--pooler con el caso reserva necesita --pacientes >= {necesarios}")
     return args
 
 
@@ -296,8 +334,11 @@ def memoria_mb(pid, campo):
 class Servidor:
     """gunicorn with the benchmark settings, on 127.0.0.1."""
 
-    def __init__(self, workers, puerto, entorno_extra):
+    def __init__(self, workers, puerto, entorno_extra, *, registro="bench-http-gunicorn.log", otros_pids=()):
         self.entorno_extra = entorno_extra
+        self.registro = RAIZ / "var" / registro
+        # Other server-side processes whose CPU counts (PgBouncer with --pooler).
+        self.otros_pids = list(otros_pids)
         self.workers_n = workers
         self.puerto = puerto or puerto_libre()
         self.comando = [
@@ -308,12 +349,12 @@ class Servidor:
 
     def __enter__(self):
         entorno = {**os.environ, "DJANGO_SETTINGS_MODULE": AJUSTES, **self.entorno_extra}
-        self.log = open(RAIZ / "var" / "bench-http-gunicorn.log", "w")
+        self.log = open(self.registro, "w")
         self.proceso = subprocess.Popen(self.comando, cwd=RAIZ, env=entorno, stdout=self.log, stderr=subprocess.STDOUT)
         limite = time.monotonic() + 60
         while time.monotonic() < limite:
             if self.proceso.poll() is not None:
-                raise SystemExit(f"gunicorn terminó con código {self.proceso.returncode}; vea var/bench-http-gunicorn.log")
+                raise SystemExit(f"gunicorn terminó con código {self.proceso.returncode}; vea {self.registro}")
             self.workers = hijos_de(self.proceso.pid)
             if len(self.workers) == self.workers_n:
                 try:
@@ -403,7 +444,8 @@ class Medicion:
 
 
 def _cpu_ahora(servidor):
-    return {"web": cpu_s(servidor.workers), "pg": cpu_s(pids_postgres()), "gen": time.process_time()}
+    return {"web": cpu_s(servidor.workers), "pg": cpu_s(pids_postgres()), "gen": time.process_time(),
+            "pooler": cpu_s(servidor.otros_pids)}
 
 
 def _cpu_delta(antes, despues):
@@ -478,6 +520,50 @@ def comprobar(cliente, peticion, estado_esperado, que):
     return respuesta
 
 
+def medir_horas(cliente, servidor, comun, ruta_horas, ruta_cualquiera, visitante, *, sufijo=""):
+    """The ``horas`` case: the one-dentist week and the "any dentist" week of the portal."""
+    return {
+        "horas": por_tiempo(cliente, servidor, f"portal: horas de un dentista-semana{sufijo}",
+                            lambda n: cliente.get(ruta_horas, visitante), **comun),
+        "cualquiera": por_tiempo(cliente, servidor, f"portal: horas de cualquier dentista, una semana{sufijo}",
+                                 lambda n: cliente.get(ruta_cualquiera, visitante), **comun),
+    }
+
+
+def medir_reserva(cliente, servidor, args, carrera, rng, evaluacion, *, sufijo=""):
+    """The ``reserva`` case: ``carrera``'s patients race for fresh slots of four new dentists
+    (a warm-up round, a round to estimate how many fit in ``--duracion``, then those). Returns the
+    measurement and its check in the database. A later block passes other patients: the same ones
+    would collide with their own bookings of the block before (a patient's appointments may not
+    overlap), and the race would turn into refusals."""
+    rondas = args.rondas_max
+    de_la_carrera = crear_dentistas_carrera()
+    if evaluacion is not None:
+        crear_prestaciones(de_la_carrera, solo=evaluacion)
+    cuerpo = {"motivo": "control"} if evaluacion is None else {"motivo": "control", "prestacion": evaluacion}
+    horas_reserva = crear_horas_carrera(de_la_carrera, (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
+    sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {**cuerpo, "motivo": ""},
+                             con_token=False)
+    comprobar(cliente, sin_token, 403, "POST sin token CSRF")
+    calentar, medir = horas_reserva[:HORAS_POR_RONDA], horas_reserva[HORAS_POR_RONDA:]
+    plan_cal = plan_de_carrera(calentar, carrera, rng)
+    por_lista(cliente, servidor, "calentamiento", [
+        cliente.post(f"/portal/reservar/{c}/", carrera[p], cuerpo) for p, c in plan_cal
+    ], conexiones=args.conexiones)
+    # Time-bounded: as many whole rounds as fit in --duracion (estimated from a first round).
+    plan = plan_de_carrera(medir, carrera, rng)
+    peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], cuerpo) for p, c in plan]
+    prueba, _ = por_lista(cliente, servidor, "estimación", peticiones[: 4 * HORAS_POR_RONDA],
+                          conexiones=args.conexiones)
+    por_ronda = prueba.segundos
+    n_rondas = max(1, min(rondas - 1, int(args.duracion / max(por_ronda, 1e-3))))
+    plan = plan[4 * HORAS_POR_RONDA: 4 * HORAS_POR_RONDA * (n_rondas + 1)]
+    peticiones = peticiones[4 * HORAS_POR_RONDA: 4 * HORAS_POR_RONDA * (n_rondas + 1)]
+    m, salidas = por_lista(cliente, servidor, f"portal: reservar ({len(plan)} POST, 200 pacientes){sufijo}",
+                           peticiones, conexiones=args.conexiones)
+    return m, verificar_carrera(salidas, plan, carrera, 302)
+
+
 def plan_de_carrera(horas, pacientes, rng):
     """Rounds of 50 slots; each round 200 different patients, 4 per slot, the 4 requests of one
     slot next to each other so they really race. Returns [(paciente_index, cita_id)]."""
@@ -540,6 +626,193 @@ def perfilar_pagina(ruta, user):
     salida = io.StringIO()
     pstats.Stats(perfil, stream=salida).sort_stats("tottime").print_stats(25)
     print(salida.getvalue())
+
+
+# --- through PgBouncer (--pooler, issue 18) -------------------------------------------------
+
+
+def pgbouncer_o_salir():
+    """The ``pgbouncer`` executable and its version, or exit 2 saying how to install it."""
+    from pruebas.pgbouncer import buscar_pgbouncer, version_pgbouncer
+
+    ejecutable = buscar_pgbouncer()
+    if ejecutable is None:
+        print(INSTALAR_PGBOUNCER, file=sys.stderr)
+        sys.exit(2)
+    return ejecutable, version_pgbouncer(ejecutable)
+
+
+def ajuste_de_preparadas(version):
+    """The best prepared-statement setting this PgBouncer supports: (its
+    ``max_prepared_statements`` or None, the web's DJANGO_DB_PREPARAR, why)."""
+    texto = ".".join(map(str, version))
+    if version >= VERSION_PREPARADAS:
+        return MAX_PREPARADAS_POOLER, "1", (
+            f"PgBouncer {texto} ≥ 1.21: `max_prepared_statements = {MAX_PREPARADAS_POOLER}` y "
+            "`DJANGO_DB_PREPARAR=1` (el pooler vuelve a preparar las sentencias de psycopg en la conexión "
+            "del servidor que las ejecuta: las consultas de `nucleo.sql.cursor_preparado` siguen preparadas)")
+    return None, "0", (
+        f"PgBouncer {texto} < 1.21 no conoce `max_prepared_statements` y pierde las sentencias preparadas "
+        "al cambiar de conexión del servidor: `DJANGO_DB_PREPARAR=0` (lo que `DJANGO_DB_POOLER=transaccion` "
+        "pone por defecto); las consultas de `nucleo.sql.cursor_preparado` se planifican en cada petición")
+
+
+def lineas_con_preparadas(registros):
+    """Lines that mention a "prepared statement" (the error of a pooler that lost one) in these
+    logs, given as [(name, text)]."""
+    hallazgos = []
+    for nombre, texto in registros:
+        hallazgos += [f"{nombre}: {linea.strip()}" for linea in texto.splitlines() if "prepared statement" in linea.lower()]
+    return hallazgos
+
+
+def url_directa():
+    """The embedded server's URL for bench_http, as ``DATABASE_URL_DIRECTA`` takes it: the host is
+    the socket folder, percent-encoded (clinica/tests/test_produccion.py::_url_de_la_base)."""
+    from urllib.parse import quote
+
+    from clinica import postgres_embebido
+
+    host, puerto = postgres_embebido.asegurar_servidor()
+    return f"postgres://{quote(postgres_embebido.USUARIO, safe='')}@{quote(host, safe='')}:{puerto}/{NOMBRE_BD}"
+
+
+def medir_con_pooler(args, *, extra, comun, rng, evaluacion, rutas, visitante, carreras, version):
+    """The blocks of ``BLOQUES_POOLER`` after the first (the ordinary run): each a fresh gunicorn,
+    straight to PostgreSQL or through one PgBouncer in transaction mode started here, measuring
+    the ``horas`` and ``reserva`` cases. Returns (blocks, notes for the report, log lines that
+    mention a prepared statement)."""
+    import psycopg
+    from django.db import connection
+
+    from clinica import postgres_embebido
+    from nucleo.pooler import conserva_preparadas, es_pooler_de_transacciones
+    from pruebas.pgbouncer import PgBouncer
+
+    max_preparadas, preparar, porque = ajuste_de_preparadas(version)
+    host, puerto = postgres_embebido.asegurar_servidor()
+    directa = url_directa()
+    bloques, registros = [], []
+    pooler = PgBouncer(host=host, puerto=puerto, modo="transaction", max_prepared_statements=max_preparadas)
+    try:
+        with pooler:
+            parametros = {**psycopg.conninfo.conninfo_to_dict(pooler.url(NOMBRE_BD)), "connect_timeout": 10}
+            if not es_pooler_de_transacciones(parametros):
+                raise SystemExit("la sonda no ve un pooler en modo transacción en PgBouncer: nada que comparar")
+            preparadas = conserva_preparadas(parametros)
+            notas = [
+                f"PgBouncer {'.'.join(map(str, version))} (`{pooler.ejecutable}`), `pool_mode = transaction`, "
+                f"`default_pool_size = {pooler.tam_pool}`, en 127.0.0.1:{pooler.puerto} delante del mismo "
+                f"PostgreSQL (socket {host}, puerto {puerto}).",
+                f"Sentencias preparadas: {porque}. Conexión directa: `DJANGO_DB_PREPARAR="
+                f"{os.environ.get('DJANGO_DB_PREPARAR', '1 (por omisión)')}`.",
+                "Sonda (`nucleo.pooler`): pooler en modo transacción confirmado; sentencias preparadas "
+                f"{'conservadas' if preparadas.conservan else 'NO conservadas'} al cambiar de conexión del servidor"
+                f"{' (' + preparadas.detalle + ')' if preparadas.detalle else ''}.",
+            ]
+            for nota in notas:
+                print(nota)
+            # The probe's own failed statement is not the web's: only what comes after it counts.
+            desde = pooler.registro.stat().st_size if pooler.registro.exists() else 0
+            entorno_pooler = {**extra, "DATABASE_URL": pooler.url(NOMBRE_BD), "DATABASE_URL_DIRECTA": directa,
+                              "DJANGO_DB_POOLER": "transaccion", "DJANGO_DB_PREPARAR": preparar}
+            numero = Counter({BLOQUES_POOLER[0]: 1})
+            for i, conexion in enumerate(BLOQUES_POOLER[1:]):
+                numero[conexion] += 1
+                etiqueta = f"{'PgBouncer' if conexion == 'pooler' else 'directa'} {numero[conexion]}"
+                es_pooler = conexion == "pooler"
+                # The race before left thousands of new and updated rows: without this, autovacuum
+                # and autoanalyze of citas_cita run during the next block's measurement (and
+                # count as its PostgreSQL CPU). The first block measured its pages on a vacuumed
+                # database too (setup ends with VACUUM ANALYZE).
+                with connection.cursor() as cur:
+                    cur.execute("VACUUM ANALYZE")
+                with Servidor(args.workers, args.puerto, entorno_pooler if es_pooler else extra,
+                              registro=f"bench-http-gunicorn-{conexion}-{numero[conexion]}.log",
+                              otros_pids=[pooler.proceso.pid] if es_pooler else []) as servidor:
+                    cliente = Cliente(servidor.puerto)
+                    print(f"\n== {etiqueta}: gunicorn (workers {servidor.workers})"
+                          f"{' con DATABASE_URL=' + pooler.url(NOMBRE_BD) if es_pooler else ''}")
+                    comprobar(cliente, cliente.get(rutas["horas"], visitante), 200, f"página de horas ({etiqueta})")
+                    bloque = {"etiqueta": etiqueta, "conexion": conexion, "medidas": {}, "verificacion": None}
+                    if "horas" in args.casos:
+                        bloque["medidas"].update(medir_horas(cliente, servidor, comun, rutas["horas"],
+                                                             rutas["cualquiera"], visitante, sufijo=f" — {etiqueta}"))
+                    if "reserva" in args.casos:
+                        bloque["medidas"]["reserva"], bloque["verificacion"] = medir_reserva(
+                            cliente, servidor, args, carreras[i], rng, evaluacion, sufijo=f" — {etiqueta}")
+                    for m in bloque["medidas"].values():
+                        print(f"   {m.nombre}: {m.por_segundo:.0f} pet/s, códigos {dict(sorted(m.estados.items()))}")
+                bloques.append(bloque)
+                registros.append((servidor.registro.name, servidor.registro.read_text(errors="replace")))
+        texto_pooler = pooler.registro.read_text(errors="replace") if pooler.registro.exists() else ""
+        # Kept for reading after the run (the pooler's own folder is removed).
+        (RAIZ / "var" / "bench-http-pgbouncer.log").write_text(texto_pooler)
+        registros.append(("pgbouncer.log", texto_pooler[desde:]))
+    finally:
+        pooler.limpiar()
+    return bloques, notas, lineas_con_preparadas(registros)
+
+
+def informe_pooler(primero, bloques, notas, preparadas_en_registros):
+    """The --pooler part of the report: (text, failed, target missed)."""
+    todos = [primero, *bloques]
+    casos = [c for c in ("horas", "cualquiera", "reserva") if c in primero["medidas"]]
+    nombres = {"horas": "Horas de un dentista-semana", "cualquiera": "Horas de cualquier dentista",
+               "reserva": "Reserva bajo disputa (POST/s)"}
+    lineas = ["| caso | bloque | pet/s | p50 ms | p95 ms | códigos | CPU web ms/pet | CPU pg ms/pet | "
+              "CPU PgBouncer ms/pet |", "|---|---|---:|---:|---:|---|---:|---:|---:|"]
+    for caso in casos:
+        for b in todos:
+            m = b["medidas"][caso]
+            codigos = " ".join(f"{e}:{n}" for e, n in sorted(m.estados.items()))
+            lineas.append(f"| {nombres[caso]} | {b['etiqueta']} | {m.por_segundo:.0f} | {m.p50_ms:.1f} | "
+                          f"{m.p95_ms:.1f} | {codigos} | {m.cpu_ms['web']:.2f} | {m.cpu_ms['pg']:.2f} | "
+                          f"{m.cpu_ms.get('pooler', 0.0):.2f} |")
+    resumen = []
+    fallas = no_meta = False
+    # Pairs in the order they ran (ABBA): (directa 1, PgBouncer 1), (PgBouncer 2, directa 2).
+    pares = [(todos[k], todos[k + 1]) for k in range(0, len(todos), 2)]
+    for caso in casos:
+        partes = []
+        for a, b in pares:
+            directo, pooler = (a, b) if a["conexion"] == "directa" else (b, a)
+            r = pooler["medidas"][caso].por_segundo / directo["medidas"][caso].por_segundo
+            partes.append(f"{a['etiqueta']} {a['medidas'][caso].por_segundo:.0f} → {b['etiqueta']} "
+                          f"{b['medidas'][caso].por_segundo:.0f} pet/s ({r:.2f}×)")
+        media = {c: statistics.mean(b["medidas"][caso].por_segundo for b in todos if b["conexion"] == c)
+                 for c in ("directa", "pooler")}
+        # Server CPU per request (gunicorn + PostgreSQL + PgBouncer), as razon_cpu: what the ratio
+        # would be where only they run; steadier than requests/s when others load the machine.
+        cpu = {c: statistics.mean(sum(b["medidas"][caso].cpu_ms.get(k, 0.0) for k in ("web", "pg", "pooler"))
+                                  for b in todos if b["conexion"] == c) for c in ("directa", "pooler")}
+        r = media["pooler"] / media["directa"]
+        no_meta |= r < META_POOLER
+        resumen.append(f"- {nombres[caso]}: " + "; ".join(partes) + f". Media PgBouncer / directa: **{r:.2f}×** "
+                       f"(meta ≥ {META_POOLER}): {'cumple' if r >= META_POOLER else 'NO cumple'}; por CPU del "
+                       f"servidor {cpu['directa'] / cpu['pooler']:.2f}× ({cpu['directa']:.2f} ms directa, "
+                       f"{cpu['pooler']:.2f} ms con PgBouncer por petición).")
+    for b in bloques:
+        v = b["verificacion"]
+        if v is not None:
+            resumen.append(f"- Verificación reserva ({b['etiqueta']}): {v['horas']} horas, {v['ganadas']} ganadas, "
+                           f"**doble reserva {v['dobles']}**, traslapes {v['traslapes']}, "
+                           f"inconsistencias HTTP/BD {v['inconsistencias']}.")
+            fallas |= bool(v["dobles"] or v["traslapes"] or v["inconsistencias"])
+    cinco = sum(m.cinco_xx for b in bloques for m in b["medidas"].values())
+    fallas |= bool(cinco)
+    resumen.append(f"- Respuestas 5xx (o sin respuesta) en los bloques siguientes: **{cinco}**.")
+    fallas |= bool(preparadas_en_registros)
+    resumen.append(f"- «prepared statement» en los registros de PgBouncer y de gunicorn: "
+                   f"**{len(preparadas_en_registros)} líneas**"
+                   + (":\n" + "\n".join(f"  - `{linea[:300]}`" for linea in preparadas_en_registros[:10])
+                      if preparadas_en_registros else "."))
+    texto = ("### A través de PgBouncer (`--pooler`, issue 18)\n\n" + " ".join(notas) + " Bloques en este orden: "
+             + ", ".join(b["etiqueta"] for b in todos) + " (directa 1 es la ejecución de arriba; cada bloque, un "
+             "gunicorn nuevo con calentamiento; cada carrera, sus propios 200 pacientes y horas nuevas). "
+             "El gunicorn de PgBouncer: `DATABASE_URL` = PgBouncer, `DATABASE_URL_DIRECTA` = el socket de "
+             "PostgreSQL, `DJANGO_DB_POOLER=transaccion`.\n\n" + "\n".join(lineas) + "\n\n" + "\n".join(resumen) + "\n")
+    return texto, fallas, no_meta
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -614,11 +887,44 @@ def esperar_turno():
     return cerrojo
 
 
+def _terminar(senal, _marco):
+    # SIGTERM as an exception, so the finally blocks stop gunicorn, PgBouncer and PostgreSQL.
+    raise SystemExit(128 + senal)
+
+
 def main(argv=None):
+    """Run the benchmark; stop the embedded PostgreSQL at the end if this run started it (also on
+    an error or Ctrl-C), as bin/test does. One that was already running is left running."""
     args = leer_argumentos(argv)
+    pgbouncer = None
+    if args.pooler:
+        if os.environ.get("DATABASE_URL"):
+            print("--pooler levanta PgBouncer delante del PostgreSQL embebido: no se usa con DATABASE_URL.",
+                  file=sys.stderr)
+            return 2
+        pgbouncer = pgbouncer_o_salir()
     _cerrojo = esperar_turno()  # noqa: F841
+    from clinica import postgres_embebido
+
+    # After the turn: a run that held it may just have stopped the server it started.
+    detener_al_final = not os.environ.get("DATABASE_URL") and postgres_embebido._info_en_ejecucion() is None
+    signal.signal(signal.SIGTERM, _terminar)
+    try:
+        return medir(args, argv, pgbouncer)
+    finally:
+        if detener_al_final:
+            if "django.db" in sys.modules:
+                from django.db import connections
+
+                connections.close_all()
+            postgres_embebido.detener()
+
+
+def medir(args, argv, pgbouncer):
     comando = "bin/bench-http" + ("".join(" " + shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])))
     fecha = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    if pgbouncer:
+        print(f"PgBouncer: {pgbouncer[0]}, versión {'.'.join(map(str, pgbouncer[1]))}")
     recrear_base(args)
     preparar_django()
     from django.contrib.auth import get_user_model
@@ -646,6 +952,13 @@ def main(argv=None):
     usuarios = User.objects.in_bulk([p.user_id for p in pacientes[: PACIENTES_CARRERA + 1]])
     visitante = sesion_de(usuarios[pacientes[PACIENTES_CARRERA].user_id])
     carrera = [{**sesion_de(usuarios[p.user_id]), "cliente_id": p.cliente_id} for p in pacientes[:PACIENTES_CARRERA]]
+    # --pooler: the races of the later blocks, each with its own 200 patients (medir_reserva).
+    carreras_pooler = []
+    if args.pooler and "reserva" in args.casos:
+        for k in range(len(BLOQUES_POOLER) - 1):
+            grupo = pacientes[PACIENTES_CARRERA + 1 + k * PACIENTES_CARRERA:][:PACIENTES_CARRERA]
+            de_ellos = User.objects.in_bulk([p.user_id for p in grupo])
+            carreras_pooler.append([{**sesion_de(de_ellos[p.user_id]), "cliente_id": p.cliente_id} for p in grupo])
     sesion_recepcion = sesion_de(recepcion.user)
     ficha_cliente_id, dentista_ficha = crear_ficha_llena(pacientes[-1].cliente_id)
     sesion_dentista = sesion_de(dentista_ficha)
@@ -722,41 +1035,13 @@ def main(argv=None):
         medidas["desnuda_sesion"] = por_tiempo(cliente, servidor, "desnuda: una consulta + sesión y usuario (3 consultas)",
                                                lambda n: cliente.get(ruta_desnuda_usuario, visitante), **comun)
         if "horas" in args.casos:
-            medidas["horas"] = por_tiempo(cliente, servidor, "portal: horas de un dentista-semana",
-                                          lambda n: cliente.get(ruta_horas, visitante), **comun)
-            medidas["cualquiera"] = por_tiempo(cliente, servidor, "portal: horas de cualquier dentista, una semana",
-                                               lambda n: cliente.get(ruta_cualquiera, visitante), **comun)
+            medidas.update(medir_horas(cliente, servidor, comun, ruta_horas, ruta_cualquiera, visitante))
         if "reserva" in args.casos:
-            rondas = args.rondas_max
-            de_la_carrera = crear_dentistas_carrera()
-            if evaluacion is not None:
-                crear_prestaciones(de_la_carrera, solo=evaluacion)
-            cuerpo = {"motivo": "control"} if evaluacion is None else {"motivo": "control", "prestacion": evaluacion}
-            horas_reserva = crear_horas_carrera(de_la_carrera, (rondas + 1) * HORAS_POR_RONDA, desde_dia=1)
-            sin_token = cliente.post(f"/portal/reservar/{horas_reserva[-1]}/", carrera[0], {**cuerpo, "motivo": ""},
-                                    con_token=False)
-            comprobar(cliente, sin_token, 403, "POST sin token CSRF")
-            calentar, medir = horas_reserva[:HORAS_POR_RONDA], horas_reserva[HORAS_POR_RONDA:]
-            plan_cal = plan_de_carrera(calentar, carrera, rng)
-            por_lista(cliente, servidor, "calentamiento", [
-                cliente.post(f"/portal/reservar/{c}/", carrera[p], cuerpo) for p, c in plan_cal
-            ], conexiones=args.conexiones)
-            # Time-bounded: as many whole rounds as fit in --duracion (estimated from a first round).
-            plan = plan_de_carrera(medir, carrera, rng)
-            peticiones = [cliente.post(f"/portal/reservar/{c}/", carrera[p], cuerpo) for p, c in plan]
-            prueba, _ = por_lista(cliente, servidor, "estimación", peticiones[: 4 * HORAS_POR_RONDA],
-                                  conexiones=args.conexiones)
-            por_ronda = prueba.segundos
-            n_rondas = max(1, min(rondas - 1, int(args.duracion / max(por_ronda, 1e-3))))
-            plan = plan[4 * HORAS_POR_RONDA: 4 * HORAS_POR_RONDA * (n_rondas + 1)]
-            peticiones = peticiones[4 * HORAS_POR_RONDA: 4 * HORAS_POR_RONDA * (n_rondas + 1)]
-            m, salidas = por_lista(cliente, servidor, f"portal: reservar ({len(plan)} POST, 200 pacientes)", peticiones,
-                                   conexiones=args.conexiones)
-            medidas["reserva"] = m
-            verificacion = verificar_carrera(salidas, plan, carrera, 302)
+            medidas["reserva"], verificacion = medir_reserva(cliente, servidor, args, carrera, rng, evaluacion)
             # The ceiling: the same number of POSTs, the same race, on fresh slots.
-            horas_cas = crear_horas_carrera(crear_dentistas_carrera(), len(plan) // 4, desde_dia=40)
-            ronda_cas = horas_cas[: len(plan) // 4]
+            n_post = medidas["reserva"].n
+            horas_cas = crear_horas_carrera(crear_dentistas_carrera(), n_post // 4, desde_dia=40)
+            ronda_cas = horas_cas[: n_post // 4]
             plan_cas = plan_de_carrera(ronda_cas, carrera, rng)
             m_cas, salidas_cas = por_lista(cliente, servidor, f"desnuda: compare-and-set ({len(plan_cas)} POST, techo)", [
                 cliente.post(f"/bench/cas/{c}/", carrera[p], {"motivo": "control"}) for p, c in plan_cas
@@ -784,6 +1069,17 @@ def main(argv=None):
                 cliente, servidor, f"gestión: plan de tratamiento ({ITEMS_PLAN} ítems, hallazgos de diez años)",
                 lambda n: cliente.get(ruta_plan, sesion_dentista), **comun)
         memoria = servidor.memoria()
+
+    if args.pooler:
+        primero = {"etiqueta": "directa 1", "conexion": BLOQUES_POOLER[0], "verificacion": verificacion,
+                   "medidas": {c: medidas[c] for c in ("horas", "cualquiera", "reserva") if c in medidas}}
+        bloques, notas, preparadas_en_registros = medir_con_pooler(
+            args, extra=extra, comun=comun, rng=rng, evaluacion=evaluacion,
+            rutas={"horas": ruta_horas, "cualquiera": ruta_cualquiera}, visitante=visitante,
+            carreras=carreras_pooler, version=pgbouncer[1])
+        preparadas_en_registros = lineas_con_preparadas(
+            [(servidor.registro.name, servidor.registro.read_text(errors="replace"))]) + preparadas_en_registros
+        texto_pooler, fallas_pooler, no_meta_pooler = informe_pooler(primero, bloques, notas, preparadas_en_registros)
 
     techo = medidas["desnuda"]
     lineas = [CABECERA, fila(techo), fila(medidas["desnuda_sesion"], techo)]
@@ -887,6 +1183,10 @@ def main(argv=None):
              f"{' Middleware quitado: ' + args.quitar_middleware + '.' if args.quitar_middleware else ''}"
              f"{' Ajustes cambiados: ' + json.dumps(args.ajustes, ensure_ascii=False) + '.' if args.ajustes else ''}\n\n"
              f"{tabla}\n\n" + "\n".join(resumen) + "\n")
+    if args.pooler:
+        texto += "\n" + texto_pooler
+        fallas |= fallas_pooler
+        no_meta |= no_meta_pooler
     print(texto)
     if args.escribir:
         escribir(args.escribir, texto)
