@@ -693,7 +693,10 @@ def medir_con_pooler(args, *, extra, comun, rng, evaluacion, rutas, visitante, c
     host, puerto = postgres_embebido.asegurar_servidor()
     directa = url_directa()
     bloques, registros = [], []
-    pooler = PgBouncer(host=host, puerto=puerto, modo="transaction", max_prepared_statements=max_preparadas)
+    # On its Unix socket, as PostgreSQL is reached on the direct side: the comparison is of the pooler,
+    # not of TCP against a socket (docs/produccion.md recommends a PgBouncer on each web host).
+    pooler = PgBouncer(host=host, puerto=puerto, modo="transaction", max_prepared_statements=max_preparadas,
+                       socket=True)
     try:
         with pooler:
             parametros = {**psycopg.conninfo.conninfo_to_dict(pooler.url(NOMBRE_BD)), "connect_timeout": 10}
@@ -702,7 +705,7 @@ def medir_con_pooler(args, *, extra, comun, rng, evaluacion, rutas, visitante, c
             preparadas = conserva_preparadas(parametros)
             notas = [
                 f"PgBouncer {'.'.join(map(str, version))} (`{pooler.ejecutable}`), `pool_mode = transaction`, "
-                f"`default_pool_size = {pooler.tam_pool}`, en 127.0.0.1:{pooler.puerto} delante del mismo "
+                f"`default_pool_size = {pooler.tam_pool}`, por su socket Unix ({pooler.carpeta}, puerto {pooler.puerto}; la directa también va por socket) delante del mismo "
                 f"PostgreSQL (socket {host}, puerto {puerto}).",
                 f"Sentencias preparadas: {porque}. Conexión directa: `DJANGO_DB_PREPARAR="
                 f"{os.environ.get('DJANGO_DB_PREPARAR', '1 (por omisión)')}`.",
@@ -907,7 +910,7 @@ def main(argv=None):
     from clinica import postgres_embebido
 
     # After the turn: a run that held it may just have stopped the server it started.
-    detener_al_final = not os.environ.get("DATABASE_URL") and postgres_embebido._info_en_ejecucion() is None
+    detener_al_final = not os.environ.get("DATABASE_URL") and not postgres_embebido.en_ejecucion()
     signal.signal(signal.SIGTERM, _terminar)
     try:
         return medir(args, argv, pgbouncer)

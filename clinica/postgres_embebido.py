@@ -30,6 +30,11 @@ def _info_en_ejecucion():
     return None
 
 
+def en_ejecucion() -> bool:
+    """Whether the embedded server is up (a script that starts it stops it only if it was not)."""
+    return _info_en_ejecucion() is not None
+
+
 def asegurar_servidor():
     """Start the server if it is not running; return (socket_dir, port)."""
     info = _info_en_ejecucion()
@@ -90,4 +95,4 @@ if __name__ == "__main__":
     elif orden == "start":
         print("PostgreSQL embebido en", asegurar_servidor())
     else:
-        print("en ejecución" if _info_en_ejecucion() else "detenido")
+        print("en ejecución" if en_ejecucion() else "detenido")

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 COMO_INSTALAR_PGBOUNCER = "instálelo con `apt-get install pgbouncer` o ejecute bin/test como root"
@@ -53,16 +54,18 @@ class PgBouncer:
 
     ``modo`` is its ``pool_mode``; ``max_prepared_statements`` (PgBouncer >= 1.21 only) lets it
     carry protocol-level prepared statements across server connections; ``tam_pool`` is
-    ``default_pool_size`` (server connections per database and user)."""
+    ``default_pool_size`` (server connections per database and user); ``socket`` also listens on a
+    Unix socket in its folder, and ``url`` names it."""
 
     def __init__(self, *, host, puerto, usuario="postgres", clave="", modo="transaction", tam_pool=20,
-                 max_prepared_statements=None, ejecutable=None):
+                 max_prepared_statements=None, socket=False, ejecutable=None):
         self.ejecutable = ejecutable or buscar_pgbouncer()
         if self.ejecutable is None:
             raise RuntimeError(MOTIVO_SIN_PGBOUNCER)
         self.version = version_pgbouncer(self.ejecutable)
         self.host, self.puerto_destino, self.usuario, self.clave = host, puerto, usuario, clave
         self.modo, self.tam_pool, self.max_prepared_statements = modo, tam_pool, max_prepared_statements
+        self.socket = socket
         self.puerto = None
         self.carpeta = None
         self.proceso = None
@@ -72,7 +75,10 @@ class PgBouncer:
         return self.carpeta / "pgbouncer.log"
 
     def url(self, base: str) -> str:
-        return f"postgres://{self.usuario}@127.0.0.1:{self.puerto}/{base}"
+        """Over TCP on 127.0.0.1, or (``socket=True``) over its Unix socket, as a PgBouncer on the
+        web host is best reached."""
+        host = urllib.parse.quote(str(self.carpeta), safe="") if self.socket else "127.0.0.1"
+        return f"postgres://{self.usuario}@{host}:{self.puerto}/{base}"
 
     def _configuracion(self) -> str:
         destino = f"host={self.host} port={self.puerto_destino}"
@@ -85,7 +91,8 @@ class PgBouncer:
             extra = "max_prepared_statements = 0\n"
         return (
             f"[databases]\n* = {destino}\n\n[pgbouncer]\n"
-            f"listen_addr = 127.0.0.1\nlisten_port = {self.puerto}\nunix_socket_dir =\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.puerto}\n"
+            f"unix_socket_dir = {self.carpeta if self.socket else ''}\n"
             f"auth_type = trust\nauth_file = {self.carpeta / 'usuarios.txt'}\n"
             f"pool_mode = {self.modo}\nmax_client_conn = 1000\ndefault_pool_size = {self.tam_pool}\n"
             # psycopg sends no startup "options"; Django sets the time zone with SET (a parameter
