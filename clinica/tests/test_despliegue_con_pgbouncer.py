@@ -146,6 +146,9 @@ def test_dos_sitios_y_dos_workers_con_pgbouncer_en_modo_transaccion(escena, pgbo
         EMAIL_HOST=escena["smtp"].host, EMAIL_PORT=str(escena["smtp"].puerto), EMAIL_USE_TLS="0",
         # The race, not the attempt limits or the 2-bookings cap, decides who gets a slot.
         CLINICA_LIMITE_CITAS_CUENTA="1000/m", CLINICA_LIMITE_CITAS_IP="100000/h", CLINICA_MAX_RESERVAS_PORTAL="1000",
+        # Nor the send budget (6 an hour per address): a patient who wins many slots gets every
+        # confirmation, so that each notification must be sent, none "suprimida".
+        NOTIFICACIONES_MAXIMO_POR_HORA="1000",
         WEB_CONCURRENCY="2",
     )
     puerto_gestion, puerto_portal = _puerto_libre(), _puerto_libre()
