@@ -172,7 +172,7 @@ def pytest_collection_modifyitems(config, items):
         if _estado_navegador["chromium"] is None and item.get_closest_marker("navegador"):
             item.add_marker(pytest.mark.skip(reason=MOTIVO_SIN_CHROMIUM))
             _estado_navegador["omitidas"].add(item.nodeid)
-        if "pgbouncer" in getattr(item, "fixturenames", ()):
+        if "pgbouncer" in getattr(item, "fixturenames", ()) or item.get_closest_marker("pgbouncer"):
             item.add_marker(pytest.mark.pgbouncer)
             if _estado_pgbouncer["ejecutable"] is None:
                 item.add_marker(pytest.mark.skip(reason=MOTIVO_SIN_PGBOUNCER))

@@ -30,6 +30,7 @@ import os
 import socket
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import django
@@ -69,6 +70,11 @@ def revisar_conexiones(*, con_tareas: bool) -> list[str]:
     from nucleo.pooler import conserva_preparadas, es_pooler_de_transacciones, parametros_de
 
     directa_propia = bool(os.environ.get("DATABASE_URL_DIRECTA"))
+    if directa_propia and not os.environ.get("DATABASE_URL"):
+        raise Rechazo(
+            "DATABASE_URL_DIRECTA está definida y DATABASE_URL no: sin DATABASE_URL se usa el PostgreSQL embebido "
+            "y la directa no se leería. Defina las dos (la web por el pooler, la directa a PostgreSQL)."
+        )
     if settings.DB_POOLER == "transaccion" and not directa_propia:
         raise Rechazo(
             "DJANGO_DB_POOLER=transaccion necesita DATABASE_URL_DIRECTA: la dirección de PostgreSQL sin "
@@ -97,6 +103,12 @@ def revisar_conexiones(*, con_tareas: bool) -> list[str]:
         )
     if web_es_pooler and settings.DB_PREPARAR:
         prueba = conserva_preparadas(web)
+        if prueba.conservan is None:
+            raise NoAhora(
+                f"no pude comprobar si el pooler de DATABASE_URL conserva las sentencias preparadas ({prueba.detalle}). "
+                "Se reintentará al partir de nuevo; si el pooler tiene una sola conexión del servidor por base, "
+                "súbala (default_pool_size), o quite DJANGO_DB_PREPARAR=1."
+            )
         if not prueba.conservan:
             raise Rechazo(
                 "DJANGO_DB_PREPARAR=1, pero el pooler de DATABASE_URL no conserva las sentencias "
@@ -151,6 +163,32 @@ def tomar_candado_de_arranque(cursor, *, espera_max_s: float, escribir=print) ->
         time.sleep(0.25)
 
 
+class TodoPorLaDirecta:
+    """A database router for the start-up only: every ORM query goes to the direct connection,
+    the session that holds the lock and runs the migrations. A data migration written the usual
+    way (``Model.objects.update(...)``, no ``.using(alias)``) would otherwise run on "default",
+    another connection, and wait forever on the lock of the table its own migration altered and
+    has not committed yet."""
+
+    def db_for_read(self, model, **hints):
+        return "directa"
+
+    def db_for_write(self, model, **hints):
+        return "directa"
+
+
+@contextmanager
+def todo_por_la_directa():
+    from django.db import router
+
+    enrutador = TodoPorLaDirecta()
+    router.routers.insert(0, enrutador)
+    try:
+        yield
+    finally:
+        router.routers.remove(enrutador)
+
+
 def migrar(*, espera_max_s: float, nombre: str = "clinica arranque") -> None:
     from django.core.management import call_command
     from django.db import connections
@@ -158,7 +196,7 @@ def migrar(*, espera_max_s: float, nombre: str = "clinica arranque") -> None:
     directa = connections["directa"]
     # Named in pg_stat_activity, so that a start that waits (here or on another host) says who.
     directa.settings_dict["OPTIONS"] = {**directa.settings_dict["OPTIONS"], "application_name": nombre[:63]}
-    with directa.cursor() as cursor:
+    with directa.cursor() as cursor, todo_por_la_directa():
         tomar_candado_de_arranque(cursor, espera_max_s=espera_max_s)
         try:
             # On the session that holds the lock: the migrations and their data steps run there.
@@ -221,6 +259,9 @@ def construir_estaticos(*, espera_max_s: float, escribir=print) -> bool:
         if archivo_huella.exists() and archivo_huella.read_text().strip() == huella:
             escribir(f"==> Archivos estáticos al día en {carpeta}")
             return False
+        # Gone before the build starts: a build cut short leaves no fingerprint that says "al día"
+        # (and a rollback to the code of the old fingerprint builds again).
+        archivo_huella.unlink(missing_ok=True)
         call_command("collectstatic", interactive=False, verbosity=1)
         provisorio = carpeta / f"{ARCHIVO_HUELLA}.{os.getpid()}"
         provisorio.write_text(huella + "\n")
@@ -247,8 +288,12 @@ def main(argv=None) -> int:
 
     from clinica.sitios import urlconf_del_sitio
 
+    # What a database error means depends on when it happens: before migrating, the database is
+    # not reachable (yet); while migrating, a migration failed (a lock, a timeout, a full disk).
+    fase = "conectar"
     try:
         if opciones.solo_estaticos:
+            fase = "estaticos"
             construir_estaticos(espera_max_s=_espera_maxima_s())
             return 0
         sitio = os.environ.get("CLINICA_SITIO", "ambos")
@@ -262,19 +307,32 @@ def main(argv=None) -> int:
         call_command("check", deploy=True, fail_level="ERROR")
         for aviso in revisar_conexiones(con_tareas=not opciones.sin_tareas):
             print(aviso, file=sys.stderr)
+        fase = "migrar"
         migrar(espera_max_s=espera_max_s, nombre=f"clinica arranque {sitio} en {socket.gethostname()}")
         if not opciones.sin_web:
+            fase = "estaticos"
             construir_estaticos(espera_max_s=espera_max_s)
     except Rechazo as rechazo:
         print(f"ERROR: {rechazo} No se inicia nada.", file=sys.stderr)
         return 2
     except (DjangoOperationalError, psycopg.OperationalError) as error:
-        # The database is not up yet, or not reachable from here (the checks, the probes and the
-        # migrations all connect): worth retrying, not a configuration to fix.
-        print(f"ERROR: no me pude conectar a la base de datos: {str(error).strip()}", file=sys.stderr)
+        texto = str(error).strip()
+        if fase == "conectar":
+            # Not up yet, or not reachable from here: worth retrying, not a configuration to fix.
+            print(f"ERROR: no me pude conectar a la base de datos: {texto}", file=sys.stderr)
+        else:
+            print(f"ERROR: la base de datos detuvo la migración: {texto}. Nada quedó a medias (cada migración "
+                  "es una transacción); se reintentará al partir de nuevo.", file=sys.stderr)
         return 1
     except SystemCheckError as error:  # its message lists the errors, in Spanish for ours
         print(f"{error}\nERROR: la revisión de la configuración encontró errores. No se inicia nada.", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if fase != "estaticos":
+            raise
+        print(f"ERROR: no puedo escribir los archivos estáticos en {settings.STATIC_ROOT} ({error.strerror}: "
+              f"{error.filename}). Dé permiso de escritura al usuario del servicio o cambie DJANGO_STATIC_ROOT. "
+              "No se inicia nada.", file=sys.stderr)
         return 2
     except NoAhora as problema:
         print(f"ERROR: {problema}", file=sys.stderr)

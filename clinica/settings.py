@@ -207,7 +207,12 @@ DATABASES = {
 # server connection is free and is lost (jobs then wait for the polling fallback), and its prepared
 # statements collide. Everything else (web pages, a task's own queries, deferring a job inside the
 # caller's transaction) stays on "default".
-PROCRASTINATE_DATABASE_ALIAS = "directa" if sys.argv[1:3] == ["procrastinate", "worker"] else "default"
+# bin/produccion marks its workers (CLINICA_PROCESO=tareas); a worker started by hand is known by its
+# command line, whatever options it carries (manage.py procrastinate --log-level=info worker).
+_ES_PROCESO_DE_TAREAS = os.environ.get("CLINICA_PROCESO") == "tareas" or (
+    "procrastinate" in sys.argv[1:] and "worker" in sys.argv[1:]
+)
+PROCRASTINATE_DATABASE_ALIAS = "directa" if _ES_PROCESO_DE_TAREAS else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -285,7 +290,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "clinica.estaticos.ManifiestoAtomico"  # WhiteNoise's, with an atomic manifest
         )
     },
 }

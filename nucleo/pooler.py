@@ -20,12 +20,21 @@ A pooler in session mode behaves as PostgreSQL for both, and is reported as no p
 everything (and, with the persistent connections of ``CONN_MAX_AGE``, saves nothing either).
 """
 
+import threading
 from dataclasses import dataclass
 
 import psycopg
 from django.db import connections
+from psycopg.pq import TransactionStatus
 
-RONDAS = 4
+RONDAS = 8
+# How long the probe's second client holds a server connection while the first one runs: with a
+# pool of one server connection the first one waits for it, and must not wait forever.
+ESPERA_S = 3.0
+# What a server connection answers when it is handed a statement prepared on another one:
+# "prepared statement ... does not exist" (26000), "... already exists" (42P05), and "bind
+# message supplies 1 parameters, but prepared statement requires 0" (08P01).
+ERRORES_DE_PREPARADAS = {"26000", "42P05", "08P01"}
 
 
 def parametros_de(alias: str) -> dict:
@@ -48,7 +57,8 @@ def es_pooler_de_transacciones(parametros: dict) -> bool:
             antes = _pid(a)
             with b.transaction():
                 # A pooler gives b the backend a just released (PgBouncer reuses the last one
-                # first); PostgreSQL never shares a backend between two connections.
+                # first); PostgreSQL never shares a backend between two connections. Then a's
+                # next statement cannot wait for b: we already know.
                 if _pid(b) == antes:
                     return True
                 if _pid(a) != antes:  # b holds another backend; a moved anyway
@@ -58,26 +68,49 @@ def es_pooler_de_transacciones(parametros: dict) -> bool:
 
 @dataclass
 class Preparadas:
-    conservan: bool
+    """``conservan``: True, False, or None when no round moved the client to another server
+    connection (a busy pool): nothing proven either way."""
+
+    conservan: bool | None
     detalle: str = ""
+
+
+def _mientras_b_retiene(a, b, consulta):
+    """Run ``consulta`` on ``a`` while ``b`` holds a server connection in an open transaction,
+    for at most ESPERA_S: then b lets it go (from a timer thread), so a pool of one cannot block."""
+    b.execute("BEGIN")
+    _pid(b)  # holds a server connection, most likely the one a just used
+    soltar = threading.Timer(ESPERA_S, lambda: b.execute("COMMIT"))
+    soltar.start()
+    try:
+        return a.execute(consulta, [1]).fetchone()[0]
+    finally:
+        soltar.cancel()
+        soltar.join()
+        if b.info.transaction_status != TransactionStatus.IDLE:
+            b.execute("COMMIT")
 
 
 def conserva_preparadas(parametros: dict) -> Preparadas:
     """Whether a statement psycopg prepared still runs after the pooler moved the client to
-    another server connection. Through PostgreSQL (or a session pooler) it trivially does."""
+    another server connection. Through PostgreSQL (or a session pooler) it trivially does.
+    Errors other than those of a lost prepared statement are raised (a pooler's timeout is not
+    an answer)."""
     consulta = "SELECT pg_backend_pid() WHERE %s::int = 1"
     with (
         psycopg.connect(**parametros, autocommit=True, prepare_threshold=0) as a,
         psycopg.connect(**parametros, autocommit=True) as b,
     ):
-        try:
-            for _ in range(RONDAS):
+        if not es_pooler_de_transacciones(parametros):
+            return Preparadas(True, "no hay pooler en modo transacción: cada cliente conserva su conexión")
+        for _ in range(4):
+            try:
                 preparado_en = a.execute(consulta, [1]).fetchone()[0]
-                with b.transaction():
-                    _pid(b)  # holds a server connection, most likely the one a just used
-                    ejecutado_en = a.execute(consulta, [1]).fetchone()[0]
-                if ejecutado_en != preparado_en:
-                    return Preparadas(True, "la sentencia preparada siguió funcionando en otra conexión del servidor")
-        except psycopg.DatabaseError as error:
-            return Preparadas(False, f"{type(error).__name__}: {str(error).strip()}")
-    return Preparadas(True, "todas las sentencias corrieron en la misma conexión del servidor")
+                ejecutado_en = _mientras_b_retiene(a, b, consulta)
+            except psycopg.DatabaseError as error:
+                if error.sqlstate in ERRORES_DE_PREPARADAS:
+                    return Preparadas(False, f"{type(error).__name__}: {str(error).strip()}")
+                raise
+            if ejecutado_en != preparado_en:
+                return Preparadas(True, "la sentencia preparada siguió funcionando en otra conexión del servidor")
+    return Preparadas(None, "ninguna ronda cambió de conexión del servidor (el pool está ocupado)")

@@ -14,8 +14,10 @@ def pasar_dias_cerrados_a_cierres(apps, schema_editor):
     blocked by it (a no-op UPDATE of the free slots: the trigger cita_libre_en_cierre does it)."""
     DiaCerrado = apps.get_model("citas", "DiaCerrado")
     Cierre = apps.get_model("citas", "Cierre")
-    for dia in DiaCerrado.objects.all():
-        Cierre.objects.create(desde=dia.fecha, hasta=dia.fecha, tipo="clinica",
+    # On the migration's own connection (bin/produccion migrates on the "directa" alias).
+    bd = schema_editor.connection.alias
+    for dia in DiaCerrado.objects.using(bd).all():
+        Cierre.objects.using(bd).create(desde=dia.fecha, hasta=dia.fecha, tipo="clinica",
                               motivo=dia.motivo or "Clínica cerrada")
     schema_editor.execute("UPDATE citas_cita SET estado = estado WHERE estado = 'disponible'")
 
@@ -23,10 +25,11 @@ def pasar_dias_cerrados_a_cierres(apps, schema_editor):
 def volver_a_dias_cerrados(apps, schema_editor):
     DiaCerrado = apps.get_model("citas", "DiaCerrado")
     Cierre = apps.get_model("citas", "Cierre")
-    for cierre in Cierre.objects.filter(dentista__isnull=True):
+    bd = schema_editor.connection.alias
+    for cierre in Cierre.objects.using(bd).filter(dentista__isnull=True):
         dia = cierre.desde
         while dia <= cierre.hasta:
-            DiaCerrado.objects.get_or_create(fecha=dia, defaults={"motivo": cierre.motivo})
+            DiaCerrado.objects.using(bd).get_or_create(fecha=dia, defaults={"motivo": cierre.motivo})
             dia += datetime.timedelta(days=1)
     schema_editor.execute(
         "UPDATE citas_cita SET estado = 'disponible', bloqueo_motivo = '', cierre_id = NULL WHERE estado = 'bloqueada'"

@@ -48,7 +48,7 @@ HORAS_POR_DENTISTA = 12
 PACIENTES = 24
 POR_HORA = 4  # patients racing for each slot
 HORAS_DE_RECEPCION = 8  # slots reception also assigns, at the same time
-ESPERA_S = 120
+ESPERA_S = 240  # three services starting at once on two shared cores (collectstatic, gunicorn, workers)
 
 
 class Servicio:

@@ -31,15 +31,27 @@ def test_las_sondas_distinguen_postgres_de_un_pooler_de_transacciones(pgbouncer,
 
     pooler = _parametros_del_pooler(pgbouncer)
     assert es_pooler_de_transacciones(pooler) is True
+    # The fixture's PgBouncer has no max_prepared_statements (1.18 does not know it; newer ones
+    # get 0): it cannot keep them.
     preparadas = conserva_preparadas(pooler)
-    if pgbouncer.version < (1, 21):
-        assert preparadas.conservan is False
-        assert "prepared statement" in preparadas.detalle
-    # The probes leave nothing behind that breaks the next client of the same server connections.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    assert preparadas.conservan is False
+    assert "prepared statement" in preparadas.detalle
 
 
+@pytest.mark.pgbouncer
+def test_las_sondas_no_se_cuelgan_con_un_pool_de_una_conexion(db):
+    """With one server connection the probe's two clients cannot both hold one: it still answers
+    (the first one waits at most nucleo.pooler.ESPERA_S per round)."""
+    datos = connection.settings_dict
+    with PgBouncer(host=datos["HOST"], puerto=datos["PORT"], usuario=datos["USER"], tam_pool=1) as pooler:
+        parametros = _parametros_del_pooler(pooler)
+        assert es_pooler_de_transacciones(parametros) is True
+        resultado = conserva_preparadas(parametros)
+        assert resultado.conservan in (False, None), resultado
+    pooler.limpiar()
+
+
+@pytest.mark.pgbouncer
 def test_la_sonda_de_preparadas_falla_sin_max_prepared_statements(db):
     """PgBouncer >= 1.21 with max_prepared_statements = 0 behaves as 1.18 (the fixture sets 0)."""
     datos = connection.settings_dict
@@ -48,6 +60,7 @@ def test_la_sonda_de_preparadas_falla_sin_max_prepared_statements(db):
     pooler.limpiar()
 
 
+@pytest.mark.pgbouncer
 def test_un_pooler_en_modo_session_no_es_de_transacciones(db):
     """Session mode gives a client one server connection for its whole life: it carries
     everything, so the probes say "no pooler" (and nothing is turned off)."""
@@ -104,8 +117,6 @@ def test_rechaza_migrar_y_tareas_por_el_pooler(pgbouncer, transactional_db):
 
 
 def test_rechaza_preparadas_por_un_pooler_que_no_las_conserva(pgbouncer, transactional_db):
-    if pgbouncer.version >= (1, 21):
-        pytest.skip("la prueba usa max_prepared_statements = 0; ver test_la_sonda_de_preparadas_falla_sin_max_prepared_statements")
     _rechazado(
         _produccion(DATABASE_URL=_url_por(pgbouncer), DATABASE_URL_DIRECTA=_url_de_la_base(),
                     DJANGO_DB_POOLER="transaccion", DJANGO_DB_PREPARAR="1"),
@@ -125,12 +136,15 @@ def test_rechaza_un_modo_de_pooler_desconocido(db):
     assert "==>" not in resultado.stdout
 
 
-@pytest.mark.parametrize("argumentos,alias,base", [
-    (["manage.py", "procrastinate", "worker"], "directa", "directa_db"),
-    (["manage.py", "runserver"], "default", "web_db"),
-    (["gunicorn", "clinica.wsgi"], "default", "web_db"),
+@pytest.mark.parametrize("argumentos,proceso,alias,base", [
+    (["manage.py", "procrastinate", "worker"], None, "directa", "directa_db"),
+    (["manage.py", "procrastinate", "--log-level=info", "worker", "--concurrency=2"], None, "directa", "directa_db"),
+    (["algo-que-lanza-workers"], "tareas", "directa", "directa_db"),  # bin/produccion's CLINICA_PROCESO
+    (["manage.py", "runserver"], None, "default", "web_db"),
+    (["gunicorn", "clinica.wsgi"], None, "default", "web_db"),
+    (["manage.py", "procrastinate", "defer", "x"], None, "default", "web_db"),
 ])
-def test_los_workers_usan_la_conexion_directa(argumentos, alias, base):
+def test_los_workers_usan_la_conexion_directa(argumentos, proceso, alias, base):
     """A job worker takes procrastinate's connection (its LISTEN, polling, heartbeats) from the
     "directa" alias; every other process defers jobs on "default", inside the caller's transaction."""
     codigo = (
@@ -143,7 +157,8 @@ def test_los_workers_usan_la_conexion_directa(argumentos, alias, base):
     )
     resultado = subprocess.run(
         [sys.executable, "-c", codigo], capture_output=True, text=True, timeout=60, cwd=PRODUCCION.parent.parent,
-        env=_env(DJANGO_SETTINGS_MODULE="clinica.settings", DATABASE_URL="postgres://u@web.interna:6432/web_db",
+        env=_env(DJANGO_SETTINGS_MODULE="clinica.settings", CLINICA_PROCESO=proceso,
+                 DATABASE_URL="postgres://u@web.interna:6432/web_db",
                  DATABASE_URL_DIRECTA="postgres://u@db.interna:5432/directa_db", DJANGO_DB_POOLER="transaccion"),
     )
     assert resultado.returncode == 0, resultado.stderr

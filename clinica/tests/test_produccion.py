@@ -22,7 +22,7 @@ from pruebas.soporte import vaciar_cola
 RAIZ = Path(__file__).resolve().parents[2]
 PRODUCCION = RAIZ / "bin" / "produccion"
 CLAVE = "clave-de-prueba-de-produccion-" + "x" * 40
-MANIFIESTO = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+MANIFIESTO = "clinica.estaticos.ManifiestoAtomico"  # what production uses (WhiteNoise's, atomic manifest)
 
 
 def _env(**cambios):
