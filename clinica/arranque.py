@@ -65,6 +65,18 @@ def _espera_maxima_s() -> float:
 
 def revisar_conexiones(*, con_tareas: bool) -> list[str]:
     """Warnings for the operator; raises ``Rechazo`` for a combination known to break."""
+    from nucleo.pooler import PoolerDeSentencias
+
+    try:
+        return _revisar_conexiones(con_tareas=con_tareas)
+    except PoolerDeSentencias as error:
+        raise Rechazo(
+            f"la base pasa por un pooler en modo statement ({error}): la clínica hace cada cambio en una "
+            "transacción. Use pool_mode = transaction (ver «Con PgBouncer» en docs/produccion.md)."
+        ) from None
+
+
+def _revisar_conexiones(*, con_tareas: bool) -> list[str]:
     from django.conf import settings
 
     from nucleo.pooler import conserva_preparadas, es_pooler_de_transacciones, parametros_de

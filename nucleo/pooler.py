@@ -50,9 +50,22 @@ def _pid(conexion) -> int:
     return conexion.execute("SELECT pg_backend_pid()").fetchone()[0]
 
 
+class PoolerDeSentencias(Exception):
+    """A pooler in statement mode (PgBouncer ``pool_mode = statement``) refuses transactions, and
+    every write of the clinic is one: it cannot work behind it at all."""
+
+
 def es_pooler_de_transacciones(parametros: dict) -> bool:
-    """True when one client connection's transactions may run on different server backends."""
+    """True when one client connection's transactions may run on different server backends.
+    Raises ``PoolerDeSentencias`` behind a pooler in statement mode."""
     with psycopg.connect(**parametros, autocommit=True) as a, psycopg.connect(**parametros, autocommit=True) as b:
+        try:
+            b.execute("BEGIN")
+        except psycopg.errors.ProtocolViolation as error:
+            if "statement pool" in str(error):
+                raise PoolerDeSentencias(str(error).strip()) from None
+            raise
+        b.execute("ROLLBACK")
         for _ in range(RONDAS):
             antes = _pid(a)
             with b.transaction():

@@ -187,3 +187,13 @@ def test_sin_base_alcanzable_sale_con_1_para_reintentar():
     assert resultado.returncode == 1, resultado.stderr
     assert "\nERROR: no me pude conectar a la base de datos: connection failed" in resultado.stderr, resultado.stderr
     assert "Traceback" not in resultado.stderr
+
+
+@pytest.mark.pgbouncer
+def test_rechaza_un_pooler_en_modo_statement(transactional_db):
+    datos = connection.settings_dict
+    with PgBouncer(host=datos["HOST"], puerto=datos["PORT"], usuario=datos["USER"], modo="statement") as pooler:
+        _rechazado(_produccion(DATABASE_URL=_url_por(pooler), DATABASE_URL_DIRECTA=_url_de_la_base(),
+                               DJANGO_DB_POOLER="transaccion"),
+                   "la base pasa por un pooler en modo statement (transaction blocks not allowed in statement pooling mode)")
+    pooler.limpiar()
