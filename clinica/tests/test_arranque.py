@@ -184,15 +184,21 @@ def test_el_manifiesto_nunca_falta_mientras_se_reconstruye(estaticos, settings, 
     assert not list(estaticos.glob(".staticfiles.json.*")), "sin manifiestos provisorios"
 
 
+def _solo_estaticos(carpeta):
+    """``python -m clinica.arranque --solo-estaticos`` in a clean process, with no database
+    reachable (as when building an image) and ``carpeta`` as STATIC_ROOT."""
+    entorno = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    entorno.update(DJANGO_SETTINGS_MODULE="clinica.settings", DJANGO_SECRET_KEY="x" * 60,
+                   DATABASE_URL="postgres://nadie@127.0.0.1:9/nada", DJANGO_STATIC_ROOT=str(carpeta))
+    return subprocess.run([sys.executable, "-m", "clinica.arranque", "--solo-estaticos"],
+                          cwd=Path(arranque.__file__).resolve().parent.parent, env=entorno,
+                          capture_output=True, text=True, timeout=120)
+
+
 def test_sin_permiso_para_los_estaticos_se_niega_con_un_mensaje(tmp_path):
     archivo = tmp_path / "no-es-carpeta"
     archivo.write_text("")
-    entorno = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
-    entorno.update(DJANGO_SETTINGS_MODULE="clinica.settings", DJANGO_SECRET_KEY="x" * 60,
-                   DATABASE_URL="postgres://nadie@127.0.0.1:9/nada", DJANGO_STATIC_ROOT=str(archivo / "static"))
-    raiz = Path(arranque.__file__).resolve().parent.parent
-    resultado = subprocess.run([sys.executable, "-m", "clinica.arranque", "--solo-estaticos"], cwd=raiz, env=entorno,
-                               capture_output=True, text=True, timeout=120)
+    resultado = _solo_estaticos(archivo / "static")
     assert resultado.returncode == 2, resultado.stderr
     assert f"ERROR: no puedo escribir los archivos estáticos en {archivo / 'static'}" in resultado.stderr
     assert "Traceback" not in resultado.stderr
@@ -201,18 +207,12 @@ def test_sin_permiso_para_los_estaticos_se_niega_con_un_mensaje(tmp_path):
 def test_solo_estaticos_al_construir_una_imagen_sin_base(tmp_path):
     """``python -m clinica.arranque --solo-estaticos`` (the Dockerfile's build step) needs no
     database; a container started later finds them current and writes nothing."""
-    entorno = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
-    entorno.update(DJANGO_SETTINGS_MODULE="clinica.settings", DJANGO_SECRET_KEY="x" * 60,
-                   DATABASE_URL="postgres://nadie@127.0.0.1:9/nada", DJANGO_STATIC_ROOT=str(tmp_path / "static"))
-    raiz = Path(arranque.__file__).resolve().parent.parent
-    primera = subprocess.run([sys.executable, "-m", "clinica.arranque", "--solo-estaticos"], cwd=raiz, env=entorno,
-                             capture_output=True, text=True, timeout=120)
+    primera = _solo_estaticos(tmp_path / "static")
     assert primera.returncode == 0, primera.stderr
     assert "static files copied" in primera.stdout
     manifiesto = tmp_path / "static" / "staticfiles.json"
     antes = manifiesto.stat().st_mtime_ns
-    segunda = subprocess.run([sys.executable, "-m", "clinica.arranque", "--solo-estaticos"], cwd=raiz, env=entorno,
-                             capture_output=True, text=True, timeout=120)
+    segunda = _solo_estaticos(tmp_path / "static")
     assert segunda.returncode == 0 and "Archivos estáticos al día" in segunda.stdout
     assert manifiesto.stat().st_mtime_ns == antes
 
