@@ -13,14 +13,17 @@
    one), so every later start would wait forever. A waiting start says who holds the lock, and
    gives up after ``CLINICA_ESPERA_ARRANQUE_S`` (600 s) with exit code 1 so that systemd retries:
    never a hang that needs a person. If the holder dies, PostgreSQL ends its session and the lock.
+   While it migrates, the ORM goes to that session too (``todo_por_la_directa``).
 4. Builds the static files once per host (``construir_estaticos``): a process builds them while
    holding an exclusive ``flock`` on ``STATIC_ROOT``, and records a fingerprint of their sources;
    a process that finds the fingerprint current does nothing. Two services starting together on
-   one host therefore never write the folder at once, and a service already serving never sees
-   its manifest rewritten under it by a service that starts later on the same code.
+   one host therefore never write the folder at once. When new code must rebuild them while
+   another service of the host still serves, hashed files are only added and the manifest is
+   replaced whole (``clinica.estaticos.ManifiestoAtomico``).
 
 Exit codes: 0 ready; 2 refused (configuration: a person must change it); 1 could not finish now
-(database unreachable, lock not obtained in time: worth retrying).
+(database unreachable, a migration stopped by the database, lock not obtained in time,
+prepared statements not checkable: worth retrying).
 """
 
 import argparse
