@@ -180,15 +180,9 @@ def recrear_base(args):
             sys.exit(2)
         return
     os.environ["CLINICA_DB_NAME"] = NOMBRE_BD
-    import psycopg
-
     from clinica import postgres_embebido
 
-    host, puerto = postgres_embebido.asegurar_servidor()
-    with psycopg.connect(host=host, port=puerto, user=postgres_embebido.USUARIO, dbname="postgres",
-                         autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{NOMBRE_BD}" WITH (FORCE)')
-        con.execute(f'CREATE DATABASE "{NOMBRE_BD}"')
+    postgres_embebido.recrear_base(NOMBRE_BD)
 
 
 def preparar_django():

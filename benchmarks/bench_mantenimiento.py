@@ -70,13 +70,7 @@ def preparar_django():
     sys.path.insert(0, str(RAIZ))
     from clinica import postgres_embebido
 
-    import psycopg
-
-    host, puerto = postgres_embebido.asegurar_servidor()
-    with psycopg.connect(host=host, port=puerto, user=postgres_embebido.USUARIO, dbname="postgres",
-                         autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{NOMBRE_BD}" WITH (FORCE)')
-        con.execute(f'CREATE DATABASE "{NOMBRE_BD}"')
+    postgres_embebido.recrear_base(NOMBRE_BD)
     import django
 
     django.setup()

@@ -42,6 +42,7 @@ import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 RAIZ = Path(__file__).resolve().parent.parent
@@ -67,15 +68,9 @@ def preparar(args):
     """The database (recreated unless ``--reusar``) and Django with the benchmark's settings."""
     os.environ["CLINICA_DB_NAME"] = NOMBRE_BD
     if not args.reusar:
-        import psycopg
-
         from clinica import postgres_embebido
 
-        host, puerto = postgres_embebido.asegurar_servidor()
-        with psycopg.connect(host=host, port=puerto, user=postgres_embebido.USUARIO, dbname="postgres",
-                             autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{NOMBRE_BD}" WITH (FORCE)')
-            con.execute(f'CREATE DATABASE "{NOMBRE_BD}"')
+        postgres_embebido.recrear_base(NOMBRE_BD)
     from benchmarks import bench_http
 
     bench_http.preparar_django()
@@ -159,6 +154,78 @@ class Partes:
             self.consultas.append((parte, (time.perf_counter() - t0) * 1000, sql))
 
 
+@dataclass
+class Medicion:
+    html: str  # the page, as the last warm-up request got it
+    una: list  # the queries of one request: (part, ms, sql)
+    relojes: list  # wall ms of each measured request
+    cpu_ms: float  # this process's CPU per measured request
+    perfil: cProfile.Profile | None
+
+
+def medir_pagina(c, ruta, partes, *, n, calentamiento, cprofile, antes_de_medir=None) -> Medicion:
+    """GET ``ruta`` with the test client ``c``: ``calentamiento`` times unmeasured, once to list its
+    queries, then ``n`` times measured part by part (``antes_de_medir()`` runs just before)."""
+    from django.db import connection
+
+    for _ in range(calentamiento):
+        respuesta = c.get(ruta)
+        assert respuesta.status_code == 200, respuesta.status_code
+    html = respuesta.content.decode()
+    partes.propio.clear()
+    with connection.execute_wrapper(partes.consulta):
+        c.get(ruta)
+    una = list(partes.consultas)
+    partes.propio.clear()
+    partes.consultas.clear()
+    if antes_de_medir is not None:
+        antes_de_medir()
+    perfil = cProfile.Profile() if cprofile else None
+    relojes = []
+    cpu0 = time.process_time()
+    with connection.execute_wrapper(partes.consulta):
+        if perfil:
+            perfil.enable()
+        for _ in range(n):
+            t0 = time.perf_counter()
+            c.get(ruta)
+            relojes.append((time.perf_counter() - t0) * 1000)
+        if perfil:
+            perfil.disable()
+    return Medicion(html, una, relojes, (time.process_time() - cpu0) * 1000 / n, perfil)
+
+
+def imprimir_reloj(m: Medicion):
+    print(f"Reloj por petición: mediana {statistics.median(m.relojes):.2f} ms, media {statistics.mean(m.relojes):.2f} ms; "
+          f"CPU de este proceso {m.cpu_ms:.2f} ms/petición (incluye el cliente de pruebas)"
+          f"{' y cProfile' if m.perfil else ''}.\n")
+
+
+def imprimir_partes(partes, n):
+    total = sum(partes.propio.values()) * 1000 / n
+    print("| parte (tiempo propio) | ms/petición | % |\n|---|---:|---:|")
+    for nombre, segundos in sorted(partes.propio.items(), key=lambda x: -x[1]):
+        ms = segundos * 1000 / n
+        print(f"| {nombre} | {ms:.2f} | {100 * ms / total:.0f} |")
+    print(f"| total medido | {total:.2f} | 100 |\n")
+
+
+def imprimir_consultas_y_perfil(m: Medicion, partes, n, *, funciones=45):
+    por_parte = defaultdict(lambda: [0, 0.0])
+    for parte, ms, _ in partes.consultas:
+        por_parte[parte][0] += 1
+        por_parte[parte][1] += ms
+    print(f"Consultas de una petición: {len(m.una)} (en las medidas: {len(partes.consultas) / n:.1f} por petición)")
+    for parte, ms, sql in m.una:
+        media = por_parte[parte][1] / max(por_parte[parte][0], 1)
+        print(f"  [{parte}] {ms:.2f} ms (media de su parte {media:.2f}): {' '.join(sql.split())[:110]}")
+    if m.perfil:
+        for orden, cuantas in (("cumulative", funciones), ("tottime", 30)):
+            salida = io.StringIO()
+            pstats.Stats(m.perfil, stream=salida).sort_stats(orden).print_stats(cuantas)
+            print(salida.getvalue())
+
+
 def instrumentar(partes):
     """Wraps the pieces by their module-level names (the code looks them up at call time)."""
     from django.core.handlers import base
@@ -180,7 +247,6 @@ def instrumentar(partes):
 def main(argv=None):
     args = leer_argumentos(argv)
     preparar(args)
-    from django.db import connection
     from django.test import Client
 
     from ficha.models import LecturaFicha
@@ -193,60 +259,18 @@ def main(argv=None):
     instrumentar(partes)
     c = Client(HTTP_HOST="127.0.0.1")
     iniciar_sesion(c, usuario)
-    for _ in range(args.calentamiento):
-        respuesta = c.get(ruta)
-        assert respuesta.status_code == 200, respuesta.status_code
-    html = respuesta.content.decode()
-    partes.propio.clear()
-    # One run to list the queries of one request.
-    with connection.execute_wrapper(partes.consulta):
-        c.get(ruta)
-    una = list(partes.consultas)
-    partes.propio.clear()
-    partes.consultas.clear()
+    antes = []
+    m = medir_pagina(c, ruta, partes, n=args.n, calentamiento=args.calentamiento, cprofile=args.cprofile,
+                     antes_de_medir=lambda: antes.append(LecturaFicha.objects.filter(cliente_id=cliente_id).count()))
+    escritas = LecturaFicha.objects.filter(cliente_id=cliente_id).count() - antes[0]
 
-    antes = LecturaFicha.objects.filter(cliente_id=cliente_id).count()
-    perfil = cProfile.Profile() if args.cprofile else None
-    relojes = []
-    cpu0 = time.process_time()
-    with connection.execute_wrapper(partes.consulta):
-        if perfil:
-            perfil.enable()
-        for _ in range(args.n):
-            t0 = time.perf_counter()
-            c.get(ruta)
-            relojes.append((time.perf_counter() - t0) * 1000)
-        if perfil:
-            perfil.disable()
-    cpu = (time.process_time() - cpu0) * 1000 / args.n
-    escritas = LecturaFicha.objects.filter(cliente_id=cliente_id).count() - antes
-
-    n = args.n
+    n, html = args.n, m.html
     print(f"Ficha {ruta}: {len(html) / 1024:.0f} KB, {html.count('class=\"evolucion ')} evoluciones y "
           f"{html.count('class=\"documento\"')} documentos en la página, {html.count('class=\"adenda ')} adendas; "
           f"{n} peticiones, {escritas} filas del registro de lecturas escritas.")
-    print(f"Reloj por petición: mediana {statistics.median(relojes):.2f} ms, media {statistics.mean(relojes):.2f} ms; "
-          f"CPU de este proceso {cpu:.2f} ms/petición (incluye el cliente de pruebas)"
-          f"{' y cProfile' if perfil else ''}.\n")
-    total = sum(partes.propio.values()) * 1000 / n
-    print("| parte (tiempo propio) | ms/petición | % |\n|---|---:|---:|")
-    for nombre, segundos in sorted(partes.propio.items(), key=lambda x: -x[1]):
-        ms = segundos * 1000 / n
-        print(f"| {nombre} | {ms:.2f} | {100 * ms / total:.0f} |")
-    print(f"| total medido | {total:.2f} | 100 |\n")
-    por_parte = defaultdict(lambda: [0, 0.0])
-    for parte, ms, _ in partes.consultas:
-        por_parte[parte][0] += 1
-        por_parte[parte][1] += ms
-    print(f"Consultas de una petición: {len(una)} (en las medidas: {len(partes.consultas) / n:.1f} por petición)")
-    for parte, ms, sql in una:
-        media = por_parte[parte][1] / max(por_parte[parte][0], 1)
-        print(f"  [{parte}] {ms:.2f} ms (media de su parte {media:.2f}): {' '.join(sql.split())[:110]}")
-    if perfil:
-        for orden, cuantas in (("cumulative", 45), ("tottime", 30)):
-            salida = io.StringIO()
-            pstats.Stats(perfil, stream=salida).sort_stats(orden).print_stats(cuantas)
-            print(salida.getvalue())
+    imprimir_reloj(m)
+    imprimir_partes(partes, n)
+    imprimir_consultas_y_perfil(m, partes, n)
 
 
 if __name__ == "__main__":

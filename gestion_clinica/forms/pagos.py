@@ -93,13 +93,8 @@ class FormularioUsarSaldo(_ConMonto):
                                                          "required": "Elija el presupuesto."})
     monto = _campo_pesos("Monto del saldo a usar")
 
-    # A fresh key per form shown: a double click or a resent POST registers the payment once.
-    clave = forms.UUIDField(required=False, widget=forms.HiddenInput)
-
     def __init__(self, *args, presupuestos=(), **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("clave", uuid.uuid4())
         self.fields["presupuesto"].choices = [("", "Elija…")] + [
             (p.pk, f"Presupuesto {p.folio} · debe {pesos(p.debe)}") for p in presupuestos]
 

@@ -24,7 +24,7 @@ from gestion_clinica.forms.pagos import (
 )
 from gestion_clinica.permisos import ADMINISTRADOR, RECEPCION, requiere_rol
 from gestion_clinica.views.comun import ids_validos
-from nucleo.formato import pesos
+from nucleo.formato import leer_entero, pesos
 from nucleo.pdf import respuesta_pdf
 from pacientes.models import Cliente
 from pagos.comprobantes_pdf import comprobante_en_pdf, destino_de
@@ -155,10 +155,9 @@ def _formulario_de_pago(request, cliente, Formulario, servicio, plantilla, *, ex
     con_presupuestos = "presupuesto" in Formulario.base_fields
     opciones = {"presupuestos": contexto["presupuestos"]} if con_presupuestos else {}
     inicial = {}
-    pedido = request.GET.get("presupuesto", "")
-    # ASCII digits only ("²".isdigit() is true and int() refuses it), and a plausible id.
-    if request.method == "GET" and con_presupuestos and pedido.isascii() and pedido.isdigit() and len(pedido) <= 18:
-        inicial["presupuesto"] = int(request.GET["presupuesto"])
+    pedido = leer_entero(request.GET.get("presupuesto"), digitos=18)  # "²" or 5,000 digits: ignored
+    if request.method == "GET" and con_presupuestos and pedido is not None:
+        inicial["presupuesto"] = pedido
     form = Formulario(request.POST if request.method == "POST" else None, initial=inicial, **opciones)
     if request.method == "POST":
         if form.is_valid():
