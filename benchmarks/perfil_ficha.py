@@ -64,16 +64,21 @@ def leer_argumentos(argv=None):
     return p.parse_args(argv)
 
 
-def preparar(args):
-    """The database (recreated unless ``--reusar``) and Django with the benchmark's settings."""
-    os.environ["CLINICA_DB_NAME"] = NOMBRE_BD
-    if not args.reusar:
+def preparar_base(nombre, *, reusar):
+    """The profile's own database ``nombre`` (recreated unless ``reusar``) and Django with the
+    benchmark's settings (``bin/bench-http``'s: DEBUG off, cached templates, production middleware)."""
+    os.environ["CLINICA_DB_NAME"] = nombre
+    if not reusar:
         from clinica import postgres_embebido
 
-        postgres_embebido.recrear_base(NOMBRE_BD)
+        postgres_embebido.recrear_base(nombre)
     from benchmarks import bench_http
 
     bench_http.preparar_django()
+
+
+def preparar(args):
+    preparar_base(NOMBRE_BD, reusar=args.reusar)
     if args.sin_cache:
         from django.conf import settings
 
@@ -226,13 +231,14 @@ def imprimir_consultas_y_perfil(m: Medicion, partes, n, *, funciones=45):
             print(salida.getvalue())
 
 
-def instrumentar(partes):
-    """Wraps the pieces by their module-level names (the code looks them up at call time)."""
+def instrumentar_comun(partes):
+    """The pieces every staff page of a patient's record goes through, wrapped by their
+    module-level names (the code looks them up at call time)."""
     from django.core.handlers import base
     from django.template.backends import django as backend_django
 
     from gestion_clinica import permisos
-    from gestion_clinica.views import acceso_ficha, ficha
+    from gestion_clinica.views import acceso_ficha
 
     partes.envolver(base.BaseHandler, "get_response", "middleware")
     partes.envolver(base.BaseHandler, "_get_response", "vista (resto)")
@@ -240,8 +246,14 @@ def instrumentar(partes):
     partes.envolver(permisos, "falta_segundo_factor", "rol y segundo factor")
     partes.envolver(acceso_ficha, "acceso_a_ficha", "regla de acceso")
     partes.envolver(acceso_ficha, "registrar_lectura", "registro de lecturas")
-    partes.envolver(ficha, "ficha_del_paciente", "selector")
     partes.envolver(backend_django.Template, "render", "plantilla")
+
+
+def instrumentar(partes):
+    from gestion_clinica.views import ficha
+
+    instrumentar_comun(partes)
+    partes.envolver(ficha, "ficha_del_paciente", "selector")
 
 
 def main(argv=None):

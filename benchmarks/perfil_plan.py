@@ -22,7 +22,6 @@ agrega las funciones más caras.
 """
 
 import argparse
-import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -35,7 +34,9 @@ from benchmarks.perfil_ficha import (  # noqa: E402
     imprimir_consultas_y_perfil,
     imprimir_partes,
     imprimir_reloj,
+    instrumentar_comun,
     medir_pagina,
+    preparar_base,
 )
 
 NOMBRE_BD = "perfil_plan"
@@ -51,15 +52,6 @@ def leer_argumentos(argv=None):
     return p.parse_args(argv)
 
 
-def preparar(args):
-    os.environ["CLINICA_DB_NAME"] = NOMBRE_BD
-    if not args.reusar:
-        from clinica import postgres_embebido
-
-        postgres_embebido.recrear_base(NOMBRE_BD)
-    from benchmarks import bench_http
-
-    bench_http.preparar_django()
 
 
 def llenar(args):
@@ -113,18 +105,9 @@ class Aciertos:
 
 
 def instrumentar(partes):
-    from django.core.handlers import base
-    from django.template.backends import django as backend_django
+    from gestion_clinica.views import comun, estado_cuenta, planes
 
-    from gestion_clinica import permisos
-    from gestion_clinica.views import acceso_ficha, comun, estado_cuenta, planes
-
-    partes.envolver(base.BaseHandler, "get_response", "middleware")
-    partes.envolver(base.BaseHandler, "_get_response", "vista (resto)")
-    partes.envolver(permisos, "rol_de", "rol y segundo factor")
-    partes.envolver(permisos, "falta_segundo_factor", "rol y segundo factor")
-    partes.envolver(acceso_ficha, "acceso_a_ficha", "regla de acceso")
-    partes.envolver(acceso_ficha, "registrar_lectura", "registro de lecturas")
+    instrumentar_comun(partes)
     partes.envolver(comun, "acceso_a_ficha", "regla de acceso")  # dentista_solo_de_su_equipo
     partes.envolver(planes, "_encabezado", "encabezado")
     partes.envolver(planes, "plan_actual", "plan vigente")
@@ -134,12 +117,11 @@ def instrumentar(partes):
     partes.envolver(planes, "FormularioItem", "formulario")
     partes.envolver(planes, "_contexto_del_plan", "contexto (resto)")
     partes.envolver(estado_cuenta, "estado_de_cuenta", "estado de cuenta (consultas)")
-    partes.envolver(backend_django.Template, "render", "plantilla")
 
 
 def main(argv=None):
     args = leer_argumentos(argv)
-    preparar(args)
+    preparar_base(NOMBRE_BD, reusar=args.reusar)
     from django.core.cache import caches
     from django.test import Client
 
